@@ -1,0 +1,15 @@
+/* cli.h: the subcommand handlers of the layerscope executable (see commands.def) and small
+ * helpers they share. */
+#ifndef LS_CLI_H
+#define LS_CLI_H
+
+#include <stdio.h>
+
+#define X(name, handler, usage, desc) int handler(int argc, char **argv);
+#include "cli/commands.def"
+#undef X
+
+/* Prints "layerscope NAME: usage: ..." for the named subcommand to f. */
+void ls_cli_usage(FILE *f, const char *name);
+
+#endif

@@ -1,0 +1,69 @@
+/* main.c: the layerscope executable. Parses global options, then dispatches to a
+ * subcommand from commands.def. The protocol roles (lsp, dap) are subcommands like the
+ * others; with no subcommand and a non-terminal stdin the protocol is detected from the
+ * first message. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/base/backtrace.h"
+#include "core/base/log.h"
+#include "ls_version.h"
+
+typedef struct cli_command {
+  const char *name;
+  int (*handler)(int argc, char **argv);
+  const char *usage;
+  const char *desc;
+} cli_command;
+
+static const cli_command k_commands[] = {
+#define X(name, handler, usage, desc) {#name, handler, usage, desc},
+#include "cli/commands.def"
+#undef X
+};
+static const size_t k_n_commands = sizeof k_commands / sizeof k_commands[0];
+
+static void print_help(FILE *f) {
+  fprintf(f, "layerscope %s: language server, debug adapter and CLI for neural-network models\n\n"
+             "usage: layerscope [--log-level LEVEL] COMMAND [ARGS...]\n\ncommands:\n", LS_VERSION);
+  for (size_t i = 0; i < k_n_commands; i++)
+    fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].desc);
+  fprintf(f, "\noptions:\n  --version           print the version\n"
+             "  --help              print this help\n"
+             "  --log-level LEVEL   off|error|warn|info|debug|trace (also LAYERSCOPE_LOG)\n");
+}
+
+void ls_cli_usage(FILE *f, const char *name) {
+  for (size_t i = 0; i < k_n_commands; i++)
+    if (strcmp(k_commands[i].name, name) == 0)
+      fprintf(f, "usage: layerscope %s\n", k_commands[i].usage);
+}
+
+int main(int argc, char **argv) {
+  ls_backtrace_install_crash_handler();
+  ls_log_init_from_env();
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (strcmp(argv[i], "--version") == 0) { printf("layerscope %s\n", LS_VERSION); return 0; }
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { print_help(stdout); return 0; }
+    if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+      ls_log_level l;
+      if (ls_log_parse_level(argv[++i], &l) != 0) {
+        fprintf(stderr, "layerscope: unknown log level '%s'\n", argv[i]);
+        return 2;
+      }
+      ls_log_set_level(l);
+      continue;
+    }
+    fprintf(stderr, "layerscope: unknown option '%s'\n", argv[i]);
+    print_help(stderr);
+    return 2;
+  }
+  if (i >= argc) { print_help(stderr); return 2; }
+  for (size_t c = 0; c < k_n_commands; c++)
+    if (strcmp(k_commands[c].name, argv[i]) == 0) return k_commands[c].handler(argc - i, argv + i);
+  fprintf(stderr, "layerscope: unknown command '%s'\n\n", argv[i]);
+  print_help(stderr);
+  return 2;
+}

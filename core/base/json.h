@@ -1,0 +1,78 @@
+/* json.h: the position-aware, error-tolerant JSON reader used for model config files.
+ * Unlike jansson (which layerscope uses for protocol messages), it keeps the exact byte
+ * range of every key and value, reports every syntax error (not only the first), and still
+ * produces a tree after errors, so an editor can hover and check the rest of a document
+ * the user is halfway through typing. Duplicate keys are kept (and reported) in order.
+ *
+ * Ownership: ls_json_parse returns a new ls_json_doc (caller frees with ls_json_doc_free);
+ * every node, string and error in it is owned by the doc's arena and borrowed by callers. */
+#ifndef LS_JSON_H
+#define LS_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/arena.h"
+
+typedef enum ls_json_kind {
+  LS_JSON_NULL, LS_JSON_BOOL, LS_JSON_NUMBER, LS_JSON_STRING, LS_JSON_ARRAY, LS_JSON_OBJECT,
+  LS_JSON_INVALID /* a value that could not be read (the error says why) */
+} ls_json_kind;
+
+typedef struct ls_json_span { size_t start, end; } ls_json_span; /* byte offsets, [start, end) */
+
+typedef struct ls_json ls_json;
+typedef struct ls_json_member {
+  const char *key;        /* decoded UTF-8, NUL-terminated */
+  size_t key_len;
+  ls_json_span key_span;  /* range of the key including its quotes */
+  ls_json *value;         /* never NULL; LS_JSON_INVALID when the value is missing */
+} ls_json_member;
+
+struct ls_json {
+  ls_json_kind kind;
+  ls_json_span span;      /* range of the whole value */
+  union {
+    int boolean;
+    struct {
+      double value;       /* nearest double */
+      int is_integer;     /* lexically an integer (no '.', no exponent) */
+      int fits_int64;     /* is_integer and within int64 range */
+      int64_t int_value;  /* valid when fits_int64 */
+    } num;
+    struct { const char *s; size_t len; } str;          /* decoded UTF-8 (may contain NUL) */
+    struct { ls_json **items; size_t n; } arr;
+    struct { ls_json_member *members; size_t n; } obj;
+  } u;
+};
+
+typedef struct ls_json_error {
+  ls_json_span span;      /* where the problem is */
+  char msg[160];          /* e.g. "expected ',' or '}' after object member" */
+} ls_json_error;
+
+typedef struct ls_json_doc {
+  ls_arena arena;         /* owns everything below */
+  const char *text;       /* borrowed: the parsed text, must outlive the doc */
+  size_t len;
+  ls_json *root;          /* NULL only when the text holds no value at all */
+  ls_json_error *errors;  /* [n_errors], in document order */
+  size_t n_errors;
+} ls_json_doc;
+
+/* Parses text (any bytes; need not be NUL-terminated). Always yields a doc unless memory
+ * runs out (LS_ENOMEM). Nesting deeper than 512 levels is an error, not a stack overflow. */
+int ls_json_parse(const char *text, size_t len, ls_json_doc **out);
+void ls_json_doc_free(ls_json_doc *doc);
+
+/* Object lookup: the last member with this key (as JSON.parse would keep), or NULL.
+ * Works on NULL and non-object nodes (returns NULL). */
+const ls_json *ls_json_get(const ls_json *obj, const char *key);
+const ls_json_member *ls_json_get_member(const ls_json *obj, const char *key);
+
+/* The innermost member whose key or value span contains offset, searching from root;
+ * *on_key tells which. NULL when none. parent_out (optional) receives the containing object. */
+const ls_json_member *ls_json_member_at(const ls_json_doc *doc, size_t offset, int *on_key,
+                                        const ls_json **parent_out);
+
+#endif

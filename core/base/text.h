@@ -1,0 +1,28 @@
+/* text.h: positions in text documents. LSP clients count columns in UTF-16 code units (or
+ * UTF-8 bytes / UTF-32 code points when negotiated); the core works in byte offsets. A line
+ * index converts between the two, with "\n", "\r\n" and "\r" all ending a line as LSP says.
+ * Positions past the end of a line clamp to the line end; past the last line, to the end of
+ * the text (the LSP rule for out-of-range positions). Invalid UTF-8 counts one unit per byte. */
+#ifndef LS_TEXT_H
+#define LS_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ls_pos_enc { LS_POS_UTF16 = 0, LS_POS_UTF8, LS_POS_UTF32 } ls_pos_enc;
+
+typedef struct ls_pos { uint32_t line, col; } ls_pos; /* 0-based, col in the encoding's units */
+
+typedef struct ls_text_index {
+  const char *text;      /* borrowed: the indexed text, must outlive the index */
+  size_t len;            /* bytes */
+  size_t *line_starts;   /* [n_lines] byte offset of each line's first byte (owned) */
+  size_t n_lines;        /* >= 1 */
+} ls_text_index;
+
+int ls_text_index_init(ls_text_index *idx, const char *text, size_t len); /* LS_ENOMEM */
+void ls_text_index_deinit(ls_text_index *idx);
+ls_pos ls_text_pos_of(const ls_text_index *idx, size_t offset, ls_pos_enc enc);
+size_t ls_text_offset_of(const ls_text_index *idx, ls_pos pos, ls_pos_enc enc);
+
+#endif

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test.sh: builds layerscope twice (warnings as errors; ASan+UBSan) and runs every test in
+# both builds: unit (cmocka), e2e (CLI), protocol (real LSP/DAP client libraries) and
+# numeric (against PyTorch/numpy). This is the README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+bash scripts/install-deps.sh
+bash scripts/install-node-deps.sh
+
+jobs=$(nproc)
+run_build() { # name, extra cmake args...
+  local name=$1; shift
+  cmake -S "$root" -B "$root/build/$name" -G Ninja -DLS_WERROR=ON "$@" >/dev/null
+  cmake --build "$root/build/$name" -j "$jobs"
+}
+
+echo "== release build (-Wall -Wextra -Werror) ==" >&2
+run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest --test-dir build/release --output-on-failure -j "$jobs"
+
+echo "== sanitizer build (ASan + UBSan) ==" >&2
+run_build asan -DCMAKE_BUILD_TYPE=Debug -DLS_SANITIZE=ON
+ctest --test-dir build/asan --output-on-failure -j "$jobs"
