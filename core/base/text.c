@@ -1,0 +1,2 @@
+/* text.c: byte offset <-> line/column conversion (see text.h). Being written. */
+#include "core/base/text.h"
