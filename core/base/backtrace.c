@@ -86,8 +86,14 @@ static void bt_on_fatal(int sig) {
   bt_puts(STDERR_FILENO, what);
   bt_puts(STDERR_FILENO, "; backtrace:\n");
   ls_backtrace_write(STDERR_FILENO);
-  /* Re-raise with the default action so the exit status says which signal killed us. */
+  /* Re-raise with the default action so the exit status says which signal killed us. The
+   * signal is blocked while its handler runs, so unblock it first or raise() would only
+   * mark it pending. */
   signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
   raise(sig);
   _exit(128 + sig);
 }

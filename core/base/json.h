@@ -46,9 +46,24 @@ struct ls_json {
   } u;
 };
 
+/* Extension: what kind of problem an error is, for callers that treat them differently
+ * (a duplicate key is legal to Python's json module, a syntax error is not). */
+typedef enum ls_json_errkind {
+  LS_JSON_ERR_SYNTAX = 0,     /* not JSON (includes comments, NaN, single quotes, ...) */
+  LS_JSON_ERR_DUPLICATE_KEY,  /* a key repeated in one object; the last one wins */
+  LS_JSON_ERR_ENCODING,       /* invalid UTF-8 or a lone UTF-16 surrogate escape */
+  LS_JSON_ERR_DEPTH           /* nesting past LS_JSON_MAX_DEPTH */
+} ls_json_errkind;
+
 typedef struct ls_json_error {
   ls_json_span span;      /* where the problem is */
   char msg[160];          /* e.g. "expected ',' or '}' after object member" */
+  /* Extension: a mechanical fix when one is clear (delete a trailing comma, insert a
+   * missing ',' or ':', quote a bare key, `True` -> `true`): replace the bytes of fix_span
+   * with fix (NUL-terminated, borrowed from the doc). fix is NULL when there is none. */
+  const char *fix;
+  ls_json_span fix_span;
+  ls_json_errkind kind;   /* extension */
 } ls_json_error;
 
 typedef struct ls_json_doc {
@@ -74,5 +89,14 @@ const ls_json_member *ls_json_get_member(const ls_json *obj, const char *key);
  * *on_key tells which. NULL when none. parent_out (optional) receives the containing object. */
 const ls_json_member *ls_json_member_at(const ls_json_doc *doc, size_t offset, int *on_key,
                                         const ls_json **parent_out);
+
+/* Extension: "null", "boolean", "number", "string", "array", "object", "invalid". */
+const char *ls_json_kind_name(ls_json_kind kind);
+
+/* Extension: the node whose span is the innermost one containing offset (any kind, array
+ * items included), or NULL when offset is outside the root. */
+const ls_json *ls_json_node_at(const ls_json_doc *doc, size_t offset);
+
+#define LS_JSON_MAX_DEPTH 512
 
 #endif

@@ -1,2 +1,145 @@
-/* text.c: byte offset <-> line/column conversion (see text.h). Being written. */
+/* text.c: byte offset <-> line/column conversion (see text.h). The index stores the byte
+ * offset of every line start, so a conversion is one binary search plus a walk over a single
+ * line. Columns are counted by decoding UTF-8 on the fly: well-formed sequences count as one
+ * code point (two UTF-16 units above U+FFFF); any byte that does not start a well-formed
+ * sequence counts as one unit on its own, so malformed input never makes a position fail. */
 #include "core/base/text.h"
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+
+#include <string.h>
+
+/* Length in bytes of the well-formed UTF-8 sequence at s[0..n), or 0 if s[0] does not start
+ * one (overlong forms, surrogates and code points past U+10FFFF are malformed). *cp gets the
+ * code point. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp) {
+  unsigned char c = s[0];
+  if (c < 0x80) { *cp = c; return 1; }
+  size_t len;
+  uint32_t v, min;
+  if ((c & 0xE0) == 0xC0) { len = 2; v = c & 0x1F; min = 0x80; }
+  else if ((c & 0xF0) == 0xE0) { len = 3; v = c & 0x0F; min = 0x800; }
+  else if ((c & 0xF8) == 0xF0) { len = 4; v = c & 0x07; min = 0x10000; }
+  else return 0;
+  if (len > n) return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (s[i] & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
+/* Units of the encoding taken by one character of `len` bytes with code point cp. */
+static uint32_t units_of(uint32_t cp, size_t len, ls_pos_enc enc) {
+  switch (enc) {
+  case LS_POS_UTF8: return (uint32_t)len;
+  case LS_POS_UTF32: return 1;
+  case LS_POS_UTF16: default: return cp >= 0x10000 ? 2 : 1;
+  }
+}
+
+int ls_text_index_init(ls_text_index *idx, const char *text, size_t len) {
+  idx->text = text;
+  idx->len = len;
+  idx->line_starts = NULL;
+  idx->n_lines = 0;
+  size_t cap = 64, n = 0;
+  size_t *starts = ls_malloc(cap * sizeof *starts);
+  if (!starts) return LS_ENOMEM;
+  starts[n++] = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (c != '\n' && c != '\r') continue;
+    if (c == '\r' && i + 1 < len && text[i + 1] == '\n') i++; /* "\r\n" is one break */
+    if (n == cap) {
+      size_t *grown = ls_reallocarray(starts, cap * 2, sizeof *starts);
+      if (!grown) { ls_free(starts); return LS_ENOMEM; }
+      starts = grown;
+      cap *= 2;
+    }
+    starts[n++] = i + 1;
+  }
+  idx->line_starts = starts;
+  idx->n_lines = n;
+  return LS_OK;
+}
+
+void ls_text_index_deinit(ls_text_index *idx) {
+  ls_free(idx->line_starts);
+  idx->line_starts = NULL;
+  idx->n_lines = 0;
+}
+
+size_t ls_text_line_end(const ls_text_index *idx, uint32_t line) {
+  if (line >= idx->n_lines) return idx->len;
+  size_t end = line + 1 < idx->n_lines ? idx->line_starts[line + 1] : idx->len;
+  /* Step back over the line break so the end is the last content byte + 1. */
+  if (line + 1 < idx->n_lines) {
+    if (end > 0 && idx->text[end - 1] == '\n') end--;
+    if (end > idx->line_starts[line] && idx->text[end - 1] == '\r') end--;
+  }
+  return end;
+}
+
+ls_pos ls_text_pos_of(const ls_text_index *idx, size_t offset, ls_pos_enc enc) {
+  if (offset > idx->len) offset = idx->len;
+  /* Largest line whose start is <= offset. */
+  size_t lo = 0, hi = idx->n_lines;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (idx->line_starts[mid] <= offset) lo = mid; else hi = mid;
+  }
+  ls_pos p = {(uint32_t)lo, 0};
+  size_t end = ls_text_line_end(idx, (uint32_t)lo);
+  if (offset > end) offset = end; /* inside the line break: the break belongs to the line end */
+  const unsigned char *s = (const unsigned char *)idx->text;
+  size_t i = idx->line_starts[lo];
+  while (i < offset) {
+    uint32_t cp = 0;
+    size_t len = utf8_seq(s + i, end - i, &cp);
+    if (len == 0) { cp = s[i]; len = 1; }
+    if (i + len > offset) break; /* offset inside a character: report the character start */
+    p.col += units_of(cp, len, enc);
+    i += len;
+  }
+  return p;
+}
+
+size_t ls_text_offset_of(const ls_text_index *idx, ls_pos pos, ls_pos_enc enc) {
+  if (pos.line >= idx->n_lines) return idx->len;
+  size_t i = idx->line_starts[pos.line];
+  size_t end = ls_text_line_end(idx, pos.line);
+  const unsigned char *s = (const unsigned char *)idx->text;
+  uint32_t col = 0;
+  while (i < end && col < pos.col) {
+    uint32_t cp = 0;
+    size_t len = utf8_seq(s + i, end - i, &cp);
+    if (len == 0) { cp = s[i]; len = 1; }
+    uint32_t u = units_of(cp, len, enc);
+    if (col + u > pos.col) break; /* column inside a character (half a surrogate pair) */
+    col += u;
+    i += len;
+  }
+  return i;
+}
+
+int ls_text_splice(const char *text, size_t len, size_t start, size_t end, const char *ins,
+                   size_t ins_len, char **out, size_t *out_len) {
+  if (start > end || end > len) return LS_EINVAL;
+  size_t keep = len - (end - start);
+  if (ins_len > SIZE_MAX - keep - 1) return LS_EOVERFLOW;
+  size_t n = keep + ins_len;
+  char *buf = ls_malloc(n + 1);
+  if (!buf) return LS_ENOMEM;
+  /* memcpy with a NULL pointer is undefined even for zero bytes, hence the guards. */
+  if (start) memcpy(buf, text, start);
+  if (ins_len) memcpy(buf + start, ins, ins_len);
+  if (len > end) memcpy(buf + start + ins_len, text + end, len - end);
+  buf[n] = '\0';
+  *out = buf;
+  *out_len = n;
+  return LS_OK;
+}

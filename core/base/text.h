@@ -24,5 +24,12 @@ int ls_text_index_init(ls_text_index *idx, const char *text, size_t len); /* LS_
 void ls_text_index_deinit(ls_text_index *idx);
 ls_pos ls_text_pos_of(const ls_text_index *idx, size_t offset, ls_pos_enc enc);
 size_t ls_text_offset_of(const ls_text_index *idx, ls_pos pos, ls_pos_enc enc);
+/* Byte offset just past the last content byte of `line` (before its line break); the text
+ * length for lines past the end. */
+size_t ls_text_line_end(const ls_text_index *idx, uint32_t line);
+/* New text (caller frees with ls_free, NUL-terminated): text[0, start) + ins + text[end, len).
+ * LS_EINVAL if start > end or end > len; LS_EOVERFLOW; LS_ENOMEM. */
+int ls_text_splice(const char *text, size_t len, size_t start, size_t end, const char *ins,
+                   size_t ins_len, char **out, size_t *out_len);
 
 #endif
