@@ -4,8 +4,10 @@
  * first message. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/serve.h"
 #include "core/base/backtrace.h"
 #include "core/base/log.h"
 #include "ls_version.h"
@@ -31,7 +33,21 @@ static void print_help(FILE *f) {
     fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].desc);
   fprintf(f, "\noptions:\n  --version           print the version\n"
              "  --help              print this help\n"
-             "  --log-level LEVEL   off|error|warn|info|debug|trace (also LAYERSCOPE_LOG)\n");
+             "  --log-level LEVEL   off|error|warn|info|debug|trace (also LAYERSCOPE_LOG)\n"
+             "\nWith no command and a pipe on stdin, layerscope reads the first message and serves\n"
+             "LSP or DAP, whichever it is.\n");
+}
+
+/* No subcommand: a terminal gets the help; a pipe is an editor that started us without
+ * arguments, so the first message decides between LSP and DAP. */
+static int serve_detected(int argc, char **argv) {
+  if (isatty(0)) { print_help(stderr); return 2; }
+  ls_cli_serve_opts o;
+  int rc = ls_cli_serve_parse(argc, argv, "lsp", &o);
+  if (rc) return rc < 0 ? 0 : rc;
+  const char *proto = ls_cli_serve_sniff(&o);
+  if (!proto) { ls_cli_serve_opts_free(&o); return 2; }
+  return strcmp(proto, "lsp") == 0 ? ls_cli_serve_lsp(&o) : ls_cli_serve_dap(&o);
 }
 
 void ls_cli_usage(FILE *f, const char *name) {
@@ -47,10 +63,13 @@ int main(int argc, char **argv) {
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--version") == 0) { printf("layerscope %s\n", LS_VERSION); return 0; }
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { print_help(stdout); return 0; }
-    if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+    if (strcmp(argv[i], "--stdio") == 0 || strncmp(argv[i], "--clientProcessId=", 18) == 0)
+      continue; /* appended by editors' launchers even without a subcommand */
+    if ((strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) || strncmp(argv[i], "--log-level=", 12) == 0) {
       ls_log_level l;
-      if (ls_log_parse_level(argv[++i], &l) != 0) {
-        fprintf(stderr, "layerscope: unknown log level '%s'\n", argv[i]);
+      const char *v = argv[i][11] == '=' ? argv[i] + 12 : argv[++i];
+      if (ls_log_parse_level(v, &l) != 0) {
+        fprintf(stderr, "layerscope: unknown log level '%s'\n", v);
         return 2;
       }
       ls_log_set_level(l);
@@ -60,7 +79,7 @@ int main(int argc, char **argv) {
     print_help(stderr);
     return 2;
   }
-  if (i >= argc) { print_help(stderr); return 2; }
+  if (i >= argc) return serve_detected(1, argv);
   for (size_t c = 0; c < k_n_commands; c++)
     if (strcmp(k_commands[c].name, argv[i]) == 0) return k_commands[c].handler(argc - i, argv + i);
   fprintf(stderr, "layerscope: unknown command '%s'\n\n", argv[i]);

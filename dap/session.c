@@ -1,0 +1,198 @@
+/* session.c: the debug session state machine and launch-argument validation (see
+ * session.h). Validation happens here, before any engine exists, so a wrong launch.json is
+ * answered with one clear error naming the argument instead of failing deep in a run. */
+#include "dap/session.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+
+static const char *const k_state_names[] = {"new", "initialized", "configuring", "running",
+                                            "stopped", "terminated"};
+
+const char *dap_state_name(dap_state st) {
+  return (unsigned)st < sizeof k_state_names / sizeof k_state_names[0] ? k_state_names[st] : "?";
+}
+
+int dap_session_transition(dap_session *ss, dap_state to, ls_diag *d) {
+  dap_state from = ss->state;
+  int ok;
+  switch (to) {
+  case DAP_S_INITIALIZED: ok = from == DAP_S_NEW; break;
+  case DAP_S_CONFIGURING: ok = from == DAP_S_INITIALIZED; break;
+  case DAP_S_RUNNING: ok = from == DAP_S_CONFIGURING || from == DAP_S_STOPPED; break;
+  case DAP_S_STOPPED: ok = from == DAP_S_RUNNING; break;
+  case DAP_S_TERMINATED: ok = from != DAP_S_NEW && from != DAP_S_TERMINATED; break;
+  case DAP_S_NEW: default: ok = 0; break;
+  }
+  if (!ok)
+    return ls_diag_set(d, LS_ESTATE, "not possible while the session is %s (wanted: %s)",
+                       dap_state_name(from), dap_state_name(to));
+  ss->state = to;
+  return LS_OK;
+}
+
+void dap_launch_args_free(dap_launch_args *a) {
+  ls_free(a->config);
+  ls_free(a->weights);
+  ls_free(a->tokens);
+  memset(a, 0, sizeof *a);
+}
+
+static const char *json_kind(const json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: return "an object";
+  case JSON_ARRAY: return "an array";
+  case JSON_STRING: return "a string";
+  case JSON_INTEGER: return "an integer";
+  case JSON_REAL: return "a number";
+  case JSON_TRUE: case JSON_FALSE: return "a boolean";
+  default: return "null";
+  }
+}
+
+/* Resolves `p` against base (may be NULL) into a new string. */
+static char *resolve(const char *base, const char *p) {
+  if (p[0] == '/' || !base) return ls_strdup(p);
+  size_t a = strlen(base), b = strlen(p);
+  char *out = ls_malloc(a + b + 2);
+  if (!out) return NULL;
+  memcpy(out, base, a);
+  out[a] = '/';
+  memcpy(out + a + 1, p, b + 1);
+  return out;
+}
+
+/* Checks that args[key] is a string naming an existing readable path; dirs_ok allows a
+ * directory. *out gets the resolved path (new). */
+static int get_path(const json_t *args, const char *key, const char *cwd, int required,
+                    int dirs_ok, char **out, ls_diag *d) {
+  *out = NULL;
+  json_t *v = json_object_get(args, key);
+  if (!v || json_is_null(v)) {
+    if (!required) return LS_OK;
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' is required (the path of the model's config.json)", key);
+  }
+  if (!json_is_string(v) || json_string_length(v) == 0)
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a non-empty string path, got %s", key,
+                       json_is_string(v) ? "an empty string" : json_kind(v));
+  if (strlen(json_string_value(v)) != json_string_length(v))
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' contains a NUL character", key);
+  char *path = resolve(cwd, json_string_value(v));
+  if (!path) return LS_ENOMEM;
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    int e = errno;
+    ls_diag_set(d, LS_EINVAL, "launch: %s file '%s' cannot be opened: %s", key, path, strerror(e));
+    ls_free(path);
+    return LS_EINVAL;
+  }
+  if (!S_ISREG(st.st_mode) && !(dirs_ok && S_ISDIR(st.st_mode))) {
+    ls_diag_set(d, LS_EINVAL, "launch: %s '%s' is not a regular file%s", key, path, dirs_ok ? " or a directory" : "");
+    ls_free(path);
+    return LS_EINVAL;
+  }
+  if (access(path, R_OK) != 0) {
+    int e = errno;
+    ls_diag_set(d, LS_EINVAL, "launch: %s file '%s' is not readable: %s", key, path, strerror(e));
+    ls_free(path);
+    return LS_EINVAL;
+  }
+  *out = path;
+  return LS_OK;
+}
+
+static int get_bool(const json_t *args, const char *key, int *out, ls_diag *d) {
+  json_t *v = json_object_get(args, key);
+  if (!v) return LS_OK;
+  if (!json_is_boolean(v))
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a boolean, got %s", key, json_kind(v));
+  *out = json_is_true(v);
+  return LS_OK;
+}
+
+static int get_int(const json_t *args, const char *key, int64_t lo, int64_t hi, int *present,
+                   int64_t *out, ls_diag *d) {
+  json_t *v = json_object_get(args, key);
+  *present = v != NULL;
+  if (!v) return LS_OK;
+  if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be an integer in [%lld, %lld], got %s", key,
+                       (long long)lo, (long long)hi, json_is_integer(v) ? "one out of range" : json_kind(v));
+  *out = json_integer_value(v);
+  return LS_OK;
+}
+
+static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
+  json_t *v = json_object_get(args, "tokens");
+  if (!v) return LS_OK;
+  if (!json_is_array(v) || json_array_size(v) == 0)
+    return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' must be a non-empty array of token ids, got %s",
+                       json_is_array(v) ? "an empty array" : json_kind(v));
+  size_t n = json_array_size(v);
+  if (n > DAP_MAX_TOKENS)
+    return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' has %zu entries; at most %d are allowed", n, DAP_MAX_TOKENS);
+  a->tokens = ls_calloc(n, sizeof *a->tokens);
+  if (!a->tokens) return LS_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    json_t *t = json_array_get(v, i);
+    if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > INT32_MAX)
+      return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens[%zu]' must be a token id (integer in [0, %d]), got %s",
+                         i, INT32_MAX, json_is_integer(t) ? "one out of range" : json_kind(t));
+    a->tokens[i] = (int32_t)json_integer_value(t);
+  }
+  a->n_tokens = n;
+  return LS_OK;
+}
+
+static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d);
+
+int dap_launch_args_parse(const json_t *args, dap_launch_args *out, ls_diag *d) {
+  memset(out, 0, sizeof *out);
+  json_t *none = NULL;
+  if (!args) args = none = json_object(); /* clients omit empty arguments */
+  if (!args) return LS_ENOMEM;
+  int rc = parse_object(args, out, d);
+  json_decref(none);
+  return rc;
+}
+
+static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
+  if (!json_is_object(args))
+    return ls_diag_set(d, LS_EINVAL, "launch: 'arguments' must be an object with at least 'config'");
+  const char *cwd = NULL;
+  json_t *jc = json_object_get(args, "cwd");
+  if (jc && !json_is_string(jc))
+    return ls_diag_set(d, LS_EINVAL, "launch: argument 'cwd' must be a string, got %s", json_kind(jc));
+  if (jc) cwd = json_string_value(jc);
+  int rc, present;
+  int64_t v;
+  if ((rc = get_path(args, "config", cwd, 1, 0, &out->config, d)) ||
+      (rc = get_path(args, "weights", cwd, 0, 1, &out->weights, d)) ||
+      (rc = get_tokens(args, out, d)))
+    goto fail;
+  if ((rc = get_int(args, "randomTokens", 1, DAP_MAX_TOKENS, &present, &v, d))) goto fail;
+  if (present) out->random_tokens = v;
+  if (out->tokens && out->random_tokens) {
+    rc = ls_diag_set(d, LS_EINVAL, "launch: give either 'tokens' or 'randomTokens', not both");
+    goto fail;
+  }
+  if ((rc = get_int(args, "seed", 0, INT64_MAX, &present, &v, d))) goto fail;
+  if (present) out->seed = (uint64_t)v;
+  if ((rc = get_int(args, "threads", 1, DAP_MAX_THREADS, &present, &v, d))) goto fail;
+  if (present) out->threads = (int)v;
+  if ((rc = get_bool(args, "stopOnEntry", &out->stop_on_entry, d)) ||
+      (rc = get_bool(args, "showNativeFrames", &out->show_native_frames, d)) ||
+      (rc = get_bool(args, "noDebug", &out->no_debug, d)))
+    goto fail;
+  return LS_OK;
+fail:
+  dap_launch_args_free(out);
+  return rc;
+}

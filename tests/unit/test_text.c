@@ -1,0 +1,164 @@
+/* test_text.c: byte offset <-> LSP position conversion (core/base/text.c). Expected columns
+ * are worked out by hand from the UTF-8 encodings and the LSP rules (UTF-16 code units,
+ * surrogate pairs count two; "\r\n", "\n" and "\r" end lines; out-of-range positions clamp). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+#include "core/base/text.h"
+
+static ls_text_index idx_of(const char *s) {
+  ls_text_index idx;
+  assert_int_equal(ls_text_index_init(&idx, s, strlen(s)), LS_OK);
+  return idx;
+}
+
+static void test_line_breaks(void **state) {
+  (void)state;
+  const char *s = "a\r\nbc\nd\re"; /* lines: "a" "bc" "d" "e" */
+  ls_text_index idx = idx_of(s);
+  assert_int_equal(idx.n_lines, 4);
+  assert_int_equal(idx.line_starts[1], 3);
+  assert_int_equal(idx.line_starts[2], 6);
+  assert_int_equal(idx.line_starts[3], 8);
+  ls_pos p = ls_text_pos_of(&idx, 4, LS_POS_UTF16); /* 'c' */
+  assert_int_equal(p.line, 1);
+  assert_int_equal(p.col, 1);
+  /* An offset inside "\r\n" belongs to the end of line 0. */
+  p = ls_text_pos_of(&idx, 2, LS_POS_UTF16);
+  assert_int_equal(p.line, 0);
+  assert_int_equal(p.col, 1);
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){3, 1}, LS_POS_UTF16), 9);
+  assert_int_equal(ls_text_line_end(&idx, 0), 1);
+  assert_int_equal(ls_text_line_end(&idx, 1), 5);
+  ls_text_index_deinit(&idx);
+}
+
+static void test_surrogate_pairs(void **state) {
+  (void)state;
+  /* "x😀y": 😀 is U+1F600, 4 bytes in UTF-8, 2 UTF-16 units, 1 UTF-32 unit. */
+  const char *s = "x\xF0\x9F\x98\x80y";
+  ls_text_index idx = idx_of(s);
+  assert_int_equal(ls_text_pos_of(&idx, 5, LS_POS_UTF16).col, 3);
+  assert_int_equal(ls_text_pos_of(&idx, 5, LS_POS_UTF8).col, 5);
+  assert_int_equal(ls_text_pos_of(&idx, 5, LS_POS_UTF32).col, 2);
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){0, 3}, LS_POS_UTF16), 5);
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){0, 1}, LS_POS_UTF16), 1);
+  /* Column 2 falls between the two halves of the pair: it rounds down to the character. */
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){0, 2}, LS_POS_UTF16), 1);
+  /* An offset inside the 4-byte sequence reports the character's start. */
+  assert_int_equal(ls_text_pos_of(&idx, 3, LS_POS_UTF16).col, 1);
+  ls_text_index_deinit(&idx);
+}
+
+static void test_utf8_two_and_three_bytes(void **state) {
+  (void)state;
+  /* "é€a": é = C3 A9 (1 UTF-16 unit), € = E2 82 AC (1 unit). */
+  const char *s = "\xC3\xA9\xE2\x82\xAC" "a";
+  ls_text_index idx = idx_of(s);
+  assert_int_equal(ls_text_pos_of(&idx, 5, LS_POS_UTF16).col, 2);
+  assert_int_equal(ls_text_pos_of(&idx, 5, LS_POS_UTF8).col, 5);
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){0, 2}, LS_POS_UTF16), 5);
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){0, 2}, LS_POS_UTF8), 2);
+  ls_text_index_deinit(&idx);
+}
+
+static void test_invalid_utf8(void **state) {
+  (void)state;
+  /* A lone continuation byte, an overlong "/" (C0 AF) and a truncated sequence: one unit per byte. */
+  const char *s = "\x80\xC0\xAF\xE2\x82" "z";
+  ls_text_index idx = idx_of(s);
+  assert_int_equal(ls_text_pos_of(&idx, 5, LS_POS_UTF16).col, 5);
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){0, 5}, LS_POS_UTF16), 5);
+  ls_text_index_deinit(&idx);
+}
+
+static void test_clamping(void **state) {
+  (void)state;
+  const char *s = "ab\r\ncd";
+  ls_text_index idx = idx_of(s);
+  /* Past the end of a line: the line end, before its break. */
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){0, 99}, LS_POS_UTF16), 2);
+  /* Past the last line: the end of the text. */
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){7, 0}, LS_POS_UTF16), 6);
+  /* Past the end of the text. */
+  ls_pos p = ls_text_pos_of(&idx, 1000, LS_POS_UTF16);
+  assert_int_equal(p.line, 1);
+  assert_int_equal(p.col, 2);
+  ls_text_index_deinit(&idx);
+}
+
+static void test_empty_and_trailing_newline(void **state) {
+  (void)state;
+  ls_text_index idx = idx_of("");
+  assert_int_equal(idx.n_lines, 1);
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){0, 0}, LS_POS_UTF16), 0);
+  ls_text_index_deinit(&idx);
+  idx = idx_of("x\n");
+  assert_int_equal(idx.n_lines, 2);
+  ls_pos p = ls_text_pos_of(&idx, 2, LS_POS_UTF16);
+  assert_int_equal(p.line, 1);
+  assert_int_equal(p.col, 0);
+  ls_text_index_deinit(&idx);
+}
+
+static void test_many_lines_grow(void **state) {
+  (void)state;
+  char buf[3000];
+  for (int i = 0; i < 1000; i++) { buf[3 * i] = 'a'; buf[3 * i + 1] = 'b'; buf[3 * i + 2] = '\n'; }
+  buf[2999] = '\0';
+  ls_text_index idx = idx_of(buf);
+  assert_int_equal(idx.n_lines, 1000);
+  ls_pos p = ls_text_pos_of(&idx, 3 * 777 + 1, LS_POS_UTF16);
+  assert_int_equal(p.line, 777);
+  assert_int_equal(p.col, 1);
+  assert_int_equal(ls_text_offset_of(&idx, (ls_pos){500, 2}, LS_POS_UTF16), 1502);
+  ls_text_index_deinit(&idx);
+}
+
+static void test_alloc_failure(void **state) {
+  (void)state;
+  ls_text_index idx;
+  ls_alloc_fail_after(0);
+  assert_int_equal(ls_text_index_init(&idx, "a\nb", 3), LS_ENOMEM);
+  ls_alloc_fail_reset();
+  /* Growth failure frees the first block (ASan checks the leak). */
+  static char many[200];
+  memset(many, '\n', sizeof many - 1);
+  many[sizeof many - 1] = 0;
+  ls_alloc_fail_after(1);
+  assert_int_equal(ls_text_index_init(&idx, many, strlen(many)), LS_ENOMEM);
+  ls_alloc_fail_reset();
+}
+
+static void test_splice(void **state) {
+  (void)state;
+  char *out;
+  size_t n;
+  assert_int_equal(ls_text_splice("hello world", 11, 6, 11, "there", 5, &out, &n), LS_OK);
+  assert_string_equal(out, "hello there");
+  assert_int_equal(n, 11);
+  ls_free(out);
+  assert_int_equal(ls_text_splice("abc", 3, 0, 0, "", 0, &out, &n), LS_OK);
+  assert_string_equal(out, "abc");
+  ls_free(out);
+  assert_int_equal(ls_text_splice("abc", 3, 2, 1, "", 0, &out, &n), LS_EINVAL);
+  assert_int_equal(ls_text_splice("abc", 3, 1, 4, "", 0, &out, &n), LS_EINVAL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_line_breaks),       cmocka_unit_test(test_surrogate_pairs),
+      cmocka_unit_test(test_utf8_two_and_three_bytes), cmocka_unit_test(test_invalid_utf8),
+      cmocka_unit_test(test_clamping),          cmocka_unit_test(test_empty_and_trailing_newline),
+      cmocka_unit_test(test_many_lines_grow),   cmocka_unit_test(test_alloc_failure),
+      cmocka_unit_test(test_splice),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
