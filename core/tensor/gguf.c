@@ -1,0 +1,295 @@
+/* gguf.c: the GGUF v2/v3 reader (llama.cpp's file format, docs/gguf.md of ggml):
+ *   "GGUF" u32 version, u64 n_tensors, u64 n_kv,
+ *   n_kv x { string key, u32 type, value }      (string = u64 length + bytes)
+ *   n_tensors x { string name, u32 n_dims, u64 ne[n_dims], u32 ggml_type, u64 offset }
+ *   padding to general.alignment (default 32), then the data; offsets are relative to it.
+ * Counts are checked against the bytes left in the file before anything is allocated or
+ * looped over, so a header claiming billions of entries fails at once with a clear message.
+ * Tensor names are mapped to upstream names (gguf_names.c) and ne[] (fastest first) is
+ * reversed to row-major shape. Data is never copied or reordered. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+#include "core/tensor/gguf_names.h"
+#include "core/tensor/tfile_int.h"
+
+enum { GT_U8, GT_I8, GT_U16, GT_I16, GT_U32, GT_I32, GT_F32, GT_BOOL, GT_STRING, GT_ARRAY, GT_U64,
+       GT_I64, GT_F64, GT_COUNT };
+static const int k_gt_size[GT_COUNT] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+
+/* ggml_type numbers (ggml.h) of the types we decode. */
+static int ggml_to_dtype(uint32_t t, ls_dtype *out) {
+  switch (t) {
+  case 0: *out = LS_DT_F32; return 1;
+  case 1: *out = LS_DT_F16; return 1;
+  case 2: *out = LS_DT_Q4_0; return 1;
+  case 3: *out = LS_DT_Q4_1; return 1;
+  case 6: *out = LS_DT_Q5_0; return 1;
+  case 7: *out = LS_DT_Q5_1; return 1;
+  case 8: *out = LS_DT_Q8_0; return 1;
+  case 12: *out = LS_DT_Q4_K; return 1;
+  case 14: *out = LS_DT_Q6_K; return 1;
+  case 24: *out = LS_DT_I8; return 1;
+  case 25: *out = LS_DT_I16; return 1;
+  case 26: *out = LS_DT_I32; return 1;
+  case 27: *out = LS_DT_I64; return 1;
+  case 28: *out = LS_DT_F64; return 1;
+  case 30: *out = LS_DT_BF16; return 1;
+  default: return 0;
+  }
+}
+
+typedef struct cur {
+  const unsigned char *p;
+  uint64_t size, pos;
+  const char *path;
+  ls_diag *d;
+} cur;
+
+static int need(cur *c, uint64_t n, const char *what) {
+  if (n > c->size - c->pos)
+    return ls_diag_set_at(c->d, LS_ETRUNC, c->path, (int64_t)c->pos,
+                          "%s: truncated at byte %llu reading %s (%llu bytes needed, %llu left)", c->path,
+                          (unsigned long long)c->pos, what, (unsigned long long)n,
+                          (unsigned long long)(c->size - c->pos));
+  return LS_OK;
+}
+
+static int rd_u32(cur *c, uint32_t *v, const char *what) {
+  int rc = need(c, 4, what);
+  if (rc) return rc;
+  *v = 0;
+  for (int i = 3; i >= 0; i--) *v = (*v << 8) | c->p[c->pos + (uint64_t)i];
+  c->pos += 4;
+  return LS_OK;
+}
+
+static int rd_u64(cur *c, uint64_t *v, const char *what) {
+  int rc = need(c, 8, what);
+  if (rc) return rc;
+  *v = 0;
+  for (int i = 7; i >= 0; i--) *v = (*v << 8) | c->p[c->pos + (uint64_t)i];
+  c->pos += 8;
+  return LS_OK;
+}
+
+/* A string: returns a pointer into the mapping (not NUL-terminated) and its length. */
+static int rd_str(cur *c, const char **s, uint64_t *n, const char *what) {
+  int rc = rd_u64(c, n, what);
+  if (rc) return rc;
+  if ((rc = need(c, *n, what))) return rc;
+  *s = (const char *)c->p + c->pos;
+  c->pos += *n;
+  return LS_OK;
+}
+
+/* Reads one value of type `type`; scalars and strings are stored as metadata under key
+ * (when key != NULL); arrays are skipped after their size is checked. */
+static int rd_value(cur *c, ls_tfile *f, const char *key, uint32_t type, int depth) {
+  if (type >= GT_COUNT)
+    return ls_diag_set_at(c->d, LS_EFORMAT, c->path, (int64_t)c->pos, "%s: metadata '%s': unknown value type %u",
+                          c->path, key ? key : "(array item)", type);
+  if (type == GT_STRING) {
+    const char *s;
+    uint64_t n;
+    int rc = rd_str(c, &s, &n, "a metadata string");
+    if (rc || !key) return rc;
+    if (n > 1u << 20) return LS_OK; /* long strings (chat templates) are not kept */
+    char *z = ls_strndup(s, (size_t)n);
+    if (!z) return ls_diag_set(c->d, LS_ENOMEM, "out of memory");
+    rc = ls__tfile_meta_add(f, key, LS__META_STR, 0, 0, z);
+    ls_free(z);
+    return rc ? ls_diag_set(c->d, LS_ENOMEM, "out of memory") : LS_OK;
+  }
+  if (type == GT_ARRAY) {
+    uint32_t et;
+    uint64_t n;
+    int rc = rd_u32(c, &et, "an array type");
+    if (!rc) rc = rd_u64(c, &n, "an array length");
+    if (rc) return rc;
+    if (depth > 4) return ls_diag_set_at(c->d, LS_ELIMIT, c->path, (int64_t)c->pos, "%s: metadata '%s': arrays nested too deep", c->path, key ? key : "?");
+    if (et >= GT_COUNT)
+      return ls_diag_set_at(c->d, LS_EFORMAT, c->path, (int64_t)c->pos, "%s: metadata '%s': unknown array item type %u",
+                            c->path, key ? key : "?", et);
+    /* Each item takes at least 1 byte (8 for strings and arrays): bound n by the file. */
+    uint64_t min_item = k_gt_size[et] ? (uint64_t)k_gt_size[et] : 8;
+    if (n > (c->size - c->pos) / min_item)
+      return ls_diag_set_at(c->d, LS_ETRUNC, c->path, (int64_t)c->pos,
+                            "%s: metadata '%s': array of %llu items cannot fit in the %llu bytes left", c->path,
+                            key ? key : "?", (unsigned long long)n, (unsigned long long)(c->size - c->pos));
+    if (key && ls__tfile_meta_add(f, key, LS__META_INT, (int64_t)n, 0, NULL)) /* length, for info */
+      return ls_diag_set(c->d, LS_ENOMEM, "out of memory");
+    if (k_gt_size[et]) { c->pos += n * min_item; return LS_OK; }
+    for (uint64_t i = 0; i < n; i++)
+      if ((rc = rd_value(c, f, NULL, et, depth + 1))) return rc;
+    return LS_OK;
+  }
+  int rc = need(c, (uint64_t)k_gt_size[type], "a metadata value");
+  if (rc) return rc;
+  const unsigned char *p = c->p + c->pos;
+  c->pos += (uint64_t)k_gt_size[type];
+  if (!key) return LS_OK;
+  uint64_t u = 0;
+  for (int i = k_gt_size[type] - 1; i >= 0; i--) u = (u << 8) | p[i];
+  int64_t iv = 0;
+  double fv = 0;
+  ls__meta_type mt = LS__META_INT;
+  switch (type) {
+  case GT_I8: iv = (int8_t)u; break;
+  case GT_I16: iv = (int16_t)u; break;
+  case GT_I32: iv = (int32_t)u; break;
+  case GT_I64: iv = (int64_t)u; break;
+  case GT_F32: { uint32_t b = (uint32_t)u; float x; memcpy(&x, &b, 4); fv = x; mt = LS__META_F64; break; }
+  case GT_F64: memcpy(&fv, &u, 8); mt = LS__META_F64; break;
+  default: iv = (int64_t)u; break; /* unsigned and bool */
+  }
+  return ls__tfile_meta_add(f, key, mt, iv, fv, NULL) ? ls_diag_set(c->d, LS_ENOMEM, "out of memory") : LS_OK;
+}
+
+int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
+  int file;
+  int rc = ls__tfile_map(f, path, &file, d);
+  if (rc) return rc;
+  cur c = {f->maps[file].base, f->maps[file].size, 0, path, d};
+  uint32_t magic, version;
+  uint64_t n_tensors, n_kv;
+  if ((rc = rd_u32(&c, &magic, "the magic")) || (rc = rd_u32(&c, &version, "the version"))) return rc;
+  if (version != 2 && version != 3)
+    return ls_diag_set_at(d, LS_EUNSUPPORTED, path, 4, "%s: GGUF version %u (only 2 and 3 are supported)", path, version);
+  if ((rc = rd_u64(&c, &n_tensors, "the tensor count")) || (rc = rd_u64(&c, &n_kv, "the metadata count"))) return rc;
+  /* A key/value takes at least 8+4+1 bytes, a tensor info 8+4+4+8. */
+  if (n_kv > (c.size - c.pos) / 13)
+    return ls_diag_set_at(d, LS_EFORMAT, path, 16, "%s: metadata count %llu is impossible for a file of %llu bytes",
+                          path, (unsigned long long)n_kv, (unsigned long long)c.size);
+  if (n_tensors > (c.size - c.pos) / 24)
+    return ls_diag_set_at(d, LS_EFORMAT, path, 8, "%s: tensor count %llu is impossible for a file of %llu bytes",
+                          path, (unsigned long long)n_tensors, (unsigned long long)c.size);
+  char key[512];
+  for (uint64_t i = 0; i < n_kv; i++) {
+    const char *k;
+    uint64_t kn;
+    uint32_t type;
+    if ((rc = rd_str(&c, &k, &kn, "a metadata key"))) return rc;
+    if (kn >= sizeof key || !ls__utf8_valid(k, (size_t)kn) || memchr(k, 0, (size_t)kn))
+      return ls_diag_set_at(d, LS_EFORMAT, path, (int64_t)c.pos, "%s: metadata key %llu is not a valid name", path,
+                            (unsigned long long)i);
+    memcpy(key, k, (size_t)kn);
+    key[kn] = 0;
+    if ((rc = rd_u32(&c, &type, "a metadata type")) || (rc = rd_value(&c, f, key, type, 0))) return rc;
+  }
+  int64_t align = 32;
+  if (ls_tfile_meta_int(f, "general.alignment", &align) == LS_OK &&
+      (align <= 0 || align > (1 << 20) || (align & (align - 1))))
+    return ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: general.alignment %lld is not a power of two <= 1 MiB", path,
+                          (long long)align);
+  const char *arch = "";
+  ls_tfile_meta_str(f, "general.architecture", &arch);
+  char akey[160];
+  int64_t n_head = 0, n_head_kv = 0;
+  snprintf(akey, sizeof akey, "%s.attention.head_count", arch);
+  ls_tfile_meta_int(f, akey, &n_head);
+  snprintf(akey, sizeof akey, "%s.attention.head_count_kv", arch);
+  if (ls_tfile_meta_int(f, akey, &n_head_kv) != LS_OK) n_head_kv = n_head;
+
+  size_t first = f->n_tensors;
+  uint64_t *rel = n_tensors ? ls_calloc((size_t)n_tensors, sizeof *rel) : NULL; /* offsets relative to data */
+  if (n_tensors && !rel) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  for (uint64_t i = 0; i < n_tensors && rc == LS_OK; i++) {
+    const char *nm;
+    uint64_t nn;
+    uint32_t nd, gt;
+    char name[512], up[600];
+    if ((rc = rd_str(&c, &nm, &nn, "a tensor name"))) break;
+    if (nn == 0 || nn >= sizeof name || !ls__utf8_valid(nm, (size_t)nn) || memchr(nm, 0, (size_t)nn)) {
+      rc = ls_diag_set_at(d, LS_EFORMAT, path, (int64_t)c.pos, "%s: tensor %llu: name is empty, too long or not UTF-8",
+                          path, (unsigned long long)i);
+      break;
+    }
+    memcpy(name, nm, (size_t)nn);
+    name[nn] = 0;
+    if ((rc = rd_u32(&c, &nd, "a dimension count"))) break;
+    if (nd > LS_TENSOR_MAX_DIMS) {
+      rc = ls_diag_set_at(d, LS_ELIMIT, path, (int64_t)c.pos, "%s: tensor '%s': %u dimensions (at most %d)", path, name,
+                          nd, LS_TENSOR_MAX_DIMS);
+      break;
+    }
+    ls_tensor t = {0};
+    t.ndim = (int)nd;
+    t.file = file;
+    for (uint32_t k = 0; k < nd && rc == LS_OK; k++) {
+      uint64_t ne;
+      if ((rc = rd_u64(&c, &ne, "a dimension"))) break;
+      if (ne > (uint64_t)INT64_MAX)
+        rc = ls_diag_set_at(d, LS_EOVERFLOW, path, (int64_t)c.pos, "%s: tensor '%s': dimension %u is %llu", path, name,
+                            k, (unsigned long long)ne);
+      t.shape[nd - 1 - k] = (int64_t)ne; /* ne[0] is the fastest: last in row-major order */
+    }
+    if (rc || (rc = rd_u32(&c, &gt, "a tensor type")) || (rc = rd_u64(&c, &rel[i], "a tensor offset"))) break;
+    if (!ggml_to_dtype(gt, &t.dtype)) {
+      rc = ls_diag_set_at(d, LS_EUNSUPPORTED, path, -1, "%s: tensor '%s': ggml type %u is not supported", path, name, gt);
+      break;
+    }
+    if ((rc = ls__shape_nelem(t.shape, t.ndim, &t.nelem))) {
+      rc = ls_diag_set_at(d, LS_EOVERFLOW, path, -1, "%s: tensor '%s': element count overflows", path, name);
+      break;
+    }
+    int64_t be = ls_dtype_block_elems(t.dtype);
+    if (be > 1 && (nd == 0 || t.shape[nd - 1] % be != 0)) {
+      rc = ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: tensor '%s': row length %lld is not a multiple of the %s block (%lld)",
+                          path, name, (long long)(nd ? t.shape[nd - 1] : 0), ls_dtype_name(t.dtype), (long long)be);
+      break;
+    }
+    if (ls_dtype_nbytes(t.dtype, t.nelem, &t.nbytes)) {
+      rc = ls_diag_set_at(d, LS_EOVERFLOW, path, -1, "%s: tensor '%s': byte size overflows", path, name);
+      break;
+    }
+    if (rel[i] % (uint64_t)align) {
+      rc = ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: tensor '%s': offset %llu is not a multiple of the alignment %lld",
+                          path, name, (unsigned long long)rel[i], (long long)align);
+      break;
+    }
+    ls__gguf_upstream_name(arch, name, up, sizeof up);
+    t.name = up;
+    t.stored_name = name;
+    if (ls__gguf_rope_permuted(arch, name)) {
+      t.rowmap = LS_ROWMAP_ROPE_INTERLEAVED;
+      t.rowmap_heads = (int)(strstr(name, "attn_k") ? n_head_kv : n_head);
+      if (t.rowmap_heads <= 0 || t.ndim < 1 || t.shape[0] % t.rowmap_heads || (t.shape[0] / t.rowmap_heads) % 2) {
+        rc = ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: tensor '%s': %lld rows do not split into %d heads of even size",
+                            path, name, (long long)(t.ndim ? t.shape[0] : 0), t.rowmap_heads);
+        break;
+      }
+    }
+    t.offset = 0; /* fixed below, once the data start is known */
+    t.data = NULL;
+    /* Add with nbytes 0 so that no pointer is formed before the bounds check. */
+    uint64_t nb = t.nbytes;
+    t.nbytes = 0;
+    if ((rc = ls__tfile_add(f, &t, d))) break;
+    f->tensors[f->n_tensors - 1].nbytes = nb;
+  }
+  uint64_t data_start = 0;
+  if (rc == LS_OK) {
+    data_start = (c.pos + (uint64_t)align - 1) / (uint64_t)align * (uint64_t)align;
+    if (data_start > c.size && n_tensors > 0)
+      rc = ls_diag_set_at(d, LS_ETRUNC, path, (int64_t)c.pos, "%s: file ends before the data section (byte %llu)", path,
+                          (unsigned long long)data_start);
+  }
+  for (size_t i = first; rc == LS_OK && i < f->n_tensors; i++) {
+    ls_tensor *t = &f->tensors[i];
+    uint64_t r = rel[i - first], avail = c.size - data_start;
+    if (r > avail || t->nbytes > avail - r) {
+      rc = ls_diag_set_at(d, LS_ETRUNC, path, -1, "%s: tensor '%s': bytes %llu..%llu of the data section are beyond "
+                          "the end of the file (%llu data bytes; truncated?)", path, t->stored_name,
+                          (unsigned long long)r, (unsigned long long)(r + t->nbytes), (unsigned long long)avail);
+      break;
+    }
+    t->offset = data_start + r;
+    t->data = t->nbytes ? f->maps[file].base + t->offset : NULL;
+  }
+  ls_free(rel);
+  if (rc == LS_OK) rc = ls__tfile_check_overlap(f, file, d);
+  return rc;
+}
