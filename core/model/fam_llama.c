@@ -1,0 +1,299 @@
+/* fam_llama.c: llama-style decoder families as data: llama (Llama 1/2/3, TinyLlama,
+ * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2. Key defaults are those
+ * of the upstream transformers config classes (LlamaConfig, MistralConfig, ...); module
+ * names and registration order follow the upstream modeling files, so tensor names equal
+ * the state_dict names. Shared structure is written once as row macros. */
+#include "core/model/fam_docs.h"
+
+/* ---------------------------------------------------------------- shared rows */
+
+/* Attention with q/k/v/o projections; win = per-layer sliding window expression. */
+#define LL_ATTN(type, win, qkvb, ob)                                                           \
+  LS_F_ATTN(NULL, "self_attn", type, "B, S, hidden_size",                                      \
+            "num_attention_heads n_kv hd rope_theta rope_scaling attention_dropout "           \
+            "max_position_embeddings sliding_window",                                          \
+            "num_attention_heads*hd | n_kv*hd | " win " | 0"),                                 \
+      LS_F_LINEAR(NULL, "q_proj", "num_attention_heads*hd", "hidden_size", qkvb),              \
+      LS_F_LINEAR(NULL, "k_proj", "n_kv*hd", "hidden_size", qkvb),                             \
+      LS_F_LINEAR(NULL, "v_proj", "n_kv*hd", "hidden_size", qkvb),                             \
+      LS_F_LINEAR(NULL, "o_proj", "hidden_size", "num_attention_heads*hd", ob), LS_F_END
+
+/* Gated MLP: down(act(gate(x)) * up(x)) */
+#define LL_MLP(cond, name, type, ffn, mb)                                                      \
+  LS_F_MOD(cond, name, type, MLP, "B, S, hidden_size", "hidden_act hidden_activation " ffn),   \
+      LS_F_LINEAR(NULL, "gate_proj", ffn, "hidden_size", mb),                                  \
+      LS_F_LINEAR(NULL, "up_proj", ffn, "hidden_size", mb),                                    \
+      LS_F_LINEAR(NULL, "down_proj", "hidden_size", ffn, mb), LS_F_END
+
+#define LL_NORM(name, type) LS_F_RMSNORM(NULL, name, type, "hidden_size", "rms_norm_eps")
+
+#define LL_EMBED LS_F_EMBEDDING(NULL, "embed_tokens", "vocab_size", "hidden_size", "pad_token_id")
+
+#define LL_LAYERS_OPEN(type)                                                                   \
+  LS_F_MOD(NULL, "layers", "ModuleList", LIST, "B, S, hidden_size", NULL),                     \
+      LS_F_LOOP(NULL, "L", "num_hidden_layers", type, BLOCK, "B, S, hidden_size", NULL)
+#define LL_LAYERS_CLOSE LS_F_ENDLOOP, LS_F_END
+
+/* Heads shared by the decoder families: CausalLM (lm_head tied by tie_word_embeddings) and
+ * SequenceClassification (score, no bias). */
+#define LL_LM_HEAD(embed)                                                                      \
+  {'M', NULL, "lm_head", "Linear", LS_MODEL_KIND_LINEAR, "B, S, vocab_size", NULL, NULL,        \
+   "B, S, hidden_size"},                                                                       \
+      LS_F_PARTIE(NULL, "weight", "vocab_size, hidden_size", embed, "tie_word_embeddings"),    \
+      LS_F_END
+static const ls__frow k_ll_clm[] = {LS_F_BACKBONE, LL_LM_HEAD("{P}embed_tokens.weight")};
+static const ls__frow k_ll_seqcls[] = {
+    LS_F_BACKBONE, LS_F_LINEAR(NULL, "score", "num_labels", "hidden_size", "0")};
+static const ls__frow k_ll_tokcls[] = {
+    LS_F_BACKBONE, LS_F_LINEAR(NULL, "score", "num_labels", "hidden_size", "1")};
+static const ls__fhead k_ll_heads[] = {
+    {LS_MODEL_HEAD_CAUSAL_LM, "ForCausalLM", k_ll_clm, LS_F_N(k_ll_clm)},
+    {LS_MODEL_HEAD_SEQ_CLS, "ForSequenceClassification", k_ll_seqcls, LS_F_N(k_ll_seqcls)},
+    {LS_MODEL_HEAD_TOKEN_CLS, "ForTokenClassification", k_ll_tokcls, LS_F_N(k_ll_tokcls)},
+};
+
+/* Keys every llama-style config has, with the family's defaults. */
+#define LL_KEYS(vocab, hidden, inter, layers, heads, act, maxpos, eps, theta)                   \
+  LS_F_KEY("vocab_size", "", INT, DIM, VOCAB, vocab, D_VOCAB, NULL),                           \
+      LS_F_KEY("hidden_size", "", INT, DIM, HIDDEN, hidden, D_HIDDEN, NULL),                   \
+      LS_F_KEY("intermediate_size", "", INT, DIM, INTERMEDIATE, inter, D_INTER, NULL),         \
+      LS_F_KEY("num_hidden_layers", "", INT, DIM, N_LAYERS, layers, D_LAYERS, NULL),           \
+      LS_F_KEY("num_attention_heads", "", INT, DIM, N_HEADS, heads, D_HEADS, NULL),            \
+      LS_F_KEY("hidden_act", "", STRING, 0, ACT, act, D_ACT, ACTS),                            \
+      LS_F_KEY("max_position_embeddings", "", INT, DIM, MAX_POS, maxpos, D_MAXPOS, NULL),      \
+      LS_F_KEY("rms_norm_eps", "", FLOAT, 0, NORM_EPS, eps, D_RMS, NULL),                      \
+      LS_F_KEY("rope_theta", "", FLOAT, 0, ROPE_THETA, theta, D_THETA, NULL),                  \
+      LS_F_KEY("rope_scaling", "", OBJECT, NULLABLE, ROPE_SCALING, "null", D_ROPE_SCALING, NULL), \
+      LS_F_KEY("attention_dropout", "", FLOAT, 0, DROPOUT, "0.0", D_ATTN_DROP, NULL),          \
+      K_INIT("0.02"), K_CACHE
+#define LL_KV(def) LS_F_KEY("num_key_value_heads", "", INT, DIM | NULLDEF, N_KV_HEADS, def, D_KV, NULL)
+#define LL_HEAD_DIM(def) LS_F_KEY("head_dim", "", INT, DIM | NULLDEF, HEAD_DIM, def, D_HEAD_DIM, NULL)
+#define LL_WINDOW(def) LS_F_KEY("sliding_window", "", INT, DIM | NULLABLE, SLIDING_WINDOW, def, D_WINDOW, NULL)
+
+#define LL_DERIVED(qkvb, ob, mb, win)                                                          \
+  {"hd", "head_dim"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},           \
+      {"sem_qkv_bias", qkvb}, {"sem_out_bias", ob}, {"sem_mlp_bias", mb}, {"sem_window", win}
+
+#define LL_FAMILY(ID, keys, derived, backbone, norm)                                           \
+  const ls__family ls__family_##ID = {                                                         \
+      LS_MODEL_FAMILY_##ID, keys, LS_F_N(keys), derived, LS_F_N(derived), "model",             \
+      "{C}Model", "B, S, hidden_size", backbone, LS_F_N(backbone), k_ll_heads,                 \
+      LS_F_N(k_ll_heads), norm, LS_MODEL_POS_ROPE, 1, 1, 0, 0, 0}
+
+/* ---------------------------------------------------------------- llama */
+
+static const ls_model_keyinfo k_llama_keys[] = {
+    LL_KEYS("32000", "4096", "11008", "32", "32", "\"silu\"", "2048", "1e-06", "10000.0"),
+    LL_KV("num_attention_heads"),
+    LL_HEAD_DIM("hidden_size / num_attention_heads"),
+    LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL),
+    LS_F_KEY("mlp_bias", "", BOOL, 0, NONE, "false", "Bias on the gate, up and down projections.", NULL),
+    K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
+};
+static const ls__fderived k_llama_derived[] = {LL_DERIVED("attention_bias", "attention_bias", "mlp_bias", "0")};
+static const ls__frow k_llama_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", "0", "attention_bias", "attention_bias"),
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "mlp_bias"),
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(LLAMA, k_llama_keys, k_llama_derived, k_llama_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- mistral */
+
+static const ls_model_keyinfo k_mistral_keys[] = {
+    LL_KEYS("32000", "4096", "14336", "32", "32", "\"silu\"", "131072", "1e-06", "10000.0"),
+    LL_KV("8"), LL_HEAD_DIM("hidden_size / num_attention_heads"), LL_WINDOW("4096"),
+    K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
+};
+static const ls__fderived k_mistral_derived[] = {LL_DERIVED("0", "0", "0", "sliding_window")};
+static const ls__frow k_mistral_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", "sliding_window", "0", "0"),
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(MISTRAL, k_mistral_keys, k_mistral_derived, k_mistral_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- mixtral */
+
+static const ls_model_keyinfo k_mixtral_keys[] = {
+    LL_KEYS("32000", "4096", "14336", "32", "32", "\"silu\"", "131072", "1e-05", "1000000.0"),
+    LL_KV("8"), LL_HEAD_DIM("hidden_size / num_attention_heads"), LL_WINDOW("null"),
+    LS_F_KEY("num_local_experts", "", INT, DIM, N_EXPERTS, "8", "Number of experts in each sparse MoE block.", NULL),
+    LS_F_KEY("num_experts_per_tok", "", INT, DIM, TOP_K, "2", "Experts each token is routed to (top-k).", NULL),
+    LS_F_KEY("output_router_logits", "", BOOL, 0, NONE, "false", "Return router logits (adds the auxiliary loss).", NULL),
+    LS_F_KEY("router_aux_loss_coef", "", FLOAT, 0, NONE, "0.001", "Weight of the load-balancing loss.", NULL),
+    LS_F_KEY("router_jitter_noise", "", FLOAT, 0, NONE, "0.0", "Multiplicative noise on router inputs in training.", NULL),
+    K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
+};
+static const ls__fderived k_mixtral_derived[] = {
+    LL_DERIVED("0", "0", "0", "sliding_window"), {"sem_experts", "num_local_experts"},
+    {"moe_ffn", "intermediate_size"}};
+static const ls__frow k_mixtral_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", "sliding_window", "0", "0"),
+    LS_F_MOD(NULL, "block_sparse_moe", "{C}SparseMoeBlock", MOE, "B, S, hidden_size",
+             "num_local_experts num_experts_per_tok router_jitter_noise"),
+    {'M', NULL, "gate", "Linear", LS_MODEL_KIND_ROUTER, "B, S, num_local_experts", NULL, NULL, "B, S, hidden_size"},
+    LS_F_PAR(NULL, "weight", "num_local_experts, hidden_size"), LS_F_END,
+    LS_F_MOD(NULL, "experts", "ModuleList", LIST, "B, S, hidden_size", NULL),
+    LS_F_LOOP(NULL, "X", "num_local_experts", "{C}BlockSparseTop2MLP", EXPERT, "B, S, hidden_size",
+              "intermediate_size hidden_act"),
+    LS_F_LINEAR(NULL, "w1", "intermediate_size", "hidden_size", "0"),
+    LS_F_LINEAR(NULL, "w2", "hidden_size", "intermediate_size", "0"),
+    LS_F_LINEAR(NULL, "w3", "intermediate_size", "hidden_size", "0"),
+    LS_F_ENDLOOP, LS_F_END, LS_F_END,
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(MIXTRAL, k_mixtral_keys, k_mixtral_derived, k_mixtral_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- qwen2 */
+
+#define QWEN_WINDOW_KEYS                                                                       \
+  LS_F_KEY("use_sliding_window", "", BOOL, 0, USE_SLIDING, "false", "Enable sliding-window attention on layers >= max_window_layers.", NULL), \
+      LL_WINDOW("4096"),                                                                       \
+      LS_F_KEY("max_window_layers", "", INT, CNT, NONE, "28", "Layers below this index use full attention.", NULL), \
+      LS_F_KEY("layer_types", "", ARRAY, 0, NONE, "null", "Per-layer attention type (sliding_attention | full_attention).", NULL)
+#define QWEN_WIN "(use_sliding_window && L >= max_window_layers ? sliding_window : 0)"
+
+static const ls_model_keyinfo k_qwen2_keys[] = {
+    LL_KEYS("151936", "4096", "22016", "32", "32", "\"silu\"", "32768", "1e-06", "10000.0"),
+    LL_KV("32"), LL_HEAD_DIM("hidden_size / num_attention_heads"), QWEN_WINDOW_KEYS,
+    K_TIE("false"), K_BOS("null"), K_EOS("null"), K_PAD("null"),
+    LS_F_KEY("use_mrope", "", BOOL, 0, NONE, "false", "Multimodal RoPE (Qwen2-VL); unused by text models.", NULL),
+};
+static const ls__fderived k_qwen2_derived[] = {
+    LL_DERIVED("1", "0", "0", "use_sliding_window ? sliding_window : 0")};
+static const ls__frow k_qwen2_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", QWEN_WIN, "1", "0"),
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(QWEN2, k_qwen2_keys, k_qwen2_derived, k_qwen2_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- qwen2_moe */
+
+static const ls_model_keyinfo k_qwen2_moe_keys[] = {
+    LL_KEYS("151936", "2048", "5632", "24", "16", "\"silu\"", "32768", "1e-06", "10000.0"),
+    LL_KV("16"), LL_HEAD_DIM("hidden_size / num_attention_heads"), QWEN_WINDOW_KEYS,
+    LS_F_KEY("decoder_sparse_step", "", INT, DIM, NONE, "1", "Every n-th layer is a sparse MoE layer.", NULL),
+    LS_F_KEY("moe_intermediate_size", "", INT, DIM, MOE_INTERMEDIATE, "1408", "Inner width of each routed expert.", NULL),
+    LS_F_KEY("shared_expert_intermediate_size", "", INT, DIM, NONE, "5632", "Inner width of the shared expert.", NULL),
+    LS_F_KEY("num_experts_per_tok", "", INT, DIM, TOP_K, "4", "Experts each token is routed to (top-k).", NULL),
+    LS_F_KEY("num_experts", "", INT, CNT, N_EXPERTS, "60", "Routed experts per sparse MoE block.", NULL),
+    LS_F_KEY("norm_topk_prob", "", BOOL, 0, NONE, "false", "Renormalise the top-k routing weights.", NULL),
+    LS_F_KEY("output_router_logits", "", BOOL, 0, NONE, "false", "Return router logits.", NULL),
+    LS_F_KEY("router_aux_loss_coef", "", FLOAT, 0, NONE, "0.001", "Weight of the load-balancing loss.", NULL),
+    LS_F_KEY("mlp_only_layers", "", ARRAY, 0, NONE, "null", "Layer indices that use a dense MLP instead of MoE.", NULL),
+    LS_F_KEY("qkv_bias", "", BOOL, 0, ATTN_BIAS, "true", "Bias on the q, k and v projections.", NULL),
+    K_TIE("false"), K_BOS("null"), K_EOS("null"), K_PAD("null"),
+};
+static const ls__fderived k_qwen2_moe_derived[] = {
+    LL_DERIVED("qkv_bias", "0", "0", "use_sliding_window ? sliding_window : 0"),
+    {"sem_experts", "num_experts"}, {"moe_ffn", "moe_intermediate_size"},
+    {"shared_ffn", "shared_expert_intermediate_size"}};
+#define QMOE_SPARSE "(num_experts > 0 && !inlist(mlp_only_layers, L) && (L + 1) % decoder_sparse_step == 0)"
+static const ls__frow k_qwen2_moe_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", QWEN_WIN, "qkv_bias", "0"),
+    LS_F_MOD(QMOE_SPARSE, "mlp", "{C}SparseMoeBlock", MOE, "B, S, hidden_size",
+             "num_experts num_experts_per_tok norm_topk_prob"),
+    {'M', NULL, "gate", "Linear", LS_MODEL_KIND_ROUTER, "B, S, num_experts", NULL, NULL, "B, S, hidden_size"},
+    LS_F_PAR(NULL, "weight", "num_experts, hidden_size"), LS_F_END,
+    LS_F_MOD(NULL, "experts", "ModuleList", LIST, "B, S, hidden_size", NULL),
+    LS_F_LOOP(NULL, "X", "num_experts", "{C}MLP", EXPERT, "B, S, hidden_size", "moe_intermediate_size hidden_act"),
+    LS_F_LINEAR(NULL, "gate_proj", "moe_intermediate_size", "hidden_size", "0"),
+    LS_F_LINEAR(NULL, "up_proj", "moe_intermediate_size", "hidden_size", "0"),
+    LS_F_LINEAR(NULL, "down_proj", "hidden_size", "moe_intermediate_size", "0"),
+    LS_F_ENDLOOP, LS_F_END,
+    LL_MLP(NULL, "shared_expert", "{C}MLP", "shared_expert_intermediate_size", "0"),
+    LS_F_LINEAR(NULL, "shared_expert_gate", "1", "hidden_size", "0"),
+    LS_F_END,
+    LL_MLP("!" QMOE_SPARSE, "mlp", "{C}MLP", "intermediate_size", "0"),
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(QWEN2_MOE, k_qwen2_moe_keys, k_qwen2_moe_derived, k_qwen2_moe_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- gemma, gemma2 */
+
+#define GEMMA_ACT_KEYS                                                                         \
+  LS_F_KEY("hidden_act", "", STRING, 0, NONE, "\"gelu_pytorch_tanh\"", "Legacy activation key; hidden_activation takes precedence.", ACTS), \
+      LS_F_KEY("hidden_activation", "", STRING, NULLDEF, ACT, "\"gelu_pytorch_tanh\"", "Activation of the MLP (gelu_pytorch_tanh when null).", ACTS)
+#define GEMMA_COMMON(hidden, inter, layers, heads, kv)                                         \
+  LS_F_KEY("vocab_size", "", INT, DIM, VOCAB, "256000", D_VOCAB, NULL),                        \
+      LS_F_KEY("hidden_size", "", INT, DIM, HIDDEN, hidden, D_HIDDEN, NULL),                   \
+      LS_F_KEY("intermediate_size", "", INT, DIM, INTERMEDIATE, inter, D_INTER, NULL),         \
+      LS_F_KEY("num_hidden_layers", "", INT, DIM, N_LAYERS, layers, D_LAYERS, NULL),           \
+      LS_F_KEY("num_attention_heads", "", INT, DIM, N_HEADS, heads, D_HEADS, NULL),            \
+      LS_F_KEY("num_key_value_heads", "", INT, DIM, N_KV_HEADS, kv, D_KV, NULL),               \
+      LS_F_KEY("head_dim", "", INT, DIM, HEAD_DIM, "256", D_HEAD_DIM " Gemma sets it explicitly; it need not be hidden_size / heads.", NULL), \
+      GEMMA_ACT_KEYS,                                                                          \
+      LS_F_KEY("max_position_embeddings", "", INT, DIM, MAX_POS, "8192", D_MAXPOS, NULL),      \
+      LS_F_KEY("rms_norm_eps", "", FLOAT, 0, NORM_EPS, "1e-06", D_RMS " Gemma scales by (1 + weight).", NULL), \
+      LS_F_KEY("rope_theta", "", FLOAT, 0, ROPE_THETA, "10000.0", D_THETA, NULL),              \
+      LS_F_KEY("rope_scaling", "", OBJECT, NULLABLE, ROPE_SCALING, "null", D_ROPE_SCALING, NULL), \
+      LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL), \
+      LS_F_KEY("attention_dropout", "", FLOAT, 0, DROPOUT, "0.0", D_ATTN_DROP, NULL),          \
+      K_INIT("0.02"), K_CACHE, K_TIE("true"), K_BOS("2"), K_EOS("1"), K_PAD("0")
+
+static const ls_model_keyinfo k_gemma_keys[] = {GEMMA_COMMON("3072", "24576", "28", "16", "16")};
+static const ls__fderived k_gemma_derived[] = {
+    LL_DERIVED("attention_bias", "attention_bias", "0", "0")};
+static const ls__frow k_gemma_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", "0", "attention_bias", "attention_bias"),
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+const ls__family ls__family_GEMMA = {
+    LS_MODEL_FAMILY_GEMMA, k_gemma_keys, LS_F_N(k_gemma_keys), k_gemma_derived,
+    LS_F_N(k_gemma_derived), "model", "{C}Model", "B, S, hidden_size", k_gemma_bb,
+    LS_F_N(k_gemma_bb), k_ll_heads, LS_F_N(k_ll_heads), LS_MODEL_NORM_RMS_PLUS1,
+    LS_MODEL_POS_ROPE, 1, 1, 0, 1, 0};
+
+static const ls_model_keyinfo k_gemma2_keys[] = {
+    GEMMA_COMMON("2304", "9216", "26", "8", "4"),
+    LS_F_KEY("query_pre_attn_scalar", "", FLOAT, 0, NONE, "256", "Attention scores are scaled by query_pre_attn_scalar^-0.5 (instead of head_dim^-0.5).", NULL),
+    LL_WINDOW("4096"),
+    LS_F_KEY("final_logit_softcapping", "", FLOAT, NULLABLE, NONE, "30.0", "Logits are soft-capped: c * tanh(x / c).", NULL),
+    LS_F_KEY("attn_logit_softcapping", "", FLOAT, NULLABLE, NONE, "50.0", "Attention scores are soft-capped: c * tanh(x / c).", NULL),
+    LS_F_KEY("cache_implementation", "", STRING, 0, NONE, "\"hybrid\"", "KV cache kind used in generation.", "hybrid static dynamic sliding_window"),
+};
+static const ls__fderived k_gemma2_derived[] = {
+    LL_DERIVED("attention_bias", "attention_bias", "0", "sliding_window")};
+static const ls__frow k_gemma2_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    /* even layers use the sliding window (upstream: is_sliding = not bool(layer_idx % 2)) */
+    LL_ATTN("{C}Attention", "(L % 2 == 0 ? sliding_window : 0)", "attention_bias", "attention_bias"),
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_NORM("pre_feedforward_layernorm", "{C}RMSNorm"), LL_NORM("post_feedforward_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+const ls__family ls__family_GEMMA2 = {
+    LS_MODEL_FAMILY_GEMMA2, k_gemma2_keys, LS_F_N(k_gemma2_keys), k_gemma2_derived,
+    LS_F_N(k_gemma2_derived), "model", "{C}Model", "B, S, hidden_size", k_gemma2_bb,
+    LS_F_N(k_gemma2_bb), k_ll_heads, LS_F_N(k_ll_heads), LS_MODEL_NORM_RMS_PLUS1,
+    LS_MODEL_POS_ROPE, 1, 1, 0, 1, 0};

@@ -1,0 +1,46 @@
+/* model_int.h (internal to core/model): the private state of a model under construction and
+ * the helpers shared by resolve.c (config values), build.c (module tree) and query.c. */
+#ifndef LS_MODEL_INT_H
+#define LS_MODEL_INT_H
+
+#include "core/base/alloc.h"
+#include "core/base/arena.h"
+#include "core/model/family.h"
+
+#define LS__MAX_DERIVED 48
+#define LS__MAX_LOOPVARS 4
+#define LS__MAX_MODULES (1 << 18) /* 262k: 3x the largest real trees (DeepSeek-V3, 256 experts x 58 layers: ~60k modules) */
+
+typedef struct ls__priv {
+  ls_arena arena;               /* names, messages, strings */
+  ls_json_doc *owned_doc;       /* set by ls_model_load */
+  char *owned_text;             /* set by ls_model_load_file */
+  const ls__family *fam;        /* tables used (llama's for UNKNOWN) */
+  unsigned char *state;         /* [n_values] 0 unresolved, 1 resolving, 2 done */
+  size_t cap_issues, cap_modules, cap_tensors;
+  int64_t derived_val[LS__MAX_DERIVED];
+  ls_model_keyset derived_deps[LS__MAX_DERIVED];
+  size_t n_derived_done;
+  char loopvar_name[LS__MAX_LOOPVARS];
+  int64_t loopvar_val[LS__MAX_LOOPVARS];
+  int n_loopvars;
+  int loopvar_used;             /* set when a lookup read a loop variable (tree.c caching) */
+  int cur_layer, cur_expert;
+  const char *dtype;            /* tensor storage dtype from torch_dtype: "f32", "bf16", "f16" */
+} ls__priv;
+
+int ls__issue_add(ls_model *m, ls_model_severity sev, const char *code, int key,
+                  ls_json_span span, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int ls__value_index_n(const ls_model *m, const char *name, size_t len);
+int ls__values_read(ls_model *m, const ls_json *root);
+int ls__values_resolve(ls_model *m);
+int ls__derived_eval(ls_model *m);
+int ls__lookup(void *ctx, const char *name, size_t len, int64_t *val, ls_model_keyset *deps);
+const char *ls__lookup_str(void *ctx, const char *name, size_t len, ls_model_keyset *deps);
+int ls__in_list(void *ctx, const char *name, size_t len, int64_t x, ls_model_keyset *deps);
+/* Value of a derived name, or def when the family has none. */
+int64_t ls__derived_get(const ls_model *m, const char *name, int64_t def);
+int ls__tree_build(ls_model *m);
+void ls__sem_fill(ls_model *m);
+
+#endif

@@ -1,0 +1,213 @@
+/* query.c: loading from text or a file, and the read-only queries on a built model that the
+ * LSP (hover: value at offset, tensors a key shapes), the debugger (modules a config line
+ * configures) and the CLI use. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/errors.h"
+#include "core/model/model_int.h"
+
+/* ---------------------------------------------------------------- loading */
+
+static void offset_to_line_col(const char *text, size_t len, size_t off, int *line, int *col) {
+  int l = 1, c = 1;
+  for (size_t i = 0; i < off && i < len; i++) {
+    if (text[i] == '\n') { l++; c = 1; }
+    else c++;
+  }
+  *line = l;
+  *col = c;
+}
+
+int ls_model_load(const char *text, size_t len, const char *file, const ls_model_opts *opts,
+                  ls_model **out, ls_diag *d) {
+  *out = NULL;
+  ls_json_doc *doc = NULL;
+  const char *fname = file ? file : "config";
+  int rc = ls_json_parse(text, len, &doc);
+  if (rc) return ls_diag_set(d, rc, "%s: cannot parse: out of memory", fname);
+  if (doc->n_errors > 0 || !doc->root) {
+    size_t off = doc->n_errors ? doc->errors[0].span.start : 0;
+    int line, col;
+    offset_to_line_col(text, len, off, &line, &col);
+    ls_diag_set_at(d, LS_EPARSE, file, (int64_t)off, "%s:%d:%d: invalid JSON: %s", fname, line,
+                   col, doc->n_errors ? doc->errors[0].msg : "no value");
+    if (d) { d->line = line; d->col = col; }
+    ls_json_doc_free(doc);
+    return LS_EPARSE;
+  }
+  ls_model *m = NULL;
+  rc = ls_model_build(doc, opts, &m, d);
+  if (rc) {
+    ls_json_doc_free(doc);
+    ls_diag_prefix(d, "%s: ", fname);
+    return rc;
+  }
+  ((ls__priv *)m->priv)->owned_doc = doc;
+  if (m->n_errors) {
+    for (size_t i = 0; i < m->n_issues; i++)
+      if (m->issues[i].severity == LS_MODEL_SEV_ERROR) {
+        const ls_model_issue *is = &m->issues[i];
+        int line = 0, col = 0;
+        if (is->span.end > 0) offset_to_line_col(text, len, is->span.start, &line, &col);
+        if (line)
+          ls_diag_set_at(d, LS_EFORMAT, file, (int64_t)is->span.start, "%s:%d:%d: %s", fname, line,
+                         col, is->msg);
+        else
+          ls_diag_set(d, LS_EFORMAT, "%s: %s", fname, is->msg);
+        if (d) { d->line = line; d->col = col; }
+        break;
+      }
+    *out = m; /* the caller may still want the issues; it must free */
+    return LS_EFORMAT;
+  }
+  *out = m;
+  return 0;
+}
+
+int ls_model_load_file(const char *path, const ls_model_opts *opts, ls_model **out, ls_diag *d) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return ls_diag_set(d, LS_ENOENT, "%s: cannot open: %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  char *buf = ls_malloc(cap);
+  if (!buf) { fclose(f); return ls_diag_set(d, LS_ENOMEM, "%s: out of memory", path); }
+  for (;;) {
+    if (n == cap) {
+      if (cap >= ((size_t)64 << 20)) {
+        ls_free(buf);
+        fclose(f);
+        return ls_diag_set(d, LS_ELIMIT, "%s: larger than 64 MiB, not a config file", path);
+      }
+      char *nb = ls_realloc(buf, cap * 2);
+      if (!nb) { ls_free(buf); fclose(f); return ls_diag_set(d, LS_ENOMEM, "%s: out of memory", path); }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) break;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (err) { ls_free(buf); return ls_diag_set(d, LS_EIO, "%s: read error", path); }
+  int rc = ls_model_load(buf, n, path, opts, out, d);
+  if (*out) ((ls__priv *)(*out)->priv)->owned_text = buf;
+  else ls_free(buf);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+int ls_model_value_index(const ls_model *m, const char *key) {
+  return key ? ls__value_index_n(m, key, strlen(key)) : -1;
+}
+
+const ls_model_value *ls_model_value_get(const ls_model *m, const char *key) {
+  int i = ls_model_value_index(m, key);
+  return i < 0 ? NULL : &m->values[i];
+}
+
+const ls_model_value *ls_model_value_by_role(const ls_model *m, ls_model_role r) {
+  for (size_t i = 0; i < m->n_values; i++)
+    if (m->values[i].info->role == r) return &m->values[i];
+  return NULL;
+}
+
+int ls_model_value_at(const ls_model *m, size_t off) {
+  for (size_t i = 0; i < m->n_values; i++) {
+    const ls_model_value *v = &m->values[i];
+    if (!v->present) continue;
+    if ((off >= v->key_span.start && off < v->key_span.end) ||
+        (off >= v->value_span.start && off < v->value_span.end))
+      return (int)i;
+  }
+  return -1;
+}
+
+int ls_model_module_find(const ls_model *m, const char *name) {
+  for (size_t i = 0; i < m->n_modules; i++)
+    if (strcmp(m->modules[i].name, name) == 0) return (int)i;
+  return -1;
+}
+
+int ls_model_tensor_find(const ls_model *m, const char *name) {
+  for (size_t i = 0; i < m->n_tensors; i++)
+    if (strcmp(m->tensors[i].name, name) == 0) return (int)i;
+  return -1;
+}
+
+size_t ls_model_key_tensors(const ls_model *m, int key, int *out, size_t cap, int64_t *params) {
+  size_t n = 0;
+  int64_t p = 0;
+  for (size_t i = 0; i < m->n_tensors; i++) {
+    if (!ls_model_keyset_has(&m->tensors[i].keys, key)) continue;
+    if (n < cap && out) out[n] = (int)i;
+    n++;
+    if (m->tensors[i].tied_to < 0 && ls__add_i64(p, m->tensors[i].numel, &p)) p = INT64_MAX;
+  }
+  if (params) *params = p;
+  return n;
+}
+
+size_t ls_model_key_modules(const ls_model *m, int key, int *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < m->n_modules; i++) {
+    if (!ls_model_keyset_has(&m->modules[i].keys, key)) continue;
+    int covered = 0;
+    for (int a = m->modules[i].parent; a >= 0 && !covered; a = m->modules[a].parent)
+      covered = ls_model_keyset_has(&m->modules[a].keys, key);
+    if (covered) continue;
+    if (n < cap && out) out[n] = (int)i;
+    n++;
+  }
+  return n;
+}
+
+int ls_model_module_def_key(const ls_model *m, int module) {
+  for (int i = module; i >= 0 && (size_t)i < m->n_modules; i = m->modules[i].parent) {
+    const ls_model_module *md = &m->modules[i];
+    if (md->def_key >= 0 && m->values[md->def_key].present) return md->def_key;
+    for (size_t k = 0; k < m->n_values; k++)
+      if (ls_model_keyset_has(&md->keys, (int)k) && m->values[k].present &&
+          m->values[k].info->role != LS_MODEL_ROLE_NONE)
+        return (int)k;
+  }
+  return -1;
+}
+
+/* ---------------------------------------------------------------- formatting */
+
+int ls_model_value_format(const ls_model_value *v, char *buf, size_t cap) {
+  switch (v->kind) {
+  case LS_MODEL_VT_NULL: return snprintf(buf, cap, "null");
+  case LS_MODEL_VT_INT: return snprintf(buf, cap, "%lld", (long long)v->i);
+  case LS_MODEL_VT_FLOAT: return snprintf(buf, cap, "%.10g", v->f);
+  case LS_MODEL_VT_BOOL: return snprintf(buf, cap, "%s", v->i ? "true" : "false");
+  case LS_MODEL_VT_STRING: return snprintf(buf, cap, "\"%s\"", v->s ? v->s : "");
+  case LS_MODEL_VT_OBJECT: return snprintf(buf, cap, "{...}");
+  case LS_MODEL_VT_ARRAY: return snprintf(buf, cap, "[...]");
+  default: return snprintf(buf, cap, "?");
+  }
+}
+
+int ls_model_shape_format(const ls_model_shape *s, int bind, int64_t B, int64_t S, char *buf,
+                          size_t cap) {
+  size_t n = 0;
+  int w = snprintf(buf, cap, "[");
+  n = w > 0 ? (size_t)w : 0;
+  for (int i = 0; i < s->ndim; i++) {
+    const ls_model_dim *d = &s->d[i];
+    const char *sep = i ? ", " : "";
+    if (d->sym && !bind)
+      w = snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, "%s%c", sep, d->sym);
+    else
+      w = snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, "%s%lld", sep,
+                   (long long)ls_model_dim_bind(*d, B, S));
+    n += w > 0 ? (size_t)w : 0;
+  }
+  w = snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, "]");
+  n += w > 0 ? (size_t)w : 0;
+  return (int)n;
+}

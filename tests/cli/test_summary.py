@@ -1,0 +1,176 @@
+"""test_summary.py: `layerscope summary` end to end.
+
+- every fixture and every extra config loads; counts equal the published figures in
+  tests/fixtures/configs/params.tsv and extra/params.tsv;
+- the JSON contract of docs/summary-json.md (fields, types, one entry per tensor);
+- weight memory equals bytes summed over the tensor list (computed here);
+- text and markdown tables fold to --depth and print totals;
+- bad input: invalid JSON with line:column, bad dimensions naming key and value, usage
+  errors with exit status 2, never a crash (signals are failures).
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+LS = os.environ.get("LAYERSCOPE", "layerscope")
+SRC = os.environ.get("LS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+CFG = os.path.join(SRC, "tests", "fixtures", "configs")
+FAILS = []
+
+
+def run(*args, input_file=None):
+    p = subprocess.run([LS, "summary", *args], capture_output=True, text=True, check=False)
+    if p.returncode < 0:
+        raise AssertionError(f"layerscope summary {args} died with signal {-p.returncode}: {p.stderr}")
+    return p
+
+
+def check(cond, msg):
+    if not cond:
+        FAILS.append(msg)
+        print("FAIL", msg)
+
+
+def published(tsv):
+    with open(tsv) as f:
+        return [r for r in csv.DictReader(f, delimiter="\t") if r["params"].strip()]
+
+
+def test_counts():
+    n = 0
+    for base in (CFG, os.path.join(CFG, "extra")):
+        for row in published(os.path.join(base, "params.tsv")):
+            extra = ["--arch", "DistilBertModel"] if row["counted_as"].startswith("DistilBertModel") else []
+            p = run(os.path.join(base, row["file"]), "--format", "json", *extra)
+            check(p.returncode == 0, f"{row['file']}: exit {p.returncode}: {p.stderr}")
+            if p.returncode:
+                continue
+            d = json.loads(p.stdout)
+            check(d["params"] == int(row["params"]),
+                  f"{row['file']}: params {d['params']} != published {row['params']}")
+            n += 1
+    check(n >= 30, f"only {n} configs checked")
+    print(f"ok counts: {n} configs equal their published parameter counts")
+
+
+def test_every_family_loads():
+    fams = set()
+    for base in (CFG, os.path.join(CFG, "extra")):
+        for f in sorted(os.listdir(base)):
+            if f.endswith(".json"):
+                p = run(os.path.join(base, f), "--format", "json")
+                check(p.returncode == 0, f"{f}: exit {p.returncode}: {p.stderr}")
+                if p.returncode == 0:
+                    fams.add(json.loads(p.stdout)["family"])
+    want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
+            "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper"}
+    check(want <= fams, f"families not loaded: {sorted(want - fams)}")
+    print(f"ok families: {len(fams)} loaded")
+
+
+def test_json_contract():
+    p = run(os.path.join(CFG, "mixtral-8x7b-v0.1.config.json"), "--format", "json", "--seq", "512",
+            "--batch", "2", "--dtype", "bf16")
+    d = json.loads(p.stdout)
+    for k, t in [("model_type", str), ("architecture", str), ("params", int), ("params_active", int),
+                 ("flops_per_token", int), ("memory", dict), ("modules", list), ("tensors", list)]:
+        check(isinstance(d.get(k), t), f"contract: {k} missing or not {t.__name__}")
+    check(d["architecture"] == "MixtralForCausalLM", "architecture")
+    # Mixtral: 2 of 8 experts active; published 12.9B active of 46.7B
+    check(round(d["params_active"] / 1e9, 1) == 12.9, f"active {d['params_active']}")
+    for m in d["modules"]:
+        check(set(m) >= {"name", "type", "params", "output_shape"}, f"module fields {m}")
+    names = [t["name"] for t in d["tensors"]]
+    check(len(names) == len(set(names)), "tensor names unique")
+    check("model.layers.0.block_sparse_moe.experts.7.w3.weight" in names, "expert tensor listed")
+    k = next(t for t in d["tensors"] if t["name"] == "model.layers.0.self_attn.k_proj.weight")
+    check(k["shape"] == [1024, 4096] and k["dtype"] == "bf16", f"k_proj {k}")
+    layer = next(m for m in d["modules"] if m["name"] == "model.layers.5")
+    check(layer["output_shape"] == ["B", "S", 4096], f"symbolic shape {layer['output_shape']}")
+    check(layer["output_shape_bound"] == [2, 512, 4096], f"bound shape {layer['output_shape_bound']}")
+    # memory: bytes summed over the tensor list (tied counted once)
+    n = sum(t["numel"] for t in d["tensors"] if "tied_to" not in t)
+    w = d["memory"]["weights"]
+    check(n == d["params"], "tensor numel sum == params")
+    check(w["bf16"] == 2 * n and w["fp32"] == 4 * n and w["int8"] == n, "dense weight bytes")
+    q8 = sum((t["numel"] + 31) // 32 * 34 for t in d["tensors"] if "tied_to" not in t)
+    q4 = sum((t["numel"] + 31) // 32 * 18 for t in d["tensors"] if "tied_to" not in t)
+    check(w["q8_0"] == q8 and w["q4_0"] == q4, "GGUF block bytes")
+    # KV cache: 2 x 32 layers x 8 kv heads x 128 x 2 bytes, x batch x seq
+    check(d["memory"]["kv_cache_per_token"] == 2 * 32 * 8 * 128 * 2, "kv per token")
+    check(d["memory"]["kv_cache"] == 2 * 32 * 8 * 128 * 2 * 2 * 512, "kv at B=2 S=512")
+    print("ok json contract")
+
+
+def test_text_and_markdown():
+    p = run(os.path.join(CFG, "llama-2-7b-hf.config.json"), "--depth", "1")
+    check(p.returncode == 0, "text exit")
+    check("LlamaForCausalLM" in p.stdout and "lm_head" in p.stdout, "text rows")
+    rows = [l.split()[0] for l in p.stdout.splitlines() if l.startswith(" ")]
+    check(rows == ["model", "lm_head"], f"depth 1 rows {rows}")
+    check("Total params: 6,738,415,616" in p.stdout, "text total")
+    p = run(os.path.join(CFG, "llama-2-7b-hf.config.json"), "--depth", "3", "--format", "markdown")
+    check(p.stdout.startswith("| Module |"), "markdown header")
+    check("`model.layers.31`" in p.stdout, "markdown layer rows at depth 3")
+    check("`model.layers.31.mlp`" not in p.stdout, "markdown folds below depth 3")
+    print("ok text, markdown")
+
+
+def write(text):
+    f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    f.write(text)
+    f.close()
+    return f.name
+
+
+def test_bad_input():
+    cases = [
+        ('{\n  "model_type": "llama",\n  "hidden_size": 4096,\n  "vocab_size" 32000\n}', ":4:", "invalid JSON"),
+        ('{"model_type": "llama", "hidden_size": 0}', "hidden_size is 0", "bad-dim"),
+        ('{"model_type": "llama", "num_attention_heads": -8}', "num_attention_heads is -8", "bad-dim"),
+        ('{"model_type": "llama", "intermediate_size": 11008.5}', "11008.5", "bad-type"),
+        ('{"model_type": "llama", "hidden_size": "4096"}', "hidden_size is a string", "bad-type"),
+        ('{"model_type": "llama", "vocab_size": 18446744073709551617}', "vocab_size", "overflow"),
+        ('{"model_type": "llama", "hidden_size": 3037000500, "num_attention_heads": 1, "intermediate_size": 3037000500}',
+         "overflow", "overflow"),
+        ('{"model_type": "mixtral", "num_local_experts": 0}', "num_local_experts is 0", "bad-dim"),
+    ]
+    for text, needle, code in cases:
+        path = write(text)
+        p = run(path)
+        os.unlink(path)
+        check(p.returncode == 1, f"{text!r}: exit {p.returncode}")
+        check(needle in p.stderr and code in p.stderr, f"{text!r}: stderr lacks {needle!r}/{code!r}: {p.stderr}")
+    path = write('{"model_type": "gpt2", "n_embd": 100, "n_head": 12, "n_layer": 1}')
+    p = run(path)
+    os.unlink(path)
+    check(p.returncode == 0 and "heads-divide" in p.stderr and "n_embd = 100" in p.stderr,
+          f"heads warning: {p.returncode} {p.stderr}")
+    for args in (["--seq", "0", os.path.join(CFG, "gpt2.config.json")], ["--format", "xml", "x"],
+                 ["--dtype", "fp8", "x"], [], ["--bogus"]):
+        p = run(*args)
+        check(p.returncode == 2, f"usage {args}: exit {p.returncode}")
+    p = run(os.path.join(CFG, "extra", "llama-3.1-405b.config.json"), "--seq", str(2**40), "--batch", str(2**40))
+    check(p.returncode == 1 and "overflow" in p.stderr, f"figure overflow: {p.returncode} {p.stderr}")
+    p = run("/nonexistent/config.json")
+    check(p.returncode == 1 and "cannot open" in p.stderr, "missing file")
+    print("ok bad input")
+
+
+def main():
+    test_counts()
+    test_every_family_loads()
+    test_json_contract()
+    test_text_and_markdown()
+    test_bad_input()
+    if FAILS:
+        print(f"{len(FAILS)} failure(s)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
