@@ -63,6 +63,11 @@ int lsp_on_initialize(lsp_server *s, lsp_req *req, json_t *params) {
       "serverInfo", "name", "layerscope", "version", LS_VERSION);
   if (!result) return LS_ENOMEM;
   json_t *sc = json_object_get(result, "capabilities");
+  /* Feature capabilities richer than `true` (the feature handlers of issue 4). */
+  json_object_set_new(sc, "completionProvider",
+                      json_pack("{s:[s, s], s:b}", "triggerCharacters", "\"", ":", "resolveProvider", 0));
+  json_object_set_new(sc, "codeActionProvider", json_pack("{s:[s]}", "codeActionKinds", "quickfix"));
+  json_object_set_new(sc, "codeLensProvider", json_pack("{s:b}", "resolveProvider", 0));
   for (size_t i = 0; i < lsp__n_methods; i++) {
     const lsp_method_entry *m = &lsp__methods[i];
     if (m->cap && (!(m->flags & LSP_F_DEBUG) || s->debug_methods))

@@ -1,0 +1,359 @@
+/* render.c: core results -> LSP values (see render.h). Hovers are kept short on purpose: a
+ * heading line, one sentence of meaning, then at most a handful of table rows, because a
+ * hover that needs scrolling is not read. Repeated per-layer tensors are folded into one row
+ * ("model.layers.*.self_attn.k_proj.weight [1024, 8192] x 80") so that the row count does
+ * not grow with depth. */
+#include "lsp/render.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/alloc.h"
+
+/* ---------------------------------------------------------------- buffer */
+
+void lsp_md_printf(lsp_md *b, const char *fmt, ...) {
+  if (b->oom) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char small[512];
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (b->n + (size_t)n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 512;
+    while (cap < b->n + (size_t)n + 1) cap *= 2;
+    char *p = ls_realloc(b->p, cap);
+    if (!p) { b->oom = 1; return; }
+    b->p = p;
+    b->cap = cap;
+  }
+  if ((size_t)n < sizeof small) {
+    memcpy(b->p + b->n, small, (size_t)n + 1);
+  } else {
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
+  b->n += (size_t)n;
+}
+
+void lsp_md_escaped(lsp_md *b, const char *s) {
+  char out[256];
+  size_t o = 0;
+  for (; *s; s++) {
+    if (o + 3 >= sizeof out) { out[o] = 0; lsp_md_printf(b, "%s", out); o = 0; }
+    if (strchr("\\`*_{}[]()#+-.!|<>", *s)) out[o++] = '\\';
+    out[o++] = *s;
+  }
+  out[o] = 0;
+  lsp_md_printf(b, "%s", out);
+}
+
+void lsp_md_free(lsp_md *b) {
+  ls_free(b->p);
+  memset(b, 0, sizeof *b);
+}
+
+json_t *lsp_md_take(lsp_md *b) {
+  json_t *r = b->oom ? NULL : json_pack("{s:s, s:s%}", "kind", "markdown", "value", b->p ? b->p : "", b->n);
+  lsp_md_free(b);
+  return r;
+}
+
+/* ---------------------------------------------------------------- numbers */
+
+const char *lsp_render_count(double v, char *buf, size_t cap) {
+  static const char *const pre[] = {"", " K", " M", " B", " T", " Q"};
+  int p = 0;
+  while (v >= 1000.0 && p < 5) { v /= 1000.0; p++; }
+  snprintf(buf, cap, p ? "%.2f%s" : "%.0f%s", v, pre[p]);
+  return buf;
+}
+
+const char *lsp_render_bytes(uint64_t v, char *buf, size_t cap) {
+  static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double d = (double)v;
+  int p = 0;
+  while (d >= 1024.0 && p < 6) { d /= 1024.0; p++; }
+  snprintf(buf, cap, p ? "%.2f %s" : "%.0f %s", d, u[p]);
+  return buf;
+}
+
+const char *lsp_render_flops(uint64_t v, char *buf, size_t cap) {
+  static const char *const pre[] = {"", "K", "M", "G", "T", "P", "E"};
+  double d = (double)v;
+  int p = 0;
+  while (d >= 1000.0 && p < 6) { d /= 1000.0; p++; }
+  snprintf(buf, cap, p ? "%.2f %sFLOP" : "%.0f %sFLOP", d, pre[p]);
+  return buf;
+}
+
+const char *lsp_render_grouped(int64_t v, char *buf, size_t cap) {
+  char tmp[32];
+  uint64_t mag = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+  int n = snprintf(tmp, sizeof tmp, "%" PRIu64, mag);
+  size_t o = 0;
+  if (cap == 0) return buf;
+  if (v < 0 && o + 1 < cap) buf[o++] = '-';
+  for (int i = 0; i < n && o + 2 < cap; i++) {
+    buf[o++] = tmp[i];
+    if ((n - i - 1) % 3 == 0 && i != n - 1) buf[o++] = ',';
+  }
+  buf[o] = 0;
+  return buf;
+}
+
+/* ---------------------------------------------------------------- positions */
+
+json_t *lsp_render_pos(const ls_text_index *idx, size_t offset, ls_pos_enc enc) {
+  ls_pos p = ls_text_pos_of(idx, offset, enc);
+  return json_pack("{s:I, s:I}", "line", (json_int_t)p.line, "character", (json_int_t)p.col);
+}
+
+json_t *lsp_render_range(const ls_text_index *idx, ls_json_span sp, ls_pos_enc enc) {
+  if (sp.end < sp.start) sp.end = sp.start;
+  return json_pack("{s:o, s:o}", "start", lsp_render_pos(idx, sp.start, enc), "end",
+                   lsp_render_pos(idx, sp.end, enc));
+}
+
+/* ---------------------------------------------------------------- diagnostics */
+
+json_t *lsp_render_diagnostic(const lsp_analysis *a, const ls_smell_finding *f, ls_pos_enc enc) {
+  const ls_smell_rule *r = ls_smell_rule_get(f->rule);
+  char url[512];
+  ls_smell_doc_url(r, NULL, url, sizeof url);
+  json_t *d = json_pack("{s:o, s:i, s:s, s:{s:s}, s:s, s:s, s:{s:s}}", "range",
+                        lsp_render_range(&a->index, f->span, enc), "severity", (int)f->severity, "code",
+                        r->code, "codeDescription", "href", url, "source", "layerscope", "message",
+                        f->msg && f->msg[0] ? f->msg : r->title, "data", "rule", r->name);
+  if (!d || !f->n_related) return d;
+  json_t *rel = json_array();
+  for (size_t i = 0; i < f->n_related; i++) {
+    json_t *ri = json_pack("{s:{s:s, s:o}, s:s}", "location", "uri", a->uri, "range",
+                           lsp_render_range(&a->index, f->related[i].span, enc), "message",
+                           f->related[i].msg && f->related[i].msg[0] ? f->related[i].msg : "related key");
+    if (ri) json_array_append_new(rel, ri);
+  }
+  json_object_set_new(d, "relatedInformation", rel);
+  return d;
+}
+
+json_t *lsp_render_diagnostics(const lsp_analysis *a, ls_pos_enc enc) {
+  json_t *arr = json_array();
+  if (!arr || !a->report) return arr;
+  for (size_t i = 0; i < a->report->n_findings; i++) {
+    json_t *d = lsp_render_diagnostic(a, &a->report->findings[i], enc);
+    if (!d) { json_decref(arr); return NULL; }
+    json_array_append_new(arr, d);
+  }
+  return arr;
+}
+
+json_t *lsp_render_fix(const lsp_analysis *a, const ls_smell_fix *fix, json_t *diag, ls_pos_enc enc,
+                       int versioned) {
+  json_t *edits = json_array();
+  for (size_t i = 0; i < fix->n_edits; i++)
+    json_array_append_new(edits, json_pack("{s:o, s:s}", "range",
+                                           lsp_render_range(&a->index, fix->edits[i].span, enc), "newText",
+                                           fix->edits[i].text ? fix->edits[i].text : ""));
+  json_t *we = versioned
+      ? json_pack("{s:[{s:{s:s, s:I}, s:o}]}", "documentChanges", "textDocument", "uri", a->uri, "version",
+                  (json_int_t)a->version, "edits", edits)
+      : json_pack("{s:{s:o}}", "changes", a->uri, edits);
+  json_t *ca = json_pack("{s:s, s:s, s:o}", "title", fix->title, "kind", "quickfix", "edit", we);
+  if (!ca) { json_decref(diag); return NULL; }
+  if (fix->preferred) json_object_set_new(ca, "isPreferred", json_true());
+  if (diag) json_object_set_new(ca, "diagnostics", json_pack("[o]", diag));
+  return ca;
+}
+
+/* ---------------------------------------------------------------- hovers */
+
+void lsp_render_pattern(const char *name, int layer, int expert, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s", name);
+  int idx[2] = {layer, expert};
+  for (int k = 0; k < 2; k++) {
+    if (idx[k] < 0) continue;
+    char needle[24];
+    int nl = snprintf(needle, sizeof needle, ".%d.", idx[k]);
+    char *hit = strstr(buf, needle);
+    if (!hit) {
+      /* a trailing index: "model.layers.3" */
+      size_t bl = strlen(buf);
+      if (bl >= (size_t)nl - 1 && strncmp(buf + bl - (size_t)(nl - 1), needle, (size_t)(nl - 1)) == 0)
+        hit = buf + bl - (size_t)(nl - 1);
+      if (!hit || (size_t)(hit - buf) + 2 >= cap) continue;
+      strcpy(hit, ".*");
+      continue;
+    }
+    memmove(hit + 3, hit + nl, strlen(hit + nl) + 1);
+    memcpy(hit, ".*.", 3);
+  }
+}
+
+/* One folded row of a hover table: a name pattern, its shape, how many times it repeats. */
+typedef struct row { char name[160]; char shape[80]; char type[48]; int64_t count; } row;
+
+static size_t row_add(row *rows, size_t n, size_t cap, const char *name, const char *shape, const char *type) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(rows[i].name, name) == 0 && strcmp(rows[i].shape, shape) == 0) { rows[i].count++; return n; }
+  if (n == cap) return n;
+  snprintf(rows[n].name, sizeof rows[n].name, "%s", name);
+  snprintf(rows[n].shape, sizeof rows[n].shape, "%s", shape);
+  snprintf(rows[n].type, sizeof rows[n].type, "%s", type ? type : "");
+  rows[n].count = 1;
+  return n + 1;
+}
+
+#define HOVER_ROWS 6
+
+static void hover_tensors(const lsp_analysis *a, int key, lsp_md *b) {
+  const ls_model *m = a->model;
+  int64_t shaped = 0;
+  size_t total = ls_model_key_tensors(m, key, NULL, 0, &shaped);
+  if (total == 0) return;
+  int *ids = ls_malloc(total * sizeof *ids);
+  row *rows = ls_calloc(32, sizeof *rows);
+  if (!ids || !rows) { ls_free(ids); ls_free(rows); b->oom = 1; return; }
+  ls_model_key_tensors(m, key, ids, total, NULL);
+  size_t n = 0;
+  for (size_t i = 0; i < total; i++) {
+    const ls_model_tensor *t = &m->tensors[ids[i]];
+    char pat[160], sh[80];
+    lsp_render_pattern(t->name, t->layer, t->expert, pat, sizeof pat);
+    int o = snprintf(sh, sizeof sh, "[");
+    for (int d = 0; d < t->ndim && o < (int)sizeof sh; d++)
+      o += snprintf(sh + o, sizeof sh - (size_t)o, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    if (o < (int)sizeof sh) snprintf(sh + o, sizeof sh - (size_t)o, "]");
+    n = row_add(rows, n, 32, pat, sh, NULL);
+  }
+  lsp_md_printf(b, "\n\n| shapes | | |\n|---|---|--:|\n");
+  for (size_t i = 0; i < n && i < HOVER_ROWS; i++)
+    lsp_md_printf(b, "| `%s` | `%s` | x %lld |\n", rows[i].name, rows[i].shape, (long long)rows[i].count);
+  if (n > HOVER_ROWS) lsp_md_printf(b, "| +%zu more | | |\n", n - HOVER_ROWS);
+  char c1[32], c2[32];
+  if (m->params > 0)
+    lsp_md_printf(b, "\nShapes %s parameters (%.1f%% of %s).", lsp_render_count((double)shaped, c1, sizeof c1),
+                  100.0 * (double)shaped / (double)m->params, lsp_render_count((double)m->params, c2, sizeof c2));
+  ls_free(ids);
+  ls_free(rows);
+}
+
+static void hover_activations(const lsp_analysis *a, int key, lsp_md *b) {
+  const ls_model *m = a->model;
+  size_t total = ls_model_key_modules(m, key, NULL, 0);
+  if (total == 0) return;
+  int *ids = ls_malloc(total * sizeof *ids);
+  row *rows = ls_calloc(32, sizeof *rows);
+  if (!ids || !rows) { ls_free(ids); ls_free(rows); b->oom = 1; return; }
+  ls_model_key_modules(m, key, ids, total);
+  size_t n = 0;
+  for (size_t i = 0; i < total; i++) {
+    const ls_model_module *mo = &m->modules[ids[i]];
+    if (mo->out.ndim == 0) continue;
+    char pat[160], sh[80];
+    lsp_render_pattern(mo->depth == 0 ? m->architecture : mo->name, mo->layer, mo->expert, pat, sizeof pat);
+    ls_model_shape_format(&mo->out, 0, 0, 0, sh, sizeof sh);
+    n = row_add(rows, n, 32, pat, sh, mo->type);
+  }
+  if (n) {
+    lsp_md_printf(b, "\n\n| activations | | |\n|---|---|--:|\n");
+    for (size_t i = 0; i < n && i < HOVER_ROWS; i++)
+      lsp_md_printf(b, "| `%s` %s | `%s` | x %lld |\n", rows[i].name, rows[i].type, rows[i].shape,
+                    (long long)rows[i].count);
+    if (n > HOVER_ROWS) lsp_md_printf(b, "| +%zu more | | |\n", n - HOVER_ROWS);
+  }
+  ls_free(ids);
+  ls_free(rows);
+}
+
+/* Starts a new Markdown paragraph: exactly one blank line after what is there. */
+static void para(lsp_md *b) {
+  if (b->n >= 2 && b->p[b->n - 1] == '\n' && b->p[b->n - 2] == '\n') return;
+  lsp_md_printf(b, b->n && b->p[b->n - 1] == '\n' ? "\n" : "\n\n");
+}
+
+static int is_kv_role(ls_model_role r) {
+  return r == LS_MODEL_ROLE_N_KV_HEADS || r == LS_MODEL_ROLE_HEAD_DIM || r == LS_MODEL_ROLE_N_HEADS ||
+         r == LS_MODEL_ROLE_N_LAYERS || r == LS_MODEL_ROLE_HIDDEN || r == LS_MODEL_ROLE_SLIDING_WINDOW;
+}
+
+void lsp_render_key_doc(const ls_model_keyinfo *ki, lsp_md *b) {
+  lsp_md_printf(b, "%s", ki->doc ? ki->doc : "");
+  lsp_md_printf(b, "\n\nDefault: `%s`", ki->default_expr ? ki->default_expr : "null");
+  if (ki->enum_values) lsp_md_printf(b, "  \nValues: `%s`", ki->enum_values);
+}
+
+void lsp_render_hover_key(const lsp_analysis *a, int key, lsp_md *b) {
+  const ls_model *m = a->model;
+  const ls_model_value *v = &m->values[key];
+  char val[96];
+  ls_model_value_format(v, val, sizeof val);
+  lsp_md_printf(b, "**%s** = `%s`", v->spelling ? v->spelling : v->info->name, val);
+  if (!v->present) lsp_md_printf(b, " (default `%s`)", v->info->default_expr ? v->info->default_expr : "null");
+  else if (!v->valid) lsp_md_printf(b, " (invalid; the default is used)");
+  lsp_md_printf(b, " · %s\n\n%s", m->model_type ? m->model_type : "unknown", v->info->doc ? v->info->doc : "");
+  if (v->info->enum_values) lsp_md_printf(b, "  \nValues: `%s`", v->info->enum_values);
+  if (m->n_modules == 0) {
+    lsp_md_printf(b, "\n\n_Shapes unavailable: the config has errors (see Problems)._");
+    return;
+  }
+  hover_tensors(a, key, b);
+  hover_activations(a, key, b);
+  char c1[32], c2[32];
+  if (a->have_fig && a->fig.kv_bytes_per_token && is_kv_role(v->info->role)) {
+    para(b);
+    lsp_md_printf(b, "KV cache: %s per token, %s at B=%lld S=%lld (%s).",
+                  lsp_render_bytes(a->fig.kv_bytes_per_token, c1, sizeof c1),
+                  lsp_render_bytes(a->fig.kv_bytes, c2, sizeof c2), (long long)a->fig.batch,
+                  (long long)a->fig.seq, ls_model_wdtype_name(a->fig.dtype));
+  }
+}
+
+void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
+  const ls_model *m = a->model;
+  char c1[40], c2[40];
+  lsp_md_printf(b, "**%s** · %s", m->architecture ? m->architecture : "model",
+                m->model_type ? m->model_type : "unknown");
+  if (!a->have_fig) {
+    lsp_md_printf(b, "\n\n_Figures unavailable: the config has errors (see Problems)._");
+    return;
+  }
+  const ls_model_figures *f = &a->fig;
+  lsp_md_printf(b, "\n\n| | |\n|---|---|\n| params | %s (%s) |\n", lsp_render_count((double)f->params, c1, sizeof c1),
+                lsp_render_grouped(f->params, c2, sizeof c2));
+  if (f->params_active != f->params)
+    lsp_md_printf(b, "| active / token | %s |\n", lsp_render_count((double)f->params_active, c1, sizeof c1));
+  lsp_md_printf(b, "| FLOPs / token | %s (S=%lld) |\n", lsp_render_flops(f->flops_per_token, c1, sizeof c1),
+                (long long)f->seq);
+  lsp_md_printf(b, "| weights |");
+  static const ls_model_wdtype shown[] = {LS_MODEL_WDTYPE_F32, LS_MODEL_WDTYPE_BF16, LS_MODEL_WDTYPE_INT8,
+                                          LS_MODEL_WDTYPE_Q4_0};
+  for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+    lsp_md_printf(b, "%s %s %s", i ? " ·" : "", ls_model_wdtype_name(shown[i]),
+                  lsp_render_bytes(f->weight_bytes[shown[i]], c1, sizeof c1));
+  lsp_md_printf(b, " |\n");
+  if (f->kv_bytes_per_token)
+    lsp_md_printf(b, "| KV cache (%s) | %s/token · %s at B=%lld S=%lld |\n", ls_model_wdtype_name(f->dtype),
+                  lsp_render_bytes(f->kv_bytes_per_token, c1, sizeof c1), lsp_render_bytes(f->kv_bytes, c2, sizeof c2),
+                  (long long)f->batch, (long long)f->seq);
+  lsp_md_printf(b, "| training (Adam) | %s; %s with checkpointing |\n", lsp_render_bytes(f->train_total, c1, sizeof c1),
+                lsp_render_bytes(f->train_total_ckpt, c2, sizeof c2));
+}
+
+int lsp_render_lens_title(const lsp_analysis *a, char *buf, size_t cap) {
+  if (!a->have_fig) return snprintf(buf, cap, "%s: figures unavailable (the config has errors)",
+                                    a->model && a->model->architecture ? a->model->architecture : "model");
+  const ls_model_figures *f = &a->fig;
+  char c1[40], c2[40], c3[40];
+  int n = snprintf(buf, cap, "%s params · weights %s %s", lsp_render_count((double)f->params, c1, sizeof c1),
+                   lsp_render_bytes(f->weight_bytes[f->dtype], c2, sizeof c2), ls_model_wdtype_name(f->dtype));
+  if (f->kv_bytes_per_token && n >= 0 && (size_t)n < cap)
+    n += snprintf(buf + n, cap - (size_t)n, " · KV %s/token, %s at S=%lld",
+                  lsp_render_bytes(f->kv_bytes_per_token, c3, sizeof c3),
+                  lsp_render_bytes(f->kv_bytes, c2, sizeof c2), (long long)f->seq);
+  return n;
+}
