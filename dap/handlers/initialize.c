@@ -6,6 +6,7 @@
 
 #include "core/base/diag.h"
 #include "core/base/errors.h"
+#include "dap/engine.h"
 #include "dap/server.h"
 
 static int opt_bool(dap_server *s, dap_req *req, json_t *args, const char *key, int *out) {
@@ -45,6 +46,18 @@ int dap_on_initialize(dap_server *s, dap_req *req, json_t *args) {
   json_t *body = json_pack("{s:b, s:b, s:b}", "supportsConfigurationDoneRequest", 1,
                            "supportsTerminateRequest", 1, "supportTerminateDebuggee", 1);
   if (!body) return LS_ENOMEM;
+  /* the debugger (dap/engine.c): breakpoints, exception filters, inspection */
+  if (s->session.engine) {
+    json_object_set_new(body, "supportsFunctionBreakpoints", json_true());
+    json_object_set_new(body, "supportsConditionalBreakpoints", json_true());
+    json_object_set_new(body, "supportsHitConditionalBreakpoints", json_true());
+    json_object_set_new(body, "supportsEvaluateForHovers", json_true());
+    json_object_set_new(body, "supportsDelayedStackTraceLoading", json_true());
+    json_object_set_new(body, "supportsReadMemoryRequest", json_true());
+    json_object_set_new(body, "supportsRestartRequest", json_true());
+    json_object_set_new(body, "supportsExceptionInfoRequest", json_true());
+    json_object_set_new(body, "exceptionBreakpointFilters", dap_bps_exception_filters());
+  }
   ls_diag d;
   ls_diag_init(&d);
   if (dap_session_transition(&s->session, DAP_S_INITIALIZED, &d) != LS_OK) {

@@ -36,11 +36,13 @@ test('initialize, launch, initialized event, configurationDone, threads, disconn
   await initialized;
   const threads = await dc.threadsRequest();
   assert.deepStrictEqual(threads.body.threads, [{ id: 1, name: 'forward pass' }]);
-  const terminated = dc.waitForEvent('terminated', 5000);
-  const output = dc.waitForEvent('output', 5000);
+  const outputs = [];
+  dc.on('output', (e) => outputs.push(e.body.output));
+  const terminated = dc.waitForEvent('terminated', 20000);
   await dc.configurationDoneRequest();
-  assert.match((await output).body.output, /no forward-pass engine/);
   await terminated;
+  // The forward pass ran to the end and reported its result in the Debug Console.
+  assert.ok(outputs.some((o) => /forward pass done: top-\d+ next tokens/.test(o)), outputs.join(''));
   await dc.disconnectRequest({ terminateDebuggee: true });
   await done(dc);
 });

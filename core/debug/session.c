@@ -1,0 +1,457 @@
+/* session.c: the debugging session (debug.h): breakpoint sets, the stop decision taken at
+ * every module event of a forward pass, kept outputs of earlier modules, and the per-stop
+ * statistics cache. Protocol-free: dap/engine.c and cli/debug.c translate for their users. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+#include "core/base/text.h"
+#include "core/debug/debug.h"
+
+typedef enum { HIT_NONE = 0, HIT_EQ, HIT_GE, HIT_GT, HIT_MOD } hit_op;
+
+typedef struct bp {
+  int id;
+  char *glob;             /* function breakpoints */
+  int *modules;           /* line breakpoints: [n_modules] module indices */
+  size_t n_modules;
+  ls_dbg_expr *cond;      /* NULL: none */
+  hit_op hop;
+  uint64_t hit_n;
+  uint64_t hits;
+} bp;
+
+typedef struct kept {
+  int module;
+  ls_dbg_tensor t;        /* owned f32 copy of the module's output */
+} kept;
+
+typedef struct cache_ent {
+  const void *data;
+  uint64_t n;
+  ls_dtype dt;
+  ls_stats s;
+} cache_ent;
+
+#define CACHE_CAP 64
+
+struct ls_dbg {
+  const ls_model *m;
+  pthread_mutex_t mu;
+  bp *fbps; size_t n_fbps;
+  bp *lbps; size_t n_lbps;
+  int next_id;
+  unsigned exc, fired;
+  int stop_on_entry;
+  size_t keep_budget, kept_bytes;
+  kept *kept; size_t n_kept, cap_kept;
+  cache_ent cache[CACHE_CAP];
+  int n_cache;
+  ls_text_index lines;    /* line index of the config text (empty when no text) */
+};
+
+const char *ls_dbg_reason_name(ls_dbg_reason r) {
+  static const char *const N[] = {"", "entry", "breakpoint", "function breakpoint", "exception", "step", "pause"};
+  return (unsigned)r < sizeof N / sizeof N[0] ? N[r] : "";
+}
+
+int ls_dbg_new(ls_dbg **out, const ls_model *m, ls_diag *d) {
+  ls_dbg *g = ls_calloc(1, sizeof *g);
+  if (!g) return ls_diag_set(d, LS_ENOMEM, "out of memory creating a debug session");
+  g->m = m;
+  g->next_id = 1;
+  g->keep_budget = (size_t)256 << 20;
+  pthread_mutex_init(&g->mu, NULL);
+  if (m->doc && m->doc->text && ls_text_index_init(&g->lines, m->doc->text, m->doc->len) != LS_OK) {
+    ls_dbg_free(g);
+    return ls_diag_set(d, LS_ENOMEM, "out of memory indexing the config");
+  }
+  *out = g;
+  return LS_OK;
+}
+
+static void bps_free(bp *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    ls_free(b[i].glob);
+    ls_free(b[i].modules);
+    ls_dbg_expr_free(b[i].cond);
+  }
+  ls_free(b);
+}
+
+static void kept_clear(ls_dbg *g) {
+  for (size_t i = 0; i < g->n_kept; i++) ls_free(g->kept[i].t.owned);
+  g->n_kept = 0;
+  g->kept_bytes = 0;
+}
+
+void ls_dbg_free(ls_dbg *g) {
+  if (!g) return;
+  bps_free(g->fbps, g->n_fbps);
+  bps_free(g->lbps, g->n_lbps);
+  kept_clear(g);
+  ls_free(g->kept);
+  if (g->lines.line_starts) ls_text_index_deinit(&g->lines);
+  pthread_mutex_destroy(&g->mu);
+  ls_free(g);
+}
+
+const ls_model *ls_dbg_model(const ls_dbg *g) { return g->m; }
+
+/* ------------------------------------------------------------------ breakpoint sets */
+
+/* '*' matches any run of characters (dots included), '?' one character. */
+static int glob_match(const char *p, const char *s) {
+  const char *star = NULL, *resume = NULL;
+  while (*s) {
+    if (*p == '*') { star = p++; resume = s; }
+    else if (*p == '?' || *p == *s) { p++; s++; }
+    else if (star) { p = star + 1; s = ++resume; }
+    else return 0;
+  }
+  while (*p == '*') p++;
+  return *p == 0;
+}
+
+/* "", "3", "== 3", ">= 3", "> 3", "% 3" */
+static int parse_hit(const char *s, hit_op *op, uint64_t *n, char *why, size_t cap) {
+  *op = HIT_NONE;
+  if (!s) return 0;
+  while (*s == ' ') s++;
+  if (!*s) return 0;
+  hit_op o = HIT_EQ;
+  if (strncmp(s, ">=", 2) == 0) { o = HIT_GE; s += 2; }
+  else if (strncmp(s, "==", 2) == 0) { s += 2; }
+  else if (*s == '>') { o = HIT_GT; s++; }
+  else if (*s == '%') { o = HIT_MOD; s++; }
+  else if (*s == '=') { s++; }
+  while (*s == ' ') s++;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  while (*end == ' ') end++;
+  if (end == s || *end || *s == '-' || v == 0 || v > (1ull << 62)) {
+    snprintf(why, cap, "hit condition must be N, == N, >= N, > N or %% N with N a positive integer");
+    return -1;
+  }
+  *op = o;
+  *n = v;
+  return 0;
+}
+
+static int bp_common(ls_dbg *g, bp *b, const ls_dbg_bp_spec *sp, ls_dbg_bp_result *r) {
+  b->id = r->id = g->next_id++;
+  if (sp->condition && sp->condition[strspn(sp->condition, " \t")]) {
+    ls_diag d;
+    ls_diag_init(&d);
+    if (ls_dbg_expr_parse(sp->condition, &b->cond, &d) != LS_OK) {
+      snprintf(r->message, sizeof r->message, "condition: %.240s", d.msg);
+      r->verified = 0;
+      return -1;
+    }
+  }
+  if (parse_hit(sp->hit_condition, &b->hop, &b->hit_n, r->message, sizeof r->message)) {
+    r->verified = 0;
+    return -1;
+  }
+  return 0;
+}
+
+int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls_dbg_bp_result *res) {
+  bp *nb = n ? ls_calloc(n, sizeof *nb) : NULL;
+  if (n && !nb) return LS_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    ls_dbg_bp_result *r = &res[i];
+    memset(r, 0, sizeof *r);
+    bp *b = &nb[k];
+    if (bp_common(g, b, &specs[i], r)) {
+      ls_dbg_expr_free(b->cond);
+      memset(b, 0, sizeof *b);
+      continue;
+    }
+    const char *glob = specs[i].name ? specs[i].name : "";
+    size_t matches = 0;
+    for (size_t m = 0; m < g->m->n_modules; m++)
+      if (glob_match(glob, g->m->modules[m].name) && g->m->modules[m].name[0]) matches++;
+    if (!*glob || matches == 0) {
+      snprintf(r->message, sizeof r->message, "no module matches '%s' (module names look like '%s')", glob,
+               g->m->n_modules > 1 ? g->m->modules[g->m->n_modules > 2 ? 2 : 1].name : "model.layers.0");
+      ls_dbg_expr_free(b->cond);
+      memset(b, 0, sizeof *b);
+      continue;
+    }
+    if (!(b->glob = ls_strdup(glob))) {
+      bps_free(nb, k);
+      return LS_ENOMEM;
+    }
+    r->verified = 1;
+    snprintf(r->message, sizeof r->message, "matches %zu module%s", matches, matches == 1 ? "" : "s");
+    k++;
+  }
+  pthread_mutex_lock(&g->mu);
+  bp *old = g->fbps;
+  size_t nold = g->n_fbps;
+  g->fbps = nb;
+  g->n_fbps = k;
+  pthread_mutex_unlock(&g->mu);
+  bps_free(old, nold);
+  return LS_OK;
+}
+
+int ls_dbg_set_line_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls_dbg_bp_result *res) {
+  bp *nb = n ? ls_calloc(n, sizeof *nb) : NULL;
+  if (n && !nb) return LS_ENOMEM;
+  size_t k = 0;
+  const ls_model *m = g->m;
+  for (size_t i = 0; i < n; i++) {
+    ls_dbg_bp_result *r = &res[i];
+    memset(r, 0, sizeof *r);
+    r->line = specs[i].line;
+    bp *b = &nb[k];
+    if (bp_common(g, b, &specs[i], r)) {
+      ls_dbg_expr_free(b->cond);
+      memset(b, 0, sizeof *b);
+      continue;
+    }
+    /* the key whose name starts on that line */
+    int key = -1;
+    if (specs[i].line >= 1 && g->lines.line_starts && (size_t)specs[i].line <= g->lines.n_lines) {
+      for (size_t v = 0; v < m->n_values; v++) {
+        const ls_model_value *val = &m->values[v];
+        if (!val->present || val->key_span.end == 0) continue;
+        ls_pos p = ls_text_pos_of(&g->lines, val->key_span.start, LS_POS_UTF8);
+        if ((int)p.line + 1 == specs[i].line) { key = (int)v; break; }
+      }
+    }
+    size_t cnt = key >= 0 ? ls_model_key_modules(m, key, NULL, 0) : 0;
+    if (key < 0 || cnt == 0) {
+      if (key < 0) snprintf(r->message, sizeof r->message, "line %d holds no config key", specs[i].line);
+      else snprintf(r->message, sizeof r->message, "'%s' configures no module (it has no layer meaning)",
+                    m->values[key].info->name);
+      ls_dbg_expr_free(b->cond);
+      memset(b, 0, sizeof *b);
+      continue;
+    }
+    b->modules = ls_calloc(cnt, sizeof(int));
+    if (!b->modules) {
+      ls_dbg_expr_free(b->cond);
+      bps_free(nb, k);
+      return LS_ENOMEM;
+    }
+    b->n_modules = ls_model_key_modules(m, key, b->modules, cnt);
+    r->verified = 1;
+    snprintf(r->message, sizeof r->message, "'%s' configures %zu module%s, e.g. %s", m->values[key].info->name, cnt,
+             cnt == 1 ? "" : "s", m->modules[b->modules[0]].name[0] ? m->modules[b->modules[0]].name : "(root)");
+    k++;
+  }
+  pthread_mutex_lock(&g->mu);
+  bp *old = g->lbps;
+  size_t nold = g->n_lbps;
+  g->lbps = nb;
+  g->n_lbps = k;
+  pthread_mutex_unlock(&g->mu);
+  bps_free(old, nold);
+  return LS_OK;
+}
+
+void ls_dbg_set_exceptions(ls_dbg *g, unsigned flags) {
+  pthread_mutex_lock(&g->mu);
+  g->exc = flags;
+  pthread_mutex_unlock(&g->mu);
+}
+void ls_dbg_set_stop_on_entry(ls_dbg *g, int on) { g->stop_on_entry = on; }
+void ls_dbg_set_keep_budget(ls_dbg *g, size_t bytes) { g->keep_budget = bytes; }
+
+void ls_dbg_run_reset(ls_dbg *g) {
+  pthread_mutex_lock(&g->mu);
+  for (size_t i = 0; i < g->n_fbps; i++) g->fbps[i].hits = 0;
+  for (size_t i = 0; i < g->n_lbps; i++) g->lbps[i].hits = 0;
+  g->fired = 0;
+  kept_clear(g);
+  g->n_cache = 0;
+  pthread_mutex_unlock(&g->mu);
+}
+
+/* ------------------------------------------------------------------ statistics cache */
+
+void ls_dbg_tensor_from_fwd(const ls_fwd_tensor *ft, ls_dbg_tensor *t) {
+  memset(t, 0, sizeof *t);
+  t->dtype = ft->dtype;
+  t->data = ft->data;
+  t->ndim = ft->ndim;
+  for (int i = 0; i < ft->ndim && i < LS_DBG_MAX_DIMS; i++) t->shape[i] = ft->shape[i];
+}
+
+const ls_stats *ls_dbg_stats_cached(ls_dbg *g, const ls_dbg_tensor *t) {
+  uint64_t n = ls_dbg_tensor_numel(t);
+  for (int i = 0; i < g->n_cache; i++)
+    if (g->cache[i].data == t->data && g->cache[i].n == n && g->cache[i].dt == t->dtype) return &g->cache[i].s;
+  ls_stats s;
+  if (ls_stats_compute(t->dtype, t->data, n, &s) != LS_OK) return NULL;
+  int slot = g->n_cache < CACHE_CAP ? g->n_cache++ : CACHE_CAP - 1;
+  g->cache[slot] = (cache_ent){t->data, n, t->dtype, s};
+  return &g->cache[slot].s;
+}
+
+void ls_dbg_resumed(ls_dbg *g) { g->n_cache = 0; }
+
+/* ------------------------------------------------------------------ scope */
+
+typedef struct scope_ud {
+  ls_dbg *g;
+  const ls_fwd_event *ev;
+} scope_ud;
+
+static int find_in(const ls_fwd_tensor *ts, int n, const char *name, ls_dbg_value *out) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(ts[i].name, name) == 0) {
+      out->kind = LS_DBG_V_TENSOR;
+      ls_dbg_tensor_from_fwd(&ts[i], &out->t);
+      snprintf(out->label, sizeof out->label, "%s", name);
+      return 1;
+    }
+  return 0;
+}
+
+static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
+  scope_ud *s = ud;
+  const ls_fwd_event *ev = s->ev;
+  memset(out, 0, sizeof *out);
+  if (ev) {
+    if (strcmp(name, "layer") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->mod->layer; return 1; }
+    if (strcmp(name, "depth") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->depth; return 1; }
+    if (find_in(ev->outputs, ev->n_outputs, name, out) || find_in(ev->inputs, ev->n_inputs, name, out) ||
+        find_in(ev->params, ev->n_params, name, out) || find_in(ev->inter, ev->n_inter, name, out))
+      return 1;
+  }
+  /* module paths: "<path>" or "<path>.output" of a kept output */
+  char path[200];
+  snprintf(path, sizeof path, "%s", name);
+  size_t len = strlen(path);
+  if (len > 7 && strcmp(path + len - 7, ".output") == 0) path[len - 7] = 0;
+  for (size_t i = 0; i < s->g->n_kept; i++) {
+    const kept *k = &s->g->kept[i];
+    if (strcmp(s->g->m->modules[k->module].name, path) == 0) {
+      out->kind = LS_DBG_V_TENSOR;
+      out->t = k->t;
+      out->t.owned = NULL; /* borrowed from the session */
+      snprintf(out->label, sizeof out->label, "%s", path);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static const ls_stats *scope_stats(void *ud, const ls_dbg_tensor *t) { return ls_dbg_stats_cached(((scope_ud *)ud)->g, t); }
+
+int ls_dbg_eval(ls_dbg *g, const ls_fwd_event *ev, const char *src, ls_dbg_value *out, ls_diag *d) {
+  ls_dbg_expr *e;
+  int rc = ls_dbg_expr_parse(src, &e, d);
+  if (rc) return rc;
+  scope_ud ud = {g, ev};
+  ls_dbg_scope sc = {scope_lookup, scope_stats, &ud};
+  rc = ls_dbg_expr_eval(e, &sc, out, d);
+  ls_dbg_expr_free(e);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ helpers of check.c */
+
+int ls__dbg_stop_on_entry(ls_dbg *g) { return g->stop_on_entry; }
+const ls_text_index *ls__dbg_lines(const ls_dbg *g) { return &g->lines; }
+
+/* problem 0: the enabled filters that have not fired yet; else marks that filter fired and
+ * returns 1 if it was enabled and had not fired. */
+unsigned ls__dbg_exc_take(ls_dbg *g, unsigned problem) {
+  pthread_mutex_lock(&g->mu);
+  unsigned r;
+  if (!problem) r = g->exc & ~g->fired;
+  else {
+    r = (g->exc & ~g->fired & problem) != 0;
+    if (r) g->fired |= problem;
+  }
+  pthread_mutex_unlock(&g->mu);
+  return r;
+}
+
+/* Copies a module's f32 output while the budget allows, so later expressions can name it. */
+int ls__dbg_keep(ls_dbg *g, int module, const ls_fwd_tensor *out) {
+  if (out->dtype != LS_DT_F32 || out->ndim < 1 || out->ndim > LS_DBG_MAX_DIMS) return 0;
+  ls_dbg_tensor t;
+  ls_dbg_tensor_from_fwd(out, &t);
+  uint64_t n = ls_dbg_tensor_numel(&t);
+  if (n > SIZE_MAX / sizeof(float)) return 0;
+  size_t bytes = (size_t)n * sizeof(float);
+  if (bytes > g->keep_budget || g->kept_bytes > g->keep_budget - bytes) return 0;
+  if (g->n_kept == g->cap_kept) {
+    size_t nc = g->cap_kept ? g->cap_kept * 2 : 64;
+    kept *k = ls_reallocarray(g->kept, nc, sizeof *k);
+    if (!k) return LS_ENOMEM;
+    g->kept = k;
+    g->cap_kept = nc;
+  }
+  float *copy = ls_malloc(bytes ? bytes : sizeof(float));
+  if (!copy) return LS_ENOMEM;
+  memcpy(copy, out->data, bytes);
+  kept *k = &g->kept[g->n_kept++];
+  k->module = module;
+  k->t = t;
+  k->t.data = k->t.owned = copy;
+  g->kept_bytes += bytes;
+  return 0;
+}
+
+static int hit_ok(bp *b) {
+  b->hits++;
+  switch (b->hop) {
+  case HIT_EQ: return b->hits == b->hit_n;
+  case HIT_GE: return b->hits >= b->hit_n;
+  case HIT_GT: return b->hits > b->hit_n;
+  case HIT_MOD: return b->hits % b->hit_n == 0;
+  default: return 1;
+  }
+}
+
+/* 1 when b fires here; a condition that cannot be evaluated stops too, saying why, so a
+ * typo is seen instead of silently never stopping. */
+static int bp_fires(ls_dbg *g, bp *b, const ls_fwd_event *ev, ls_dbg_stop *stop) {
+  if (b->cond) {
+    scope_ud ud = {g, ev};
+    ls_dbg_scope sc = {scope_lookup, scope_stats, &ud};
+    ls_diag d;
+    ls_diag_init(&d);
+    int truth = 0;
+    if (ls_dbg_expr_truth(b->cond, &sc, &truth, &d) != LS_OK) {
+      snprintf(stop->description, sizeof stop->description, "breakpoint condition '%.100s' failed at %.100s: %.250s",
+               ls_dbg_expr_source(b->cond), ev->name, d.msg);
+      return 1;
+    }
+    if (!truth) return 0;
+  }
+  return hit_ok(b);
+}
+
+int ls__dbg_bps_check(ls_dbg *g, const ls_fwd_event *ev, ls_dbg_stop *stop) {
+  if (!ev->name[0]) return 0;
+  pthread_mutex_lock(&g->mu);
+  for (size_t i = 0; i < g->n_fbps; i++) {
+    bp *b = &g->fbps[i];
+    if (!glob_match(b->glob, ev->name) || !bp_fires(g, b, ev, stop)) continue;
+    stop->reason = LS_DBG_STOP_FUNCTION_BREAKPOINT;
+    if (stop->n_hit < LS_DBG_MAX_HIT_IDS) stop->hit_ids[stop->n_hit++] = b->id;
+  }
+  for (size_t i = 0; i < g->n_lbps; i++) {
+    bp *b = &g->lbps[i];
+    size_t j = 0;
+    while (j < b->n_modules && b->modules[j] != ev->module) j++;
+    if (j == b->n_modules || !bp_fires(g, b, ev, stop)) continue;
+    if (!stop->reason) stop->reason = LS_DBG_STOP_BREAKPOINT;
+    if (stop->n_hit < LS_DBG_MAX_HIT_IDS) stop->hit_ids[stop->n_hit++] = b->id;
+  }
+  pthread_mutex_unlock(&g->mu);
+  return stop->reason != LS_DBG_STOP_NONE;
+}

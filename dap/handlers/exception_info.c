@@ -1,0 +1,19 @@
+/* exception_info.c: the DAP `exceptionInfo` request, which VS Code sends after a stop with
+ * reason "exception" to fill its exception widget: the filter (nan, inf, fp16) and the
+ * description naming the module, the count and the first index. */
+#include "core/base/errors.h"
+#include "dap/engine.h"
+
+int dap_on_exception_info(dap_server *s, dap_req *req, json_t *args) {
+  (void)args;
+  dap_dbg *x = dap_dbg_stopped(s, req);
+  if (!x) return LS_OK;
+  if (x->stop.reason != LS_DBG_STOP_EXCEPTION || !x->stop.filter) {
+    dap_respond_error(s, req, DAP_ERR_BAD_STATE, "exceptionInfo: the pass is not stopped at an exception (it stopped: %s)",
+                      ls_dbg_reason_name(x->stop.reason));
+    return LS_OK;
+  }
+  dap_respond(s, req, json_pack("{s:s, s:s, s:s}", "exceptionId", x->stop.filter, "description", x->stop.description,
+                                "breakMode", "always"));
+  return LS_OK;
+}

@@ -1,0 +1,234 @@
+/* vars.c: the variablesReference table of one stop. A reference names a scope group of the
+ * paused module (inputs, outputs, parameters, intermediates), a tensor (its children are
+ * "stats", "histogram" and the slices along its first dimension, paged with
+ * indexedVariables / start / count so a [1,32,128,128] attention tensor opens level by level),
+ * the statistics of a tensor, or its histogram. References are small integers into this
+ * table and are dropped at every resume, as DAP requires. Statistics come from the
+ * session's per-stop cache, so a tensor is read once per stop however often it is shown. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+#include "dap/engine.h"
+
+#define PAGE_DEFAULT 1000 /* indexed children sent when the client gives no count */
+
+typedef enum { VK_GROUP, VK_TENSOR, VK_STATS, VK_HIST } vkind;
+
+typedef struct vent {
+  vkind kind;
+  int group;
+  ls_dbg_tensor t;         /* borrowed from the paused event, or from `owned` */
+  void *owned;             /* evaluate results: freed at reset */
+  char name[128];
+} vent;
+
+struct dap_vars {
+  vent *v;
+  size_t n, cap;
+};
+
+dap_vars *dap_vars_new(void) { return ls_calloc(1, sizeof(dap_vars)); }
+
+void dap_vars_reset(dap_vars *v) {
+  if (!v) return;
+  for (size_t i = 0; i < v->n; i++) ls_free(v->v[i].owned);
+  v->n = 0;
+}
+
+void dap_vars_free(dap_vars *v) {
+  if (!v) return;
+  dap_vars_reset(v);
+  ls_free(v->v);
+  ls_free(v);
+}
+
+static int add(dap_vars *v, vkind kind, int group, const ls_dbg_tensor *t, const char *name, void *owned) {
+  if (!owned)
+    for (size_t i = 0; i < v->n; i++) {
+      vent *e = &v->v[i];
+      if (e->kind == kind && e->group == group && (!t || (e->t.data == t->data && e->t.ndim == t->ndim &&
+                                                          memcmp(e->t.shape, t->shape, sizeof t->shape) == 0)))
+        return (int)i + 1;
+    }
+  if (v->n == v->cap) {
+    size_t nc = v->cap ? v->cap * 2 : 64;
+    vent *g = ls_reallocarray(v->v, nc, sizeof *g);
+    if (!g) return 0;
+    v->v = g;
+    v->cap = nc;
+  }
+  vent *e = &v->v[v->n];
+  memset(e, 0, sizeof *e);
+  e->kind = kind;
+  e->group = group;
+  if (t) e->t = *t;
+  e->owned = owned;
+  snprintf(e->name, sizeof e->name, "%s", name ? name : "");
+  return (int)++v->n;
+}
+
+int dap_vars_scope(dap_vars *v, int group) { return add(v, VK_GROUP, group, NULL, NULL, NULL); }
+int dap_vars_tensor(dap_vars *v, const ls_dbg_tensor *t, const char *name, void *owned) {
+  return add(v, VK_TENSOR, 0, t, name, owned);
+}
+
+void dap_vars_tensor_line(dap_dbg *x, const ls_dbg_tensor *t, char *buf, size_t cap) {
+  const ls_stats *s = ls_dbg_stats_cached(x->g, t);
+  if (!s) {
+    char shape[96];
+    ls_dbg_shape_format(t, shape, sizeof shape);
+    snprintf(buf, cap, "%s%s (statistics unavailable)", ls_dtype_name(t->dtype), shape);
+    return;
+  }
+  ls_dbg_tensor_format(t, s, buf, cap);
+}
+
+static int sliceable(const ls_dbg_tensor *t) { return t->ndim >= 1 && ls_dtype_block_elems(t->dtype) == 1; }
+
+/* A tensor as a variable: one line, with named (stats, histogram) and indexed children. */
+static json_t *tensor_var(dap_dbg *x, const char *name, const ls_dbg_tensor *t) {
+  char line[320];
+  dap_vars_tensor_line(x, t, line, sizeof line);
+  int ref = dap_vars_tensor(x->vars, t, name, NULL);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", name, "value", line, "type", "tensor",
+                        "variablesReference", ref, "namedVariables", 2);
+  if (o && sliceable(t)) json_object_set_new(o, "indexedVariables", json_integer(t->shape[0]));
+  if (o && ref) {
+    char mem[32];
+    snprintf(mem, sizeof mem, "tensor:%d", ref);
+    json_object_set_new(o, "memoryReference", json_string(mem));
+  }
+  return o;
+}
+
+static void push(json_t *arr, json_t *o) {
+  if (o) json_array_append_new(arr, o);
+}
+
+static void list_group(dap_dbg *x, int group, json_t *out) {
+  const ls_fwd_event *ev = x->ev;
+  const ls_fwd_tensor *ts[] = {ev->inputs, ev->outputs, ev->params, ev->inter};
+  int ns[] = {ev->n_inputs, ev->n_outputs, ev->n_params, ev->n_inter};
+  if (group == 3 && ev->mod->layer >= 0)
+    push(out, json_pack("{s:s, s:s, s:i}", "name", "layer", "value", "", "variablesReference", 0));
+  for (int i = 0; i < ns[group]; i++) {
+    ls_dbg_tensor t;
+    ls_dbg_tensor_from_fwd(&ts[group][i], &t);
+    push(out, tensor_var(x, ts[group][i].name, &t));
+  }
+  if (group == 3 && ev->mod->layer >= 0) {
+    json_t *first = json_array_get(out, 0);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", ev->mod->layer);
+    json_object_set_new(first, "value", json_string(buf));
+  }
+}
+
+static void list_stats(dap_dbg *x, const ls_dbg_tensor *t, json_t *out) {
+  const ls_stats *s = ls_dbg_stats_cached(x->g, t);
+  if (!s) return;
+  struct { const char *k; double v; int integer; } F[] = {
+      {"count", (double)s->count, 1}, {"finite", (double)s->finite, 1}, {"mean", s->mean, 0},
+      {"std", s->std, 0}, {"min", s->min, 0}, {"max", s->max, 0}, {"absmax", s->absmax, 0},
+      {"nan", (double)s->nan, 1}, {"+inf", (double)s->pinf, 1}, {"-inf", (double)s->ninf, 1},
+      {"zeros", (double)s->zeros, 1}, {"subnormals", (double)s->subnormals, 1}};
+  for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
+    char buf[64];
+    if (F[i].integer) snprintf(buf, sizeof buf, "%.0f", F[i].v);
+    else snprintf(buf, sizeof buf, "%.6g", F[i].v);
+    push(out, json_pack("{s:s, s:s, s:i}", "name", F[i].k, "value", buf, "variablesReference", 0));
+  }
+}
+
+static void list_hist(dap_dbg *x, const ls_dbg_tensor *t, json_t *out) {
+  const ls_stats *s = ls_dbg_stats_cached(x->g, t);
+  char *text = s ? ls_dbg_tensor_hist(t, s, 16) : NULL;
+  if (!text) return;
+  char *line = text;
+  while (line && *line) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = 0;
+    /* "[lo, hi) count ###": the bin is the name, the rest the value */
+    char *close = strpbrk(line, ")]");
+    if (close && close[1]) {
+      char name[64];
+      snprintf(name, sizeof name, "%.*s", (int)(close - line + 1), line);
+      const char *val = close + 1;
+      while (*val == ' ') val++;
+      push(out, json_pack("{s:s, s:s, s:i}", "name", name, "value", val, "variablesReference", 0));
+    } else {
+      push(out, json_pack("{s:s, s:s, s:i}", "name", "note", "value", line, "variablesReference", 0));
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  ls_free(text);
+}
+
+static void list_tensor(dap_dbg *x, const vent *e, json_t *args, json_t *out) {
+  const char *filter = json_string_value(json_object_get(args, "filter"));
+  int named = !filter || strcmp(filter, "named") == 0, indexed = !filter || strcmp(filter, "indexed") == 0;
+  const ls_dbg_tensor *t = &e->t;
+  if (named) {
+    const ls_stats *s = ls_dbg_stats_cached(x->g, t);
+    char buf[160] = "unavailable";
+    if (s) snprintf(buf, sizeof buf, "count=%llu mean=%.4g std=%.4g absmax=%.4g", (unsigned long long)s->count, s->mean,
+                    s->std, s->absmax);
+    push(out, json_pack("{s:s, s:s, s:i}", "name", "stats", "value", buf, "variablesReference",
+                        add(x->vars, VK_STATS, 0, t, e->name, NULL)));
+    push(out, json_pack("{s:s, s:s, s:i}", "name", "histogram", "value", "16 bins of the finite values",
+                        "variablesReference", add(x->vars, VK_HIST, 0, t, e->name, NULL)));
+  }
+  if (!indexed || !sliceable(t)) return;
+  json_int_t start = json_integer_value(json_object_get(args, "start"));
+  json_int_t count = json_is_integer(json_object_get(args, "count")) ? json_integer_value(json_object_get(args, "count"))
+                                                                   : PAGE_DEFAULT;
+  if (start < 0) start = 0;
+  if (count <= 0) count = PAGE_DEFAULT;
+  for (int64_t i = start; i < t->shape[0] && i < start + count; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "[%lld]", (long long)i);
+    if (t->ndim == 1) {
+      char buf[48];
+      snprintf(buf, sizeof buf, "%.6g", ls_dbg_tensor_at(t, (uint64_t)i));
+      push(out, json_pack("{s:s, s:s, s:i}", "name", name, "value", buf, "variablesReference", 0));
+      continue;
+    }
+    ls_dbg_tensor sub;
+    if (ls_dbg_tensor_index0(t, i, &sub) != LS_OK) break;
+    char full[160];
+    snprintf(full, sizeof full, "%.100s%.32s", e->name, name);
+    json_t *o = tensor_var(x, full, &sub);
+    if (o) json_object_set_new(o, "name", json_string(name));
+    push(out, o);
+  }
+}
+
+json_t *dap_vars_list(dap_dbg *x, int ref, json_t *args, const char **why) {
+  dap_vars *v = x->vars;
+  if (ref < 1 || (size_t)ref > v->n) {
+    *why = "unknown variablesReference (references are valid until the pass resumes)";
+    return NULL;
+  }
+  vent e = v->v[ref - 1]; /* copy: listing may grow the table */
+  json_t *out = json_array();
+  if (!out) return NULL;
+  switch (e.kind) {
+  case VK_GROUP: list_group(x, e.group, out); break;
+  case VK_TENSOR: list_tensor(x, &e, args, out); break;
+  case VK_STATS: list_stats(x, &e.t, out); break;
+  case VK_HIST: list_hist(x, &e.t, out); break;
+  }
+  return json_pack("{s:o}", "variables", out);
+}
+
+int dap_vars_memory(dap_dbg *x, int ref, const void **data, uint64_t *nbytes) {
+  dap_vars *v = x->vars;
+  if (ref < 1 || (size_t)ref > v->n || v->v[ref - 1].kind != VK_TENSOR) return LS_ENOENT;
+  const ls_dbg_tensor *t = &v->v[ref - 1].t;
+  if (ls_dtype_nbytes(t->dtype, ls_dbg_tensor_numel(t), nbytes) != LS_OK) return LS_EINVAL;
+  *data = t->data;
+  return LS_OK;
+}
