@@ -1,0 +1,168 @@
+/* engine_int.h (internal to core/engine): the state shared by engine.c (weight binding),
+ * forward.c (pass lifecycle, events, pausing) and the family forward files
+ * (fwd_decoder.c: gpt2 and the llama family; fwd_encoder.c: bert and roberta).
+ *
+ * At open, each family's plan function resolves every module the forward pass touches to
+ * its index in the module tree and its bound weights, so the pass itself never looks a name
+ * up. A module the tree does not have gets index -1 and simply emits no event. */
+#ifndef LS_ENGINE_INT_H
+#define LS_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/engine/forward.h"
+#include "core/engine/pool.h"
+
+/* One parameter tensor bound to storage. */
+typedef struct ls__wb {
+  const char *name;   /* borrowed from the model */
+  ls_dtype dtype;     /* stored dtype (shown to hooks) */
+  int transposed;     /* a Conv1D weight stored [out, in] (GGUF gpt2): mat is [out, in] */
+  int ndim;
+  int64_t shape[4];   /* upstream order */
+  ls_ops_mat mat;     /* 2-D view [shape[0], prod(shape[1:])]; 1-D: [1, shape[0]] */
+  float *vec;         /* 1-D tensors decoded to fp32 [shape[0]] (norm weights, biases), owned */
+} ls__wb;
+
+typedef struct ls__lin {
+  int mod;            /* module index or -1 */
+  const ls__wb *w;    /* weight: Linear [out, in] / Conv1D [in, out] */
+  const ls__wb *b;    /* bias or NULL */
+  int nk;             /* 1: weight is [out, in] (Linear); 0: [in, out] (Conv1D) */
+  int64_t in, out;
+} ls__lin;
+
+typedef struct ls__norm {
+  int mod;
+  const float *w, *b; /* [dim] or NULL */
+} ls__norm;
+
+typedef struct ls__expert {
+  int mod;
+  ls__lin w1, w2, w3; /* gate [I, H], down [H, I], up [I, H] */
+} ls__expert;
+
+/* Everything one layer of any supported family uses; unused members stay -1 / NULL. */
+typedef struct ls__layer {
+  int mod, attn, mlp;
+  ls__norm n1, n2;    /* pre-attention / pre-MLP norms (bert: attention.output.LayerNorm,
+                         output.LayerNorm: post-norms) */
+  ls__lin qkv;        /* fused: gpt2 c_attn (Conv1D), phi3 qkv_proj */
+  ls__lin q, k, v, o; /* separate projections; o = c_proj / o_proj / attention.output.dense */
+  int attn_self, attn_out; /* bert: attention.self, attention.output containers */
+  ls__lin fc1;        /* gpt2 c_fc, llama gate_proj, phi3 gate_up_proj, bert intermediate.dense */
+  ls__lin up;         /* llama up_proj */
+  ls__lin fc2;        /* gpt2 mlp.c_proj, llama down_proj, bert output.dense */
+  int inter_mod, out_mod; /* bert: intermediate, output */
+  int64_t window;     /* sliding window for this layer, 0 = none */
+  /* MoE (mixtral) */
+  int moe, experts_list;
+  ls__lin router;
+  ls__expert *experts; /* [n_experts] */
+} ls__layer;
+
+typedef enum ls__arch { LS__ARCH_GPT2 = 0, LS__ARCH_LLAMA, LS__ARCH_BERT } ls__arch;
+
+struct ls_engine {
+  const ls_model *m;
+  ls_pool *pool;
+  ls__wb *wb;            /* [m->n_tensors] bindings, tied tensors share the target's mat */
+  void *src;             /* weight source (weights.c), NULL for random init */
+  void **owned;          /* buffers to free: random weights, decoded vectors */
+  size_t n_owned, cap_owned, owned_bytes;
+  /* plan */
+  ls__arch arch;
+  int act;               /* ls_ops_act */
+  ls_ops_rope rope;
+  int64_t H, n_heads, n_kv, head_dim, inter, vocab, max_pos, n_layers, n_experts, top_k;
+  int root, backbone, layers_list, lm_head_mod, final_norm_mod;
+  const ls__wb *tok_emb, *pos_emb, *type_emb;
+  int tok_emb_mod, pos_emb_mod, type_emb_mod, emb_container; /* bert: embeddings */
+  ls__norm emb_norm;     /* bert embeddings.LayerNorm */
+  ls__norm final_norm;   /* ln_f / model.norm */
+  ls__lin lm_head;       /* weight may be tied to the token embedding */
+  const float *lm_bias;  /* bert/roberta decoder bias [vocab] */
+  /* bert heads */
+  int pooler_mod; ls__lin pooler;
+  int mlm_mod, mlm_transform_mod; ls__lin mlm_dense; ls__norm mlm_norm;
+  int encoder_mod;
+  int pad_id;            /* roberta positions */
+  ls__layer *layer;      /* [n_layers] */
+};
+
+struct ls_fwd {
+  ls_engine *e;
+  const ls_model *m;
+  int64_t S;
+  int64_t *tokens;       /* [S] */
+  int64_t *types;        /* [S] token types */
+  int *mask;             /* [S] 1 = attend */
+  ls_fwd_opts o;
+  /* control */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t thread;
+  int started, joined;
+  ls_fwd_state state;
+  int resume_pending, resume_action;
+  atomic_int pause_req;
+  atomic_int abort_req;  /* ls_fwd_abort: stop at the next boundary or pause */
+  int step_mode, step_depth;
+  uint64_t serial;
+  const ls_fwd_event *paused;
+  int result;
+  ls_diag diag;
+  /* activations (all fp32) */
+  float *x, *x2;         /* [S, H] residual stream, ping-pong between layers */
+  float *h;              /* [S, H] residual after attention */
+  float *nrm;            /* [S, H] normed input of attention */
+  float *nrm2;           /* [S, H] normed input of the MLP */
+  float *qkv;            /* [S, (n_heads + 2 n_kv) head_dim] projections (fused or not) */
+  float *att;            /* [S, n_heads head_dim] attention output before o_proj */
+  float *probs;          /* [n_heads, S, S] */
+  float *ao;             /* [S, H] attention block output */
+  float *ff1, *ff2;      /* [S, 2 inter] MLP hidden (gate / up) */
+  float *fo;             /* [S, H] MLP output */
+  float *cos_t, *sin_t;  /* [S, rot_dim / 2] */
+  float *router;         /* [S, n_experts] logits, then */
+  float *routing;        /* [S, n_experts] routing weights (0 for unselected) */
+  float *ex_in, *ex_out; /* [S, H] gathered expert rows */
+  int64_t *ex_rows;      /* [S] */
+  float *logits;         /* [S, vocab] (or [S, H] for a base encoder) */
+  int64_t logit_rows, logit_cols;
+  float *aux;            /* [S, H] scratch (bert heads) */
+};
+
+/* engine.c */
+int ls__engine_plan_decoder(ls_engine *e, ls_diag *d);
+int ls__engine_plan_encoder(ls_engine *e, ls_diag *d);
+/* Finds a module index (-1 when absent) by printf-style name. */
+int ls__mod(const ls_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Binding of a parameter by full name; NULL when absent. */
+const ls__wb *ls__wb_find(const ls_engine *e, const char *name);
+/* Binds module `name` as a Linear (nk = 1) or Conv1D (nk = 0) with in/out features; a
+ * missing module or weight is an error naming it when required. */
+int ls__lin_bind(ls_engine *e, ls__lin *l, const char *name, int nk, int64_t in, int64_t out,
+                 int required, ls_diag *d);
+int ls__norm_bind(ls_engine *e, ls__norm *n, const char *name, int64_t dim, int required,
+                  ls_diag *d);
+
+/* forward.c: events. mod < 0 emits nothing. Returns LS_OK or LS_ECANCELED (aborted). */
+int ls__fw_enter(ls_fwd *f, int mod, const ls_fwd_tensor *in, int n_in);
+int ls__fw_exit(ls_fwd *f, int mod, const ls_fwd_tensor *in, int n_in,
+                const ls_fwd_tensor *out, int n_out, const ls_fwd_tensor *inter, int n_inter);
+/* An fp32 activation [1, rows, cols] (rows < 0: [1, cols]) named name. */
+ls_fwd_tensor ls__act(const char *name, const float *data, int64_t rows, int64_t cols);
+/* The token ids as an i64 tensor [1, S] named input_ids (root, backbone, embedding inputs). */
+ls_fwd_tensor ls__ids(const ls_fwd *f);
+/* y = x @ W^T + b over the rows of x, with enter/exit events for l->mod. */
+int ls__fw_linear(ls_fwd *f, const ls__lin *l, const float *x, int64_t rows, float *y);
+int ls__fw_norm(ls_fwd *f, const ls__norm *n, int kind, const float *x, float *y, int64_t rows,
+                int64_t dim, float eps);
+
+/* fwd_decoder.c / fwd_encoder.c */
+int ls__fwd_decoder(ls_fwd *f);
+int ls__fwd_encoder(ls_fwd *f);
+
+#endif

@@ -1,0 +1,399 @@
+/* forward.c: the lifecycle of one forward pass (ls_fwd): buffers, the module events and the
+ * pause / step / abort machinery of forward.h, and the small helpers (linear, norm) that
+ * wrap a kernel in its module's enter and exit events. The family code (fwd_decoder.c,
+ * fwd_encoder.c) is a straight-line program over the plan that calls these helpers.
+ *
+ * Pausing is a condition variable owned by the pass: the engine thread sets PAUSED,
+ * notifies (on_pause), then waits for resume_pending; ls_fwd_resume fills it. Every state
+ * change broadcasts the same condition, which is also what ls_fwd_wait sleeps on. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+#include "core/engine/engine_int.h"
+
+/* ---- events -------------------------------------------------------------------------- */
+
+ls_fwd_tensor ls__act(const char *name, const float *data, int64_t rows, int64_t cols) {
+  ls_fwd_tensor t = {.name = name, .dtype = LS_DT_F32, .data = data};
+  if (rows < 0) {
+    t.ndim = 2;
+    t.shape[0] = 1;
+    t.shape[1] = cols;
+  } else {
+    t.ndim = 3;
+    t.shape[0] = 1;
+    t.shape[1] = rows;
+    t.shape[2] = cols;
+  }
+  return t;
+}
+
+ls_fwd_tensor ls__ids(const ls_fwd *f) {
+  ls_fwd_tensor t = {.name = "input_ids", .dtype = LS_DT_I64, .data = f->tokens, .ndim = 2,
+                     .shape = {1, f->S}};
+  return t;
+}
+
+static void fill_params(ls_fwd *f, ls_fwd_event *ev) {
+  const ls_model_module *mod = ev->mod;
+  ev->n_params = 0;
+  for (int i = 0; i < mod->n_tensors && ev->n_params < LS_FWD_MAX_TENSORS; i++) {
+    const ls_model_tensor *t = &f->m->tensors[mod->first_tensor + i];
+    const ls__wb *b = &f->e->wb[mod->first_tensor + i];
+    ls_fwd_tensor *p = &ev->params[ev->n_params++];
+    p->name = t->leaf;
+    p->dtype = b->dtype;
+    p->data = b->mat.data;
+    p->ndim = t->ndim;
+    memcpy(p->shape, t->shape, sizeof p->shape);
+  }
+}
+
+static int step_matches(const ls_fwd *f, const ls_fwd_event *ev) {
+  switch (f->step_mode) {
+  case LS_FWD_STEP_IN: return 1;
+  case LS_FWD_STEP_OVER: return ev->depth <= f->step_depth;
+  case LS_FWD_STEP_OUT: return ev->phase == LS_FWD_EXIT && ev->depth < f->step_depth;
+  default: return 0;
+  }
+}
+
+/* Blocks the engine thread at ev until resumed; returns LS_ECANCELED for ABORT. */
+static int pause_at(ls_fwd *f, const ls_fwd_event *ev, ls_fwd_reason why) {
+  pthread_mutex_lock(&f->mu);
+  f->state = LS_FWD_PAUSED;
+  f->paused = ev;
+  f->resume_pending = 0;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+  if (f->o.on_pause) f->o.on_pause(f->o.ud, ev, why);
+  pthread_mutex_lock(&f->mu);
+  while (!f->resume_pending && !atomic_load(&f->abort_req)) pthread_cond_wait(&f->cv, &f->mu);
+  int action = f->resume_pending ? f->resume_action : LS_FWD_ABORT;
+  f->resume_pending = 0;
+  f->paused = NULL;
+  f->state = LS_FWD_RUNNING;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+  f->step_mode = 0;
+  if (action == LS_FWD_ABORT) return LS_ECANCELED;
+  if (action == LS_FWD_STEP_IN || action == LS_FWD_STEP_OVER || action == LS_FWD_STEP_OUT) {
+    f->step_mode = action;
+    f->step_depth = ev->depth;
+  }
+  return LS_OK;
+}
+
+static int emit(ls_fwd *f, ls_fwd_event *ev) {
+  int armed = f->o.hook || f->step_mode || atomic_load_explicit(&f->pause_req, memory_order_relaxed) ||
+              atomic_load_explicit(&f->abort_req, memory_order_relaxed);
+  ev->serial = f->serial++;
+  if (!armed) return LS_OK;
+  if (atomic_load(&f->abort_req)) return LS_ECANCELED;
+  ev->mod = &f->m->modules[ev->module];
+  ev->name = ev->mod->name;
+  ev->depth = ev->mod->depth;
+  ev->seq = f->S;
+  fill_params(f, ev);
+  int why = -1;
+  if (f->o.hook) {
+    int act = f->o.hook(f->o.ud, ev);
+    if (act == LS_FWD_ABORT) return LS_ECANCELED;
+    if (act == LS_FWD_PAUSE) why = LS_FWD_REASON_HOOK;
+  }
+  if (why < 0 && f->step_mode && step_matches(f, ev)) why = LS_FWD_REASON_STEP;
+  if (why < 0 && atomic_exchange(&f->pause_req, 0)) why = LS_FWD_REASON_REQUEST;
+  return why < 0 ? LS_OK : pause_at(f, ev, (ls_fwd_reason)why);
+}
+
+static void copy_tensors(ls_fwd_tensor *dst, int *n, const ls_fwd_tensor *src, int k) {
+  if (k > LS_FWD_MAX_TENSORS) k = LS_FWD_MAX_TENSORS;
+  if (k > 0) memcpy(dst, src, (size_t)k * sizeof *src);
+  *n = k > 0 ? k : 0;
+}
+
+int ls__fw_enter(ls_fwd *f, int mod, const ls_fwd_tensor *in, int n_in) {
+  if (mod < 0) return LS_OK;
+  ls_fwd_event ev;
+  ev.phase = LS_FWD_ENTER;
+  ev.module = mod;
+  ev.n_outputs = ev.n_inter = 0;
+  copy_tensors(ev.inputs, &ev.n_inputs, in, n_in);
+  return emit(f, &ev);
+}
+
+int ls__fw_exit(ls_fwd *f, int mod, const ls_fwd_tensor *in, int n_in,
+                const ls_fwd_tensor *out, int n_out, const ls_fwd_tensor *inter, int n_inter) {
+  if (mod < 0) return LS_OK;
+  ls_fwd_event ev;
+  ev.phase = LS_FWD_EXIT;
+  ev.module = mod;
+  copy_tensors(ev.inputs, &ev.n_inputs, in, n_in);
+  copy_tensors(ev.outputs, &ev.n_outputs, out, n_out);
+  copy_tensors(ev.inter, &ev.n_inter, inter, n_inter);
+  return emit(f, &ev);
+}
+
+int ls__fw_linear(ls_fwd *f, const ls__lin *l, const float *x, int64_t rows, float *y) {
+  ls_fwd_tensor in = ls__act("input", x, rows, l->in);
+  int rc = ls__fw_enter(f, l->mod, &in, 1);
+  if (rc) return rc;
+  if (ls_ops_matmul(f->e->pool, y, x, rows, &l->w->mat, l->nk, l->b ? l->b->vec : NULL))
+    return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s",
+                       l->w->name);
+  ls_fwd_tensor out = ls__act("output", y, rows, l->out);
+  return ls__fw_exit(f, l->mod, &in, 1, &out, 1, NULL, 0);
+}
+
+int ls__fw_norm(ls_fwd *f, const ls__norm *n, int kind, const float *x, float *y, int64_t rows,
+                int64_t dim, float eps) {
+  ls_fwd_tensor in = ls__act("input", x, rows, dim);
+  int rc = ls__fw_enter(f, n->mod, &in, 1);
+  if (rc) return rc;
+  if (kind == LS_MODEL_NORM_LAYER)
+    ls_ops_layernorm(f->e->pool, y, x, rows, dim, n->w, n->b, eps);
+  else
+    ls_ops_rmsnorm(f->e->pool, y, x, rows, dim, n->w, kind == LS_MODEL_NORM_RMS_PLUS1 ? 1.0f : 0.0f,
+                   eps);
+  ls_fwd_tensor out = ls__act("output", y, rows, dim);
+  return ls__fw_exit(f, n->mod, &in, 1, &out, 1, NULL, 0);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------- */
+
+static float *fbuf(int64_t a, int64_t b, int *fail) {
+  if (a <= 0 || b <= 0) return NULL;
+  if ((uint64_t)a > SIZE_MAX / sizeof(float) / (uint64_t)b) {
+    *fail = 1;
+    return NULL;
+  }
+  float *p = ls_calloc((size_t)(a * b), sizeof(float));
+  if (!p) *fail = 1;
+  return p;
+}
+
+int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
+               const ls_fwd_opts *opts, ls_diag *d) {
+  *out = NULL;
+  if (n <= 0) return ls_diag_set(d, LS_EINVAL, "no input tokens");
+  if ((e->arch == LS__ARCH_GPT2 || e->arch == LS__ARCH_BERT) && n > e->max_pos)
+    return ls_diag_set(d, LS_ELIMIT, "%lld tokens exceed the %lld learned positions",
+                       (long long)n, (long long)e->max_pos);
+  if (n > (1 << 20)) return ls_diag_set(d, LS_ELIMIT, "%lld tokens: at most 1048576", (long long)n);
+  for (int64_t i = 0; i < n; i++)
+    if (tokens[i] < 0 || tokens[i] >= e->vocab)
+      return ls_diag_set(d, LS_EINVAL, "token %lld at position %lld is outside the vocabulary "
+                         "(vocab_size %lld)", (long long)tokens[i], (long long)i, (long long)e->vocab);
+  ls_fwd *f = ls_calloc(1, sizeof *f);
+  if (!f) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  f->e = e;
+  f->m = e->m;
+  f->S = n;
+  if (opts) f->o = *opts;
+  f->o.token_type_ids = NULL;
+  f->o.attention_mask = NULL;
+  pthread_mutex_init(&f->mu, NULL);
+  pthread_cond_init(&f->cv, NULL);
+  ls_diag_init(&f->diag);
+  int fail = 0;
+  const int64_t S = n, H = e->H, D = e->head_dim;
+  int64_t qkv = (e->n_heads + 2 * e->n_kv) * D;
+  int64_t wide = e->inter * 2 > H ? e->inter * 2 : H;
+  f->tokens = ls_calloc((size_t)S, sizeof *f->tokens);
+  f->types = ls_calloc((size_t)S, sizeof *f->types);
+  f->mask = ls_calloc((size_t)S, sizeof *f->mask);
+  f->ex_rows = ls_calloc((size_t)S, sizeof *f->ex_rows);
+  if (!f->tokens || !f->types || !f->mask || !f->ex_rows) fail = 1;
+  f->x = fbuf(S, H, &fail);
+  f->x2 = fbuf(S, H, &fail);
+  f->h = fbuf(S, H, &fail);
+  f->nrm = fbuf(S, H, &fail);
+  f->nrm2 = fbuf(S, H, &fail);
+  f->aux = fbuf(S, H, &fail);
+  f->qkv = fbuf(S, qkv, &fail);
+  f->att = fbuf(S, e->n_heads * D, &fail);
+  f->ao = fbuf(S, H, &fail);
+  f->fo = fbuf(S, H, &fail);
+  f->ff1 = fbuf(S, wide, &fail);
+  f->ff2 = fbuf(S, wide, &fail);
+  if ((uint64_t)S * (uint64_t)S > (uint64_t)INT64_MAX / (uint64_t)(e->n_heads + 1)) fail = 1;
+  else f->probs = fbuf(e->n_heads * S, S, &fail);
+  if (e->rope.rot_dim > 0) {
+    f->cos_t = fbuf(S, e->rope.rot_dim / 2, &fail);
+    f->sin_t = fbuf(S, e->rope.rot_dim / 2, &fail);
+  }
+  if (e->n_experts > 0) {
+    f->router = fbuf(S, e->n_experts, &fail);
+    f->routing = fbuf(S, e->n_experts, &fail);
+    f->ex_in = fbuf(S, H, &fail);
+    f->ex_out = fbuf(S, H, &fail);
+  }
+  f->logit_rows = S;
+  f->logit_cols = e->lm_head.w ? e->lm_head.out : H; /* no LM head: the last hidden state */
+  f->logits = fbuf(S, f->logit_cols, &fail);
+  if (fail) {
+    ls_fwd_free(f);
+    return ls_diag_set(d, LS_ENOMEM, "out of memory for the activations of %lld tokens", (long long)S);
+  }
+  memcpy(f->tokens, tokens, (size_t)S * sizeof *tokens);
+  for (int64_t i = 0; i < S; i++) {
+    f->types[i] = opts && opts->token_type_ids ? opts->token_type_ids[i] : 0;
+    f->mask[i] = opts && opts->attention_mask ? (opts->attention_mask[i] != 0) : 1;
+    if (e->type_emb && (f->types[i] < 0 || f->types[i] >= e->type_emb->shape[0])) {
+      ls_fwd_free(f);
+      return ls_diag_set(d, LS_EINVAL, "token type %lld at position %lld is outside "
+                         "type_vocab_size %lld", (long long)opts->token_type_ids[i], (long long)i,
+                         (long long)e->type_emb->shape[0]);
+    }
+  }
+  f->state = LS_FWD_READY;
+  *out = f;
+  return LS_OK;
+}
+
+void ls_fwd_free(ls_fwd *f) {
+  if (!f) return;
+  if (f->started && !f->joined) {
+    ls_fwd_abort(f);
+    ls_fwd_join(f, NULL);
+  }
+  pthread_mutex_destroy(&f->mu);
+  pthread_cond_destroy(&f->cv);
+  float *bufs[] = {f->x, f->x2, f->h, f->nrm, f->nrm2, f->aux, f->qkv, f->att, f->ao, f->fo,
+                   f->ff1, f->ff2, f->probs, f->cos_t, f->sin_t, f->router, f->routing,
+                   f->ex_in, f->ex_out, f->logits};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ls_free(bufs[i]);
+  ls_free(f->tokens);
+  ls_free(f->types);
+  ls_free(f->mask);
+  ls_free(f->ex_rows);
+  ls_free(f);
+}
+
+static void set_state(ls_fwd *f, ls_fwd_state s) {
+  pthread_mutex_lock(&f->mu);
+  f->state = s;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+}
+
+int ls_fwd_run(ls_fwd *f, ls_diag *d) {
+  pthread_mutex_lock(&f->mu);
+  if (f->state != LS_FWD_READY) {
+    pthread_mutex_unlock(&f->mu);
+    return ls_diag_set(d, LS_ESTATE, "this forward pass has already run");
+  }
+  f->state = LS_FWD_RUNNING;
+  pthread_mutex_unlock(&f->mu);
+  int rc = f->e->arch == LS__ARCH_BERT ? ls__fwd_encoder(f) : ls__fwd_decoder(f);
+  f->result = rc;
+  if (rc == LS_ECANCELED) ls_diag_set(&f->diag, rc, "forward pass aborted");
+  else if (rc && f->diag.code == 0) ls_diag_set(&f->diag, rc, "forward pass failed");
+  if (rc && d) *d = f->diag;
+  set_state(f, rc == 0 ? LS_FWD_DONE : rc == LS_ECANCELED ? LS_FWD_ABORTED : LS_FWD_FAILED);
+  return rc;
+}
+
+static void *fwd_thread(void *arg) {
+  ls_fwd *f = arg;
+  ls_fwd_run(f, NULL);
+  return NULL;
+}
+
+int ls_fwd_start(ls_fwd *f) {
+  if (f->started || f->state != LS_FWD_READY) return LS_ESTATE;
+  if (pthread_create(&f->thread, NULL, fwd_thread, f) != 0) return LS_EIO;
+  f->started = 1;
+  return LS_OK;
+}
+
+int ls_fwd_join(ls_fwd *f, ls_diag *d) {
+  if (!f->started) return LS_ESTATE;
+  if (!f->joined) {
+    pthread_join(f->thread, NULL);
+    f->joined = 1;
+  }
+  if (f->result && d) *d = f->diag;
+  return f->result;
+}
+
+int ls_fwd_resume(ls_fwd *f, int action) {
+  if (action != LS_FWD_CONTINUE && action != LS_FWD_ABORT && action != LS_FWD_STEP_IN &&
+      action != LS_FWD_STEP_OVER && action != LS_FWD_STEP_OUT)
+    return LS_EINVAL;
+  pthread_mutex_lock(&f->mu);
+  int rc = LS_OK;
+  if (f->state != LS_FWD_PAUSED || f->resume_pending) rc = LS_ESTATE;
+  else {
+    f->resume_action = action;
+    f->resume_pending = 1;
+    pthread_cond_broadcast(&f->cv);
+  }
+  pthread_mutex_unlock(&f->mu);
+  return rc;
+}
+
+void ls_fwd_request_pause(ls_fwd *f) { atomic_store(&f->pause_req, 1); }
+
+void ls_fwd_abort(ls_fwd *f) {
+  pthread_mutex_lock(&f->mu);
+  atomic_store(&f->abort_req, 1);
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+}
+
+ls_fwd_state ls_fwd_get_state(ls_fwd *f) {
+  pthread_mutex_lock(&f->mu);
+  ls_fwd_state s = f->state;
+  pthread_mutex_unlock(&f->mu);
+  return s;
+}
+
+ls_fwd_state ls_fwd_wait(ls_fwd *f, int timeout_ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  if (timeout_ms > 0) {
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+  }
+  pthread_mutex_lock(&f->mu);
+  for (;;) {
+    ls_fwd_state s = f->state;
+    if ((s == LS_FWD_PAUSED && !f->resume_pending) || s == LS_FWD_DONE || s == LS_FWD_ABORTED ||
+        s == LS_FWD_FAILED)
+      break;
+    if (timeout_ms < 0) pthread_cond_wait(&f->cv, &f->mu);
+    else if (timeout_ms == 0 || pthread_cond_timedwait(&f->cv, &f->mu, &until) == ETIMEDOUT)
+      break;
+  }
+  ls_fwd_state s = f->state;
+  pthread_mutex_unlock(&f->mu);
+  return s;
+}
+
+const ls_fwd_event *ls_fwd_paused_event(ls_fwd *f) {
+  pthread_mutex_lock(&f->mu);
+  const ls_fwd_event *ev = f->state == LS_FWD_PAUSED ? f->paused : NULL;
+  pthread_mutex_unlock(&f->mu);
+  return ev;
+}
+
+const float *ls_fwd_logits(const ls_fwd *f, int64_t *rows, int64_t *cols) {
+  if (rows) *rows = f->logit_rows;
+  if (cols) *cols = f->logit_cols;
+  return f->state == LS_FWD_DONE ? f->logits : NULL;
+}
+
+int ls_fwd_topk(const ls_fwd *f, int k, int64_t *ids, float *logits) {
+  if (f->state != LS_FWD_DONE) return LS_ESTATE;
+  if (k <= 0 || k > f->logit_cols) return LS_EINVAL;
+  ls_ops_topk(f->logits + (f->logit_rows - 1) * f->logit_cols, f->logit_cols, k, ids, logits);
+  return LS_OK;
+}

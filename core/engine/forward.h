@@ -1,0 +1,167 @@
+/* forward.h: the reference engine's public API. An ls_engine binds a model (core/model's
+ * module tree and family semantics) to weights: memory-mapped safetensors (single file,
+ * directory or sharded index), GGUF, or a seeded random initialisation. An ls_fwd is one
+ * forward pass over a token sequence (batch 1) that calls a hook before and after every
+ * module of the module tree, with the module's upstream state_dict name, its inputs,
+ * outputs, parameters and named intermediates (attention probabilities, router weights).
+ *
+ * Pausing. The pass runs on whatever thread calls ls_fwd_run, or on its own thread with
+ * ls_fwd_start. A hook that returns LS_FWD_PAUSE (or a step / pause request, below) blocks
+ * the pass's thread on a condition variable: the engine sets the state to PAUSED, calls
+ * opts.on_pause (still on the engine thread: the place to wake an event loop, e.g. with
+ * uv_async_send, or to capture a native backtrace), and waits. Any other thread may then
+ * read every tensor of the paused event (they stay valid and unchanged while paused) and
+ * call ls_fwd_resume with CONTINUE, a STEP mode or ABORT. So a debug adapter runs the pass
+ * with ls_fwd_start and keeps its event loop free; the CLI runs it inline with ls_fwd_run.
+ *
+ * Speed. With no hook, no step and no pause request the only per-module cost is a few
+ * branches; every kernel is the same either way.
+ *
+ * Ownership: ls_engine_open returns a new engine (ls_engine_close); it borrows the model,
+ * which must outlive it. ls_fwd_new returns a new pass (ls_fwd_free) that borrows the
+ * engine. Event pointers (names, tensors, data) are borrowed and valid only during the hook
+ * call or while the pass is paused at that event. One pass at a time per engine (the
+ * engine's worker pool is shared). */
+#ifndef LS_ENGINE_FORWARD_H
+#define LS_ENGINE_FORWARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/diag.h"
+#include "core/engine/ops.h"
+#include "core/model/model.h"
+#include "core/tensor/dtype.h"
+
+typedef struct ls_engine ls_engine;
+typedef struct ls_fwd ls_fwd;
+
+/* ---------------------------------------------------------------- engine (weights) */
+
+typedef struct ls_engine_opts {
+  const char *weights;  /* safetensors file, directory with *.safetensors or an index
+                           .json, or a .gguf file; NULL: seeded random initialisation.
+                           File data stays memory-mapped in its stored dtype; open touches
+                           every page once (in parallel) so the first pass runs at speed */
+  uint64_t seed;        /* random initialisation seed (ignored with weights) */
+  int threads;          /* worker threads; <= 0: all online CPUs */
+  /* Progress while binding or generating weights, then (files) while reading them: the
+   * fraction in [0, 1] of the current phase and what it is doing (a tensor name or
+   * "reading weights"); called on the opening thread. May be NULL. */
+  void (*progress)(void *ud, double fraction, const char *what);
+  void *progress_ud;
+} ls_engine_opts;
+
+/* Binds every parameter tensor of the model to storage, checking names, shapes and
+ * encodings (a missing or mis-shaped tensor is an error naming it). Fails with
+ * LS_EUNSUPPORTED for families or options the engine does not run (message says which). */
+int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opts, ls_diag *d);
+void ls_engine_close(ls_engine *e);
+const ls_model *ls_engine_model(const ls_engine *e);
+int ls_engine_threads(const ls_engine *e);
+/* Bytes of weight storage the engine allocated itself (random init, decoded vectors); the
+ * memory-mapped file data is not counted. */
+size_t ls_engine_owned_bytes(const ls_engine *e);
+
+/* ---------------------------------------------------------------- events and hooks */
+
+typedef struct ls_fwd_tensor {
+  const char *name;   /* "input", "output", "weight", "bias", "probs", "routing_weights" */
+  ls_dtype dtype;     /* core/tensor dtype: LS_DT_F32 for every activation; parameters
+                         keep their stored encoding (LS_DT_BF16, LS_DT_Q8_0, ...) */
+  const void *data;   /* borrowed; [shape] row-major in `dtype` (GGUF q/k projections:
+                         rows in llama.cpp's stored order, see core/tensor/tensor.h) */
+  int ndim;           /* 1..4 */
+  int64_t shape[4];   /* activations carry the batch dim: [1, S, hidden] */
+} ls_fwd_tensor;
+
+typedef enum ls_fwd_phase { LS_FWD_ENTER = 0, LS_FWD_EXIT = 1 } ls_fwd_phase;
+
+#define LS_FWD_MAX_TENSORS 8
+
+typedef struct ls_fwd_event {
+  ls_fwd_phase phase;
+  int module;                     /* index into model->modules */
+  const ls_model_module *mod;     /* model->modules[module] */
+  const char *name;               /* mod->name: upstream module name ("" = root) */
+  int depth;                      /* mod->depth */
+  uint64_t serial;                /* 0, 1, 2 ... over the pass's events */
+  int64_t seq;                    /* S */
+  int n_inputs, n_outputs, n_params, n_inter;
+  ls_fwd_tensor inputs[LS_FWD_MAX_TENSORS];   /* enter and exit; the root, backbone and
+                                                 token embedding get input_ids (i64 [1, S]) */
+  ls_fwd_tensor outputs[LS_FWD_MAX_TENSORS];  /* exit only */
+  ls_fwd_tensor params[LS_FWD_MAX_TENSORS];   /* the module's own parameter tensors */
+  ls_fwd_tensor inter[LS_FWD_MAX_TENSORS];    /* exit only: probs [1, H, S, S] of attention,
+                                                 routing_weights [1, S, n_experts] of MoE */
+} ls_fwd_event;
+
+typedef enum ls_fwd_action {
+  LS_FWD_CONTINUE = 0,  /* go on */
+  LS_FWD_PAUSE,         /* hook result: stop here until ls_fwd_resume */
+  LS_FWD_ABORT,         /* stop the pass: ls_fwd_run returns LS_ECANCELED */
+  LS_FWD_STEP_IN,       /* resume mode: pause at the very next event */
+  LS_FWD_STEP_OVER,     /* resume mode: pause at the next event at this depth or above
+                           (the next sibling's enter, or the parent's exit) */
+  LS_FWD_STEP_OUT       /* resume mode: pause at the exit of the parent module */
+} ls_fwd_action;
+
+typedef enum ls_fwd_reason {
+  LS_FWD_REASON_HOOK = 0,   /* the hook returned LS_FWD_PAUSE */
+  LS_FWD_REASON_STEP,       /* a step mode reached its target */
+  LS_FWD_REASON_REQUEST     /* ls_fwd_request_pause */
+} ls_fwd_reason;
+
+/* Called on the engine thread before (ENTER) and after (EXIT) every module; returns an
+ * ls_fwd_action (CONTINUE, PAUSE or ABORT). */
+typedef int (*ls_fwd_hook_fn)(void *ud, const ls_fwd_event *ev);
+
+typedef struct ls_fwd_opts {
+  ls_fwd_hook_fn hook;  /* NULL: no hook */
+  void *ud;
+  /* Called on the engine thread once the pass is PAUSED, before it waits. May be NULL. */
+  void (*on_pause)(void *ud, const ls_fwd_event *ev, ls_fwd_reason why);
+  const int64_t *token_type_ids; /* [S] BERT token types, or NULL (zeros); copied */
+  const int *attention_mask;     /* [S] 1 = token, 0 = padding (encoders), NULL = all 1; copied */
+} ls_fwd_opts;
+
+typedef enum ls_fwd_state {
+  LS_FWD_READY = 0, LS_FWD_RUNNING, LS_FWD_PAUSED, LS_FWD_DONE, LS_FWD_ABORTED, LS_FWD_FAILED
+} ls_fwd_state;
+
+/* ---------------------------------------------------------------- a forward pass */
+
+/* Prepares a pass over tokens[n] (copied; each must be < vocab). Allocates the activation
+ * buffers for this length. */
+int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
+               const ls_fwd_opts *opts, ls_diag *d);
+void ls_fwd_free(ls_fwd *f); /* joins a started thread first (aborting a paused pass) */
+
+/* Runs the whole pass on the calling thread. Returns LS_OK, LS_ECANCELED when aborted, or
+ * another error. A pause blocks this thread until another thread resumes it. */
+int ls_fwd_run(ls_fwd *f, ls_diag *d);
+/* Runs ls_fwd_run on a new thread; ls_fwd_join waits for it and returns its result. */
+int ls_fwd_start(ls_fwd *f);
+int ls_fwd_join(ls_fwd *f, ls_diag *d);
+
+/* From another thread: resume a PAUSED pass with CONTINUE, STEP_IN, STEP_OVER, STEP_OUT or
+ * ABORT. LS_ESTATE when not paused, LS_EINVAL for another action. */
+int ls_fwd_resume(ls_fwd *f, int action);
+/* From any thread: pause at the next module boundary (reason REQUEST). */
+void ls_fwd_request_pause(ls_fwd *f);
+/* From any thread: abort the pass at the next module boundary, or now if paused. */
+void ls_fwd_abort(ls_fwd *f);
+ls_fwd_state ls_fwd_get_state(ls_fwd *f);
+/* Blocks until the pass is PAUSED or finished (DONE, ABORTED, FAILED) and returns that
+ * state; timeout_ms < 0 waits forever, else returns the current state at the timeout. */
+ls_fwd_state ls_fwd_wait(ls_fwd *f, int timeout_ms);
+/* The event the pass is paused at (borrowed, valid until resumed), NULL when not paused. */
+const ls_fwd_event *ls_fwd_paused_event(ls_fwd *f);
+
+/* After DONE: logits [S, vocab] (borrowed, valid until ls_fwd_free) and their shape. For a
+ * base encoder without an LM head, the last hidden state [S, hidden] instead. */
+const float *ls_fwd_logits(const ls_fwd *f, int64_t *rows, int64_t *cols);
+/* The k best next tokens at the last position (k <= cols), best first. */
+int ls_fwd_topk(const ls_fwd *f, int k, int64_t *ids, float *logits);
+
+#endif

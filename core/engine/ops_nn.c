@@ -1,0 +1,273 @@
+/* ops_nn.c: the non-matmul kernels of ops.h: activations, LayerNorm / RMSNorm, softmax,
+ * rotary embeddings with the upstream rope_scaling variants, masked multi-head attention
+ * with grouped-query heads, and top-k. Attention runs one head per pool task, with the two
+ * products (q k^T and p v) through sgemm on strided views, so it needs no copies. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/engine/ops.h"
+#include "core/engine/ops_simd.h"
+
+/* ---- element-wise -------------------------------------------------------------------- */
+
+void ls_ops_add(float *y, const float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+void ls_ops_scale(float *y, float s, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] *= s;
+}
+
+int ls_ops_act_parse(const char *name) {
+  static const struct { const char *name; int act; } k[] = {
+      {"gelu_new", LS_OPS_ACT_GELU_TANH},  {"gelu_pytorch_tanh", LS_OPS_ACT_GELU_TANH},
+      {"gelu_fast", LS_OPS_ACT_GELU_TANH}, {"gelu_tanh", LS_OPS_ACT_GELU_TANH},
+      {"gelu", LS_OPS_ACT_GELU_ERF},       {"gelu_python", LS_OPS_ACT_GELU_ERF},
+      {"silu", LS_OPS_ACT_SILU},           {"swish", LS_OPS_ACT_SILU},
+      {"relu", LS_OPS_ACT_RELU},
+  };
+  if (!name) return -1;
+  for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+    if (strcasecmp(name, k[i].name) == 0) return k[i].act;
+  return -1;
+}
+
+#define CHUNK 16384 /* elements per task of element-wise kernels */
+
+typedef struct ew_job {
+  int act;
+  float *y;
+  const float *x;   /* act input, or the "up" half of a GLU */
+  int64_t n;
+  int glu;
+} ew_job;
+
+static void ew_task(void *ctx, int i, int worker) {
+  const ew_job *j = ctx;
+  int64_t a = (int64_t)i * CHUNK, n = j->n - a < CHUNK ? j->n - a : CHUNK;
+  if (j->glu) {
+    ls__act_vec(j->act, j->y + a, j->y + a, n);
+    for (int64_t t = 0; t < n; t++) j->y[a + t] *= j->x[a + t];
+  } else {
+    ls__act_vec(j->act, j->y + a, j->x + a, n);
+  }
+}
+
+void ls_ops_act_apply(ls_pool *p, int act, float *y, const float *x, int64_t n) {
+  ew_job j = {.act = act, .y = y, .x = x, .n = n, .glu = 0};
+  ls_pool_run(p, (int)((n + CHUNK - 1) / CHUNK), ew_task, &j);
+}
+
+void ls_ops_glu(ls_pool *p, int act, float *gate, const float *up, int64_t n) {
+  ew_job j = {.act = act, .y = gate, .x = up, .n = n, .glu = 1};
+  ls_pool_run(p, (int)((n + CHUNK - 1) / CHUNK), ew_task, &j);
+}
+
+/* ---- norms --------------------------------------------------------------------------- */
+
+typedef struct norm_job {
+  float *y;
+  const float *x;
+  int64_t rows, n, per_task;
+  const float *w, *b;
+  float offset, eps;
+  int rms;
+} norm_job;
+
+static void norm_task(void *ctx, int i, int worker) {
+  const norm_job *j = ctx;
+  int64_t r0 = (int64_t)i * j->per_task;
+  int64_t r1 = r0 + j->per_task < j->rows ? r0 + j->per_task : j->rows;
+  const int64_t n = j->n;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * n;
+    float *y = j->y + r * n;
+    if (j->rms) {
+      double ss = 0;
+      for (int64_t t = 0; t < n; t++) ss += (double)x[t] * x[t];
+      float inv = (float)(1.0 / sqrt(ss / (double)n + (double)j->eps));
+      if (j->w)
+        for (int64_t t = 0; t < n; t++) y[t] = (x[t] * inv) * (j->w[t] + j->offset);
+      else
+        for (int64_t t = 0; t < n; t++) y[t] = x[t] * inv;
+    } else {
+      double s = 0, ss = 0;
+      for (int64_t t = 0; t < n; t++) s += x[t];
+      double mean = s / (double)n;
+      for (int64_t t = 0; t < n; t++) ss += ((double)x[t] - mean) * ((double)x[t] - mean);
+      float inv = (float)(1.0 / sqrt(ss / (double)n + (double)j->eps));
+      float mf = (float)mean;
+      for (int64_t t = 0; t < n; t++) {
+        float v = (x[t] - mf) * inv;
+        if (j->w) v *= j->w[t];
+        if (j->b) v += j->b[t];
+        y[t] = v;
+      }
+    }
+  }
+}
+
+static void norm_run(ls_pool *p, norm_job *j) {
+  int tasks = ls_pool_threads(p) * 2;
+  j->per_task = (j->rows + tasks - 1) / tasks;
+  if (j->per_task < 1) j->per_task = 1;
+  ls_pool_run(p, (int)((j->rows + j->per_task - 1) / j->per_task), norm_task, j);
+}
+
+void ls_ops_layernorm(ls_pool *p, float *y, const float *x, int64_t rows, int64_t n,
+                      const float *w, const float *b, float eps) {
+  norm_job j = {.y = y, .x = x, .rows = rows, .n = n, .w = w, .b = b, .eps = eps, .rms = 0};
+  norm_run(p, &j);
+}
+
+void ls_ops_rmsnorm(ls_pool *p, float *y, const float *x, int64_t rows, int64_t n,
+                    const float *w, float offset, float eps) {
+  norm_job j = {.y = y, .x = x, .rows = rows, .n = n, .w = w, .offset = offset, .eps = eps,
+                .rms = 1};
+  norm_run(p, &j);
+}
+
+/* ---- softmax ------------------------------------------------------------------------- */
+
+static void softmax_row(float *x, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t t = 0; t < n; t++) mx = x[t] > mx ? x[t] : mx;
+  if (mx == -INFINITY) { /* every entry masked: uniform, as an all-finfo.min row gives */
+    for (int64_t t = 0; t < n; t++) x[t] = 1.0f / (float)n;
+    return;
+  }
+  for (int64_t t = 0; t < n; t++) x[t] -= mx;
+  ls__exp_vec(x, x, n);
+  double s = 0;
+  for (int64_t t = 0; t < n; t++) s += x[t];
+  float inv = (float)(1.0 / s);
+  for (int64_t t = 0; t < n; t++) x[t] *= inv;
+}
+
+void ls_ops_softmax(float *x, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; r++) softmax_row(x + r * n, n);
+}
+
+/* ---- rotary embeddings --------------------------------------------------------------- */
+
+int ls_ops_rope_kind_parse(const char *name) {
+  static const char *const k[LS_OPS_ROPE_COUNT] = {"default", "linear", "dynamic", "llama3"};
+  if (!name) return LS_OPS_ROPE_DEFAULT;
+  for (int i = 0; i < LS_OPS_ROPE_COUNT; i++)
+    if (strcmp(name, k[i]) == 0) return i;
+  return -1;
+}
+
+void ls_ops_rope_tables(const ls_ops_rope *r, int64_t S, float *cos_t, float *sin_t) {
+  const int half = r->rot_dim / 2;
+  const float dim = (float)r->rot_dim;
+  double base = r->theta;
+  if (r->kind == LS_OPS_ROPE_DYNAMIC && r->max_pos > 0 && (double)S > r->max_pos) {
+    /* transformers _compute_dynamic_ntk_parameters, seq_len = max position + 1 */
+    double f = r->factor;
+    base = base * pow(f * (double)S / r->max_pos - (f - 1.0), (double)dim / (dim - 2.0));
+  }
+  for (int i = 0; i < half; i++) {
+    float inv = 1.0f / powf((float)base, (float)(2 * i) / dim);
+    if (r->kind == LS_OPS_ROPE_LINEAR && r->factor > 0) inv = inv / (float)r->factor;
+    if (r->kind == LS_OPS_ROPE_LLAMA3 && r->factor > 0) {
+      double lo_wl = r->original_max_pos / r->low_freq_factor;
+      double hi_wl = r->original_max_pos / r->high_freq_factor;
+      double wl = 2.0 * M_PI / (double)inv;
+      double v = inv;
+      if (wl > lo_wl) {
+        v = inv / r->factor;
+      } else if (wl >= hi_wl) { /* medium band: smooth interpolation */
+        double sm = (r->original_max_pos / wl - r->low_freq_factor) /
+                    (r->high_freq_factor - r->low_freq_factor);
+        v = (1.0 - sm) * inv / r->factor + sm * inv;
+      }
+      inv = (float)v;
+    }
+    for (int64_t s = 0; s < S; s++) {
+      float ang = (float)s * inv;
+      cos_t[s * half + i] = (float)cos((double)ang);
+      sin_t[s * half + i] = (float)sin((double)ang);
+    }
+  }
+}
+
+void ls_ops_rope_apply(float *x, int64_t S, int64_t H, int64_t head_dim, int64_t stride,
+                       int rot_dim, const float *cos_t, const float *sin_t) {
+  const int half = rot_dim / 2;
+  for (int64_t s = 0; s < S; s++) {
+    const float *c = cos_t + s * half, *sn = sin_t + s * half;
+    for (int64_t h = 0; h < H; h++) {
+      float *v = x + s * stride + h * head_dim;
+      for (int i = 0; i < half; i++) {
+        float x1 = v[i], x2 = v[i + half];
+        v[i] = x1 * c[i] - x2 * sn[i];
+        v[i + half] = x2 * c[i] + x1 * sn[i];
+      }
+    }
+  }
+}
+
+/* ---- attention ----------------------------------------------------------------------- */
+
+typedef struct attn_job {
+  const ls_ops_attn *a;
+  const float *q, *k, *v;
+  float *probs, *out;
+} attn_job;
+
+static void attn_task(void *ctx, int h, int worker) {
+  const attn_job *j = ctx;
+  const ls_ops_attn *a = j->a;
+  const int64_t S = a->S, D = a->head_dim;
+  const int64_t kvh = h / (a->n_heads / a->n_kv);
+  float *pr = j->probs + (int64_t)h * S * S; /* [S, S] */
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)S, (int)S, (int)D, a->scale,
+              j->q + h * D, (int)a->q_stride, j->k + kvh * D, (int)a->k_stride, 0.0f, pr, (int)S);
+  for (int64_t i = 0; i < S; i++) {
+    float *row = pr + i * S;
+    for (int64_t t = 0; t < S; t++) {
+      int vis = 1;
+      if (a->causal && t > i) vis = 0;
+      if (a->window > 0 && i - t >= a->window) vis = 0;
+      if (a->key_mask && !a->key_mask[t]) vis = 0;
+      if (!vis) row[t] = -INFINITY;
+    }
+    softmax_row(row, S);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)D, (int)S, 1.0f, pr, (int)S,
+              j->v + kvh * D, (int)a->v_stride, 0.0f, j->out + h * D, (int)(a->n_heads * D));
+}
+
+void ls_ops_attention(ls_pool *p, const ls_ops_attn *a, const float *q, const float *k,
+                      const float *v, float *probs, float *out) {
+  attn_job j = {.a = a, .q = q, .k = k, .v = v, .probs = probs, .out = out};
+  ls_pool_run(p, (int)a->n_heads, attn_task, &j);
+}
+
+/* ---- top-k --------------------------------------------------------------------------- */
+
+/* a ranks above b: larger value, NaN lowest, ties to the lower index */
+static int ranks_above(float a, int64_t ia, float b, int64_t ib) {
+  if (a != a) return 0;
+  if (b != b) return 1;
+  if (a != b) return a > b;
+  return ia < ib;
+}
+
+void ls_ops_topk(const float *x, int64_t n, int k, int64_t *idx, float *val) {
+  int have = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (have == k && !ranks_above(x[i], i, val[k - 1], idx[k - 1])) continue;
+    int pos = have < k ? have++ : k - 1;
+    while (pos > 0 && ranks_above(x[i], i, val[pos - 1], idx[pos - 1])) {
+      val[pos] = val[pos - 1];
+      idx[pos] = idx[pos - 1];
+      pos--;
+    }
+    val[pos] = x[i];
+    idx[pos] = i;
+  }
+}

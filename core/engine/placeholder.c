@@ -1,2 +1,0 @@
-/* Placeholder so the object library is never empty; removed when the folder has code. */
-typedef int ls__engine_placeholder;

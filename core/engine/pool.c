@@ -1,0 +1,167 @@
+/* pool.c: a fixed set of pthreads that sleep on a condition variable between jobs. A job is
+ * (task function, context, n); workers and the caller pull task indices from one atomic
+ * counter and the last one to finish signals the caller. Jobs are short (one matrix
+ * product, one attention layer), so the pool favours low dispatch cost over fairness. */
+#include "core/engine/pool.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+
+typedef struct pool_scratch {
+  float *buf;  /* [cap / sizeof(float)] scratch floats, 64-byte aligned */
+  size_t cap;  /* bytes */
+} pool_scratch;
+
+struct ls_pool {
+  int n_threads;
+  pthread_t *threads;          /* [n_threads - 1] workers 1..n-1; worker 0 is the caller */
+  pthread_mutex_t mu;
+  pthread_cond_t wake, done;
+  unsigned long generation;    /* incremented for every job, guarded by mu */
+  int quit;                    /* guarded by mu */
+  ls_pool_task_fn fn;          /* current job */
+  void *ctx;
+  int n;
+  atomic_int next;             /* next task index to hand out */
+  atomic_int active;           /* workers still inside the current job */
+  pool_scratch *scratch;       /* [n_threads] */
+};
+
+typedef struct pool_arg {
+  ls_pool *p;
+  int worker;
+} pool_arg;
+
+static void pool_drain(ls_pool *p, int worker) {
+  for (;;) {
+    int i = atomic_fetch_add(&p->next, 1);
+    if (i >= p->n) break;
+    p->fn(p->ctx, i, worker);
+  }
+}
+
+static void *pool_main(void *arg) {
+  pool_arg a = *(pool_arg *)arg;
+  ls_free(arg);
+  ls_pool *p = a.p;
+  unsigned long seen = 0;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    while (!p->quit && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
+    if (p->quit) { pthread_mutex_unlock(&p->mu); return NULL; }
+    seen = p->generation;
+    pthread_mutex_unlock(&p->mu);
+    pool_drain(p, a.worker);
+    if (atomic_fetch_sub(&p->active, 1) == 1) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
+  }
+}
+
+int ls_pool_new(ls_pool **out, int n_threads) {
+  *out = NULL;
+  if (n_threads <= 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    n_threads = n > 0 ? (int)n : 1;
+  }
+  if (n_threads > 64) n_threads = 64;
+  ls_pool *p = ls_calloc(1, sizeof *p);
+  if (!p) return LS_ENOMEM;
+  p->n_threads = n_threads;
+  p->scratch = ls_calloc((size_t)n_threads, sizeof *p->scratch);
+  p->threads = ls_calloc((size_t)n_threads, sizeof *p->threads);
+  if (!p->scratch || !p->threads) {
+    ls_free(p->scratch);
+    ls_free(p->threads);
+    ls_free(p);
+    return LS_ENOMEM;
+  }
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->wake, NULL);
+  pthread_cond_init(&p->done, NULL);
+  /* Each worker calls single-threaded sgemm on its own panel (see pool.h). */
+  openblas_set_num_threads(1);
+  int started = 1, rc = LS_EIO;
+  for (int w = 1; w < n_threads; w++) {
+    pool_arg *a = ls_malloc(sizeof *a);
+    if (!a) {
+      rc = LS_ENOMEM;
+      break;
+    }
+    a->p = p;
+    a->worker = w;
+    if (pthread_create(&p->threads[w - 1], NULL, pool_main, a) != 0) {
+      ls_free(a);
+      break;
+    }
+    started++;
+  }
+  if (started != n_threads) {
+    p->n_threads = started; /* join what started */
+    ls_pool_free(p);
+    return rc;
+  }
+  *out = p;
+  return LS_OK;
+}
+
+void ls_pool_free(ls_pool *p) {
+  if (!p) return;
+  pthread_mutex_lock(&p->mu);
+  p->quit = 1;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mu);
+  for (int w = 1; w < p->n_threads; w++) pthread_join(p->threads[w - 1], NULL);
+  for (int w = 0; w < p->n_threads; w++) free(p->scratch[w].buf);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->wake);
+  pthread_cond_destroy(&p->done);
+  ls_free(p->scratch);
+  ls_free(p->threads);
+  ls_free(p);
+}
+
+int ls_pool_threads(const ls_pool *p) { return p ? p->n_threads : 1; }
+
+void ls_pool_run(ls_pool *p, int n, ls_pool_task_fn task, void *ctx) {
+  if (n <= 0) return;
+  if (!p || p->n_threads == 1 || n == 1) {
+    for (int i = 0; i < n; i++) task(ctx, i, 0);
+    return;
+  }
+  pthread_mutex_lock(&p->mu);
+  p->fn = task;
+  p->ctx = ctx;
+  p->n = n;
+  atomic_store(&p->next, 0);
+  atomic_store(&p->active, p->n_threads - 1);
+  p->generation++;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mu);
+  pool_drain(p, 0);
+  pthread_mutex_lock(&p->mu);
+  while (atomic_load(&p->active) != 0) pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+}
+
+float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes) {
+  if (!p || worker < 0 || worker >= p->n_threads) return NULL;
+  pool_scratch *s = &p->scratch[worker];
+  if (s->cap >= bytes && s->buf) return s->buf;
+  size_t cap = (bytes + 63) & ~(size_t)63;
+  void *nb = NULL;
+  if (posix_memalign(&nb, 64, cap ? cap : 64) != 0) return NULL;
+  free(s->buf);
+  s->buf = nb;
+  s->cap = cap;
+  return s->buf;
+}

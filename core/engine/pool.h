@@ -1,0 +1,33 @@
+/* pool.h: the engine's worker threads. Every parallel kernel of the engine (matrix products
+ * over weight panels, attention heads, norms over rows) is "run task i of n" on this pool;
+ * the calling thread takes part as worker 0, so a pool of 1 thread runs everything inline
+ * and costs nothing. Matrix products call single-threaded OpenBLAS from each worker (the
+ * pool splits the output columns), which is why ls_pool_new sets OpenBLAS to one thread:
+ * nesting two thread pools would oversubscribe the cores. */
+#ifndef LS_ENGINE_POOL_H
+#define LS_ENGINE_POOL_H
+
+#include <stddef.h>
+
+typedef struct ls_pool ls_pool;
+
+/* task(ctx, i, worker): run task i (0 <= i < n) on worker `worker` (0 <= worker < threads). */
+typedef void (*ls_pool_task_fn)(void *ctx, int i, int worker);
+
+/* Creates a pool of n_threads workers (n_threads <= 0: the number of online CPUs, capped
+ * at 64). Returns LS_OK or LS_ENOMEM/LS_EIO. *out is new (ls_pool_free). */
+int ls_pool_new(ls_pool **out, int n_threads);
+void ls_pool_free(ls_pool *p);
+int ls_pool_threads(const ls_pool *p);
+
+/* Runs task(ctx, i, w) for every i in [0, n) and returns when all are done. Tasks are
+ * handed out dynamically (an atomic counter), so uneven tasks balance. Not reentrant: a
+ * task must not call ls_pool_run on the same pool. A NULL pool runs inline. */
+void ls_pool_run(ls_pool *p, int n, ls_pool_task_fn task, void *ctx);
+
+/* Per-worker scratch memory of at least `bytes` bytes, 64-byte aligned, kept between calls
+ * (grown when asked for more). Borrowed: valid until the next call for the same worker
+ * asking for more, or ls_pool_free. NULL when out of memory or p is NULL. */
+float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes);
+
+#endif

@@ -1,0 +1,174 @@
+"""test_engine_gguf.py: end to end through a GGUF file. The test writes, from the GGUF
+specification (v3: header, metadata key/values, tensor infos, 32-byte aligned data) and
+llama.cpp's conventions (blk.N.* names, ne[0] = row length, q/k rows permuted by
+convert_hf_to_gguf.py's `permute` for its interleaved rotary layout), a llama model with
+Q8_0 attention weights, Q4_0 MLP weights, an F16 embedding and F32 norms; and the same
+dequantized values as an f32 safetensors file. `layerscope run` on the two files must give the
+same logits and module outputs (up to float summation order), and both must match the
+PyTorch reference on the dequantized weights."""
+import json
+import os
+import struct
+import tempfile
+
+import numpy as np
+import torch
+
+import engine_check as C
+import ref_models as R
+
+C.require_exe()
+small = C.SANITIZE
+H, NH, NKV, I, V, L = (64, 4, 2, 128, 96, 1) if small else (128, 8, 2, 256, 160, 2)
+cfg = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": V,
+       "hidden_size": H, "intermediate_size": I, "num_hidden_layers": L,
+       "num_attention_heads": NH, "num_key_value_heads": NKV, "max_position_embeddings": 64,
+       "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False}
+
+GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0 = 0, 1, 2, 8
+GGUF_U32, GGUF_F32, GGUF_STR = 4, 6, 8
+
+
+def gguf_str(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def permute(rows, n_head):
+    """llama.cpp convert_hf_to_gguf.py LlamaModel.permute, on whole rows (quantized rows are
+    moved as units)."""
+    r = rows.shape[0]
+    return rows.reshape(n_head, 2, r // n_head // 2, *rows.shape[1:]).swapaxes(1, 2).reshape(rows.shape)
+
+
+def write_gguf(path, meta, tensors):
+    """tensors: list of (name, ggml type, upstream shape [rows, cols] or [n], raw bytes)."""
+    kv = b""
+    for k, (t, v) in meta.items():
+        kv += gguf_str(k) + struct.pack("<I", t)
+        kv += {GGUF_U32: lambda x: struct.pack("<I", x), GGUF_F32: lambda x: struct.pack("<f", x),
+               GGUF_STR: gguf_str}[t](v)
+    infos = b""
+    off = 0
+    blobs = []
+    for name, gt, shape, raw in tensors:
+        ne = list(reversed(shape))
+        infos += gguf_str(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", n) for n in ne)
+        infos += struct.pack("<IQ", gt, off)
+        pad = (-len(raw)) % 32
+        blobs.append(raw + b"\0" * pad)
+        off += len(raw) + pad
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(meta)) + kv + infos
+    head += b"\0" * ((-len(head)) % 32)
+    with open(path, "wb") as f:
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+
+
+model = R.build(cfg)
+w = R.random_weights(model, 31, std=0.08)
+deq = {}
+gg = []
+names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+         "lm_head.weight": "output.weight"}
+sub = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+       "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+       "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+       "mlp.down_proj": "ffn_down"}
+for name, t in w.items():
+    a = t.numpy().astype(np.float32)
+    if name.startswith("model.layers."):
+        parts = name.split(".")
+        gname = "blk.%s.%s.weight" % (parts[2], sub[".".join(parts[3:-1])])
+    else:
+        gname = names[name]
+    if a.ndim == 1:
+        gg.append((gname, GGML_F32, list(a.shape), a.tobytes()))
+        deq[name] = torch.from_numpy(a.copy())
+        continue
+    if "embed" in name:
+        h = a.astype(np.float16)
+        raw_rows, d = h.view(np.uint8).reshape(a.shape[0], -1), h.astype(np.float32)
+        gt = GGML_F16
+    else:
+        q = R.quant_q4_0 if "mlp" in name else R.quant_q8_0
+        raw, d = q(a)
+        raw_rows = np.frombuffer(raw, dtype=np.uint8).reshape(a.shape[0], -1)
+        gt = GGML_Q4_0 if "mlp" in name else GGML_Q8_0
+    if name.endswith("q_proj.weight"):
+        raw_rows = permute(raw_rows, NH)
+    elif name.endswith("k_proj.weight"):
+        raw_rows = permute(raw_rows, NKV)
+    gg.append((gname, gt, list(a.shape), np.ascontiguousarray(raw_rows).tobytes()))
+    deq[name] = torch.from_numpy(d.copy())
+
+meta = {"general.architecture": (GGUF_STR, "llama"), "llama.block_count": (GGUF_U32, L),
+        "llama.embedding_length": (GGUF_U32, H), "llama.feed_forward_length": (GGUF_U32, I),
+        "llama.attention.head_count": (GGUF_U32, NH), "llama.attention.head_count_kv": (GGUF_U32, NKV),
+        "llama.rope.freq_base": (GGUF_F32, 10000.0), "llama.context_length": (GGUF_U32, 64),
+        "llama.attention.layer_norm_rms_epsilon": (GGUF_F32, 1e-5)}
+toks = C.tokens_for(V, 10 if small else 33, 8)
+with tempfile.TemporaryDirectory() as d:
+    cpath = os.path.join(d, "config.json")
+    with open(cpath, "w") as f:
+        json.dump(cfg, f)
+    gpath = os.path.join(d, "model.gguf")
+    write_gguf(gpath, meta, gg)
+    spath = os.path.join(d, "model.safetensors")
+    R.write_safetensors(spath, {k: ("F32", v.numpy()) for k, v in deq.items()})
+    C.run_engine(cpath, gpath, toks, os.path.join(d, "g.safetensors"))
+    C.run_engine(cpath, spath, toks, os.path.join(d, "s.safetensors"))
+    eg = R.read_safetensors(os.path.join(d, "g.safetensors"))
+    es = R.read_safetensors(os.path.join(d, "s.safetensors"))
+if set(eg) != set(es):
+    C.die("the GGUF and safetensors runs dumped different modules: %s" % sorted(set(eg) ^ set(es)))
+C.compare("gguf q8_0/q4_0 vs the same weights as f32 safetensors", eg, es, rtol=1e-5)
+R.load_weights(model, deq)
+logits, outs = R.dump_modules(model, torch.tensor([toks]))
+outs["logits"] = logits
+C.compare("gguf vs PyTorch on the dequantized weights", eg, outs, rtol=1e-4)
+
+# GPT-2: llama.cpp stores the Conv1D weights transposed, as Linear [out, in] (ggml ne[0] =
+# in), and no position permutation; Q8_0 for the matrices, F32 for the rest.
+g2 = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 96,
+      "n_positions": 32, "n_embd": 64, "n_layer": 2, "n_head": 4}
+gm = R.build(g2)
+gw = R.random_weights(gm, 32, std=0.08)
+gsub = {"ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output",
+        "ln_2": "ffn_norm", "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"}
+gtop = {"transformer.wte": "token_embd", "transformer.wpe": "position_embd",
+        "transformer.ln_f": "output_norm"}
+gg2, gdeq = [], {}
+for name, t in gw.items():
+    stem, leaf = name.rsplit(".", 1)
+    if stem.startswith("transformer.h."):
+        parts = stem.split(".")
+        gname = "blk.%s.%s.%s" % (parts[2], gsub[".".join(parts[3:])], leaf)
+    else:
+        gname = gtop[stem] + "." + leaf
+    a = t.numpy().astype(np.float32)
+    if a.ndim == 2 and stem.startswith("transformer.h."):
+        raw, d = R.quant_q8_0(a.T.copy())  # stored [out, in]
+        gg2.append((gname, GGML_Q8_0, list(a.T.shape), raw))
+        gdeq[name] = torch.from_numpy(d.T.copy())
+    else:
+        gg2.append((gname, GGML_F32, list(a.shape), a.tobytes()))
+        gdeq[name] = torch.from_numpy(a.copy())
+gmeta = {"general.architecture": (GGUF_STR, "gpt2"), "gpt2.block_count": (GGUF_U32, 2),
+         "gpt2.embedding_length": (GGUF_U32, 64), "gpt2.attention.head_count": (GGUF_U32, 4),
+         "gpt2.context_length": (GGUF_U32, 32)}
+gtoks = C.tokens_for(96, 9, 9)
+with tempfile.TemporaryDirectory() as d:
+    cpath = os.path.join(d, "config.json")
+    with open(cpath, "w") as f:
+        json.dump(g2, f)
+    gpath = os.path.join(d, "gpt2.gguf")
+    write_gguf(gpath, gmeta, gg2)
+    C.run_engine(cpath, gpath, gtoks, os.path.join(d, "g.safetensors"))
+    eg2 = R.read_safetensors(os.path.join(d, "g.safetensors"))
+R.load_weights(gm, gdeq)
+logits, outs = R.dump_modules(gm, torch.tensor([gtoks]))
+outs["logits"] = logits
+C.compare("gpt2 gguf (transposed Conv1D, q8_0) vs PyTorch", eg2, outs, rtol=1e-4)
+print("ok")
