@@ -171,7 +171,7 @@ static int eval_name(evctx *c, const ls_dbg_node *n, ls_dbg_value *out) {
     return err(c, n, "unknown name '%s' (in scope: output, input, weight, bias, layer, intermediates, "
                      "and module paths of kept outputs)", n->name);
   }
-  if (out->kind == LS_DBG_V_TENSOR && !out->label[0]) snprintf(out->label, sizeof out->label, "%s", buf);
+  if (out->kind == LS_DBG_V_TENSOR && !out->label[0]) snprintf(out->label, sizeof out->label, "%.*s", (int)sizeof out->label - 1, buf);
   /* the rest: properties, each a plain identifier */
   const char *rest = n->name + len;
   while (*rest == '.') {

@@ -339,7 +339,7 @@ static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
       out->kind = LS_DBG_V_TENSOR;
       out->t = k->t;
       out->t.owned = NULL; /* borrowed from the session */
-      snprintf(out->label, sizeof out->label, "%s", path);
+      snprintf(out->label, sizeof out->label, "%.*s", (int)sizeof out->label - 1, path); /* labels may be cut */
       return 1;
     }
   }
