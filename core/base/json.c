@@ -546,7 +546,7 @@ static void skip_deep(parser *p) {
       if (--level == 0) return;
     } else if (c == '"') {
       while (p->pos < p->len && p->s[p->pos] != '"' && p->s[p->pos] != '\n') {
-        if (p->s[p->pos] == '\\') p->pos++;
+        if (p->s[p->pos] == '\\' && p->pos + 1 < p->len) p->pos++; /* a final '\\' must not step past the end */
         p->pos++;
       }
       if (p->pos < p->len) p->pos++;

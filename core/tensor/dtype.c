@@ -98,11 +98,14 @@ float ls_f8e5m2_to_f32(uint8_t v) { return ls_f16_to_f32((uint16_t)(v << 8)); }
 
 /* ---------------------------------------------------------------- bulk conversion */
 
+/* The tails of the SIMD rows: s may be odd-aligned inside the mapping (fuzz_safetensors). */
+static inline uint16_t load_u16(const uint16_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+
 __attribute__((target("avx2,f16c"))) static void f16_row_f16c(const uint16_t *s, size_t n, float *d) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i))));
-  for (; i < n; i++) d[i] = ls_f16_to_f32(s[i]);
+  for (; i < n; i++) d[i] = ls_f16_to_f32(load_u16(s + i));
 }
 
 __attribute__((target("avx2"))) static void bf16_row_avx2(const uint16_t *s, size_t n, float *d) {
@@ -111,7 +114,7 @@ __attribute__((target("avx2"))) static void bf16_row_avx2(const uint16_t *s, siz
     __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(s + i)));
     _mm256_storeu_ps(d + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
   }
-  for (; i < n; i++) d[i] = ls_bf16_to_f32(s[i]);
+  for (; i < n; i++) d[i] = ls_bf16_to_f32(load_u16(s + i));
 }
 
 static int have_f16c(void) {
