@@ -7,6 +7,7 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
       libjansson-dev libuv1-dev libcmocka-dev libunwind-dev libopenblas-dev
       python3 python3-numpy python3-torch valgrind clang)
+pkgs+=(libclang-rt-14-dev) # libFuzzer runtime for scripts/fuzz-smoke.sh (a Recommends of clang, skipped by --no-install-recommends)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
