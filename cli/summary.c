@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/fmt.h"
 #include "cli/cli.h"
 #include "core/base/errors.h"
 #include "core/model/figures.h"
@@ -95,46 +96,6 @@ static int parse_args(int argc, char **argv, sum_opts *o) {
 
 /* ---------------------------------------------------------------- helpers */
 
-/* 1234567 -> "1,234,567" */
-static const char *grouped(int64_t v, char *buf, size_t cap) {
-  char tmp[32];
-  int n = snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
-  size_t o = 0;
-  if (v < 0 && o + 1 < cap) buf[o++] = '-';
-  for (int i = 0; i < n && o + 2 < cap; i++) {
-    buf[o++] = tmp[i];
-    if ((n - i - 1) % 3 == 0 && i != n - 1) buf[o++] = ',';
-  }
-  buf[o] = 0;
-  return buf;
-}
-
-static const char *human(double v, const char *unit, char *buf, size_t cap) {
-  static const char *const pre[] = {"", "K", "M", "G", "T", "P", "E"};
-  int p = 0;
-  while (v >= 1000.0 && p < 6) { v /= 1000.0; p++; }
-  snprintf(buf, cap, p ? "%.2f %s%s" : "%.0f %s%s", v, pre[p], unit);
-  return buf;
-}
-
-/* parameter counts read as 7.24 B (billions), as model cards write them */
-static const char *count_h(double v, char *buf, size_t cap) {
-  static const char *const pre[] = {"", " K", " M", " B", " T", " Q"};
-  int p = 0;
-  while (v >= 1000.0 && p < 5) { v /= 1000.0; p++; }
-  snprintf(buf, cap, p ? "%.2f%s" : "%.0f%s", v, pre[p]);
-  return buf;
-}
-
-static const char *bytes_h(uint64_t b, char *buf, size_t cap) {
-  static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  double v = (double)b;
-  int p = 0;
-  while (v >= 1024.0 && p < 6) { v /= 1024.0; p++; }
-  snprintf(buf, cap, p ? "%.2f %s" : "%.0f %s", v, u[p]);
-  return buf;
-}
-
 static void print_issues(const ls_model *m, const char *path) {
   for (size_t i = 0; i < m->n_issues; i++) {
     const ls_model_issue *is = &m->issues[i];
@@ -162,7 +123,7 @@ static void print_table(const ls_model *m, const ls_model_figures *f, const sum_
     const char *name = mo->depth == 0 ? m->architecture : mo->name;
     /* a module whose only weights are tied to another's (GPT-2 lm_head) says so */
     int tied = mo->n_tensors > 0 && mo->params == 0 && mo->first_child < 0;
-    const char *pv = tied ? "(tied)" : grouped(mo->params, p1, sizeof p1);
+    const char *pv = tied ? "(tied)" : ls_fmt_grouped(mo->params, p1, sizeof p1);
     if (md) {
       char ind[3 * 6 * 16 + 1] = "";
       for (int k = 0; k < mo->depth && k < 16; k++) strcat(ind, "&nbsp;&nbsp;");
@@ -176,29 +137,29 @@ static void print_table(const ls_model *m, const ls_model_figures *f, const sum_
   const char *sep = md ? "\n" : "";
   if (!md) printf("%.*s\n", 128, "=================================================================="
                                     "======================================================================");
-  printf("%s%sTotal params: %s (%s)%s\n", sep, md ? "- " : "", grouped(f->params, p1, sizeof p1),
-         count_h((double)f->params, h1, sizeof h1), md ? "" : "");
+  printf("%s%sTotal params: %s (%s)%s\n", sep, md ? "- " : "", ls_fmt_grouped(f->params, p1, sizeof p1),
+         ls_fmt_count((double)f->params, h1, sizeof h1), md ? "" : "");
   if (f->params_active != f->params)
-    printf("%sActive params per token: %s\n", md ? "- " : "", grouped(f->params_active, p1, sizeof p1));
-  printf("%sEmbedding params: %s; non-embedding: %s\n", md ? "- " : "", grouped(f->params_embedding, p1, sizeof p1),
-         grouped(f->params_non_embedding, p2, sizeof p2));
+    printf("%sActive params per token: %s\n", md ? "- " : "", ls_fmt_grouped(f->params_active, p1, sizeof p1));
+  printf("%sEmbedding params: %s; non-embedding: %s\n", md ? "- " : "", ls_fmt_grouped(f->params_embedding, p1, sizeof p1),
+         ls_fmt_grouped(f->params_non_embedding, p2, sizeof p2));
   printf("%sForward FLOPs per token at S=%lld: %s (matmul %s + attention %s; 1 MAC = 2 FLOPs)\n", md ? "- " : "",
-         (long long)f->seq, human((double)f->flops_per_token, "FLOP", h1, sizeof h1),
-         grouped((int64_t)f->flops_matmul_per_token, p1, sizeof p1), grouped((int64_t)f->flops_attn_per_token, p2, sizeof p2));
+         (long long)f->seq, ls_fmt_si((double)f->flops_per_token, "FLOP", h1, sizeof h1),
+         ls_fmt_grouped((int64_t)f->flops_matmul_per_token, p1, sizeof p1), ls_fmt_grouped((int64_t)f->flops_attn_per_token, p2, sizeof p2));
   printf("%sTraining FLOPs per token: %s; forward pass B=%lld S=%lld: %s\n", md ? "- " : "",
-         human((double)f->flops_train_per_token, "FLOP", h1, sizeof h1), (long long)f->batch, (long long)f->seq,
-         human((double)f->flops_forward, "FLOP", p1, sizeof p1));
+         ls_fmt_si((double)f->flops_train_per_token, "FLOP", h1, sizeof h1), (long long)f->batch, (long long)f->seq,
+         ls_fmt_si((double)f->flops_forward, "FLOP", p1, sizeof p1));
   printf("%sWeights:", md ? "- " : "");
   for (int w = 0; w < LS_MODEL_WDTYPE_COUNT; w++)
-    printf("%s %s %s", w ? "," : "", ls_model_wdtype_name((ls_model_wdtype)w), bytes_h(f->weight_bytes[w], h1, sizeof h1));
+    printf("%s %s %s", w ? "," : "", ls_model_wdtype_name((ls_model_wdtype)w), ls_fmt_bytes(f->weight_bytes[w], h1, sizeof h1));
   printf("\n");
   if (f->kv_bytes_per_token)
     printf("%sKV cache (%s): %s per token, %s at B=%lld S=%lld\n", md ? "- " : "", ls_model_wdtype_name(f->dtype),
-           bytes_h(f->kv_bytes_per_token, h1, sizeof h1), bytes_h(f->kv_bytes, p1, sizeof p1), (long long)f->batch,
+           ls_fmt_bytes(f->kv_bytes_per_token, h1, sizeof h1), ls_fmt_bytes(f->kv_bytes, p1, sizeof p1), (long long)f->batch,
            (long long)f->seq);
   printf("%sTraining memory (mixed-precision Adam, B=%lld S=%lld): %s; with activation checkpointing %s\n",
-         md ? "- " : "", (long long)f->batch, (long long)f->seq, bytes_h(f->train_total, h1, sizeof h1),
-         bytes_h(f->train_total_ckpt, p1, sizeof p1));
+         md ? "- " : "", (long long)f->batch, (long long)f->seq, ls_fmt_bytes(f->train_total, h1, sizeof h1),
+         ls_fmt_bytes(f->train_total_ckpt, p1, sizeof p1));
 }
 
 /* ---------------------------------------------------------------- JSON */

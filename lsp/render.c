@@ -4,6 +4,7 @@
  * ("model.layers.*.self_attn.k_proj.weight [1024, 8192] x 80") so that the row count does
  * not grow with depth. */
 #include "lsp/render.h"
+#include "core/base/fmt.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -61,49 +62,6 @@ json_t *lsp_md_take(lsp_md *b) {
   json_t *r = b->oom ? NULL : json_pack("{s:s, s:s%}", "kind", "markdown", "value", b->p ? b->p : "", b->n);
   lsp_md_free(b);
   return r;
-}
-
-/* ---------------------------------------------------------------- numbers */
-
-const char *lsp_render_count(double v, char *buf, size_t cap) {
-  static const char *const pre[] = {"", " K", " M", " B", " T", " Q"};
-  int p = 0;
-  while (v >= 1000.0 && p < 5) { v /= 1000.0; p++; }
-  snprintf(buf, cap, p ? "%.2f%s" : "%.0f%s", v, pre[p]);
-  return buf;
-}
-
-const char *lsp_render_bytes(uint64_t v, char *buf, size_t cap) {
-  static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  double d = (double)v;
-  int p = 0;
-  while (d >= 1024.0 && p < 6) { d /= 1024.0; p++; }
-  snprintf(buf, cap, p ? "%.2f %s" : "%.0f %s", d, u[p]);
-  return buf;
-}
-
-const char *lsp_render_flops(uint64_t v, char *buf, size_t cap) {
-  static const char *const pre[] = {"", "K", "M", "G", "T", "P", "E"};
-  double d = (double)v;
-  int p = 0;
-  while (d >= 1000.0 && p < 6) { d /= 1000.0; p++; }
-  snprintf(buf, cap, p ? "%.2f %sFLOP" : "%.0f %sFLOP", d, pre[p]);
-  return buf;
-}
-
-const char *lsp_render_grouped(int64_t v, char *buf, size_t cap) {
-  char tmp[32];
-  uint64_t mag = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
-  int n = snprintf(tmp, sizeof tmp, "%" PRIu64, mag);
-  size_t o = 0;
-  if (cap == 0) return buf;
-  if (v < 0 && o + 1 < cap) buf[o++] = '-';
-  for (int i = 0; i < n && o + 2 < cap; i++) {
-    buf[o++] = tmp[i];
-    if ((n - i - 1) % 3 == 0 && i != n - 1) buf[o++] = ',';
-  }
-  buf[o] = 0;
-  return buf;
 }
 
 /* ---------------------------------------------------------------- positions */
@@ -236,8 +194,8 @@ static void hover_tensors(const lsp_analysis *a, int key, lsp_md *b) {
   if (n > HOVER_ROWS) lsp_md_printf(b, "| +%zu more | | |\n", n - HOVER_ROWS);
   char c1[32], c2[32];
   if (m->params > 0)
-    lsp_md_printf(b, "\nShapes %s parameters (%.1f%% of %s).", lsp_render_count((double)shaped, c1, sizeof c1),
-                  100.0 * (double)shaped / (double)m->params, lsp_render_count((double)m->params, c2, sizeof c2));
+    lsp_md_printf(b, "\nShapes %s parameters (%.1f%% of %s).", ls_fmt_count((double)shaped, c1, sizeof c1),
+                  100.0 * (double)shaped / (double)m->params, ls_fmt_count((double)m->params, c2, sizeof c2));
   ls_free(ids);
   ls_free(rows);
 }
@@ -307,8 +265,8 @@ void lsp_render_hover_key(const lsp_analysis *a, int key, lsp_md *b) {
   if (a->have_fig && a->fig.kv_bytes_per_token && is_kv_role(v->info->role)) {
     para(b);
     lsp_md_printf(b, "KV cache: %s per token, %s at B=%lld S=%lld (%s).",
-                  lsp_render_bytes(a->fig.kv_bytes_per_token, c1, sizeof c1),
-                  lsp_render_bytes(a->fig.kv_bytes, c2, sizeof c2), (long long)a->fig.batch,
+                  ls_fmt_bytes(a->fig.kv_bytes_per_token, c1, sizeof c1),
+                  ls_fmt_bytes(a->fig.kv_bytes, c2, sizeof c2), (long long)a->fig.batch,
                   (long long)a->fig.seq, ls_model_wdtype_name(a->fig.dtype));
   }
 }
@@ -323,25 +281,25 @@ void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
     return;
   }
   const ls_model_figures *f = &a->fig;
-  lsp_md_printf(b, "\n\n| | |\n|---|---|\n| params | %s (%s) |\n", lsp_render_count((double)f->params, c1, sizeof c1),
-                lsp_render_grouped(f->params, c2, sizeof c2));
+  lsp_md_printf(b, "\n\n| | |\n|---|---|\n| params | %s (%s) |\n", ls_fmt_count((double)f->params, c1, sizeof c1),
+                ls_fmt_grouped(f->params, c2, sizeof c2));
   if (f->params_active != f->params)
-    lsp_md_printf(b, "| active / token | %s |\n", lsp_render_count((double)f->params_active, c1, sizeof c1));
-  lsp_md_printf(b, "| FLOPs / token | %s (S=%lld) |\n", lsp_render_flops(f->flops_per_token, c1, sizeof c1),
+    lsp_md_printf(b, "| active / token | %s |\n", ls_fmt_count((double)f->params_active, c1, sizeof c1));
+  lsp_md_printf(b, "| FLOPs / token | %s (S=%lld) |\n", ls_fmt_si((double)f->flops_per_token, "FLOP", c1, sizeof c1),
                 (long long)f->seq);
   lsp_md_printf(b, "| weights |");
   static const ls_model_wdtype shown[] = {LS_MODEL_WDTYPE_F32, LS_MODEL_WDTYPE_BF16, LS_MODEL_WDTYPE_INT8,
                                           LS_MODEL_WDTYPE_Q4_0};
   for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
     lsp_md_printf(b, "%s %s %s", i ? " ·" : "", ls_model_wdtype_name(shown[i]),
-                  lsp_render_bytes(f->weight_bytes[shown[i]], c1, sizeof c1));
+                  ls_fmt_bytes(f->weight_bytes[shown[i]], c1, sizeof c1));
   lsp_md_printf(b, " |\n");
   if (f->kv_bytes_per_token)
     lsp_md_printf(b, "| KV cache (%s) | %s/token · %s at B=%lld S=%lld |\n", ls_model_wdtype_name(f->dtype),
-                  lsp_render_bytes(f->kv_bytes_per_token, c1, sizeof c1), lsp_render_bytes(f->kv_bytes, c2, sizeof c2),
+                  ls_fmt_bytes(f->kv_bytes_per_token, c1, sizeof c1), ls_fmt_bytes(f->kv_bytes, c2, sizeof c2),
                   (long long)f->batch, (long long)f->seq);
-  lsp_md_printf(b, "| training (Adam) | %s; %s with checkpointing |\n", lsp_render_bytes(f->train_total, c1, sizeof c1),
-                lsp_render_bytes(f->train_total_ckpt, c2, sizeof c2));
+  lsp_md_printf(b, "| training (Adam) | %s; %s with checkpointing |\n", ls_fmt_bytes(f->train_total, c1, sizeof c1),
+                ls_fmt_bytes(f->train_total_ckpt, c2, sizeof c2));
 }
 
 int lsp_render_lens_title(const lsp_analysis *a, char *buf, size_t cap) {
@@ -349,11 +307,11 @@ int lsp_render_lens_title(const lsp_analysis *a, char *buf, size_t cap) {
                                     a->model && a->model->architecture ? a->model->architecture : "model");
   const ls_model_figures *f = &a->fig;
   char c1[40], c2[40], c3[40];
-  int n = snprintf(buf, cap, "%s params · weights %s %s", lsp_render_count((double)f->params, c1, sizeof c1),
-                   lsp_render_bytes(f->weight_bytes[f->dtype], c2, sizeof c2), ls_model_wdtype_name(f->dtype));
+  int n = snprintf(buf, cap, "%s params · weights %s %s", ls_fmt_count((double)f->params, c1, sizeof c1),
+                   ls_fmt_bytes(f->weight_bytes[f->dtype], c2, sizeof c2), ls_model_wdtype_name(f->dtype));
   if (f->kv_bytes_per_token && n >= 0 && (size_t)n < cap)
     n += snprintf(buf + n, cap - (size_t)n, " · KV %s/token, %s at S=%lld",
-                  lsp_render_bytes(f->kv_bytes_per_token, c3, sizeof c3),
-                  lsp_render_bytes(f->kv_bytes, c2, sizeof c2), (long long)f->seq);
+                  ls_fmt_bytes(f->kv_bytes_per_token, c3, sizeof c3),
+                  ls_fmt_bytes(f->kv_bytes, c2, sizeof c2), (long long)f->seq);
   return n;
 }

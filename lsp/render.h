@@ -30,15 +30,7 @@ void lsp_md_escaped(lsp_md *b, const char *s);
 json_t *lsp_md_take(lsp_md *b);
 void lsp_md_free(lsp_md *b);
 
-/* ---- numbers as people read them ---- */
-/* 6738415616 -> "6.74 B"; 124439808 -> "124.44 M"; 512 -> "512". */
-const char *lsp_render_count(double v, char *buf, size_t cap);
-/* 1073741824 -> "1.00 GiB"; 512 -> "512 B". */
-const char *lsp_render_bytes(uint64_t v, char *buf, size_t cap);
-/* 13476839424 -> "13.48 GFLOP". */
-const char *lsp_render_flops(uint64_t v, char *buf, size_t cap);
-/* 1234567 -> "1,234,567". */
-const char *lsp_render_grouped(int64_t v, char *buf, size_t cap);
+/* Numbers are formatted with core/base/fmt.h, shared with the CLI. */
 
 /* ---- positions ---- */
 json_t *lsp_render_pos(const ls_text_index *idx, size_t offset, ls_pos_enc enc);

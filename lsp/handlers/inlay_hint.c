@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/base/fmt.h"
 #include "core/base/errors.h"
 #include "lsp/analysis.h"
 #include "lsp/render.h"
@@ -28,7 +29,7 @@ static int hint_label(const lsp_analysis *a, int key, char *buf, size_t cap) {
   switch (v->info->role) {
   case LS_MODEL_ROLE_MODEL_TYPE:
     if (!a->have_fig) return 0;
-    return snprintf(buf, cap, "%s params", lsp_render_count((double)a->fig.params, c1, sizeof c1));
+    return snprintf(buf, cap, "%s params", ls_fmt_count((double)a->fig.params, c1, sizeof c1));
   case LS_MODEL_ROLE_N_HEADS: {
     const ls_model_value *hd = ls_model_value_by_role(m, LS_MODEL_ROLE_HEAD_DIM);
     if ((hd && hd->present) || m->sem.head_dim <= 0) return 0;
@@ -36,12 +37,12 @@ static int hint_label(const lsp_analysis *a, int key, char *buf, size_t cap) {
   }
   case LS_MODEL_ROLE_N_KV_HEADS:
     if (!a->have_fig || !a->fig.kv_bytes_per_token) return 0;
-    return snprintf(buf, cap, "KV %s/token (%s)", lsp_render_bytes(a->fig.kv_bytes_per_token, c1, sizeof c1),
+    return snprintf(buf, cap, "KV %s/token (%s)", ls_fmt_bytes(a->fig.kv_bytes_per_token, c1, sizeof c1),
                     ls_model_wdtype_name(a->fig.dtype));
   case LS_MODEL_ROLE_N_LAYERS: {
     int64_t lp = layer_params(m);
     if (!lp) return 0;
-    return snprintf(buf, cap, "%s params/layer", lsp_render_count((double)lp, c1, sizeof c1));
+    return snprintf(buf, cap, "%s params/layer", ls_fmt_count((double)lp, c1, sizeof c1));
   }
   case LS_MODEL_ROLE_HIDDEN:
   case LS_MODEL_ROLE_INTERMEDIATE:
@@ -49,7 +50,7 @@ static int hint_label(const lsp_analysis *a, int key, char *buf, size_t cap) {
     int64_t shaped = 0;
     ls_model_key_tensors(m, key, NULL, 0, &shaped);
     if (!shaped || m->params <= 0) return 0;
-    return snprintf(buf, cap, "shapes %s params (%.0f%%)", lsp_render_count((double)shaped, c2, sizeof c2),
+    return snprintf(buf, cap, "shapes %s params (%.0f%%)", ls_fmt_count((double)shaped, c2, sizeof c2),
                     100.0 * (double)shaped / (double)m->params);
   }
   default:

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "core/base/fmt.h"
 #include "core/base/errors.h"
 #include "lsp/analysis.h"
 #include "lsp/render.h"
@@ -18,19 +19,19 @@
 static void test_numbers(void **st) {
   (void)st;
   char b[64];
-  assert_string_equal(lsp_render_count(6738415616.0, b, sizeof b), "6.74 B");
-  assert_string_equal(lsp_render_count(124439808.0, b, sizeof b), "124.44 M");
-  assert_string_equal(lsp_render_count(512.0, b, sizeof b), "512");
-  assert_string_equal(lsp_render_bytes(1ull << 30, b, sizeof b), "1.00 GiB");
-  assert_string_equal(lsp_render_bytes(524288, b, sizeof b), "512.00 KiB");
-  assert_string_equal(lsp_render_bytes(100, b, sizeof b), "100 B");
-  assert_string_equal(lsp_render_flops(13476839424ull, b, sizeof b), "13.48 GFLOP");
-  assert_string_equal(lsp_render_grouped(6738415616, b, sizeof b), "6,738,415,616");
-  assert_string_equal(lsp_render_grouped(-1234, b, sizeof b), "-1,234");
-  assert_string_equal(lsp_render_grouped(INT64_MIN, b, sizeof b), "-9,223,372,036,854,775,808");
-  assert_string_equal(lsp_render_grouped(999, b, sizeof b), "999");
+  assert_string_equal(ls_fmt_count(6738415616.0, b, sizeof b), "6.74 B");
+  assert_string_equal(ls_fmt_count(124439808.0, b, sizeof b), "124.44 M");
+  assert_string_equal(ls_fmt_count(512.0, b, sizeof b), "512");
+  assert_string_equal(ls_fmt_bytes(1ull << 30, b, sizeof b), "1.00 GiB");
+  assert_string_equal(ls_fmt_bytes(524288, b, sizeof b), "512.00 KiB");
+  assert_string_equal(ls_fmt_bytes(100, b, sizeof b), "100 B");
+  assert_string_equal(ls_fmt_si(13476839424.0, "FLOP", b, sizeof b), "13.48 GFLOP");
+  assert_string_equal(ls_fmt_grouped(6738415616, b, sizeof b), "6,738,415,616");
+  assert_string_equal(ls_fmt_grouped(-1234, b, sizeof b), "-1,234");
+  assert_string_equal(ls_fmt_grouped(INT64_MIN, b, sizeof b), "-9,223,372,036,854,775,808");
+  assert_string_equal(ls_fmt_grouped(999, b, sizeof b), "999");
   char tiny[4];
-  lsp_render_grouped(123456, tiny, sizeof tiny); /* truncates, never overflows */
+  ls_fmt_grouped(123456, tiny, sizeof tiny); /* truncates, never overflows */
   assert_true(strlen(tiny) < sizeof tiny);
 }
 

@@ -1,0 +1,124 @@
+/* test_base.c: unit tests of core/base pieces that every module leans on: first-error-wins
+ * diagnostics, the arena, the allocation fault-injection hook, number formatting and log
+ * level parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "core/base/alloc.h"
+#include "core/base/arena.h"
+#include "core/base/diag.h"
+#include "core/base/errors.h"
+#include "core/base/fmt.h"
+#include "core/base/log.h"
+
+static void test_diag_first_error_wins(void **state) {
+  (void)state;
+  ls_diag d;
+  ls_diag_init(&d);
+  assert_int_equal(d.code, 0);
+  assert_int_equal(ls_diag_set_at(&d, LS_ETRUNC, "a.safetensors", 42, "header ends at %d", 7), LS_ETRUNC);
+  assert_int_equal(ls_diag_set(&d, LS_EINVAL, "outer"), LS_EINVAL); /* returns its code... */
+  assert_int_equal(d.code, LS_ETRUNC);                                /* ...but changes nothing */
+  assert_string_equal(d.msg, "header ends at 7");
+  assert_string_equal(d.file, "a.safetensors");
+  assert_int_equal(d.offset, 42);
+  ls_diag_prefix(&d, "%s: ", "shard 2");
+  assert_string_equal(d.msg, "shard 2: header ends at 7");
+  assert_int_equal(ls_diag_set(NULL, LS_ENOMEM, "no diag wanted"), LS_ENOMEM);
+  assert_string_equal(ls_err_name(LS_EFORMAT), "LS_EFORMAT");
+  assert_string_equal(ls_err_str(-9999), "unknown error");
+}
+
+static void test_diag_prefix_is_bounded(void **state) {
+  (void)state;
+  ls_diag d;
+  ls_diag_init(&d);
+  char long_msg[600];
+  memset(long_msg, 'x', sizeof long_msg - 1);
+  long_msg[sizeof long_msg - 1] = 0;
+  ls_diag_set(&d, LS_EINVAL, "%s", long_msg);
+  ls_diag_prefix(&d, "%s", "prefix: ");
+  assert_int_equal(strlen(d.msg), sizeof d.msg - 1);
+  assert_memory_equal(d.msg, "prefix: xxx", 11);
+}
+
+static void test_arena(void **state) {
+  (void)state;
+  ls_arena a;
+  ls_arena_init(&a, 64);
+  char *p = ls_arena_alloc(&a, 10);
+  assert_non_null(p);
+  assert_int_equal((uintptr_t)p % 16, 0);
+  char *big = ls_arena_alloc(&a, 1000); /* larger than a block: gets its own */
+  assert_non_null(big);
+  memset(big, 1, 1000);
+  assert_string_equal(ls_arena_sprintf(&a, "%s-%d", "layer", 17), "layer-17");
+  assert_null(ls_arena_alloc(&a, SIZE_MAX));
+  assert_null(ls_arena_calloc(&a, SIZE_MAX / 2, 4));
+  ls_arena_reset(&a);
+  assert_int_equal(a.used_total, 0);
+  assert_non_null(ls_arena_strndup(&a, "abc", 2));
+  ls_arena_deinit(&a);
+}
+
+static void test_alloc_fault_injection(void **state) {
+  (void)state;
+  ls_alloc_fail_after(2);
+  void *a = ls_malloc(8), *b = ls_malloc(8), *c = ls_malloc(8);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_null(c);
+  assert_null(ls_strdup("x"));
+  assert_int_equal(ls_alloc_count(), 4);
+  ls_alloc_fail_reset();
+  void *d = ls_calloc(3, 4);
+  assert_non_null(d);
+  assert_null(ls_calloc(SIZE_MAX / 2, 3)); /* overflow, not a huge allocation */
+  assert_null(ls_reallocarray(NULL, SIZE_MAX / 2, 3));
+  ls_free(a);
+  ls_free(b);
+  ls_free(d);
+}
+
+static void test_fmt(void **state) {
+  (void)state;
+  char b[64];
+  assert_string_equal(ls_fmt_grouped(6738415616, b, sizeof b), "6,738,415,616");
+  assert_string_equal(ls_fmt_grouped(-1234, b, sizeof b), "-1,234");
+  assert_string_equal(ls_fmt_grouped(INT64_MIN, b, sizeof b), "-9,223,372,036,854,775,808");
+  assert_string_equal(ls_fmt_grouped(999, b, sizeof b), "999");
+  assert_string_equal(ls_fmt_count(6738415616.0, b, sizeof b), "6.74 B");
+  assert_string_equal(ls_fmt_count(512, b, sizeof b), "512");
+  assert_string_equal(ls_fmt_si(2.44e9, "FLOP", b, sizeof b), "2.44 GFLOP");
+  assert_string_equal(ls_fmt_bytes(1073741824ull, b, sizeof b), "1.00 GiB");
+  assert_string_equal(ls_fmt_bytes(512, b, sizeof b), "512 B");
+  char small[5];
+  ls_fmt_grouped(1234567, small, sizeof small); /* truncated, still terminated */
+  assert_true(strlen(small) < sizeof small);
+}
+
+static void test_log_levels(void **state) {
+  (void)state;
+  ls_log_level l;
+  assert_int_equal(ls_log_parse_level("DEBUG", &l), 0);
+  assert_int_equal(l, LS_LOG_DEBUG);
+  assert_int_equal(ls_log_parse_level("warning", &l), 0);
+  assert_int_equal(l, LS_LOG_WARN);
+  assert_int_equal(ls_log_parse_level("5", &l), 0);
+  assert_int_equal(l, LS_LOG_TRACE);
+  assert_int_equal(ls_log_parse_level("loud", &l), LS_EINVAL);
+  assert_int_equal(ls_log_parse_level(NULL, &l), LS_EINVAL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_diag_first_error_wins), cmocka_unit_test(test_diag_prefix_is_bounded),
+      cmocka_unit_test(test_arena), cmocka_unit_test(test_alloc_fault_injection),
+      cmocka_unit_test(test_fmt), cmocka_unit_test(test_log_levels),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
