@@ -57,6 +57,8 @@ typedef struct ls_dbg_stop {
   int hit_ids[LS_DBG_MAX_HIT_IDS]; /* breakpoint ids that caused it */
   int n_hit;
   const char *filter;              /* "nan", "inf", "fp16" for exceptions, else NULL */
+  int line;                        /* line breakpoint stops: the 1-based config line that
+                                      was hit (the innermost frame shows it), else 0 */
   char description[512];           /* exception text, condition errors; "" otherwise */
 } ls_dbg_stop;
 

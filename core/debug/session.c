@@ -19,6 +19,7 @@ typedef struct bp {
   char *glob;             /* function breakpoints */
   int *modules;           /* line breakpoints: [n_modules] module indices */
   size_t n_modules;
+  int line;               /* line breakpoints: the 1-based config line */
   ls_dbg_expr *cond;      /* NULL: none */
   hit_op hop;
   uint64_t hit_n;
@@ -243,6 +244,7 @@ int ls_dbg_set_line_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls_dbg
       return LS_ENOMEM;
     }
     b->n_modules = ls_model_key_modules(m, key, b->modules, cnt);
+    b->line = specs[i].line;
     r->verified = 1;
     snprintf(r->message, sizeof r->message, "'%s' configures %zu module%s, e.g. %s", m->values[key].info->name, cnt,
              cnt == 1 ? "" : "s", m->modules[b->modules[0]].name[0] ? m->modules[b->modules[0]].name : "(root)");
@@ -450,6 +452,7 @@ int ls__dbg_bps_check(ls_dbg *g, const ls_fwd_event *ev, ls_dbg_stop *stop) {
     while (j < b->n_modules && b->modules[j] != ev->module) j++;
     if (j == b->n_modules || !bp_fires(g, b, ev, stop)) continue;
     if (!stop->reason) stop->reason = LS_DBG_STOP_BREAKPOINT;
+    if (!stop->line) stop->line = b->line;
     if (stop->n_hit < LS_DBG_MAX_HIT_IDS) stop->hit_ids[stop->n_hit++] = b->id;
   }
   pthread_mutex_unlock(&g->mu);

@@ -45,7 +45,10 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
                x->ev->phase == LS_FWD_ENTER ? "enter" : "exit");
     else
       snprintf(name, sizeof name, "%.200s (%.60s)", mod->name[0] ? mod->name : "(root)", mod->type);
-    int line = ls_dbg_module_line(x->g, fr[i]);
+    /* A stop on a config line shows that line in the innermost frame, so the editor
+     * highlights the line the user set the breakpoint on; other frames show the key that
+     * defines their module. */
+    int line = i == 0 && x->stop.line ? x->stop.line : ls_dbg_module_line(x->g, fr[i]);
     json_t *f = json_pack("{s:i, s:s, s:i, s:i}", "id", i + 1, "name", name, "line", line ? line + lb : 0,
                           "column", line ? (s->columns_start_at1 ? 1 : 0) : 0);
     if (f && line) json_object_set_new(f, "source", json_pack("{s:s, s:s}", "name", base, "path", cfg));

@@ -218,7 +218,12 @@ test('conditions, a config-line breakpoint, stepping order, evaluate errors', as
 
   let ev = await stopped(dc, 'breakpoint');
   assert.deepStrictEqual(ev.body.hitBreakpointIds, [l6.id]);
-  assert.match((await frames(dc))[0].name, /^model\.layers\.0\.mlp /);
+  const lf = await frames(dc);
+  assert.match(lf[0].name, /^model\.layers\.0\.mlp /);
+  // the innermost frame sits on the line the user clicked (the editor highlights it); its
+  // parent layer stays at the key that defines it (num_hidden_layers, line 7)
+  assert.strictEqual(lf[0].line, 6);
+  assert.strictEqual(lf[1].line, 7);
   // evaluate errors name the column
   for (const [expr, re] of [['output +', /column 9: unexpected end/], ['nosuch.mean', /column 1: unknown name 'nosuch.mean'/],
     ['output[0, 99]', /index 99 out of range/], ['output.bogus', /unknown property 'bogus'/]]) {
