@@ -43,7 +43,14 @@ static int hook(void *ud, const ls_fwd_event *ev) {
 
 static void print_value(const ls_dbg_value *v, ls_dbg *g) {
   if (v->kind == LS_DBG_V_NUM) printf("%.9g\n", v->num);
-  else if (v->kind == LS_DBG_V_TEXT) printf("%s\n", v->text);
+  else if (v->kind == LS_DBG_V_TEXT) {
+    /* multi-line reports (topk, hist) keep their continuation lines under the first */
+    for (const char *p = v->text; *p; p++) {
+      putchar(*p);
+      if (*p == '\n' && p[1]) fputs("    ", stdout);
+    }
+    putchar('\n');
+  }
   else {
     char line[320];
     const ls_stats *s = v->t.owned ? NULL : ls_dbg_stats_cached(g, &v->t);

@@ -521,10 +521,12 @@ static int eval_call(evctx *c, const ls_dbg_node *n, ls_dbg_value *out) {
       out->kind = LS_DBG_V_NUM;
       out->num = ds.cosine;
     } else {
+      char first[64] = "";
+      if (ds.mismatches) snprintf(first, sizeof first, ", first at flat index %lld", (long long)ds.first_mismatch);
       rc = set_text(c, out, fmt_new("max_abs=%.6g max_rel=%.6g cos=%.9g rmse=%.6g mismatches=%llu of %llu "
-                                    "(rtol 1e-5, atol 1e-8) first at flat index %lld",
+                                    "(rtol 1e-5, atol 1e-8)%s",
                                     ds.max_abs, ds.max_rel, ds.cosine, ds.rmse, (unsigned long long)ds.mismatches,
-                                    (unsigned long long)ds.count, (long long)ds.first_mismatch));
+                                    (unsigned long long)ds.count, first));
     }
     break;
   }
