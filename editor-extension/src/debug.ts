@@ -1,0 +1,78 @@
+/* debug.ts: the `layerscope` debug type: the adapter is the same executable started as
+ * `layerscope dap`; a configuration provider completes launch configurations (launch.ts);
+ * an adapter tracker follows the session to keep a status bar item showing the module the
+ * forward pass is paused in (the top frame of the last stackTrace reply). */
+import * as vscode from 'vscode';
+import { initialConfigurations, resolveLaunch } from './launch';
+
+/* Sessions whose adapter advertised the custom request in its initialize response
+ * (capability `supportsLayerscopeTensor`, see README.md). Asking an adapter that does not
+ * serve it would make VS Code show its "unknown command" error to the user. */
+const tensorCapable = new Set<string>();
+export function supportsTensorRequest(sessionId: string): boolean {
+  return tensorCapable.has(sessionId);
+}
+
+export function registerDebug(ctx: vscode.ExtensionContext, binary: () => string | undefined,
+  log: vscode.OutputChannel): void {
+  const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
+  status.name = 'layerscope debug session';
+  ctx.subscriptions.push(status);
+
+  ctx.subscriptions.push(vscode.debug.registerDebugConfigurationProvider('layerscope', {
+    provideDebugConfigurations: () => initialConfigurations() as vscode.DebugConfiguration[],
+    resolveDebugConfiguration: (folder, config) => {
+      const ed = vscode.window.activeTextEditor;
+      const r = resolveLaunch(config, {
+        activeFile: ed?.document.uri.scheme === 'file' ? ed.document.uri.fsPath : undefined,
+        activeLanguage: ed?.document.languageId,
+        workspaceFolder: folder?.uri.fsPath,
+      });
+      if (r.error) { void vscode.window.showErrorMessage(r.error); return undefined; }
+      return r.config as vscode.DebugConfiguration;
+    },
+  }));
+
+  ctx.subscriptions.push(vscode.debug.registerDebugAdapterDescriptorFactory('layerscope', {
+    createDebugAdapterDescriptor: () => {
+      const bin = binary();
+      if (!bin) throw new Error('layerscope executable not found (set layerscope.path)');
+      log.appendLine(`[debug] starting ${bin} dap`);
+      return new vscode.DebugAdapterExecutable(bin, ['dap']);
+    },
+  }));
+
+  ctx.subscriptions.push(vscode.debug.registerDebugAdapterTrackerFactory('layerscope', {
+    createDebugAdapterTracker: (session) => {
+      // VS Code fetches the stack in pieces (top frame first, then the rest): only replies to
+      // requests starting at frame 0 name the module the pass is paused in.
+      const fromTop = new Set<number>();
+      return {
+      onWillStartSession: () => { status.text = '$(debug-start) layerscope: running'; status.tooltip = session.name; status.show(); },
+      onWillReceiveMessage: (m: { type?: string; command?: string; seq?: number; arguments?: { startFrame?: number } }) => {
+        if (m.type === 'request' && m.command === 'stackTrace' && typeof m.seq === 'number' && !m.arguments?.startFrame)
+          fromTop.add(m.seq);
+      },
+      onDidSendMessage: (m: { type?: string; event?: string; command?: string; success?: boolean; request_seq?: number;
+        body?: { stackFrames?: { name?: string }[]; reason?: string; output?: string; category?: string;
+                 supportsLayerscopeTensor?: boolean } }) => {
+        if (m.type === 'response' && m.command === 'initialize' && m.success && m.body?.supportsLayerscopeTensor === true)
+          tensorCapable.add(session.id);
+        if (m.type === 'event' && m.event === 'stopped') status.text = `$(debug-pause) layerscope: paused (${m.body?.reason ?? 'stopped'})`;
+        else if (m.type === 'event' && m.event === 'continued') status.text = '$(debug-start) layerscope: running';
+        else if (m.type === 'event' && m.event === 'output' && m.body?.category === 'console' && m.body.output)
+          log.append(`[debug] ${m.body.output}`);
+        else if (m.type === 'response' && m.command === 'stackTrace' && m.success &&
+                 typeof m.request_seq === 'number' && fromTop.delete(m.request_seq)) {
+          const top = m.body?.stackFrames?.[0]?.name;
+          if (top) status.text = `$(debug-pause) layerscope: ${top}`;
+        }
+      },
+      onError: (e) => log.appendLine(`[debug] adapter error: ${e.message}`),
+      onExit: (code) => { if (code) log.appendLine(`[debug] adapter exited with status ${code}`); },
+      onWillStopSession: () => { status.hide(); tensorCapable.delete(session.id); },
+      };
+    },
+  }));
+  ctx.subscriptions.push(vscode.debug.onDidTerminateDebugSession((s) => { if (s.type === 'layerscope') status.hide(); }));
+}

@@ -1,0 +1,101 @@
+/* extension.ts: entry point of the layerscope VS Code extension. It finds the executable
+ * (binary.ts), starts it as the language server for JSON documents (`layerscope lsp`,
+ * through vscode-languageclient, settings section "layerscope" pushed and pulled), registers
+ * the `layerscope` debug type (`layerscope dap`, debug.ts), the Model Layers view
+ * (layersView.ts) and the webview commands (panels.ts). All server and adapter logs go to
+ * the "layerscope" output channel. */
+import * as fs from 'fs';
+import * as vscode from 'vscode';
+import { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
+import { resolveBinary } from './binary';
+import { registerDebug } from './debug';
+import { addModuleBreakpoint, LayersProvider } from './layersView';
+import { showSummary, showTensor } from './panels';
+
+let client: LanguageClient | undefined;
+let log: vscode.OutputChannel;
+let binPath: string | undefined;
+
+function isExecutable(p: string): boolean {
+  try { fs.accessSync(p, fs.constants.X_OK); return fs.statSync(p).isFile(); } catch { return false; }
+}
+
+function findBinary(ctx: vscode.ExtensionContext): string | undefined {
+  // Some VSIX installers drop the executable bit of bin/layerscope: restore it.
+  const bundled = `${ctx.extensionPath}/bin/layerscope`;
+  try { if (fs.statSync(bundled).isFile()) fs.chmodSync(bundled, 0o755); } catch { /* not bundled */ }
+  const r = resolveBinary(vscode.workspace.getConfiguration('layerscope').get<string>('path'), process.env.PATH,
+    ctx.extensionPath, isExecutable);
+  if (r.error) {
+    log.appendLine(`[start] ${r.error}`);
+    void vscode.window.showErrorMessage(r.error, 'Open Settings').then((a) => {
+      if (a) void vscode.commands.executeCommand('workbench.action.openSettings', 'layerscope.path');
+    });
+    return undefined;
+  }
+  log.appendLine(`[start] using ${r.path} (from ${r.source})`);
+  return r.path;
+}
+
+async function startClient(layers: LayersProvider): Promise<void> {
+  if (!binPath) return;
+  // No `transport`: vscode-languageclient would append --stdio; stdio is the default anyway.
+  const server: ServerOptions = { command: binPath, args: ['lsp'] };
+  const opts: LanguageClientOptions = {
+    documentSelector: [{ scheme: 'file', language: 'json' }, { scheme: 'untitled', language: 'json' }],
+    synchronize: { configurationSection: 'layerscope' },
+    outputChannel: log,
+    traceOutputChannel: log,
+  };
+  client = new LanguageClient('layerscope', 'layerscope', server, opts);
+  try {
+    await client.start();
+    layers.schedule(0);
+  } catch (e) {
+    log.appendLine(`[start] language server failed: ${(e as Error).message}`);
+  }
+}
+
+export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
+  log = vscode.window.createOutputChannel('layerscope');
+  ctx.subscriptions.push(log);
+  binPath = findBinary(ctx);
+
+  const layers = new LayersProvider(() => client, log);
+  ctx.subscriptions.push(vscode.window.createTreeView('layerscope.modelLayers', { treeDataProvider: layers, showCollapseAll: true }));
+  ctx.subscriptions.push(
+    vscode.window.onDidChangeActiveTextEditor(() => layers.schedule(50)),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document === vscode.window.activeTextEditor?.document) layers.schedule();
+    }),
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      if (e.affectsConfiguration('layerscope.path')) {
+        binPath = findBinary(ctx);
+        if (client) await client.stop().catch(() => undefined);
+        client = undefined;
+        await startClient(layers);
+      } else if (e.affectsConfiguration('layerscope')) layers.schedule();
+    }),
+    vscode.commands.registerCommand('layerscope.refreshLayers', () => layers.refresh()),
+    vscode.commands.registerCommand('layerscope.addModuleBreakpoint', addModuleBreakpoint),
+    vscode.commands.registerCommand('layerscope.revealModuleLine', async (uri: vscode.Uri, line: number) => {
+      const ed = await vscode.window.showTextDocument(uri, { preserveFocus: false });
+      const pos = new vscode.Position(line, 0);
+      ed.selection = new vscode.Selection(pos, pos);
+      ed.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    }),
+    vscode.commands.registerCommand('layerscope.showSummary', (uri?: vscode.Uri) => showSummary(binPath, uri, log)),
+    vscode.commands.registerCommand('layerscope.showHistogram', (arg) => showTensor('histogram', arg, log)),
+    vscode.commands.registerCommand('layerscope.showHeatmap', (arg) => showTensor('heatmap', arg, log)),
+    vscode.commands.registerCommand('layerscope.showLog', () => log.show(true)),
+    vscode.commands.registerCommand('layerscope.restartServer', async () => {
+      if (client) await client.restart(); else await startClient(layers);
+    }),
+  );
+  registerDebug(ctx, () => binPath, log);
+  await startClient(layers);
+}
+
+export function deactivate(): Thenable<void> | undefined {
+  return client ? client.stop() : undefined;
+}

@@ -1,0 +1,97 @@
+/* panels.ts: the two webview commands. Model Summary runs `layerscope summary CONFIG
+ * --format json` with execFile (no shell: the path is passed as one argument whatever it
+ * contains) and renders summary.ts's page. The tensor pictures send the custom DAP request
+ * `layerscopeTensor` to the paused session and render tensor.ts's page. Both pages are
+ * static HTML without scripts. */
+import { execFile } from 'child_process';
+import * as vscode from 'vscode';
+import { supportsTensorRequest } from './debug';
+import { parseSummary, summaryHtml } from './summary';
+import { parseHistogramText, shapeFromValue, TensorKind, TensorReply, TensorRequestArgs, tensorHtml, validateTensorReply } from './tensor';
+
+function runSummary(bin: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { maxBuffer: 256 * 1024 * 1024, timeout: 60000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`layerscope ${args.join(' ')} failed: ${(stderr || err.message).trim()}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+export function summaryArgs(file: string, cfg: { batch?: number; seqLen?: number; dtype?: string }): string[] {
+  const a = ['summary', file, '--format', 'json'];
+  if (cfg.batch && cfg.batch > 1) a.push('--batch', String(cfg.batch));
+  if (cfg.seqLen && cfg.seqLen > 0) a.push('--seq', String(cfg.seqLen));
+  if (cfg.dtype) a.push('--dtype', cfg.dtype);
+  return a;
+}
+
+export async function showSummary(bin: string | undefined, target: vscode.Uri | undefined, log: vscode.OutputChannel): Promise<void> {
+  const uri = target instanceof vscode.Uri ? target : vscode.window.activeTextEditor?.document.uri;
+  if (!uri || uri.scheme !== 'file') { void vscode.window.showWarningMessage('layerscope: open a model config.json first.'); return; }
+  if (!bin) { void vscode.window.showErrorMessage('layerscope executable not found (set layerscope.path).'); return; }
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (doc?.isDirty) await doc.save();
+  const c = vscode.workspace.getConfiguration('layerscope');
+  const args = summaryArgs(uri.fsPath, { batch: c.get<number>('batch'), seqLen: c.get<number>('seqLen'), dtype: c.get<string>('dtype') });
+  try {
+    const s = parseSummary(await runSummary(bin, args));
+    const name = uri.path.split('/').slice(-2).join('/');
+    const panel = vscode.window.createWebviewPanel('layerscope.summary', `Summary: ${name}`, vscode.ViewColumn.Beside,
+      { enableScripts: false });
+    panel.webview.html = summaryHtml(s, `Summary: ${name}`, panel.webview.cspSource);
+  } catch (e) {
+    log.appendLine(`[summary] ${(e as Error).message}`);
+    void vscode.window.showErrorMessage((e as Error).message);
+  }
+}
+
+/* Argument VS Code passes to debug/variables/context commands. */
+interface VariableContext { variable?: { name?: string; value?: string; evaluateName?: string; variablesReference?: number } }
+
+/* The histogram through the standard `evaluate` request and the expression language. */
+async function histogramByEvaluate(session: vscode.DebugSession, expr: string, bins: number, frameId: number | undefined,
+  value: string | undefined): Promise<TensorReply> {
+  const r = await session.customRequest('evaluate', { expression: `hist(${expr}, ${bins})`, context: 'repl', frameId });
+  return { shape: shapeFromValue(value), histogram: parseHistogramText(String(r?.result ?? '')) };
+}
+
+export async function showTensor(kind: TensorKind, arg: VariableContext | undefined, log: vscode.OutputChannel): Promise<void> {
+  const session = vscode.debug.activeDebugSession;
+  if (!session || session.type !== 'layerscope') {
+    void vscode.window.showWarningMessage('layerscope: pause a layerscope debug session first.'); return;
+  }
+  const args: TensorRequestArgs = { kind };
+  let what = arg?.variable?.evaluateName ?? arg?.variable?.name;
+  if (arg?.variable?.variablesReference) args.variablesReference = arg.variable.variablesReference;
+  if (!what) {
+    what = await vscode.window.showInputBox({ prompt: `Tensor for the ${kind} (an expression such as output or model.layers.0.self_attn.attn_probs)`, value: 'output' });
+    if (!what) return;
+  }
+  args.expression = what;
+  const item = (vscode.debug as unknown as { activeStackItem?: { frameId?: number } }).activeStackItem;
+  if (item && typeof item.frameId === 'number') args.frameId = item.frameId;
+  if (kind === 'heatmap') {
+    const h = await vscode.window.showInputBox({ prompt: 'Attention head', value: '0',
+      validateInput: (v) => /^\d+$/.test(v) ? undefined : 'a head index (0, 1, ...)' });
+    if (h === undefined) return;
+    args.head = Number(h);
+  } else args.bins = 64;
+  try {
+    let body: TensorReply;
+    if (supportsTensorRequest(session.id)) {
+      body = validateTensorReply(await session.customRequest('layerscopeTensor', args), kind);
+    } else if (kind === 'histogram') {
+      log.appendLine(`[tensor] adapter does not advertise supportsLayerscopeTensor; using evaluate hist(${what}, ${args.bins})`);
+      body = await histogramByEvaluate(session, what, args.bins ?? 64, args.frameId, arg?.variable?.value);
+    } else {
+      throw new Error('this adapter does not serve the layerscopeTensor request (capability supportsLayerscopeTensor), which heatmaps need');
+    }
+    const panel = vscode.window.createWebviewPanel('layerscope.tensor', `${what} ${kind}`, vscode.ViewColumn.Beside, { enableScripts: false });
+    panel.webview.html = tensorHtml(what, kind, body, args.head, panel.webview.cspSource);
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    log.appendLine(`[tensor] ${msg}`);
+    void vscode.window.showErrorMessage(`layerscope: ${kind} of ${what}: ${msg}`);
+  }
+}
