@@ -7,6 +7,7 @@
 #include "rpc/conn.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ struct rpc_conn {
   char *prefill;             /* [prefill_len] */
   size_t prefill_len;
   uv_async_t async;
+  uv_signal_t *sig[2];       /* SIGTERM, SIGINT: end input like EOF, then exit */
   uv_mutex_t mu;             /* guards posts, posts_closed */
   post_node *posts, *posts_tail;
   int posts_closed;
@@ -222,9 +224,27 @@ nomem:
   return LS_ENOMEM;
 }
 
+/* A first SIGTERM/SIGINT is treated as end of input: the messages being written finish (no
+ * half frame reaches the client), then the server exits; a second one kills (oneshot). */
+static void on_signal(uv_signal_t *h, int signum) {
+  rpc_conn *c = h->data;
+  ls_log_warn("rpc: signal %d: finishing the messages under way, then exiting", signum);
+  if (c->reading && c->in) { uv_read_stop(c->in); c->reading = 0; }
+  signal_eof(c);
+}
+
 int rpc_conn_start(rpc_conn *c) {
   if (c->started || c->closing) return LS_ESTATE;
   c->started = 1;
+  static const int signums[2] = {SIGTERM, SIGINT};
+  for (int i = 0; i < 2; i++) {
+    c->sig[i] = ls_calloc(1, sizeof *c->sig[i]);
+    if (!c->sig[i]) break;
+    uv_signal_init(c->loop, c->sig[i]);
+    c->sig[i]->data = c;
+    uv_signal_start_oneshot(c->sig[i], on_signal, signums[i]);
+    uv_unref((uv_handle_t *)c->sig[i]);
+  }
   if (c->prefill_len) {
     rpc_framer_feed(&c->framer, c->prefill, c->prefill_len);
     ls_free(c->prefill);
@@ -390,6 +410,8 @@ static void maybe_finish_close(rpc_conn *c) {
     uv_close((uv_handle_t *)&c->async, handle_closed);
     if (c->in) { c->busy++; uv_close((uv_handle_t *)c->in, handle_closed); c->in = NULL; }
     if (c->out) { c->busy++; uv_close((uv_handle_t *)c->out, handle_closed); c->out = NULL; }
+    for (int i = 0; i < 2; i++)
+      if (c->sig[i]) { c->busy++; uv_close((uv_handle_t *)c->sig[i], handle_closed); c->sig[i] = NULL; }
     return;
   }
   if (c->busy == 0 && c->posts_closed && c->on_closed) {
