@@ -73,6 +73,9 @@ int dap_vars_tensor(dap_vars *v, const ls_dbg_tensor *t, const char *name, void 
 json_t *dap_vars_list(dap_dbg *x, int ref, json_t *args, const char **why);
 /* The raw bytes of a tensor reference (for readMemory: memoryReference "tensor:REF"). */
 int dap_vars_memory(dap_dbg *x, int ref, const void **data, uint64_t *nbytes);
+/* The tensor behind a tensor reference (borrowed, valid until the pass resumes) and its
+ * display name; LS_ENOENT for an unknown reference or one that is not a tensor. */
+int dap_vars_tensor_get(dap_vars *v, int ref, ls_dbg_tensor *out, const char **name);
 /* One-line value of a tensor with cached statistics. */
 void dap_vars_tensor_line(dap_dbg *x, const ls_dbg_tensor *t, char *buf, size_t cap);
 

@@ -232,3 +232,11 @@ int dap_vars_memory(dap_dbg *x, int ref, const void **data, uint64_t *nbytes) {
   *data = t->data;
   return LS_OK;
 }
+
+int dap_vars_tensor_get(dap_vars *v, int ref, ls_dbg_tensor *out, const char **name) {
+  if (ref < 1 || (size_t)ref > v->n || v->v[ref - 1].kind != VK_TENSOR) return LS_ENOENT;
+  *out = v->v[ref - 1].t;
+  out->owned = NULL; /* the table keeps ownership */
+  if (name) *name = v->v[ref - 1].name;
+  return LS_OK;
+}

@@ -57,6 +57,8 @@ int dap_on_initialize(dap_server *s, dap_req *req, json_t *args) {
     json_object_set_new(body, "supportsRestartRequest", json_true());
     json_object_set_new(body, "supportsExceptionInfoRequest", json_true());
     json_object_set_new(body, "exceptionBreakpointFilters", dap_bps_exception_filters());
+    /* custom request of the VS Code extension's pictures (layerscope_tensor.c) */
+    json_object_set_new(body, "supportsLayerscopeTensor", json_true());
   }
   ls_diag d;
   ls_diag_init(&d);

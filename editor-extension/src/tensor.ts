@@ -21,12 +21,17 @@ export interface TensorRequestArgs {
 }
 
 export interface Histogram { lo: number; hi: number; counts: number[] }
-export interface Heatmap { rows: number; cols: number; values: number[] } /* values: [rows, cols] */
+/* values: [rows, cols]; null for a cell without a finite value */
+export interface Heatmap { rows: number; cols: number; values: (number | null)[] }
 
 export interface TensorReply {
   shape: Dim[];
   histogram?: Histogram;
   heatmap?: Heatmap;
+  /* heatmaps: the matrix read ([rows, cols] before block-averaging) and the block size */
+  source?: number[];
+  block?: number[];
+  downsampled?: boolean;
 }
 
 export const MAX_HEATMAP_CELLS = 512 * 512;
@@ -52,7 +57,12 @@ export function validateTensorReply(v: unknown, kind: TensorKind): TensorReply {
   if (rows * cols > MAX_HEATMAP_CELLS) throw new Error(`layerscopeTensor: heatmap of ${rows}x${cols} is larger than ${MAX_HEATMAP_CELLS} cells`);
   if (!Array.isArray(m.values) || m.values.length !== rows * cols)
     throw new Error(`layerscopeTensor: heatmap.values has ${Array.isArray(m.values) ? m.values.length : 'no'} entries, expected ${rows}x${cols}`);
-  return { shape, heatmap: { rows, cols, values: m.values as number[] } };
+  if (m.values.some((x) => x !== null && typeof x !== 'number'))
+    throw new Error('layerscopeTensor: heatmap.values holds a value that is neither a number nor null');
+  const pair = (x: unknown): number[] | undefined =>
+    Array.isArray(x) && x.length === 2 && x.every((n) => Number.isInteger(n) && n >= 1) ? (x as number[]) : undefined;
+  return { shape, heatmap: { rows, cols, values: m.values as (number | null)[] }, source: pair(r.source), block: pair(r.block),
+    downsampled: r.downsampled === true };
 }
 
 /* Fallback for adapters without `layerscopeTensor`: the expression language's `hist(x, n)`
@@ -117,7 +127,7 @@ export function heatColor(t: number): string {
 
 export function heatmapSvg(m: Heatmap, maxSide = 480): string {
   let lo = Infinity, hi = -Infinity;
-  for (const v of m.values) if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  for (const v of m.values) if (typeof v === 'number' && Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
   if (lo === Infinity) { lo = 0; hi = 1; }
   const span = hi > lo ? hi - lo : 1;
   const cell = Math.max(1, Math.floor(maxSide / Math.max(m.rows, m.cols)));
@@ -125,7 +135,9 @@ export function heatmapSvg(m: Heatmap, maxSide = 480): string {
   for (let r = 0; r < m.rows; r++)
     for (let c = 0; c < m.cols; c++) {
       const v = m.values[r * m.cols + c];
-      cells.push(`<rect x="${c * cell}" y="${r * cell}" width="${cell}" height="${cell}" fill="${heatColor((v - lo) / span)}"><title>[${r}, ${c}] ${fmt(v)}</title></rect>`);
+      // a cell without any finite value (NaN/Inf only) is grey, not a colour of the ramp
+      const fill = typeof v === 'number' && Number.isFinite(v) ? heatColor((v - lo) / span) : 'rgb(128,128,128)';
+      cells.push(`<rect x="${c * cell}" y="${r * cell}" width="${cell}" height="${cell}" fill="${fill}"><title>[${r}, ${c}] ${typeof v === 'number' ? fmt(v) : 'no finite value'}</title></rect>`);
     }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${m.cols * cell}" height="${m.rows * cell}" role="img" aria-label="heatmap" shape-rendering="crispEdges">${cells.join('')}</svg>` +
     `<p class="muted">rows: queries, columns: keys; colour from ${esc(fmt(lo))} (dark) to ${esc(fmt(hi))} (bright)</p>`;
@@ -138,7 +150,10 @@ export function tensorHtml(what: string, kind: TensorKind, r: TensorReply, head?
     const total = r.histogram.counts.reduce((a, b) => a + b, 0);
     body += `<h2>Histogram (${r.histogram.counts.length} bins, ${total.toLocaleString('en-US')} finite values)</h2>` + histogramSvg(r.histogram);
   } else if (r.heatmap) {
-    body += `<h2>Attention, head ${esc(head ?? 0)} (${r.heatmap.rows} x ${r.heatmap.cols})</h2>` + heatmapSvg(r.heatmap);
+    body += `<h2>Attention, head ${esc(head ?? 0)} (${r.heatmap.rows} x ${r.heatmap.cols})</h2>`;
+    if (r.downsampled && r.source && r.block)
+      body += `<p class="muted">block-averaged from ${r.source[0]} x ${r.source[1]} in ${r.block[0]} x ${r.block[1]} blocks</p>`;
+    body += heatmapSvg(r.heatmap);
   }
   return page(title, body, cspSource);
 }

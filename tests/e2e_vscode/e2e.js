@@ -5,12 +5,19 @@
  * Model Layers view and add a module breakpoint from it, open the Model Summary webview,
  * then F5 (no launch.json: the extension's configuration provider fills in the active
  * config.json), wait for the pause, read Call Stack and Variables and open the histogram
- * webview. Every step is recorded in one JSON report with a screenshot under --out.
+ * webview. Then F9 in the gutter on the n_head and n_inner lines and F5: the pass stops at
+ * transformer.h.0.attn (line of n_head), where the attention heatmap of `probs` head 1 must
+ * show a causal softmax (rows summing to 1, nothing above the diagonal), and, on continue,
+ * at transformer.h.0.mlp (line of n_inner). Last, a launch.json with `weights` on the random
+ * checkpoint run.sh wrote into ckpt/: the Debug Console's transformer.wte.max/min/mean must
+ * equal numpy's figures of those weights (ckpt/expected.json). Every step is recorded in one
+ * JSON report with a screenshot under --out.
  * Usage: node e2e.js --url http://127.0.0.1:PORT --folder /abs/ws --out DIR --require a,b,c
  * Exit 0 when every required check passed, 1 otherwise. */
 'use strict';
 const { chromium } = require('playwright-core');
 const path = require('path');
+const fs = require('fs');
 
 const a = {};
 for (let i = 2; i < process.argv.length; i++) a[process.argv[i].replace(/^--/, '')] = process.argv[++i];
@@ -55,6 +62,97 @@ async function frameText(page, re) {
     } catch (e) { /* detached frame */ }
   }
   return '';
+}
+
+/* Evaluates fn in the first frame whose text matches re (the webview's inner iframe). */
+async function frameEval(page, re, fn) {
+  for (const f of page.frames()) {
+    try {
+      const t = await f.evaluate(() => document.body ? document.body.innerText : '');
+      if (re.test(t)) return await f.evaluate(fn);
+    } catch (e) { /* detached frame */ }
+  }
+  return null;
+}
+
+/* 1-based line of a key in a workspace file, as the user sees it in the editor. */
+function lineOf(rel, key) {
+  return fs.readFileSync(path.join(a.folder, rel), 'utf8').split('\n').findIndex((l) => l.includes(`"${key}"`)) + 1;
+}
+
+async function openFile(page, rel) {
+  await page.keyboard.press('Control+P');
+  await page.waitForSelector('.quick-input-widget input', { timeout: T });
+  await page.keyboard.type(rel);
+  await page.waitForTimeout(1000);
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(1000);
+}
+
+async function gotoLine(page, line) {
+  await page.keyboard.press('Control+G');
+  await page.waitForSelector('.quick-input-widget input', { timeout: T });
+  await page.keyboard.type(String(line));
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(300);
+}
+
+/* Replaces the text of an open input box and accepts it. */
+async function answerInput(page, text) {
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: T });
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(500);
+}
+
+/* F5; when VS Code asks for a debugger or configuration, takes `pick` (or layerscope). */
+async function startDebugging(page, pick) {
+  await page.keyboard.press('F5');
+  await page.waitForTimeout(1500);
+  const qi = page.locator('.quick-input-widget .monaco-list-row', { hasText: pick || 'layerscope' }).first();
+  if (await qi.count() && await qi.isVisible()) await qi.click();
+}
+
+/* Waits for the Call Stack's top frame to match re; returns its text ('' on timeout). */
+async function topFrame(page, re) {
+  for (let i = 0; i < 90; i++) {
+    const rows = (await page.locator('.debug-call-stack .monaco-list-row').allInnerTexts()).map(norm);
+    const hit = rows.find((r) => re.test(r));
+    if (hit) return hit;
+    await page.waitForTimeout(500);
+  }
+  return '';
+}
+
+/* The Breakpoints view's own "Remove All Breakpoints" action (the palette's fuzzy match can
+ * pick "... in File" instead); true when only the exception filters are left. */
+async function removeAllBreakpoints(page) {
+  const header = page.locator('.pane-header', { has: page.locator('h3', { hasText: /^Breakpoints$/i }) }).first();
+  await header.hover().catch(() => {});
+  await page.waitForTimeout(300);
+  const act = page.locator('.pane-header .action-label[aria-label="Remove All Breakpoints"]').first();
+  if (await act.count()) await act.click().catch(() => {});
+  else await palette(page, 'Debug: Remove All Breakpoints');
+  await page.waitForTimeout(800);
+  const rows = (await page.locator('.debug-breakpoints .monaco-list-row').allInnerTexts()).map(norm);
+  return rows.every((r) => /^(NaN|Inf|fp16 overflow)$/.test(r));
+}
+
+/* Hides the bottom panel (Debug Console) so a picture gets the height; Ctrl+J toggles it. */
+async function hidePanel(page) {
+  if (await page.locator('.part.panel').isVisible().catch(() => false)) { await page.keyboard.press('Control+J'); await page.waitForTimeout(500); }
+}
+
+async function stopDebugging(page) {
+  await page.keyboard.press('Escape').catch(() => {});
+  await page.keyboard.press('Shift+F5').catch(() => {});
+  for (let i = 0; i < 20; i++) {
+    await page.waitForTimeout(500);
+    if (!(await page.locator('.debug-toolbar').isVisible().catch(() => false))) break;
+  }
+  await page.waitForTimeout(500);
 }
 
 (async () => {
@@ -218,8 +316,102 @@ async function frameText(page, re) {
       report.details.histogramExpectedCount = numel;
       return new RegExp(`\\(64 bins, ${numel.toLocaleString('en-US')} finite values\\)`).test(text);
     });
-    await page.keyboard.press('Shift+F5').catch(() => {});
-    await page.waitForTimeout(1000);
+    await stopDebugging(page);
+
+    // F9 in the gutter of config.json on the n_head and n_inner lines, F5: the pass stops at
+    // the modules those keys configure, first the attention of layer 0 (its line n_head).
+    let attnStop = false;
+    await step('heatmap', async () => {
+      report.details.removedAll = await removeAllBreakpoints(page);
+      await page.keyboard.press('Control+K'); await page.keyboard.press('Control+W'); // close all editors
+      await page.waitForTimeout(500);
+      await openFile(page, 'config.json');
+      for (const key of ['n_head', 'n_inner']) { await gotoLine(page, lineOf('config.json', key)); await page.keyboard.press('F9'); await page.waitForTimeout(400); }
+      report.details.gutterBreakpoints = (await page.locator('.debug-breakpoints .monaco-list-row').allInnerTexts()).map(norm);
+      report.details.gutterGlyphs = await page.locator('.editor-instance .codicon-debug-breakpoint').count();
+      await startDebugging(page);
+      const top = await topFrame(page, /^transformer\.h\.0\.attn /);
+      report.details.attnStop = top;
+      attnStop = new RegExp(`^transformer\\.h\\.0\\.attn \\(GPT2Attention, exit\\) config\\.json ${lineOf('config.json', 'n_head')}:`).test(top);
+      await shot(page, '12-gutter-breakpoint-attn');
+      // Show Attention Heatmap from the palette: expression `probs`, head 1.
+      await palette(page, 'layerscope: Show Attention Heatmap');
+      await answerInput(page, 'probs');
+      await answerInput(page, '1');
+      let text = '';
+      for (let i = 0; i < 20 && !text; i++) { await page.waitForTimeout(500); text = await frameText(page, /Attention, head 1/); }
+      report.details.heatmap = text.slice(0, 300);
+      // What the picture shows: one <rect> per cell, its tooltip "[query, key] value".
+      const cells = await frameEval(page, /Attention, head 1/, () =>
+        [...document.querySelectorAll('svg[aria-label="heatmap"] rect title')].map((t) => t.textContent));
+      await hidePanel(page);
+      await page.waitForTimeout(800);
+      await shot(page, '13-heatmap');
+      const m = new Map((cells || []).map((c) => { const x = /^\[(\d+), (\d+)\] (\S+)$/.exec(c); return x ? [`${x[1]},${x[2]}`, Number(x[3])] : ['?', NaN]; }));
+      // 8 random tokens: an 8 x 8 matrix of a causal softmax: rows sum to 1 (4 significant
+      // digits in the tooltips), nothing above the diagonal, the first query only on itself.
+      let rowsOk = m.size === 64, upper = 0;
+      for (let r = 0; r < 8; r++) {
+        let sum = 0;
+        for (let c = 0; c < 8; c++) { const v = m.get(`${r},${c}`); sum += v; if (c > r && v !== 0) upper++; }
+        if (!(Math.abs(sum - 1) < 0.01)) rowsOk = false;
+      }
+      report.details.heatmapCells = m.size;
+      report.details.heatmapUpperNonzero = upper;
+      return /probs \[1, 4, 8, 8\]/.test(text) && /\(8 x 8\)/.test(text) && rowsOk && upper === 0 && m.get('0,0') === 1;
+    });
+
+    await step('gutterBreakpoint', async () => {
+      await page.keyboard.press('Control+K'); await page.keyboard.press('Control+W'); // close the heatmap
+      await page.waitForTimeout(500);
+      await page.keyboard.press('F5'); // continue: the next module n_head or n_inner configures
+      await page.waitForTimeout(1500);
+      const top = await topFrame(page, /^transformer\.h\.0\.mlp /);
+      report.details.mlpStop = top;
+      await page.waitForTimeout(1000);
+      await shot(page, '14-gutter-breakpoint-mlp');
+      const line = lineOf('config.json', 'n_inner');
+      return attnStop && report.details.gutterGlyphs >= 2 &&
+        new RegExp(`^transformer\\.h\\.0\\.mlp \\(GPT2MLP, exit\\) config\\.json ${line}:`).test(top);
+    });
+    await stopDebugging(page);
+
+    // launch.json with `weights`: the random-weight checkpoint run.sh wrote into ckpt/ (its
+    // expected.json holds numpy's figures of the embedding rows of the launch's tokens).
+    await step('weights', async () => {
+      const exp = JSON.parse(fs.readFileSync(path.join(a.folder, 'ckpt', 'expected.json'), 'utf8'));
+      fs.mkdirSync(path.join(a.folder, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(a.folder, '.vscode', 'launch.json'), JSON.stringify({ version: '0.2.0', configurations: [{
+        type: 'layerscope', request: 'launch', name: 'ckpt with weights', config: '${workspaceFolder}/ckpt/config.json',
+        weights: '${workspaceFolder}/ckpt', tokens: exp.tokens }] }, null, 2));
+      report.details.removedAllBeforeWeights = await removeAllBreakpoints(page);
+      await page.waitForTimeout(800);
+      await openFile(page, 'ckpt/config.json');
+      await gotoLine(page, lineOf('ckpt/config.json', 'n_head'));
+      await page.keyboard.press('F9');
+      await page.waitForTimeout(400);
+      await startDebugging(page, 'ckpt with weights');
+      const top = await topFrame(page, /^transformer\.h\.0\.attn /);
+      report.details.weightsStop = top;
+      await palette(page, 'Debug: Focus on Debug Console View');
+      await page.waitForTimeout(800);
+      const got = {};
+      for (const k of ['max', 'min', 'mean']) {
+        await page.keyboard.type(`transformer.wte.${k}`);
+        await page.keyboard.press('Enter');
+        await page.waitForTimeout(1200);
+        const rows = (await page.locator('.repl .monaco-list-row').allInnerTexts()).map(norm);
+        const at = rows.lastIndexOf(`transformer.wte.${k}`);
+        got[k] = at >= 0 && at + 1 < rows.length ? Number(rows[at + 1]) : NaN;
+      }
+      report.details.weightsRepl = got;
+      report.details.weightsExpected = { max: exp.wte_max, min: exp.wte_min, mean: exp.wte_mean };
+      await shot(page, '15-weights');
+      const close = (x, y, rel) => Math.abs(x - y) <= rel * Math.abs(y);
+      return new RegExp(`config\\.json ${lineOf('ckpt/config.json', 'n_head')}:`).test(top) && close(got.max, exp.wte_max, 1e-6) &&
+        close(got.min, exp.wte_min, 1e-6) && close(got.mean, exp.wte_mean, 1e-4);
+    });
+    await stopDebugging(page);
   } catch (e) {
     report.errors.push('fatal: ' + (e && e.message));
     await shot(page, '99-fatal').catch(() => {});
@@ -231,4 +423,4 @@ async function frameText(page, re) {
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   process.exit(report.ok ? 0 : 1);
 })();
-setTimeout(() => { console.log(JSON.stringify({ ok: false, errors: ['global timeout'], report })); process.exit(1); }, 420000).unref();
+setTimeout(() => { console.log(JSON.stringify({ ok: false, errors: ['global timeout'], report })); process.exit(1); }, 540000).unref();

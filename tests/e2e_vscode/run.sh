@@ -4,8 +4,9 @@
 # packs the extension into a VSIX with the binary under test bundled in bin/, starts
 # code-server on 127.0.0.1 with a fresh profile, installs the VSIX with code-server's
 # --install-extension, and runs e2e.js on a copy of workspace/. Screenshots and the JSON
-# report go to artifacts/ (ignored by git). Exit 0 pass, 1 fail; prints "skipped: ..." and
-# exits 0 only when Chromium cannot run on this machine.
+# report go to artifacts/ (ignored by git). scripts/make_checkpoint.py writes the random-weight
+# checkpoint (ckpt/ in the workspace copy) that the `weights` check launches with.
+# Exit 0 pass, 1 fail; prints "skipped: ..." and exits 0 only when Chromium cannot run here.
 # Env: LAYERSCOPE (binary under test; default build/release/cli/layerscope), PORT,
 #      E2E_REQUIRE (comma list of checks that must pass; default below).
 set -uo pipefail
@@ -13,7 +14,7 @@ here="$(cd "$(dirname "$0")" && pwd)"; root="$(cd "$here/../.." && pwd)"
 BIN="${LAYERSCOPE:-$root/build/release/cli/layerscope}"
 PORT="${PORT:-$((18000 + RANDOM % 1000))}"
 ART="${E2E_ARTIFACTS:-$here/artifacts/$(basename "${LS_BUILD_DIR:-local}")}"
-REQUIRE="${E2E_REQUIRE:-vsixInstalled,hover,problem,quickfix,layers,layersBreakpoint,summary,debugPaused,statusBar,variables,histogram}"
+REQUIRE="${E2E_REQUIRE:-vsixInstalled,hover,problem,quickfix,layers,layersBreakpoint,summary,debugPaused,statusBar,variables,histogram,heatmap,gutterBreakpoint,weights}"
 [ -x "$BIN" ] || { echo "FAIL: layerscope binary not found at $BIN (set LAYERSCOPE)"; exit 1; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 
@@ -35,6 +36,10 @@ VSIX="$root/editor-extension/layerscope.vsix"
 run="$(mktemp -d)"; mkdir -p "$run/data/User" "$run/ext" "$run/ws"
 export XDG_DATA_HOME="$run/xdg-data" XDG_CONFIG_HOME="$run/xdg-config"   # keep code-server out of $HOME
 cp -r "$here/workspace/." "$run/ws/"
+# ckpt/: a copy of the config with a small random-weight safetensors checkpoint and numpy's
+# figures of it (expected.json) for the launch with `weights`.
+/usr/bin/python3 "$here/scripts/make_checkpoint.py" "$BIN" "$run/ws/config.json" "$run/ws/ckpt" 5,17,42,99,3,64,7,120 \
+  > "$ART/checkpoint.log" 2>&1 || { cat "$ART/checkpoint.log"; echo "FAIL: writing the test checkpoint"; exit 1; }
 cat > "$run/data/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none", "workbench.tips.enabled": false,
@@ -52,13 +57,13 @@ installed=false
 ls "$run/ext" | grep -q '^layerscope\.layerscope-' && [ -x "$(ls -d "$run"/ext/layerscope.layerscope-*)/bin/layerscope" ] && installed=true
 echo "== VSIX installed: $installed ($(ls "$run/ext" | tr '\n' ' '))"
 
-setsid timeout 600 "$CS" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry --disable-update-check \
+setsid timeout 720 "$CS" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry --disable-update-check \
   --disable-workspace-trust --user-data-dir "$run/data" --extensions-dir "$run/ext" > "$ART/code-server.log" 2>&1 &
 cspid=$!
 trap 'kill -- -$cspid 2>/dev/null; sleep 1; cp -r "$run/data/logs" "$ART/vscode-logs" 2>/dev/null; rm -rf "$run"' EXIT
 for _ in $(seq 1 60); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.5; done
 
-NODE_PATH="$here/node_modules" timeout 480 node "$here/e2e.js" --url "http://127.0.0.1:$PORT" --folder "$run/ws" \
+NODE_PATH="$here/node_modules" timeout 600 node "$here/e2e.js" --url "http://127.0.0.1:$PORT" --folder "$run/ws" \
   --out "$ART" --chromium "$CHROMIUM" --require "$(echo "$REQUIRE" | tr , "\n" | grep -vx vsixInstalled | paste -sd,)" > "$ART/report.json"
 rc=$?
 /usr/bin/python3 - "$ART/report.json" "$installed" <<'PY'
