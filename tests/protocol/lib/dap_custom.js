@@ -10,7 +10,7 @@ const path = require('path');
 const fs = require('fs');
 const Ajv = require('ajv-draft-04');
 
-const dapSchema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'debugAdapterProtocol.json'), 'utf8'));
+const dapSchema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'protocol', 'debugAdapterProtocol.json'), 'utf8'));
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 ajv.addSchema(dapSchema, 'dap');
 const envelope = ajv.compile({ $ref: 'dap#/definitions/Response' });

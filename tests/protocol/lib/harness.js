@@ -14,13 +14,15 @@ const Ajv = require('ajv-draft-04');
 const { MetaModel } = require('./lsp_meta');
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
+// The official schemas, with their attribution: tests/fixtures/protocol/README.md.
+const SCHEMAS = path.join(__dirname, '..', '..', 'fixtures', 'protocol');
 const BIN = process.env.LAYERSCOPE;
 if (!BIN || !fs.existsSync(BIN)) {
   console.error('LAYERSCOPE must name the built layerscope executable');
   process.exit(2);
 }
 const SANITIZE = process.env.LS_SANITIZE === '1';
-const meta = new MetaModel(path.join(FIXTURES, 'lsp-metaModel.json'));
+const meta = new MetaModel(path.join(SCHEMAS, 'lsp-metaModel.json'));
 
 // Servers still running when a test file ends (a failed test) are killed, so a failure never
 // turns into a hang.
@@ -141,7 +143,7 @@ class RawSession {
 }
 
 // ---- DAP ------------------------------------------------------------------------------------
-const dapSchema = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'debugAdapterProtocol.json'), 'utf8'));
+const dapSchema = JSON.parse(fs.readFileSync(path.join(SCHEMAS, 'debugAdapterProtocol.json'), 'utf8'));
 const ajv = new Ajv({ strict: false, allErrors: true });
 ajv.addSchema(dapSchema, 'dap');
 const dapValidators = new Map();

@@ -1,5 +1,5 @@
 // lsp_meta.js: checks LSP messages against the official LSP meta-model
-// (fixtures/lsp-metaModel.json, LSP 3.18). The meta-model describes every request,
+// (tests/fixtures/protocol/lsp-metaModel.json, LSP 3.18). The meta-model describes every request,
 // notification, structure, enumeration and type alias; this checker walks a value against a
 // type and returns a list of problems ("result.capabilities.positionEncoding: 'utf-7' is not
 // a value of enumeration PositionEncodingKind"). It is strict where the protocol is: unknown
@@ -13,7 +13,7 @@ const INT_MIN = -2147483648, INT_MAX = 2147483647, UINT_MAX = 2147483647;
 
 class MetaModel {
   constructor(file) {
-    const m = JSON.parse(fs.readFileSync(file || path.join(__dirname, '..', 'fixtures', 'lsp-metaModel.json'), 'utf8'));
+    const m = JSON.parse(fs.readFileSync(file || path.join(__dirname, '..', '..', 'fixtures', 'protocol', 'lsp-metaModel.json'), 'utf8'));
     this.version = m.metaData.version;
     this.structures = new Map(m.structures.map((s) => [s.name, s]));
     this.enumerations = new Map(m.enumerations.map((e) => [e.name, e]));
