@@ -165,6 +165,10 @@ int ls_cli_run(int argc, char **argv) {
   const char *filter = "*", *types_arg = NULL, *mask_arg = NULL;
   int64_t n_random = -1, seed = 0, top_k = 5, threads = 0;
   int timing = 0, stats = 0;
+  /* --compute fp32|bf16 (matrix products; see core/engine/ops_bf16.h); the environment's
+   * LAYERSCOPE_COMPUTE gives the default, so benchmarks can switch without new flags */
+  const char *compute_arg = getenv("LAYERSCOPE_COMPUTE");
+  if (compute_arg && !*compute_arg) compute_arg = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -175,6 +179,7 @@ int ls_cli_run(int argc, char **argv) {
     else if (strcmp(a, "--attention-mask") == 0 && v) mask_arg = v;
     else if (strcmp(a, "--dump") == 0 && v) dump = v;
     else if (strcmp(a, "--dump-filter") == 0 && v) filter = v;
+    else if (strcmp(a, "--compute") == 0 && v) compute_arg = v;
     else if (strcmp(a, "--random-tokens") == 0 && v) {
       if (parse_i64(v, 1, 1 << 20, &n_random)) {
         fprintf(stderr, "layerscope run: --random-tokens: '%s' is not in 1..1048576\n", v);
@@ -210,6 +215,12 @@ int ls_cli_run(int argc, char **argv) {
     ls_cli_usage(stderr, "run");
     return 2;
   }
+  int compute = compute_arg ? ls_engine_compute_parse(compute_arg) : LS_ENGINE_COMPUTE_F32;
+  if (compute < 0) {
+    fprintf(stderr, "layerscope run: --compute / LAYERSCOPE_COMPUTE: '%s' is not fp32 or bf16\n",
+            compute_arg);
+    return 2;
+  }
   ls_diag d;
   ls_diag_init(&d);
   ls_model *m = NULL;
@@ -222,8 +233,11 @@ int ls_cli_run(int argc, char **argv) {
   int status = 1;
   int64_t n = 0;
   if (ls_model_load_file(config, NULL, &m, &d)) goto fail;
-  ls_engine_opts eo = {.weights = weights, .seed = (uint64_t)seed, .threads = (int)threads};
+  ls_engine_opts eo = {.weights = weights, .seed = (uint64_t)seed, .threads = (int)threads,
+                       .compute = compute};
   if (ls_engine_open(&e, m, &eo, &d)) goto fail;
+  if (compute != ls_engine_compute_get(e))
+    fprintf(stderr, "layerscope run: this CPU has no AVX512_BF16; computing in fp32\n");
   if (tokens_arg) {
     n = parse_list(tokens_arg, &tokens, "--tokens");
     if (n < 0) { status = 2; goto out; }

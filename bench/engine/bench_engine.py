@@ -9,7 +9,9 @@ hook and with a statistics hook on every module (--stats-hook: count, mean, std,
 NaN, Inf, zeros of every module output), against PyTorch (ref_models.py modules, eval,
 no_grad) with no hook and with forward hooks on every module computing the same figures
 in Python. PyTorch runs bf16 weights both natively (bf16 matmuls) and upcast to f32 (what
-the engine computes in); both are reported. Each figure is the best of --reps repetitions, run round-robin (every
+the engine computes in); both are reported. For bf16 weights the engine also runs with
+`--compute bf16` (rows "layerscope bf16": bf16 activations into the matrix products, fp32
+accumulation, AVX512_BF16; core/engine/ops_bf16.h), the like-for-like rival of torch bf16. Each figure is the best of --reps repetitions, run round-robin (every
 repetition runs every runner once, so a busy spell of a shared machine hits them alike),
 after a warm-up. The peak RSS of the layerscope TinyLlama run (reported by the process itself) is
 compared with the weight file size + 1 GiB.
@@ -76,10 +78,10 @@ def time_torch(model, ids, hooks):
     return dt
 
 
-def time_engine(cfg_path, wpath, seq, threads, hooks):
+def time_engine(cfg_path, wpath, seq, threads, hooks, compute="fp32"):
     """One `layerscope run --timing` process; returns (forward seconds, peak RSS bytes)."""
     cmd = [os.environ["LAYERSCOPE"], "run", cfg_path, "--weights", wpath, "--random-tokens",
-           str(seq), "--seed", "1", "--threads", str(threads), "--timing"]
+           str(seq), "--seed", "1", "--threads", str(threads), "--timing", "--compute", compute]
     if hooks:
         cmd.append("--stats-hook")
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -121,7 +123,8 @@ def main():
             if dtype == "bf16":
                 import copy
                 models["torch bf16"] = copy.deepcopy(model).to(torch.bfloat16)
-                runners += [("torch bf16", False), ("torch bf16 +hooks", True)]
+                runners += [("torch bf16", False), ("torch bf16 +hooks", True),
+                            ("layerscope bf16", False), ("layerscope bf16 +stats", True)]
             # Round-robin: every repetition runs every runner once, so a busy spell on a
             # shared machine slows all of them alike; each keeps its best time. Repetition 0
             # is a warm-up for the in-process PyTorch runs.
@@ -130,7 +133,8 @@ def main():
             for rep in range(a.reps + 1):
                 for r, hooks in runners:
                     if r.startswith("layerscope"):
-                        t, m_rss = time_engine(cpath, wpath, a.seq, a.threads, hooks)
+                        t, m_rss = time_engine(cpath, wpath, a.seq, a.threads, hooks,
+                                               "bf16" if " bf16" in r else "fp32")
                         rss = max(rss, m_rss)
                     else:
                         t = time_torch(models[r.replace(" +hooks", "")], ids, hooks)
@@ -147,6 +151,9 @@ def main():
                 print("%-16s %-22s %10.1f %12.2fx %s" % (case, runner, a.seq / t, tt[hk] / t, vb))
             slow = rows[1][1] / rows[0][1] - 1
             print("%-16s %-22s %9.1f%%" % (case, "stats hook slowdown", 100 * slow))
+            if dtype == "bf16":
+                slow = best["layerscope bf16 +stats"] / best["layerscope bf16"] - 1
+                print("%-16s %-22s %9.1f%%" % (case, "bf16 stats slowdown", 100 * slow))
             if name == "tinyllama":
                 print("%-16s %-22s %6.2f GiB (weights %.2f GiB, target < %.2f GiB)"
                       % (case, "layerscope peak RSS", rows[1][2] / 2**30, wbytes / 2**30,

@@ -17,6 +17,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
+#include "core/engine/ops_bf16.h" /* ls_ops_bf16_supported: bf16 compute mode */
 #include "core/tensor/tensor.h"
 
 /* ---- owned buffers ------------------------------------------------------------------- */
@@ -342,6 +343,11 @@ int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opt
   }
   if (!rc) rc = opts->weights ? bind_file(e, opts, d) : bind_random(e, opts->seed, opts, d);
   if (!rc) rc = finish_bindings(e, d);
+  /* bf16 compute mode: flag every weight matrix; ls_ops_matmul then dispatches per call */
+  if (!rc && opts->compute == LS_ENGINE_COMPUTE_BF16 && ls_ops_bf16_supported()) {
+    e->compute = LS_ENGINE_COMPUTE_BF16;
+    for (size_t i = 0; i < m->n_tensors; i++) e->wb[i].mat.compute_bf16 = 1;
+  }
   if (!rc && opts->weights) prefault(e, opts);
   if (!rc) {
     if (m->family == LS_MODEL_FAMILY_BERT || m->family == LS_MODEL_FAMILY_ROBERTA)
@@ -373,3 +379,10 @@ void ls_engine_close(ls_engine *e) {
 const ls_model *ls_engine_model(const ls_engine *e) { return e->m; }
 int ls_engine_threads(const ls_engine *e) { return ls_pool_threads(e->pool); }
 size_t ls_engine_owned_bytes(const ls_engine *e) { return e->owned_bytes; }
+int ls_engine_compute_get(const ls_engine *e) { return e->compute; }
+
+int ls_engine_compute_parse(const char *name) {
+  if (strcmp(name, "fp32") == 0 || strcmp(name, "f32") == 0) return LS_ENGINE_COMPUTE_F32;
+  if (strcmp(name, "bf16") == 0) return LS_ENGINE_COMPUTE_BF16;
+  return -1;
+}

@@ -89,6 +89,8 @@ struct ls_engine {
   int encoder_mod;
   int pad_id;            /* roberta positions */
   ls__layer *layer;      /* [n_layers] */
+  int compute;           /* ls_engine_compute in effect (bf16: every 2-D weight's mat has
+                            compute_bf16 set, so ls_ops_matmul takes ops_bf16.c's kernel) */
 };
 
 struct ls_fwd {

@@ -38,6 +38,14 @@ typedef struct ls_fwd ls_fwd;
 
 /* ---------------------------------------------------------------- engine (weights) */
 
+/* Arithmetic of the matrix products (everything else is fp32 either way). */
+typedef enum ls_engine_compute {
+  LS_ENGINE_COMPUTE_F32 = 0,  /* fp32 products over decoded weight panels (default) */
+  LS_ENGINE_COMPUTE_BF16 = 1, /* opt-in: activations rounded to bf16 per product, f32/f16/
+                                 bf16 weights as bf16, fp32 accumulation (AVX512_BF16, see
+                                 ops_bf16.h); as PyTorch's model.to(torch.bfloat16) */
+} ls_engine_compute;
+
 typedef struct ls_engine_opts {
   const char *weights;  /* safetensors file, directory with *.safetensors or an index
                            .json, or a .gguf file; NULL: seeded random initialisation.
@@ -50,6 +58,8 @@ typedef struct ls_engine_opts {
    * "reading weights"); called on the opening thread. May be NULL. */
   void (*progress)(void *ud, double fraction, const char *what);
   void *progress_ud;
+  int compute;          /* ls_engine_compute; 0 = fp32. BF16 on a CPU without AVX512_BF16
+                           (or for quantized weights) runs those products in fp32 */
 } ls_engine_opts;
 
 /* Binds every parameter tensor of the model to storage, checking names, shapes and
@@ -62,6 +72,10 @@ int ls_engine_threads(const ls_engine *e);
 /* Bytes of weight storage the engine allocated itself (random init, decoded vectors); the
  * memory-mapped file data is not counted. */
 size_t ls_engine_owned_bytes(const ls_engine *e);
+/* The compute mode in effect: BF16 only when asked for and the CPU has AVX512_BF16. */
+int ls_engine_compute_get(const ls_engine *e);
+/* "fp32" / "bf16" to ls_engine_compute; -1 when unknown. */
+int ls_engine_compute_parse(const char *name);
 
 /* ---------------------------------------------------------------- events and hooks */
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/base/errors.h"
+#include "core/engine/ops_bf16.h"
 #include "core/engine/ops_simd.h"
 #include "core/tensor/dtype.h"
 
@@ -188,6 +189,9 @@ static void mm_task(void *ctx, int i, int worker) {
 
 int ls_ops_matmul(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                   int w_is_nk, const float *bias) {
+  /* The opt-in bf16 compute mode (ops_bf16.h); it never calls back here for such a w. */
+  if (w->compute_bf16 && ls_ops_bf16_applies(w))
+    return ls_ops_matmul_bf16(p, y, x, M, w, w_is_nk, bias);
   mm_job j = {.pool = p, .y = y, .x = x, .M = M, .w = w, .nk = w_is_nk, .bias = bias};
   atomic_init(&j.failed, 0);
   j.N = w_is_nk ? w->rows : w->cols;

@@ -38,6 +38,9 @@ typedef struct ls_ops_mat {
   int rowmap_heads;  /* > 0: rows are stored in llama.cpp's interleaved-rotary order for
                         this many heads (GGUF q/k projections); upstream row
                         u = h*hd + j*hd/2 + i is stored row h*hd + 2i + j */
+  int compute_bf16;  /* 1: ls_ops_matmul computes products with this matrix in bf16
+                        (ops_bf16.h: the engine's opt-in bf16 compute mode sets it on
+                        every weight); 0: fp32 */
 } ls_ops_mat;
 
 /* "f32", "bf16", "q8_0", ... (for EXT: the core/tensor name). */
@@ -68,7 +71,8 @@ uint16_t ls_ops_f32_to_bf16(float f);
  * y[M, N] = x[M, K] @ W   + bias, W = w [K, N]    (w_is_nk = 0: GPT-2 Conv1D layout)
  * bias [N] or NULL. The pool splits N into panels; each worker decodes its panel into
  * scratch (unless f32) and runs single-threaded sgemm on it. y must not alias x.
- * Returns LS_OK, or LS_ENOMEM when a panel buffer cannot be allocated. */
+ * Returns LS_OK, or LS_ENOMEM when a panel buffer cannot be allocated.
+ * w->compute_bf16 set and ls_ops_bf16_applies(w): computed by ls_ops_matmul_bf16 instead. */
 int ls_ops_matmul(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                   int w_is_nk, const float *bias);
 
