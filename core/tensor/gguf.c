@@ -148,6 +148,69 @@ static int rd_value(cur *c, ls_tfile *f, const char *key, uint32_t type, int dep
   return ls__tfile_meta_add(f, key, mt, iv, fv, NULL) ? ls_diag_set(c->d, LS_ENOMEM, "out of memory") : LS_OK;
 }
 
+/* Adds t (offset still relative) with nbytes 0, so that no pointer into the mapping is
+ * formed before the bounds check, then restores its byte size. */
+static int add_pending(ls_tfile *f, const ls_tensor *t, ls_diag *d) {
+  ls_tensor c = *t;
+  c.nbytes = 0;
+  int rc = ls__tfile_add(f, &c, d);
+  if (rc == LS_OK) f->tensors[f->n_tensors - 1].nbytes = t->nbytes;
+  return rc;
+}
+
+/* Most experts a merged tensor may hold when the file has no <arch>.expert_count: bounds
+ * the views added for a header of a few bytes (a [0, 0, 2^40] tensor has no data). */
+enum { MAX_EXPERTS = 4096 };
+
+/* A merged mixtral experts tensor t (upstream shape [n_expert, out, in]) becomes n_expert
+ * views [out, in] into the same bytes, named model.layers.N.block_sparse_moe.experts.E.wK.
+ * Each slice must be a whole number of quantization blocks, so that it starts on a block. */
+static int add_experts(ls_tfile *f, const ls_tensor *t, const char *arch, int64_t n_expert, uint64_t *budget,
+                       const char *path, ls_diag *d) {
+  const char *name = t->stored_name;
+  if (t->ndim != 3)
+    return ls_diag_set_at(d, LS_ESHAPE, path, -1, "%s: tensor '%s': merged experts tensor has %d dimensions "
+                          "(expected 3: [n_expert, out, in])", path, name, t->ndim);
+  int64_t ne = t->shape[0];
+  if (n_expert >= 0 && ne != n_expert)
+    return ls_diag_set_at(d, LS_ESHAPE, path, -1, "%s: tensor '%s': holds %lld experts but %s.expert_count is %lld",
+                          path, name, (long long)ne, arch, (long long)n_expert);
+  if (ne < 1 || ne > MAX_EXPERTS)
+    return ls_diag_set_at(d, LS_ELIMIT, path, -1, "%s: tensor '%s': %lld experts (expected 1..%d)", path, name,
+                          (long long)ne, MAX_EXPERTS);
+  /* Views are only worth their memory when they have bytes: the merged tensors together
+   * cannot hold more than the file (they may not overlap), which bounds the views added. */
+  if (t->nbytes == 0 || t->nbytes > *budget)
+    return ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: tensor '%s': merged experts tensor of %llu bytes is empty or "
+                          "larger than the rest of the file", path, name, (unsigned long long)t->nbytes);
+  *budget -= t->nbytes;
+  ls_tensor s = *t;
+  s.ndim = 2;
+  s.shape[0] = t->shape[1];
+  s.shape[1] = t->shape[2];
+  s.shape[2] = 0;
+  s.nelem = t->nelem / (uint64_t)ne;
+  int64_t be = ls_dtype_block_elems(t->dtype);
+  if (s.nelem % (uint64_t)be)
+    return ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: tensor '%s': an expert slice of %llu elements is not a whole "
+                          "number of %s blocks (%lld): slices would not start on a block", path, name,
+                          (unsigned long long)s.nelem, ls_dtype_name(t->dtype), (long long)be);
+  if (ls_dtype_nbytes(t->dtype, s.nelem, &s.nbytes) || s.nbytes * (uint64_t)ne != t->nbytes)
+    return ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: tensor '%s': expert slices do not tile the tensor's %llu bytes",
+                          path, name, (unsigned long long)t->nbytes);
+  char up[600], stored[600];
+  for (int64_t e = 0; e < ne; e++) {
+    ls__gguf_expert_name(arch, name, e, up, sizeof up);
+    snprintf(stored, sizeof stored, "%s[%lld]", name, (long long)e); /* errors name the slice */
+    s.name = up;
+    s.stored_name = stored;
+    s.offset = t->offset + (uint64_t)e * s.nbytes; /* no overflow: nbytes * ne == t->nbytes */
+    int rc = add_pending(f, &s, d);
+    if (rc) return rc;
+  }
+  return LS_OK;
+}
+
 int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
   int file;
   int rc = ls__tfile_map(f, path, &file, d);
@@ -193,12 +256,17 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
   snprintf(akey, sizeof akey, "%s.attention.head_count_kv", arch);
   if (ls_tfile_meta_int(f, akey, &n_head_kv) != LS_OK) n_head_kv = n_head;
 
+  int64_t n_expert = -1; /* <arch>.expert_count, -1 when absent */
+  snprintf(akey, sizeof akey, "%s.expert_count", arch);
+  if (ls_tfile_meta_int(f, akey, &n_expert) != LS_OK) n_expert = -1;
+
+  /* Until the data start is known, each added tensor's `offset` holds its offset relative
+   * to the data section (a merged experts tensor adds one tensor per expert). */
   size_t first = f->n_tensors;
-  uint64_t *rel = n_tensors ? ls_calloc((size_t)n_tensors, sizeof *rel) : NULL; /* offsets relative to data */
-  if (n_tensors && !rel) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  uint64_t expert_budget = c.size;
   for (uint64_t i = 0; i < n_tensors && rc == LS_OK; i++) {
     const char *nm;
-    uint64_t nn;
+    uint64_t nn, rel;
     uint32_t nd, gt;
     char name[512], up[600];
     if ((rc = rd_str(&c, &nm, &nn, "a tensor name"))) break;
@@ -226,7 +294,7 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
                             k, (unsigned long long)ne);
       t.shape[nd - 1 - k] = (int64_t)ne; /* ne[0] is the fastest: last in row-major order */
     }
-    if (rc || (rc = rd_u32(&c, &gt, "a tensor type")) || (rc = rd_u64(&c, &rel[i], "a tensor offset"))) break;
+    if (rc || (rc = rd_u32(&c, &gt, "a tensor type")) || (rc = rd_u64(&c, &rel, "a tensor offset"))) break;
     if (!ggml_to_dtype(gt, &t.dtype)) {
       rc = ls_diag_set_at(d, LS_EUNSUPPORTED, path, -1, "%s: tensor '%s': ggml type %u is not supported", path, name, gt);
       break;
@@ -245,9 +313,9 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
       rc = ls_diag_set_at(d, LS_EOVERFLOW, path, -1, "%s: tensor '%s': byte size overflows", path, name);
       break;
     }
-    if (rel[i] % (uint64_t)align) {
+    if (rel % (uint64_t)align) {
       rc = ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: tensor '%s': offset %llu is not a multiple of the alignment %lld",
-                          path, name, (unsigned long long)rel[i], (long long)align);
+                          path, name, (unsigned long long)rel, (long long)align);
       break;
     }
     ls__gguf_upstream_name(arch, name, up, sizeof up);
@@ -262,13 +330,13 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
         break;
       }
     }
-    t.offset = 0; /* fixed below, once the data start is known */
+    t.offset = rel; /* relative until the data start is known (below) */
     t.data = NULL;
-    /* Add with nbytes 0 so that no pointer is formed before the bounds check. */
-    uint64_t nb = t.nbytes;
-    t.nbytes = 0;
-    if ((rc = ls__tfile_add(f, &t, d))) break;
-    f->tensors[f->n_tensors - 1].nbytes = nb;
+    if (ls__gguf_merged_experts(arch, name)) {
+      rc = add_experts(f, &t, arch, n_expert, &expert_budget, path, d);
+      continue;
+    }
+    rc = add_pending(f, &t, d);
   }
   uint64_t data_start = 0;
   if (rc == LS_OK) {
@@ -279,7 +347,7 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
   }
   for (size_t i = first; rc == LS_OK && i < f->n_tensors; i++) {
     ls_tensor *t = &f->tensors[i];
-    uint64_t r = rel[i - first], avail = c.size - data_start;
+    uint64_t r = t->offset, avail = c.size - data_start;
     if (r > avail || t->nbytes > avail - r) {
       rc = ls_diag_set_at(d, LS_ETRUNC, path, -1, "%s: tensor '%s': bytes %llu..%llu of the data section are beyond "
                           "the end of the file (%llu data bytes; truncated?)", path, t->stored_name,
@@ -289,7 +357,6 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
     t->offset = data_start + r;
     t->data = t->nbytes ? f->maps[file].base + t->offset : NULL;
   }
-  ls_free(rel);
   if (rc == LS_OK) rc = ls__tfile_check_overlap(f, file, d);
   return rc;
 }
