@@ -6,6 +6,7 @@
 #include "lsp/docs.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/base/alloc.h"
@@ -47,8 +48,19 @@ static int doc_take_text(lsp_doc *d, char *text, size_t len) {
   return LS_OK;
 }
 
+/* A copy of len bytes plus a terminating NUL. Not ls_strndup: document text may contain NUL
+ * ("\u0000" in a didOpen), and the copy must hold all len bytes (fuzz/fuzz_lsp). */
+static char *docs_copy(const char *text, size_t len) {
+  if (len == SIZE_MAX) return NULL;
+  char *copy = ls_malloc(len + 1);
+  if (!copy) return NULL;
+  memcpy(copy, text, len);
+  copy[len] = 0;
+  return copy;
+}
+
 int lsp_docs_set_text(lsp_doc *doc, const char *text, size_t len) {
-  char *copy = ls_strndup(text, len);
+  char *copy = docs_copy(text, len);
   if (!copy) return LS_ENOMEM;
   return doc_take_text(doc, copy, len);
 }
@@ -112,7 +124,7 @@ int lsp_docs_change(lsp_doc *doc, const json_t *changes, int64_t version, ls_pos
                     ls_diag *d) {
   if (!json_is_array(changes)) return ls_diag_set(d, LS_EINVAL, "field 'contentChanges' must be an array");
   /* Working copy: text + index; the document itself is untouched until the end. */
-  char *text = ls_strndup(doc->text, doc->len);
+  char *text = docs_copy(doc->text, doc->len);
   if (!text) return LS_ENOMEM;
   size_t len = doc->len;
   ls_text_index idx;

@@ -154,7 +154,7 @@ typedef struct mm_job {
 } mm_job;
 
 static void mm_task(void *ctx, int i, int worker) {
-  const mm_job *j = ctx;
+  mm_job *j = ctx; /* not const: workers set j->failed */
   int64_t n0 = (int64_t)i * j->nb;
   int64_t nb = j->N - n0 < j->nb ? j->N - n0 : j->nb;
   const ls_ops_mat *w = j->w;

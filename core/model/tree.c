@@ -179,9 +179,14 @@ static int module_push(tb *t, int parent, const char *leaf, const char *type, ls
     if (pm->first_child < 0) {
       pm->first_child = idx;
     } else {
-      int s = pm->first_child;
-      /* walk to the last child: lists are short except layer lists, so keep a tail hint */
-      while (m->modules[s].next_sibling >= 0) s = m->modules[s].next_sibling;
+      /* Modules are added in pre-order, so the previous sibling is the module just before
+       * this one or one of its ancestors: climbing from idx - 1 costs the depth, where
+       * walking the sibling list cost its length (quadratic for 100k experts or layers,
+       * found by fuzz/fuzz_model; tests/unit/test_regress_model.c). */
+      int s = idx - 1;
+      while (s >= 0 && m->modules[s].parent != parent) s = m->modules[s].parent;
+      if (s < 0 || m->modules[s].next_sibling >= 0) /* not built in pre-order: walk the list */
+        for (s = pm->first_child; m->modules[s].next_sibling >= 0;) s = m->modules[s].next_sibling;
       m->modules[s].next_sibling = idx;
     }
   }
