@@ -5,9 +5,10 @@
  * or a seeded random initialisation that follows the upstream `_init_weights`: Linear,
  * Conv1D and Embedding weights ~ N(0, initializer_range), biases 0, LayerNorm / RMSNorm
  * weights 1 (Gemma's (1 + w) norms: 0). Random tensors are generated in the config's
- * torch_dtype (bf16 stays bf16) from a splitmix64 stream seeded by (seed, tensor name,
- * 64 Ki-element chunk), so a tensor's values do not depend on the thread count, the order of
- * generation or the other tensors. docs/engine.md documents the generator. */
+ * torch_dtype (bf16 stays bf16) from a Ziggurat normal generator over a splitmix64 stream
+ * (rng.h) seeded by (seed, tensor name, 64 Ki-element chunk), so a tensor's values do not
+ * depend on the thread count, the order of generation or the other tensors. docs/engine.md
+ * documents the generator. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
 #include "core/engine/ops_bf16.h" /* ls_ops_bf16_supported: bf16 compute mode */
+#include "core/engine/rng.h"
 #include "core/tensor/tensor.h"
 
 /* ---- owned buffers ------------------------------------------------------------------- */
@@ -39,13 +41,6 @@ static void *engine_alloc(ls_engine *e, size_t bytes) {
 
 /* ---- random initialisation ----------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 static uint64_t name_hash(const char *s) { /* FNV-1a 64 */
   uint64_t h = 0xcbf29ce484222325ull;
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
@@ -65,18 +60,17 @@ typedef struct rand_job {
 static void rand_task(void *ctx, int i, int worker) {
   const rand_job *j = ctx;
   int64_t a = (int64_t)i * RAND_CHUNK, n = j->n - a < RAND_CHUNK ? j->n - a : RAND_CHUNK;
-  uint64_t s = j->seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(i + 1));
-  for (int64_t t = 0; t < n; t += 2) {
-    /* Box-Muller: two normals from two uniforms in (0, 1] */
-    double u1 = ((double)(splitmix64(&s) >> 11) + 1.0) * 0x1.0p-53;
-    double u2 = (double)(splitmix64(&s) >> 11) * 0x1.0p-53;
-    double r = sqrt(-2.0 * log(u1)) * j->std;
-    float z[2] = {(float)(r * cos(2.0 * M_PI * u2)), (float)(r * sin(2.0 * M_PI * u2))};
-    for (int k = 0; k < 2 && t + k < n; k++) {
-      int64_t idx = a + t + k;
-      if (j->dtype == LS_OPS_F32) ((float *)j->data)[idx] = z[k];
-      else if (j->dtype == LS_OPS_BF16) ((uint16_t *)j->data)[idx] = ls_ops_f32_to_bf16(z[k]);
-      else ((uint16_t *)j->data)[idx] = ls_ops_f32_to_f16(z[k]);
+  ls_rng r;
+  ls_rng_seed(&r, j->seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(i + 1)));
+  if (j->dtype == LS_OPS_F32) {
+    float *d = (float *)j->data + a; /* [n] this chunk */
+    for (int64_t k = 0; k < n; k++) d[k] = (float)(ls_rng_normal(&r) * j->std);
+  } else {
+    uint16_t *d = (uint16_t *)j->data + a; /* [n] this chunk, bf16 or f16 bits */
+    int bf16 = j->dtype == LS_OPS_BF16;
+    for (int64_t k = 0; k < n; k++) {
+      float z = (float)(ls_rng_normal(&r) * j->std);
+      d[k] = bf16 ? ls_ops_f32_to_bf16(z) : ls_ops_f32_to_f16(z);
     }
   }
 }
