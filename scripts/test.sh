@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: builds layerscope twice (warnings as errors; ASan+UBSan) and runs every test in
-# both builds: unit (cmocka), e2e (CLI), protocol (real LSP/DAP client libraries) and
-# numeric (against PyTorch/numpy). This is the README's test command and what CI runs.
+# both builds: unit (cmocka), e2e (CLI, and VS Code in Chromium in the release build),
+# protocol (real LSP/DAP client libraries) and numeric (against PyTorch/numpy); then the
+# protocol tests again with every server under valgrind memcheck, and each libFuzzer target
+# of fuzz/ for a short smoke run. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -22,3 +24,9 @@ ctest --test-dir build/release --output-on-failure -j "$jobs"
 echo "== sanitizer build (ASan + UBSan) ==" >&2
 run_build asan -DCMAKE_BUILD_TYPE=Debug -DLS_SANITIZE=ON
 ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+echo "== protocol tests under valgrind memcheck ==" >&2
+bash scripts/valgrind-protocol.sh build/release/cli/layerscope
+
+echo "== fuzz smoke (clang, libFuzzer + ASan + UBSan) ==" >&2
+FUZZ_SECS="${FUZZ_SECS:-20}" bash scripts/fuzz-smoke.sh

@@ -1,6 +1,7 @@
 /* ops_simd.c: the vectorisable loops of ops_simd.h. Each public function carries
- * LS_CLONES: GCC/Clang emit an AVX2/FMA/F16C build and a baseline build and resolve the
- * call once at load time. The loop bodies are branch-free (selects, not ifs) so that both
+ * LS_CLONES: GCC emits an AVX2/FMA/F16C build and a baseline build and resolves the
+ * call once at load time. Clang 14 (used only for the fuzz targets) does not emit the
+ * dispatcher for "arch=" clones, so clang builds get the baseline loops alone. The loop bodies are branch-free (selects, not ifs) so that both
  * builds vectorise; the engine's CMakeLists turns on the vectoriser's dynamic cost model
  * for this file (GCC's -O2 default only vectorises loops whose trip count is known). */
 #include "core/engine/ops_simd.h"
@@ -9,7 +10,7 @@
 
 #include "core/engine/ops.h"
 
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__)) && \
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(LS_NO_CLONES)
 #define LS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
