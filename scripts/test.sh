@@ -17,6 +17,12 @@ run_build() { # name, extra cmake args...
   cmake --build "$root/build/$name" -j "$jobs"
 }
 
+# The VS Code end-to-end test needs Chromium and code-server; installing them here keeps the
+# download time out of that test's CTest timeout. If it fails, the test says why.
+echo "== VS Code end-to-end set-up (Chromium, code-server) ==" >&2
+bash tests/e2e_vscode/scripts/setup.sh >/dev/null ||
+  echo "test.sh: the VS Code end-to-end set-up failed; e2e.test_vscode will report why" >&2
+
 echo "== release build (-Wall -Wextra -Werror) ==" >&2
 run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build/release --output-on-failure -j "$jobs"

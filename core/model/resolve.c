@@ -276,7 +276,14 @@ int ls__lookup(void *ctx, const char *name, size_t len, int64_t *val, ls_model_k
   if (rc) return rc;
   const ls_model_value *v = &m->values[idx];
   if (deps) ls__keyset_union(deps, &v->deps);
-  *val = v->kind == LS_MODEL_VT_FLOAT ? (int64_t)v->f : v->i;
+  if (v->kind == LS_MODEL_VT_FLOAT) {
+    /* a float used where an integer is needed ("1e999", NaN): only in range may it convert
+     * (found by fuzz/fuzz_lsp; tests/unit/test_regress_model.c) */
+    if (!(v->f >= -9.2e18 && v->f <= 9.2e18)) return LS_EOVERFLOW;
+    *val = (int64_t)v->f;
+  } else {
+    *val = v->i;
+  }
   return 0;
 }
 
