@@ -143,7 +143,9 @@ static const ls_model_value *role(const ls_model *m, ls_model_role r) {
 static int64_t role_i(const ls_model *m, ls_model_role r, int64_t def) {
   const ls_model_value *v = role(m, r);
   if (!v || v->kind == LS_MODEL_VT_NULL) return def;
-  return v->kind == LS_MODEL_VT_FLOAT ? (int64_t)v->f : v->i;
+  if (v->kind != LS_MODEL_VT_FLOAT) return v->i;
+  /* an out-of-range or NaN float cannot be an integer (the cast would be undefined) */
+  return v->f >= -9.2e18 && v->f <= 9.2e18 ? (int64_t)v->f : def;
 }
 static double role_f(const ls_model *m, ls_model_role r, double def) {
   const ls_model_value *v = role(m, r);

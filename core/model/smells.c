@@ -195,7 +195,8 @@ const ls_model_value *ls__sv(const ls_model *m, ls_model_role role) {
 int ls__sv_int(const ls_model_value *v, int64_t *out) {
   if (!v) return -1;
   if (v->kind == LS_MODEL_VT_INT) { *out = v->i; return 0; }
-  if (v->kind == LS_MODEL_VT_FLOAT && v->f == (double)(int64_t)v->f && v->f > -9.2e18 && v->f < 9.2e18) {
+  /* range first: casting an out-of-range float (inf, 1e300) is undefined */
+  if (v->kind == LS_MODEL_VT_FLOAT && v->f > -9.2e18 && v->f < 9.2e18 && v->f == (double)(int64_t)v->f) {
     *out = (int64_t)v->f;
     return 0;
   }
