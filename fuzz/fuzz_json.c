@@ -117,7 +117,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   json_error_t jerr;
   json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-  if (j && syntax_errors && !depth_error) {
+  /* jansson's buffer reader takes a raw NUL byte for the end of input, so it accepts
+   * "true\0garbage"; RFC 8259 allows no such byte and the reader reports it. Texts with a raw
+   * NUL are left out of the differential check (found by a 600 s run: "\ntrue\0"). */
+  int has_nul = memchr(data, 0, size) != NULL;
+  if (j && syntax_errors && !depth_error && !has_nul) {
     fprintf(stderr, "jansson accepts the text but the reader reports: %s\n", doc->errors[0].msg);
     fail("syntax error on valid JSON", &doc->errors[0].span);
   }
