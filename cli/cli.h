@@ -3,6 +3,7 @@
 #ifndef LS_CLI_H
 #define LS_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define X(name, handler, usage, desc) int handler(int argc, char **argv);
@@ -11,5 +12,8 @@
 
 /* Prints "layerscope NAME: usage: ..." for the named subcommand to f. */
 void ls_cli_usage(FILE *f, const char *name);
+
+/* Parses a whole decimal integer in [lo, hi] ("12abc", "", overflow: -1); 0 on success. */
+int ls_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 
 #endif

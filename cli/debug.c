@@ -182,7 +182,9 @@ int ls_cli_debug(int argc, char **argv) {
   const char *globs[MAX_ITEMS];
   int n_globs = 0, owned_from = 0;
   unsigned exc = 0;
-  int64_t n_random = 8, seed = 0;
+  int64_t n_random = 8, seed = 0, threads = 0;
+  const char *compute_arg = getenv("LAYERSCOPE_COMPUTE");
+  if (compute_arg && !*compute_arg) compute_arg = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { ls_cli_usage(stdout, "debug"); return 0; }
@@ -192,9 +194,12 @@ int ls_cli_debug(int argc, char **argv) {
     if (strcmp(a, "--weights") == 0) weights = v;
     else if (strcmp(a, "--tokens") == 0) tokens_arg = v;
     else if (strcmp(a, "--random-tokens") == 0) {
-      n_random = strtoll(v, NULL, 10);
-      if (n_random < 1 || n_random > (1 << 20)) { fprintf(stderr, "layerscope debug: --random-tokens: '%s' is not in 1..1048576\n", v); return 2; }
-    } else if (strcmp(a, "--seed") == 0) seed = strtoll(v, NULL, 10);
+      if (ls_cli_parse_i64(v, 1, 1 << 20, &n_random)) { fprintf(stderr, "layerscope debug: --random-tokens: '%s' is not in 1..1048576\n", v); return 2; }
+    } else if (strcmp(a, "--seed") == 0) {
+      if (ls_cli_parse_i64(v, 0, INT64_MAX, &seed)) { fprintf(stderr, "layerscope debug: --seed: '%s' is not a non-negative integer\n", v); return 2; }
+    } else if (strcmp(a, "--threads") == 0) {
+      if (ls_cli_parse_i64(v, 1, 64, &threads)) { fprintf(stderr, "layerscope debug: --threads: '%s' is not in 1..64\n", v); return 2; }
+    } else if (strcmp(a, "--compute") == 0) compute_arg = v;
     else if (strcmp(a, "--break") == 0 && n_globs < MAX_ITEMS) globs[n_globs++] = v;
     else if (strcmp(a, "--eval") == 0 && c.n_evals < MAX_ITEMS) c.evals[c.n_evals++] = v;
     else if (strcmp(a, "--break-on") == 0) {
@@ -212,6 +217,11 @@ int ls_cli_debug(int argc, char **argv) {
     }
   }
   if (!config) return usage();
+  int compute = compute_arg ? ls_engine_compute_parse(compute_arg) : LS_ENGINE_COMPUTE_F32;
+  if (compute < 0) {
+    fprintf(stderr, "layerscope debug: --compute / LAYERSCOPE_COMPUTE: '%s' is not fp32 or bf16\n", compute_arg);
+    return 2;
+  }
   owned_from = n_globs;
   ls_diag d;
   ls_diag_init(&d);
@@ -221,8 +231,10 @@ int ls_cli_debug(int argc, char **argv) {
   if (ls_model_load_file(config, NULL, &c.m, &d) != LS_OK || ls_dbg_new(&c.g, c.m, &d) != LS_OK) goto fail;
   if (n_globs && add_breaks(&c, globs, n_globs) == LS_ENOMEM) goto fail;
   ls_dbg_set_exceptions(c.g, exc);
-  ls_engine_opts eo = {.weights = weights, .seed = (uint64_t)seed};
+  ls_engine_opts eo = {.weights = weights, .seed = (uint64_t)seed, .threads = (int)threads, .compute = compute};
   if (ls_engine_open(&e, c.m, &eo, &d) != LS_OK) goto fail;
+  if (compute != ls_engine_compute_get(e))
+    fprintf(stderr, "layerscope debug: this CPU has no AVX512_BF16; computing in fp32\n");
   if (tokens_arg) {
     for (const char *p = tokens_arg; *p; p++) n += *p == ',';
     n++;

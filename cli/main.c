@@ -2,7 +2,9 @@
  * subcommand from commands.def. The protocol roles (lsp, dap) are subcommands like the
  * others; with no subcommand and a non-terminal stdin the protocol is detected from the
  * first message. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -54,6 +56,15 @@ void ls_cli_usage(FILE *f, const char *name) {
   for (size_t i = 0; i < k_n_commands; i++)
     if (strcmp(k_commands[i].name, name) == 0)
       fprintf(f, "usage: layerscope %s\n", k_commands[i].usage);
+}
+
+int ls_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
 }
 
 int main(int argc, char **argv) {

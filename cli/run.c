@@ -38,15 +38,6 @@ typedef struct run_ctx {
   double checksum; /* keeps the statistics from being optimised away */
 } run_ctx;
 
-static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi) return -1;
-  *out = v;
-  return 0;
-}
-
 /* "1,2,3" -> ids; returns the count or -1 naming the bad item on stderr. */
 static int64_t parse_list(const char *s, int64_t **out, const char *what) {
   int64_t n = 1;
@@ -61,7 +52,7 @@ static int64_t parse_list(const char *s, int64_t **out, const char *what) {
   int64_t k = 0;
   char *save = NULL;
   for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (parse_i64(tok, 0, INT64_MAX, &v[k]) != 0) {
+    if (ls_cli_parse_i64(tok, 0, INT64_MAX, &v[k]) != 0) {
       fprintf(stderr, "layerscope run: %s: '%s' is not a non-negative integer\n", what, tok);
       ls_free(copy);
       ls_free(v);
@@ -181,22 +172,22 @@ int ls_cli_run(int argc, char **argv) {
     else if (strcmp(a, "--dump-filter") == 0 && v) filter = v;
     else if (strcmp(a, "--compute") == 0 && v) compute_arg = v;
     else if (strcmp(a, "--random-tokens") == 0 && v) {
-      if (parse_i64(v, 1, 1 << 20, &n_random)) {
+      if (ls_cli_parse_i64(v, 1, 1 << 20, &n_random)) {
         fprintf(stderr, "layerscope run: --random-tokens: '%s' is not in 1..1048576\n", v);
         return 2;
       }
     } else if (strcmp(a, "--seed") == 0 && v) {
-      if (parse_i64(v, 0, INT64_MAX, &seed)) {
+      if (ls_cli_parse_i64(v, 0, INT64_MAX, &seed)) {
         fprintf(stderr, "layerscope run: --seed: '%s' is not a non-negative integer\n", v);
         return 2;
       }
     } else if (strcmp(a, "--top-k") == 0 && v) {
-      if (parse_i64(v, 1, 1000000, &top_k)) {
+      if (ls_cli_parse_i64(v, 1, 1000000, &top_k)) {
         fprintf(stderr, "layerscope run: --top-k: '%s' is not in 1..1000000\n", v);
         return 2;
       }
     } else if (strcmp(a, "--threads") == 0 && v) {
-      if (parse_i64(v, 1, 64, &threads)) {
+      if (ls_cli_parse_i64(v, 1, 64, &threads)) {
         fprintf(stderr, "layerscope run: --threads: '%s' is not in 1..64\n", v);
         return 2;
       }

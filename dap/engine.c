@@ -185,11 +185,13 @@ static void *runner(void *arg) {
                                                  "Loading weights", "message",
                                                  la->weights ? la->weights : "random initialisation"));
   ls_engine_opts eo = {.weights = la->weights, .seed = la->seed, .threads = la->threads,
-                       .progress = progress, .progress_ud = x};
+                       .compute = la->compute, .progress = progress, .progress_ud = x};
   ls_engine *e = NULL;
   rc = ls_engine_open(&e, x->m, &eo, &d);
   if (x->progress) dap_send_event(s, "progressEnd", json_pack("{s:s}", "progressId", "layerscope-weights"));
   if (rc != LS_OK) goto out;
+  if (la->compute != ls_engine_compute_get(e))
+    dap_send_output(s, "console", "layerscope: this CPU has no AVX512_BF16; computing in fp32\n");
   size_t n = la->tokens ? la->n_tokens : (size_t)la->random_tokens;
   if (n == 0) n = 8; /* neither given: a short seeded sequence */
   tokens = ls_calloc(n, sizeof *tokens);

@@ -12,6 +12,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/engine/forward.h" /* ls_engine_compute_parse */
 
 static const char *const k_state_names[] = {"new", "initialized", "configuring", "running",
                                             "stopped", "terminated"};
@@ -187,6 +188,16 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
   if (present) out->seed = (uint64_t)v;
   if ((rc = get_int(args, "threads", 1, DAP_MAX_THREADS, &present, &v, d))) goto fail;
   if (present) out->threads = (int)v;
+  json_t *jm = json_object_get(args, "compute");
+  if (jm) {
+    int c = json_is_string(jm) ? ls_engine_compute_parse(json_string_value(jm)) : -1;
+    if (c < 0) {
+      rc = ls_diag_set(d, LS_EINVAL, "launch: argument 'compute' must be \"fp32\" or \"bf16\", got %s",
+                       json_is_string(jm) ? json_string_value(jm) : json_kind(jm));
+      goto fail;
+    }
+    out->compute = c;
+  }
   if ((rc = get_bool(args, "stopOnEntry", &out->stop_on_entry, d)) ||
       (rc = get_bool(args, "showNativeFrames", &out->show_native_frames, d)) ||
       (rc = get_bool(args, "noDebug", &out->no_debug, d)))

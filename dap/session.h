@@ -36,6 +36,7 @@ typedef struct dap_launch_args {
   uint64_t seed;         /* RNG seed for random tokens / random weights (default 0) */
   int stop_on_entry;     /* stop before the first module */
   int threads;           /* compute threads, 0: engine default */
+  int compute;           /* LS_ENGINE_COMPUTE_F32 (default) or _BF16 ("compute": "bf16") */
   int show_native_frames;/* add native frames to stack traces */
   int no_debug;          /* run without stopping (VS Code "Run Without Debugging") */
 } dap_launch_args;

@@ -130,6 +130,18 @@ def main():
     # 5. usage
     check(ls("debug").returncode == 2, "no config: exit 2")
     check(ls("debug", cfg, "--break-on", "bogus").returncode == 2, "bad filter: exit 2")
+    for bad, what in [(("--compute", "fp8"), "is not fp32 or bf16"), (("--threads", "0"), "is not in 1..64"),
+                      (("--seed", "12abc"), "is not a non-negative integer"),
+                      (("--random-tokens", "5x"), "is not in 1..1048576")]:
+        r = ls("debug", cfg, *bad)
+        check(r.returncode == 2 and what in r.stderr, f"{bad}: exit {r.returncode}: {r.stderr}")
+    # --compute bf16 and --threads: the same stops (bf16 products where the CPU has
+    # AVX512_BF16, else a note and fp32)
+    r = ls("debug", cfg, "--tokens", TOKENS, "--break", "model.layers.*.mlp", "--compute", "bf16", "--threads", "2",
+           "--eval", "output.numel")
+    stops = re.findall(r"^stopped \((.*?)\) at (\S+)", r.stdout, re.M)
+    check(r.returncode == 0 and [s for _, s in stops] == ["model.layers.0.mlp", "model.layers.1.mlp"],
+          f"--compute bf16: exit {r.returncode} stops {stops}: {r.stderr}")
     r = ls("debug", cfg, "--break", "model.layers.7")
     check("no module matches 'model.layers.7'" in r.stderr, r.stderr)
 

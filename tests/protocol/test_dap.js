@@ -32,7 +32,9 @@ test('initialize, launch, initialized event, configurationDone, threads, disconn
   assert.strictEqual(init.body.supportsTerminateRequest, true);
   const before = await dc.threadsRequest();
   assert.deepStrictEqual(before.body.threads, []);
-  await dc.launchRequest({ config: CONFIG, randomTokens: 8, seed: 1, stopOnEntry: false, threads: 2, showNativeFrames: false });
+  // compute: 'bf16' runs the bf16 products where the CPU has AVX512_BF16 and says it falls
+  // back to fp32 elsewhere; either way the pass runs to the end.
+  await dc.launchRequest({ config: CONFIG, randomTokens: 8, seed: 1, stopOnEntry: false, threads: 2, showNativeFrames: false, compute: 'bf16' });
   await initialized;
   const threads = await dc.threadsRequest();
   assert.deepStrictEqual(threads.body.threads, [{ id: 1, name: 'forward pass' }]);
@@ -67,6 +69,8 @@ test('launch arguments are validated with errors naming the argument', async () 
     [{ config: CONFIG, seed: -1 }, /'seed' must be an integer/],
     [{ config: CONFIG, seed: 1.5 }, /'seed' must be an integer .* got a number/],
     [{ config: CONFIG, threads: 0 }, /'threads' must be an integer in \[1, 1024\]/],
+    [{ config: CONFIG, compute: 'fp8' }, /'compute' must be "fp32" or "bf16", got fp8/],
+    [{ config: CONFIG, compute: 16 }, /'compute' must be "fp32" or "bf16", got an integer/],
     [{ config: CONFIG, stopOnEntry: 'yes' }, /'stopOnEntry' must be a boolean, got a string/],
     [{ config: CONFIG, showNativeFrames: 1 }, /'showNativeFrames' must be a boolean/],
     [{ config: 'config.json', cwd: 7 }, /'cwd' must be a string/],
