@@ -8,7 +8,6 @@ seed is small (the whole corpus stays far below 2 MB) so that mutations stay fas
 import io
 import json
 import os
-import shutil
 import struct
 import sys
 
@@ -205,14 +204,36 @@ def dap():
                              req("terminate"), req("disconnect")) + b"\0{\"seq\":1,\0[]")
 
 
+def expr():
+    """Expressions as users type them (docs/debugging.md), over the names fuzz_expr.c's
+    scope holds, plus a few malformed ones."""
+    exprs = [
+        "output", "output.absmax > 1e4 && layer >= 10", "output.nan > 0", "cos model.layers.0.mlp output",
+        "diff(output, model.layers.0.mlp)", "stats output", "hist(input)", "topk(output[0, -1], 3)",
+        "output[0, 1:, :2].mean", "attn_probs[0][1].sum", "weight * 2 - bias", "norm(weight)",
+        "(input + 1) / 3 % 2", "!(layer == 3) || step", "output.shape", "qweight.absmax",
+        "empty.mean", "scale * output", "ids[-1] + 0.5", "abs(output) >= 1", "-output.min <= output.max",
+        "model.layers.0.mlp.output.absmax", "output[::]", "output[1, 2, 3, 4]", "topk output 100",
+        "layer >", "((((layer", "output[", "1e999 * 0", "mean std", "\"text\"",
+    ]
+    for i, e in enumerate(exprs):
+        out("expr", "e%02d" % i, e.encode())
+
+
+TARGETS = {"model": configs, "safetensors": safetensors, "gguf": gguf, "npy": npy, "framing": framing,
+           "lsp": lsp, "dap": dap, "expr": expr}
+
 if __name__ == "__main__":
-    if os.path.isdir(CORPUS):
-        shutil.rmtree(CORPUS)
-    configs()
-    safetensors()
-    gguf()
-    npy()
-    framing()
-    lsp()
-    dap()
+    # Rewrites the seed folders of the named targets (default: all); regress-* seeds,
+    # committed after findings, are kept.
+    chosen = sys.argv[1:] or list(TARGETS)
+    folders = set(chosen) | ({"json"} if "model" in chosen else set())
+    for t in folders:
+        d = os.path.join(CORPUS, t)
+        if os.path.isdir(d):
+            for f in os.listdir(d):
+                if not f.startswith("regress-"):
+                    os.remove(os.path.join(d, f))
+    for t in chosen:
+        TARGETS[t]()
     print("seeds written under", CORPUS)
