@@ -175,6 +175,51 @@ static float *fbuf(int64_t a, int64_t b, int *fail) {
   return p;
 }
 
+/* The activation buffers come from calloc: large ones are fresh zero pages that fault in
+ * on first write, which for GPT-2 small (the [S, vocab] logits alone are 25 MiB at S = 128)
+ * would be thousands of page faults inside the first forward pass. They are written once
+ * here, on the engine's workers, so the pass runs at its steady speed from the start. */
+typedef struct touch_buf {
+  float *p;
+  int64_t n; /* floats */
+} touch_buf;
+
+typedef struct touch_bufs {
+  touch_buf b[24];
+  int n;
+  int64_t chunk; /* floats per task */
+  int64_t total; /* sum of b[].n */
+} touch_bufs;
+
+static void touch_buf_task(void *ctx, int i, int worker) {
+  (void)worker;
+  const touch_bufs *t = ctx;
+  int64_t lo = (int64_t)i * t->chunk, hi = lo + t->chunk, at = 0;
+  for (int k = 0; k < t->n; k++) {
+    int64_t a = lo > at ? lo : at, z = hi < at + t->b[k].n ? hi : at + t->b[k].n;
+    if (a < z) memset(t->b[k].p + (a - at), 0, (size_t)(z - a) * sizeof(float));
+    at += t->b[k].n;
+  }
+}
+
+static void prefault_activations(ls_fwd *f) {
+  touch_bufs t = {.n = 0};
+  const int64_t S = f->S;
+  const ls_engine *e = f->e;
+  int64_t wide = e->inter * 2 > e->H ? e->inter * 2 : e->H;
+  float *bufs[] = {f->qkv, f->ff1, f->ff2, f->probs, f->logits};
+  int64_t lens[] = {S * (e->n_heads + 2 * e->n_kv) * e->head_dim, S * wide, S * wide, e->n_heads * S * S,
+                    S * f->logit_cols};
+  for (int k = 0; k < 5; k++)
+    if (bufs[k] && lens[k] >= (1 << 16)) { /* small ones come from the heap, already mapped */
+      t.b[t.n++] = (touch_buf){bufs[k], lens[k]};
+      t.total += lens[k];
+    }
+  if (!t.total) return;
+  t.chunk = 1 << 18; /* 1 MiB */
+  ls_pool_run(e->pool, (int)((t.total + t.chunk - 1) / t.chunk), touch_buf_task, &t);
+}
+
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
                const ls_fwd_opts *opts, ls_diag *d) {
   *out = NULL;
@@ -238,6 +283,7 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
     ls_fwd_free(f);
     return ls_diag_set(d, LS_ENOMEM, "out of memory for the activations of %lld tokens", (long long)S);
   }
+  prefault_activations(f);
   memcpy(f->tokens, tokens, (size_t)S * sizeof *tokens);
   for (int64_t i = 0; i < S; i++) {
     f->types[i] = opts && opts->token_type_ids ? opts->token_type_ids[i] : 0;

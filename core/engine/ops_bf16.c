@@ -11,10 +11,13 @@
  * memory past the end of a row (weights are read straight from the file mapping). Row and
  * token tails re-use the last valid row and discard the extra results.
  *
- * Panels. The pool splits N into panels of weight rows, as ls_ops_matmul does. A bf16
- * Linear panel is used in place; anything else (GPT-2 Conv1D weights [K, N], f16/f32
- * weights, GGUF interleaved q/k rows) is first written into the worker's scratch as bf16
- * rows [panel, K]: a transpose for Conv1D, a round-to-nearest-even for f16/f32.
+ * A bf16 Conv1D weight [K, N] (GPT-2) has N contiguous instead; it gets its own
+ * micro-kernel (bf_kernel_kn, 12 activation rows x 32 columns) that zips weight rows k and
+ * k + 1 into vdpbf16ps pairs and broadcasts activation pairs, so it too is read in place.
+ *
+ * Panels. The pool splits N into panels of weight rows, as ls_ops_matmul does. bf16 panels
+ * of either layout are used in place; anything else (f16/f32 weights, GGUF interleaved q/k
+ * rows) is first rounded into the worker's scratch as bf16 rows [panel, K].
  *
  * The activations x[M, K] are rounded to bf16 once per call (round to nearest even, NaN
  * kept quiet, exactly as ls_ops_f32_to_bf16 and PyTorch's float->bfloat16 cast). */
@@ -116,9 +119,33 @@ BF_TARGET static inline __m128 bf_sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
   } while (0)
 #define BF_ZERO4(c) __m512 c##0 = _mm512_setzero_ps(), c##1 = c##0, c##2 = c##0, c##3 = c##0
 
-/* out[6][4] = x rows xr[0..5] . weight rows wr[0..3] over K bf16 elements. */
+/* Where a micro-kernel's block of results goes: y[rows, cols] at stride ldy (rows and cols
+ * may be below the kernel's block on the edges). The first K chunk stores bias + sum (or the
+ * sum alone without bias); later chunks add to what is there. */
+typedef struct bf_out {
+  float *y;            /* [rows, cols] at stride ldy */
+  int64_t ldy;
+  int rows, cols;
+  const float *bias;   /* [cols] or NULL; first chunk only */
+  int acc;             /* 1: add to y (a later K chunk) */
+} bf_out;
+
+/* One row of up to 16 results: v (+ bias | + y) stored under mask m. */
+BF_TARGET static inline void bf_put16(const bf_out *o, float *y, const float *bias, __m512 v, __mmask16 m) {
+  if (o->acc) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y));
+  else if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias));
+  _mm512_mask_storeu_ps(y, m, v);
+}
+
+BF_TARGET static inline void bf_put4(const bf_out *o, float *y, const float *bias, __m128 v, __mmask8 m) {
+  if (o->acc) v = _mm_add_ps(v, _mm_maskz_loadu_ps(m, y));
+  else if (bias) v = _mm_add_ps(v, _mm_maskz_loadu_ps(m, bias));
+  _mm_mask_storeu_ps(y, m, v);
+}
+
+/* o = x rows xr[0..5] . weight rows wr[0..3] over K bf16 elements. */
 BF_TARGET static void bf_kernel(const uint16_t *const *xr, const uint16_t *const *wr, int64_t K,
-                                float *out /* [BF_MR, BF_NR] */) {
+                                const bf_out *o /* [<= BF_MR, <= BF_NR] */) {
   const uint16_t *x0 = xr[0], *x1 = xr[1], *x2 = xr[2], *x3 = xr[3], *x4 = xr[4], *x5 = xr[5];
   const uint16_t *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3];
   BF_ZERO4(c0); BF_ZERO4(c1); BF_ZERO4(c2); BF_ZERO4(c3); BF_ZERO4(c4); BF_ZERO4(c5);
@@ -143,12 +170,84 @@ BF_TARGET static void bf_kernel(const uint16_t *const *xr, const uint16_t *const
     BF_DP4(c4, BF_LDM(m, x4 + k));
     BF_DP4(c5, BF_LDM(m, x5 + k));
   }
-  _mm_storeu_ps(out + 0, bf_sum4(c00, c01, c02, c03));
-  _mm_storeu_ps(out + 4, bf_sum4(c10, c11, c12, c13));
-  _mm_storeu_ps(out + 8, bf_sum4(c20, c21, c22, c23));
-  _mm_storeu_ps(out + 12, bf_sum4(c30, c31, c32, c33));
-  _mm_storeu_ps(out + 16, bf_sum4(c40, c41, c42, c43));
-  _mm_storeu_ps(out + 20, bf_sum4(c50, c51, c52, c53));
+  const __mmask8 cm = (__mmask8)((1u << o->cols) - 1u);
+#define BF_PUT(i)                                                                               \
+  if (o->rows > (i)) bf_put4(o, o->y + (i) * o->ldy, o->bias, bf_sum4(c##i##0, c##i##1, c##i##2, c##i##3), cm)
+  BF_PUT(0); BF_PUT(1); BF_PUT(2); BF_PUT(3); BF_PUT(4); BF_PUT(5);
+#undef BF_PUT
+}
+
+/* Conv1D kernel (weights [K, N], N contiguous): out[12][32] = x rows xr[0..11] @ W[k, c0 ..
+ * c0 + 32) over K. vdpbf16ps multiplies pairs, so rows k and k + 1 of W are zipped with
+ * vpunpck{l,h}wd into (W[k, c], W[k + 1, c]) pairs, two vectors of 16 columns in the lane
+ * order {0-3, 8-11, 16-19, 24-27} and {4-7, 12-15, ...}, and each activation row broadcasts
+ * its (x[k], x[k + 1]) pair: 24 products per 2 weight loads, 2 zips and 12 broadcasts, with
+ * 24 accumulators. The weights are read in place from the mapping: no transpose. cols < 32
+ * masks the loads (masked-off lanes are never read) and an odd K ends with a single row whose
+ * pair partner is zero on both sides. The columns are put back in order on the way out. */
+#define BF_KMR 12  /* activation rows per Conv1D micro-kernel */
+#define BF_KNR 32  /* weight columns per Conv1D micro-kernel */
+
+#define BF_BC(p) ((__m512bh)_mm512_set1_epi32(bf_pair(p)))
+static inline int32_t bf_pair(const uint16_t *p) {
+  int32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+BF_TARGET static void bf_kernel_kn(const uint16_t *const *xr, const uint16_t *w, int64_t N, int64_t K,
+                                   const uint16_t *pf, const bf_out *o /* [<= BF_KMR, <= BF_KNR] */) {
+  const int cols = o->cols;
+  const __mmask32 cm = cols >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << (unsigned)cols) - 1u);
+  __m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+  __m512 a4 = a0, b4 = a0, a5 = a0, b5 = a0, a6 = a0, b6 = a0, a7 = a0, b7 = a0;
+  __m512 a8 = a0, b8 = a0, a9 = a0, b9 = a0, a10 = a0, b10 = a0, a11 = a0, b11 = a0;
+#define BF_ROW(i, xv)                          \
+  do {                                         \
+    __m512bh v_ = (xv);                        \
+    a##i = _mm512_dpbf16_ps(a##i, v_, lo);     \
+    b##i = _mm512_dpbf16_ps(b##i, v_, hi);     \
+  } while (0)
+#define BF_ROWS(BC)                                                                  \
+  do {                                                                               \
+    BF_ROW(0, BC(xr[0] + k)); BF_ROW(1, BC(xr[1] + k)); BF_ROW(2, BC(xr[2] + k));     \
+    BF_ROW(3, BC(xr[3] + k)); BF_ROW(4, BC(xr[4] + k)); BF_ROW(5, BC(xr[5] + k));     \
+    BF_ROW(6, BC(xr[6] + k)); BF_ROW(7, BC(xr[7] + k)); BF_ROW(8, BC(xr[8] + k));     \
+    BF_ROW(9, BC(xr[9] + k)); BF_ROW(10, BC(xr[10] + k)); BF_ROW(11, BC(xr[11] + k)); \
+  } while (0)
+#define BF_BC1(p) ((__m512bh)_mm512_set1_epi32((int32_t)*(p)))
+  int64_t k = 0;
+  for (; k + 2 <= K; k += 2) {
+    if (pf) { /* the next block's two rows: its first sweep then finds them in cache */
+      _mm_prefetch((const char *)(pf + k * N), _MM_HINT_T0);
+      _mm_prefetch((const char *)(pf + (k + 1) * N), _MM_HINT_T0);
+    }
+    __m512i r0 = _mm512_maskz_loadu_epi16(cm, w + k * N), r1 = _mm512_maskz_loadu_epi16(cm, w + (k + 1) * N);
+    __m512bh lo = (__m512bh)_mm512_unpacklo_epi16(r0, r1), hi = (__m512bh)_mm512_unpackhi_epi16(r0, r1);
+    BF_ROWS(BF_BC);
+  }
+  if (k < K) { /* odd K: the last row alone, its partner zero in W and in x */
+    __m512i r0 = _mm512_maskz_loadu_epi16(cm, w + k * N), z = _mm512_setzero_si512();
+    __m512bh lo = (__m512bh)_mm512_unpacklo_epi16(r0, z), hi = (__m512bh)_mm512_unpackhi_epi16(r0, z);
+    BF_ROWS(BF_BC1);
+  }
+#undef BF_BC1
+#undef BF_ROWS
+#undef BF_ROW
+  /* a holds columns {0-3, 8-11, 16-19, 24-27}, b {4-7, 12-15, 20-23, 28-31} */
+  const __m512i ilo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i ihi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  const __mmask16 m0 = (__mmask16)cm, m1 = (__mmask16)(cm >> 16);
+  const float *bias1 = o->bias ? o->bias + 16 : NULL;
+#define BF_OUT(i)                                                                           \
+  if (o->rows > (i)) {                                                                      \
+    float *y_ = o->y + (i) * o->ldy;                                                        \
+    bf_put16(o, y_, o->bias, _mm512_permutex2var_ps(a##i, ilo, b##i), m0);                  \
+    if (m1) bf_put16(o, y_ + 16, bias1, _mm512_permutex2var_ps(a##i, ihi, b##i), m1);       \
+  }
+  BF_OUT(0); BF_OUT(1); BF_OUT(2); BF_OUT(3); BF_OUT(4); BF_OUT(5);
+  BF_OUT(6); BF_OUT(7); BF_OUT(8); BF_OUT(9); BF_OUT(10); BF_OUT(11);
+#undef BF_OUT
 }
 
 typedef struct bf_job {
@@ -173,60 +272,6 @@ static void bf_round_task(void *ctx, int i, int worker) {
   bf_round(j->x + r0 * j->K, j->xb + r0 * j->K, n * j->K);
 }
 
-/* 16 x 16 transpose of 32-bit elements in registers (r[i] row i in, column i out). */
-BF_TARGET static inline void bf_tr16(__m512i r[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 8; i++) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; i++) {
-    __m512i a = t[4 * i], b = t[4 * i + 1], c = t[4 * i + 2], d = t[4 * i + 3];
-    r[4 * i] = _mm512_unpacklo_epi64(a, c);
-    r[4 * i + 1] = _mm512_unpackhi_epi64(a, c);
-    r[4 * i + 2] = _mm512_unpacklo_epi64(b, d);
-    r[4 * i + 3] = _mm512_unpackhi_epi64(b, d);
-  }
-  /* now r[4i + j] holds, in 128-bit lane L, element j of rows 4i..4i+3, columns 4L..4L+3 */
-  for (int i = 0; i < 4; i++) {
-    t[i] = _mm512_shuffle_i32x4(r[i], r[4 + i], 0x88);
-    t[4 + i] = _mm512_shuffle_i32x4(r[i], r[4 + i], 0xdd);
-    t[8 + i] = _mm512_shuffle_i32x4(r[8 + i], r[12 + i], 0x88);
-    t[12 + i] = _mm512_shuffle_i32x4(r[8 + i], r[12 + i], 0xdd);
-  }
-  for (int i = 0; i < 8; i++) {
-    r[i] = _mm512_shuffle_i32x4(t[i], t[8 + i], 0x88);
-    r[8 + i] = _mm512_shuffle_i32x4(t[i], t[8 + i], 0xdd);
-  }
-}
-
-/* Conv1D panel: buf[c, k] = src[k, n0 + c] for c < cnt, bf16 [K, N] source. Blocks of 32 k
- * x 16 columns go through registers: rows k, k+1 are zipped into 32-bit pairs, which a
- * 16 x 16 transpose turns into 16 destination rows of 32 consecutive k. The k blocks are
- * the outer loop, so each of the 32 source rows is read sequentially; the destination
- * panel stays in L2. Edges are scalar. (This costs about 40% of the kernel's time in a
- * GPT-2 pass, mostly waiting for the weights to arrive from memory.) */
-BF_TARGET static void bf_transpose(const uint16_t *src, int64_t N, int64_t K, int64_t n0,
-                                   int64_t cnt, uint16_t *buf) {
-  const int64_t cfull = cnt / 16 * 16, kfull = K / 32 * 32;
-  for (int64_t k0 = 0; k0 < kfull; k0 += 32)
-    for (int64_t c0 = 0; c0 < cfull; c0 += 16) {
-      __m512i r[16];
-      for (int i = 0; i < 16; i++) {
-        const uint16_t *s = src + (k0 + 2 * i) * N + n0 + c0;
-        __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)s));
-        __m512i hi = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(s + N)));
-        r[i] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
-      }
-      bf_tr16(r);
-      for (int c = 0; c < 16; c++) _mm512_storeu_si512((void *)(buf + (c0 + c) * K + k0), r[c]);
-    }
-  for (int64_t k = kfull; k < K; k++)
-    for (int64_t c = 0; c < cfull; c++) buf[c * K + k] = src[k * N + n0 + c];
-  for (int64_t c = cfull; c < cnt; c++)
-    for (int64_t k = 0; k < K; k++) buf[c * K + k] = src[k * N + n0 + c];
-}
-
 /* Writes weight rows [n0, n0 + cnt) as bf16 rows buf[cnt, K]; tmp holds max(K, cnt) floats. */
 static void bf_pack(const bf_job *j, int64_t n0, int64_t cnt, uint16_t *buf, float *tmp) {
   const ls_ops_mat *w = j->w;
@@ -236,12 +281,35 @@ static void bf_pack(const bf_job *j, int64_t n0, int64_t cnt, uint16_t *buf, flo
       ls_ops_mat_row(w, n0 + r, 0, K, tmp);
       bf_round(tmp, buf + r * K, K);
     }
-  } else if (w->type == LS_OPS_BF16 && w->rowmap_heads == 0) {
-    bf_transpose(w->data, j->N, K, n0, cnt, buf);
   } else {
     for (int64_t k = 0; k < K; k++) {
       ls_ops_mat_row(w, k, n0, cnt, tmp);
       for (int64_t c = 0; c < cnt; c++) buf[c * K + k] = ls_ops_f32_to_bf16(tmp[c]);
+    }
+  }
+}
+
+/* A panel of columns [n0, n0 + cnt) of a bf16 Conv1D weight [K, N], read in place. For
+ * each K chunk and each block of 12 activation rows, the micro-kernel sweeps the panel's
+ * columns 32 at a time: the rows' chunk (24 KiB) stays in L1, the panel's chunk in L2. */
+static void bf_task_kn(bf_job *j, int64_t n0, int64_t cnt) {
+  const int64_t M = j->M, N = j->N, K = j->K;
+  const uint16_t *w = j->w->data; /* [K, N] bf16 */
+  for (int64_t kc = 0; kc < K; kc += BF_KC) {
+    int64_t kn = K - kc < BF_KC ? K - kc : BF_KC;
+    for (int64_t m0 = 0; m0 < M; m0 += BF_KMR) {
+      const uint16_t *xr[BF_KMR];
+      int64_t mn = M - m0 < BF_KMR ? M - m0 : BF_KMR;
+      for (int a = 0; a < BF_KMR; a++) xr[a] = j->xb + (m0 + (a < mn ? a : mn - 1)) * K + kc;
+      for (int64_t c0 = 0; c0 < cnt; c0 += BF_KNR) {
+        bf_out o = {.y = j->y + m0 * N + n0 + c0, .ldy = N, .rows = (int)mn,
+                    .cols = cnt - c0 < BF_KNR ? (int)(cnt - c0) : BF_KNR,
+                    .bias = kc == 0 && j->bias ? j->bias + n0 + c0 : NULL, .acc = kc > 0};
+        /* on the first row block, prefetch the panel's next column block (read from the
+         * file mapping, its rows N apart, it would otherwise arrive one miss at a time) */
+        const uint16_t *pf = m0 == 0 && c0 + BF_KNR < cnt ? w + kc * N + n0 + c0 + BF_KNR : NULL;
+        bf_kernel_kn(xr, w + kc * N + n0 + c0, N, kn, pf, &o);
+      }
     }
   }
 }
@@ -252,6 +320,10 @@ static void bf_task(void *ctx, int i, int worker) {
   int64_t n0 = (int64_t)i * j->nb;
   int64_t cnt = N - n0 < j->nb ? N - n0 : j->nb;
   const ls_ops_mat *w = j->w;
+  if (!j->nk && w->type == LS_OPS_BF16 && w->rowmap_heads == 0) {
+    bf_task_kn(j, n0, cnt);
+    return;
+  }
   const uint16_t *wp; /* [cnt, K] bf16 weight rows of this panel */
   if (j->nk && w->type == LS_OPS_BF16 && w->rowmap_heads == 0) {
     wp = (const uint16_t *)w->data + n0 * K;
@@ -267,7 +339,6 @@ static void bf_task(void *ctx, int i, int worker) {
     bf_pack(j, n0, cnt, buf, (float *)s);
     wp = buf;
   }
-  float out[BF_MR * BF_NR];
   for (int64_t kc = 0; kc < K; kc += BF_KC) {
     int64_t kn = K - kc < BF_KC ? K - kc : BF_KC;
     for (int64_t m0 = 0; m0 < M; m0 += BF_MR) {
@@ -278,14 +349,9 @@ static void bf_task(void *ctx, int i, int worker) {
         const uint16_t *wr[BF_NR];
         int64_t rn = cnt - r0 < BF_NR ? cnt - r0 : BF_NR;
         for (int b = 0; b < BF_NR; b++) wr[b] = wp + (r0 + (b < rn ? b : rn - 1)) * K + kc;
-        bf_kernel(xr, wr, kn, out);
-        for (int64_t a = 0; a < mn; a++) {
-          float *yr = j->y + (m0 + a) * N + n0 + r0;
-          for (int64_t b = 0; b < rn; b++) {
-            float base = kc > 0 ? yr[b] : j->bias ? j->bias[n0 + r0 + b] : 0.0f;
-            yr[b] = base + out[a * BF_NR + b];
-          }
-        }
+        bf_out o = {.y = j->y + m0 * N + n0 + r0, .ldy = N, .rows = (int)mn, .cols = (int)rn,
+                    .bias = kc == 0 && j->bias ? j->bias + n0 + r0 : NULL, .acc = kc > 0};
+        bf_kernel(xr, wr, kn, &o);
       }
     }
   }
@@ -317,7 +383,7 @@ int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls
   int64_t nb = (1 << 17) / kc;
   int64_t per_worker = (j.N + 2 * threads - 1) / (2 * threads);
   if (threads > 1 && nb > per_worker) nb = per_worker;
-  nb = (nb + 15) / 16 * 16;
+  nb = (nb + 31) / 32 * 32; /* whole blocks of either micro-kernel */
   if (nb > j.N) nb = j.N;
   j.nb = nb;
   ls_pool_run(p, (int)((j.N + nb - 1) / nb), bf_task, &j);

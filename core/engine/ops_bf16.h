@@ -26,9 +26,9 @@ int ls_ops_bf16_applies(const ls_ops_mat *w);
 
 /* Same contract as ls_ops_matmul (y[M, N] = x[M, K] @ W^T + bias for w [N, K] when w_is_nk,
  * x @ W + bias for w [K, N] otherwise), computed with bf16 inputs and fp32 accumulation
- * when ls_ops_bf16_applies(w), else by ls_ops_matmul. Linear bf16 weights are read straight
- * from the mapping; other panels (Conv1D [K, N] weights, f16/f32, GGUF row order) are
- * rounded / transposed into per-worker scratch. Returns LS_OK or LS_ENOMEM. */
+ * when ls_ops_bf16_applies(w), else by ls_ops_matmul. bf16 weights of either layout (Linear
+ * [N, K], Conv1D [K, N]) are read straight from the mapping; other panels (f16/f32, GGUF
+ * row order) are rounded into per-worker scratch. Returns LS_OK or LS_ENOMEM. */
 int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                        int w_is_nk, const float *bias);
 

@@ -84,12 +84,90 @@ static inline float exp_body(float x) {
   return x != x ? x : y;
 }
 
-LS_CLONES void ls__exp_vec(float *y, const float *x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] = exp_body(x[i]);
+/* The exp-based loops (exp, tanh-GELU, SiLU) do not vectorise as plain C: GCC keeps the
+ * range selects of exp_body as branches while float->int conversion may trap
+ * (-ftrapping-math), and the loop then has control flow. So they get an AVX2/FMA version
+ * with intrinsics, the same Cephes polynomial and the same range handling lane by lane,
+ * picked at run time; the tail and CPUs without AVX2/FMA use exp_body. */
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
+#include <immintrin.h>
+#define LS_EXP_AVX2 1
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+
+static int have_avx2_fma(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+AVX2_TARGET static inline __m256 exp8(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.3f), hi = _mm256_set1_ps(88.7f);
+  __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+  __m256 fk = _mm256_floor_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_fnmadd_ps(fk, _mm256_set1_ps(0.693359375f), xc);
+  r = _mm256_fmadd_ps(fk, _mm256_set1_ps(2.12194440e-4f), r);
+  __m256 z = _mm256_mul_ps(r, r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0f));
+  __m256i k = _mm256_cvtps_epi32(fk); /* fk is integral: exact */
+  __m256i k1 = _mm256_srai_epi32(k, 1), k2 = _mm256_sub_epi32(k, k1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, bias), 23));
+  __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, bias), 23));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); /* NaN stays NaN */
 }
 
-LS_CLONES static void gelu_tanh_vec(float *y, const float *x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
+AVX2_TARGET static int64_t exp_avx2(float *y, const float *x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp8(_mm256_loadu_ps(x + i)));
+  return i;
+}
+
+/* v / (1 + exp(-2u)), u = sqrt(2/pi) (v + 0.044715 v^3) */
+AVX2_TARGET static int64_t gelu_tanh_avx2(float *y, const float *x, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), c = _mm256_set1_ps(0.044715f);
+  const __m256 m2s = _mm256_set1_ps(-2.0f * 0.7978845608028654f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(c, v), _mm256_mul_ps(v, v), v);
+    __m256 e = exp8(_mm256_mul_ps(m2s, inner));
+    _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+  }
+  return i;
+}
+
+/* v / (1 + exp(-v)) */
+AVX2_TARGET static int64_t silu_avx2(float *y, const float *x, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), neg = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 e = exp8(_mm256_xor_ps(v, neg));
+    _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+  }
+  return i;
+}
+#endif
+
+void ls__exp_vec(float *y, const float *x, int64_t n) {
+  int64_t i = 0;
+#ifdef LS_EXP_AVX2
+  if (have_avx2_fma()) i = exp_avx2(y, x, n);
+#endif
+  for (; i < n; i++) y[i] = exp_body(x[i]);
+}
+
+static void gelu_tanh_vec(float *y, const float *x, int64_t n) {
+  int64_t i = 0;
+#ifdef LS_EXP_AVX2
+  if (have_avx2_fma()) i = gelu_tanh_avx2(y, x, n);
+#endif
+  for (; i < n; i++) {
     float v = x[i];
     float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
     /* 0.5 v (1 + tanh u) == v sigmoid(2u): no cancellation where tanh u is near -1 */
@@ -97,8 +175,12 @@ LS_CLONES static void gelu_tanh_vec(float *y, const float *x, int64_t n) {
   }
 }
 
-LS_CLONES static void silu_vec(float *y, const float *x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
+static void silu_vec(float *y, const float *x, int64_t n) {
+  int64_t i = 0;
+#ifdef LS_EXP_AVX2
+  if (have_avx2_fma()) i = silu_avx2(y, x, n);
+#endif
+  for (; i < n; i++) {
     float v = x[i];
     y[i] = v / (1.0f + exp_body(-v));
   }

@@ -2,7 +2,9 @@
  * decoders and the transcendental functions behind GELU, SiLU and softmax. They are plain
  * C loops written so the compiler can vectorise them; ops_simd.c compiles each one twice
  * (x86-64-v3 with AVX2/FMA/F16C, and the baseline) and the loader picks the clone the CPU
- * supports (GCC/Clang target_clones), so the binary runs anywhere and fast where it can. */
+ * supports (GCC/Clang target_clones), so the binary runs anywhere and fast where it can.
+ * exp, tanh-GELU and SiLU, which GCC does not vectorise, are AVX2/FMA intrinsics picked at
+ * run time instead (scalar on other CPUs). */
 #ifndef LS_ENGINE_OPS_SIMD_H
 #define LS_ENGINE_OPS_SIMD_H
 

@@ -107,8 +107,8 @@ static void check(ls_pool *p, int type, int nk, int64_t M, int64_t K, int64_t N,
 static void test_kernel(void **st) {
   (void)st;
   if (!ls_ops_bf16_supported()) skip();
-  static const int64_t Ms[] = {1, 3, 17};
-  static const int64_t KN[][2] = {{1, 1}, {31, 5}, {33, 37}, {64, 70}, {1030, 19}, {2100, 9}};
+  static const int64_t Ms[] = {1, 3, 17, 25};
+  static const int64_t KN[][2] = {{1, 1}, {31, 5}, {33, 37}, {64, 70}, {1030, 19}, {2100, 9}, {2049, 65}};
   for (int threads = 1; threads <= 3; threads += 2) {
     ls_pool *p = NULL;
     assert_int_equal(ls_pool_new(&p, threads), LS_OK);
