@@ -2,8 +2,9 @@
  * n); workers and the caller pull task indices from one atomic counter and the last one to
  * finish signals the caller. Jobs are short (one matrix product, one attention layer: a
  * forward pass of GPT-2 small is ~150 jobs of 0.05-2 ms), so the pool favours low dispatch
- * cost: after a job, a worker spins on the job counter for up to SPIN_NS before it sleeps on
- * the condition variable, and the caller spins likewise for the last worker. Waking a
+ * cost: after a job, a worker spins on the job counter for up to SPIN_NS (yielding the core
+ * now and then) before it sleeps on the condition variable, and the caller spins likewise
+ * for the last worker. Waking a
  * sleeping thread costs tens of microseconds on a VM, as much as a small job; a forward pass
  * keeps the workers within the spin window, and an idle pool (a paused debugger) sleeps. */
 #include "core/engine/pool.h"
@@ -54,8 +55,12 @@ static long long mono_ns(void) {
   return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static inline void cpu_relax(const ls_pool *p) {
-  if (p->spin_yield) sched_yield();
+/* One spin step: a pause, and every 64th step (or every step when there are more threads
+ * than CPUs) a sched_yield, so that another runnable thread of the process (the statistics
+ * pool of core/tensor computing in a hook, say) gets the core instead of waiting for the
+ * spin to end. */
+static inline void cpu_relax(const ls_pool *p, unsigned i) {
+  if (p->spin_yield || (i & 63) == 63) sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
   else __builtin_ia32_pause();
 #endif
@@ -71,7 +76,7 @@ static int spin_until(ls_pool *p, int (*cond)(ls_pool *, unsigned long), unsigne
       if (!t0) t0 = t;
       else if (t - t0 > SPIN_NS) return 0;
     }
-    cpu_relax(p);
+    cpu_relax(p, i);
   }
 }
 
