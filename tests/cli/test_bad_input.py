@@ -100,6 +100,8 @@ CASES = [
     ("expression", "shapes differ", "cli", {"c.json": cfg()}, ["debug", "{c.json}", "--random-tokens", "2", "--break", "model.layers.0", "--eval", "output + output[:, :, 0:3]"], (0, 1, 2), r"(?i)shape"),
     ("expression", "index out of range", "cli", {"c.json": cfg()}, ["debug", "{c.json}", "--random-tokens", "2", "--break", "model.layers.0", "--eval", "output[5]"], (0, 1, 2), r"(?i)range|index|bounds"),
     ("expression", "division by zero tensor", "cli", {"c.json": cfg()}, ["debug", "{c.json}", "--random-tokens", "2", "--break", "model.layers.0", "--eval", "output.mean / 0"], (0, 1, 2), r"(?i)inf|nan|zero"),
+    ("debug options", "--compute fp8", "cli", {"c.json": cfg()}, ["debug", "{c.json}", "--compute", "fp8"], (2,), r"fp32 or bf16"),
+    ("debug options", "--seed 12abc", "cli", {"c.json": cfg()}, ["debug", "{c.json}", "--seed", "12abc"], (2,), r"non-negative integer"),
     ("lsp framing", "Content-Length 2^62", "lsp", LSP_INIT + b"Content-Length: 4611686018427387904\r\n\r\n{}", None, (0, 1), r"(?i)content-length|too large|limit|exceed"),
     ("lsp framing", "Content-Length not a number", "lsp", LSP_INIT + b"Content-Length: twelve\r\n\r\n{}", None, (0, 1), r"(?i)content-length|header"),
     ("lsp framing", "no Content-Length header", "lsp", LSP_INIT + b"Content-Type: x\r\n\r\n{}", None, (0, 1), r"(?i)content-length|header"),
@@ -114,6 +116,7 @@ CASES = [
     ("dap request", "launch without config", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {}}), None, (0, 1), r"config"),
     ("dap request", "launch with a missing config", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": "/nonexistent/c.json"}}), None, (0, 1), r"(?i)nonexistent|no such|cannot"),
     ("dap request", "threads: 10^9", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "threads": 10**9}}), None, (0, 1), r"threads"),
+    ("dap request", "compute: fp8", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "compute": "fp8"}}), None, (0, 1), r"compute.*fp32.*bf16"),
     ("dap request", "unknown command", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "frobnicate"}), None, (0, 1), r"frobnicate"),
     ("dap request", "request before initialize", "dap", frame({"seq": 1, "type": "request", "command": "threads"}), None, (0, 1), r"(?i)initialize"),
 ]
