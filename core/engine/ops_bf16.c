@@ -2,21 +2,22 @@
  * ops_bf16.h for what is rounded where).
  *
  * Kernels. vdpbf16ps multiplies pairs of bf16 and adds both products to an fp32 lane.
- *  - Pair kernel (bf_kernel_kn, bf_kernel_packed): 12 activation rows x 32 output columns,
- *    24 accumulators; per pair of K it loads 32 columns of (W[k, c], W[k + 1, c]) pairs (two
- *    vectors) and broadcasts each activation row's (x[k], x[k + 1]) pair: 2 vector loads and
- *    12 4-byte broadcasts for 24 products. For a Conv1D weight [K, N] (GPT-2, N contiguous)
- *    the pairs are zipped in registers from rows k and k + 1 of the mapping, read in place
- *    with the next column block prefetched. For a bf16 Linear weight [N, K] each worker first
- *    packs its panel into pair order in its scratch (bf_pack_pairs, a 32-bit transpose with
- *    software prefetch; it is where the weights come in from memory, about a fifth of the
- *    product's time at M = 128), and the kernel then runs from L2: 5-10% faster overall
- *    than the dot kernel below on weights that stream from memory.
- *  - Dot kernel (bf_kernel): along K, contiguous in both an activation row and a weight row:
- *    6 activation rows x 4 weight rows, 6 x 4 vdpbf16ps per 32 bf16 of K (10 loads for 24
- *    products), then each row's 4 accumulators folded into 4 sums with one shuffle tree. It
- *    takes panels rounded to bf16 rows in scratch (f16/f32 weights, GGUF interleaved q/k
- *    rows) and bf16 Linear weights in place when there is no pool (no scratch).
+ *  - Dot kernel (bf_kernel), for Linear weights [N, K]: the dot product runs along K, which
+ *    is contiguous in both an activation row and a weight row: 6 activation rows x 4 weight
+ *    rows, 6 x 4 vdpbf16ps per 32 bf16 of K (10 loads for 24 products; 24 accumulators + 4
+ *    weight vectors + 1 activation vector = 29 of the 32 zmm registers), then each row's 4
+ *    accumulators folded into 4 sums with one shuffle tree. bf16 weights are read in place
+ *    from the mapping; on the first row block the kernel prefetches the next 4 weight rows a
+ *    line per step, so the weights stream in from memory while it computes (packing the
+ *    panel into pair order for the pair kernel instead was tried: 2-3% slower on TinyLlama,
+ *    the packing pass being where the memory stalls land). f16/f32 weights and GGUF
+ *    interleaved q/k rows are first rounded into bf16 rows in the worker's scratch.
+ *  - Pair kernel (bf_kernel_kn), for Conv1D weights [K, N] (GPT-2, N contiguous): 12
+ *    activation rows x 32 output columns, 24 accumulators; per pair of K it zips rows k and
+ *    k + 1 of W in registers into 32 columns of (W[k, c], W[k + 1, c]) pairs (two vectors)
+ *    and broadcasts each activation row's (x[k], x[k + 1]) pair: 2 vector loads, 2 zips and
+ *    12 4-byte broadcasts for 24 products, read in place with the next column block
+ *    prefetched.
  * K is cut in chunks of 1024 so the activation rows of a chunk stay in L1 while a panel of
  * weights (about 256 KiB) stays in L2; K tails use masked loads, which never touch memory
  * past the end of a row (weights are read straight from the file mapping). Row and column
@@ -82,7 +83,6 @@ int ls_ops_bf16_applies(const ls_ops_mat *w) {
 #define BF_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define BF_MR 6     /* activation rows per micro-kernel */
 #define BF_NR 4     /* weight rows per micro-kernel */
-#define BF_PACK_AHEAD 256 /* bf16 elements (512 bytes) ahead in each packed row */
 #define BF_KC 1024  /* K chunk: 6 activation rows of it are 12 KiB (L1) */
 
 /* xb[n] = bf16(x[n]) rounded to nearest even; NaN stays a quiet NaN. */
@@ -154,12 +154,19 @@ BF_TARGET static inline void bf_put4(const bf_out *o, float *y, const float *bia
 
 /* o = x rows xr[0..5] . weight rows wr[0..3] over K bf16 elements. */
 BF_TARGET static void bf_kernel(const uint16_t *const *xr, const uint16_t *const *wr, int64_t K,
-                                const bf_out *o /* [<= BF_MR, <= BF_NR] */) {
+                                uintptr_t pf, int64_t ldw, const bf_out *o /* [<= BF_MR, <= BF_NR] */) {
   const uint16_t *x0 = xr[0], *x1 = xr[1], *x2 = xr[2], *x3 = xr[3], *x4 = xr[4], *x5 = xr[5];
   const uint16_t *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3];
   BF_ZERO4(c0); BF_ZERO4(c1); BF_ZERO4(c2); BF_ZERO4(c3); BF_ZERO4(c4); BF_ZERO4(c5);
   int64_t k = 0;
   for (; k + 32 <= K; k += 32) {
+    if (pf) { /* the next 4 weight rows (first row block only): one line of each per step */
+      uintptr_t q = pf + (uintptr_t)k * 2, st = (uintptr_t)ldw * 2;
+      _mm_prefetch((const char *)q, _MM_HINT_T0);
+      _mm_prefetch((const char *)(q + st), _MM_HINT_T0);
+      _mm_prefetch((const char *)(q + 2 * st), _MM_HINT_T0);
+      _mm_prefetch((const char *)(q + 3 * st), _MM_HINT_T0);
+    }
     __m512bh b0 = BF_LD(w0 + k), b1 = BF_LD(w1 + k), b2 = BF_LD(w2 + k), b3 = BF_LD(w3 + k);
     BF_DP4(c0, BF_LD(x0 + k));
     BF_DP4(c1, BF_LD(x1 + k));
@@ -259,109 +266,6 @@ BF_TARGET static void bf_kernel_kn(const uint16_t *const *xr, const uint16_t *w,
 #undef BF_OUT
 }
 
-/* Linear panel in pair order for bf_kernel_packed: P[kp, c] = (W[n0 + c, 2kp],
- * W[n0 + c, 2kp + 1]) for c < cnt, kp < ceil(K / 2), from a bf16 weight [N, K]. Viewed as
- * 32-bit pairs this is a transpose of W's [cnt, K / 2] block, done 16 x 16 in registers;
- * edges are scalar, and for an odd K the last pair is (W[n, K - 1], 0), never reading past
- * the row (W is the file mapping). */
-BF_TARGET static inline void bf_tr16(__m512i r[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 8; i++) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; i++) {
-    __m512i a = t[4 * i], b = t[4 * i + 1], c = t[4 * i + 2], d = t[4 * i + 3];
-    r[4 * i] = _mm512_unpacklo_epi64(a, c);
-    r[4 * i + 1] = _mm512_unpackhi_epi64(a, c);
-    r[4 * i + 2] = _mm512_unpacklo_epi64(b, d);
-    r[4 * i + 3] = _mm512_unpackhi_epi64(b, d);
-  }
-  for (int i = 0; i < 4; i++) {
-    t[i] = _mm512_shuffle_i32x4(r[i], r[4 + i], 0x88);
-    t[4 + i] = _mm512_shuffle_i32x4(r[i], r[4 + i], 0xdd);
-    t[8 + i] = _mm512_shuffle_i32x4(r[8 + i], r[12 + i], 0x88);
-    t[12 + i] = _mm512_shuffle_i32x4(r[8 + i], r[12 + i], 0xdd);
-  }
-  for (int i = 0; i < 8; i++) {
-    r[i] = _mm512_shuffle_i32x4(t[i], t[8 + i], 0x88);
-    r[8 + i] = _mm512_shuffle_i32x4(t[i], t[8 + i], 0xdd);
-  }
-}
-
-BF_TARGET static void bf_pack_pairs(const uint16_t *w, int64_t K, int64_t n0, int64_t cnt,
-                                    uint32_t *P /* [(K + 1) / 2, cnt] */) {
-  const int64_t kh = K / 2, kp_full = kh / 16 * 16, c_full = cnt / 16 * 16;
-  for (int64_t c0 = 0; c0 < c_full; c0 += 16)
-    for (int64_t kp0 = 0; kp0 < kp_full; kp0 += 16) {
-      __m512i r[16];
-      for (int i = 0; i < 16; i++) {
-        const uint16_t *src = w + (n0 + c0 + i) * K + 2 * kp0;
-        /* 16 row streams at once are more than the hardware prefetchers follow: 5-10% */
-        _mm_prefetch((const char *)((uintptr_t)src + BF_PACK_AHEAD * sizeof *src), _MM_HINT_T0);
-        r[i] = _mm512_loadu_si512((const void *)src);
-      }
-      bf_tr16(r);
-      for (int i = 0; i < 16; i++) _mm512_storeu_si512((void *)(P + (kp0 + i) * cnt + c0), r[i]);
-    }
-  for (int64_t c = 0; c < cnt; c++) {
-    const uint16_t *row = w + (n0 + c) * K;
-    for (int64_t kp = c < c_full ? kp_full : 0; kp < kh; kp++)
-      P[kp * cnt + c] = (uint32_t)row[2 * kp] | (uint32_t)row[2 * kp + 1] << 16;
-    if (K & 1) P[kh * cnt + c] = row[K - 1];
-  }
-}
-
-/* The Conv1D kernel's scheme on a packed panel P[K / 2][ldp] (pairs already zipped, columns
- * in natural order): 2 loads and 12 broadcasts for 24 vdpbf16ps. */
-BF_TARGET static void bf_kernel_packed(const uint16_t *const *xr, const uint32_t *P, int64_t ldp, int64_t K,
-                                       const bf_out *o /* [<= BF_KMR, <= BF_KNR] */) {
-  const int cols = o->cols;
-  const __mmask16 m0 = cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1u);
-  const __mmask16 m1 = cols >= 32 ? (__mmask16)0xffff : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1u) : 0;
-  __m512 a0 = _mm512_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-  __m512 a4 = a0, b4 = a0, a5 = a0, b5 = a0, a6 = a0, b6 = a0, a7 = a0, b7 = a0;
-  __m512 a8 = a0, b8 = a0, a9 = a0, b9 = a0, a10 = a0, b10 = a0, a11 = a0, b11 = a0;
-#define BF_ROW(i, xv)                          \
-  do {                                         \
-    __m512bh v_ = (xv);                        \
-    a##i = _mm512_dpbf16_ps(a##i, v_, lo);     \
-    b##i = _mm512_dpbf16_ps(b##i, v_, hi);     \
-  } while (0)
-#define BF_ROWS(BC)                                                                  \
-  do {                                                                               \
-    BF_ROW(0, BC(xr[0] + k)); BF_ROW(1, BC(xr[1] + k)); BF_ROW(2, BC(xr[2] + k));     \
-    BF_ROW(3, BC(xr[3] + k)); BF_ROW(4, BC(xr[4] + k)); BF_ROW(5, BC(xr[5] + k));     \
-    BF_ROW(6, BC(xr[6] + k)); BF_ROW(7, BC(xr[7] + k)); BF_ROW(8, BC(xr[8] + k));     \
-    BF_ROW(9, BC(xr[9] + k)); BF_ROW(10, BC(xr[10] + k)); BF_ROW(11, BC(xr[11] + k)); \
-  } while (0)
-#define BF_BC1(p) ((__m512bh)_mm512_set1_epi32((int32_t)*(p)))
-  int64_t k = 0;
-  for (; k + 2 <= K; k += 2) {
-    const uint32_t *r = P + (k / 2) * ldp;
-    __m512bh lo = (__m512bh)_mm512_maskz_loadu_epi32(m0, r), hi = (__m512bh)_mm512_maskz_loadu_epi32(m1, r + 16);
-    BF_ROWS(BF_BC);
-  }
-  if (k < K) { /* odd K: the packer paired the last weight with a zero; so must x be */
-    const uint32_t *r = P + (k / 2) * ldp;
-    __m512bh lo = (__m512bh)_mm512_maskz_loadu_epi32(m0, r), hi = (__m512bh)_mm512_maskz_loadu_epi32(m1, r + 16);
-    BF_ROWS(BF_BC1);
-  }
-#undef BF_BC1
-#undef BF_ROWS
-#undef BF_ROW
-  const float *bias1 = o->bias ? o->bias + 16 : NULL;
-#define BF_OUT(i)                                                 \
-  if (o->rows > (i)) {                                            \
-    float *y_ = o->y + (i) * o->ldy;                              \
-    bf_put16(o, y_, o->bias, a##i, m0);                           \
-    if (m1) bf_put16(o, y_ + 16, bias1, b##i, m1);                \
-  }
-  BF_OUT(0); BF_OUT(1); BF_OUT(2); BF_OUT(3); BF_OUT(4); BF_OUT(5);
-  BF_OUT(6); BF_OUT(7); BF_OUT(8); BF_OUT(9); BF_OUT(10); BF_OUT(11);
-#undef BF_OUT
-}
-
 typedef struct bf_job {
   ls_pool *pool;
   float *y;            /* [M, N] */
@@ -426,32 +330,6 @@ static void bf_task_kn(bf_job *j, int64_t n0, int64_t cnt) {
   }
 }
 
-/* A panel of rows [n0, n0 + cnt) of a bf16 Linear weight [N, K]: packed into pair order in
- * the worker's scratch, then the pair kernel as for Conv1D, without the zips. */
-static void bf_task_packed(bf_job *j, int64_t n0, int64_t cnt, int worker) {
-  const int64_t M = j->M, N = j->N, K = j->K;
-  uint32_t *P = (uint32_t *)ls_pool_scratch(j->pool, worker, (size_t)((K + 1) / 2 * cnt) * sizeof(uint32_t));
-  if (!P) {
-    atomic_store(&j->failed, 1);
-    return;
-  }
-  bf_pack_pairs(j->w->data, K, n0, cnt, P);
-  for (int64_t kc = 0; kc < K; kc += BF_KC) { /* BF_KC is even: chunks start on a pair */
-    int64_t kn = K - kc < BF_KC ? K - kc : BF_KC;
-    for (int64_t m0 = 0; m0 < M; m0 += BF_KMR) {
-      const uint16_t *xr[BF_KMR];
-      int64_t mn = M - m0 < BF_KMR ? M - m0 : BF_KMR;
-      for (int a = 0; a < BF_KMR; a++) xr[a] = j->xb + (m0 + (a < mn ? a : mn - 1)) * K + kc;
-      for (int64_t c0 = 0; c0 < cnt; c0 += BF_KNR) {
-        bf_out o = {.y = j->y + m0 * N + n0 + c0, .ldy = N, .rows = (int)mn,
-                    .cols = cnt - c0 < BF_KNR ? (int)(cnt - c0) : BF_KNR,
-                    .bias = kc == 0 && j->bias ? j->bias + n0 + c0 : NULL, .acc = kc > 0};
-        bf_kernel_packed(xr, P + (kc / 2) * cnt + c0, cnt, kn, &o);
-      }
-    }
-  }
-}
-
 static void bf_task(void *ctx, int i, int worker) {
   bf_job *j = ctx;
   const int64_t M = j->M, N = j->N, K = j->K;
@@ -460,10 +338,6 @@ static void bf_task(void *ctx, int i, int worker) {
   const ls_ops_mat *w = j->w;
   if (!j->nk && w->type == LS_OPS_BF16 && w->rowmap_heads == 0) {
     bf_task_kn(j, n0, cnt);
-    return;
-  }
-  if (j->nk && w->type == LS_OPS_BF16 && w->rowmap_heads == 0 && j->pool) {
-    bf_task_packed(j, n0, cnt, worker);
     return;
   }
   const uint16_t *wp; /* [cnt, K] bf16 weight rows of this panel */
@@ -493,7 +367,8 @@ static void bf_task(void *ctx, int i, int worker) {
         for (int b = 0; b < BF_NR; b++) wr[b] = wp + (r0 + (b < rn ? b : rn - 1)) * K + kc;
         bf_out o = {.y = j->y + m0 * N + n0 + r0, .ldy = N, .rows = (int)mn, .cols = (int)rn,
                     .bias = kc == 0 && j->bias ? j->bias + n0 + r0 : NULL, .acc = kc > 0};
-        bf_kernel(xr, wr, kn, &o);
+        uintptr_t pf = m0 == 0 && r0 + BF_NR < cnt ? (uintptr_t)(wp + (r0 + BF_NR) * K + kc) : 0;
+        bf_kernel(xr, wr, kn, pf, K, &o);
       }
     }
   }
