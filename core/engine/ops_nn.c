@@ -65,6 +65,55 @@ void ls_ops_glu(ls_pool *p, int act, float *gate, const float *up, int64_t n) {
   ls_pool_run(p, (int)((n + CHUNK - 1) / CHUNK), ew_task, &j);
 }
 
+/* ---- reductions ---------------------------------------------------------------------- */
+
+/* Sums in double with 4 interleaved partial sums: a single accumulator is one dependent add
+ * per element (4 cycles each); four give the adds room to overlap (GCC also packs them
+ * into one vector), still in a fixed order, so results do not depend on the thread count. */
+static double sum_f64(const float *x, int64_t n) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int64_t t = 0;
+  for (; t + 4 <= n; t += 4) {
+    a0 += x[t];
+    a1 += x[t + 1];
+    a2 += x[t + 2];
+    a3 += x[t + 3];
+  }
+  for (; t < n; t++) a0 += x[t];
+  return (a0 + a1) + (a2 + a3);
+}
+
+/* sum of (x[t] - c)^2 in double, likewise */
+static double sumsq_f64(const float *x, int64_t n, double c) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int64_t t = 0;
+  for (; t + 4 <= n; t += 4) {
+    double d0 = x[t] - c, d1 = x[t + 1] - c, d2 = x[t + 2] - c, d3 = x[t + 3] - c;
+    a0 += d0 * d0;
+    a1 += d1 * d1;
+    a2 += d2 * d2;
+    a3 += d3 * d3;
+  }
+  for (; t < n; t++) a0 += (x[t] - c) * (x[t] - c);
+  return (a0 + a1) + (a2 + a3);
+}
+
+/* max of x[n] (n >= 1; NaN entries are skipped unless all are NaN), 4 partial maxima */
+static float max_f32(const float *x, int64_t n) {
+  float m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
+  int64_t t = 0;
+  for (; t + 4 <= n; t += 4) {
+    m0 = x[t] > m0 ? x[t] : m0;
+    m1 = x[t + 1] > m1 ? x[t + 1] : m1;
+    m2 = x[t + 2] > m2 ? x[t + 2] : m2;
+    m3 = x[t + 3] > m3 ? x[t + 3] : m3;
+  }
+  for (; t < n; t++) m0 = x[t] > m0 ? x[t] : m0;
+  m0 = m1 > m0 ? m1 : m0;
+  m2 = m3 > m2 ? m3 : m2;
+  return m2 > m0 ? m2 : m0;
+}
+
 /* ---- norms --------------------------------------------------------------------------- */
 
 typedef struct norm_job {
@@ -85,18 +134,15 @@ static void norm_task(void *ctx, int i, int worker) {
     const float *x = j->x + r * n;
     float *y = j->y + r * n;
     if (j->rms) {
-      double ss = 0;
-      for (int64_t t = 0; t < n; t++) ss += (double)x[t] * x[t];
+      double ss = sumsq_f64(x, n, 0.0);
       float inv = (float)(1.0 / sqrt(ss / (double)n + (double)j->eps));
       if (j->w)
         for (int64_t t = 0; t < n; t++) y[t] = (x[t] * inv) * (j->w[t] + j->offset);
       else
         for (int64_t t = 0; t < n; t++) y[t] = x[t] * inv;
     } else {
-      double s = 0, ss = 0;
-      for (int64_t t = 0; t < n; t++) s += x[t];
-      double mean = s / (double)n;
-      for (int64_t t = 0; t < n; t++) ss += ((double)x[t] - mean) * ((double)x[t] - mean);
+      double mean = sum_f64(x, n) / (double)n;
+      double ss = sumsq_f64(x, n, mean);
       float inv = (float)(1.0 / sqrt(ss / (double)n + (double)j->eps));
       float mf = (float)mean;
       for (int64_t t = 0; t < n; t++) {
@@ -132,17 +178,14 @@ void ls_ops_rmsnorm(ls_pool *p, float *y, const float *x, int64_t rows, int64_t 
 /* ---- softmax ------------------------------------------------------------------------- */
 
 static void softmax_row(float *x, int64_t n) {
-  float mx = -INFINITY;
-  for (int64_t t = 0; t < n; t++) mx = x[t] > mx ? x[t] : mx;
+  float mx = max_f32(x, n);
   if (mx == -INFINITY) { /* every entry masked: uniform, as an all-finfo.min row gives */
     for (int64_t t = 0; t < n; t++) x[t] = 1.0f / (float)n;
     return;
   }
   for (int64_t t = 0; t < n; t++) x[t] -= mx;
   ls__exp_vec(x, x, n);
-  double s = 0;
-  for (int64_t t = 0; t < n; t++) s += x[t];
-  float inv = (float)(1.0 / s);
+  float inv = (float)(1.0 / sum_f64(x, n));
   for (int64_t t = 0; t < n; t++) x[t] *= inv;
 }
 
