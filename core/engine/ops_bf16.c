@@ -388,7 +388,9 @@ int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls
     return LS_OK;
   }
   /* M * K floats exist in x, so M * K bf16 cannot overflow size_t */
-  j.xb = ls_malloc((size_t)(M * j.K) * sizeof(uint16_t));
+  size_t xb_bytes = (size_t)(M * j.K) * sizeof(uint16_t);
+  uint16_t *own = NULL; /* without a pool there is no job scratch */
+  j.xb = p ? (uint16_t *)ls_pool_job_scratch(p, xb_bytes) : (own = ls_malloc(xb_bytes));
   if (!j.xb) return LS_ENOMEM;
   int threads = ls_pool_threads(p);
   if (threads < 1) threads = 1;
@@ -404,7 +406,7 @@ int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls
   if (nb > j.N) nb = j.N;
   j.nb = nb;
   ls_pool_run(p, (int)((j.N + nb - 1) / nb), bf_task, &j);
-  ls_free(j.xb);
+  ls_free(own);
   return atomic_load(&j.failed) ? LS_ENOMEM : LS_OK;
 }
 

@@ -39,7 +39,7 @@ struct ls_pool {
   int n;
   atomic_int next;             /* next task index to hand out */
   atomic_int active;           /* workers still inside the current job */
-  pool_scratch *scratch;       /* [n_threads] */
+  pool_scratch *scratch;       /* [n_threads + 1]: one per worker, then the caller's job buffer */
 };
 
 typedef struct pool_arg {
@@ -130,7 +130,7 @@ int ls_pool_new(ls_pool **out, int n_threads) {
   ls_pool *p = ls_calloc(1, sizeof *p);
   if (!p) return LS_ENOMEM;
   p->n_threads = n_threads;
-  p->scratch = ls_calloc((size_t)n_threads, sizeof *p->scratch);
+  p->scratch = ls_calloc((size_t)n_threads + 1, sizeof *p->scratch);
   p->threads = ls_calloc((size_t)n_threads, sizeof *p->threads);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   p->spin_yield = cpus > 0 && n_threads > cpus;
@@ -176,7 +176,7 @@ void ls_pool_free(ls_pool *p) {
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mu);
   for (int w = 1; w < p->n_threads; w++) pthread_join(p->threads[w - 1], NULL);
-  for (int w = 0; w < p->n_threads; w++) free(p->scratch[w].buf);
+  for (int w = 0; w <= p->n_threads; w++) free(p->scratch[w].buf);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->wake);
   pthread_cond_destroy(&p->done);
@@ -209,9 +209,7 @@ void ls_pool_run(ls_pool *p, int n, ls_pool_task_fn task, void *ctx) {
   pthread_mutex_unlock(&p->mu);
 }
 
-float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes) {
-  if (!p || worker < 0 || worker >= p->n_threads) return NULL;
-  pool_scratch *s = &p->scratch[worker];
+static float *scratch_get(pool_scratch *s, size_t bytes) {
   if (s->cap >= bytes && s->buf) return s->buf;
   size_t cap = (bytes + 63) & ~(size_t)63;
   void *nb = NULL;
@@ -220,4 +218,14 @@ float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes) {
   s->buf = nb;
   s->cap = cap;
   return s->buf;
+}
+
+float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes) {
+  if (!p || worker < 0 || worker >= p->n_threads) return NULL;
+  return scratch_get(&p->scratch[worker], bytes);
+}
+
+float *ls_pool_job_scratch(ls_pool *p, size_t bytes) {
+  if (!p) return NULL;
+  return scratch_get(&p->scratch[p->n_threads], bytes);
 }

@@ -30,4 +30,11 @@ void ls_pool_run(ls_pool *p, int n, ls_pool_task_fn task, void *ctx);
  * asking for more, or ls_pool_free. NULL when out of memory or p is NULL. */
 float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes);
 
+/* A buffer for the caller of ls_pool_run to share with its tasks (a product's activations
+ * rounded to bf16), kept between calls like the per-worker scratch: one per pool, so it is
+ * valid until the next ls_pool_job_scratch call asking for more, or ls_pool_free. Reusing
+ * it spares each call a fresh allocation (above glibc's mmap threshold, page faults every
+ * time on the first pass). NULL when out of memory or p is NULL. */
+float *ls_pool_job_scratch(ls_pool *p, size_t bytes);
+
 #endif
