@@ -164,60 +164,55 @@ int ls__fw_norm(ls_fwd *f, const ls__norm *n, int kind, const float *x, float *y
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
 
-static float *fbuf(int64_t a, int64_t b, int *fail) {
+/* The activation buffers come from calloc: large ones are fresh zero pages that fault in
+ * on first write, which for GPT-2 small (the [S, vocab] logits alone are 25 MiB at S = 128)
+ * would be thousands of page faults inside the first forward pass. fbuf records the large
+ * ones, and fbufs_touch writes them once on the engine's workers, so the pass runs at its
+ * steady speed from the start. */
+#define FBUF_TOUCH_MIN (1 << 16) /* floats; smaller ones come from the heap, already mapped */
+
+typedef struct fbufs {
+  int fail;          /* an allocation failed or overflowed */
+  int n;
+  struct {
+    float *p;
+    int64_t len;     /* floats */
+  } big[32];         /* more than ls_fwd_new allocates */
+  int64_t total;     /* sum of big[].len */
+  int64_t chunk;     /* floats per touch task */
+} fbufs;
+
+static float *fbuf(int64_t a, int64_t b, fbufs *t) {
   if (a <= 0 || b <= 0) return NULL;
   if ((uint64_t)a > SIZE_MAX / sizeof(float) / (uint64_t)b) {
-    *fail = 1;
+    t->fail = 1;
     return NULL;
   }
   float *p = ls_calloc((size_t)(a * b), sizeof(float));
-  if (!p) *fail = 1;
+  if (!p) t->fail = 1;
+  else if (a * b >= FBUF_TOUCH_MIN && t->n < (int)(sizeof t->big / sizeof t->big[0])) {
+    t->big[t->n].p = p;
+    t->big[t->n++].len = a * b;
+    t->total += a * b;
+  }
   return p;
 }
 
-/* The activation buffers come from calloc: large ones are fresh zero pages that fault in
- * on first write, which for GPT-2 small (the [S, vocab] logits alone are 25 MiB at S = 128)
- * would be thousands of page faults inside the first forward pass. They are written once
- * here, on the engine's workers, so the pass runs at its steady speed from the start. */
-typedef struct touch_buf {
-  float *p;
-  int64_t n; /* floats */
-} touch_buf;
-
-typedef struct touch_bufs {
-  touch_buf b[24];
-  int n;
-  int64_t chunk; /* floats per task */
-  int64_t total; /* sum of b[].n */
-} touch_bufs;
-
-static void touch_buf_task(void *ctx, int i, int worker) {
+static void fbufs_touch_task(void *ctx, int i, int worker) {
   (void)worker;
-  const touch_bufs *t = ctx;
+  const fbufs *t = ctx;
   int64_t lo = (int64_t)i * t->chunk, hi = lo + t->chunk, at = 0;
   for (int k = 0; k < t->n; k++) {
-    int64_t a = lo > at ? lo : at, z = hi < at + t->b[k].n ? hi : at + t->b[k].n;
-    if (a < z) memset(t->b[k].p + (a - at), 0, (size_t)(z - a) * sizeof(float));
-    at += t->b[k].n;
+    int64_t a = lo > at ? lo : at, z = hi < at + t->big[k].len ? hi : at + t->big[k].len;
+    if (a < z) memset(t->big[k].p + (a - at), 0, (size_t)(z - a) * sizeof(float));
+    at += t->big[k].len;
   }
 }
 
-static void prefault_activations(ls_fwd *f) {
-  touch_bufs t = {.n = 0};
-  const int64_t S = f->S;
-  const ls_engine *e = f->e;
-  int64_t wide = e->inter * 2 > e->H ? e->inter * 2 : e->H;
-  float *bufs[] = {f->qkv, f->ff1, f->ff2, f->probs, f->logits};
-  int64_t lens[] = {S * (e->n_heads + 2 * e->n_kv) * e->head_dim, S * wide, S * wide, e->n_heads * S * S,
-                    S * f->logit_cols};
-  for (int k = 0; k < 5; k++)
-    if (bufs[k] && lens[k] >= (1 << 16)) { /* small ones come from the heap, already mapped */
-      t.b[t.n++] = (touch_buf){bufs[k], lens[k]};
-      t.total += lens[k];
-    }
-  if (!t.total) return;
-  t.chunk = 1 << 18; /* 1 MiB */
-  ls_pool_run(e->pool, (int)((t.total + t.chunk - 1) / t.chunk), touch_buf_task, &t);
+static void fbufs_touch(ls_pool *p, fbufs *t) {
+  if (!t->total) return;
+  t->chunk = 1 << 18; /* 1 MiB per task */
+  ls_pool_run(p, (int)((t->total + t->chunk - 1) / t->chunk), fbufs_touch_task, t);
 }
 
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
@@ -243,7 +238,7 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   pthread_mutex_init(&f->mu, NULL);
   pthread_cond_init(&f->cv, NULL);
   ls_diag_init(&f->diag);
-  int fail = 0;
+  fbufs fb = {.fail = 0};
   const int64_t S = n, H = e->H, D = e->head_dim;
   int64_t qkv = (e->n_heads + 2 * e->n_kv) * D;
   int64_t wide = e->inter * 2 > H ? e->inter * 2 : H;
@@ -251,39 +246,39 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   f->types = ls_calloc((size_t)S, sizeof *f->types);
   f->mask = ls_calloc((size_t)S, sizeof *f->mask);
   f->ex_rows = ls_calloc((size_t)S, sizeof *f->ex_rows);
-  if (!f->tokens || !f->types || !f->mask || !f->ex_rows) fail = 1;
-  f->x = fbuf(S, H, &fail);
-  f->x2 = fbuf(S, H, &fail);
-  f->h = fbuf(S, H, &fail);
-  f->nrm = fbuf(S, H, &fail);
-  f->nrm2 = fbuf(S, H, &fail);
-  f->aux = fbuf(S, H, &fail);
-  f->qkv = fbuf(S, qkv, &fail);
-  f->att = fbuf(S, e->n_heads * D, &fail);
-  f->ao = fbuf(S, H, &fail);
-  f->fo = fbuf(S, H, &fail);
-  f->ff1 = fbuf(S, wide, &fail);
-  f->ff2 = fbuf(S, wide, &fail);
-  if ((uint64_t)S * (uint64_t)S > (uint64_t)INT64_MAX / (uint64_t)(e->n_heads + 1)) fail = 1;
-  else f->probs = fbuf(e->n_heads * S, S, &fail);
+  if (!f->tokens || !f->types || !f->mask || !f->ex_rows) fb.fail = 1;
+  f->x = fbuf(S, H, &fb);
+  f->x2 = fbuf(S, H, &fb);
+  f->h = fbuf(S, H, &fb);
+  f->nrm = fbuf(S, H, &fb);
+  f->nrm2 = fbuf(S, H, &fb);
+  f->aux = fbuf(S, H, &fb);
+  f->qkv = fbuf(S, qkv, &fb);
+  f->att = fbuf(S, e->n_heads * D, &fb);
+  f->ao = fbuf(S, H, &fb);
+  f->fo = fbuf(S, H, &fb);
+  f->ff1 = fbuf(S, wide, &fb);
+  f->ff2 = fbuf(S, wide, &fb);
+  if ((uint64_t)S * (uint64_t)S > (uint64_t)INT64_MAX / (uint64_t)(e->n_heads + 1)) fb.fail = 1;
+  else f->probs = fbuf(e->n_heads * S, S, &fb);
   if (e->rope.rot_dim > 0) {
-    f->cos_t = fbuf(S, e->rope.rot_dim / 2, &fail);
-    f->sin_t = fbuf(S, e->rope.rot_dim / 2, &fail);
+    f->cos_t = fbuf(S, e->rope.rot_dim / 2, &fb);
+    f->sin_t = fbuf(S, e->rope.rot_dim / 2, &fb);
   }
   if (e->n_experts > 0) {
-    f->router = fbuf(S, e->n_experts, &fail);
-    f->routing = fbuf(S, e->n_experts, &fail);
-    f->ex_in = fbuf(S, H, &fail);
-    f->ex_out = fbuf(S, H, &fail);
+    f->router = fbuf(S, e->n_experts, &fb);
+    f->routing = fbuf(S, e->n_experts, &fb);
+    f->ex_in = fbuf(S, H, &fb);
+    f->ex_out = fbuf(S, H, &fb);
   }
   f->logit_rows = S;
   f->logit_cols = e->lm_head.w ? e->lm_head.out : H; /* no LM head: the last hidden state */
-  f->logits = fbuf(S, f->logit_cols, &fail);
-  if (fail) {
+  f->logits = fbuf(S, f->logit_cols, &fb);
+  if (fb.fail) {
     ls_fwd_free(f);
     return ls_diag_set(d, LS_ENOMEM, "out of memory for the activations of %lld tokens", (long long)S);
   }
-  prefault_activations(f);
+  fbufs_touch(e->pool, &fb);
   memcpy(f->tokens, tokens, (size_t)S * sizeof *tokens);
   for (int64_t i = 0; i < S; i++) {
     f->types[i] = opts && opts->token_type_ids ? opts->token_type_ids[i] : 0;

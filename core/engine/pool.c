@@ -4,9 +4,9 @@
  * forward pass of GPT-2 small is ~150 jobs of 0.05-2 ms), so the pool favours low dispatch
  * cost: after a job, a worker spins on the job counter for up to SPIN_NS (yielding the core
  * now and then) before it sleeps on the condition variable, and the caller spins likewise
- * for the last worker. Waking a
- * sleeping thread costs tens of microseconds on a VM, as much as a small job; a forward pass
- * keeps the workers within the spin window, and an idle pool (a paused debugger) sleeps. */
+ * for the last worker. Waking a sleeping thread costs tens of microseconds on a VM, as much
+ * as a small job; a forward pass keeps the workers within the spin window, and an idle pool
+ * (a paused debugger) sleeps. */
 #include "core/engine/pool.h"
 
 #include <cblas.h>
