@@ -160,6 +160,10 @@ ls_fwd_tensor ls__act(const char *name, const float *data, int64_t rows, int64_t
 ls_fwd_tensor ls__ids(const ls_fwd *f);
 /* y = x @ W^T + b over the rows of x, with enter/exit events for l->mod. */
 int ls__fw_linear(ls_fwd *f, const ls__lin *l, const float *x, int64_t rows, float *y);
+/* ys[i] = x @ W_i^T + b_i for n Linears sharing their input (q/k/v, gate/up), computed as
+ * one product (ls_ops_matmul_multi), then each module's enter/exit events in order. */
+int ls__fw_linears(ls_fwd *f, int n, const ls__lin *const *ls, const float *x, int64_t rows,
+                   float *const *ys);
 int ls__fw_norm(ls_fwd *f, const ls__norm *n, int kind, const float *x, float *y, int64_t rows,
                 int64_t dim, float eps);
 

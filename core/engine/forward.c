@@ -13,6 +13,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
+#include "core/engine/ops_bf16.h"
 
 /* ---- events -------------------------------------------------------------------------- */
 
@@ -146,6 +147,37 @@ int ls__fw_linear(ls_fwd *f, const ls__lin *l, const float *x, int64_t rows, flo
                        l->w->name);
   ls_fwd_tensor out = ls__act("output", y, rows, l->out);
   return ls__fw_exit(f, l->mod, &in, 1, &out, 1, NULL, 0);
+}
+
+int ls__fw_linears(ls_fwd *f, int n, const ls__lin *const *ls, const float *x, int64_t rows,
+                   float *const *ys) {
+  if (n < 1 || n > LS_OPS_BF16_MAX_MATS) {
+    for (int i = 0; i < n; i++) {
+      int rc = ls__fw_linear(f, ls[i], x, rows, ys[i]);
+      if (rc) return rc;
+    }
+    return LS_OK;
+  }
+  const ls_ops_mat *ws[LS_OPS_BF16_MAX_MATS];
+  const float *bs[LS_OPS_BF16_MAX_MATS];
+  for (int i = 0; i < n; i++) {
+    ws[i] = &ls[i]->w->mat;
+    bs[i] = ls[i]->b ? ls[i]->b->vec : NULL;
+  }
+  /* The products run before the first enter event: a hook only reads the event's tensors,
+   * so it cannot tell, and a pass stopped at one of these modules has done a few ms more. */
+  if (ls_ops_matmul_multi(f->e->pool, n, ys, x, rows, ws, ls[0]->nk, bs))
+    return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s",
+                       ls[0]->w->name);
+  for (int i = 0; i < n; i++) {
+    ls_fwd_tensor in = ls__act("input", x, rows, ls[i]->in);
+    int rc = ls__fw_enter(f, ls[i]->mod, &in, 1);
+    if (rc) return rc;
+    ls_fwd_tensor out = ls__act("output", ys[i], rows, ls[i]->out);
+    rc = ls__fw_exit(f, ls[i]->mod, &in, 1, &out, 1, NULL, 0);
+    if (rc) return rc;
+  }
+  return LS_OK;
 }
 
 int ls__fw_norm(ls_fwd *f, const ls__norm *n, int kind, const float *x, float *y, int64_t rows,

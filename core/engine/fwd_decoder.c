@@ -276,8 +276,9 @@ static int mlp_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
     }
     TRY(ls__fw_linear(f, &L->fc2, f->ff2, S, out));
   } else {
-    TRY(ls__fw_linear(f, &L->fc1, in, S, f->ff1));
-    TRY(ls__fw_linear(f, &L->up, in, S, f->ff2));
+    const ls__lin *ls[2] = {&L->fc1, &L->up};
+    float *ys[2] = {f->ff1, f->ff2};
+    TRY(ls__fw_linears(f, 2, ls, in, S, ys));
     ls_ops_glu(e->pool, e->act, f->ff1, f->ff2, S * I);
     TRY(ls__fw_linear(f, &L->fc2, f->ff1, S, out));
   }
@@ -305,9 +306,9 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     v = k + S * nkv * D;
     qs = nh * D;
     ks = vs = nkv * D;
-    TRY(ls__fw_linear(f, &L->q, in, S, q));
-    TRY(ls__fw_linear(f, &L->k, in, S, k));
-    TRY(ls__fw_linear(f, &L->v, in, S, v));
+    const ls__lin *ls[3] = {&L->q, &L->k, &L->v};
+    float *ys[3] = {q, k, v};
+    TRY(ls__fw_linears(f, 3, ls, in, S, ys));
   }
   if (e->arch != LS__ARCH_GPT2) {
     ls_ops_rope_apply(q, S, nh, D, qs, e->rope.rot_dim, f->cos_t, f->sin_t);

@@ -187,6 +187,18 @@ static void mm_task(void *ctx, int i, int worker) {
     for (int64_t m = 0; m < M; m++) ls_ops_add(j->y + m * N + n0, j->bias + n0, nb);
 }
 
+int ls_ops_matmul_multi(ls_pool *p, int n, float *const *ys, const float *x, int64_t M,
+                        const ls_ops_mat *const *ws, int w_is_nk, const float *const *biases) {
+  int bf16 = 1;
+  for (int i = 0; i < n; i++) bf16 = bf16 && ws[i]->compute_bf16 && ls_ops_bf16_applies(ws[i]);
+  if (bf16 && n > 1) return ls_ops_matmul_bf16_multi(p, n, ys, x, M, ws, w_is_nk, biases);
+  for (int i = 0; i < n; i++) {
+    int rc = ls_ops_matmul(p, ys[i], x, M, ws[i], w_is_nk, biases[i]);
+    if (rc) return rc;
+  }
+  return LS_OK;
+}
+
 int ls_ops_matmul(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                   int w_is_nk, const float *bias) {
   /* The opt-in bf16 compute mode (ops_bf16.h); it never calls back here for such a w. */

@@ -76,6 +76,12 @@ uint16_t ls_ops_f32_to_bf16(float f);
 int ls_ops_matmul(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                   int w_is_nk, const float *bias);
 
+/* ys[i] = ls_ops_matmul(x, ws[i], biases[i]) for i < n, products sharing x and K. When every
+ * ws[i] is for the bf16 compute mode they run as one job (ls_ops_matmul_bf16_multi),
+ * otherwise one after another. */
+int ls_ops_matmul_multi(ls_pool *p, int n, float *const *ys, const float *x, int64_t M,
+                        const ls_ops_mat *const *ws, int w_is_nk, const float *const *biases);
+
 /* ---- element-wise and row kernels ---------------------------------------------------- */
 
 void ls_ops_add(float *y, const float *x, int64_t n);              /* y[n] += x[n] */

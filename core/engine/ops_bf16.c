@@ -18,14 +18,20 @@
  *    and broadcasts each activation row's (x[k], x[k + 1]) pair: 2 vector loads, 2 zips and
  *    12 4-byte broadcasts for 24 products, read in place with the next column block
  *    prefetched.
- * K is cut in chunks of 1024 so the activation rows of a chunk stay in L1 while a panel of
- * weights (about 256 KiB) stays in L2; K tails use masked loads, which never touch memory
- * past the end of a row (weights are read straight from the file mapping). Row and column
- * tails re-use the last valid row or mask, and the results go to y with masked stores
- * (plus bias on the first K chunk, added to y on later ones).
+ * K is cut in chunks (2048 for the dot kernel, 1024 for the pair kernel: 24 KiB of
+ * activation rows, which stay in L1 while a panel of weights, about 256 KiB, stays in L2;
+ * chunks of 1024 for the dot kernel were 3-4% slower, its shuffle tree and stores being per
+ * chunk). K tails use masked loads, which never touch memory past the end of a row (weights
+ * are read straight from the file mapping). Row and column tails re-use the last valid row
+ * or mask, and the results go to y with masked stores (plus bias on the first K chunk, added
+ * to y on later ones).
  *
  * Panels. The pool splits N into panels of output columns (weight rows), as ls_ops_matmul
- * does, at least two per worker.
+ * does, at least two per worker. A job may hold several products of the same x
+ * (ls_ops_matmul_bf16_multi: q/k/v, gate/up): their panels are split together, so x is
+ * rounded once and the [256, 2048] k and v projections of a grouped-query model do not each
+ * leave a worker idle (alone, two threads made them no faster than one). Prefetching a
+ * task's next panel into L2 during the current one was tried: no gain on TinyLlama.
  *
  * The activations x[M, K] are rounded to bf16 once per call (round to nearest even, NaN
  * kept quiet, exactly as ls_ops_f32_to_bf16 and PyTorch's float->bfloat16 cast). */
@@ -83,7 +89,7 @@ int ls_ops_bf16_applies(const ls_ops_mat *w) {
 #define BF_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define BF_MR 6     /* activation rows per micro-kernel */
 #define BF_NR 4     /* weight rows per micro-kernel */
-#define BF_KC 1024  /* K chunk: 6 activation rows of it are 12 KiB (L1) */
+#define BF_KC 2048  /* K chunk of the dot kernel: 6 activation rows of it are 24 KiB (L1) */
 
 /* xb[n] = bf16(x[n]) rounded to nearest even; NaN stays a quiet NaN. */
 BF_TARGET static void bf_round(const float *x, uint16_t *xb, int64_t n) {
@@ -203,6 +209,7 @@ BF_TARGET static void bf_kernel(const uint16_t *const *xr, const uint16_t *const
  * pair partner is zero on both sides. The columns are put back in order on the way out. */
 #define BF_KMR 12  /* activation rows per Conv1D micro-kernel */
 #define BF_KNR 32  /* weight columns per Conv1D micro-kernel */
+#define BF_KKC 1024 /* K chunk of the Conv1D kernel: 12 activation rows of it are 24 KiB */
 
 #define BF_BC(p) ((__m512bh)_mm512_set1_epi32(bf_pair(p)))
 static inline int32_t bf_pair(const uint16_t *p) {
@@ -266,17 +273,26 @@ BF_TARGET static void bf_kernel_kn(const uint16_t *const *xr, const uint16_t *w,
 #undef BF_OUT
 }
 
+/* One matrix of a job: the job's products share x and K (q/k/v, gate/up). */
+typedef struct bf_mat {
+  const ls_ops_mat *w; /* [N, K] if nk else [K, N] */
+  float *y;            /* [M, N] */
+  const float *bias;   /* [N] or NULL */
+  int64_t N;
+  int64_t p0;          /* its first panel's index among the job's panels */
+} bf_mat;
+
 typedef struct bf_job {
   ls_pool *pool;
-  float *y;            /* [M, N] */
   const float *x;      /* [M, K] fp32 input */
   uint16_t *xb;        /* [M, K] x rounded to bf16 */
-  int64_t M, N, K;
-  const ls_ops_mat *w; /* [N, K] if nk else [K, N] */
+  int64_t M, K;
   int nk;
-  int64_t nb;          /* panel: weight rows (output columns) per task */
+  bf_mat mats[LS_OPS_BF16_MAX_MATS];
+  int nmats;
+  int64_t nb;          /* panel: weight rows (output columns) per panel */
+  int64_t panels;      /* over all matrices */
   int64_t xrows;       /* activation rows per rounding task */
-  const float *bias;   /* [N] or NULL */
   atomic_int failed;   /* a worker could not get its panel buffer */
 } bf_job;
 
@@ -288,9 +304,11 @@ static void bf_round_task(void *ctx, int i, int worker) {
   bf_round(j->x + r0 * j->K, j->xb + r0 * j->K, n * j->K);
 }
 
-/* Writes weight rows [n0, n0 + cnt) as bf16 rows buf[cnt, K]; tmp holds max(K, cnt) floats. */
-static void bf_pack(const bf_job *j, int64_t n0, int64_t cnt, uint16_t *buf, float *tmp) {
-  const ls_ops_mat *w = j->w;
+/* Writes weight rows [n0, n0 + cnt) of mt as bf16 rows buf[cnt, K]; tmp holds max(K, cnt)
+ * floats. */
+static void bf_pack(const bf_job *j, const bf_mat *mt, int64_t n0, int64_t cnt, uint16_t *buf,
+                    float *tmp) {
+  const ls_ops_mat *w = mt->w;
   const int64_t K = j->K;
   if (j->nk) {
     for (int64_t r = 0; r < cnt; r++) {
@@ -308,19 +326,19 @@ static void bf_pack(const bf_job *j, int64_t n0, int64_t cnt, uint16_t *buf, flo
 /* A panel of columns [n0, n0 + cnt) of a bf16 Conv1D weight [K, N], read in place. For
  * each K chunk and each block of 12 activation rows, the micro-kernel sweeps the panel's
  * columns 32 at a time: the rows' chunk (24 KiB) stays in L1, the panel's chunk in L2. */
-static void bf_task_kn(bf_job *j, int64_t n0, int64_t cnt) {
-  const int64_t M = j->M, N = j->N, K = j->K;
-  const uint16_t *w = j->w->data; /* [K, N] bf16 */
-  for (int64_t kc = 0; kc < K; kc += BF_KC) {
-    int64_t kn = K - kc < BF_KC ? K - kc : BF_KC;
+static void bf_panel_kn(const bf_job *j, const bf_mat *mt, int64_t n0, int64_t cnt) {
+  const int64_t M = j->M, N = mt->N, K = j->K;
+  const uint16_t *w = mt->w->data; /* [K, N] bf16 */
+  for (int64_t kc = 0; kc < K; kc += BF_KKC) {
+    int64_t kn = K - kc < BF_KKC ? K - kc : BF_KKC;
     for (int64_t m0 = 0; m0 < M; m0 += BF_KMR) {
       const uint16_t *xr[BF_KMR];
       int64_t mn = M - m0 < BF_KMR ? M - m0 : BF_KMR;
       for (int a = 0; a < BF_KMR; a++) xr[a] = j->xb + (m0 + (a < mn ? a : mn - 1)) * K + kc;
       for (int64_t c0 = 0; c0 < cnt; c0 += BF_KNR) {
-        bf_out o = {.y = j->y + m0 * N + n0 + c0, .ldy = N, .rows = (int)mn,
+        bf_out o = {.y = mt->y + m0 * N + n0 + c0, .ldy = N, .rows = (int)mn,
                     .cols = cnt - c0 < BF_KNR ? (int)(cnt - c0) : BF_KNR,
-                    .bias = kc == 0 && j->bias ? j->bias + n0 + c0 : NULL, .acc = kc > 0};
+                    .bias = kc == 0 && mt->bias ? mt->bias + n0 + c0 : NULL, .acc = kc > 0};
         /* on the first row block, prefetch the panel's next column block (read from the
          * file mapping, its rows N apart, it would otherwise arrive one miss at a time) */
         const uint16_t *pf = m0 == 0 && c0 + BF_KNR < cnt ? w + kc * N + n0 + c0 + BF_KNR : NULL;
@@ -330,19 +348,53 @@ static void bf_task_kn(bf_job *j, int64_t n0, int64_t cnt) {
   }
 }
 
-static void bf_task(void *ctx, int i, int worker) {
+/* K chunk [kc, kc + kn) of the Linear panel rows [n0, n0 + cnt) of mt, whose bf16 rows are
+ * wp[cnt, ldw] (in place: the mapping; packed: scratch). warm: the rows are in cache
+ * already (just packed), so the first row block does not prefetch them. */
+static void bf_chunk_nk(const bf_job *j, const bf_mat *mt, int64_t n0, int64_t cnt, const uint16_t *wp,
+                        int64_t ldw, int64_t kc, int64_t kn, int warm) {
+  const int64_t M = j->M, N = mt->N, K = j->K;
+  for (int64_t m0 = 0; m0 < M; m0 += BF_MR) {
+    const uint16_t *xr[BF_MR];
+    int64_t mn = M - m0 < BF_MR ? M - m0 : BF_MR;
+    for (int a = 0; a < BF_MR; a++) xr[a] = j->xb + (m0 + (a < mn ? a : mn - 1)) * K + kc;
+    for (int64_t r0 = 0; r0 < cnt; r0 += BF_NR) {
+      const uint16_t *wr[BF_NR];
+      int64_t rn = cnt - r0 < BF_NR ? cnt - r0 : BF_NR;
+      for (int b = 0; b < BF_NR; b++) wr[b] = wp + (r0 + (b < rn ? b : rn - 1)) * ldw + kc;
+      bf_out o = {.y = mt->y + m0 * N + n0 + r0, .ldy = N, .rows = (int)mn, .cols = (int)rn,
+                  .bias = kc == 0 && mt->bias ? mt->bias + n0 + r0 : NULL, .acc = kc > 0};
+      /* on the first row block the rows come from memory: prefetch the next 4 */
+      uintptr_t pf = m0 == 0 && !warm && r0 + BF_NR < cnt ? (uintptr_t)(wp + (r0 + BF_NR) * ldw + kc) : 0;
+      bf_kernel(xr, wr, kn, pf, ldw, &o);
+    }
+  }
+}
+
+/* Panel q of the job: its matrix, first row and row count. */
+static const bf_mat *bf_panel(const bf_job *j, int64_t q, int64_t *n0, int64_t *cnt) {
+  int i = 0;
+  while (i + 1 < j->nmats && q >= j->mats[i + 1].p0) i++;
+  const bf_mat *mt = &j->mats[i];
+  *n0 = (q - mt->p0) * j->nb;
+  *cnt = mt->N - *n0 < j->nb ? mt->N - *n0 : j->nb;
+  return mt;
+}
+
+/* Task q: panel q of the job. */
+static void bf_task(void *ctx, int q, int worker) {
   bf_job *j = ctx;
-  const int64_t M = j->M, N = j->N, K = j->K;
-  int64_t n0 = (int64_t)i * j->nb;
-  int64_t cnt = N - n0 < j->nb ? N - n0 : j->nb;
-  const ls_ops_mat *w = j->w;
-  if (!j->nk && w->type == LS_OPS_BF16 && w->rowmap_heads == 0) {
-    bf_task_kn(j, n0, cnt);
+  const int64_t K = j->K;
+  int64_t n0, cnt;
+  const bf_mat *mt = bf_panel(j, q, &n0, &cnt);
+  int in_place = mt->w->type == LS_OPS_BF16 && mt->w->rowmap_heads == 0;
+  if (!j->nk && in_place) {
+    bf_panel_kn(j, mt, n0, cnt);
     return;
   }
   const uint16_t *wp; /* [cnt, K] bf16 weight rows of this panel */
-  if (j->nk && w->type == LS_OPS_BF16 && w->rowmap_heads == 0) {
-    wp = (const uint16_t *)w->data + n0 * K;
+  if (in_place) {
+    wp = (const uint16_t *)mt->w->data + n0 * K;
   } else {
     size_t tmp_bytes = ((size_t)(K > cnt ? K : cnt) * sizeof(float) + 63) / 64 * 64;
     uint8_t *s = (uint8_t *)ls_pool_scratch(j->pool, worker,
@@ -352,39 +404,43 @@ static void bf_task(void *ctx, int i, int worker) {
       return;
     }
     uint16_t *buf = (uint16_t *)(s + tmp_bytes);
-    bf_pack(j, n0, cnt, buf, (float *)s);
+    bf_pack(j, mt, n0, cnt, buf, (float *)s);
     wp = buf;
   }
-  for (int64_t kc = 0; kc < K; kc += BF_KC) {
-    int64_t kn = K - kc < BF_KC ? K - kc : BF_KC;
-    for (int64_t m0 = 0; m0 < M; m0 += BF_MR) {
-      const uint16_t *xr[BF_MR];
-      int64_t mn = M - m0 < BF_MR ? M - m0 : BF_MR;
-      for (int a = 0; a < BF_MR; a++) xr[a] = j->xb + (m0 + (a < mn ? a : mn - 1)) * K + kc;
-      for (int64_t r0 = 0; r0 < cnt; r0 += BF_NR) {
-        const uint16_t *wr[BF_NR];
-        int64_t rn = cnt - r0 < BF_NR ? cnt - r0 : BF_NR;
-        for (int b = 0; b < BF_NR; b++) wr[b] = wp + (r0 + (b < rn ? b : rn - 1)) * K + kc;
-        bf_out o = {.y = j->y + m0 * N + n0 + r0, .ldy = N, .rows = (int)mn, .cols = (int)rn,
-                    .bias = kc == 0 && j->bias ? j->bias + n0 + r0 : NULL, .acc = kc > 0};
-        uintptr_t pf = m0 == 0 && r0 + BF_NR < cnt ? (uintptr_t)(wp + (r0 + BF_NR) * K + kc) : 0;
-        bf_kernel(xr, wr, kn, pf, K, &o);
-      }
-    }
-  }
+  for (int64_t kc = 0; kc < K; kc += BF_KC)
+    bf_chunk_nk(j, mt, n0, cnt, wp, K, kc, K - kc < BF_KC ? K - kc : BF_KC, !in_place);
 }
 
-int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
-                       int w_is_nk, const float *bias) {
-  if (!ls_ops_bf16_applies(w)) return ls_ops_matmul(p, y, x, M, w, w_is_nk, bias);
-  bf_job j = {.pool = p, .y = y, .x = x, .M = M, .w = w, .nk = w_is_nk, .bias = bias};
+int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x, int64_t M,
+                             const ls_ops_mat *const *ws, int w_is_nk, const float *const *biases) {
+  int usable = n >= 1 && n <= LS_OPS_BF16_MAX_MATS;
+  for (int i = 0; usable && i < n; i++)
+    usable = ls_ops_bf16_applies(ws[i]) &&
+             (w_is_nk ? ws[i]->cols : ws[i]->rows) == (w_is_nk ? ws[0]->cols : ws[0]->rows);
+  if (!usable) { /* one product at a time (each falls back to fp32 where it must) */
+    for (int i = 0; i < n; i++) {
+      int rc = ls_ops_bf16_applies(ws[i])
+                   ? ls_ops_matmul_bf16_multi(p, 1, ys + i, x, M, ws + i, w_is_nk, biases + i)
+                   : ls_ops_matmul(p, ys[i], x, M, ws[i], w_is_nk, biases[i]);
+      if (rc) return rc;
+    }
+    return LS_OK;
+  }
+  bf_job j = {.pool = p, .x = x, .M = M, .nk = w_is_nk, .nmats = n};
   atomic_init(&j.failed, 0);
-  j.N = w_is_nk ? w->rows : w->cols;
-  j.K = w_is_nk ? w->cols : w->rows;
-  if (M <= 0 || j.N <= 0) return LS_OK;
+  j.K = w_is_nk ? ws[0]->cols : ws[0]->rows;
+  int64_t Nall = 0;
+  for (int i = 0; i < n; i++) {
+    j.mats[i] = (bf_mat){.w = ws[i], .y = ys[i], .bias = biases[i],
+                         .N = w_is_nk ? ws[i]->rows : ws[i]->cols};
+    Nall += j.mats[i].N;
+  }
+  if (M <= 0 || Nall <= 0) return LS_OK;
   if (j.K <= 0) { /* (not ls_ops_matmul: it would dispatch back here for a bf16 matrix) */
-    for (int64_t m = 0; m < M; m++)
-      for (int64_t c = 0; c < j.N; c++) y[m * j.N + c] = bias ? bias[c] : 0.0f;
+    for (int i = 0; i < n; i++)
+      for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < j.mats[i].N; c++)
+          ys[i][m * j.mats[i].N + c] = biases[i] ? biases[i][c] : 0.0f;
     return LS_OK;
   }
   /* M * K floats exist in x, so M * K bf16 cannot overflow size_t */
@@ -398,19 +454,37 @@ int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls
   j.xrows = M * j.K < (1 << 16) ? M : (M + 2 * threads - 1) / (2 * threads);
   ls_pool_run(p, (int)((M + j.xrows - 1) / j.xrows), bf_round_task, &j);
   /* panel of about 256 KiB of bf16 per K chunk, at least two panels per worker */
-  int64_t kc = j.K < BF_KC ? j.K : BF_KC;
+  int64_t kcmax = w_is_nk ? BF_KC : BF_KKC, kc = j.K < kcmax ? j.K : kcmax;
   int64_t nb = (1 << 17) / kc;
-  int64_t per_worker = (j.N + 2 * threads - 1) / (2 * threads);
+  int64_t per_worker = (Nall + 2 * threads - 1) / (2 * threads);
   if (threads > 1 && nb > per_worker) nb = per_worker;
   nb = (nb + 31) / 32 * 32; /* whole blocks of either micro-kernel */
-  if (nb > j.N) nb = j.N;
   j.nb = nb;
-  ls_pool_run(p, (int)((j.N + nb - 1) / nb), bf_task, &j);
+  for (int i = 0; i < n; i++) {
+    j.mats[i].p0 = j.panels;
+    j.panels += (j.mats[i].N + nb - 1) / nb;
+  }
+  ls_pool_run(p, (int)j.panels, bf_task, &j);
   ls_free(own);
   return atomic_load(&j.failed) ? LS_ENOMEM : LS_OK;
 }
 
+int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
+                       int w_is_nk, const float *bias) {
+  if (!ls_ops_bf16_applies(w)) return ls_ops_matmul(p, y, x, M, w, w_is_nk, bias);
+  return ls_ops_matmul_bf16_multi(p, 1, &y, x, M, &w, w_is_nk, &bias);
+}
+
 #else /* no x86-64: ls_ops_bf16_supported() is 0, every product takes the fp32 path */
+
+int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x, int64_t M,
+                             const ls_ops_mat *const *ws, int w_is_nk, const float *const *biases) {
+  for (int i = 0; i < n; i++) {
+    int rc = ls_ops_matmul(p, ys[i], x, M, ws[i], w_is_nk, biases[i]);
+    if (rc) return rc;
+  }
+  return LS_OK;
+}
 
 int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                        int w_is_nk, const float *bias) {

@@ -32,4 +32,16 @@ int ls_ops_bf16_applies(const ls_ops_mat *w);
 int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                        int w_is_nk, const float *bias);
 
+/* Most products one ls_ops_matmul_bf16_multi job computes together. */
+#define LS_OPS_BF16_MAX_MATS 4
+
+/* ys[i][M, N_i] = x[M, K] (@ W_i^T | @ W_i) + biases[i] for i < n: products that share their
+ * input (q/k/v, gate/up) as one job, so x is rounded once and the pool splits all of their
+ * panels at once (a [256, 2048] k projection alone leaves a worker idle half the time).
+ * Every ws[i] takes the layout w_is_nk and the same K; biases[i] may be NULL. Falls back to
+ * one product at a time when a matrix is not for the bf16 kernel, K differs or
+ * n > LS_OPS_BF16_MAX_MATS. Returns LS_OK or LS_ENOMEM. */
+int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x, int64_t M,
+                             const ls_ops_mat *const *ws, int w_is_nk, const float *const *biases);
+
 #endif

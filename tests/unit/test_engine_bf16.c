@@ -5,7 +5,8 @@
  * The kernel accumulates in fp32, so results must agree to about 1e-5 of the sum of the
  * absolute products; not rounding x to bf16 would be off by ~1e-3 of it. Sizes cover
  * every tail: M = 1, 3, 17 (micro-kernel rows 6), N not a multiple of 4 or of the panel,
- * K below 32, odd, and past the 1024 K chunk. On a CPU without AVX512_BF16 the kernel
+ * K below 32, odd, and past one and two 2048 K chunks; several products in one job
+ * (ls_ops_matmul_multi) equal the same products made one at a time, bit for bit. On a CPU without AVX512_BF16 the kernel
  * tests are skipped and only the fp32 fallback is checked. */
 #include <math.h>
 #include <setjmp.h>
@@ -108,7 +109,7 @@ static void test_kernel(void **st) {
   (void)st;
   if (!ls_ops_bf16_supported()) skip();
   static const int64_t Ms[] = {1, 3, 17, 25};
-  static const int64_t KN[][2] = {{1, 1}, {31, 5}, {33, 37}, {64, 70}, {1030, 19}, {2100, 9}, {2049, 65}};
+  static const int64_t KN[][2] = {{1, 1}, {31, 5}, {33, 37}, {64, 70}, {1030, 19}, {2100, 9}, {2049, 65}, {4200, 7}};
   for (int threads = 1; threads <= 3; threads += 2) {
     ls_pool *p = NULL;
     assert_int_equal(ls_pool_new(&p, threads), LS_OK);
@@ -142,6 +143,89 @@ static void test_large(void **st) {
   check(p, LS_OPS_BF16, 1, 13, 768, 301, 1, 1);
   check(p, LS_OPS_BF16, 0, 13, 768, 301, 1, 1);
   ls_pool_free(p);
+}
+
+/* q/k/v-like products in one job: in-place bf16 of three widths (one with bias), a f16
+ * matrix rounded into scratch between them, K past a chunk, M with several row blocks (so
+ * each K chunk and each task's next panel are prefetched). Each output must equal the
+ * single product bit for bit: the job changes only which worker computes which panel. Then
+ * the fallbacks: a q8_0 matrix, a K that differs, more matrices than one job takes. */
+static void test_multi(void **st) {
+  (void)st;
+  if (!ls_ops_bf16_supported()) skip();
+  enum { M = 19, K = 2100, NM = 5 };
+  static const int64_t Ns[NM] = {300, 36, 36, 70, 5};
+  static const int types[NM] = {LS_OPS_BF16, LS_OPS_BF16, LS_OPS_F16, LS_OPS_BF16, LS_OPS_BF16};
+  void *w[NM];
+  double *wref[NM];
+  ls_ops_mat mat[NM];
+  const ls_ops_mat *ws[NM];
+  float *ys[NM], *want[NM], *bias = malloc(300 * sizeof *bias);
+  const float *bs[NM] = {NULL, bias, NULL, NULL, bias};
+  for (int i = 0; i < 300; i++) bias[i] = (float)(urand() - 0.5);
+  for (int i = 0; i < NM; i++) {
+    wref[i] = malloc((size_t)(Ns[i] * K) * sizeof(double));
+    w[i] = make_mat(types[i], Ns[i], K, wref[i]);
+    mat[i] = (ls_ops_mat){.type = types[i], .data = w[i], .rows = Ns[i], .cols = K, .compute_bf16 = 1};
+    ws[i] = &mat[i];
+    ys[i] = malloc((size_t)(M * Ns[i]) * sizeof(float));
+    want[i] = malloc((size_t)(M * Ns[i]) * sizeof(float));
+  }
+  float *x = malloc((size_t)(M * K) * sizeof *x);
+  for (int64_t i = 0; i < M * K; i++) x[i] = (float)((urand() * 2 - 1) * 3);
+  for (int threads = 1; threads <= 3; threads++) {
+    ls_pool *p = NULL;
+    assert_int_equal(ls_pool_new(&p, threads), LS_OK);
+    for (int i = 0; i < NM; i++)
+      assert_int_equal(ls_ops_matmul_bf16(p, want[i], x, M, ws[i], 1, bs[i]), LS_OK);
+    for (int n = 2; n <= NM; n++) { /* NM > LS_OPS_BF16_MAX_MATS: one at a time */
+      for (int i = 0; i < n; i++) memset(ys[i], 0xff, (size_t)(M * Ns[i]) * sizeof(float));
+      assert_int_equal(ls_ops_matmul_multi(p, n, ys, x, M, ws, 1, bs), LS_OK);
+      for (int i = 0; i < n; i++)
+        assert_memory_equal(ys[i], want[i], (size_t)(M * Ns[i]) * sizeof(float));
+    }
+    ls_pool_free(p);
+  }
+  /* a q8_0 matrix among them: every product as ls_ops_matmul would make it alone */
+  enum { QK = 64 };
+  uint8_t *qw = calloc(36, (QK / 32) * 34);
+  for (int r = 0; r < 36 * (QK / 32); r++) {
+    uint16_t scale = ls_ops_f32_to_f16(0.01f);
+    memcpy(qw + r * 34, &scale, 2);
+    for (int k = 0; k < 32; k++) qw[r * 34 + 2 + k] = (uint8_t)(int8_t)((k * 7 + r) % 15 - 7);
+  }
+  ls_ops_mat q = {.type = LS_OPS_Q8_0, .data = qw, .rows = 36, .cols = QK, .compute_bf16 = 1};
+  ls_ops_mat b = {.type = LS_OPS_BF16, .data = w[1], .rows = 36, .cols = QK, .compute_bf16 = 1};
+  const ls_ops_mat *mixed[2] = {&q, &b};
+  float *my[2] = {ys[1], ys[2]};
+  const float *mb[2] = {NULL, bias};
+  float *want_q = malloc(M * 36 * sizeof(float)), *want_b = malloc(M * 36 * sizeof(float));
+  ls_pool *p = NULL;
+  assert_int_equal(ls_pool_new(&p, 2), LS_OK);
+  assert_int_equal(ls_ops_matmul(p, want_q, x, M, &q, 1, NULL), LS_OK);
+  assert_int_equal(ls_ops_matmul(p, want_b, x, M, &b, 1, bias), LS_OK);
+  assert_int_equal(ls_ops_matmul_multi(p, 2, my, x, M, mixed, 1, mb), LS_OK);
+  assert_memory_equal(my[0], want_q, M * 36 * sizeof(float));
+  assert_memory_equal(my[1], want_b, M * 36 * sizeof(float));
+  /* K differs (64 against 2100): one at a time, each still right */
+  const ls_ops_mat *diffk[2] = {&b, ws[0]};
+  float *dy[2] = {ys[1], ys[0]};
+  const float *db[2] = {bias, NULL};
+  assert_int_equal(ls_ops_matmul_bf16_multi(p, 2, dy, x, M, diffk, 1, db), LS_OK);
+  assert_memory_equal(dy[0], want_b, M * 36 * sizeof(float));
+  assert_memory_equal(dy[1], want[0], (size_t)(M * 300) * sizeof(float));
+  ls_pool_free(p);
+  for (int i = 0; i < NM; i++) {
+    free(w[i]);
+    free(wref[i]);
+    free(ys[i]);
+    free(want[i]);
+  }
+  free(qw);
+  free(want_q);
+  free(want_b);
+  free(bias);
+  free(x);
 }
 
 /* Quantized weights are not handled by the bf16 kernel: the product must equal the fp32
@@ -193,7 +277,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kernel),   cmocka_unit_test(test_other_types),
       cmocka_unit_test(test_large),    cmocka_unit_test(test_fallback),
-      cmocka_unit_test(test_rounding),
+      cmocka_unit_test(test_rounding), cmocka_unit_test(test_multi),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
