@@ -3,12 +3,15 @@
  *
  * Kernels. vdpbf16ps multiplies pairs of bf16 and adds both products to an fp32 lane.
  *  - Dot kernel (bf_kernel), for Linear weights [N, K]: the dot product runs along K, which
- *    is contiguous in both an activation row and a weight row: 6 activation rows x 4 weight
- *    rows, 6 x 4 vdpbf16ps per 32 bf16 of K (10 loads for 24 products; 24 accumulators + 4
- *    weight vectors + 1 activation vector = 29 of the 32 zmm registers), then each row's 4
- *    accumulators folded into 4 sums with one shuffle tree. bf16 weights are read in place
- *    from the mapping; on the first row block the kernel prefetches the next 4 weight rows a
- *    line per step, so the weights stream in from memory while it computes (packing the
+ *    is contiguous in both an activation row and a weight row: 8 activation rows x 3 weight
+ *    rows, 8 x 3 vdpbf16ps per 32 bf16 of K (11 loads for 24 products; 24 accumulators + 3
+ *    weight vectors + 1 activation vector = 28 of the 32 zmm registers), then each row's 3
+ *    accumulators folded into 3 sums with one shuffle tree. (6 x 4 was 4-6% slower on
+ *    TinyLlama: 4 weight rows per step stream more bytes from L2 per product, and 128 tokens
+ *    are 16 blocks of 8 rows but 22 blocks of 6 with 4 rows computed twice.) bf16 weights
+ *    are read in place from the mapping; on the first row block the kernel prefetches the
+ *    next 3 weight rows a line per step, so the weights stream in from memory while it
+ *    computes (packing the
  *    panel into pair order for the pair kernel instead was tried: 2-3% slower on TinyLlama,
  *    the packing pass being where the memory stalls land). f16/f32 weights and GGUF
  *    interleaved q/k rows are first rounded into bf16 rows in the worker's scratch.
@@ -18,7 +21,7 @@
  *    and broadcasts each activation row's (x[k], x[k + 1]) pair: 2 vector loads, 2 zips and
  *    12 4-byte broadcasts for 24 products, read in place with the next column block
  *    prefetched.
- * K is cut in chunks (2048 for the dot kernel, 1024 for the pair kernel: 24 KiB of
+ * K is cut in chunks (2048 for the dot kernel, 1024 for the pair kernel: 32 and 24 KiB of
  * activation rows, which stay in L1 while a panel of weights, about 256 KiB, stays in L2;
  * chunks of 1024 for the dot kernel were 3-4% slower, its shuffle tree and stores being per
  * chunk). K tails use masked loads, which never touch memory past the end of a row (weights
@@ -87,9 +90,9 @@ int ls_ops_bf16_applies(const ls_ops_mat *w) {
 #ifdef LS_BF16_X86
 
 #define BF_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-#define BF_MR 6     /* activation rows per micro-kernel */
-#define BF_NR 4     /* weight rows per micro-kernel */
-#define BF_KC 2048  /* K chunk of the dot kernel: 6 activation rows of it are 24 KiB (L1) */
+#define BF_MR 8     /* activation rows per micro-kernel */
+#define BF_NR 3     /* weight rows per micro-kernel */
+#define BF_KC 2048  /* K chunk of the dot kernel: 8 activation rows of it are 32 KiB (L1) */
 
 /* xb[n] = bf16(x[n]) rounded to nearest even; NaN stays a quiet NaN. */
 BF_TARGET static void bf_round(const float *x, uint16_t *xb, int64_t n) {
@@ -125,14 +128,13 @@ BF_TARGET static inline __m128 bf_sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
 
 #define BF_LD(p) ((__m512bh)_mm512_loadu_si512((const void *)(p)))
 #define BF_LDM(m, p) ((__m512bh)_mm512_maskz_loadu_epi16((m), (const void *)(p)))
-#define BF_DP4(c, a)                        \
+#define BF_DP3(c, a)                        \
   do {                                      \
     c##0 = _mm512_dpbf16_ps(c##0, a, b0);   \
     c##1 = _mm512_dpbf16_ps(c##1, a, b1);   \
     c##2 = _mm512_dpbf16_ps(c##2, a, b2);   \
-    c##3 = _mm512_dpbf16_ps(c##3, a, b3);   \
   } while (0)
-#define BF_ZERO4(c) __m512 c##0 = _mm512_setzero_ps(), c##1 = c##0, c##2 = c##0, c##3 = c##0
+#define BF_ZERO3(c) __m512 c##0 = _mm512_setzero_ps(), c##1 = c##0, c##2 = c##0
 
 /* Where a micro-kernel's block of results goes: y[rows, cols] at stride ldy (rows and cols
  * may be below the kernel's block on the edges). The first K chunk stores bias + sum (or the
@@ -158,44 +160,49 @@ BF_TARGET static inline void bf_put4(const bf_out *o, float *y, const float *bia
   _mm_mask_storeu_ps(y, m, v);
 }
 
-/* o = x rows xr[0..5] . weight rows wr[0..3] over K bf16 elements. */
+/* o = x rows xr[0..7] . weight rows wr[0..2] over K bf16 elements. */
 BF_TARGET static void bf_kernel(const uint16_t *const *xr, const uint16_t *const *wr, int64_t K,
                                 uintptr_t pf, int64_t ldw, const bf_out *o /* [<= BF_MR, <= BF_NR] */) {
-  const uint16_t *x0 = xr[0], *x1 = xr[1], *x2 = xr[2], *x3 = xr[3], *x4 = xr[4], *x5 = xr[5];
-  const uint16_t *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3];
-  BF_ZERO4(c0); BF_ZERO4(c1); BF_ZERO4(c2); BF_ZERO4(c3); BF_ZERO4(c4); BF_ZERO4(c5);
+  const uint16_t *x0 = xr[0], *x1 = xr[1], *x2 = xr[2], *x3 = xr[3], *x4 = xr[4], *x5 = xr[5],
+                 *x6 = xr[6], *x7 = xr[7];
+  const uint16_t *w0 = wr[0], *w1 = wr[1], *w2 = wr[2];
+  BF_ZERO3(c0); BF_ZERO3(c1); BF_ZERO3(c2); BF_ZERO3(c3);
+  BF_ZERO3(c4); BF_ZERO3(c5); BF_ZERO3(c6); BF_ZERO3(c7);
   int64_t k = 0;
   for (; k + 32 <= K; k += 32) {
-    if (pf) { /* the next 4 weight rows (first row block only): one line of each per step */
+    if (pf) { /* the next 3 weight rows (first row block only): one line of each per step */
       uintptr_t q = pf + (uintptr_t)k * 2, st = (uintptr_t)ldw * 2;
       _mm_prefetch((const char *)q, _MM_HINT_T0);
       _mm_prefetch((const char *)(q + st), _MM_HINT_T0);
       _mm_prefetch((const char *)(q + 2 * st), _MM_HINT_T0);
-      _mm_prefetch((const char *)(q + 3 * st), _MM_HINT_T0);
     }
-    __m512bh b0 = BF_LD(w0 + k), b1 = BF_LD(w1 + k), b2 = BF_LD(w2 + k), b3 = BF_LD(w3 + k);
-    BF_DP4(c0, BF_LD(x0 + k));
-    BF_DP4(c1, BF_LD(x1 + k));
-    BF_DP4(c2, BF_LD(x2 + k));
-    BF_DP4(c3, BF_LD(x3 + k));
-    BF_DP4(c4, BF_LD(x4 + k));
-    BF_DP4(c5, BF_LD(x5 + k));
+    __m512bh b0 = BF_LD(w0 + k), b1 = BF_LD(w1 + k), b2 = BF_LD(w2 + k);
+    BF_DP3(c0, BF_LD(x0 + k));
+    BF_DP3(c1, BF_LD(x1 + k));
+    BF_DP3(c2, BF_LD(x2 + k));
+    BF_DP3(c3, BF_LD(x3 + k));
+    BF_DP3(c4, BF_LD(x4 + k));
+    BF_DP3(c5, BF_LD(x5 + k));
+    BF_DP3(c6, BF_LD(x6 + k));
+    BF_DP3(c7, BF_LD(x7 + k));
   }
   if (k < K) { /* masked tail: zeros beyond K on both sides contribute nothing */
     __mmask32 m = (__mmask32)((1u << (unsigned)(K - k)) - 1u);
-    __m512bh b0 = BF_LDM(m, w0 + k), b1 = BF_LDM(m, w1 + k), b2 = BF_LDM(m, w2 + k),
-             b3 = BF_LDM(m, w3 + k);
-    BF_DP4(c0, BF_LDM(m, x0 + k));
-    BF_DP4(c1, BF_LDM(m, x1 + k));
-    BF_DP4(c2, BF_LDM(m, x2 + k));
-    BF_DP4(c3, BF_LDM(m, x3 + k));
-    BF_DP4(c4, BF_LDM(m, x4 + k));
-    BF_DP4(c5, BF_LDM(m, x5 + k));
+    __m512bh b0 = BF_LDM(m, w0 + k), b1 = BF_LDM(m, w1 + k), b2 = BF_LDM(m, w2 + k);
+    BF_DP3(c0, BF_LDM(m, x0 + k));
+    BF_DP3(c1, BF_LDM(m, x1 + k));
+    BF_DP3(c2, BF_LDM(m, x2 + k));
+    BF_DP3(c3, BF_LDM(m, x3 + k));
+    BF_DP3(c4, BF_LDM(m, x4 + k));
+    BF_DP3(c5, BF_LDM(m, x5 + k));
+    BF_DP3(c6, BF_LDM(m, x6 + k));
+    BF_DP3(c7, BF_LDM(m, x7 + k));
   }
   const __mmask8 cm = (__mmask8)((1u << o->cols) - 1u);
+  const __m512 z = _mm512_setzero_ps();
 #define BF_PUT(i)                                                                               \
-  if (o->rows > (i)) bf_put4(o, o->y + (i) * o->ldy, o->bias, bf_sum4(c##i##0, c##i##1, c##i##2, c##i##3), cm)
-  BF_PUT(0); BF_PUT(1); BF_PUT(2); BF_PUT(3); BF_PUT(4); BF_PUT(5);
+  if (o->rows > (i)) bf_put4(o, o->y + (i) * o->ldy, o->bias, bf_sum4(c##i##0, c##i##1, c##i##2, z), cm)
+  BF_PUT(0); BF_PUT(1); BF_PUT(2); BF_PUT(3); BF_PUT(4); BF_PUT(5); BF_PUT(6); BF_PUT(7);
 #undef BF_PUT
 }
 
@@ -458,7 +465,8 @@ int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x
   int64_t nb = (1 << 17) / kc;
   int64_t per_worker = (Nall + 2 * threads - 1) / (2 * threads);
   if (threads > 1 && nb > per_worker) nb = per_worker;
-  nb = (nb + 31) / 32 * 32; /* whole blocks of either micro-kernel */
+  int64_t blk = w_is_nk ? 8 * BF_NR : BF_KNR; /* whole tiles of the micro-kernel */
+  nb = (nb + blk - 1) / blk * blk;
   j.nb = nb;
   for (int i = 0; i < n; i++) {
     j.mats[i].p0 = j.panels;

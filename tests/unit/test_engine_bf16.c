@@ -4,10 +4,10 @@
  * here with frexp/nearbyint, not with the engine's bit trick), products summed exactly.
  * The kernel accumulates in fp32, so results must agree to about 1e-5 of the sum of the
  * absolute products; not rounding x to bf16 would be off by ~1e-3 of it. Sizes cover
- * every tail: M = 1, 3, 17 (micro-kernel rows 6), N not a multiple of 4 or of the panel,
+ * every tail: M = 1, 3, 17, 25 (micro-kernel rows 8), N not a multiple of 3 or of the panel,
  * K below 32, odd, and past one and two 2048 K chunks; several products in one job
- * (ls_ops_matmul_multi) equal the same products made one at a time, bit for bit. On a CPU without AVX512_BF16 the kernel
- * tests are skipped and only the fp32 fallback is checked. */
+ * (ls_ops_matmul_multi) equal the same products made one at a time, bit for bit. On a CPU
+ * without AVX512_BF16 the kernel tests are skipped and only the fp32 fallback is checked. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
