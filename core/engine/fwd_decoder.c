@@ -15,6 +15,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
+#include "core/engine/ops_bf16.h"
 
 /* ---- plan ---------------------------------------------------------------------------- */
 
@@ -317,7 +318,12 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
   ls_ops_attn a = {.S = S, .n_heads = nh, .n_kv = nkv, .head_dim = D, .q_stride = qs,
                    .k_stride = ks, .v_stride = vs, .scale = (float)(1.0 / sqrt((double)D)),
                    .causal = 1, .window = L->window, .key_mask = NULL};
-  ls_ops_attention(e->pool, &a, q, k, v, f->probs, f->att);
+  if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
+    if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
+      return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
+  } else {
+    ls_ops_attention(e->pool, &a, q, k, v, f->probs, f->att);
+  }
   TRY(ls__fw_linear(f, &L->o, f->att, S, out));
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   ls_fwd_tensor pr = {.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,

@@ -12,6 +12,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
+#include "core/engine/ops_bf16.h"
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
@@ -143,7 +144,12 @@ static int encoder_layer(ls_fwd *f, const ls__layer *L, const float *x, float *y
                    .q_stride = H, .k_stride = H, .v_stride = H,
                    .scale = (float)(1.0 / sqrt((double)e->head_dim)), .causal = 0, .window = 0,
                    .key_mask = f->mask};
-  ls_ops_attention(e->pool, &a, q, k, v, f->probs, f->att);
+  if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
+    if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
+      return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
+  } else {
+    ls_ops_attention(e->pool, &a, q, k, v, f->probs, f->att);
+  }
   ls_fwd_tensor sout = ls__act("output", f->att, S, H);
   ls_fwd_tensor pr = {.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
                       .shape = {1, e->n_heads, S, S}};

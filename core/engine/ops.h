@@ -168,6 +168,11 @@ typedef struct ls_ops_attn {
 void ls_ops_attention(ls_pool *p, const ls_ops_attn *a, const float *q, const float *k,
                       const float *v, float *probs, float *out);
 
+/* One head's scores pr[S, S] (q.k) into probabilities: each visible score times mul, the
+ * others -INFINITY (causal, window, key mask), then a row softmax. Shared by the fp32 and
+ * the bf16 attention. */
+void ls_ops_attn_softmax(const ls_ops_attn *a, float *pr, float mul);
+
 /* ---- misc ---------------------------------------------------------------------------- */
 
 /* Copies row `id` of an embedding table [vocab, dim] (any encoding) to out[dim]. */

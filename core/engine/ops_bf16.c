@@ -477,6 +477,117 @@ int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x
   return atomic_load(&j.failed) ? LS_ENOMEM : LS_OK;
 }
 
+/* ---- attention ----------------------------------------------------------------------- */
+
+/* y[M, N] (row stride ldy) = xb[M, K] (row stride ldx) @ w[K, N] (row stride ldw), bf16 in,
+ * fp32 out, on the calling thread with the pair kernel, K in chunks. causal: row block
+ * [m0, m0 + rows) needs only the columns below m0 + rows (the scores of later keys are
+ * masked and overwritten), the blocks past them are skipped and left as they are. */
+static void bf_gemm_kn(const uint16_t *xb, int64_t ldx, int64_t M, const uint16_t *w, int64_t ldw,
+                       int64_t N, int64_t K, float *y, int64_t ldy, int causal) {
+  for (int64_t kc = 0; kc < K; kc += BF_KKC) {
+    int64_t kn = K - kc < BF_KKC ? K - kc : BF_KKC;
+    for (int64_t m0 = 0; m0 < M; m0 += BF_KMR) {
+      const uint16_t *xr[BF_KMR];
+      int64_t mn = M - m0 < BF_KMR ? M - m0 : BF_KMR;
+      for (int a = 0; a < BF_KMR; a++) xr[a] = xb + (m0 + (a < mn ? a : mn - 1)) * ldx + kc;
+      int64_t nend = causal && m0 + mn < N ? m0 + mn : N;
+      for (int64_t c0 = 0; c0 < nend; c0 += BF_KNR) {
+        bf_out o = {.y = y + m0 * ldy + c0, .ldy = ldy, .rows = (int)mn,
+                    .cols = N - c0 < BF_KNR ? (int)(N - c0) : BF_KNR, .bias = NULL, .acc = kc > 0};
+        bf_kernel_kn(xr, w + kc * ldw + c0, ldw, kn, NULL, &o);
+      }
+    }
+  }
+}
+
+typedef struct bfa_job {
+  ls_pool *pool;
+  const ls_ops_attn *a;
+  const float *q, *k, *v;
+  float *probs, *out;
+  uint16_t *kt;        /* [n_kv, head_dim, S] keys rounded to bf16, transposed */
+  uint16_t *vb;        /* [n_kv, S, head_dim] values rounded to bf16 */
+  void *own;           /* without a pool (tasks run in turn on the caller): its scratch */
+  size_t own_cap;
+  atomic_int failed;
+} bfa_job;
+
+/* Worker scratch of at least bytes, or NULL (then the job has failed). */
+static void *bfa_scratch(bfa_job *j, int worker, size_t bytes) {
+  void *s = NULL;
+  if (j->pool) {
+    s = ls_pool_scratch(j->pool, worker, bytes);
+  } else if (j->own_cap >= bytes) {
+    s = j->own;
+  } else if ((s = ls_malloc(bytes)) != NULL) {
+    ls_free(j->own);
+    j->own = s;
+    j->own_cap = bytes;
+  }
+  if (!s) atomic_store(&j->failed, 1);
+  return s;
+}
+
+/* kv head g: kt[g] = bf16(k_g)^T, vb[g] = bf16(v_g). */
+static void bfa_kv_task(void *ctx, int g, int worker) {
+  bfa_job *j = ctx;
+  const ls_ops_attn *a = j->a;
+  const int64_t S = a->S, D = a->head_dim;
+  uint16_t *kt = j->kt + (int64_t)g * D * S, *vb = j->vb + (int64_t)g * S * D;
+  uint16_t *row = bfa_scratch(j, worker, (size_t)D * sizeof(uint16_t)); /* [D] */
+  if (!row) return;
+  for (int64_t t = 0; t < S; t++) {
+    bf_round(j->k + t * a->k_stride + g * D, row, D);
+    for (int64_t d = 0; d < D; d++) kt[d * S + t] = row[d];
+    bf_round(j->v + t * a->v_stride + g * D, vb + t * D, D);
+  }
+}
+
+/* query head h: scores, probabilities (fp32, kept in probs), output. */
+static void bfa_head_task(void *ctx, int h, int worker) {
+  bfa_job *j = ctx;
+  const ls_ops_attn *a = j->a;
+  const int64_t S = a->S, D = a->head_dim, g = h / (a->n_heads / a->n_kv);
+  uint16_t *qb = bfa_scratch(j, worker, (size_t)(S * D + S * S) * sizeof(uint16_t)); /* [S, D] */
+  if (!qb) return;
+  uint16_t *pb = qb + S * D;                  /* [S, S] probabilities rounded to bf16 */
+  float *pr = j->probs + (int64_t)h * S * S;  /* [S, S] */
+  for (int64_t i = 0; i < S; i++) bf_round(j->q + i * a->q_stride + h * D, qb + i * D, D);
+  bf_gemm_kn(qb, D, S, j->kt + g * D * S, S, S, D, pr, S, a->causal);
+  ls_ops_attn_softmax(a, pr, a->scale);
+  bf_round(pr, pb, S * S);
+  bf_gemm_kn(pb, S, S, j->vb + g * S * D, D, D, S, j->out + h * D, a->n_heads * D, 0);
+}
+
+int ls_ops_attention_bf16(ls_pool *p, const ls_ops_attn *a, const float *q, const float *k,
+                          const float *v, float *probs, float *out) {
+  if (!ls_ops_bf16_supported()) {
+    ls_ops_attention(p, a, q, k, v, probs, out);
+    return LS_OK;
+  }
+  const int64_t S = a->S, D = a->head_dim;
+  if (S <= 0 || a->n_heads <= 0) return LS_OK;
+  if (D <= 0) { /* nothing to round */
+    ls_ops_attention(p, a, q, k, v, probs, out);
+    return LS_OK;
+  }
+  /* 2 [n_kv, D, S] tables of bf16 (k and v take n_kv S D floats already) */
+  size_t kv_elems = (size_t)(a->n_kv * D * S);
+  uint16_t *own = NULL;
+  uint16_t *buf = p ? (uint16_t *)ls_pool_job_scratch(p, 2 * kv_elems * sizeof(uint16_t))
+                    : (own = ls_malloc(2 * kv_elems * sizeof(uint16_t)));
+  if (!buf) return LS_ENOMEM;
+  bfa_job j = {.pool = p, .a = a, .q = q, .k = k, .v = v, .probs = probs, .out = out,
+               .kt = buf, .vb = buf + kv_elems};
+  atomic_init(&j.failed, 0);
+  ls_pool_run(p, (int)a->n_kv, bfa_kv_task, &j);
+  if (!atomic_load(&j.failed)) ls_pool_run(p, (int)a->n_heads, bfa_head_task, &j);
+  ls_free(own);
+  ls_free(j.own);
+  return atomic_load(&j.failed) ? LS_ENOMEM : LS_OK;
+}
+
 int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                        int w_is_nk, const float *bias) {
   if (!ls_ops_bf16_applies(w)) return ls_ops_matmul(p, y, x, M, w, w_is_nk, bias);
@@ -497,6 +608,12 @@ int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x
 int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_mat *w,
                        int w_is_nk, const float *bias) {
   return ls_ops_matmul(p, y, x, M, w, w_is_nk, bias);
+}
+
+int ls_ops_attention_bf16(ls_pool *p, const ls_ops_attn *a, const float *q, const float *k,
+                          const float *v, float *probs, float *out) {
+  ls_ops_attention(p, a, q, k, v, probs, out);
+  return LS_OK;
 }
 
 #endif

@@ -3,8 +3,9 @@
  * for a model cast with model.to(torch.bfloat16): the activation rows entering a Linear /
  * Conv1D are rounded to bf16 (round to nearest even) once, weights are bf16 (f16 and f32
  * weights are rounded to bf16 a panel at a time), and products accumulate in fp32 with the
- * AVX512_BF16 instruction vdpbf16ps. The output stays fp32: norms, softmax, residuals and
- * everything else keep the fp32 path.
+ * AVX512_BF16 instruction vdpbf16ps; attention's two products likewise take bf16 q, k, v
+ * and probabilities (ls_ops_attention_bf16). Outputs stay fp32: norms, softmax, residuals
+ * and everything else keep the fp32 path.
  *
  * The instruction is picked at run time (cpuid leaf 7 subleaf 1 EAX bit 5, plus the OS
  * saving AVX-512 state); without it, and for quantized weights, ls_ops_matmul_bf16 runs the
@@ -43,5 +44,13 @@ int ls_ops_matmul_bf16(ls_pool *p, float *y, const float *x, int64_t M, const ls
  * n > LS_OPS_BF16_MAX_MATS. Returns LS_OK or LS_ENOMEM. */
 int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x, int64_t M,
                              const ls_ops_mat *const *ws, int w_is_nk, const float *const *biases);
+
+/* ls_ops_attention (same arguments and masks) with bf16 inputs into both of its products, as
+ * PyTorch's bf16 path: q, k and v rounded to bf16, scores q.k accumulated in fp32 then
+ * scaled, masked and softmaxed in fp32 (probs keeps these fp32 probabilities), the
+ * probabilities rounded to bf16 for the product with v, accumulated in fp32. Without
+ * AVX512_BF16 it is ls_ops_attention. Returns LS_OK or LS_ENOMEM (scratch). */
+int ls_ops_attention_bf16(ls_pool *p, const ls_ops_attn *a, const float *q, const float *k,
+                          const float *v, float *probs, float *out);
 
 #endif

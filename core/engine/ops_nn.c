@@ -261,6 +261,25 @@ typedef struct attn_job {
   float *probs, *out;
 } attn_job;
 
+void ls_ops_attn_softmax(const ls_ops_attn *a, float *pr, float mul) {
+  const int64_t S = a->S;
+  for (int64_t i = 0; i < S; i++) {
+    float *row = pr + i * S;
+    /* visible keys: [lo, hi) by window and causality, then the key mask */
+    int64_t lo = a->window > 0 && i - a->window + 1 > 0 ? i - a->window + 1 : 0;
+    int64_t hi = a->causal ? i + 1 : S;
+    if (lo > hi) lo = hi;
+    for (int64_t t = 0; t < lo; t++) row[t] = -INFINITY;
+    for (int64_t t = hi; t < S; t++) row[t] = -INFINITY;
+    if (mul != 1.0f)
+      for (int64_t t = lo; t < hi; t++) row[t] *= mul;
+    if (a->key_mask)
+      for (int64_t t = lo; t < hi; t++)
+        if (!a->key_mask[t]) row[t] = -INFINITY;
+    softmax_row(row, S);
+  }
+}
+
 static void attn_task(void *ctx, int h, int worker) {
   const attn_job *j = ctx;
   const ls_ops_attn *a = j->a;
@@ -269,17 +288,7 @@ static void attn_task(void *ctx, int h, int worker) {
   float *pr = j->probs + (int64_t)h * S * S; /* [S, S] */
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)S, (int)S, (int)D, a->scale,
               j->q + h * D, (int)a->q_stride, j->k + kvh * D, (int)a->k_stride, 0.0f, pr, (int)S);
-  for (int64_t i = 0; i < S; i++) {
-    float *row = pr + i * S;
-    for (int64_t t = 0; t < S; t++) {
-      int vis = 1;
-      if (a->causal && t > i) vis = 0;
-      if (a->window > 0 && i - t >= a->window) vis = 0;
-      if (a->key_mask && !a->key_mask[t]) vis = 0;
-      if (!vis) row[t] = -INFINITY;
-    }
-    softmax_row(row, S);
-  }
+  ls_ops_attn_softmax(a, pr, 1.0f);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)D, (int)S, 1.0f, pr, (int)S,
               j->v + kvh * D, (int)a->v_stride, 0.0f, j->out + h * D, (int)(a->n_heads * D));
 }

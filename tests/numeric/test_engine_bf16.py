@@ -9,7 +9,8 @@ place), against three independent references:
    exact bf16 products; forgetting to round x would be off by ~1e-3).
    And the whole model: PyTorch emulating what the mode computes, i.e. the fp32 reference
    (ref_models.py) with a forward pre-hook on every nn.Linear / Conv1D that rounds its input
-   to bf16. Every module output and the logits agree within 1e-2 of their scale: the first
+   to bf16, and its attention (ref_models.eager_attention, replaced for the run) taking
+   q, k, v and the probabilities rounded to bf16 into its two products. Every module output and the logits agree within 1e-2 of their scale: the first
    projection of a model agrees to ~1e-7, but fp32 noise elsewhere (summation order, exp)
    now and then puts an activation on the other side of a bf16 rounding boundary (a 2^-8
    step), and those flips compound layer by layer (measured: ~4e-3 after 3 layers).
@@ -31,6 +32,7 @@ import tempfile
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 import engine_check as C
 import ref_models as R
@@ -59,6 +61,20 @@ def bf16_input_hooks(model):
         return (inp[0].to(torch.bfloat16).float(),) + tuple(inp[1:])
     return [m.register_forward_pre_hook(pre) for m in model.modules()
             if isinstance(m, (torch.nn.Linear, R.Conv1D))]
+
+
+def bf16_attention(q, k, v, mask, scale, n_rep):
+    """ref_models.eager_attention with bf16 inputs into both products, fp32 everywhere else:
+    the engine's bf16 attention (ls_ops_attention_bf16)."""
+    b = lambda t: t.to(torch.bfloat16).float()
+    if n_rep > 1:
+        k = k.repeat_interleave(n_rep, dim=1)
+        v = v.repeat_interleave(n_rep, dim=1)
+    w = torch.matmul(b(q), b(k).transpose(2, 3)) * scale
+    if mask is not None:
+        w = w + mask
+    p = F.softmax(w, dim=-1, dtype=torch.float32)
+    return torch.matmul(b(p), b(v)), p
 
 
 def check_local(name, eng, model, pairs):
@@ -125,7 +141,11 @@ def case(name, cfg, toks, seed, pairs):
     # 1. each projection on its own, then the whole model against the emulation
     check_local(name, eb, model, pairs)
     hooks = bf16_input_hooks(model)
-    logits, outs = R.dump_modules(model, ids)
+    fp32_attention, R.eager_attention = R.eager_attention, bf16_attention
+    try:
+        logits, outs = R.dump_modules(model, ids)
+    finally:
+        R.eager_attention = fp32_attention
     for h in hooks:
         h.remove()
     outs["logits"] = logits

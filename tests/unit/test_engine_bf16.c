@@ -228,6 +228,85 @@ static void test_multi(void **st) {
   free(x);
 }
 
+/* Attention with bf16 products: probabilities against a double softmax of bf16(q).bf16(k)
+ * (scaled, masked), and the output against bf16(probs) @ bf16(v) in double with the
+ * engine's own probabilities (so a probability on a bf16 rounding boundary cannot flip the
+ * comparison). GQA (4 heads over 2), causal with and without a sliding window, a key mask,
+ * S below and past the micro-kernel's 12 rows and 32 columns, odd head_dim. */
+static void attn_case(ls_pool *p, int64_t S, int64_t D, int causal, int64_t window, int masked) {
+  const int64_t H = 4, KV = 2, qs = H * D + 3, ks = KV * D + 1;
+  float *q = malloc((size_t)(S * qs) * sizeof *q), *k = malloc((size_t)(S * ks) * sizeof *k);
+  float *v = malloc((size_t)(S * ks) * sizeof *v), *probs = malloc((size_t)(H * S * S) * sizeof *probs);
+  float *out = malloc((size_t)(S * H * D) * sizeof *out);
+  int *km = malloc((size_t)S * sizeof *km);
+  double *sc = malloc((size_t)S * sizeof *sc);
+  for (int64_t i = 0; i < S * qs; i++) q[i] = (float)((urand() * 2 - 1) * 2);
+  for (int64_t i = 0; i < S * ks; i++) k[i] = (float)((urand() * 2 - 1) * 2);
+  for (int64_t i = 0; i < S * ks; i++) v[i] = (float)(urand() * 2 - 1);
+  for (int64_t i = 0; i < S; i++) km[i] = !masked || i % 5 != 3 || i == 0;
+  ls_ops_attn a = {.S = S, .n_heads = H, .n_kv = KV, .head_dim = D, .q_stride = qs,
+                   .k_stride = ks, .v_stride = ks, .scale = (float)(1.0 / sqrt((double)D)),
+                   .causal = causal, .window = window, .key_mask = masked ? km : NULL};
+  assert_int_equal(ls_ops_attention_bf16(p, &a, q, k, v, probs, out), LS_OK);
+  for (int64_t h = 0; h < H; h++) {
+    int64_t g = h / (H / KV);
+    for (int64_t i = 0; i < S; i++) {
+      double mx = -INFINITY, sum = 0;
+      for (int64_t t = 0; t < S; t++) {
+        int vis = (!causal || t <= i) && (window <= 0 || i - t < window) && km[t];
+        double d = 0;
+        for (int64_t e = 0; e < D; e++)
+          d += ref_bf16(q[i * qs + h * D + e]) * ref_bf16(k[t * ks + g * D + e]);
+        sc[t] = vis ? (double)(float)(d * 1.0) * a.scale : -INFINITY;
+        if (sc[t] > mx) mx = sc[t];
+      }
+      for (int64_t t = 0; t < S; t++) sum += sc[t] == -INFINITY ? 0 : exp(sc[t] - mx);
+      const float *pr = probs + (h * S + i) * S;
+      for (int64_t t = 0; t < S; t++) {
+        double want = sc[t] == -INFINITY ? 0 : exp(sc[t] - mx) / sum;
+        if (fabs(pr[t] - want) > 2e-5 * (want > 1e-3 ? want * 100 : 0.1))
+          fail_msg("attention S=%lld D=%lld h=%lld [%lld,%lld]: prob %.9g vs %.9g", (long long)S,
+                   (long long)D, (long long)h, (long long)i, (long long)t, pr[t], want);
+      }
+      for (int64_t e = 0; e < D; e++) {
+        double want = 0, mag = 0;
+        for (int64_t t = 0; t < S; t++) {
+          double pv = ref_bf16(pr[t]) * ref_bf16(v[t * ks + g * D + e]);
+          want += pv;
+          mag += fabs(pv);
+        }
+        double got = out[i * H * D + h * D + e];
+        if (fabs(got - want) > 1e-5 * (mag > 1e-3 ? mag : 1e-3))
+          fail_msg("attention S=%lld D=%lld out[%lld, %lld, %lld] %.9g vs %.9g", (long long)S,
+                   (long long)D, (long long)i, (long long)h, (long long)e, got, want);
+      }
+    }
+  }
+  free(q);
+  free(k);
+  free(v);
+  free(probs);
+  free(out);
+  free(km);
+  free(sc);
+}
+
+static void test_attention(void **st) {
+  (void)st;
+  if (!ls_ops_bf16_supported()) skip();
+  for (int threads = 1; threads <= 3; threads += 2) {
+    ls_pool *p = NULL;
+    assert_int_equal(ls_pool_new(&p, threads), LS_OK);
+    attn_case(p, 1, 64, 1, 0, 0);
+    attn_case(p, 13, 64, 1, 0, 0);
+    attn_case(p, 45, 7, 1, 0, 0);
+    attn_case(p, 40, 16, 1, 9, 0);
+    attn_case(p, 37, 10, 0, 0, 1);
+    ls_pool_free(p);
+  }
+  attn_case(NULL, 33, 64, 1, 0, 0); /* no pool: inline, own buffer */
+}
+
 /* Quantized weights are not handled by the bf16 kernel: the product must equal the fp32
  * path's exactly (same code), whether or not the CPU has AVX512_BF16. */
 static void test_fallback(void **st) {
@@ -278,6 +357,7 @@ int main(void) {
       cmocka_unit_test(test_kernel),   cmocka_unit_test(test_other_types),
       cmocka_unit_test(test_large),    cmocka_unit_test(test_fallback),
       cmocka_unit_test(test_rounding), cmocka_unit_test(test_multi),
+      cmocka_unit_test(test_attention),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
