@@ -94,7 +94,11 @@ static inline float exp_body(float x) {
 #define LS_EXP_AVX2 1
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 
-static int have_avx2_fma(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static _Atomic int simd_limit = 2; /* ls__simd_limit */
+
+static int have_avx2_fma(void) {
+  return simd_limit >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 
 AVX2_TARGET static inline __m256 exp8(__m256 x) {
   const __m256 lo = _mm256_set1_ps(-87.3f), hi = _mm256_set1_ps(88.7f);
@@ -152,12 +156,88 @@ AVX2_TARGET static int64_t silu_avx2(float *y, const float *x, int64_t n) {
   }
   return i;
 }
+
+/* The same three loops 16 lanes wide with AVX-512F: exp16 is exp8 operation for operation
+ * (same constants, same fused multiply-adds, same range handling), so a lane gets the same
+ * bits either way; twice the lanes per instruction halve the time of the GLU of a llama MLP. */
+#define AVX512_TARGET __attribute__((target("avx512f")))
+
+static int have_avx512f(void) { return simd_limit >= 2 && __builtin_cpu_supports("avx512f"); }
+
+AVX512_TARGET static inline __m512 exp16(__m512 x) {
+  const __m512 lo = _mm512_set1_ps(-87.3f), hi = _mm512_set1_ps(88.7f);
+  __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+  __m512 fk = _mm512_roundscale_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                                   _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(fk, _mm512_set1_ps(0.693359375f), xc);
+  r = _mm512_fmadd_ps(fk, _mm512_set1_ps(2.12194440e-4f), r);
+  __m512 z = _mm512_mul_ps(r, r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0f));
+  __m512i k = _mm512_cvtps_epi32(fk); /* fk is integral: exact */
+  __m512i k1 = _mm512_srai_epi32(k, 1), k2 = _mm512_sub_epi32(k, k1);
+  const __m512i bias = _mm512_set1_epi32(127);
+  __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k1, bias), 23));
+  __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k2, bias), 23));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), y, _mm512_setzero_ps());
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), y, _mm512_set1_ps(INFINITY));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x); /* NaN stays NaN */
+}
+
+AVX512_TARGET static int64_t exp_avx512(float *y, const float *x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, exp16(_mm512_loadu_ps(x + i)));
+  return i;
+}
+
+AVX512_TARGET static int64_t gelu_tanh_avx512(float *y, const float *x, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f), c = _mm512_set1_ps(0.044715f);
+  const __m512 m2s = _mm512_set1_ps(-2.0f * 0.7978845608028654f);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(x + i);
+    __m512 inner = _mm512_fmadd_ps(_mm512_mul_ps(c, v), _mm512_mul_ps(v, v), v);
+    __m512 e = exp16(_mm512_mul_ps(m2s, inner));
+    _mm512_storeu_ps(y + i, _mm512_div_ps(v, _mm512_add_ps(one, e)));
+  }
+  return i;
+}
+
+AVX512_TARGET static int64_t silu_avx512(float *y, const float *x, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512i neg = _mm512_set1_epi32((int)0x80000000u);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(x + i);
+    __m512 e = exp16(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), neg)));
+    _mm512_storeu_ps(y + i, _mm512_div_ps(v, _mm512_add_ps(one, e)));
+  }
+  return i;
+}
 #endif
+
+int ls__simd_limit(int level) {
+#ifdef LS_EXP_AVX2
+  int old = simd_limit;
+  simd_limit = level;
+  return old;
+#else
+  (void)level;
+  return 0;
+#endif
+}
 
 void ls__exp_vec(float *y, const float *x, int64_t n) {
   int64_t i = 0;
 #ifdef LS_EXP_AVX2
-  if (have_avx2_fma()) i = exp_avx2(y, x, n);
+  if (have_avx512f()) i = exp_avx512(y, x, n);
+  else if (have_avx2_fma()) i = exp_avx2(y, x, n);
 #endif
   for (; i < n; i++) y[i] = exp_body(x[i]);
 }
@@ -165,7 +245,8 @@ void ls__exp_vec(float *y, const float *x, int64_t n) {
 static void gelu_tanh_vec(float *y, const float *x, int64_t n) {
   int64_t i = 0;
 #ifdef LS_EXP_AVX2
-  if (have_avx2_fma()) i = gelu_tanh_avx2(y, x, n);
+  if (have_avx512f()) i = gelu_tanh_avx512(y, x, n);
+  else if (have_avx2_fma()) i = gelu_tanh_avx2(y, x, n);
 #endif
   for (; i < n; i++) {
     float v = x[i];
@@ -178,7 +259,8 @@ static void gelu_tanh_vec(float *y, const float *x, int64_t n) {
 static void silu_vec(float *y, const float *x, int64_t n) {
   int64_t i = 0;
 #ifdef LS_EXP_AVX2
-  if (have_avx2_fma()) i = silu_avx2(y, x, n);
+  if (have_avx512f()) i = silu_avx512(y, x, n);
+  else if (have_avx2_fma()) i = silu_avx2(y, x, n);
 #endif
   for (; i < n; i++) {
     float v = x[i];

@@ -47,5 +47,8 @@ void ls__dec_q4_0(float *out, const uint8_t *blocks, int64_t n);
 void ls__exp_vec(float *y, const float *x, int64_t n);
 /* y[n] = act(x[n]) for the ls_ops_act kinds (tanh/erf GELU, SiLU, ReLU). */
 void ls__act_vec(int act, float *y, const float *x, int64_t n);
+/* For tests: the widest vector code exp, GELU and SiLU may use (2 AVX-512F, 1 AVX2/FMA,
+ * 0 scalar; default 2, still limited by the CPU). Returns the previous limit. */
+int ls__simd_limit(int level);
 
 #endif
