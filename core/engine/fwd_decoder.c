@@ -364,11 +364,11 @@ int ls__fwd_decoder(ls_fwd *f) {
     TRY(ls__fw_enter(f, L->mod, &tin, 1));
     TRY(ls__fw_norm(f, &L->n1, nk, x, f->nrm, S, H, eps));
     TRY(attn_block(f, L, f->nrm, f->ao));
-    for (int64_t i = 0; i < S * H; i++) f->h[i] = x[i] + f->ao[i];
+    ls_ops_add2(e->pool, f->h, x, f->ao, S * H);
     TRY(ls__fw_norm(f, &L->n2, nk, f->h, f->nrm2, S, H, eps));
     if (L->experts) TRY(moe_block(f, L, f->nrm2, f->fo));
     else TRY(mlp_block(f, L, f->nrm2, f->fo));
-    for (int64_t i = 0; i < S * H; i++) x2[i] = f->h[i] + f->fo[i];
+    ls_ops_add2(e->pool, x2, f->h, f->fo, S * H);
     ls_fwd_tensor tout = ls__act("output", x2, S, H);
     TRY(ls__fw_exit(f, L->mod, &tin, 1, &tout, 1, NULL, 0));
     float *t = x;

@@ -85,6 +85,8 @@ int ls_ops_matmul_multi(ls_pool *p, int n, float *const *ys, const float *x, int
 /* ---- element-wise and row kernels ---------------------------------------------------- */
 
 void ls_ops_add(float *y, const float *x, int64_t n);              /* y[n] += x[n] */
+/* y[n] = a[n] + b[n] on the pool, vectorised (a residual sum); y may equal a or b. */
+void ls_ops_add2(ls_pool *p, float *y, const float *a, const float *b, int64_t n);
 void ls_ops_scale(float *y, float s, int64_t n);                   /* y[n] *= s */
 
 typedef enum ls_ops_act {

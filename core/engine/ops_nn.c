@@ -41,15 +41,17 @@ typedef struct ew_job {
   float *y;
   const float *x;   /* act input, or the "up" half of a GLU */
   int64_t n;
-  int glu;
+  int glu;          /* 1: y = act(y) * x; 2: y = y + x */
+  const float *y0;  /* glu 2: y = y0 + x when not NULL */
 } ew_job;
 
 static void ew_task(void *ctx, int i, int worker) {
   const ew_job *j = ctx;
   int64_t a = (int64_t)i * CHUNK, n = j->n - a < CHUNK ? j->n - a : CHUNK;
-  if (j->glu) {
-    ls__act_vec(j->act, j->y + a, j->y + a, n);
-    for (int64_t t = 0; t < n; t++) j->y[a + t] *= j->x[a + t];
+  if (j->glu == 2) {
+    ls__add3_vec(j->y + a, (j->y0 ? j->y0 : j->y) + a, j->x + a, n);
+  } else if (j->glu) {
+    ls__glu_vec(j->act, j->y + a, j->x + a, n);
   } else {
     ls__act_vec(j->act, j->y + a, j->x + a, n);
   }
@@ -57,6 +59,11 @@ static void ew_task(void *ctx, int i, int worker) {
 
 void ls_ops_act_apply(ls_pool *p, int act, float *y, const float *x, int64_t n) {
   ew_job j = {.act = act, .y = y, .x = x, .n = n, .glu = 0};
+  ls_pool_run(p, (int)((n + CHUNK - 1) / CHUNK), ew_task, &j);
+}
+
+void ls_ops_add2(ls_pool *p, float *y, const float *a, const float *b, int64_t n) {
+  ew_job j = {.y = y, .y0 = a, .x = b, .n = n, .glu = 2};
   ls_pool_run(p, (int)((n + CHUNK - 1) / CHUNK), ew_task, &j);
 }
 

@@ -209,6 +209,59 @@ AVX512_TARGET static int64_t gelu_tanh_avx512(float *y, const float *x, int64_t 
   return i;
 }
 
+/* GLU halves: g = act(g) * u, the activation as above then one multiply per lane (the same
+ * two roundings as the activation loop followed by a multiply loop). */
+AVX512_TARGET static int64_t glu_avx512(int act, float *g, const float *u, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f), c = _mm512_set1_ps(0.044715f);
+  const __m512 m2s = _mm512_set1_ps(-2.0f * 0.7978845608028654f);
+  const __m512i neg = _mm512_set1_epi32((int)0x80000000u);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(g + i), e;
+    if (act == LS_OPS_ACT_SILU) {
+      e = exp16(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), neg)));
+    } else {
+      __m512 inner = _mm512_fmadd_ps(_mm512_mul_ps(c, v), _mm512_mul_ps(v, v), v);
+      e = exp16(_mm512_mul_ps(m2s, inner));
+    }
+    __m512 a = _mm512_div_ps(v, _mm512_add_ps(one, e));
+    _mm512_storeu_ps(g + i, _mm512_mul_ps(a, _mm512_loadu_ps(u + i)));
+  }
+  return i;
+}
+
+AVX512_TARGET static int64_t add3_avx512(float *y, const float *a, const float *b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+  return i;
+}
+
+AVX2_TARGET static int64_t glu_avx2(int act, float *g, const float *u, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), c = _mm256_set1_ps(0.044715f), neg = _mm256_set1_ps(-0.0f);
+  const __m256 m2s = _mm256_set1_ps(-2.0f * 0.7978845608028654f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(g + i), e;
+    if (act == LS_OPS_ACT_SILU) {
+      e = exp8(_mm256_xor_ps(v, neg));
+    } else {
+      __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(c, v), _mm256_mul_ps(v, v), v);
+      e = exp8(_mm256_mul_ps(m2s, inner));
+    }
+    __m256 a = _mm256_div_ps(v, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(g + i, _mm256_mul_ps(a, _mm256_loadu_ps(u + i)));
+  }
+  return i;
+}
+
+AVX2_TARGET static int64_t add3_avx2(float *y, const float *a, const float *b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  return i;
+}
+
 AVX512_TARGET static int64_t silu_avx512(float *y, const float *x, int64_t n) {
   const __m512 one = _mm512_set1_ps(1.0f);
   const __m512i neg = _mm512_set1_epi32((int)0x80000000u);
@@ -284,4 +337,25 @@ void ls__act_vec(int act, float *y, const float *x, int64_t n) {
   case LS_OPS_ACT_RELU: relu_vec(y, x, n); break;
   default: break;
   }
+}
+
+void ls__glu_vec(int act, float *g, const float *u, int64_t n) {
+  int64_t i = 0;
+#ifdef LS_EXP_AVX2
+  if (act == LS_OPS_ACT_SILU || act == LS_OPS_ACT_GELU_TANH) {
+    if (have_avx512f()) i = glu_avx512(act, g, u, n);
+    else if (have_avx2_fma()) i = glu_avx2(act, g, u, n);
+  }
+#endif
+  ls__act_vec(act, g + i, g + i, n - i);
+  for (; i < n; i++) g[i] *= u[i];
+}
+
+void ls__add3_vec(float *y, const float *a, const float *b, int64_t n) {
+  int64_t i = 0;
+#ifdef LS_EXP_AVX2
+  if (have_avx512f()) i = add3_avx512(y, a, b, n);
+  else if (have_avx2_fma()) i = add3_avx2(y, a, b, n);
+#endif
+  for (; i < n; i++) y[i] = a[i] + b[i];
 }

@@ -47,6 +47,11 @@ void ls__dec_q4_0(float *out, const uint8_t *blocks, int64_t n);
 void ls__exp_vec(float *y, const float *x, int64_t n);
 /* y[n] = act(x[n]) for the ls_ops_act kinds (tanh/erf GELU, SiLU, ReLU). */
 void ls__act_vec(int act, float *y, const float *x, int64_t n);
+/* g[n] = act(g[n]) * u[n] (a GLU's gate and up halves), bit for bit ls__act_vec then a
+ * multiply, in one pass. */
+void ls__glu_vec(int act, float *g, const float *u, int64_t n);
+/* y[n] = a[n] + b[n]. */
+void ls__add3_vec(float *y, const float *a, const float *b, int64_t n);
 /* For tests: the widest vector code exp, GELU and SiLU may use (2 AVX-512F, 1 AVX2/FMA,
  * 0 scalar; default 2, still limited by the CPU). Returns the previous limit. */
 int ls__simd_limit(int level);

@@ -217,6 +217,34 @@ static void test_exp(void **st) {
     }
     assert_memory_equal(w[0], w[1], N * sizeof(float));
   }
+  /* the fused GLU loop (act(g) * u in one pass) and the residual sum, at every width: the
+   * bits of the activation loop then a multiply, and of a + b */
+  float *u = malloc(N * sizeof *u);
+  for (int i = 0; i < N; i++) u[i] = (float)(urand() * 4 - 2);
+  static const int all[] = {LS_OPS_ACT_SILU, LS_OPS_ACT_GELU_TANH, LS_OPS_ACT_GELU_ERF, LS_OPS_ACT_RELU};
+  for (int level = 2; level >= 0; level--) {
+    int old = ls__simd_limit(level);
+    for (int a = 0; a < 4; a++) {
+      ls__act_vec(all[a], w[0], x, N);
+      for (int i = 0; i < N; i++) w[0][i] *= u[i];
+      memcpy(w[1], x, N * sizeof(float));
+      ls__glu_vec(all[a], w[1], u, N);
+      assert_memory_equal(w[0], w[1], N * sizeof(float));
+    }
+    ls_pool *p = NULL;
+    assert_int_equal(ls_pool_new(&p, 2), LS_OK);
+    ls_ops_add2(p, w[1], x, u, N);
+    for (int i = 0; i < N; i++) {
+      float want = x[i] + u[i];
+      assert_memory_equal(&w[1][i], &want, sizeof want);
+    }
+    memcpy(w[0], x, N * sizeof(float));
+    ls_ops_add2(NULL, w[0], w[0], u, N); /* in place */
+    assert_memory_equal(w[0], w[1], N * sizeof(float));
+    ls_pool_free(p);
+    ls__simd_limit(old);
+  }
+  free(u);
   free(x);
   free(y);
   free(w[0]);
