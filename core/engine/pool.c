@@ -49,6 +49,8 @@ typedef struct pool_arg {
 
 #define SPIN_NS 2000000L /* 2 ms */
 
+extern int blas_thread_shutdown_(void) __attribute__((weak)); /* OpenBLAS, pthreads build */
+
 static long long mono_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -143,8 +145,14 @@ int ls_pool_new(ls_pool **out, int n_threads) {
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
-  /* Each worker calls single-threaded sgemm on its own panel (see pool.h). */
+  /* Each worker calls single-threaded sgemm on its own panel (see pool.h). OpenBLAS (the
+   * pthreads build) starts its own server threads when the library loads, and they spin
+   * with sched_yield for about 0.1 s before sleeping: on a 2-core machine that spin landed
+   * inside a GPT-2 forward pass started right after, 55 -> 88 ms. With one thread OpenBLAS
+   * never uses them, so they are stopped (blas_thread_shutdown_, what OpenBLAS itself
+   * calls before fork; weak, absent from other builds). */
   openblas_set_num_threads(1);
+  if (blas_thread_shutdown_) blas_thread_shutdown_();
   int started = 1, rc = LS_EIO;
   for (int w = 1; w < n_threads; w++) {
     pool_arg *a = ls_malloc(sizeof *a);
