@@ -371,7 +371,7 @@ static void bf_chunk_nk(const bf_job *j, const bf_mat *mt, int64_t n0, int64_t c
       for (int b = 0; b < BF_NR; b++) wr[b] = wp + (r0 + (b < rn ? b : rn - 1)) * ldw + kc;
       bf_out o = {.y = mt->y + m0 * N + n0 + r0, .ldy = N, .rows = (int)mn, .cols = (int)rn,
                   .bias = kc == 0 && mt->bias ? mt->bias + n0 + r0 : NULL, .acc = kc > 0};
-      /* on the first row block the rows come from memory: prefetch the next 4 */
+      /* on the first row block the rows come from memory: prefetch the next 3 */
       uintptr_t pf = m0 == 0 && !warm && r0 + BF_NR < cnt ? (uintptr_t)(wp + (r0 + BF_NR) * ldw + kc) : 0;
       bf_kernel(xr, wr, kn, pf, ldw, &o);
     }
