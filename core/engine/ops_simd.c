@@ -131,35 +131,42 @@ AVX2_TARGET static int64_t exp_avx2(float *y, const float *x, int64_t n) {
   return i;
 }
 
-/* v / (1 + exp(-2u)), u = sqrt(2/pi) (v + 0.044715 v^3) */
-AVX2_TARGET static int64_t gelu_tanh_avx2(float *y, const float *x, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f), c = _mm256_set1_ps(0.044715f);
-  const __m256 m2s = _mm256_set1_ps(-2.0f * 0.7978845608028654f);
+/* SiLU v / (1 + exp(-v)) or tanh-GELU v / (1 + exp(-2u)), u = sqrt(2/pi) (v + 0.044715 v^3),
+ * of 8 lanes. */
+AVX2_TARGET static inline __m256 act8(int act, __m256 v) {
+  __m256 e;
+  if (act == LS_OPS_ACT_SILU) {
+    e = exp8(_mm256_xor_ps(v, _mm256_set1_ps(-0.0f)));
+  } else {
+    __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(0.044715f), v), _mm256_mul_ps(v, v), v);
+    e = exp8(_mm256_mul_ps(_mm256_set1_ps(-2.0f * 0.7978845608028654f), inner));
+  }
+  return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+/* y = act(x), times u when u is not NULL (a GLU's up half: one more rounding, the same bits
+ * as a multiply loop after the activation); act is SiLU or tanh-GELU. */
+AVX2_TARGET static int64_t act_avx2(int act, float *y, const float *x, const float *u, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(x + i);
-    __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(c, v), _mm256_mul_ps(v, v), v);
-    __m256 e = exp8(_mm256_mul_ps(m2s, inner));
-    _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+    __m256 a = act8(act, _mm256_loadu_ps(x + i));
+    if (u) a = _mm256_mul_ps(a, _mm256_loadu_ps(u + i));
+    _mm256_storeu_ps(y + i, a);
   }
   return i;
 }
 
-/* v / (1 + exp(-v)) */
-AVX2_TARGET static int64_t silu_avx2(float *y, const float *x, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f), neg = _mm256_set1_ps(-0.0f);
+AVX2_TARGET static int64_t add3_avx2(float *y, const float *a, const float *b, int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(x + i);
-    __m256 e = exp8(_mm256_xor_ps(v, neg));
-    _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
-  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
   return i;
 }
 
-/* The same three loops 16 lanes wide with AVX-512F: exp16 is exp8 operation for operation
- * (same constants, same fused multiply-adds, same range handling), so a lane gets the same
- * bits either way; twice the lanes per instruction halve the time of the GLU of a llama MLP. */
+/* The same loops 16 lanes wide with AVX-512F: exp16 and act16 are exp8 and act8 operation
+ * for operation (same constants, same fused multiply-adds, same range handling), so a lane
+ * gets the same bits either way; twice the lanes per instruction halve the time of the GLU
+ * of a llama MLP. */
 #define AVX512_TARGET __attribute__((target("avx512f")))
 
 static int have_avx512f(void) { return simd_limit >= 2 && __builtin_cpu_supports("avx512f"); }
@@ -196,36 +203,23 @@ AVX512_TARGET static int64_t exp_avx512(float *y, const float *x, int64_t n) {
   return i;
 }
 
-AVX512_TARGET static int64_t gelu_tanh_avx512(float *y, const float *x, int64_t n) {
-  const __m512 one = _mm512_set1_ps(1.0f), c = _mm512_set1_ps(0.044715f);
-  const __m512 m2s = _mm512_set1_ps(-2.0f * 0.7978845608028654f);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512 v = _mm512_loadu_ps(x + i);
-    __m512 inner = _mm512_fmadd_ps(_mm512_mul_ps(c, v), _mm512_mul_ps(v, v), v);
-    __m512 e = exp16(_mm512_mul_ps(m2s, inner));
-    _mm512_storeu_ps(y + i, _mm512_div_ps(v, _mm512_add_ps(one, e)));
+AVX512_TARGET static inline __m512 act16(int act, __m512 v) {
+  __m512 e;
+  if (act == LS_OPS_ACT_SILU) {
+    e = exp16(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u))));
+  } else {
+    __m512 inner = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), v), _mm512_mul_ps(v, v), v);
+    e = exp16(_mm512_mul_ps(_mm512_set1_ps(-2.0f * 0.7978845608028654f), inner));
   }
-  return i;
+  return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
-/* GLU halves: g = act(g) * u, the activation as above then one multiply per lane (the same
- * two roundings as the activation loop followed by a multiply loop). */
-AVX512_TARGET static int64_t glu_avx512(int act, float *g, const float *u, int64_t n) {
-  const __m512 one = _mm512_set1_ps(1.0f), c = _mm512_set1_ps(0.044715f);
-  const __m512 m2s = _mm512_set1_ps(-2.0f * 0.7978845608028654f);
-  const __m512i neg = _mm512_set1_epi32((int)0x80000000u);
+AVX512_TARGET static int64_t act_avx512(int act, float *y, const float *x, const float *u, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m512 v = _mm512_loadu_ps(g + i), e;
-    if (act == LS_OPS_ACT_SILU) {
-      e = exp16(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), neg)));
-    } else {
-      __m512 inner = _mm512_fmadd_ps(_mm512_mul_ps(c, v), _mm512_mul_ps(v, v), v);
-      e = exp16(_mm512_mul_ps(m2s, inner));
-    }
-    __m512 a = _mm512_div_ps(v, _mm512_add_ps(one, e));
-    _mm512_storeu_ps(g + i, _mm512_mul_ps(a, _mm512_loadu_ps(u + i)));
+    __m512 a = act16(act, _mm512_loadu_ps(x + i));
+    if (u) a = _mm512_mul_ps(a, _mm512_loadu_ps(u + i));
+    _mm512_storeu_ps(y + i, a);
   }
   return i;
 }
@@ -234,43 +228,6 @@ AVX512_TARGET static int64_t add3_avx512(float *y, const float *a, const float *
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
     _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
-  return i;
-}
-
-AVX2_TARGET static int64_t glu_avx2(int act, float *g, const float *u, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f), c = _mm256_set1_ps(0.044715f), neg = _mm256_set1_ps(-0.0f);
-  const __m256 m2s = _mm256_set1_ps(-2.0f * 0.7978845608028654f);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(g + i), e;
-    if (act == LS_OPS_ACT_SILU) {
-      e = exp8(_mm256_xor_ps(v, neg));
-    } else {
-      __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(c, v), _mm256_mul_ps(v, v), v);
-      e = exp8(_mm256_mul_ps(m2s, inner));
-    }
-    __m256 a = _mm256_div_ps(v, _mm256_add_ps(one, e));
-    _mm256_storeu_ps(g + i, _mm256_mul_ps(a, _mm256_loadu_ps(u + i)));
-  }
-  return i;
-}
-
-AVX2_TARGET static int64_t add3_avx2(float *y, const float *a, const float *b, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
-  return i;
-}
-
-AVX512_TARGET static int64_t silu_avx512(float *y, const float *x, int64_t n) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512i neg = _mm512_set1_epi32((int)0x80000000u);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512 v = _mm512_loadu_ps(x + i);
-    __m512 e = exp16(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), neg)));
-    _mm512_storeu_ps(y + i, _mm512_div_ps(v, _mm512_add_ps(one, e)));
-  }
   return i;
 }
 #endif
@@ -298,8 +255,8 @@ void ls__exp_vec(float *y, const float *x, int64_t n) {
 static void gelu_tanh_vec(float *y, const float *x, int64_t n) {
   int64_t i = 0;
 #ifdef LS_EXP_AVX2
-  if (have_avx512f()) i = gelu_tanh_avx512(y, x, n);
-  else if (have_avx2_fma()) i = gelu_tanh_avx2(y, x, n);
+  if (have_avx512f()) i = act_avx512(LS_OPS_ACT_GELU_TANH, y, x, NULL, n);
+  else if (have_avx2_fma()) i = act_avx2(LS_OPS_ACT_GELU_TANH, y, x, NULL, n);
 #endif
   for (; i < n; i++) {
     float v = x[i];
@@ -312,8 +269,8 @@ static void gelu_tanh_vec(float *y, const float *x, int64_t n) {
 static void silu_vec(float *y, const float *x, int64_t n) {
   int64_t i = 0;
 #ifdef LS_EXP_AVX2
-  if (have_avx512f()) i = silu_avx512(y, x, n);
-  else if (have_avx2_fma()) i = silu_avx2(y, x, n);
+  if (have_avx512f()) i = act_avx512(LS_OPS_ACT_SILU, y, x, NULL, n);
+  else if (have_avx2_fma()) i = act_avx2(LS_OPS_ACT_SILU, y, x, NULL, n);
 #endif
   for (; i < n; i++) {
     float v = x[i];
@@ -343,8 +300,8 @@ void ls__glu_vec(int act, float *g, const float *u, int64_t n) {
   int64_t i = 0;
 #ifdef LS_EXP_AVX2
   if (act == LS_OPS_ACT_SILU || act == LS_OPS_ACT_GELU_TANH) {
-    if (have_avx512f()) i = glu_avx512(act, g, u, n);
-    else if (have_avx2_fma()) i = glu_avx2(act, g, u, n);
+    if (have_avx512f()) i = act_avx512(act, g, g, u, n);
+    else if (have_avx2_fma()) i = act_avx2(act, g, g, u, n);
   }
 #endif
   ls__act_vec(act, g + i, g + i, n - i);
