@@ -12,9 +12,7 @@
 
 /* ---- element-wise -------------------------------------------------------------------- */
 
-void ls_ops_add(float *y, const float *x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] += x[i];
-}
+void ls_ops_add(float *y, const float *x, int64_t n) { ls__add3_vec(y, y, x, n); }
 
 void ls_ops_scale(float *y, float s, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] *= s;
@@ -36,39 +34,39 @@ int ls_ops_act_parse(const char *name) {
 
 #define CHUNK 16384 /* elements per task of element-wise kernels */
 
+enum { EW_ACT, EW_GLU, EW_ADD };
+
 typedef struct ew_job {
   int act;
   float *y;
   const float *x;   /* act input, or the "up" half of a GLU */
   int64_t n;
-  int glu;          /* 1: y = act(y) * x; 2: y = y + x */
-  const float *y0;  /* glu 2: y = y0 + x when not NULL */
+  int op;           /* EW_ACT: y = act(x); EW_GLU: y = act(y) * x; EW_ADD: y = a + x */
+  const float *a;   /* EW_ADD only */
 } ew_job;
 
 static void ew_task(void *ctx, int i, int worker) {
   const ew_job *j = ctx;
   int64_t a = (int64_t)i * CHUNK, n = j->n - a < CHUNK ? j->n - a : CHUNK;
-  if (j->glu == 2) {
-    ls__add3_vec(j->y + a, (j->y0 ? j->y0 : j->y) + a, j->x + a, n);
-  } else if (j->glu) {
-    ls__glu_vec(j->act, j->y + a, j->x + a, n);
-  } else {
-    ls__act_vec(j->act, j->y + a, j->x + a, n);
+  switch (j->op) {
+  case EW_ADD: ls__add3_vec(j->y + a, j->a + a, j->x + a, n); break;
+  case EW_GLU: ls__glu_vec(j->act, j->y + a, j->x + a, n); break;
+  default: ls__act_vec(j->act, j->y + a, j->x + a, n); break;
   }
 }
 
 void ls_ops_act_apply(ls_pool *p, int act, float *y, const float *x, int64_t n) {
-  ew_job j = {.act = act, .y = y, .x = x, .n = n, .glu = 0};
+  ew_job j = {.act = act, .y = y, .x = x, .n = n, .op = EW_ACT};
   ls_pool_run(p, (int)((n + CHUNK - 1) / CHUNK), ew_task, &j);
 }
 
 void ls_ops_add2(ls_pool *p, float *y, const float *a, const float *b, int64_t n) {
-  ew_job j = {.y = y, .y0 = a, .x = b, .n = n, .glu = 2};
+  ew_job j = {.y = y, .a = a, .x = b, .n = n, .op = EW_ADD};
   ls_pool_run(p, (int)((n + CHUNK - 1) / CHUNK), ew_task, &j);
 }
 
 void ls_ops_glu(ls_pool *p, int act, float *gate, const float *up, int64_t n) {
-  ew_job j = {.act = act, .y = gate, .x = up, .n = n, .glu = 1};
+  ew_job j = {.act = act, .y = gate, .x = up, .n = n, .op = EW_GLU};
   ls_pool_run(p, (int)((n + CHUNK - 1) / CHUNK), ew_task, &j);
 }
 
