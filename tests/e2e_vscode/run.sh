@@ -6,7 +6,9 @@
 # --install-extension, and runs e2e.js on a copy of workspace/. Screenshots and the JSON
 # report go to artifacts/ (ignored by git). scripts/make_checkpoint.py writes the random-weight
 # checkpoint (ckpt/ in the workspace copy) that the `weights` check launches with.
-# Exit 0 pass, 1 fail; prints "skipped: ..." and exits 0 only when Chromium cannot run here.
+# Exit 0 pass, 1 fail; when Chromium cannot run here it prints "skipped: ..." and exits 77,
+# which CTest reports as a skip (SKIP_RETURN_CODE), not a pass; under CI (CI set and not
+# "false") a skip is a failure (exit 1), since CI must prove the editor works.
 # Env: LAYERSCOPE (binary under test; default build/release/cli/layerscope), PORT,
 #      E2E_REQUIRE (comma list of checks that must pass; default below).
 set -uo pipefail
@@ -21,9 +23,13 @@ BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 CS="$(bash "$here/scripts/setup.sh" | tail -1)"
 setup_rc=$?
 CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
-if [ -z "$CHROMIUM" ]; then echo "skipped: Debian's chromium is not installed and could not be installed"; exit 0; fi
+skip() {
+  if [ -n "${CI:-}" ] && [ "${CI:-}" != "false" ]; then echo "FAIL (CI does not skip): $1"; exit 1; fi
+  echo "skipped: $1"; exit 77
+}
+if [ -z "$CHROMIUM" ]; then skip "Debian's chromium is not installed and could not be installed"; fi
 if ! timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --dump-dom about:blank >/dev/null 2>&1; then
-  echo "skipped: chromium cannot run on this machine ($CHROMIUM --headless failed)"; exit 0
+  skip "chromium cannot run on this machine ($CHROMIUM --headless failed)"
 fi
 [ $setup_rc -eq 0 ] && [ -x "$CS" ] || { echo "FAIL: code-server setup failed"; exit 1; }
 

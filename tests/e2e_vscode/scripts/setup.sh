@@ -32,7 +32,7 @@ CS="$P/cs/node_modules/code-server"
 if [ ! -f "$P/cs/.done-$VER" ]; then
   echo "e2e setup: code-server $VER -> $P/cs (a few minutes)" >&2
   rm -rf "$P/cs"; mkdir -p "$P/cs"; cd "$P/cs"
-  export npm_config_nodedir="${NODEDIR:-/usr}"   # node-gyp headers from Debian's nodejs
+  export npm_config_nodedir="${NODEDIR:-$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")}"   # node-gyp headers of the node that runs (include/node under its prefix)
   export npm_config_yes=true                     # node-pty's postinstall runs `npx node-gyp`
   npm init -y >/dev/null
   npm install --ignore-scripts --no-audit --no-fund --loglevel=error "code-server@$VER" >&2
