@@ -30,12 +30,14 @@ valgrind valgrind
 clang clang
 strace strace
 nvim neovim
+debootstrap debootstrap
 node nodejs
 npm npm
 "
 pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
       libjansson-dev libuv1-dev libcmocka-dev libunwind-dev libopenblas-dev
-      python3 python3-numpy python3-torch valgrind clang strace neovim)
+      python3 python3-numpy python3-torch valgrind clang strace neovim
+      debootstrap)   # debootstrap: scripts/fresh-root.sh (CI's bare Debian 12 root)
 pkgs+=(libclang-rt-14-dev) # libFuzzer runtime for scripts/fuzz-smoke.sh (a Recommends of clang, skipped by --no-install-recommends)
 
 node_major() { "${1:-node}" --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/'; }
