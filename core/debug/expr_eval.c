@@ -26,7 +26,7 @@ static int err(evctx *c, const ls_dbg_node *n, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return ls_diag_set(c->d, LS_EINVAL, "column %zu: %s", n->col + 1, msg);
+  return ls_diag_set(c->d, LS_EINVAL, "column %zu: %s", ls__dbg_column(c->e->src, n->col), msg);
 }
 
 void ls_dbg_value_free(ls_dbg_value *v) {

@@ -149,7 +149,7 @@ static int bp_common(ls_dbg *g, bp *b, const ls_dbg_bp_spec *sp, ls_dbg_bp_resul
     ls_diag d;
     ls_diag_init(&d);
     if (ls_dbg_expr_parse(sp->condition, &b->cond, &d) != LS_OK) {
-      snprintf(r->message, sizeof r->message, "condition: %.240s", d.msg);
+      snprintf(r->message, sizeof r->message, "condition: %.*s", ls_utf8_clip(d.msg, 240), d.msg);
       r->verified = 0;
       return -1;
     }
@@ -179,7 +179,8 @@ int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls
     for (size_t m = 0; m < g->m->n_modules; m++)
       if (glob_match(glob, g->m->modules[m].name) && g->m->modules[m].name[0]) matches++;
     if (!*glob || matches == 0) {
-      snprintf(r->message, sizeof r->message, "no module matches '%s' (module names look like '%s')", glob,
+      snprintf(r->message, sizeof r->message, "no module matches '%.*s' (module names look like '%s')",
+               ls_utf8_clip(glob, 120), glob,
                g->m->n_modules > 1 ? g->m->modules[g->m->n_modules > 2 ? 2 : 1].name : "model.layers.0");
       ls_dbg_expr_free(b->cond);
       memset(b, 0, sizeof *b);
@@ -428,8 +429,9 @@ static int bp_fires(ls_dbg *g, bp *b, const ls_fwd_event *ev, ls_dbg_stop *stop)
     ls_diag_init(&d);
     int truth = 0;
     if (ls_dbg_expr_truth(b->cond, &sc, &truth, &d) != LS_OK) {
-      snprintf(stop->description, sizeof stop->description, "breakpoint condition '%.100s' failed at %.100s: %.250s",
-               ls_dbg_expr_source(b->cond), ev->name, d.msg);
+      const char *src = ls_dbg_expr_source(b->cond);
+      snprintf(stop->description, sizeof stop->description, "breakpoint condition '%.*s' failed at %.100s: %.*s",
+               ls_utf8_clip(src, 100), src, ev->name, ls_utf8_clip(d.msg, 250), d.msg);
       return 1;
     }
     if (!truth) return 0;
