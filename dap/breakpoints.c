@@ -1,7 +1,8 @@
 /* breakpoints.c: DAP breakpoint arguments <-> core/debug breakpoint sets. Function
- * breakpoints are module-name globs; source breakpoints are lines of the launched
- * config.json (another file gets unverified breakpoints saying so); exception filters are
- * nan, inf and fp16. Verification messages come from the session (match counts, reasons). */
+ * breakpoints are module-name globs; source breakpoints are kept per source as DAP asks:
+ * config.json's lines are the core's line breakpoints, another file's request gets
+ * unverified entries saying so and changes nothing; exception filters are nan, inf and
+ * fp16. Verification messages come from the session (match counts, reasons). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,8 +137,9 @@ json_t *dap_bps_set_source(dap_server *s, dap_dbg *x, json_t *args, const char *
                              opt_str(b, "hitCondition")};
   }
   if (!same_file(opt_str(source, "path"), s->session.launch.config)) {
-    /* only the launched config has layer meaning; answer every line unverified */
-    if (ls_dbg_set_line_bps(x->g, NULL, 0, r) != LS_OK) goto done;
+    /* Only the launched config has layer meaning: answer every line unverified. Clients
+     * send one setBreakpoints per source, so this must not touch config.json's set (the
+     * core's line breakpoints are all config lines). */
     for (size_t i = 0; i < n; i++) {
       memset(&r[i], 0, sizeof r[i]);
       r[i].line = sp[i].line;
