@@ -247,18 +247,31 @@ static void fbufs_touch(ls_pool *p, fbufs *t) {
   ls_pool_run(p, (int)((t->total + t->chunk - 1) / t->chunk), fbufs_touch_task, t);
 }
 
+static int check_tokens(int64_t vocab, int64_t learned_pos, const int64_t *tokens, int64_t n, ls_diag *d) {
+  if (n <= 0) return ls_diag_set(d, LS_EINVAL, "no input tokens");
+  if (learned_pos > 0 && n > learned_pos)
+    return ls_diag_set(d, LS_ELIMIT, "%lld tokens exceed the %lld learned positions", (long long)n,
+                       (long long)learned_pos);
+  if (n > (1 << 20)) return ls_diag_set(d, LS_ELIMIT, "%lld tokens: at most 1048576", (long long)n);
+  for (int64_t i = 0; i < n; i++)
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      return ls_diag_set(d, LS_EINVAL, "token %lld at position %lld is outside the vocabulary (vocab_size %lld)",
+                         (long long)tokens[i], (long long)i, (long long)vocab);
+  return LS_OK;
+}
+
+int ls_fwd_check_tokens(const ls_model *m, const int64_t *tokens, int64_t n, ls_diag *d) {
+  int learned = m->family == LS_MODEL_FAMILY_GPT2 || m->family == LS_MODEL_FAMILY_BERT ||
+                m->family == LS_MODEL_FAMILY_ROBERTA;
+  return check_tokens(m->sem.vocab, learned ? m->sem.max_pos : 0, tokens, n, d);
+}
+
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
                const ls_fwd_opts *opts, ls_diag *d) {
   *out = NULL;
-  if (n <= 0) return ls_diag_set(d, LS_EINVAL, "no input tokens");
-  if ((e->arch == LS__ARCH_GPT2 || e->arch == LS__ARCH_BERT) && n > e->max_pos)
-    return ls_diag_set(d, LS_ELIMIT, "%lld tokens exceed the %lld learned positions",
-                       (long long)n, (long long)e->max_pos);
-  if (n > (1 << 20)) return ls_diag_set(d, LS_ELIMIT, "%lld tokens: at most 1048576", (long long)n);
-  for (int64_t i = 0; i < n; i++)
-    if (tokens[i] < 0 || tokens[i] >= e->vocab)
-      return ls_diag_set(d, LS_EINVAL, "token %lld at position %lld is outside the vocabulary "
-                         "(vocab_size %lld)", (long long)tokens[i], (long long)i, (long long)e->vocab);
+  int learned = e->arch == LS__ARCH_GPT2 || e->arch == LS__ARCH_BERT;
+  int rc = check_tokens(e->vocab, learned ? e->max_pos : 0, tokens, n, d);
+  if (rc) return rc;
   ls_fwd *f = ls_calloc(1, sizeof *f);
   if (!f) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   f->e = e;

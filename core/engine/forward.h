@@ -67,6 +67,12 @@ typedef struct ls_engine_opts {
  * LS_EUNSUPPORTED for families or options the engine does not run (message says which). */
 int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opts, ls_diag *d);
 void ls_engine_close(ls_engine *e);
+/* The checks of ls_engine_open that need no binding, for a front end that must answer
+ * before the (slow) binding starts, as a debug adapter's launch does: the config has no
+ * errors, the engine runs its family, and (weights != NULL) the file opens and holds every
+ * parameter tensor with the config's shape in an encoding the engine computes with. Reads
+ * tensor headers only. */
+int ls_engine_check(const ls_model *m, const char *weights, ls_diag *d);
 const ls_model *ls_engine_model(const ls_engine *e);
 int ls_engine_threads(const ls_engine *e);
 /* Bytes of weight storage the engine allocated itself (random init, decoded vectors); the
@@ -145,6 +151,10 @@ typedef enum ls_fwd_state {
 
 /* ---------------------------------------------------------------- a forward pass */
 
+/* The checks of ls_fwd_new on its input that need no engine: 1 <= n <= 2^20, each token in
+ * [0, vocab), and n within the learned positions of families that have them (gpt2, bert,
+ * roberta). LS_EINVAL / LS_ELIMIT with d naming the token and position. */
+int ls_fwd_check_tokens(const ls_model *m, const int64_t *tokens, int64_t n, ls_diag *d);
 /* Prepares a pass over tokens[n] (copied; each must be < vocab). Allocates the activation
  * buffers for this length. */
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
