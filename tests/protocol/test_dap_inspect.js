@@ -1,0 +1,60 @@
+// test_dap_inspect.js: what a client sees at a stop, beyond test_dap_debug.js. readMemory
+// reads at most 1 MiB per request: a larger count is an error naming the limit, a tensor
+// larger than that (attention probabilities [1, 4, 300, 300], 1.44 MB) reads in pieces that
+// join up to exactly its bytes, and bytes past the end are unreadable.
+// Every adapter message is schema-checked by the harness.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const ds = require('./lib/dap_session');
+
+const { config: CONFIG } = ds.scratch('ls-dap-inspect-', 1024);
+const MiB = 1 << 20;
+
+async function stopAt(glob, launchArgs = {}) {
+  const { dc } = await ds.open(CONFIG, launchArgs, async (dc) => {
+    await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: glob }] });
+    await dc.configurationDoneRequest();
+  });
+  await ds.stopped(dc, 'function breakpoint');
+  return dc;
+}
+
+async function variable(dc, scope, name) {
+  const fr = await ds.frames(dc);
+  const scopes = (await dc.scopesRequest({ frameId: fr[0].id })).body.scopes;
+  const s = scopes.find((x) => x.name === scope);
+  return (await dc.variablesRequest({ variablesReference: s.variablesReference })).body.variables.find((v) => v.name === name);
+}
+
+test('readMemory: at most 1 MiB per request, a larger tensor in pieces', async () => {
+  const dc = await stopAt('model.layers.0.self_attn', { tokens: undefined, randomTokens: 300 });
+  const probs = await variable(dc, 'Intermediates', 'probs');
+  assert.match(probs.value, /^f32\[1,4,300,300\] /);
+  const size = 4 * 4 * 300 * 300;
+  const big = await dc.raw('readMemory', { memoryReference: probs.memoryReference, offset: 0, count: 2 * MiB });
+  assert.strictEqual(big.success, false);
+  assert.strictEqual(big.message, 'readMemory: \'count\' 2097152 is more than the 1048576 bytes (1 MiB) one request '
+    + 'may read; read in pieces');
+  const huge = await dc.raw('readMemory', { memoryReference: probs.memoryReference, count: 2 ** 40 });
+  assert.strictEqual(huge.success, false);
+  const first = (await dc.customRequest('readMemory', { memoryReference: probs.memoryReference, offset: 0, count: MiB })).body;
+  const second = (await dc.customRequest('readMemory', { memoryReference: probs.memoryReference, offset: MiB, count: MiB })).body;
+  assert.strictEqual(first.address, '0x0');
+  assert.ok(!first.unreadableBytes, JSON.stringify(first.unreadableBytes));
+  assert.strictEqual(second.address, '0x100000');
+  const a = Buffer.from(first.data, 'base64');
+  const b = Buffer.from(second.data, 'base64');
+  assert.strictEqual(a.length, MiB);
+  assert.strictEqual(b.length, size - MiB);
+  assert.strictEqual(second.unreadableBytes, 2 * MiB - size);
+  // the bytes are the tensor's: each query row of head 0 is a softmax over keys 0..q
+  const f = new Float32Array(Buffer.concat([a, b]).buffer.slice(0));
+  for (const q of [0, 1, 150, 299]) {
+    let sum = 0;
+    for (let k = 0; k < 300; k++) sum += f[q * 300 + k];
+    assert.ok(Math.abs(sum - 1) < 1e-4, `row ${q} sums to ${sum}`);
+    assert.strictEqual(f[q * 300 + 299], q === 299 ? f[q * 300 + 299] : 0);
+  }
+  await ds.close(dc);
+});
