@@ -1,7 +1,10 @@
 // test_dap_inspect.js: what a client sees at a stop, beyond test_dap_debug.js. readMemory
 // reads at most 1 MiB per request: a larger count is an error naming the limit, a tensor
 // larger than that (attention probabilities [1, 4, 300, 300], 1.44 MB) reads in pieces that
-// join up to exactly its bytes, and bytes past the end are unreadable.
+// join up to exactly its bytes, and bytes past the end are unreadable. The "unknown name"
+// error lists only names in scope at that stop: each name it lists evaluates there, and the
+// usual names that are not in scope (a module without parameters has no `weight`) are not
+// listed.
 // Every adapter message is schema-checked by the harness.
 'use strict';
 const test = require('node:test');
@@ -57,4 +60,32 @@ test('readMemory: at most 1 MiB per request, a larger tensor in pieces', async (
     assert.strictEqual(f[q * 300 + 299], q === 299 ? f[q * 300 + 299] : 0);
   }
   await ds.close(dc);
+});
+
+// The names an "unknown name" message offers: "(in scope: a, b, ...; kept outputs of N
+// earlier modules, e.g. x, y)".
+function offered(message) {
+  const m = /^column 1: unknown name 'nosuch' \(in scope: ([^;)]*)(?:; kept outputs of (\d+) modules?, e\.g\. ([^)]*))?\)$/.exec(message);
+  assert.ok(m, message);
+  return { names: m[1].split(', '), kept: Number(m[2] || 0), examples: m[3] ? m[3].split(', ') : [] };
+}
+
+test('an unknown name lists only the names in scope at that stop', async () => {
+  for (const [glob, has, hasNot] of [['model.layers.0.mlp', ['output', 'input', 'layer', 'depth'], ['weight', 'bias', 'probs']],
+    ['model.layers.0.mlp.down_proj', ['output', 'input', 'weight'], ['bias']],
+    ['model.layers.1.self_attn', ['output', 'probs'], ['weight', 'bias']]]) {
+    const dc = await stopAt(glob);
+    const r = await dc.raw('evaluate', { expression: 'nosuch', context: 'repl' });
+    assert.strictEqual(r.success, false);
+    const o = offered(r.message);
+    for (const n of has) assert.ok(o.names.includes(n), `${glob}: ${n} in ${r.message}`);
+    for (const n of hasNot) assert.ok(!o.names.includes(n), `${glob}: ${n} not in ${r.message}`);
+    assert.ok(o.kept >= 1 && o.examples.length >= 1, r.message);
+    for (const n of [...o.names, ...o.examples]) {
+      const ok = await dc.raw('evaluate', { expression: n, context: 'repl' });
+      assert.strictEqual(ok.success, true, `${glob}: '${n}' is offered but fails: ${ok.message}`);
+    }
+    for (const n of hasNot) assert.strictEqual((await dc.raw('evaluate', { expression: n, context: 'repl' })).success, false, n);
+    await ds.close(dc);
+  }
 });
