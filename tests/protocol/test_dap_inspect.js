@@ -4,7 +4,9 @@
 // join up to exactly its bytes, and bytes past the end are unreadable. The "unknown name"
 // error lists only names in scope at that stop: each name it lists evaluates there, and the
 // usual names that are not in scope (a module without parameters has no `weight`) are not
-// listed.
+// listed. Stack frames: every module frame has config.json as its source and a line, the
+// root included (at `architectures`, the class it builds); an attention frame is at
+// num_attention_heads, an MLP at intermediate_size, the layer list at num_hidden_layers.
 // Every adapter message is schema-checked by the harness.
 'use strict';
 const test = require('node:test');
@@ -88,4 +90,43 @@ test('an unknown name lists only the names in scope at that stop', async () => {
     for (const n of hasNot) assert.strictEqual((await dc.raw('evaluate', { expression: n, context: 'repl' })).success, false, n);
     await ds.close(dc);
   }
+});
+
+test('frames: attention at num_attention_heads, MLP at intermediate_size, lists at num_hidden_layers', async () => {
+  const L = ds.LINES;
+  for (const [glob, want] of [
+    ['model.layers.1.self_attn', [['model.layers.1.self_attn', L.num_attention_heads], ['model.layers.1', L.num_hidden_layers],
+      ['model.layers', L.num_hidden_layers]]],
+    ['model.layers.0.mlp', [['model.layers.0.mlp', L.intermediate_size], ['model.layers.0', L.num_hidden_layers]]],
+  ]) {
+    const dc = await stopAt(glob);
+    const fr = await ds.frames(dc);
+    for (const [name, line] of want) {
+      const f = fr.find((x) => x.name.split(' ')[0] === name);
+      assert.strictEqual(f.line, line, `${name}: ${JSON.stringify(f)}`);
+    }
+    await ds.close(dc);
+  }
+});
+
+test('frames: the root at architectures; every module frame has config.json as its source', async () => {
+  const L = ds.LINES;
+  const dc = await stopAt('model.layers.0.mlp.down_proj');
+  const fr = await ds.frames(dc);
+  const root = fr[fr.length - 1];
+  assert.match(root.name, /^\(root\) \(LlamaForCausalLM\)$/);
+  assert.strictEqual(root.line, L.architectures, JSON.stringify(root));
+  for (const f of fr) {
+    assert.strictEqual(f.source && f.source.path, CONFIG, JSON.stringify(f));
+    assert.ok(f.line >= 1 && f.column >= 1, JSON.stringify(f));
+  }
+  await ds.close(dc);
+  // stopped on entry, the root is the innermost frame: it sits on a line of config.json too
+  const { dc: dc2 } = await ds.open(CONFIG, { stopOnEntry: true }, (d) => d.configurationDoneRequest());
+  await ds.stopped(dc2, 'entry');
+  const [top] = await ds.frames(dc2);
+  assert.match(top.name, /^\(root\) \(LlamaForCausalLM, enter\)$/);
+  assert.strictEqual(top.source.path, CONFIG);
+  assert.strictEqual(top.line, L.architectures);
+  await ds.close(dc2);
 });
