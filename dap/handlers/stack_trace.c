@@ -32,9 +32,8 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
   int lb = s->lines_start_at1 ? 0 : -1;
   for (int i = (int)(start > 0 ? start : 0); i < n && (levels <= 0 || i < start + levels); i++) {
     if (i >= nm) { /* native frames of the engine thread, after the module frames */
-      const ls_native_frame *nf = &x->native[i - nm];
       char nname[200];
-      snprintf(nname, sizeof nname, "%s+0x%lx", nf->name, (unsigned long)nf->offset);
+      ls_backtrace_frame_format(&x->native[i - nm], nname, sizeof nname);
       json_array_append_new(frames, json_pack("{s:i, s:s, s:i, s:i, s:s}", "id", i + 1, "name", nname, "line", 0,
                                               "column", 0, "presentationHint", "subtle"));
       continue;
