@@ -144,20 +144,15 @@ static void on_finished_loop(dap_server *s, void *arg) {
   if (stale || s->session.state == DAP_S_TERMINATED) return;
   int code = 0;
   if (x->run_rc == LS_OK) {
-    int64_t ids[5];
-    float logits[5];
     int64_t rows = 0, cols = 0;
+    char line[512];
     pthread_mutex_lock(&x->mu);
     ls_fwd_logits(x->f, &rows, &cols);
     int k = cols < 5 ? (int)cols : 5;
-    int ok = k > 0 && x->m->head == LS_MODEL_HEAD_CAUSAL_LM && ls_fwd_topk(x->f, k, ids, logits) == LS_OK;
+    int ok = k > 0 && x->m->head == LS_MODEL_HEAD_CAUSAL_LM && ls_fwd_next_tokens_line(x->f, k, line, sizeof line) == LS_OK;
     pthread_mutex_unlock(&x->mu);
     if (ok) {
-      char line[512];
-      size_t len = (size_t)snprintf(line, sizeof line, "forward pass done: top-%d next tokens:", k);
-      for (int i = 0; i < k && len < sizeof line; i++)
-        len += (size_t)snprintf(line + len, sizeof line - len, " %lld (%.3f)", (long long)ids[i], logits[i]);
-      dap_send_output(s, "console", "%s\n", line);
+      dap_send_output(s, "console", "forward pass done: %s\n", line);
     } else {
       dap_send_output(s, "console", "forward pass done\n");
     }

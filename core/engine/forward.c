@@ -7,6 +7,7 @@
  * notifies (on_pause), then waits for resume_pending; ls_fwd_resume fills it. Every state
  * change broadcasts the same condition, which is also what ls_fwd_wait sleeps on. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -481,5 +482,41 @@ int ls_fwd_topk(const ls_fwd *f, int k, int64_t *ids, float *logits) {
   if (f->state != LS_FWD_DONE) return LS_ESTATE;
   if (k <= 0 || k > f->logit_cols) return LS_EINVAL;
   ls_ops_topk(f->logits + (f->logit_rows - 1) * f->logit_cols, f->logit_cols, k, ids, logits);
+  return LS_OK;
+}
+
+int ls_fwd_next_tokens(const ls_fwd *f, int k, int64_t *ids, float *logits, int *ranked, int64_t *n_nan, int64_t *n) {
+  if (f->state != LS_FWD_DONE) return LS_ESTATE;
+  if (k <= 0 || k > f->logit_cols) return LS_EINVAL;
+  const float *row = f->logits + (f->logit_rows - 1) * f->logit_cols;
+  int64_t nan = 0;
+  for (int64_t i = 0; i < f->logit_cols; i++) nan += row[i] != row[i];
+  /* top-k ranks NaN below every number, so the best (cols - nan) are exactly the numbers */
+  int64_t real = f->logit_cols - nan;
+  *ranked = real < k ? (int)real : k;
+  if (*ranked) ls_ops_topk(row, f->logit_cols, *ranked, ids, logits);
+  *n_nan = nan;
+  *n = f->logit_cols;
+  return LS_OK;
+}
+
+int ls_fwd_next_tokens_line(const ls_fwd *f, int k, char *buf, size_t cap) {
+  int64_t ids[16], nan, n;
+  float v[16];
+  int ranked;
+  if (k > 16) return LS_EINVAL;
+  int rc = ls_fwd_next_tokens(f, k, ids, v, &ranked, &nan, &n);
+  if (rc) return rc;
+  size_t len = 0;
+  if (!ranked)
+    len = (size_t)snprintf(buf, cap, "the logits contain %lld NaN of %lld values at the last position: no next "
+                           "tokens to rank", (long long)nan, (long long)n);
+  else
+    len = (size_t)snprintf(buf, cap, "top-%d next tokens:", ranked);
+  for (int i = 0; i < ranked && len < cap; i++)
+    len += (size_t)snprintf(buf + len, cap - len, " %lld (%.3f)", (long long)ids[i], v[i]);
+  if (ranked && nan && len < cap)
+    snprintf(buf + len, cap - len, "; the logits contain %lld NaN of %lld values at the last position (not ranked)",
+             (long long)nan, (long long)n);
   return LS_OK;
 }

@@ -187,5 +187,14 @@ const ls_fwd_event *ls_fwd_paused_event(ls_fwd *f);
 const float *ls_fwd_logits(const ls_fwd *f, int64_t *rows, int64_t *cols);
 /* The k best next tokens at the last position (k <= cols), best first. */
 int ls_fwd_topk(const ls_fwd *f, int k, int64_t *ids, float *logits);
+/* What a front end reports as the next tokens: the k best at the last position among its
+ * logits that are not NaN (NaN logits are counted, never ranked). Fills ids/logits[k] and
+ * *ranked (<= k; 0 when every logit is NaN), *n_nan and *n (the logits at that position). */
+int ls_fwd_next_tokens(const ls_fwd *f, int k, int64_t *ids, float *logits, int *ranked, int64_t *n_nan, int64_t *n);
+/* The same as one line, k <= 16: "top-5 next tokens: 117 (0.364) 24 (0.340) ...", with
+ * "; the logits contain 3 NaN of 128 values at the last position (not ranked)" when some are
+ * NaN, or "the logits contain 128 NaN of 128 values at the last position: no next tokens to
+ * rank" when all are. LS_ESTATE before DONE, LS_EINVAL for a bad k. */
+int ls_fwd_next_tokens_line(const ls_fwd *f, int k, char *buf, size_t cap);
 
 #endif

@@ -7,13 +7,16 @@
 // listed. Stack frames: every module frame has config.json as its source and a line, the
 // root included (at `architectures`, the class it builds); an attention frame is at
 // num_attention_heads, an MLP at intermediate_size, the layer list at num_hidden_layers.
+// At the end of the pass the Debug Console line ranks only real logits: NaN logits are
+// counted and said so, never listed as tokens.
 // Every adapter message is schema-checked by the harness.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
+const path = require('path');
 const ds = require('./lib/dap_session');
 
-const { config: CONFIG } = ds.scratch('ls-dap-inspect-', 1024);
+const { dir: DIR, config: CONFIG } = ds.scratch('ls-dap-inspect-', 1024);
 const MiB = 1 << 20;
 
 async function stopAt(glob, launchArgs = {}) {
@@ -129,4 +132,31 @@ test('frames: the root at architectures; every module frame has config.json as i
   assert.strictEqual(top.source.path, CONFIG);
   assert.strictEqual(top.line, L.architectures);
   await ds.close(dc2);
+});
+
+// Runs the pass to the end on weights edited by `edit`; the Debug Console's closing line.
+async function doneLine(name, edit) {
+  const weights = path.join(DIR, name);
+  ds.writeSafetensors(weights, CONFIG, edit);
+  const { dc } = await ds.open(CONFIG, { weights }, async (d) => {
+    const terminated = d.waitForEvent('terminated', 20000);
+    await d.configurationDoneRequest();
+    await terminated;
+  });
+  await ds.close(dc);
+  const line = dc.outputs.find((o) => /^forward pass done/.test(o));
+  assert.ok(line, dc.outputs.join(''));
+  return line;
+}
+
+test('NaN logits are counted, never ranked as next tokens', async () => {
+  // a NaN in the final norm's weight: every logit of every position is NaN
+  const all = await doneLine('nan-norm.safetensors', (name, a) => { if (name === 'model.norm.weight') a[0] = NaN; });
+  assert.strictEqual(all, 'forward pass done: the logits contain 128 NaN of 128 values at the last position: '
+    + 'no next tokens to rank\n');
+  // a NaN in lm_head row 7: logit 7 is NaN, the rest are ranked
+  const one = await doneLine('nan-row7.safetensors', (name, a, shape) => { if (name === 'lm_head.weight') a[7 * shape[1] + 3] = NaN; });
+  const m = /^forward pass done: top-5 next tokens:((?: \d+ \(-?\d+\.\d{3}\)){5}); the logits contain 1 NaN of 128 values at the last position \(not ranked\)\n$/.exec(one);
+  assert.ok(m, one);
+  assert.ok(!/\b7 \(/.test(m[1]) && !/nan/i.test(m[1]), one);
 });
