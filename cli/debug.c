@@ -298,15 +298,12 @@ int ls_cli_debug(int argc, char **argv) {
   }
   int rc = ls_fwd_join(c.f, &d);
   if (rc == LS_OK) {
-    int64_t ids[5];
-    float logits[5];
     int64_t rows, cols;
+    char line[512];
     ls_fwd_logits(c.f, &rows, &cols);
     int k = cols < 5 ? (int)cols : 5;
-    if (c.m->head == LS_MODEL_HEAD_CAUSAL_LM && k > 0 && ls_fwd_topk(c.f, k, ids, logits) == LS_OK) {
-      printf("done: top-%d next tokens:", k);
-      for (int i = 0; i < k; i++) printf(" %lld (%.3f)", (long long)ids[i], logits[i]);
-      printf("\n");
+    if (c.m->head == LS_MODEL_HEAD_CAUSAL_LM && k > 0 && ls_fwd_next_tokens_line(c.f, k, line, sizeof line) == LS_OK) {
+      printf("done: %s\n", line);
     } else {
       printf("done\n");
     }

@@ -281,12 +281,19 @@ int ls_cli_run(int argc, char **argv) {
   ids = ls_calloc((size_t)k, sizeof *ids);
   vals = ls_calloc((size_t)k, sizeof *vals);
   if (!ids || !vals) { ls_diag_set(&d, LS_ENOMEM, "out of memory"); goto fail; }
-  ls_fwd_topk(f, k, ids, vals);
+  int ranked = 0;
+  int64_t nan = 0, all = 0;
+  ls_fwd_next_tokens(f, k, ids, vals, &ranked, &nan, &all);
   printf("%s: %s, %lld tokens, weights %s\n", config, m->architecture, (long long)n,
          weights ? weights : "random (seeded)");
-  printf("top-%d next tokens at position %lld%s:\n", k, (long long)(n - 1),
-         cols == m->sem.vocab ? "" : " (no LM head: hidden units)");
-  for (int i = 0; i < k; i++) printf("  %2d  token %-8lld logit %.6f\n", i + 1, (long long)ids[i], vals[i]);
+  if (ranked)
+    printf("top-%d next tokens at position %lld%s:\n", ranked, (long long)(n - 1),
+           cols == m->sem.vocab ? "" : " (no LM head: hidden units)");
+  for (int i = 0; i < ranked; i++) printf("  %2d  token %-8lld logit %.6f\n", i + 1, (long long)ids[i], vals[i]);
+  /* NaN logits are no tokens: counted, never ranked */
+  if (nan)
+    printf("the logits contain %lld NaN of %lld values at position %lld%s\n", (long long)nan, (long long)all,
+           (long long)(n - 1), ranked ? " (not ranked)" : ": no next tokens to rank");
   if (dump) {
     if (write_dump(dump, &ctx, logits, rows, cols, &d)) goto fail;
     fprintf(stderr, "wrote %zu module outputs and logits to %s\n", ctx.n, dump);

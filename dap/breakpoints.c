@@ -1,13 +1,15 @@
 /* breakpoints.c: DAP breakpoint arguments <-> core/debug breakpoint sets. Function
- * breakpoints are module-name globs; source breakpoints are lines of the launched
- * config.json (another file gets unverified breakpoints saying so); exception filters are
- * nan, inf and fp16. Verification messages come from the session (match counts, reasons). */
+ * breakpoints are module-name globs; source breakpoints are kept per source as DAP asks:
+ * config.json's lines are the core's line breakpoints, another file's request gets
+ * unverified entries saying so and changes nothing; exception filters are nan, inf and
+ * fp16. Verification messages come from the session (match counts, reasons). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/text.h"
 #include "dap/engine.h"
 
 static const struct { const char *filter, *label, *desc; unsigned flag; } FILTERS[] = {
@@ -54,15 +56,24 @@ int dap_bps_set_exceptions(dap_dbg *x, json_t *filters, json_t *options, const c
 
 static const char *opt_str(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
+/* The response body: exactly one entry per requested breakpoint, in order (clients pair
+ * them by position), so an entry whose message cannot be packed is packed again with the
+ * message repaired; NULL (the request gets an error) only when out of memory. */
 static json_t *results_json(const ls_dbg_bp_result *r, size_t n, json_t *source, int line_base) {
   json_t *arr = json_array();
   for (size_t i = 0; arr && i < n; i++) {
-    json_t *b = json_pack("{s:i, s:b, s:s}", "id", r[i].id, "verified", r[i].verified, "message", r[i].message);
+    char msg[sizeof r[i].message];
+    snprintf(msg, sizeof msg, "%s", r[i].message);
+    json_t *b = json_pack("{s:b, s:s}", "verified", r[i].verified, "message", ls_utf8_repair(msg));
+    if (b && r[i].id) json_object_set_new(b, "id", json_integer(r[i].id));
     if (b && source) {
       json_object_set(b, "source", source);
       json_object_set_new(b, "line", json_integer(r[i].line - 1 + line_base));
     }
-    if (b) json_array_append_new(arr, b);
+    if (!b || json_array_append_new(arr, b) != 0) {
+      json_decref(arr);
+      return NULL;
+    }
   }
   return json_pack("{s:o}", "breakpoints", arr);
 }
@@ -126,12 +137,14 @@ json_t *dap_bps_set_source(dap_server *s, dap_dbg *x, json_t *args, const char *
                              opt_str(b, "hitCondition")};
   }
   if (!same_file(opt_str(source, "path"), s->session.launch.config)) {
-    /* only the launched config has layer meaning; answer every line unverified */
-    if (ls_dbg_set_line_bps(x->g, NULL, 0, r) != LS_OK) goto done;
+    /* Only the launched config has layer meaning: answer every line unverified. Clients
+     * send one setBreakpoints per source, so this must not touch config.json's set (the
+     * core's line breakpoints are all config lines). */
     for (size_t i = 0; i < n; i++) {
       memset(&r[i], 0, sizeof r[i]);
       r[i].line = sp[i].line;
-      snprintf(r[i].message, sizeof r[i].message, "not the launched config (%.200s)", s->session.launch.config);
+      snprintf(r[i].message, sizeof r[i].message, "not the launched config (%.*s)",
+               ls_utf8_clip(s->session.launch.config, 200), s->session.launch.config);
     }
   } else if (ls_dbg_set_line_bps(x->g, sp, n, r) != LS_OK) {
     goto done;

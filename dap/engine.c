@@ -144,20 +144,15 @@ static void on_finished_loop(dap_server *s, void *arg) {
   if (stale || s->session.state == DAP_S_TERMINATED) return;
   int code = 0;
   if (x->run_rc == LS_OK) {
-    int64_t ids[5];
-    float logits[5];
     int64_t rows = 0, cols = 0;
+    char line[512];
     pthread_mutex_lock(&x->mu);
     ls_fwd_logits(x->f, &rows, &cols);
     int k = cols < 5 ? (int)cols : 5;
-    int ok = k > 0 && x->m->head == LS_MODEL_HEAD_CAUSAL_LM && ls_fwd_topk(x->f, k, ids, logits) == LS_OK;
+    int ok = k > 0 && x->m->head == LS_MODEL_HEAD_CAUSAL_LM && ls_fwd_next_tokens_line(x->f, k, line, sizeof line) == LS_OK;
     pthread_mutex_unlock(&x->mu);
     if (ok) {
-      char line[512];
-      size_t len = (size_t)snprintf(line, sizeof line, "forward pass done: top-%d next tokens:", k);
-      for (int i = 0; i < k && len < sizeof line; i++)
-        len += (size_t)snprintf(line + len, sizeof line - len, " %lld (%.3f)", (long long)ids[i], logits[i]);
-      dap_send_output(s, "console", "%s\n", line);
+      dap_send_output(s, "console", "forward pass done: %s\n", line);
     } else {
       dap_send_output(s, "console", "forward pass done\n");
     }
@@ -167,6 +162,12 @@ static void on_finished_loop(dap_server *s, void *arg) {
   }
   dap_send_event(s, "exited", json_pack("{s:i}", "exitCode", code));
   dap_session_end(s);
+}
+
+/* Tokens of the pass: the given ones, that many seeded random ones, or 8 random ones. */
+static size_t n_tokens(const dap_launch_args *la) {
+  size_t n = la->tokens ? la->n_tokens : (size_t)la->random_tokens;
+  return n ? n : 8;
 }
 
 static void *runner(void *arg) {
@@ -192,8 +193,7 @@ static void *runner(void *arg) {
   if (rc != LS_OK) goto out;
   if (la->compute != ls_engine_compute_get(e))
     dap_send_output(s, "console", "layerscope: this CPU has no AVX512_BF16; computing in fp32\n");
-  size_t n = la->tokens ? la->n_tokens : (size_t)la->random_tokens;
-  if (n == 0) n = 8; /* neither given: a short seeded sequence */
+  size_t n = n_tokens(la);
   tokens = ls_calloc(n, sizeof *tokens);
   if (!tokens) { rc = ls_diag_set(&d, LS_ENOMEM, "out of memory"); goto out; }
   uint64_t st = la->seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
@@ -233,6 +233,23 @@ out:
 }
 
 /* ------------------------------------------------------------------ dap_engine_ops */
+
+/* At launch: the config loads (the debugger is created with it), the engine runs it with
+ * these weights, and the tokens fit it; what the runner would find only after launch. */
+static int eng_check(dap_server *s, dap_session *ss, ls_diag *d) {
+  dap_dbg *x = dap_dbg_get(s, d);
+  if (!x) return d->code ? d->code : LS_ESTATE;
+  int rc = ls_engine_check(x->m, ss->launch.weights, d);
+  if (rc) return rc;
+  size_t n = n_tokens(&ss->launch);
+  int64_t *t = ls_calloc(n, sizeof *t); /* random tokens are drawn below vocab: zeros stand in */
+  if (!t) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  for (size_t i = 0; ss->launch.tokens && i < n; i++) t[i] = ss->launch.tokens[i];
+  rc = ls_fwd_check_tokens(x->m, t, (int64_t)n, d);
+  ls_free(t);
+  if (rc) ls_diag_prefix(d, "%s: ", ss->launch.tokens ? "tokens" : "randomTokens");
+  return rc;
+}
 
 static int eng_start(dap_server *s, dap_session *ss, ls_diag *d) {
   dap_dbg *x = dap_dbg_get(s, d);
@@ -292,4 +309,4 @@ int dap_dbg_restart(dap_server *s, dap_dbg *x, ls_diag *d) {
   return eng_start(s, &s->session, d);
 }
 
-const dap_engine_ops dap_engine_debugger = {eng_start, eng_stop, eng_destroy};
+const dap_engine_ops dap_engine_debugger = {eng_start, eng_stop, eng_destroy, eng_check};

@@ -2,7 +2,12 @@
  * exactly-one-response, dispatch through requests.def, and the cross-thread event path.
  * DAP has no id to answer an undecodable message with, so framing and JSON errors are
  * logged to stderr; a message that decodes far enough to have a `seq` gets an error
- * response. */
+ * response.
+ *
+ * No reply is ever lost: a response that cannot be built (a string that is not valid UTF-8
+ * makes jansson refuse the whole message; a body a handler failed to build for a request
+ * whose response needs one, DAP_F_BODY) is replaced by an error response for the same
+ * request, and an error message is repaired to valid UTF-8 before it is packed. */
 #include "dap/server.h"
 
 #include <stdarg.h>
@@ -14,11 +19,13 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/base/log.h"
+#include "core/base/text.h"
 #include "rpc/conn.h"
 
 struct dap_req {
   int64_t seq;
-  char command[64];
+  char *command;    /* owned: the request's command, whole (the response repeats it) */
+  int flags;        /* dap_flags of its requests.def line (0 for an unknown command) */
   int replied;
   int deferred;
   int in_dispatch;  /* dispatch frees it; otherwise a deferred request is freed when answered */
@@ -52,6 +59,11 @@ static void send_now(dap_server *s, json_t *msg) {
   json_object_set_new(msg, "seq", json_integer(++s->impl->seq));
   if (rpc_conn_send_json(s->impl->conn, msg) != LS_OK) ls_log_debug("dap: message dropped (closing)");
   json_decref(msg);
+}
+
+static void req_free(dap_req *r) {
+  ls_free(r->command);
+  ls_free(r);
 }
 
 typedef struct posted_msg {
@@ -91,7 +103,28 @@ int dap_send_output(dap_server *s, const char *category, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
+  ls_utf8_repair(buf);
   return dap_send_event(s, "output", json_pack("{s:s, s:s}", "category", category, "output", buf));
+}
+
+static json_t *error_json(int64_t seq, const char *command, int id, const char *msg) {
+  return json_pack("{s:s, s:I, s:b, s:s, s:s, s:{s:{s:i, s:s, s:b}}}", "type", "response", "request_seq",
+                   (json_int_t)seq, "success", 0, "command", command, "message", msg, "body", "error", "id", id,
+                   "format", msg, "showUser", 1);
+}
+
+/* Sends an error response; when msg (or command) is not valid UTF-8 the message is packed
+ * again repaired, so the request is answered whatever text the failure carried. */
+static void respond_error_raw(dap_server *s, int64_t seq, const char *command, int id, const char *msg) {
+  json_t *m = error_json(seq, command, id, msg);
+  if (!m) {
+    char fixed_msg[1024], fixed_cmd[128];
+    snprintf(fixed_msg, sizeof fixed_msg, "%s", msg);
+    snprintf(fixed_cmd, sizeof fixed_cmd, "%s", command);
+    ls_log_warn("dap: an error response to '%s' needed repairing (not valid UTF-8)", ls_utf8_repair(fixed_cmd));
+    m = error_json(seq, fixed_cmd, id, ls_utf8_repair(fixed_msg));
+  }
+  send_now(s, m);
 }
 
 void dap_respond(dap_server *s, dap_req *req, json_t *body) {
@@ -100,20 +133,20 @@ void dap_respond(dap_server *s, dap_req *req, json_t *body) {
     json_decref(body);
     return;
   }
-  req->replied = 1;
   json_t *m = json_pack("{s:s, s:I, s:b, s:s}", "type", "response", "request_seq", (json_int_t)req->seq,
                         "success", 1, "command", req->command);
-  if (m && body) json_object_set_new(m, "body", body);
-  else json_decref(body);
+  int built = m && (body ? json_object_set_new(m, "body", body) == 0 : !(req->flags & DAP_F_BODY));
+  if (!m) json_decref(body);
+  if (!built) {
+    /* the handler's body (or the envelope) could not be built: answer with an error */
+    json_decref(m);
+    dap_respond_error(s, req, DAP_ERR_INTERNAL, "%s: the response could not be built (out of memory, or a "
+                      "text that is not valid UTF-8)", req->command);
+    return;
+  }
+  req->replied = 1;
   send_now(s, m);
-  if (req->deferred && !req->in_dispatch) ls_free(req);
-}
-
-static void respond_error_raw(dap_server *s, int64_t seq, const char *command, int id, const char *msg) {
-  json_t *m = json_pack("{s:s, s:I, s:b, s:s, s:s, s:{s:{s:i, s:s, s:b}}}", "type", "response",
-                        "request_seq", (json_int_t)seq, "success", 0, "command", command, "message", msg,
-                        "body", "error", "id", id, "format", msg, "showUser", 1);
-  send_now(s, m);
+  if (req->deferred && !req->in_dispatch) req_free(req);
 }
 
 void dap_respond_error(dap_server *s, dap_req *req, int id, const char *fmt, ...) {
@@ -127,9 +160,10 @@ void dap_respond_error(dap_server *s, dap_req *req, int id, const char *fmt, ...
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
+  ls_utf8_repair(buf); /* vsnprintf may have cut a character */
   ls_log_info("dap: '%s' failed: %s", req->command, buf);
   respond_error_raw(s, req->seq, req->command, id, buf);
-  if (req->deferred && !req->in_dispatch) ls_free(req);
+  if (req->deferred && !req->in_dispatch) req_free(req);
 }
 
 void dap_req_defer(dap_req *req) { req->deferred = 1; }
@@ -183,15 +217,20 @@ void dap_server_stop(dap_server *s, int exit_code) {
 
 static void dispatch(dap_server *s, int64_t seq, const char *command, json_t *args) {
   dap_req *r = ls_calloc(1, sizeof *r);
-  if (!r) { respond_error_raw(s, seq, command, DAP_ERR_INTERNAL, "out of memory"); return; }
+  if (r) r->command = ls_strdup(command);
+  if (!r || !r->command) {
+    ls_free(r);
+    respond_error_raw(s, seq, command, DAP_ERR_INTERNAL, "out of memory");
+    return;
+  }
   r->seq = seq;
-  snprintf(r->command, sizeof r->command, "%s", command);
   const dap_entry *e = NULL;
   for (size_t i = 0; i < sizeof k_requests / sizeof k_requests[0]; i++)
     if (strcmp(k_requests[i].name, command) == 0) e = &k_requests[i];
+  if (e) r->flags = e->flags;
   int rc = LS_OK;
   if (!e) {
-    dap_respond_error(s, r, DAP_ERR_UNKNOWN_COMMAND, "unknown command '%.100s'", command);
+    dap_respond_error(s, r, DAP_ERR_UNKNOWN_COMMAND, "unknown command '%.*s'", ls_utf8_clip(command, 100), command);
   } else if (s->session.state == DAP_S_NEW && !(e->flags & DAP_F_PRE_INIT)) {
     dap_respond_error(s, r, DAP_ERR_BAD_STATE, "'%s' received before 'initialize'", command);
   } else if (args && !json_is_object(args)) {
@@ -205,7 +244,7 @@ static void dispatch(dap_server *s, int64_t seq, const char *command, json_t *ar
   if (!r->replied)
     dap_respond_error(s, r, DAP_ERR_INTERNAL, "'%s' failed: %s", command,
                       rc ? ls_err_str(rc) : "the handler gave no answer");
-  ls_free(r);
+  req_free(r);
 }
 
 static void on_message(void *ud, const char *body, size_t len) {

@@ -25,7 +25,10 @@ enum dap_error_id {
   DAP_ERR_BAD_REQUEST = 1006,
 };
 
-enum dap_flags { DAP_F_PRE_INIT = 1 };
+/* requests.def flags: DAP_F_PRE_INIT allowed before `initialize`; DAP_F_BODY the response
+ * must carry a body (the DAP schema requires one), so a success without one (the handler's
+ * body could not be built) is turned into an error response instead. */
+enum dap_flags { DAP_F_PRE_INIT = 1, DAP_F_BODY = 2 };
 
 typedef struct dap_req dap_req;
 
@@ -42,7 +45,9 @@ struct dap_server {
   struct dap_server_impl *impl;
 };
 
-/* Success response; body is stolen (NULL: no body). */
+/* Success response; body is stolen (NULL: no body). Every request gets a response: when
+ * the message cannot be built, or body is NULL for a DAP_F_BODY request, an error response
+ * ("the response could not be built") goes out instead. */
 void dap_respond(dap_server *s, dap_req *req, json_t *body);
 /* Error response with message and body.error {id, format, showUser}. */
 void dap_respond_error(dap_server *s, dap_req *req, int id, const char *fmt, ...)

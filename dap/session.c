@@ -12,6 +12,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/text.h"
 #include "core/engine/forward.h" /* ls_engine_compute_parse */
 
 static const char *const k_state_names[] = {"new", "initialized", "configuring", "running",
@@ -43,6 +44,7 @@ void dap_launch_args_free(dap_launch_args *a) {
   ls_free(a->config);
   ls_free(a->weights);
   ls_free(a->tokens);
+  ls_free(a->unknown);
   memset(a, 0, sizeof *a);
 }
 
@@ -152,6 +154,49 @@ static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
   return LS_OK;
 }
 
+/* The launch arguments of docs/protocol.md. */
+static const char *const k_launch_keys[] = {"config", "weights", "tokens", "randomTokens", "seed", "threads",
+                                            "compute", "stopOnEntry", "showNativeFrames", "noDebug", "cwd"};
+/* Keys clients put in every launch configuration: VS Code's common attributes (its own keys
+ * start with "__": __sessionId, __configurationTarget, __workspaceFolder) and DAP's
+ * __restart. Not layerscope's, not unknown either. */
+static const char *const k_client_keys[] = {"type", "request", "name", "preLaunchTask", "postDebugTask",
+                                            "internalConsoleOptions", "debugServer", "presentation",
+                                            "serverReadyAction", "suppressMultipleSessionWarning",
+                                            "windows", "osx", "linux"};
+
+static int listed(const char *key, const char *const *keys, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(keys[i], key) == 0) return 1;
+  return 0;
+}
+
+/* out->unknown: "unknown launch argument 'stopOnEnty' (ignored; known: config, ...)". */
+static int find_unknown(const json_t *args, dap_launch_args *out) {
+  char names[512] = "";
+  size_t len = 0, count = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)args, key, v) {
+    if (strncmp(key, "__", 2) == 0 || listed(key, k_launch_keys, sizeof k_launch_keys / sizeof *k_launch_keys) ||
+        listed(key, k_client_keys, sizeof k_client_keys / sizeof *k_client_keys))
+      continue;
+    if (len < sizeof names)
+      len += (size_t)snprintf(names + len, sizeof names - len, "%s'%.*s'", count ? ", " : "", ls_utf8_clip(key, 60), key);
+    count++;
+  }
+  if (!count) return LS_OK;
+  if (len >= sizeof names) snprintf(names + sizeof names - 5, 5, "...");
+  char known[256] = "";
+  for (size_t i = 0, k = 0; i < sizeof k_launch_keys / sizeof *k_launch_keys; i++)
+    k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "", k_launch_keys[i]);
+  size_t cap = sizeof names + sizeof known + 64;
+  if (!(out->unknown = ls_malloc(cap))) return LS_ENOMEM;
+  snprintf(out->unknown, cap, "unknown launch argument%s %s (ignored; the known ones are %s)", count == 1 ? "" : "s",
+           ls_utf8_repair(names), known);
+  return LS_OK;
+}
+
 static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d);
 
 int dap_launch_args_parse(const json_t *args, dap_launch_args *out, ls_diag *d) {
@@ -202,6 +247,7 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
       (rc = get_bool(args, "showNativeFrames", &out->show_native_frames, d)) ||
       (rc = get_bool(args, "noDebug", &out->no_debug, d)))
     goto fail;
+  if ((rc = find_unknown(args, out))) goto fail;
   return LS_OK;
 fail:
   dap_launch_args_free(out);

@@ -39,6 +39,8 @@ typedef struct dap_launch_args {
   int compute;           /* LS_ENGINE_COMPUTE_F32 (default) or _BF16 ("compute": "bf16") */
   int show_native_frames;/* add native frames to stack traces */
   int no_debug;          /* run without stopping (VS Code "Run Without Debugging") */
+  char *unknown;         /* owned or NULL: a warning naming the arguments layerscope does not
+                            know (typos such as "stopOnEnty") and the known ones */
 } dap_launch_args;
 
 #define DAP_MAX_TOKENS (1 << 20)
@@ -54,6 +56,10 @@ typedef struct dap_engine_ops {
   void (*stop)(dap_server *s, dap_session *ss);
   /* Joins the engine thread and frees its state; called once, on the loop thread. */
   void (*destroy)(dap_server *s, dap_session *ss);
+  /* Called by launch (ss->launch set) before it answers: can this launch run (the config
+   * loads, the weights fit it, the tokens are in its vocabulary)? 0, or a negative LS_E*
+   * code with d naming the problem, and launch answers with that error. May be NULL. */
+  int (*check)(dap_server *s, dap_session *ss, ls_diag *d);
 } dap_engine_ops;
 
 struct dap_session {
@@ -70,7 +76,9 @@ int dap_session_transition(dap_session *ss, dap_state to, ls_diag *d);
 
 /* Parses and checks launch arguments (see docs/protocol.md); relative paths are resolved
  * against args.cwd if given, else the adapter's working directory. LS_EINVAL with d naming
- * the argument on any problem; out is then empty. */
+ * the argument on any problem; out is then empty. Keys that are neither layerscope's nor a
+ * client's own (type, request, name, __sessionId, preLaunchTask, ...) are not an error:
+ * out->unknown says which they are. */
 int dap_launch_args_parse(const json_t *args, dap_launch_args *out, ls_diag *d);
 void dap_launch_args_free(dap_launch_args *a);
 

@@ -1,9 +1,13 @@
-/* diag.c: first-error-wins failure details (see diag.h). */
+/* diag.c: first-error-wins failure details (see diag.h). A message is cut to the size of
+ * ls_diag.msg and repaired to valid UTF-8 (text.h), so one that quotes user text can always
+ * be sent as a JSON string. */
 #include "core/base/diag.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core/base/text.h"
 
 void ls_diag_init(ls_diag *d) {
   if (!d) return;
@@ -16,6 +20,7 @@ static int diag_vset(ls_diag *d, int code, const char *file, int64_t offset, con
   if (!d || d->code != 0) return code;
   d->code = code;
   vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+  ls_utf8_repair(d->msg);
   if (file) snprintf(d->file, sizeof d->file, "%s", file);
   d->offset = offset;
   return code;
@@ -50,4 +55,5 @@ void ls_diag_prefix(ls_diag *d, const char *fmt, ...) {
   size_t no = strnlen(old, sizeof d->msg - 1 - np);
   memcpy(d->msg + np, old, no);
   d->msg[np + no] = 0;
+  ls_utf8_repair(d->msg);
 }

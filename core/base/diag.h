@@ -9,7 +9,7 @@
 
 typedef struct ls_diag {
   int code;          /* LS_E* code, 0 while unset */
-  char msg[512];     /* human-readable message naming the problem */
+  char msg[512];     /* human-readable message naming the problem; valid UTF-8 */
   char file[256];    /* file the problem is in, "" if none */
   int64_t offset;    /* byte offset in that file, -1 if none */
   int line, col;     /* 1-based line and column, 0 if none */

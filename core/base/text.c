@@ -2,7 +2,8 @@
  * offset of every line start, so a conversion is one binary search plus a walk over a single
  * line. Columns are counted by decoding UTF-8 on the fly: well-formed sequences count as one
  * code point (two UTF-16 units above U+FFFF); any byte that does not start a well-formed
- * sequence counts as one unit on its own, so malformed input never makes a position fail. */
+ * sequence counts as one unit on its own, so malformed input never makes a position fail.
+ * The same decoder keeps messages valid UTF-8 when they are clipped (ls_utf8_*). */
 #include "core/base/text.h"
 
 #include "core/base/alloc.h"
@@ -142,4 +143,40 @@ int ls_text_splice(const char *text, size_t len, size_t start, size_t end, const
   *out = buf;
   *out_len = n;
   return LS_OK;
+}
+
+/* ---------------------------------------------------------------- UTF-8 in messages */
+
+size_t ls_utf8_char_len(const char *s, size_t n) {
+  uint32_t cp;
+  return n ? utf8_seq((const unsigned char *)s, n, &cp) : 0;
+}
+
+int ls_utf8_clip(const char *s, size_t max) {
+  size_t n = strnlen(s, max > SIZE_MAX - 4 ? max : max + 4), i = 0;
+  while (i < n) {
+    size_t k = ls_utf8_char_len(s + i, n - i);
+    if (!k) k = 1; /* a stray byte is its own unit; ls_utf8_repair replaces it */
+    if (i + k > max) break;
+    i += k;
+  }
+  return i > INT32_MAX ? INT32_MAX : (int)i;
+}
+
+char *ls_utf8_repair(char *s) {
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n;) {
+    size_t k = ls_utf8_char_len(s + i, n - i);
+    if (k) { i += k; continue; }
+    /* a lead byte whose continuation bytes all run to the end: a character cut off */
+    unsigned char c = (unsigned char)s[i];
+    size_t want = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0, j = i + 1;
+    while (j < n && ((unsigned char)s[j] & 0xC0) == 0x80) j++;
+    if (want && j == n && n - i < want) {
+      s[i] = 0;
+      break;
+    }
+    s[i++] = '?';
+  }
+  return s;
 }

@@ -32,4 +32,17 @@ size_t ls_text_line_end(const ls_text_index *idx, uint32_t line);
 int ls_text_splice(const char *text, size_t len, size_t start, size_t end, const char *ins,
                    size_t ins_len, char **out, size_t *out_len);
 
+/* ---- UTF-8 in messages. Messages that quote user text (an expression, a path, a glob)
+ * must stay valid UTF-8 when they are cut to a buffer's size, or a JSON encoder refuses
+ * the whole message. */
+
+/* Bytes of the well-formed UTF-8 character at s[0..n) (1 to 4), 0 when s[0] starts none. */
+size_t ls_utf8_char_len(const char *s, size_t n);
+/* Length of the longest prefix of the NUL-terminated s that has at most max bytes and does
+ * not cut a character, as an int for "%.*s". */
+int ls_utf8_clip(const char *s, size_t max);
+/* Makes the NUL-terminated s valid UTF-8 in place: a character cut off at the end is
+ * dropped, any other byte that starts no well-formed character becomes '?'. Returns s. */
+char *ls_utf8_repair(char *s);
+
 #endif

@@ -1,8 +1,10 @@
 /* expr.c: lexer and parser of the debugger's expression language (grammar in expr.h). The
  * parser builds a small tree once (a breakpoint condition is parsed when it is set and then
  * evaluated at every module it may stop at); expr_eval.c evaluates it. Every node keeps the
- * column it starts at so that errors can name the position. Inputs are untrusted (typed in a
- * REPL, sent by a DAP client): lengths and nesting are bounded and nothing aborts. */
+ * column it starts at so that errors can name the position (counted in characters; a
+ * character quoted in an error is always a whole one, so messages stay valid UTF-8). Inputs
+ * are untrusted (typed in a REPL, sent by a DAP client): lengths and nesting are bounded and
+ * nothing aborts. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -12,6 +14,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/text.h"
 #include "core/debug/expr_int.h"
 
 #define MAX_SRC 4096
@@ -34,7 +37,24 @@ static const struct { const char *name; int min_args, max_args; } FUNCS[] = {
 static int fail(parser *p, size_t at, const char *fmt, const char *arg) {
   char msg[300];
   snprintf(msg, sizeof msg, fmt, arg);
-  return ls_diag_set(p->d, LS_EPARSE, "column %zu: %s", at + 1, msg);
+  return ls_diag_set(p->d, LS_EPARSE, "column %zu: %s", ls__dbg_column(p->src, at), msg);
+}
+
+/* The character at s quoted for a message: a whole UTF-8 character (é, ≠, an emoji), or
+ * the byte in hex when s starts no well-formed character. */
+static int fail_unexpected(parser *p, size_t at, const char *fmt) {
+  const char *s = p->src + at;
+  char tok[32];
+  size_t k = ls_utf8_char_len(s, strnlen(s, 4));
+  if (k) snprintf(tok, sizeof tok, "'%.*s'", (int)k, s);
+  else snprintf(tok, sizeof tok, "byte 0x%02X (not UTF-8)", (unsigned char)*s);
+  return fail(p, at, fmt, tok);
+}
+
+size_t ls__dbg_column(const char *src, size_t byte) {
+  size_t col = 1;
+  for (size_t i = 0; i < byte && src[i]; i++) col += ((unsigned char)src[i] & 0xC0) != 0x80;
+  return col;
 }
 
 static void skip_ws(parser *p) {
@@ -189,8 +209,7 @@ static int parse_primary(parser *p, int *out) {
     return LS_OK;
   }
   if (!*s) return fail(p, col, "%s", "unexpected end of expression");
-  char tok[8] = {*s, 0};
-  return fail(p, col, "unexpected '%s'", tok);
+  return fail_unexpected(p, col, "unexpected %s");
 }
 
 static int parse_index_item(parser *p, int *out) {
@@ -346,10 +365,7 @@ int ls_dbg_expr_parse(const char *src, ls_dbg_expr **out, ls_diag *d) {
   int rc = parse_expr(&p, &e->root);
   if (!rc) {
     skip_ws(&p);
-    if (e->src[p.pos]) {
-      char tok[8] = {e->src[p.pos], 0};
-      rc = fail(&p, p.pos, "unexpected '%s' after the end of the expression", tok);
-    }
+    if (e->src[p.pos]) rc = fail_unexpected(&p, p.pos, "unexpected %s after the end of the expression");
   }
   if (rc) {
     ls_dbg_expr_free(e);

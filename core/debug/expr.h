@@ -58,11 +58,14 @@ typedef struct ls_dbg_value {
 
 /* What an expression can see. lookup resolves an exact name to a value (tensor data
  * borrowed) and returns 1, or returns 0 when unknown. stats (may be NULL) returns cached
- * statistics of a borrowed tensor, computing them once; NULL falls back to computing. */
+ * statistics of a borrowed tensor, computing them once; NULL falls back to computing.
+ * names (may be NULL) describes, in at most cap bytes, the names lookup resolves here, for
+ * the "unknown name" error: only names that really are in scope. */
 typedef struct ls_dbg_scope {
   int (*lookup)(void *ud, const char *name, ls_dbg_value *out);
   const ls_stats *(*stats)(void *ud, const ls_dbg_tensor *t);
   void *ud;
+  void (*names)(void *ud, char *buf, size_t cap);
 } ls_dbg_scope;
 
 typedef struct ls_dbg_expr ls_dbg_expr;

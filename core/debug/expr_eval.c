@@ -26,7 +26,7 @@ static int err(evctx *c, const ls_dbg_node *n, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return ls_diag_set(c->d, LS_EINVAL, "column %zu: %s", n->col + 1, msg);
+  return ls_diag_set(c->d, LS_EINVAL, "column %zu: %s", ls__dbg_column(c->e->src, n->col), msg);
 }
 
 void ls_dbg_value_free(ls_dbg_value *v) {
@@ -168,8 +168,10 @@ static int eval_name(evctx *c, const ls_dbg_node *n, ls_dbg_value *out) {
         return LS_OK;
       }
     }
-    return err(c, n, "unknown name '%s' (in scope: output, input, weight, bias, layer, intermediates, "
-                     "and module paths of kept outputs)", n->name);
+    char names[240] = "";
+    if (c->sc && c->sc->names) c->sc->names(c->sc->ud, names, sizeof names);
+    if (!names[0]) return err(c, n, "unknown name '%s'", n->name);
+    return err(c, n, "unknown name '%s' (in scope: %s)", n->name, names);
   }
   if (out->kind == LS_DBG_V_TENSOR && !out->label[0]) snprintf(out->label, sizeof out->label, "%.*s", (int)sizeof out->label - 1, buf);
   /* the rest: properties, each a plain identifier */

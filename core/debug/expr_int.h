@@ -59,6 +59,8 @@ struct ls_dbg_expr {
 };
 
 int ls__dbg_func_arity(int f, int *lo, int *hi);
+/* 1-based column in characters (UTF-8 code points) of byte offset `byte` of src. */
+size_t ls__dbg_column(const char *src, size_t byte);
 const char *ls__dbg_func_name(int f);
 
 #endif

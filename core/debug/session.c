@@ -149,7 +149,7 @@ static int bp_common(ls_dbg *g, bp *b, const ls_dbg_bp_spec *sp, ls_dbg_bp_resul
     ls_diag d;
     ls_diag_init(&d);
     if (ls_dbg_expr_parse(sp->condition, &b->cond, &d) != LS_OK) {
-      snprintf(r->message, sizeof r->message, "condition: %.240s", d.msg);
+      snprintf(r->message, sizeof r->message, "condition: %.*s", ls_utf8_clip(d.msg, 240), d.msg);
       r->verified = 0;
       return -1;
     }
@@ -179,7 +179,8 @@ int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls
     for (size_t m = 0; m < g->m->n_modules; m++)
       if (glob_match(glob, g->m->modules[m].name) && g->m->modules[m].name[0]) matches++;
     if (!*glob || matches == 0) {
-      snprintf(r->message, sizeof r->message, "no module matches '%s' (module names look like '%s')", glob,
+      snprintf(r->message, sizeof r->message, "no module matches '%.*s' (module names look like '%s')",
+               ls_utf8_clip(glob, 120), glob,
                g->m->n_modules > 1 ? g->m->modules[g->m->n_modules > 2 ? 2 : 1].name : "model.layers.0");
       ls_dbg_expr_free(b->cond);
       memset(b, 0, sizeof *b);
@@ -350,12 +351,51 @@ static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
 
 static const ls_stats *scope_stats(void *ud, const ls_dbg_tensor *t) { return ls_dbg_stats_cached(((scope_ud *)ud)->g, t); }
 
+/* Appends ", name" to buf[*len] unless already listed or it does not fit whole. */
+static void name_add(char *buf, size_t cap, size_t *len, const char *name) {
+  size_t k = strlen(name);
+  if (!k) return;
+  for (const char *p = buf; (p = strstr(p, name)) != NULL; p += k)
+    if ((p == buf || p[-1] == ' ') && (p[k] == ',' || p[k] == 0)) return;
+  if (*len + k + 3 > cap) return;
+  *len += (size_t)snprintf(buf + *len, cap - *len, "%s%s", *len ? ", " : "", name);
+}
+
+/* The names scope_lookup resolves at this stop, in its order: the event's tensors, layer
+ * and depth, then the kept module outputs (counted, the latest few named). */
+static void scope_names(void *ud, char *buf, size_t cap) {
+  scope_ud *s = ud;
+  const ls_fwd_event *ev = s->ev;
+  size_t len = 0;
+  buf[0] = 0;
+  if (ev) {
+    const ls_fwd_tensor *ts[] = {ev->outputs, ev->inputs, ev->params, ev->inter};
+    int ns[] = {ev->n_outputs, ev->n_inputs, ev->n_params, ev->n_inter};
+    for (int gr = 0; gr < 4; gr++)
+      for (int i = 0; i < ns[gr]; i++) name_add(buf, cap, &len, ts[gr][i].name);
+    name_add(buf, cap, &len, "layer");
+    name_add(buf, cap, &len, "depth");
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < s->g->n_kept; i++) n += s->g->m->modules[s->g->kept[i].module].name[0] != 0;
+  if (!n || len + 40 > cap) return;
+  len += (size_t)snprintf(buf + len, cap - len, "%skept outputs of %zu module%s, e.g. ", len ? "; " : "", n,
+                          n == 1 ? "" : "s");
+  size_t start = len, shown = 0;
+  for (size_t i = s->g->n_kept; i-- > 0 && shown < 3;) {
+    const char *path = s->g->m->modules[s->g->kept[i].module].name;
+    if (!path[0] || len + strlen(path) + 3 > cap) continue;
+    len += (size_t)snprintf(buf + len, cap - len, "%s%s", len > start ? ", " : "", path);
+    shown++;
+  }
+}
+
 int ls_dbg_eval(ls_dbg *g, const ls_fwd_event *ev, const char *src, ls_dbg_value *out, ls_diag *d) {
   ls_dbg_expr *e;
   int rc = ls_dbg_expr_parse(src, &e, d);
   if (rc) return rc;
   scope_ud ud = {g, ev};
-  ls_dbg_scope sc = {scope_lookup, scope_stats, &ud};
+  ls_dbg_scope sc = {scope_lookup, scope_stats, &ud, scope_names};
   rc = ls_dbg_expr_eval(e, &sc, out, d);
   ls_dbg_expr_free(e);
   return rc;
@@ -423,13 +463,14 @@ static int hit_ok(bp *b) {
 static int bp_fires(ls_dbg *g, bp *b, const ls_fwd_event *ev, ls_dbg_stop *stop) {
   if (b->cond) {
     scope_ud ud = {g, ev};
-    ls_dbg_scope sc = {scope_lookup, scope_stats, &ud};
+    ls_dbg_scope sc = {scope_lookup, scope_stats, &ud, scope_names};
     ls_diag d;
     ls_diag_init(&d);
     int truth = 0;
     if (ls_dbg_expr_truth(b->cond, &sc, &truth, &d) != LS_OK) {
-      snprintf(stop->description, sizeof stop->description, "breakpoint condition '%.100s' failed at %.100s: %.250s",
-               ls_dbg_expr_source(b->cond), ev->name, d.msg);
+      const char *src = ls_dbg_expr_source(b->cond);
+      snprintf(stop->description, sizeof stop->description, "breakpoint condition '%.*s' failed at %.100s: %.*s",
+               ls_utf8_clip(src, 100), src, ev->name, ls_utf8_clip(d.msg, 250), d.msg);
       return 1;
     }
     if (!truth) return 0;

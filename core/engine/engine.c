@@ -125,6 +125,39 @@ static int bind_random(ls_engine *e, uint64_t seed, const ls_engine_opts *o, ls_
 
 /* ---- binding ------------------------------------------------------------------------- */
 
+/* Checks the stored tensor v (NULL: absent) for model tensor i: present unless tied, the
+ * config's shape, an encoding the engine computes with. *transposed: GGUF's GPT-2 Conv1D
+ * layout; *type, *ext: the ls_ops matrix type. 1 = tied and absent (nothing to bind). */
+static int check_tensor(const ls_model *m, size_t i, ls_tfile *tf, const ls_tensor *v, const char *file,
+                        int *transposed, int *type, int *ext, ls_diag *d) {
+  const ls_model_tensor *t = &m->tensors[i];
+  if (!v && t->tied_to >= 0) return 1; /* shares the target's storage */
+  if (!v)
+    return ls_diag_set(d, LS_ENOENT, "%s: no tensor %s (the config's module tree needs it)", file, t->name);
+  /* llama.cpp stores GPT-2's Conv1D weights as Linear [out, in] (always, so a square
+   * c_proj is transposed too): multiply with the other layout (ls__lin_bind). */
+  *transposed = ls_tfile_format_of(tf) == LS_TF_GGUF && t->ndim == 2 && v->ndim == 2 &&
+                m->modules[t->module].kind == LS_MODEL_KIND_CONV1D;
+  int same = v->ndim == t->ndim;
+  for (int k = 0; same && k < t->ndim; k++) same = v->shape[k] == t->shape[*transposed ? 1 - k : k];
+  if (!same) {
+    char want[96] = "", got[96] = "";
+    for (int k = 0; k < t->ndim; k++)
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", k ? ", " : "", (long long)t->shape[k]);
+    for (int k = 0; k < v->ndim && k < 4; k++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", k ? ", " : "", (long long)v->shape[k]);
+    return ls_diag_set(d, LS_ESHAPE, "%s: tensor %s has shape [%s], the config implies [%s]", file, t->name, got,
+                       want);
+  }
+  *type = ls_ops_type_from_dtype(v->dtype, ext);
+  if (*type < 0 || v->fortran)
+    return ls_diag_set(d, LS_EUNSUPPORTED, "%s: tensor %s is stored as %s%s, which the engine cannot compute with",
+                       file, t->name, ls_dtype_name(v->dtype), v->fortran ? " in Fortran order" : "");
+  if (v->rowmap != LS_ROWMAP_NONE && v->rowmap != LS_ROWMAP_ROPE_INTERLEAVED)
+    return ls_diag_set(d, LS_EUNSUPPORTED, "%s: tensor %s has a row order the engine does not know", file, t->name);
+  return LS_OK;
+}
+
 static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   const ls_model *m = e->m;
   ls_tfile *tf = NULL;
@@ -134,33 +167,10 @@ static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
     const ls_tensor *v = ls_tfile_find(tf, t->name);
-    if (!v && t->tied_to >= 0) continue; /* shares the target's storage */
-    if (!v)
-      return ls_diag_set(d, LS_ENOENT, "%s: no tensor %s (the config's module tree needs it)",
-                         o->weights, t->name);
-    /* llama.cpp stores GPT-2's Conv1D weights as Linear [out, in] (always, so a square
-     * c_proj is transposed too): multiply with the other layout (ls__lin_bind). */
-    int transposed = ls_tfile_format_of(tf) == LS_TF_GGUF && t->ndim == 2 && v->ndim == 2 &&
-                     m->modules[t->module].kind == LS_MODEL_KIND_CONV1D;
-    int same = v->ndim == t->ndim;
-    for (int k = 0; same && k < t->ndim; k++) same = v->shape[k] == t->shape[transposed ? 1 - k : k];
-    if (!same) {
-      char want[96] = "", got[96] = "";
-      for (int k = 0; k < t->ndim; k++)
-        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", k ? ", " : "",
-                 (long long)t->shape[k]);
-      for (int k = 0; k < v->ndim && k < 4; k++)
-        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", k ? ", " : "",
-                 (long long)v->shape[k]);
-      return ls_diag_set(d, LS_ESHAPE, "%s: tensor %s has shape [%s], the config implies [%s]",
-                         o->weights, t->name, got, want);
-    }
-    int ext = 0;
-    int type = ls_ops_type_from_dtype(v->dtype, &ext);
-    if (type < 0 || v->fortran)
-      return ls_diag_set(d, LS_EUNSUPPORTED, "%s: tensor %s is stored as %s%s, which the engine "
-                         "cannot compute with", o->weights, t->name, ls_dtype_name(v->dtype),
-                         v->fortran ? " in Fortran order" : "");
+    int transposed = 0, type = 0, ext = 0;
+    rc = check_tensor(m, i, tf, v, o->weights, &transposed, &type, &ext, d);
+    if (rc == 1) continue;
+    if (rc) return rc;
     ls__wb *b = &e->wb[i];
     b->transposed = transposed;
     b->mat.type = type;
@@ -168,9 +178,6 @@ static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
     b->mat.data = v->data;
     b->dtype = v->dtype;
     if (v->rowmap == LS_ROWMAP_ROPE_INTERLEAVED) b->mat.rowmap_heads = v->rowmap_heads;
-    else if (v->rowmap != LS_ROWMAP_NONE)
-      return ls_diag_set(d, LS_EUNSUPPORTED, "%s: tensor %s has a row order the engine does not "
-                         "know", o->weights, t->name);
     if (o->progress) o->progress(o->progress_ud, (double)(i + 1) / (double)m->n_tensors, t->name);
   }
   return LS_OK;
@@ -302,22 +309,10 @@ int ls__norm_bind(ls_engine *e, ls__norm *n, const char *name, int64_t dim, int 
 
 /* ---- open / close -------------------------------------------------------------------- */
 
-int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opts, ls_diag *d) {
-  *out = NULL;
+/* The model is one the engine runs: no config errors, a family with a forward pass. */
+static int check_model(const ls_model *m, ls_diag *d) {
   if (!m || m->n_errors > 0 || m->n_modules == 0)
     return ls_diag_set(d, LS_EINVAL, "the config has errors; no module tree to run");
-  ls_engine_opts dflt = {0};
-  if (!opts) opts = &dflt;
-  ls_engine *e = ls_calloc(1, sizeof *e);
-  if (!e) return ls_diag_set(d, LS_ENOMEM, "out of memory");
-  e->m = m;
-  int rc = ls_pool_new(&e->pool, opts->threads);
-  if (rc) {
-    ls_free(e);
-    return ls_diag_set(d, rc, "cannot start %d worker threads", opts->threads);
-  }
-  e->wb = ls_calloc(m->n_tensors ? m->n_tensors : 1, sizeof *e->wb);
-  if (!e->wb) rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
   switch (m->family) {
   case LS_MODEL_FAMILY_GPT2:
   case LS_MODEL_FAMILY_LLAMA:
@@ -327,14 +322,46 @@ int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opt
   case LS_MODEL_FAMILY_PHI3:
   case LS_MODEL_FAMILY_MIXTRAL:
   case LS_MODEL_FAMILY_BERT:
-  case LS_MODEL_FAMILY_ROBERTA: break;
+  case LS_MODEL_FAMILY_ROBERTA: return LS_OK;
   default:
-    if (!rc)
-      rc = ls_diag_set(d, LS_EUNSUPPORTED,
+    return ls_diag_set(d, LS_EUNSUPPORTED,
                        "the engine does not run model_type \"%s\" yet (it runs gpt2, llama, "
                        "mistral, qwen2, gemma, phi3, mixtral, bert, roberta)",
                        m->model_type);
   }
+}
+
+int ls_engine_check(const ls_model *m, const char *weights, ls_diag *d) {
+  int rc = check_model(m, d);
+  if (rc || !weights) return rc;
+  ls_tfile *tf = NULL;
+  if ((rc = ls_tfile_open(weights, &tf, d))) return rc;
+  for (size_t i = 0; i < m->n_tensors && rc <= 0; i++) {
+    int transposed, type, ext;
+    rc = check_tensor(m, i, tf, ls_tfile_find(tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
+    if (rc == 1) rc = LS_OK;
+    if (rc) break;
+  }
+  ls_tfile_close(tf);
+  return rc;
+}
+
+int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opts, ls_diag *d) {
+  *out = NULL;
+  int rc = check_model(m, d);
+  if (rc) return rc;
+  ls_engine_opts dflt = {0};
+  if (!opts) opts = &dflt;
+  ls_engine *e = ls_calloc(1, sizeof *e);
+  if (!e) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  e->m = m;
+  rc = ls_pool_new(&e->pool, opts->threads);
+  if (rc) {
+    ls_free(e);
+    return ls_diag_set(d, rc, "cannot start %d worker threads", opts->threads);
+  }
+  e->wb = ls_calloc(m->n_tensors ? m->n_tensors : 1, sizeof *e->wb);
+  if (!e->wb) rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
   if (!rc) rc = opts->weights ? bind_file(e, opts, d) : bind_random(e, opts->seed, opts, d);
   if (!rc) rc = finish_bindings(e, d);
   /* bf16 compute mode: flag every weight matrix; ls_ops_matmul then dispatches per call */

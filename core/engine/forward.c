@@ -7,6 +7,7 @@
  * notifies (on_pause), then waits for resume_pending; ls_fwd_resume fills it. Every state
  * change broadcasts the same condition, which is also what ls_fwd_wait sleeps on. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -247,18 +248,31 @@ static void fbufs_touch(ls_pool *p, fbufs *t) {
   ls_pool_run(p, (int)((t->total + t->chunk - 1) / t->chunk), fbufs_touch_task, t);
 }
 
+static int check_tokens(int64_t vocab, int64_t learned_pos, const int64_t *tokens, int64_t n, ls_diag *d) {
+  if (n <= 0) return ls_diag_set(d, LS_EINVAL, "no input tokens");
+  if (learned_pos > 0 && n > learned_pos)
+    return ls_diag_set(d, LS_ELIMIT, "%lld tokens exceed the %lld learned positions", (long long)n,
+                       (long long)learned_pos);
+  if (n > (1 << 20)) return ls_diag_set(d, LS_ELIMIT, "%lld tokens: at most 1048576", (long long)n);
+  for (int64_t i = 0; i < n; i++)
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      return ls_diag_set(d, LS_EINVAL, "token %lld at position %lld is outside the vocabulary (vocab_size %lld)",
+                         (long long)tokens[i], (long long)i, (long long)vocab);
+  return LS_OK;
+}
+
+int ls_fwd_check_tokens(const ls_model *m, const int64_t *tokens, int64_t n, ls_diag *d) {
+  int learned = m->family == LS_MODEL_FAMILY_GPT2 || m->family == LS_MODEL_FAMILY_BERT ||
+                m->family == LS_MODEL_FAMILY_ROBERTA;
+  return check_tokens(m->sem.vocab, learned ? m->sem.max_pos : 0, tokens, n, d);
+}
+
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
                const ls_fwd_opts *opts, ls_diag *d) {
   *out = NULL;
-  if (n <= 0) return ls_diag_set(d, LS_EINVAL, "no input tokens");
-  if ((e->arch == LS__ARCH_GPT2 || e->arch == LS__ARCH_BERT) && n > e->max_pos)
-    return ls_diag_set(d, LS_ELIMIT, "%lld tokens exceed the %lld learned positions",
-                       (long long)n, (long long)e->max_pos);
-  if (n > (1 << 20)) return ls_diag_set(d, LS_ELIMIT, "%lld tokens: at most 1048576", (long long)n);
-  for (int64_t i = 0; i < n; i++)
-    if (tokens[i] < 0 || tokens[i] >= e->vocab)
-      return ls_diag_set(d, LS_EINVAL, "token %lld at position %lld is outside the vocabulary "
-                         "(vocab_size %lld)", (long long)tokens[i], (long long)i, (long long)e->vocab);
+  int learned = e->arch == LS__ARCH_GPT2 || e->arch == LS__ARCH_BERT;
+  int rc = check_tokens(e->vocab, learned ? e->max_pos : 0, tokens, n, d);
+  if (rc) return rc;
   ls_fwd *f = ls_calloc(1, sizeof *f);
   if (!f) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   f->e = e;
@@ -468,5 +482,41 @@ int ls_fwd_topk(const ls_fwd *f, int k, int64_t *ids, float *logits) {
   if (f->state != LS_FWD_DONE) return LS_ESTATE;
   if (k <= 0 || k > f->logit_cols) return LS_EINVAL;
   ls_ops_topk(f->logits + (f->logit_rows - 1) * f->logit_cols, f->logit_cols, k, ids, logits);
+  return LS_OK;
+}
+
+int ls_fwd_next_tokens(const ls_fwd *f, int k, int64_t *ids, float *logits, int *ranked, int64_t *n_nan, int64_t *n) {
+  if (f->state != LS_FWD_DONE) return LS_ESTATE;
+  if (k <= 0 || k > f->logit_cols) return LS_EINVAL;
+  const float *row = f->logits + (f->logit_rows - 1) * f->logit_cols;
+  int64_t nan = 0;
+  for (int64_t i = 0; i < f->logit_cols; i++) nan += row[i] != row[i];
+  /* top-k ranks NaN below every number, so the best (cols - nan) are exactly the numbers */
+  int64_t real = f->logit_cols - nan;
+  *ranked = real < k ? (int)real : k;
+  if (*ranked) ls_ops_topk(row, f->logit_cols, *ranked, ids, logits);
+  *n_nan = nan;
+  *n = f->logit_cols;
+  return LS_OK;
+}
+
+int ls_fwd_next_tokens_line(const ls_fwd *f, int k, char *buf, size_t cap) {
+  int64_t ids[16], nan, n;
+  float v[16];
+  int ranked;
+  if (k > 16) return LS_EINVAL;
+  int rc = ls_fwd_next_tokens(f, k, ids, v, &ranked, &nan, &n);
+  if (rc) return rc;
+  size_t len = 0;
+  if (!ranked)
+    len = (size_t)snprintf(buf, cap, "the logits contain %lld NaN of %lld values at the last position: no next "
+                           "tokens to rank", (long long)nan, (long long)n);
+  else
+    len = (size_t)snprintf(buf, cap, "top-%d next tokens:", ranked);
+  for (int i = 0; i < ranked && len < cap; i++)
+    len += (size_t)snprintf(buf + len, cap - len, " %lld (%.3f)", (long long)ids[i], v[i]);
+  if (ranked && nan && len < cap)
+    snprintf(buf + len, cap - len, "; the logits contain %lld NaN of %lld values at the last position (not ranked)",
+             (long long)nan, (long long)n);
   return LS_OK;
 }

@@ -67,6 +67,12 @@ typedef struct ls_engine_opts {
  * LS_EUNSUPPORTED for families or options the engine does not run (message says which). */
 int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opts, ls_diag *d);
 void ls_engine_close(ls_engine *e);
+/* The checks of ls_engine_open that need no binding, for a front end that must answer
+ * before the (slow) binding starts, as a debug adapter's launch does: the config has no
+ * errors, the engine runs its family, and (weights != NULL) the file opens and holds every
+ * parameter tensor with the config's shape in an encoding the engine computes with. Reads
+ * tensor headers only. */
+int ls_engine_check(const ls_model *m, const char *weights, ls_diag *d);
 const ls_model *ls_engine_model(const ls_engine *e);
 int ls_engine_threads(const ls_engine *e);
 /* Bytes of weight storage the engine allocated itself (random init, decoded vectors); the
@@ -145,6 +151,10 @@ typedef enum ls_fwd_state {
 
 /* ---------------------------------------------------------------- a forward pass */
 
+/* The checks of ls_fwd_new on its input that need no engine: 1 <= n <= 2^20, each token in
+ * [0, vocab), and n within the learned positions of families that have them (gpt2, bert,
+ * roberta). LS_EINVAL / LS_ELIMIT with d naming the token and position. */
+int ls_fwd_check_tokens(const ls_model *m, const int64_t *tokens, int64_t n, ls_diag *d);
 /* Prepares a pass over tokens[n] (copied; each must be < vocab). Allocates the activation
  * buffers for this length. */
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
@@ -177,5 +187,14 @@ const ls_fwd_event *ls_fwd_paused_event(ls_fwd *f);
 const float *ls_fwd_logits(const ls_fwd *f, int64_t *rows, int64_t *cols);
 /* The k best next tokens at the last position (k <= cols), best first. */
 int ls_fwd_topk(const ls_fwd *f, int k, int64_t *ids, float *logits);
+/* What a front end reports as the next tokens: the k best at the last position among its
+ * logits that are not NaN (NaN logits are counted, never ranked). Fills ids/logits[k] and
+ * *ranked (<= k; 0 when every logit is NaN), *n_nan and *n (the logits at that position). */
+int ls_fwd_next_tokens(const ls_fwd *f, int k, int64_t *ids, float *logits, int *ranked, int64_t *n_nan, int64_t *n);
+/* The same as one line, k <= 16: "top-5 next tokens: 117 (0.364) 24 (0.340) ...", with
+ * "; the logits contain 3 NaN of 128 values at the last position (not ranked)" when some are
+ * NaN, or "the logits contain 128 NaN of 128 values at the last position: no next tokens to
+ * rank" when all are. LS_ESTATE before DONE, LS_EINVAL for a bad k. */
+int ls_fwd_next_tokens_line(const ls_fwd *f, int k, char *buf, size_t cap);
 
 #endif

@@ -340,8 +340,11 @@ size_t ls_model_key_tensors(const ls_model *m, int key, int *out, size_t cap, in
 size_t ls_model_key_modules(const ls_model *m, int key, int *out, size_t cap);
 
 /* The config key a module is best located at (for a debugger's stack frame source line):
- * its def_key when that key is in the file, else the first key present in the file among
- * its keys, else its parent's; -1 when none is in the file. */
+ * its def_key when that key is in the file, else the key of its kind's defining role
+ * (attention: the head count; MLP: the intermediate size; expert: the MoE intermediate
+ * size; MoE block, router: the expert count; the root: architectures, else model_type; a
+ * module list: its first entry's def_key, the count of layers or experts), else the first
+ * key present in the file among its keys, else its parent's; -1 when none is in the file. */
 int ls_model_module_def_key(const ls_model *m, int module);
 
 /* Formats a value for display ("4096", "1e-05", "\"silu\"", "null", "{...}"). */

@@ -165,10 +165,47 @@ size_t ls_model_key_modules(const ls_model *m, int key, int *out, size_t cap) {
   return n;
 }
 
+/* The roles of the keys that define a module of this kind, by preference (NONE ends): the
+ * attention's head count, not the hidden_size all its shapes also read. */
+static const ls_model_role *kind_roles(int kind) {
+  static const ls_model_role model[] = {LS_MODEL_ROLE_ARCHITECTURES, LS_MODEL_ROLE_MODEL_TYPE, LS_MODEL_ROLE_NONE},
+                             attn[] = {LS_MODEL_ROLE_N_HEADS, LS_MODEL_ROLE_NONE},
+                             mlp[] = {LS_MODEL_ROLE_INTERMEDIATE, LS_MODEL_ROLE_NONE},
+                             expert[] = {LS_MODEL_ROLE_MOE_INTERMEDIATE, LS_MODEL_ROLE_INTERMEDIATE, LS_MODEL_ROLE_NONE},
+                             moe[] = {LS_MODEL_ROLE_N_EXPERTS, LS_MODEL_ROLE_NONE}, none[] = {LS_MODEL_ROLE_NONE};
+  switch (kind) {
+  case LS_MODEL_KIND_MODEL: return model;
+  case LS_MODEL_KIND_ATTENTION: return attn;
+  case LS_MODEL_KIND_MLP: return mlp;
+  case LS_MODEL_KIND_EXPERT: return expert;
+  case LS_MODEL_KIND_MOE: case LS_MODEL_KIND_ROUTER: return moe;
+  default: return none;
+  }
+}
+
+/* A key present in the file with one of the module's kind roles, among its keys (the root,
+ * whose keys are its children's, may use any key of the config), or -1. */
+static int role_key(const ls_model *m, const ls_model_module *md) {
+  for (const ls_model_role *r = kind_roles(md->kind); *r != LS_MODEL_ROLE_NONE; r++)
+    for (size_t k = 0; k < m->n_values; k++)
+      if (m->values[k].present && m->values[k].info->role == *r &&
+          (md->kind == LS_MODEL_KIND_MODEL || ls_model_keyset_has(&md->keys, (int)k)))
+        return (int)k;
+  return -1;
+}
+
 int ls_model_module_def_key(const ls_model *m, int module) {
   for (int i = module; i >= 0 && (size_t)i < m->n_modules; i = m->modules[i].parent) {
     const ls_model_module *md = &m->modules[i];
     if (md->def_key >= 0 && m->values[md->def_key].present) return md->def_key;
+    /* a ModuleList sits where its entries are counted: its first entry's def_key
+     * (num_hidden_layers, num_local_experts); modules are in pre-order */
+    const ls_model_module *first = (size_t)i + 1 < m->n_modules ? &m->modules[i + 1] : NULL;
+    if (md->kind == LS_MODEL_KIND_LIST && first && first->parent == i && first->def_key >= 0 &&
+        m->values[first->def_key].present)
+      return first->def_key;
+    int rk = role_key(m, md);
+    if (rk >= 0) return rk;
     for (size_t k = 0; k < m->n_values; k++)
       if (ls_model_keyset_has(&md->keys, (int)k) && m->values[k].present &&
           m->values[k].info->role != LS_MODEL_ROLE_NONE)

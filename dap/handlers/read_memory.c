@@ -1,7 +1,10 @@
 /* read_memory.c: the DAP `readMemory` request on a tensor's memoryReference
  * ("tensor:REF", from variables or evaluate): the tensor's stored bytes (its dtype, row
  * major), base64-encoded. Addresses are byte offsets into the tensor; bytes past its end
- * are reported as unreadable. At most 16 MiB per request. */
+ * are reported as unreadable. At most 1 MiB per request (the reply is one JSON message, a
+ * third larger in base64): a larger `count` is an error naming the limit rather than a
+ * shorter answer, because DAP reads a short answer without unreadableBytes as the end of
+ * readable memory; clients read a large tensor in pieces. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +13,7 @@
 #include "core/base/errors.h"
 #include "dap/engine.h"
 
-#define MAX_READ (16u << 20)
+#define MAX_READ (1u << 20)
 
 static char *base64(const unsigned char *p, size_t n) {
   static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -46,7 +49,12 @@ int dap_on_read_memory(dap_server *s, dap_req *req, json_t *args) {
     return LS_OK;
   }
   json_int_t start = off ? json_integer_value(off) : 0, want = json_integer_value(cnt);
-  if (want > (json_int_t)MAX_READ) want = MAX_READ;
+  if (want > (json_int_t)MAX_READ) {
+    dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS,
+                      "readMemory: 'count' %lld is more than the %u bytes (1 MiB) one request may read; read in pieces",
+                      (long long)want, MAX_READ);
+    return LS_OK;
+  }
   uint64_t lo = start < 0 ? 0 : (uint64_t)start, avail = lo < nbytes ? nbytes - lo : 0;
   size_t n = (uint64_t)want < avail ? (size_t)want : (size_t)avail;
   char *b64 = base64((const unsigned char *)data + (n ? lo : 0), n);

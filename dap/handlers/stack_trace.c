@@ -1,7 +1,8 @@
 /* stack_trace.c: the DAP `stackTrace` request. The frames are the module path of the paused
  * event, innermost first (`down_proj` in `mlp` in `model.layers.3` in `model` in the root),
- * each located at the line of the config key that defines it. Frame ids are 1-based
- * positions in this list, valid until the pass resumes. */
+ * each located in config.json at the line of the key that defines it (the root at
+ * `architectures`). Frame ids are 1-based positions in this list, valid until the pass
+ * resumes. */
 #include <stdio.h>
 #include <string.h>
 
@@ -31,9 +32,8 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
   int lb = s->lines_start_at1 ? 0 : -1;
   for (int i = (int)(start > 0 ? start : 0); i < n && (levels <= 0 || i < start + levels); i++) {
     if (i >= nm) { /* native frames of the engine thread, after the module frames */
-      const ls_native_frame *nf = &x->native[i - nm];
       char nname[200];
-      snprintf(nname, sizeof nname, "%s+0x%lx", nf->name, (unsigned long)nf->offset);
+      ls_backtrace_frame_format(&x->native[i - nm], nname, sizeof nname);
       json_array_append_new(frames, json_pack("{s:i, s:s, s:i, s:i, s:s}", "id", i + 1, "name", nname, "line", 0,
                                               "column", 0, "presentationHint", "subtle"));
       continue;
@@ -49,9 +49,12 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
      * highlights the line the user set the breakpoint on; other frames show the key that
      * defines their module. */
     int line = i == 0 && x->stop.line ? x->stop.line : ls_dbg_module_line(x->g, fr[i]);
-    json_t *f = json_pack("{s:i, s:s, s:i, s:i}", "id", i + 1, "name", name, "line", line ? line + lb : 0,
-                          "column", line ? (s->columns_start_at1 ? 1 : 0) : 0);
-    if (f && line) json_object_set_new(f, "source", json_pack("{s:s, s:s}", "name", base, "path", cfg));
+    /* every module is configured by config.json: a module no key locates (a config
+     * without architectures or model_type) sits on its first line rather than on no
+     * source, which a client shows as "Unknown Source" */
+    if (line <= 0) line = 1;
+    json_t *f = json_pack("{s:i, s:s, s:i, s:i, s:{s:s, s:s}}", "id", i + 1, "name", name, "line", line + lb,
+                          "column", s->columns_start_at1 ? 1 : 0, "source", "name", base, "path", cfg);
     if (f) json_array_append_new(frames, f);
   }
   dap_respond(s, req, json_pack("{s:o, s:i}", "stackFrames", frames, "totalFrames", n));

@@ -52,6 +52,13 @@ def npy(header, data=b"", magic=b"\x93NUMPY"):
     return magic + b"\x01\x00" + struct.pack("<H", len(h)) + h + data
 
 
+def write(d, name, data):
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
 def frame(body, length=None):
     b = body if isinstance(body, bytes) else json.dumps(body).encode()
     return b"Content-Length: %d\r\n\r\n" % (len(b) if length is None else length) + b
@@ -62,7 +69,8 @@ DAP_INIT = frame({"seq": 1, "type": "request", "command": "initialize", "argumen
 
 # (area, case, kind, input, argv-or-None, expected exit statuses, regex the answer must match)
 #   kind "cli": input is a dict name -> bytes written to files; argv uses {name} for their paths
-#   kind "lsp"/"dap": input is the raw bytes sent on stdin (then stdin closes)
+#   kind "lsp"/"dap": input is the raw bytes sent on stdin (then stdin closes), or a function of
+#   the scratch folder returning them (to name files it writes there)
 CASES = [
     ("config", "not JSON", "cli", {"c.json": b"{ hidden_size: 32 "}, ["summary", "{c.json}"], (1, 2), r"(?i)json|expected|parse"),
     ("config", "empty file", "cli", {"c.json": b""}, ["summary", "{c.json}"], (1, 2), r"(?i)empty|end of|expected"),
@@ -117,6 +125,8 @@ CASES = [
     ("dap request", "launch with a missing config", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": "/nonexistent/c.json"}}), None, (0, 1), r"(?i)nonexistent|no such|cannot"),
     ("dap request", "threads: 10^9", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "threads": 10**9}}), None, (0, 1), r"threads"),
     ("dap request", "compute: fp8", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "compute": "fp8"}}), None, (0, 1), r"compute.*fp32.*bf16"),
+    ("dap request", "launch: token outside the vocabulary", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "tokens": [1, 60000]}}), None, (0, 1), r"token 60000 .*vocabulary"),
+    ("dap request", "launch: weights of the wrong shape", "dap", lambda d: DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "weights": write(d, "w.safetensors", st({"transformer.wte.weight": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 16))}}), None, (0, 1), r"transformer\.wte\.weight has shape \[4\]"),
     ("dap request", "unknown command", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "frobnicate"}), None, (0, 1), r"frobnicate"),
     ("dap request", "request before initialize", "dap", frame({"seq": 1, "type": "request", "command": "threads"}), None, (0, 1), r"(?i)initialize"),
 ]
@@ -169,6 +179,8 @@ def run_case(d, case):
         else:
             answer = answer_of(kind, out, err)
     else:
+        if callable(inp):  # input naming files written into the scratch folder
+            inp = inp(d)
         p = subprocess.run([LS, kind], input=inp, capture_output=True, timeout=60, env=dict(os.environ, LAYERSCOPE_LOG="warn"))
         out, err = p.stdout, p.stderr
         answer = answer_of(kind, out, err)

@@ -4,7 +4,7 @@ statistics of a stopped module agree with numpy on the same tensor dumped by
 `layerscope run --dump`; a NaN planted in model.layers.1.mlp.down_proj.weight[5, 17] stops
 exactly there with 8 of 512 values (column 5 of each of the 8 tokens), exit 1; expression
 errors name the column (exit 1); command mode on stdin (stack, next, step, out, quit);
-usage errors exit 2."""
+usage errors exit 2; NaN logits are counted at the end of `debug` and `run`, never ranked."""
 import json
 import os
 import re
@@ -106,6 +106,38 @@ def main():
     check("NaN in model.layers.1.mlp.down_proj output: 8 of 512 values, first at [0, 0, 5]" in r.stdout, r.stdout)
     check(re.search(r"output\[0, :, 5\]\.nan = 8$", r.stdout, re.M) is not None, r.stdout)
     check(r.stdout.count("stopped (exception)") == 1, "the NaN filter fires once per run")
+
+    # NaN logits: counted and said so, never ranked as next tokens (debug and run)
+    def nan_weights(name, tensor, index):
+        out = []
+        for tname, dt, shape, raw in tensors:
+            a = np.frombuffer(raw, dtype=np.float32).reshape(shape).copy()
+            if tname == "model.layers.1.mlp.down_proj.weight":
+                a[5, 17] = 0.01  # undo the NaN planted above
+            if tname == tensor:
+                a[index] = np.nan
+            out.append((tname, dt, shape, a.tobytes()))
+        path = os.path.join(d, name)
+        tg.write_safetensors(path, out)
+        return path
+
+    all_nan = nan_weights("nan-norm.safetensors", "model.norm.weight", (0,))
+    r = ls("debug", cfg, "--weights", all_nan, "--tokens", TOKENS, stdin="run\n")
+    check("done: the logits contain 128 NaN of 128 values at the last position: no next tokens to rank" in r.stdout,
+          f"debug, all logits NaN: {r.stdout}")
+    r = ls("run", cfg, "--weights", all_nan, "--tokens", TOKENS)
+    check(r.returncode == 0 and "the logits contain 128 NaN of 128 values at position 7: no next tokens to rank"
+          in r.stdout and not re.search(r"token \d+\s+logit", r.stdout), f"run, all logits NaN: {r.stdout}")
+    one_nan = nan_weights("nan-row7.safetensors", "lm_head.weight", (7, 3))
+    r = ls("debug", cfg, "--weights", one_nan, "--tokens", TOKENS, stdin="run\n")
+    m = re.search(r"^done: top-5 next tokens:((?: \d+ \(-?\d+\.\d{3}\)){5}); the logits contain 1 NaN of 128 values "
+                  r"at the last position \(not ranked\)$", r.stdout, re.M)
+    check(m is not None and not re.search(r"\b7 \(", m.group(1)), f"debug, one logit NaN: {r.stdout}")
+    r = ls("run", cfg, "--weights", one_nan, "--tokens", TOKENS)
+    ranked = re.findall(r"^\s+\d+\s+token (\d+)\s+logit (\S+)$", r.stdout, re.M)
+    check(len(ranked) == 5 and "7" not in [t for t, _ in ranked] and all("nan" not in v for _, v in ranked)
+          and "the logits contain 1 NaN of 128 values at position 7 (not ranked)" in r.stdout,
+          f"run, one logit NaN: {r.stdout}")
 
     # 3. expression errors name the column
     r = ls("debug", cfg, "--tokens", TOKENS, "--break", "model.norm", "--eval", "output[0, 99]", "--eval", "foo * 2")

@@ -11,6 +11,7 @@ const path = require('path');
 const fs = require('fs');
 const os = require('os');
 const h = require('./lib/harness');
+const ds = require('./lib/dap_session');
 
 const CONFIG = path.join(h.FIXTURES, 'model', 'config.json');
 const INIT_ARGS = { adapterID: 'layerscope', clientID: 'test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' };
@@ -99,6 +100,45 @@ test('launch arguments are validated with errors naming the argument', async () 
   await dc.disconnectRequest({});
   await done(dc);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a launch that cannot run is an error response naming the problem; unknown keys are reported', async () => {
+  const { dir, config } = ds.scratch('ls-dap-launch-');
+  const wrong = path.join(dir, 'wrong.safetensors');
+  ds.writeSafetensors(wrong, config, undefined, (name, shape) => (name === 'model.layers.1.mlp.up_proj.weight' ? [96, 65] : shape));
+  const broken = path.join(dir, 'broken.json');
+  fs.writeFileSync(broken, fs.readFileSync(config, 'utf8').replace('"num_attention_heads": 4', '"num_attention_heads": 0'));
+  const dc = new h.CheckedDebugClient();
+  await dc.start();
+  await dc.initializeRequest(INIT_ARGS);
+  const outputs = [];
+  dc.on('output', (e) => outputs.push(e.body));
+  for (const [args, re] of [
+    [{ config, tokens: [1, 128, 5] }, /^launch: tokens: token 128 at position 1 is outside the vocabulary \(vocab_size 128\)$/],
+    [{ config, weights: wrong, tokens: [1] },
+      /^launch: .*wrong\.safetensors: tensor model\.layers\.1\.mlp\.up_proj\.weight has shape \[96, 65\], the config implies \[96, 64\]$/],
+    [{ config: CONFIG, randomTokens: 129 }, /^launch: randomTokens: 129 tokens exceed the 128 learned positions$/],
+    [{ config: broken }, /num_attention_heads/],
+  ]) {
+    const r = await dc.raw('launch', args);
+    assert.strictEqual(r.success, false, JSON.stringify(args));
+    assert.match(r.message, re);
+    assert.strictEqual(r.body.error.id, 1002);
+  }
+  assert.deepStrictEqual(outputs, [], 'a refused launch prints nothing');
+  // VS Code's own keys are not reported; a typo is, with the known keys
+  const initialized = dc.waitForEvent('initialized', 5000);
+  const ok = await dc.raw('launch', { type: 'layerscope', request: 'launch', name: 'debug', __sessionId: 'x1',
+    __configurationTarget: 6, noDebug: false, preLaunchTask: 'build', internalConsoleOptions: 'neverOpen',
+    config, tokens: [1, 2], stopOnEnty: true, treads: 2 });
+  assert.strictEqual(ok.success, true, ok.message);
+  await initialized;
+  assert.strictEqual(outputs.length, 1, JSON.stringify(outputs));
+  assert.strictEqual(outputs[0].category, 'important');
+  assert.strictEqual(outputs[0].output, "layerscope: unknown launch arguments 'stopOnEnty', 'treads' (ignored; the known ones are "
+    + 'config, weights, tokens, randomTokens, seed, threads, compute, stopOnEntry, showNativeFrames, noDebug, cwd)\n');
+  await dc.disconnectRequest({});
+  await done(dc);
 });
 
 test('unknown commands, requests out of order, terminate', async () => {

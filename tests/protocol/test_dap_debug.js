@@ -11,98 +11,18 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const path = require('path');
-const fs = require('fs');
-const os = require('os');
-const cp = require('child_process');
-const h = require('./lib/harness');
 
-const INIT_ARGS = { adapterID: 'layerscope', clientID: 'test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path',
-  supportsProgressReporting: true };
-const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-dap-debug-'));
-const CONFIG = path.join(DIR, 'config.json');
-// line numbers below depend on this layout: intermediate_size is line 6
-fs.writeFileSync(CONFIG, `{
-  "model_type": "llama",
-  "architectures": ["LlamaForCausalLM"],
-  "vocab_size": 128,
-  "hidden_size": 64,
-  "intermediate_size": 96,
-  "num_hidden_layers": 2,
-  "num_attention_heads": 4,
-  "num_key_value_heads": 2,
-  "max_position_embeddings": 64,
-  "bos_token_id": 1,
-  "tie_word_embeddings": false
-}
-`);
-const TOKENS = [3, 17, 42, 99, 5, 64, 7, 120];
+const ds = require('./lib/dap_session');
 
-// safetensors: 8-byte little-endian header length, JSON header, raw little-endian data.
+// the config of lib/dap_session.js: intermediate_size is line 6, num_hidden_layers line 7
+const { dir: DIR, config: CONFIG } = ds.scratch('ls-dap-debug-');
+const { stopped, frames, finish, endRun } = ds;
+
 function writeWeights(file, nanAt) {
-  const sum = JSON.parse(cp.execFileSync(h.BIN, ['summary', CONFIG, '--format', 'json']).toString());
-  const header = {};
-  const bufs = [];
-  let off = 0;
-  let seed = 12345;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 - 0.5; };
-  for (const t of sum.tensors) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    const a = new Float32Array(n);
-    const isNorm = /norm\.weight$/.test(t.name);
-    for (let i = 0; i < n; i++) a[i] = isNorm ? 1 : rnd() * 0.2;
-    if (t.name === nanAt.name) a[nanAt.row * t.shape[1] + nanAt.col] = NaN;
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + 4 * n] };
-    off += 4 * n;
-    bufs.push(Buffer.from(a.buffer));
-  }
-  const hb = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(hb.length));
-  fs.writeFileSync(file, Buffer.concat([len, hb, ...bufs]));
+  ds.writeSafetensors(file, CONFIG, (name, a, shape) => { if (name === nanAt.name) a[nanAt.row * shape[1] + nanAt.col] = NaN; });
 }
 
-async function session(launchArgs, setup) {
-  const dc = new h.CheckedDebugClient();
-  await dc.start();
-  // stops are queued as they arrive: one can come before the test starts waiting for it
-  dc.stops = [];
-  dc.stopWaiters = [];
-  dc.on('stopped', (e) => { const w = dc.stopWaiters.shift(); if (w) w(e); else dc.stops.push(e); });
-  const initialized = dc.waitForEvent('initialized', 10000);
-  const init = await dc.initializeRequest(INIT_ARGS);
-  await dc.launchRequest({ config: CONFIG, tokens: TOKENS, threads: 1, ...launchArgs });
-  await initialized;
-  const res = await setup(dc, init);
-  return { dc, res };
-}
-
-async function stopped(dc, reason) {
-  const ev = dc.stops.length ? dc.stops.shift()
-    : await h.withTimeout(new Promise((res) => dc.stopWaiters.push(res)), 20000, 'stopped event');
-  if (reason) assert.strictEqual(ev.body.reason, reason, JSON.stringify(ev.body));
-  return ev;
-}
-
-async function frames(dc) {
-  const st = await dc.stackTraceRequest({ threadId: 1 });
-  return st.body.stackFrames;
-}
-
-async function finish(dc) {
-  const ex = await h.withTimeout(dc.proc.exitP, 20000, 'adapter exit');
-  assert.strictEqual(ex.signal, null, dc.proc.stderrText.slice(-2000));
-  assert.strictEqual(ex.code, 0, dc.proc.stderrText.slice(-2000));
-  assert.deepStrictEqual(dc.checker.errors, []);
-  assert.deepStrictEqual(dc.checker.unanswered(), []);
-}
-
-async function endRun(dc) {
-  const terminated = dc.waitForEvent('terminated', 20000);
-  await dc.continueRequest({ threadId: 1 });
-  await terminated;
-  await dc.disconnectRequest({});
-  await finish(dc);
-}
+const session = (launchArgs, setup) => ds.open(CONFIG, launchArgs, setup);
 
 test('function breakpoints: verification, stops in order, frames, scopes, tensor lines', async () => {
   let verdict;

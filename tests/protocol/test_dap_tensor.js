@@ -47,7 +47,7 @@ async function pausedAt(launchArgs, glob) {
   return { dc, init, frame: fr[0], vars };
 }
 
-// All float32 elements of a tensor variable, through readMemory (16 MiB per request at most).
+// All float32 elements of a tensor variable, through readMemory (1 MiB per request at most).
 async function floats(dc, v, n) {
   const parts = [];
   for (let off = 0; off < 4 * n; off += 1 << 20) {

@@ -1,7 +1,13 @@
 /* test_base.c: unit tests of core/base pieces that every module leans on: first-error-wins
- * diagnostics, the arena, the allocation fault-injection hook, number formatting and log
- * level parsing. */
+ * diagnostics, the arena, the allocation fault-injection hook, number formatting, log
+ * level parsing, and native backtrace frames (a function name only when that function
+ * really contains the address: glibc's qsort calls the comparator from a static function
+ * that a stripped libc.so.6 has no symbol for, and the nearest exported symbol below it,
+ * which is what a plain symbol-table lookup returns, must not be shown as its name). */
+#include <dlfcn.h>
+#include <link.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +16,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/arena.h"
+#include "core/base/backtrace.h"
 #include "core/base/diag.h"
 #include "core/base/errors.h"
 #include "core/base/fmt.h"
@@ -114,11 +121,60 @@ static void test_log_levels(void **state) {
   assert_int_equal(ls_log_parse_level(NULL, &l), LS_EINVAL);
 }
 
+/* ---- native frames */
+
+static ls_native_frame g_frames[32];
+static size_t g_n_frames;
+
+static int capturing_cmp(const void *a, const void *b) {
+  if (!g_n_frames) g_n_frames = ls_backtrace_capture(g_frames, 32, 0);
+  return *(const int *)a - *(const int *)b;
+}
+
+static void test_backtrace_names_are_exact(void **state) {
+  (void)state;
+  int v[64];
+  for (int i = 0; i < 64; i++) v[i] = (i * 37) % 64;
+  qsort(v, 64, sizeof v[0], capturing_cmp);
+  assert_true(g_n_frames > 3);
+  size_t in_libc = 0, unexported = 0, own = 0;
+  for (size_t i = 0; i < g_n_frames; i++) {
+    const ls_native_frame *f = &g_frames[i];
+    char text[256];
+    ls_backtrace_frame_format(f, text, sizeof text);
+    if (f->symbol && strcmp(f->name, "capturing_cmp") == 0) {
+      own++; /* a static function of this executable: its symbol table names it exactly */
+      assert_int_equal(f->pc - f->offset, (uintptr_t)capturing_cmp);
+    }
+    Dl_info di;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1((void *)(f->pc - 1), &di, (void **)&sym, RTLD_DL_SYMENT) || !strstr(di.dli_fname, "libc.so")) continue;
+    in_libc++;
+    assert_non_null(strstr(text, f->symbol ? f->name : "libc.so.6+0x"));
+    if (!di.dli_sname) {
+      /* inside no exported function of libc: any exported name would be a wrong one */
+      unexported++;
+      if (f->symbol && dlsym(RTLD_DEFAULT, f->name))
+        fail_msg("frame %zu at %#lx is inside no exported libc function but is named '%s'", i, (unsigned long)f->pc,
+                 f->name);
+      if (!f->symbol) assert_non_null(strstr(text, "(no symbol)"));
+    } else if (f->symbol) {
+      /* an exported function: the name must be that function's (or an alias at its address) */
+      void *named = dlsym(RTLD_DEFAULT, f->name);
+      if (named != di.dli_saddr) fail_msg("frame %zu named '%s' but lies in %s", i, f->name, di.dli_sname);
+    }
+  }
+  if (in_libc < 2 || unexported < 1 || own != 1)
+    fail_msg("the probe needs qsort's static helper on the stack: %zu libc frames, %zu outside exported functions, "
+             "%zu comparator frames", in_libc, unexported, own);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_diag_first_error_wins), cmocka_unit_test(test_diag_prefix_is_bounded),
       cmocka_unit_test(test_arena), cmocka_unit_test(test_alloc_fault_injection),
       cmocka_unit_test(test_fmt), cmocka_unit_test(test_log_levels),
+      cmocka_unit_test(test_backtrace_names_are_exact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,7 +157,7 @@ static void eng_destroy(dap_server *s, dap_session *ss) {
   free(e);
   ss->engine_ctx = NULL;
 }
-static const dap_engine_ops k_fake_ops = {eng_start, eng_stop, eng_destroy};
+static const dap_engine_ops k_fake_ops = {eng_start, eng_stop, eng_destroy, NULL};
 
 typedef struct server_run { dap_server_opts o; int rc; } server_run;
 static void server_thread(void *arg) { server_run *r = arg; r->rc = dap_server_main(&r->o); }

@@ -45,7 +45,7 @@ static void setup_data(void) {
 }
 
 static double num(const char *src) {
-  ls_dbg_scope sc = {fake_lookup, NULL, NULL};
+  ls_dbg_scope sc = {fake_lookup, NULL, NULL, NULL};
   ls_dbg_expr *e;
   ls_diag d;
   ls_diag_init(&d);
@@ -58,7 +58,7 @@ static double num(const char *src) {
 }
 
 static void eval_err(const char *src, int code, const char *want) {
-  ls_dbg_scope sc = {fake_lookup, NULL, NULL};
+  ls_dbg_scope sc = {fake_lookup, NULL, NULL, NULL};
   ls_dbg_expr *e = NULL;
   ls_diag d;
   ls_diag_init(&d);
@@ -111,7 +111,7 @@ static void test_expr_numbers(void **st) {
 static void test_expr_text(void **st) {
   (void)st;
   setup_data();
-  ls_dbg_scope sc = {fake_lookup, NULL, NULL};
+  ls_dbg_scope sc = {fake_lookup, NULL, NULL, NULL};
   ls_dbg_expr *e;
   ls_diag d;
   ls_diag_init(&d);
@@ -340,7 +340,7 @@ static void test_expr_fuzz(void **st) {
                                     "+", "*", "/", "%", "<", ">=", "==", "&&", "||", "!", ".mean", ".nan",
                                     "0", "1", "-1", "2.5", "1e9", "stats", "hist", "topk", "diff", "cos", "abs",
                                     "norm", " ", "nan", "inf", ".", "#", "\"", "9999999999"};
-  ls_dbg_scope sc = {fake_lookup, NULL, NULL};
+  ls_dbg_scope sc = {fake_lookup, NULL, NULL, NULL};
   uint64_t seed = 42;
   for (int it = 0; it < 20000; it++) {
     char src[256] = "";

@@ -1,6 +1,8 @@
 /* test_text.c: byte offset <-> LSP position conversion (core/base/text.c). Expected columns
  * are worked out by hand from the UTF-8 encodings and the LSP rules (UTF-16 code units,
- * surrogate pairs count two; "\r\n", "\n" and "\r" end lines; out-of-range positions clamp). */
+ * surrogate pairs count two; "\r\n", "\n" and "\r" end lines; out-of-range positions clamp).
+ * Also the UTF-8 helpers for messages: clipping never cuts a character, repair leaves valid
+ * UTF-8 (a cut character dropped, stray bytes as '?'). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,13 +154,31 @@ static void test_splice(void **state) {
   assert_int_equal(ls_text_splice("abc", 3, 1, 4, "", 0, &out, &n), LS_EINVAL);
 }
 
+static void test_utf8_clip_and_repair(void **state) {
+  (void)state;
+  const char *s = "a\xC3\xA9\xE2\x89\xA0\xF0\x9F\x98\x80z"; /* a é ≠ 😀 z: 1+2+3+4+1 bytes */
+  size_t want[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 11, 11};
+  for (size_t max = 0; max < sizeof want / sizeof want[0]; max++) assert_int_equal(ls_utf8_clip(s, max), want[max]);
+  assert_int_equal(ls_utf8_char_len(s + 1, 2), 2);
+  assert_int_equal(ls_utf8_char_len(s + 1, 1), 0); /* cut */
+  assert_int_equal(ls_utf8_char_len(s + 2, 5), 0); /* a continuation byte */
+  char cut[] = "ab\xE2\x89";                       /* ≠ cut after 2 of its 3 bytes */
+  assert_string_equal(ls_utf8_repair(cut), "ab");
+  char stray[] = "a\xFF" "b\xC3(\xE2\x89\xA0";       /* invalid byte, a lead byte without continuation */
+  assert_string_equal(ls_utf8_repair(stray), "a?b?(\xE2\x89\xA0");
+  char ok[] = "\xF0\x9F\x98\x80 fine";
+  assert_string_equal(ls_utf8_repair(ok), "\xF0\x9F\x98\x80 fine");
+  char surrogate[] = "\xED\xA0\x80x";              /* U+D800 encoded: not valid UTF-8 */
+  assert_string_equal(ls_utf8_repair(surrogate), "???x");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_line_breaks),       cmocka_unit_test(test_surrogate_pairs),
       cmocka_unit_test(test_utf8_two_and_three_bytes), cmocka_unit_test(test_invalid_utf8),
       cmocka_unit_test(test_clamping),          cmocka_unit_test(test_empty_and_trailing_newline),
       cmocka_unit_test(test_many_lines_grow),   cmocka_unit_test(test_alloc_failure),
-      cmocka_unit_test(test_splice),
+      cmocka_unit_test(test_splice),            cmocka_unit_test(test_utf8_clip_and_repair),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
