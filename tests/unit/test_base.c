@@ -1,11 +1,13 @@
 /* test_base.c: unit tests of core/base pieces that every module leans on: first-error-wins
- * diagnostics, the arena, the allocation fault-injection hook, number formatting and log
- * level parsing. */
+ * diagnostics, the arena, the allocation fault-injection hook, number formatting, log
+ * level parsing and the string-keyed hash map (against a plain array under random puts,
+ * removals and lookups). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/base/alloc.h"
@@ -14,6 +16,7 @@
 #include "core/base/errors.h"
 #include "core/base/fmt.h"
 #include "core/base/log.h"
+#include "core/base/strmap.h"
 
 static void test_diag_first_error_wins(void **state) {
   (void)state;
@@ -114,11 +117,59 @@ static void test_log_levels(void **state) {
   assert_int_equal(ls_log_parse_level(NULL, &l), LS_EINVAL);
 }
 
+static void test_strmap(void **state) {
+  (void)state;
+  enum { K = 1500 };
+  static char keys[K][16];
+  static void *ref[K]; /* what the map must hold: NULL = absent */
+  for (int i = 0; i < K; i++) snprintf(keys[i], sizeof keys[i], "file:///%d", i);
+  ls_strmap m;
+  ls_strmap_init(&m);
+  assert_null(ls_strmap_get(&m, "nothing"));
+  assert_null(ls_strmap_remove(&m, "nothing"));
+  unsigned r = 1;
+  size_t n = 0;
+  for (int step = 0; step < 200000; step++) {
+    r = r * 1103515245u + 12345u;
+    int k = (int)((r >> 8) % K), op = (int)((r >> 24) % 3);
+    /* Phases: mostly puts, then mostly removals, so the table fills, wraps and empties. */
+    if (step % 50000 >= 30000 && op == 0) op = 1;
+    if (op == 0) {
+      void *v = &keys[k][(step & 7) + 1];
+      if (!ref[k]) n++;
+      assert_int_equal(ls_strmap_put(&m, keys[k], v), LS_OK);
+      ref[k] = v;
+    } else if (op == 1) {
+      assert_ptr_equal(ls_strmap_remove(&m, keys[k]), ref[k]);
+      if (ref[k]) n--;
+      ref[k] = NULL;
+    } else {
+      char copy[16]; /* looked up by an equal string, not the same pointer */
+      memcpy(copy, keys[k], sizeof copy);
+      assert_ptr_equal(ls_strmap_get(&m, copy), ref[k]);
+    }
+    assert_int_equal(m.n, n);
+  }
+  for (int k = 0; k < K; k++) assert_ptr_equal(ls_strmap_get(&m, keys[k]), ref[k]);
+  ls_strmap_deinit(&m);
+  /* Out of memory while growing: LS_ENOMEM and the map as it was. */
+  ls_strmap_init(&m);
+  for (int k = 0; k < 12; k++) assert_int_equal(ls_strmap_put(&m, keys[k], keys[k]), LS_OK);
+  ls_alloc_fail_after(0);
+  assert_int_equal(ls_strmap_put(&m, keys[12], keys[12]), LS_ENOMEM);
+  ls_alloc_fail_reset();
+  assert_int_equal(m.n, 12);
+  assert_null(ls_strmap_get(&m, keys[12]));
+  assert_ptr_equal(ls_strmap_get(&m, keys[11]), keys[11]);
+  ls_strmap_deinit(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_diag_first_error_wins), cmocka_unit_test(test_diag_prefix_is_bounded),
       cmocka_unit_test(test_arena), cmocka_unit_test(test_alloc_fault_injection),
       cmocka_unit_test(test_fmt), cmocka_unit_test(test_log_levels),
+      cmocka_unit_test(test_strmap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
