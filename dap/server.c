@@ -190,6 +190,9 @@ static void dispatch(dap_server *s, int64_t seq, const char *command, json_t *ar
   for (size_t i = 0; i < sizeof k_requests / sizeof k_requests[0]; i++)
     if (strcmp(k_requests[i].name, command) == 0) e = &k_requests[i];
   int rc = LS_OK;
+  /* Some clients send "arguments": null for requests that take none (disconnect, threads);
+   * it means no arguments, as an absent field does. */
+  if (json_is_null(args)) args = NULL;
   if (!e) {
     dap_respond_error(s, r, DAP_ERR_UNKNOWN_COMMAND, "unknown command '%.100s'", command);
   } else if (s->session.state == DAP_S_NEW && !(e->flags & DAP_F_PRE_INIT)) {

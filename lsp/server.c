@@ -376,6 +376,9 @@ static void on_message(void *ud, const char *body, size_t len) {
     send_error(s, NULL, LSP_ERR_INVALID_REQUEST, "field 'id' must be an integer or a string");
   } else if (method) {
     json_t *params = json_object_get(m, "params");
+    /* JSON-RPC allows only a structured value, but clients send "params": null for methods
+     * that take none (shutdown, exit); it means no params, as an absent field does. */
+    if (json_is_null(params)) params = NULL;
     if (!json_is_string(method)) {
       send_error(s, reply_id, LSP_ERR_INVALID_REQUEST, "field 'method' must be a string");
     } else if (params && !json_is_object(params) && !json_is_array(params)) {
