@@ -333,9 +333,14 @@ static int settings_parse(lsp_server *s, const json_t *j, lsp_settings *out) {
   }
   v = json_object_get(j, "seqLen");
   if (v && !json_is_null(v)) {
-    if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= (1 << 24))
+    /* 0 is the model's default (the VS Code extension's default value). */
+    if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= (1 << 24))
       out->seq = json_integer_value(v);
-    else { lsp_log_message(s, LSP_MSG_WARNING, "layerscope.seqLen must be an integer from 1 to 16777216; ignored"); bad = 1; }
+    else {
+      lsp_log_message(s, LSP_MSG_WARNING,
+                      "layerscope.seqLen must be an integer from 0 (the model's default) to 16777216; ignored");
+      bad = 1;
+    }
   }
   v = json_object_get(j, "dtype");
   if (v && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0)) {
