@@ -1,125 +1,57 @@
 /* check.c: `layerscope check FILE... [--format text|json|sarif]`, the config diagnostics of
- * the language server for terminals and CI. Each file is parsed with the error-tolerant
- * reader, the model is built from whatever parsed, and the smell rules run (core/model/
- * smells.h); this file only renders the findings:
+ * the language server for terminals and CI. Each file goes through the same pipeline as an
+ * open document of the language server (ls_config_analyse_file, core/model/config.h: the
+ * error-tolerant parse, the model built from whatever parsed, the smell rules); this file
+ * only renders the findings:
  *   text   `file:line:col: severity [LS101 name] message` (1-based line, byte column),
  *          related locations and fixes indented below;
  *   json   the contract documented in docs/rules.md ("Machine-readable output");
  *   sarif  SARIF 2.1.0 for code-scanning services (columns in UTF-16 code units).
  * Exit status: 0 when no error-level finding, 1 when any, 2 on usage errors or unreadable
  * files. */
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
-#include "core/base/json.h"
 #include "core/base/text.h"
-#include "core/model/model.h"
-#include "core/model/smells.h"
+#include "core/model/config.h"
 #include "ls_version.h"
-
-#define CHECK_MAX_FILE (64u << 20) /* configs are kilobytes; refuse anything absurd */
 
 typedef enum fmt { FMT_TEXT, FMT_JSON, FMT_SARIF } fmt;
 
 typedef struct checked {
   const char *path;
-  char *text;
-  size_t len;
-  ls_json_doc *doc;
-  ls_model *model;
-  ls_smell_report *rep;
-  ls_text_index idx;
-  int idx_ok;
+  ls_config_analysis an;     /* text, line index, parse, model; report NULL when it failed */
 } checked;
 
 /* ---------------------------------------------------------------- input */
 
-static int read_file(const char *path, char **out, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "layerscope check: %s: %s\n", path, strerror(errno));
+static int check_one(checked *c, const unsigned char *disabled) {
+  ls_diag d;
+  ls_diag_init(&d);
+  ls_config_opts co = {.disabled = disabled};
+  if (ls_config_analyse_file(c->path, &co, &c->an, &d) != LS_OK) {
+    fprintf(stderr, "layerscope check: %s\n", d.msg);
     return -1;
   }
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "layerscope check: %s: is a directory\n", path);
-    fclose(f);
-    return -1;
-  }
-  size_t cap = 64 * 1024, n = 0;
-  char *buf = ls_malloc(cap);
-  while (buf) {
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (n < cap) break;
-    if (cap >= CHECK_MAX_FILE) {
-      fprintf(stderr, "layerscope check: %s: larger than %u MiB, not a config\n", path,
-              CHECK_MAX_FILE >> 20);
-      ls_free(buf);
-      fclose(f);
-      return -1;
-    }
-    char *nb = ls_realloc(buf, cap * 2);
-    if (!nb) { ls_free(buf); buf = NULL; break; }
-    buf = nb;
-    cap *= 2;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (!buf || bad) {
-    fprintf(stderr, "layerscope check: %s: %s\n", path, buf ? "read error" : "out of memory");
-    ls_free(buf);
-    return -1;
-  }
-  *out = buf;
-  *len = n;
+  if (c->an.model_rc) fprintf(stderr, "layerscope check: %s: %s\n", c->path, c->an.model_diag.msg);
   return 0;
-}
-
-static int check_one(checked *c, const ls_smell_opts *opts) {
-  if (read_file(c->path, &c->text, &c->len) < 0) return -1;
-  if (ls_json_parse(c->text, c->len, &c->doc) != LS_OK) goto oom;
-  if (ls_text_index_init(&c->idx, c->text, c->len) != LS_OK) goto oom;
-  c->idx_ok = 1;
-  if (ls_smell_is_model_config(c->doc)) {
-    ls_diag d;
-    ls_diag_init(&d);
-    int rc = ls_model_build(c->doc, NULL, &c->model, &d);
-    if (rc == LS_ENOMEM) goto oom;
-    if (rc) fprintf(stderr, "layerscope check: %s: %s\n", c->path, d.msg);
-  }
-  if (ls_smell_check(c->doc, c->model, opts, &c->rep) != LS_OK) goto oom;
-  return 0;
-oom:
-  fprintf(stderr, "layerscope check: %s: out of memory\n", c->path);
-  return -1;
-}
-
-static void checked_free(checked *c) {
-  ls_smell_report_free(c->rep);
-  ls_model_free(c->model);
-  ls_json_doc_free(c->doc);
-  if (c->idx_ok) ls_text_index_deinit(&c->idx);
-  ls_free(c->text);
 }
 
 /* ---------------------------------------------------------------- text */
 
 static void print_loc(FILE *o, const checked *c, ls_json_span s) {
-  ls_pos p = ls_text_pos_of(&c->idx, s.start, LS_POS_UTF8);
+  ls_pos p = ls_text_pos_of(&c->an.index, s.start, LS_POS_UTF8);
   fprintf(o, "%s:%u:%u", c->path, p.line + 1, p.col + 1);
 }
 
 static void render_text(FILE *o, const checked *c) {
-  for (size_t i = 0; i < c->rep->n_findings; i++) {
-    const ls_smell_finding *f = &c->rep->findings[i];
+  for (size_t i = 0; i < c->an.report->n_findings; i++) {
+    const ls_smell_finding *f = &c->an.report->findings[i];
     const ls_smell_rule *r = ls_smell_rule_get(f->rule);
     print_loc(o, c, f->span);
     fprintf(o, ": %s [%s %s] %s\n", ls_smell_severity_name(f->severity), r->code, r->name, f->msg);
@@ -168,8 +100,8 @@ static json_t *jstr(const char *s) {
 }
 
 static json_t *lsp_range(const checked *c, ls_json_span s) {
-  ls_pos a = ls_text_pos_of(&c->idx, s.start, LS_POS_UTF16);
-  ls_pos b = ls_text_pos_of(&c->idx, s.end, LS_POS_UTF16);
+  ls_pos a = ls_text_pos_of(&c->an.index, s.start, LS_POS_UTF16);
+  ls_pos b = ls_text_pos_of(&c->an.index, s.end, LS_POS_UTF16);
   return json_pack("{s:{s:I,s:I},s:{s:I,s:I}}", "start", "line", (json_int_t)a.line, "character",
                    (json_int_t)a.col, "end", "line", (json_int_t)b.line, "character",
                    (json_int_t)b.col);
@@ -191,8 +123,8 @@ static json_t *summary_obj(const size_t *by_sev) {
 
 static json_t *render_json_file(const checked *c) {
   json_t *fs = json_array();
-  for (size_t i = 0; i < c->rep->n_findings; i++) {
-    const ls_smell_finding *f = &c->rep->findings[i];
+  for (size_t i = 0; i < c->an.report->n_findings; i++) {
+    const ls_smell_finding *f = &c->an.report->findings[i];
     const ls_smell_rule *r = ls_smell_rule_get(f->rule);
     char url[512];
     ls_smell_doc_url(r, NULL, url, sizeof url);
@@ -219,9 +151,9 @@ static json_t *render_json_file(const checked *c) {
                                         "fixes", fixes));
   }
   json_t *o = json_pack("{s:o,s:b,s:o,s:o,s:o}", "file", jstr(c->path), "is_model_config",
-                        c->rep->is_model_config, "model_type",
-                        c->model ? jstr(c->model->model_type) : json_null(), "findings", fs,
-                        "summary", summary_obj(c->rep->n_by_severity));
+                        c->an.report->is_model_config, "model_type",
+                        c->an.model ? jstr(c->an.model->model_type) : json_null(), "findings", fs,
+                        "summary", summary_obj(c->an.report->n_by_severity));
   return o;
 }
 
@@ -254,8 +186,8 @@ static json_t *path_uri(const char *path) {
 }
 
 static json_t *sarif_region(const checked *c, ls_json_span s) {
-  ls_pos a = ls_text_pos_of(&c->idx, s.start, LS_POS_UTF16);
-  ls_pos b = ls_text_pos_of(&c->idx, s.end, LS_POS_UTF16);
+  ls_pos a = ls_text_pos_of(&c->an.index, s.start, LS_POS_UTF16);
+  ls_pos b = ls_text_pos_of(&c->an.index, s.end, LS_POS_UTF16);
   return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "startLine", (json_int_t)a.line + 1,
                    "startColumn", (json_int_t)a.col + 1, "endLine", (json_int_t)b.line + 1,
                    "endColumn", (json_int_t)b.col + 1, "byteOffset", (json_int_t)s.start,
@@ -284,11 +216,11 @@ static json_t *render_sarif(const checked *cs, size_t n) {
   for (size_t fi = 0; fi < n; fi++) {
     const checked *c = &cs[fi];
     json_array_append_new(artifacts, json_pack("{s:{s:o},s:I,s:s}", "location", "uri",
-                                               path_uri(c->path), "length", (json_int_t)c->len,
+                                               path_uri(c->path), "length", (json_int_t)c->an.len,
                                                "mimeType", "application/json"));
-    if (!c->rep) continue;
-    for (size_t i = 0; i < c->rep->n_findings; i++) {
-      const ls_smell_finding *f = &c->rep->findings[i];
+    if (!c->an.report) continue;
+    for (size_t i = 0; i < c->an.report->n_findings; i++) {
+      const ls_smell_finding *f = &c->an.report->findings[i];
       const ls_smell_rule *r = ls_smell_rule_get(f->rule);
       json_t *res = json_pack("{s:s,s:i,s:s,s:{s:o},s:[{s:o}]}", "ruleId", r->code, "ruleIndex",
                               (int)f->rule, "level", sarif_level(f->severity), "message", "text",
@@ -405,21 +337,20 @@ int ls_cli_check(int argc, char **argv) {
     ls_free(files);
     return 2;
   }
-  ls_smell_opts opts = {disabled, NULL};
   checked *cs = ls_calloc(n, sizeof *cs);
   if (!cs) { ls_free(files); return 2; }
   int status = 0;
   size_t total[5] = {0};
   for (size_t i = 0; i < n; i++) {
     cs[i].path = files[i];
-    if (check_one(&cs[i], &opts) < 0) { status = 2; continue; }
-    for (int s = 1; s <= 4; s++) total[s] += cs[i].rep->n_by_severity[s];
+    if (check_one(&cs[i], disabled) < 0) { status = 2; continue; }
+    for (int s = 1; s <= 4; s++) total[s] += cs[i].an.report->n_by_severity[s];
     if (format == FMT_TEXT) render_text(stdout, &cs[i]);
   }
   if (format == FMT_JSON) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-      if (cs[i].rep) json_array_append_new(arr, render_json_file(&cs[i]));
+      if (cs[i].an.report) json_array_append_new(arr, render_json_file(&cs[i]));
     json_t *o = json_pack("{s:i,s:o,s:o}", "version", 1, "files", arr, "summary", summary_obj(total));
     json_dumpf(o, stdout, JSON_INDENT(2));
     fputc('\n', stdout);
@@ -434,7 +365,7 @@ int ls_cli_check(int argc, char **argv) {
             n == 1 ? "" : "s", total[1], total[1] == 1 ? "" : "s", total[2],
             total[2] == 1 ? "" : "s", total[3], total[4], total[4] == 1 ? "" : "s");
   }
-  for (size_t i = 0; i < n; i++) checked_free(&cs[i]);
+  for (size_t i = 0; i < n; i++) ls_config_analysis_deinit(&cs[i].an);
   ls_free(cs);
   ls_free(files);
   if (status) return status;

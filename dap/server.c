@@ -229,6 +229,9 @@ static void dispatch(dap_server *s, int64_t seq, const char *command, json_t *ar
     if (strcmp(k_requests[i].name, command) == 0) e = &k_requests[i];
   if (e) r->flags = e->flags;
   int rc = LS_OK;
+  /* Some clients send "arguments": null for requests that take none (disconnect, threads);
+   * it means no arguments, as an absent field does. */
+  if (json_is_null(args)) args = NULL;
   if (!e) {
     dap_respond_error(s, r, DAP_ERR_UNKNOWN_COMMAND, "unknown command '%.*s'", ls_utf8_clip(command, 100), command);
   } else if (s->session.state == DAP_S_NEW && !(e->flags & DAP_F_PRE_INIT)) {

@@ -1,8 +1,8 @@
 /* analysis.h: the per-document analysis cache of the LSP server. For every open document it
- * keeps one analysis of one generation of the text: the tolerant parse (core/base/json.h),
- * the model built from it (core/model/model.h), the smell report (core/model/smells.h) and the
- * figures at the user's settings (core/model/figures.h). The feature handlers (hover,
- * completion, inlay hints, ...) read it; hooks.c schedules it after each change.
+ * keeps one analysis of one generation of the text: the pipeline of core/model/config.h
+ * (line index, tolerant parse, model, smell report, figures at the user's settings), the same
+ * one `layerscope check` runs. The feature handlers (hover, completion, inlay hints, ...) read
+ * it; hooks.c schedules it after each change and drops it when the document closes.
  *
  * Scheduling (why no timer): analysing a 200-line config takes well under a millisecond
  * (bench/lsp), so a fixed debounce delay would only add latency. Documents over 256 KiB are
@@ -15,8 +15,13 @@
  * computed from, and only when that text is still the document's current generation, so a
  * result for an old version is never published.
  *
- * Threading: the cache is touched on the loop thread only; pool jobs work on their own copy. The cache is process-wide (one LSP server per process; the
- * server struct belongs to the transport and has no slot for features).
+ * State: the cache (lsp_cache) is the server's (lsp_server.cache), created and freed with it:
+ * the analyses keyed by URI in a hash map, so that opening, analysing and closing one of
+ * thousands of documents costs the same as with one, and the settings they are computed
+ * with. An analysis is freed when its document closes, or, when a queued run or pool job
+ * still refers to it, as soon as that ends.
+ *
+ * Threading: the cache is touched on the loop thread only; pool jobs work on their own copy.
  *
  * Ownership: lsp_analysis_get returns a borrowed pointer, valid until the next call into this
  * module or the next change of that document. */
@@ -26,11 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/base/json.h"
 #include "core/base/text.h"
-#include "core/model/figures.h"
-#include "core/model/model.h"
-#include "core/model/smells.h"
+#include "core/model/config.h"
 #include "lsp/server.h"
 
 /* The "layerscope" settings section as the analyses use it. */
@@ -43,27 +45,25 @@ typedef struct lsp_settings {
 } lsp_settings;
 
 typedef struct lsp_analysis {
-  char *uri;                 /* owned */
+  char *uri;                 /* owned; the key of its cache entry */
   uint64_t generation;       /* lsp_doc.generation of the analysed text */
   int64_t version;           /* lsp_doc.version of the analysed text */
   uint64_t settings_gen;     /* settings generation it was computed with */
-  char *text;                /* [len + 1] owned snapshot (the doc and index borrow it) */
-  size_t len;
-  ls_text_index index;       /* lines of text */
-  ls_json_doc *doc;          /* owned; NULL only when out of memory */
-  int is_model;              /* the root is an object with model_type or architectures */
-  ls_model *model;           /* owned; NULL when not a model config or building failed */
-  ls_smell_report *report;   /* owned; NULL when not a model config */
-  int have_fig;              /* fig is valid (the model has no errors) */
-  ls_model_figures fig;      /* at the settings' batch / seq / dtype */
+  ls_config_analysis cfg;    /* text snapshot, index, parse, model, report, figures at the
+                                settings; cfg.text NULL while there is none */
   int64_t published_gen;     /* generation whose diagnostics went out, -1: none */
   int published_any;         /* the last publication had at least one diagnostic */
   int posted;                /* an analysis run is queued on the loop */
   int job_running;           /* a pool analysis of this document (large ones) is running */
 } lsp_analysis;
 
+/* The analyses of the open documents and the settings they use (lsp_server.cache). */
+typedef struct lsp_cache lsp_cache;
+int lsp_cache_new(lsp_cache **out); /* LS_ENOMEM */
+void lsp_cache_free(lsp_cache *c);
+
 /* The settings in effect (parsed from s->settings by lsp_analysis_settings_update). */
-const lsp_settings *lsp_analysis_settings(void);
+const lsp_settings *lsp_analysis_settings(const lsp_server *s);
 /* Re-reads s->settings; when they changed, every open document is re-analysed and its
  * diagnostics re-published. Invalid values are reported with window/logMessage and ignored. */
 void lsp_analysis_settings_update(lsp_server *s);
@@ -75,8 +75,9 @@ lsp_analysis *lsp_analysis_get(lsp_server *s, lsp_doc *doc);
 void lsp_analysis_schedule(lsp_server *s, lsp_doc *doc);
 /* Analyses now and publishes diagnostics if they were not published for this generation. */
 void lsp_analysis_publish(lsp_server *s, lsp_doc *doc);
-/* Drops cache entries of documents that are no longer open. */
-void lsp_analysis_sweep(lsp_server *s);
+/* The document `uri` was closed: its analysis is freed now, or when the run or job that still
+ * refers to it ends. */
+void lsp_analysis_forget(lsp_server *s, const char *uri);
 
 /* For a request on a document: reads textDocument.uri and returns the analysis of that open
  * document when it is a model config. Otherwise it answers the request itself (InvalidParams

@@ -1,5 +1,6 @@
-/* docs.c: the document store (see docs.h). A flat array searched linearly: editors keep a
- * handful of documents open, and the lookup is dwarfed by re-indexing the text. Incremental
+/* docs.c: the document store (see docs.h). An array of documents (iterated when settings
+ * change) and a hash map from URI to document (every notification and request looks one up;
+ * a linear search made opening thousands of documents quadratic). Incremental
  * changes are applied one after another to a working copy (each change's positions refer to
  * the text after the previous change, as LSP specifies); the document takes the copy only if
  * all of them were valid. */
@@ -26,14 +27,11 @@ static void doc_free(lsp_doc *d) {
 void lsp_docs_deinit(lsp_docs *ds) {
   for (size_t i = 0; i < ds->n; i++) doc_free(ds->items[i]);
   ls_free(ds->items);
+  ls_strmap_deinit(&ds->by_uri);
   memset(ds, 0, sizeof *ds);
 }
 
-lsp_doc *lsp_docs_find(lsp_docs *ds, const char *uri) {
-  for (size_t i = 0; i < ds->n; i++)
-    if (strcmp(ds->items[i]->uri, uri) == 0) return ds->items[i];
-  return NULL;
-}
+lsp_doc *lsp_docs_find(lsp_docs *ds, const char *uri) { return ls_strmap_get(&ds->by_uri, uri); }
 
 /* Takes ownership of text (len bytes + NUL) and rebuilds the index; on failure frees text and
  * leaves the document as it was. */
@@ -88,22 +86,29 @@ int lsp_docs_open(lsp_docs *ds, const char *uri, const char *language_id, int64_
     if (fresh) doc_free(d);
     return LS_ENOMEM;
   }
+  if (fresh && ls_strmap_put(&ds->by_uri, d->uri, d) != LS_OK) {
+    ls_free(lang);
+    doc_free(d);
+    return LS_ENOMEM;
+  }
   ls_free(d->language_id);
   d->language_id = lang;
   d->version = version;
-  if (fresh) ds->items[ds->n++] = d;
+  if (fresh) {
+    d->slot = ds->n;
+    ds->items[ds->n++] = d;
+  }
   *out = d;
   return LS_OK;
 }
 
 int lsp_docs_close(lsp_docs *ds, const char *uri) {
-  for (size_t i = 0; i < ds->n; i++) {
-    if (strcmp(ds->items[i]->uri, uri) != 0) continue;
-    doc_free(ds->items[i]);
-    ds->items[i] = ds->items[--ds->n];
-    return LS_OK;
-  }
-  return LS_ENOENT;
+  lsp_doc *d = ls_strmap_remove(&ds->by_uri, uri);
+  if (!d) return LS_ENOENT;
+  ds->items[d->slot] = ds->items[--ds->n];
+  ds->items[d->slot]->slot = d->slot;
+  doc_free(d);
+  return LS_OK;
 }
 
 static int get_pos(const json_t *range, const char *which, ls_pos *p, size_t i, ls_diag *d) {

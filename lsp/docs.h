@@ -2,7 +2,8 @@
  * document keeps its text, version, language id and a line index (core/base/text.h) that
  * converts between byte offsets and LSP positions in the negotiated encoding. Changes are
  * applied to a copy and committed only when every change of a notification is valid, so a
- * bad incremental edit never leaves a half-edited document. */
+ * bad incremental edit never leaves a half-edited document. Documents are found by URI through
+ * a hash map: a workspace may have thousands open. */
 #ifndef LS_LSP_DOCS_H
 #define LS_LSP_DOCS_H
 
@@ -11,10 +12,12 @@
 #include <stdint.h>
 
 #include "core/base/diag.h"
+#include "core/base/strmap.h"
 #include "core/base/text.h"
 
 typedef struct lsp_doc {
-  char *uri;             /* owned */
+  char *uri;             /* owned; the key of the store's map */
+  size_t slot;           /* index in lsp_docs.items */
   char *language_id;     /* owned */
   int64_t version;       /* the client's version */
   uint64_t generation;   /* bumped on every change: background results for an older
@@ -25,8 +28,10 @@ typedef struct lsp_doc {
 } lsp_doc;
 
 typedef struct lsp_docs {
-  lsp_doc **items;       /* [n] owned */
+  lsp_doc **items;       /* [n] owned, in no particular order */
   size_t n, cap;
+  ls_strmap by_uri;      /* uri -> items[i] */
+  uint64_t last_generation; /* the last lsp_doc.generation handed out (lsp_server_doc_changed) */
 } lsp_docs;
 
 void lsp_docs_init(lsp_docs *ds);

@@ -3,6 +3,7 @@
  *   lsp_server_doc_changed   after didOpen / didChange / didSave: bumps the generation and
  *                            queues the analysis (lsp/analysis.c), which publishes
  *                            diagnostics for the newest text only;
+ *   lsp_server_doc_closed    after didClose: frees the document's analysis;
  *   lsp_server_pull_settings asks the client for the "layerscope" section
  *                            (workspace/configuration) after `initialized` and on
  *                            workspace/didChangeConfiguration; settings that changed (pushed
@@ -17,12 +18,13 @@ void lsp_server_doc_changed(lsp_server *s, lsp_doc *doc) {
   /* Generations are unique across documents and reopenings (not a per-document counter):
    * a document closed and opened again must never match an analysis or a pool job of its
    * previous life. */
-  static uint64_t next_generation;
-  doc->generation = ++next_generation;
+  doc->generation = ++s->docs.last_generation;
   ls_log_debug("lsp: %s now at version %lld (%zu bytes, %zu lines)", doc->uri,
                (long long)doc->version, doc->len, doc->index.n_lines);
   lsp_analysis_schedule(s, doc);
 }
+
+void lsp_server_doc_closed(lsp_server *s, const char *uri) { lsp_analysis_forget(s, uri); }
 
 static void on_settings(lsp_server *s, void *ud, json_t *result, json_t *error) {
   (void)ud;

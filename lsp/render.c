@@ -84,14 +84,14 @@ json_t *lsp_render_diagnostic(const lsp_analysis *a, const ls_smell_finding *f, 
   char url[512];
   ls_smell_doc_url(r, NULL, url, sizeof url);
   json_t *d = json_pack("{s:o, s:i, s:s, s:{s:s}, s:s, s:s, s:{s:s}}", "range",
-                        lsp_render_range(&a->index, f->span, enc), "severity", (int)f->severity, "code",
+                        lsp_render_range(&a->cfg.index, f->span, enc), "severity", (int)f->severity, "code",
                         r->code, "codeDescription", "href", url, "source", "layerscope", "message",
                         f->msg && f->msg[0] ? f->msg : r->title, "data", "rule", r->name);
   if (!d || !f->n_related) return d;
   json_t *rel = json_array();
   for (size_t i = 0; i < f->n_related; i++) {
     json_t *ri = json_pack("{s:{s:s, s:o}, s:s}", "location", "uri", a->uri, "range",
-                           lsp_render_range(&a->index, f->related[i].span, enc), "message",
+                           lsp_render_range(&a->cfg.index, f->related[i].span, enc), "message",
                            f->related[i].msg && f->related[i].msg[0] ? f->related[i].msg : "related key");
     if (ri) json_array_append_new(rel, ri);
   }
@@ -101,9 +101,9 @@ json_t *lsp_render_diagnostic(const lsp_analysis *a, const ls_smell_finding *f, 
 
 json_t *lsp_render_diagnostics(const lsp_analysis *a, ls_pos_enc enc) {
   json_t *arr = json_array();
-  if (!arr || !a->report) return arr;
-  for (size_t i = 0; i < a->report->n_findings; i++) {
-    json_t *d = lsp_render_diagnostic(a, &a->report->findings[i], enc);
+  if (!arr || !a->cfg.report) return arr;
+  for (size_t i = 0; i < a->cfg.report->n_findings; i++) {
+    json_t *d = lsp_render_diagnostic(a, &a->cfg.report->findings[i], enc);
     if (!d) { json_decref(arr); return NULL; }
     json_array_append_new(arr, d);
   }
@@ -115,7 +115,7 @@ json_t *lsp_render_fix(const lsp_analysis *a, const ls_smell_fix *fix, json_t *d
   json_t *edits = json_array();
   for (size_t i = 0; i < fix->n_edits; i++)
     json_array_append_new(edits, json_pack("{s:o, s:s}", "range",
-                                           lsp_render_range(&a->index, fix->edits[i].span, enc), "newText",
+                                           lsp_render_range(&a->cfg.index, fix->edits[i].span, enc), "newText",
                                            fix->edits[i].text ? fix->edits[i].text : ""));
   json_t *we = versioned
       ? json_pack("{s:[{s:{s:s, s:I}, s:o}]}", "documentChanges", "textDocument", "uri", a->uri, "version",
@@ -169,7 +169,7 @@ static size_t row_add(row *rows, size_t n, size_t cap, const char *name, const c
 #define HOVER_ROWS 6
 
 static void hover_tensors(const lsp_analysis *a, int key, lsp_md *b) {
-  const ls_model *m = a->model;
+  const ls_model *m = a->cfg.model;
   int64_t shaped = 0;
   size_t total = ls_model_key_tensors(m, key, NULL, 0, &shaped);
   if (total == 0) return;
@@ -201,7 +201,7 @@ static void hover_tensors(const lsp_analysis *a, int key, lsp_md *b) {
 }
 
 static void hover_activations(const lsp_analysis *a, int key, lsp_md *b) {
-  const ls_model *m = a->model;
+  const ls_model *m = a->cfg.model;
   size_t total = ls_model_key_modules(m, key, NULL, 0);
   if (total == 0) return;
   int *ids = ls_malloc(total * sizeof *ids);
@@ -246,7 +246,7 @@ void lsp_render_key_doc(const ls_model_keyinfo *ki, lsp_md *b) {
 }
 
 void lsp_render_hover_key(const lsp_analysis *a, int key, lsp_md *b) {
-  const ls_model *m = a->model;
+  const ls_model *m = a->cfg.model;
   const ls_model_value *v = &m->values[key];
   char val[96];
   ls_model_value_format(v, val, sizeof val);
@@ -262,25 +262,25 @@ void lsp_render_hover_key(const lsp_analysis *a, int key, lsp_md *b) {
   hover_tensors(a, key, b);
   hover_activations(a, key, b);
   char c1[32], c2[32];
-  if (a->have_fig && a->fig.kv_bytes_per_token && is_kv_role(v->info->role)) {
+  if (a->cfg.have_fig && a->cfg.fig.kv_bytes_per_token && is_kv_role(v->info->role)) {
     para(b);
     lsp_md_printf(b, "KV cache: %s per token, %s at B=%lld S=%lld (%s).",
-                  ls_fmt_bytes(a->fig.kv_bytes_per_token, c1, sizeof c1),
-                  ls_fmt_bytes(a->fig.kv_bytes, c2, sizeof c2), (long long)a->fig.batch,
-                  (long long)a->fig.seq, ls_model_wdtype_name(a->fig.dtype));
+                  ls_fmt_bytes(a->cfg.fig.kv_bytes_per_token, c1, sizeof c1),
+                  ls_fmt_bytes(a->cfg.fig.kv_bytes, c2, sizeof c2), (long long)a->cfg.fig.batch,
+                  (long long)a->cfg.fig.seq, ls_model_wdtype_name(a->cfg.fig.dtype));
   }
 }
 
 void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
-  const ls_model *m = a->model;
+  const ls_model *m = a->cfg.model;
   char c1[40], c2[40];
   lsp_md_printf(b, "**%s** · %s", m->architecture ? m->architecture : "model",
                 m->model_type ? m->model_type : "unknown");
-  if (!a->have_fig) {
+  if (!a->cfg.have_fig) {
     lsp_md_printf(b, "\n\n_Figures unavailable: the config has errors (see Problems)._");
     return;
   }
-  const ls_model_figures *f = &a->fig;
+  const ls_model_figures *f = &a->cfg.fig;
   lsp_md_printf(b, "\n\n| | |\n|---|---|\n| params | %s (%s) |\n", ls_fmt_count((double)f->params, c1, sizeof c1),
                 ls_fmt_grouped(f->params, c2, sizeof c2));
   if (f->params_active != f->params)
@@ -303,9 +303,9 @@ void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
 }
 
 int lsp_render_lens_title(const lsp_analysis *a, char *buf, size_t cap) {
-  if (!a->have_fig) return snprintf(buf, cap, "%s: figures unavailable (the config has errors)",
-                                    a->model && a->model->architecture ? a->model->architecture : "model");
-  const ls_model_figures *f = &a->fig;
+  if (!a->cfg.have_fig) return snprintf(buf, cap, "%s: figures unavailable (the config has errors)",
+                                    a->cfg.model && a->cfg.model->architecture ? a->cfg.model->architecture : "model");
+  const ls_model_figures *f = &a->cfg.fig;
   char c1[40], c2[40], c3[40];
   int n = snprintf(buf, cap, "%s params · weights %s %s", ls_fmt_count((double)f->params, c1, sizeof c1),
                    ls_fmt_bytes(f->weight_bytes[f->dtype], c2, sizeof c2), ls_model_wdtype_name(f->dtype));

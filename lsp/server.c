@@ -15,6 +15,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/base/log.h"
+#include "lsp/analysis.h"
 #include "lsp/server_impl.h"
 #include "rpc/conn.h"
 
@@ -375,6 +376,9 @@ static void on_message(void *ud, const char *body, size_t len) {
     send_error(s, NULL, LSP_ERR_INVALID_REQUEST, "field 'id' must be an integer or a string");
   } else if (method) {
     json_t *params = json_object_get(m, "params");
+    /* JSON-RPC allows only a structured value, but clients send "params": null for methods
+     * that take none (shutdown, exit); it means no params, as an absent field does. */
+    if (json_is_null(params)) params = NULL;
     if (!json_is_string(method)) {
       send_error(s, reply_id, LSP_ERR_INVALID_REQUEST, "field 'method' must be a string");
     } else if (params && !json_is_object(params) && !json_is_array(params)) {
@@ -423,7 +427,13 @@ int lsp_server_main(const lsp_server_opts *o) {
   const char *dbg = getenv("LAYERSCOPE_DEBUG_METHODS");
   s.debug_methods = dbg && strcmp(dbg, "1") == 0;
   lsp_docs_init(&s.docs);
-  if (uv_loop_init(&im.loop) != 0) { ls_log_error("lsp: cannot create the event loop"); return 1; }
+  if (lsp_cache_new(&s.cache) != LS_OK) { ls_log_error("lsp: out of memory"); json_decref(s.settings); return 1; }
+  if (uv_loop_init(&im.loop) != 0) {
+    ls_log_error("lsp: cannot create the event loop");
+    lsp_cache_free(s.cache);
+    json_decref(s.settings);
+    return 1;
+  }
   rpc_conn_opts co = {o->in_fd, o->out_fd, o->max_message, o->prefill, o->prefill_len};
   rpc_conn_cbs cbs = {on_message, on_frame_error, on_eof};
   int rc = rpc_conn_new(&im.loop, &co, &cbs, &s, &im.conn);
@@ -446,6 +456,7 @@ int lsp_server_main(const lsp_server_opts *o) {
   }
   rpc_conn_free(im.conn);
   if (uv_loop_close(&im.loop) != 0) ls_log_warn("lsp: event loop closed with handles still open");
+  lsp_cache_free(s.cache);
   lsp_docs_deinit(&s.docs);
   json_decref(s.client_caps);
   json_decref(s.init_options);

@@ -77,6 +77,8 @@ struct lsp_server {
   json_t *client_info;         /* owned or NULL */
   lsp_trace trace;
   lsp_docs docs;
+  struct lsp_cache *cache;     /* owned: the features' analyses of the open documents and the
+                                  settings they use (lsp/analysis.h) */
   int debug_methods;           /* LAYERSCOPE_DEBUG_METHODS=1: enables LSP_F_DEBUG methods */
   struct lsp_server_impl *impl; /* transport, pending requests, jobs: server.c only */
 };
@@ -133,6 +135,8 @@ int lsp_server_post(lsp_server *s, void (*fn)(lsp_server *s, void *arg), void *a
 /* Called after a document opened, changed or was saved: the hook where analyses (diagnostics,
  * inlay hints caches) are scheduled. */
 void lsp_server_doc_changed(lsp_server *s, lsp_doc *doc);
+/* Called after a document closed: where what the features keep for it is released. */
+void lsp_server_doc_closed(lsp_server *s, const char *uri);
 /* Asks the client for the "layerscope" settings section when it supports
  * workspace/configuration; the answer lands in s->settings. */
 void lsp_server_pull_settings(lsp_server *s);

@@ -4,6 +4,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static _Thread_local long t_fail_after = -1;
 static _Thread_local long t_count = 0;
@@ -53,3 +56,9 @@ char *ls_strndup(const char *s, size_t n) {
 char *ls_strdup(const char *s) { return ls_strndup(s, SIZE_MAX); }
 
 void ls_free(void *p) { free(p); }
+
+void ls_alloc_trim(void) {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}

@@ -15,6 +15,11 @@ void *ls_reallocarray(void *p, size_t count, size_t size);
 char *ls_strdup(const char *s);
 char *ls_strndup(const char *s, size_t n);
 void ls_free(void *p);
+/* Gives free heap memory back to the system (glibc's malloc_trim; nothing elsewhere). free()
+ * alone returns only the top of the heap, so after a long-running process dropped many small
+ * objects (the language server closing documents) its resident size would stay at the peak.
+ * Costs a walk over the free lists: call it after a batch of frees, not after each. */
+void ls_alloc_trim(void);
 
 /* Fault injection: after `n` more successful allocations, every further one fails until
  * ls_alloc_fail_reset(); n < 0 disables. Thread-local, so tests can run in parallel. */

@@ -1,8 +1,11 @@
 /* text.c: byte offset <-> line/column conversion (see text.h). The index stores the byte
- * offset of every line start, so a conversion is one binary search plus a walk over a single
- * line. Columns are counted by decoding UTF-8 on the fly: well-formed sequences count as one
- * code point (two UTF-16 units above U+FFFF); any byte that does not start a well-formed
- * sequence counts as one unit on its own, so malformed input never makes a position fail.
+ * offset of every line start, and for lines longer than LS_TEXT_MARK_STRIDE bytes a mark every
+ * LS_TEXT_MARK_STRIDE bytes, so a conversion is a binary search for the line (and the mark)
+ * plus a walk over at most a stride of bytes. Columns are counted by decoding UTF-8 on the
+ * fly: well-formed sequences count as one code point (two UTF-16 units above U+FFFF); any byte
+ * that does not start a well-formed sequence counts as one unit on its own, so malformed input
+ * never makes a position fail. Marks are placed by the same decoding walk the conversions do,
+ * so starting from a mark gives exactly the result of starting from the line start.
  * The same decoder keeps messages valid UTF-8 when they are clipped (ls_utf8_*). */
 #include "core/base/text.h"
 
@@ -42,11 +45,57 @@ static uint32_t units_of(uint32_t cp, size_t len, ls_pos_enc enc) {
   }
 }
 
+/* One character at s[i] of a line ending at `end`: its length in bytes, code point in *cp. */
+static size_t char_at(const unsigned char *s, size_t i, size_t end, uint32_t *cp) {
+  size_t len = utf8_seq(s + i, end - i, cp);
+  if (len == 0) { *cp = s[i]; len = 1; }
+  return len;
+}
+
+static uint32_t mark_col(const ls_text_mark *m, size_t line_start, ls_pos_enc enc) {
+  switch (enc) {
+  case LS_POS_UTF8: return (uint32_t)(m->off - line_start);
+  case LS_POS_UTF32: return m->u32;
+  case LS_POS_UTF16: default: return m->u16;
+  }
+}
+
+/* Appends marks for the line [start, end): one at the first character start at least
+ * LS_TEXT_MARK_STRIDE bytes past the previous mark (or the line start). */
+static int marks_add_line(ls_text_index *idx, size_t *cap, size_t start, size_t end) {
+  const unsigned char *s = (const unsigned char *)idx->text;
+  size_t last = start;
+  uint32_t u16 = 0, u32 = 0;
+  for (size_t i = start; i < end;) {
+    if (i - last >= LS_TEXT_MARK_STRIDE) {
+      if (idx->n_marks == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        ls_text_mark *grown = ls_reallocarray(idx->marks, ncap, sizeof *grown);
+        if (!grown) return LS_ENOMEM;
+        idx->marks = grown;
+        *cap = ncap;
+      }
+      idx->marks[idx->n_marks++] = (ls_text_mark){i, u16, u32};
+      last = i;
+    }
+    uint32_t cp = 0;
+    size_t len = char_at(s, i, end, &cp);
+    /* Column counts past 2^32 cannot be reported (ls_pos is 32-bit); they wrap as the walk's
+     * own counters do, so marks and walks agree. */
+    u16 += units_of(cp, len, LS_POS_UTF16);
+    u32 += 1;
+    i += len;
+  }
+  return LS_OK;
+}
+
 int ls_text_index_init(ls_text_index *idx, const char *text, size_t len) {
   idx->text = text;
   idx->len = len;
   idx->line_starts = NULL;
   idx->n_lines = 0;
+  idx->marks = NULL;
+  idx->n_marks = 0;
   size_t cap = 64, n = 0;
   size_t *starts = ls_malloc(cap * sizeof *starts);
   if (!starts) return LS_ENOMEM;
@@ -65,13 +114,25 @@ int ls_text_index_init(ls_text_index *idx, const char *text, size_t len) {
   }
   idx->line_starts = starts;
   idx->n_lines = n;
+  size_t mcap = 0;
+  for (size_t l = 0; l < n; l++) {
+    size_t end = ls_text_line_end(idx, (uint32_t)l);
+    if (end - starts[l] <= LS_TEXT_MARK_STRIDE) continue;
+    if (marks_add_line(idx, &mcap, starts[l], end) != LS_OK) {
+      ls_text_index_deinit(idx);
+      return LS_ENOMEM;
+    }
+  }
   return LS_OK;
 }
 
 void ls_text_index_deinit(ls_text_index *idx) {
   ls_free(idx->line_starts);
+  ls_free(idx->marks);
   idx->line_starts = NULL;
   idx->n_lines = 0;
+  idx->marks = NULL;
+  idx->n_marks = 0;
 }
 
 size_t ls_text_line_end(const ls_text_index *idx, uint32_t line) {
@@ -85,6 +146,16 @@ size_t ls_text_line_end(const ls_text_index *idx, uint32_t line) {
   return end;
 }
 
+/* Index of the first mark at or after byte offset `off` (n_marks when none). */
+static size_t marks_lower(const ls_text_index *idx, size_t off) {
+  size_t lo = 0, hi = idx->n_marks;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (idx->marks[mid].off < off) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
 ls_pos ls_text_pos_of(const ls_text_index *idx, size_t offset, ls_pos_enc enc) {
   if (offset > idx->len) offset = idx->len;
   /* Largest line whose start is <= offset. */
@@ -94,14 +165,20 @@ ls_pos ls_text_pos_of(const ls_text_index *idx, size_t offset, ls_pos_enc enc) {
     if (idx->line_starts[mid] <= offset) lo = mid; else hi = mid;
   }
   ls_pos p = {(uint32_t)lo, 0};
+  size_t start = idx->line_starts[lo];
   size_t end = ls_text_line_end(idx, (uint32_t)lo);
   if (offset > end) offset = end; /* inside the line break: the break belongs to the line end */
+  size_t i = start;
+  /* The last mark at or before offset, when it lies in this line. */
+  size_t k = marks_lower(idx, offset + 1);
+  if (k > 0 && idx->marks[k - 1].off > start) {
+    i = idx->marks[k - 1].off;
+    p.col = mark_col(&idx->marks[k - 1], start, enc);
+  }
   const unsigned char *s = (const unsigned char *)idx->text;
-  size_t i = idx->line_starts[lo];
   while (i < offset) {
     uint32_t cp = 0;
-    size_t len = utf8_seq(s + i, end - i, &cp);
-    if (len == 0) { cp = s[i]; len = 1; }
+    size_t len = char_at(s, i, end, &cp);
     if (i + len > offset) break; /* offset inside a character: report the character start */
     p.col += units_of(cp, len, enc);
     i += len;
@@ -111,14 +188,24 @@ ls_pos ls_text_pos_of(const ls_text_index *idx, size_t offset, ls_pos_enc enc) {
 
 size_t ls_text_offset_of(const ls_text_index *idx, ls_pos pos, ls_pos_enc enc) {
   if (pos.line >= idx->n_lines) return idx->len;
-  size_t i = idx->line_starts[pos.line];
+  size_t start = idx->line_starts[pos.line];
+  size_t i = start;
   size_t end = ls_text_line_end(idx, pos.line);
-  const unsigned char *s = (const unsigned char *)idx->text;
   uint32_t col = 0;
+  /* The line's marks are [a, b); columns grow along them: take the last with col <= pos.col. */
+  size_t a = marks_lower(idx, start + 1), b = marks_lower(idx, end);
+  while (a < b) {
+    size_t mid = a + (b - a) / 2;
+    if (mark_col(&idx->marks[mid], start, enc) <= pos.col) a = mid + 1; else b = mid;
+  }
+  if (a > marks_lower(idx, start + 1)) {
+    i = idx->marks[a - 1].off;
+    col = mark_col(&idx->marks[a - 1], start, enc);
+  }
+  const unsigned char *s = (const unsigned char *)idx->text;
   while (i < end && col < pos.col) {
     uint32_t cp = 0;
-    size_t len = utf8_seq(s + i, end - i, &cp);
-    if (len == 0) { cp = s[i]; len = 1; }
+    size_t len = char_at(s, i, end, &cp);
     uint32_t u = units_of(cp, len, enc);
     if (col + u > pos.col) break; /* column inside a character (half a surrogate pair) */
     col += u;

@@ -1,11 +1,11 @@
-/* query.c: loading from text or a file, and the read-only queries on a built model that the
- * LSP (hover: value at offset, tensors a key shapes), the debugger (modules a config line
- * configures) and the CLI use. */
-#include <errno.h>
+/* query.c: loading from text or a file (read by the bounded reader of config.h), and the
+ * read-only queries on a built model that the LSP (hover: value at offset, tensors a key
+ * shapes), the debugger (modules a config line configures) and the CLI use. */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/base/errors.h"
+#include "core/model/config.h"
 #include "core/model/model_int.h"
 
 /* ---------------------------------------------------------------- loading */
@@ -68,31 +68,11 @@ int ls_model_load(const char *text, size_t len, const char *file, const ls_model
 
 int ls_model_load_file(const char *path, const ls_model_opts *opts, ls_model **out, ls_diag *d) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return ls_diag_set(d, LS_ENOENT, "%s: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = ls_malloc(cap);
-  if (!buf) { fclose(f); return ls_diag_set(d, LS_ENOMEM, "%s: out of memory", path); }
-  for (;;) {
-    if (n == cap) {
-      if (cap >= ((size_t)64 << 20)) {
-        ls_free(buf);
-        fclose(f);
-        return ls_diag_set(d, LS_ELIMIT, "%s: larger than 64 MiB, not a config file", path);
-      }
-      char *nb = ls_realloc(buf, cap * 2);
-      if (!nb) { ls_free(buf); fclose(f); return ls_diag_set(d, LS_ENOMEM, "%s: out of memory", path); }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (r == 0) break;
-  }
-  int err = ferror(f);
-  fclose(f);
-  if (err) { ls_free(buf); return ls_diag_set(d, LS_EIO, "%s: read error", path); }
-  int rc = ls_model_load(buf, n, path, opts, out, d);
+  char *buf;
+  size_t n;
+  int rc = ls_config_read_file(path, &buf, &n, d);
+  if (rc != LS_OK) return rc;
+  rc = ls_model_load(buf, n, path, opts, out, d);
   if (*out) ((ls__priv *)(*out)->priv)->owned_text = buf;
   else ls_free(buf);
   return rc;

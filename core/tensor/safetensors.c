@@ -13,6 +13,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/strmap.h"
 #include "core/tensor/tfile_int.h"
 
 /* The reference implementation refuses headers above 100 MB; so do we. */
@@ -160,9 +161,12 @@ int ls__st_load_index(ls_tfile *f, const char *path, ls_diag *d) {
   }
   char dir[4096], shard[8192];
   dir_of(path, dir, sizeof dir);
-  /* Shards in order of first appearance; a small linear list (checkpoints have < 1000). */
+  /* Shards in order of first appearance, deduplicated through a set of the names seen: an
+   * index names a shard once per tensor, and may name thousands of shards. */
   const char **shards = NULL;
-  size_t n_shards = 0;
+  size_t n_shards = 0, cap_shards = 0;
+  ls_strmap seen;
+  ls_strmap_init(&seen);
   const char *key;
   json_t *v;
   json_object_foreach(wm, key, v) {
@@ -173,15 +177,18 @@ int ls__st_load_index(ls_tfile *f, const char *path, ls_diag *d) {
                           "inside the checkpoint directory", path, key, s);
       break;
     }
-    size_t k = 0;
-    while (k < n_shards && strcmp(shards[k], s) != 0) k++;
-    if (k == n_shards) {
-      const char **ns = ls_reallocarray(shards, n_shards + 1, sizeof *ns);
+    if (ls_strmap_get(&seen, s)) continue;
+    if (n_shards == cap_shards) {
+      size_t cap = cap_shards ? cap_shards * 2 : 16;
+      const char **ns = ls_reallocarray(shards, cap, sizeof *ns);
       if (!ns) { rc = ls_diag_set(d, LS_ENOMEM, "out of memory"); break; }
       shards = ns;
-      shards[n_shards++] = s;
+      cap_shards = cap;
     }
+    if (ls_strmap_put(&seen, s, (void *)s) != LS_OK) { rc = ls_diag_set(d, LS_ENOMEM, "out of memory"); break; }
+    shards[n_shards++] = s;
   }
+  ls_strmap_deinit(&seen);
   for (size_t k = 0; rc == LS_OK && k < n_shards; k++) {
     snprintf(shard, sizeof shard, "%s%s", dir, shards[k]);
     rc = ls__st_load(f, shard, d);

@@ -1,7 +1,11 @@
 /* debug.ts: the `layerscope` debug type: the adapter is the same executable started as
- * `layerscope dap`; a configuration provider completes launch configurations (launch.ts);
- * an adapter tracker follows the session to keep a status bar item showing the module the
- * forward pass is paused in (the top frame of the last stackTrace reply). */
+ * `layerscope dap` (the one `layerscope.path` names when the session starts); a configuration
+ * provider completes launch configurations (launch.ts); an adapter tracker follows the
+ * session to keep a status bar item showing the module the forward pass is paused in (the
+ * top frame of the last stackTrace reply), and logs an adapter that ends in the middle of a
+ * session. VS Code reports every adapter's closed output as an error ("read error"), also
+ * after a normal end: once the session is ending (a disconnect or terminate request, the
+ * adapter's terminated event) that is the expected end and not logged. */
 import * as vscode from 'vscode';
 import { initialConfigurations, resolveLaunch } from './launch';
 
@@ -47,17 +51,20 @@ export function registerDebug(ctx: vscode.ExtensionContext, binary: () => string
       // VS Code fetches the stack in pieces (top frame first, then the rest): only replies to
       // requests starting at frame 0 name the module the pass is paused in.
       const fromTop = new Set<number>();
+      let ending = false; // the session is being ended: the adapter's exit is expected
       return {
       onWillStartSession: () => { status.text = '$(debug-start) layerscope: running'; status.tooltip = session.name; status.show(); },
       onWillReceiveMessage: (m: { type?: string; command?: string; seq?: number; arguments?: { startFrame?: number } }) => {
         if (m.type === 'request' && m.command === 'stackTrace' && typeof m.seq === 'number' && !m.arguments?.startFrame)
           fromTop.add(m.seq);
+        if (m.type === 'request' && (m.command === 'disconnect' || m.command === 'terminate')) ending = true;
       },
       onDidSendMessage: (m: { type?: string; event?: string; command?: string; success?: boolean; request_seq?: number;
         body?: { stackFrames?: { name?: string }[]; reason?: string; output?: string; category?: string;
                  supportsLayerscopeTensor?: boolean } }) => {
         if (m.type === 'response' && m.command === 'initialize' && m.success && m.body?.supportsLayerscopeTensor === true)
           tensorCapable.add(session.id);
+        if (m.type === 'event' && (m.event === 'terminated' || m.event === 'exited')) ending = true;
         if (m.type === 'event' && m.event === 'stopped') status.text = `$(debug-pause) layerscope: paused (${m.body?.reason ?? 'stopped'})`;
         else if (m.type === 'event' && m.event === 'continued') status.text = '$(debug-start) layerscope: running';
         else if (m.type === 'event' && m.event === 'output' && m.body?.category === 'console' && m.body.output)
@@ -68,9 +75,9 @@ export function registerDebug(ctx: vscode.ExtensionContext, binary: () => string
           if (top) status.text = `$(debug-pause) layerscope: ${top}`;
         }
       },
-      onError: (e) => log.appendLine(`[debug] adapter error: ${e.message}`),
+      onError: (e) => { if (!ending) log.appendLine(`[debug] adapter error: ${e.message}`); },
       onExit: (code) => { if (code) log.appendLine(`[debug] adapter exited with status ${code}`); },
-      onWillStopSession: () => { status.hide(); tensorCapable.delete(session.id); },
+      onWillStopSession: () => { ending = true; status.hide(); tensorCapable.delete(session.id); },
       };
     },
   }));

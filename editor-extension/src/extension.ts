@@ -3,7 +3,13 @@
  * through vscode-languageclient, settings section "layerscope" pushed and pulled), registers
  * the `layerscope` debug type (`layerscope dap`, debug.ts), the Model Layers view
  * (layersView.ts) and the webview commands (panels.ts). All server and adapter logs go to
- * the "layerscope" output channel. */
+ * the "layerscope" output channel.
+ *
+ * A change of `layerscope.path` restarts the language server with the new executable (the
+ * next debug session starts it too). Starts, stops and restarts run one after another
+ * (`lifecycle`): vscode-languageclient refuses to stop a client that is still starting, so a
+ * restart that did not wait for the start in progress left that server running beside the
+ * new one. */
 import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
@@ -15,6 +21,13 @@ import { showSummary, showTensor } from './panels';
 let client: LanguageClient | undefined;
 let log: vscode.OutputChannel;
 let binPath: string | undefined;
+/* The last start / stop / restart of the language client; the next one waits for it. */
+let lifecycle: Promise<void> = Promise.resolve();
+
+function queue(step: () => Promise<void>): Promise<void> {
+  lifecycle = lifecycle.then(step, step);
+  return lifecycle;
+}
 
 function isExecutable(p: string): boolean {
   try { fs.accessSync(p, fs.constants.X_OK); return fs.statSync(p).isFile(); } catch { return false; }
@@ -56,6 +69,13 @@ async function startClient(layers: LayersProvider): Promise<void> {
   }
 }
 
+async function stopClient(): Promise<void> {
+  const c = client;
+  client = undefined;
+  // A client whose start failed has no server to stop: the refusal is expected then.
+  if (c) await c.stop().catch((e: Error) => log.appendLine(`[stop] ${e.message}`));
+}
+
 export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   log = vscode.window.createOutputChannel('layerscope');
   ctx.subscriptions.push(log);
@@ -68,13 +88,16 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     vscode.workspace.onDidChangeTextDocument((e) => {
       if (e.document === vscode.window.activeTextEditor?.document) layers.schedule();
     }),
-    vscode.workspace.onDidChangeConfiguration(async (e) => {
+    vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('layerscope.path')) {
-        binPath = findBinary(ctx);
-        if (client) await client.stop().catch(() => undefined);
-        client = undefined;
-        await startClient(layers);
-      } else if (e.affectsConfiguration('layerscope')) layers.schedule();
+        return queue(async () => {
+          binPath = findBinary(ctx); // the language server now, the debug adapter next session
+          await stopClient();
+          await startClient(layers);
+        });
+      }
+      if (e.affectsConfiguration('layerscope')) layers.schedule();
+      return undefined;
     }),
     vscode.commands.registerCommand('layerscope.refreshLayers', () => layers.refresh()),
     vscode.commands.registerCommand('layerscope.addModuleBreakpoint', addModuleBreakpoint),
@@ -88,14 +111,15 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     vscode.commands.registerCommand('layerscope.showHistogram', (arg) => showTensor('histogram', arg, log)),
     vscode.commands.registerCommand('layerscope.showHeatmap', (arg) => showTensor('heatmap', arg, log)),
     vscode.commands.registerCommand('layerscope.showLog', () => log.show(true)),
-    vscode.commands.registerCommand('layerscope.restartServer', async () => {
-      if (client) await client.restart(); else await startClient(layers);
-    }),
+    vscode.commands.registerCommand('layerscope.restartServer', () => queue(async () => {
+      await stopClient();
+      await startClient(layers);
+    })),
   );
   registerDebug(ctx, () => binPath, log);
-  await startClient(layers);
+  await queue(() => startClient(layers));
 }
 
-export function deactivate(): Thenable<void> | undefined {
-  return client ? client.stop() : undefined;
+export function deactivate(): Thenable<void> {
+  return queue(stopClient);
 }

@@ -34,13 +34,13 @@ int lsp_on_code_action(lsp_server *s, lsp_req *req, json_t *params) {
   if (!a) return LS_OK;
   json_t *actions = json_array();
   if (!actions) return LS_ENOMEM;
-  if (!a->report || !wants_quickfix(only)) { lsp_reply(s, req, actions); return LS_OK; }
+  if (!a->cfg.report || !wants_quickfix(only)) { lsp_reply(s, req, actions); return LS_OK; }
   size_t lo = lsp_analysis_offset(a, p0, s->enc), hi = lsp_analysis_offset(a, p1, s->enc);
   if (hi < lo) { size_t t = lo; lo = hi; hi = t; }
   json_t *ws = json_object_get(json_object_get(s->client_caps, "workspace"), "workspaceEdit");
   int versioned = json_is_true(json_object_get(ws, "documentChanges"));
-  for (size_t i = 0; i < a->report->n_findings; i++) {
-    const ls_smell_finding *f = &a->report->findings[i];
+  for (size_t i = 0; i < a->cfg.report->n_findings; i++) {
+    const ls_smell_finding *f = &a->cfg.report->findings[i];
     /* A finding at {0,0} is about the whole document: offered wherever the cursor is. */
     int whole = f->span.start == 0 && f->span.end == 0;
     if (!f->n_fixes || (!whole && (f->span.end < lo || f->span.start > hi))) continue;

@@ -12,11 +12,11 @@ int lsp_on_code_lens(lsp_server *s, lsp_req *req, json_t *params) {
   if (!a) return LS_OK;
   json_t *lenses = json_array();
   if (!lenses) return LS_ENOMEM;
-  if (a->model) {
+  if (a->cfg.model) {
     char title[320];
     lsp_render_lens_title(a, title, sizeof title);
     ls_json_span first = {0, 0};
-    json_array_append_new(lenses, json_pack("{s:o, s:{s:s, s:s}}", "range", lsp_render_range(&a->index, first, s->enc),
+    json_array_append_new(lenses, json_pack("{s:o, s:{s:s, s:s}}", "range", lsp_render_range(&a->cfg.index, first, s->enc),
                                             "command", "title", title, "command", ""));
   }
   lsp_reply(s, req, lenses);

@@ -26,8 +26,8 @@ typedef struct cctx {
 /* Byte offset of the ':' after a member's key, or (size_t)-1. */
 static size_t colon_after(const lsp_analysis *a, const ls_json_member *mb) {
   size_t p = mb->key_span.end;
-  while (p < a->len && (a->text[p] == ' ' || a->text[p] == '\t' || a->text[p] == '\r' || a->text[p] == '\n')) p++;
-  return p < a->len && a->text[p] == ':' ? p : (size_t)-1;
+  while (p < a->cfg.len && (a->cfg.text[p] == ' ' || a->cfg.text[p] == '\t' || a->cfg.text[p] == '\r' || a->cfg.text[p] == '\n')) p++;
+  return p < a->cfg.len && a->cfg.text[p] == ':' ? p : (size_t)-1;
 }
 
 static int add_item(cctx *c, const char *label, int kind, const char *detail, json_t *doc, ls_json_span range,
@@ -36,11 +36,11 @@ static int add_item(cctx *c, const char *label, int kind, const char *detail, js
   /* The client filters on the text from the start of the range to the cursor: a range that
    * starts at a quote needs a filter text that starts with one. */
   char filter[192];
-  int quoted = range.start < a->len && a->text[range.start] == '"';
+  int quoted = range.start < a->cfg.len && a->cfg.text[range.start] == '"';
   snprintf(filter, sizeof filter, "%s%s", quoted ? "\"" : "", label);
   json_t *it = json_pack("{s:s, s:i, s:s, s:s, s:s, s:{s:o, s:s}}", "label", label, "kind", kind, "detail", detail,
                          "sortText", sort, "filterText", filter, "textEdit", "range",
-                         lsp_render_range(&a->index, range, c->s->enc), "newText", new_text);
+                         lsp_render_range(&a->cfg.index, range, c->s->enc), "newText", new_text);
   if (!it) { json_decref(doc); return LS_ENOMEM; }
   if (doc) json_object_set_new(it, "documentation", doc);
   json_array_append_new(c->items, it);
@@ -74,11 +74,11 @@ static const char *literal_default(const ls_model_keyinfo *ki) {
  * a comma before it unless it follows '{' or ',', one after it when another member follows. */
 static void member_separators(const lsp_analysis *a, size_t off, const char **pre, const char **post) {
   size_t p = off;
-  while (p > 0 && strchr(" \t\r\n", a->text[p - 1])) p--;
-  *pre = p > 0 && a->text[p - 1] != '{' && a->text[p - 1] != ',' ? ", " : "";
+  while (p > 0 && strchr(" \t\r\n", a->cfg.text[p - 1])) p--;
+  *pre = p > 0 && a->cfg.text[p - 1] != '{' && a->cfg.text[p - 1] != ',' ? ", " : "";
   p = off;
-  while (p < a->len && strchr(" \t\r\n", a->text[p])) p++;
-  *post = p < a->len && a->text[p] == '"' ? "," : "";
+  while (p < a->cfg.len && strchr(" \t\r\n", a->cfg.text[p])) p++;
+  *post = p < a->cfg.len && a->cfg.text[p] == '"' ? "," : "";
 }
 
 static int add_keys(cctx *c, const ls_model_keyinfo *keys, size_t n, const ls_json *root, ls_json_span range,
@@ -119,7 +119,7 @@ static int add_values(cctx *c, const char *values, const char *detail, const ls_
       char label[64], text[72], sort[16];
       snprintf(label, sizeof label, "%.*s", (int)(e - p), p);
       /* right after the colon (the ':' trigger): keep the file's "key": value spacing */
-      int space = range.start == range.end && off > 0 && c->a->text[off - 1] == ':';
+      int space = range.start == range.end && off > 0 && c->a->cfg.text[off - 1] == ':';
       snprintf(text, sizeof text, "%s\"%s\"", space ? " " : "", label);
       snprintf(sort, sizeof sort, "%03d", i++);
       if (add_item(c, label, CK_ENUM_MEMBER, detail, NULL, range, text, sort)) return LS_ENOMEM;
@@ -139,9 +139,9 @@ static int in_value(const lsp_analysis *a, const ls_json_member *mb, size_t off,
 
 static int complete(cctx *c, size_t off) {
   const lsp_analysis *a = c->a;
-  const ls_json *root = a->doc->root;
+  const ls_json *root = a->cfg.doc->root;
   if (!root || root->kind != LS_JSON_OBJECT || off <= root->span.start || off > root->span.end) return LS_OK;
-  ls_model_family fam = a->model ? a->model->family : LS_MODEL_FAMILY_UNKNOWN;
+  ls_model_family fam = a->cfg.model ? a->cfg.model->family : LS_MODEL_FAMILY_UNKNOWN;
   size_t nf, nc;
   const ls_model_keyinfo *fk = ls_model_family_keys(fam, &nf);
   const ls_model_keyinfo *ck = ls_model_common_keys(&nc);
@@ -179,7 +179,7 @@ int lsp_on_completion(lsp_server *s, lsp_req *req, json_t *params) {
   if (!a) return LS_OK;
   cctx c = {s, a, json_array()};
   if (!c.items) return LS_ENOMEM;
-  if (a->doc && complete(&c, lsp_analysis_offset(a, p, s->enc)) != LS_OK) {
+  if (a->cfg.doc && complete(&c, lsp_analysis_offset(a, p, s->enc)) != LS_OK) {
     json_decref(c.items);
     return LS_ENOMEM;
   }

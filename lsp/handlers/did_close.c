@@ -1,5 +1,6 @@
-/* did_close.c: textDocument/didClose. Forgets the document and clears the diagnostics the
- * server published for it, so the Problems view does not keep stale entries. */
+/* did_close.c: textDocument/didClose. Forgets the document (its analysis too, through the
+ * close hook) and clears the diagnostics the server published for it, so the Problems view
+ * does not keep stale entries. */
 #include "core/base/errors.h"
 #include "lsp/server.h"
 
@@ -10,6 +11,7 @@ int lsp_on_did_close(lsp_server *s, lsp_req *req, json_t *params) {
     lsp_log_message(s, LSP_MSG_WARNING, "textDocument/didClose: %s was not open", json_string_value(uri));
     return LS_OK;
   }
+  lsp_server_doc_closed(s, json_string_value(uri));
   lsp_publish_diagnostics(s, json_string_value(uri), -1, json_array());
   return LS_OK;
 }

@@ -38,7 +38,7 @@ static json_t *symbol(const lsp_analysis *a, const char *name, ls_json_span sel,
   if (v->kind != LS_JSON_OBJECT && v->kind != LS_JSON_ARRAY && v->span.end > v->span.start) {
     size_t n = v->span.end - v->span.start;
     if (n > 60) n = 60;
-    snprintf(detail, sizeof detail, "%.*s", (int)n, a->text + v->span.start);
+    snprintf(detail, sizeof detail, "%.*s", (int)n, a->cfg.text + v->span.start);
     for (char *c = detail; *c; c++)
       if (*c == '\r' || *c == '\n' || *c == '\t') *c = ' ';
   } else if (v->kind == LS_JSON_OBJECT) {
@@ -47,8 +47,8 @@ static json_t *symbol(const lsp_analysis *a, const char *name, ls_json_span sel,
     snprintf(detail, sizeof detail, "[%zu]", v->u.arr.n);
   }
   json_t *sym = json_pack("{s:s, s:s, s:i, s:o, s:o}", "name", name[0] ? name : "\"\"", "detail", detail, "kind",
-                          sym_kind(v->kind), "range", lsp_render_range(&a->index, whole, enc), "selectionRange",
-                          lsp_render_range(&a->index, sel, enc));
+                          sym_kind(v->kind), "range", lsp_render_range(&a->cfg.index, whole, enc), "selectionRange",
+                          lsp_render_range(&a->cfg.index, sel, enc));
   if (!sym) return NULL;
   if ((v->kind == LS_JSON_OBJECT || v->kind == LS_JSON_ARRAY) && depth < SYM_MAX_DEPTH) {
     json_t *ch = children_of(a, v, depth + 1, enc);
@@ -83,7 +83,7 @@ static json_t *children_of(const lsp_analysis *a, const ls_json *v, int depth, l
 int lsp_on_document_symbol(lsp_server *s, lsp_req *req, json_t *params) {
   lsp_analysis *a = lsp_analysis_for_request(s, req, params, json_null(), lsp_on_document_symbol);
   if (!a) return LS_OK;
-  const ls_json *root = a->doc ? a->doc->root : NULL;
+  const ls_json *root = a->cfg.doc ? a->cfg.doc->root : NULL;
   json_t *r = root ? children_of(a, root, 0, s->enc) : json_array();
   if (!r) return LS_ENOMEM;
   lsp_reply(s, req, r);

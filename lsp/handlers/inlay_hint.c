@@ -23,22 +23,22 @@ static int64_t layer_params(const ls_model *m) {
 }
 
 static int hint_label(const lsp_analysis *a, int key, char *buf, size_t cap) {
-  const ls_model *m = a->model;
+  const ls_model *m = a->cfg.model;
   const ls_model_value *v = &m->values[key];
   char c1[40], c2[40];
   switch (v->info->role) {
   case LS_MODEL_ROLE_MODEL_TYPE:
-    if (!a->have_fig) return 0;
-    return snprintf(buf, cap, "%s params", ls_fmt_count((double)a->fig.params, c1, sizeof c1));
+    if (!a->cfg.have_fig) return 0;
+    return snprintf(buf, cap, "%s params", ls_fmt_count((double)a->cfg.fig.params, c1, sizeof c1));
   case LS_MODEL_ROLE_N_HEADS: {
     const ls_model_value *hd = ls_model_value_by_role(m, LS_MODEL_ROLE_HEAD_DIM);
     if ((hd && hd->present) || m->sem.head_dim <= 0) return 0;
     return snprintf(buf, cap, "head_dim %lld", (long long)m->sem.head_dim);
   }
   case LS_MODEL_ROLE_N_KV_HEADS:
-    if (!a->have_fig || !a->fig.kv_bytes_per_token) return 0;
-    return snprintf(buf, cap, "KV %s/token (%s)", ls_fmt_bytes(a->fig.kv_bytes_per_token, c1, sizeof c1),
-                    ls_model_wdtype_name(a->fig.dtype));
+    if (!a->cfg.have_fig || !a->cfg.fig.kv_bytes_per_token) return 0;
+    return snprintf(buf, cap, "KV %s/token (%s)", ls_fmt_bytes(a->cfg.fig.kv_bytes_per_token, c1, sizeof c1),
+                    ls_model_wdtype_name(a->cfg.fig.dtype));
   case LS_MODEL_ROLE_N_LAYERS: {
     int64_t lp = layer_params(m);
     if (!lp) return 0;
@@ -66,7 +66,7 @@ int lsp_on_inlay_hint(lsp_server *s, lsp_req *req, json_t *params) {
   if (!a) return LS_OK;
   json_t *hints = json_array();
   if (!hints) return LS_ENOMEM;
-  const ls_model *m = a->model;
+  const ls_model *m = a->cfg.model;
   if (!m || m->n_modules == 0) { lsp_reply(s, req, hints); return LS_OK; }
   size_t lo = lsp_analysis_offset(a, p0, s->enc), hi = lsp_analysis_offset(a, p1, s->enc);
   for (size_t k = 0; k < m->n_values; k++) {
@@ -74,7 +74,7 @@ int lsp_on_inlay_hint(lsp_server *s, lsp_req *req, json_t *params) {
     if (!v->present || v->value_span.end < lo || v->value_span.end > hi) continue;
     char label[128];
     if (hint_label(a, (int)k, label, sizeof label) <= 0) continue;
-    json_t *h = json_pack("{s:o, s:s, s:b}", "position", lsp_render_pos(&a->index, v->value_span.end, s->enc),
+    json_t *h = json_pack("{s:o, s:s, s:b}", "position", lsp_render_pos(&a->cfg.index, v->value_span.end, s->enc),
                           "label", label, "paddingLeft", 1);
     if (!h) { json_decref(hints); return LS_ENOMEM; }
     json_array_append_new(hints, h);

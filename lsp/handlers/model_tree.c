@@ -10,7 +10,7 @@
 int lsp_on_model_tree(lsp_server *s, lsp_req *req, json_t *params) {
   lsp_analysis *a = lsp_analysis_for_request(s, req, params, json_null(), lsp_on_model_tree);
   if (!a) return LS_OK;
-  const ls_model *m = a->model;
+  const ls_model *m = a->cfg.model;
   if (!m) { lsp_reply(s, req, NULL); return LS_OK; }
   json_t *mods = json_array();
   if (!mods) return LS_ENOMEM;
@@ -22,7 +22,7 @@ int lsp_on_model_tree(lsp_server *s, lsp_req *req, json_t *params) {
     int k = ls_model_module_def_key(m, (int)i);
     json_t *line = json_null();
     if (k >= 0 && m->values[k].present)
-      line = json_integer((json_int_t)ls_text_pos_of(&a->index, m->values[k].key_span.start, s->enc).line);
+      line = json_integer((json_int_t)ls_text_pos_of(&a->cfg.index, m->values[k].key_span.start, s->enc).line);
     json_t *e = json_pack("{s:s, s:s, s:I, s:s, s:i, s:o}", "name", mo->name, "type", mo->type ? mo->type : "",
                           "params", (json_int_t)mo->params, "output_shape", mo->out.ndim ? sh : "", "depth",
                           mo->depth, "line", line);

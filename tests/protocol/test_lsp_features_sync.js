@@ -86,6 +86,31 @@ test('settings pulled with workspace/configuration re-publish diagnostics and ch
   await F.finish(s);
 });
 
+test("the VS Code extension's default settings (seqLen 0: the model's default) are taken without a warning", async () => {
+  const s = h.startLsp();
+  const logs = [], shown = [], published = [];
+  let pulled = 0;
+  s.conn.onNotification('window/logMessage', (p) => logs.push(p));
+  s.conn.onNotification('window/showMessage', (p) => shown.push(p));
+  s.conn.onNotification('textDocument/publishDiagnostics', (p) => published.push(p));
+  // The section as VS Code returns it with nothing set (editor-extension/package.json defaults).
+  s.conn.onRequest('workspace/configuration', (p) => { pulled++; return p.items.map(() => ({ path: '', batch: 1, seqLen: 0, dtype: '', disabledRules: [], trace: { server: 'off' } })); });
+  await h.initialize(s);
+  await s.conn.sendNotification('initialized', {});
+  await h.withTimeout((async () => { while (!pulled) await new Promise((r) => setTimeout(r, 10)); })(), 5000, 'configuration pull');
+  // Handled in order: once the document's diagnostics are out, the settings answer was read.
+  const uri = 'file:///w/defaults/config.json';
+  s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'json', version: 1, text: LLAMA7B } });
+  await h.withTimeout((async () => { while (!published.some((p) => p.uri === uri)) await new Promise((r) => setTimeout(r, 10)); })(), 10000, 'diagnostics');
+  const mt = F.rangeOf(LLAMA7B, '"model_type"').start;
+  const hv = await s.conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: mt.line, character: mt.character + 2 } });
+  assert.match(hv.contents.value, /\(S=2048\)/, 'S is the model default, min(max_position_embeddings, 2048)');
+  assert.deepStrictEqual(logs.filter((l) => l.type <= 2), [], 'no warning or error in the log');
+  assert.deepStrictEqual(shown, []);
+  assert.ok(logs.some((l) => /ready/.test(l.message)));
+  await F.finish(s);
+});
+
 test('settings pushed with didChangeConfiguration (client without workspace/configuration)', async () => {
   const s = await F.start(null, { pull: false });
   const text = LLAMA7B.replace('"vocab_size": 32000', '"vocab_size": 32001');

@@ -1,6 +1,7 @@
 /* test_base.c: unit tests of core/base pieces that every module leans on: first-error-wins
  * diagnostics, the arena, the allocation fault-injection hook, number formatting, log
- * level parsing, and native backtrace frames (a function name only when that function
+ * level parsing, the string-keyed hash map (against a plain array under random puts,
+ * removals and lookups), and native backtrace frames (a function name only when that function
  * really contains the address: glibc's qsort calls the comparator from a static function
  * that a stripped libc.so.6 has no symbol for, and the nearest exported symbol below it,
  * which is what a plain symbol-table lookup returns, must not be shown as its name). */
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/base/alloc.h"
@@ -21,6 +23,7 @@
 #include "core/base/errors.h"
 #include "core/base/fmt.h"
 #include "core/base/log.h"
+#include "core/base/strmap.h"
 
 static void test_diag_first_error_wins(void **state) {
   (void)state;
@@ -167,6 +170,51 @@ static void test_backtrace_names_are_exact(void **state) {
   if (in_libc < 2 || unexported < 1 || own != 1)
     fail_msg("the probe needs qsort's static helper on the stack: %zu libc frames, %zu outside exported functions, "
              "%zu comparator frames", in_libc, unexported, own);
+static void test_strmap(void **state) {
+  (void)state;
+  enum { K = 1500 };
+  static char keys[K][16];
+  static void *ref[K]; /* what the map must hold: NULL = absent */
+  for (int i = 0; i < K; i++) snprintf(keys[i], sizeof keys[i], "file:///%d", i);
+  ls_strmap m;
+  ls_strmap_init(&m);
+  assert_null(ls_strmap_get(&m, "nothing"));
+  assert_null(ls_strmap_remove(&m, "nothing"));
+  unsigned r = 1;
+  size_t n = 0;
+  for (int step = 0; step < 200000; step++) {
+    r = r * 1103515245u + 12345u;
+    int k = (int)((r >> 8) % K), op = (int)((r >> 24) % 3);
+    /* Phases: mostly puts, then mostly removals, so the table fills, wraps and empties. */
+    if (step % 50000 >= 30000 && op == 0) op = 1;
+    if (op == 0) {
+      void *v = &keys[k][(step & 7) + 1];
+      if (!ref[k]) n++;
+      assert_int_equal(ls_strmap_put(&m, keys[k], v), LS_OK);
+      ref[k] = v;
+    } else if (op == 1) {
+      assert_ptr_equal(ls_strmap_remove(&m, keys[k]), ref[k]);
+      if (ref[k]) n--;
+      ref[k] = NULL;
+    } else {
+      char copy[16]; /* looked up by an equal string, not the same pointer */
+      memcpy(copy, keys[k], sizeof copy);
+      assert_ptr_equal(ls_strmap_get(&m, copy), ref[k]);
+    }
+    assert_int_equal(m.n, n);
+  }
+  for (int k = 0; k < K; k++) assert_ptr_equal(ls_strmap_get(&m, keys[k]), ref[k]);
+  ls_strmap_deinit(&m);
+  /* Out of memory while growing: LS_ENOMEM and the map as it was. */
+  ls_strmap_init(&m);
+  for (int k = 0; k < 12; k++) assert_int_equal(ls_strmap_put(&m, keys[k], keys[k]), LS_OK);
+  ls_alloc_fail_after(0);
+  assert_int_equal(ls_strmap_put(&m, keys[12], keys[12]), LS_ENOMEM);
+  ls_alloc_fail_reset();
+  assert_int_equal(m.n, 12);
+  assert_null(ls_strmap_get(&m, keys[12]));
+  assert_ptr_equal(ls_strmap_get(&m, keys[11]), keys[11]);
+  ls_strmap_deinit(&m);
 }
 
 int main(void) {
@@ -175,6 +223,7 @@ int main(void) {
       cmocka_unit_test(test_arena), cmocka_unit_test(test_alloc_fault_injection),
       cmocka_unit_test(test_fmt), cmocka_unit_test(test_log_levels),
       cmocka_unit_test(test_backtrace_names_are_exact),
+      cmocka_unit_test(test_strmap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

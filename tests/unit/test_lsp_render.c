@@ -108,6 +108,7 @@ static void test_analysis(void **st) {
   (void)st;
   lsp_server s;
   memset(&s, 0, sizeof s);
+  assert_int_equal(lsp_cache_new(&s.cache), LS_OK);
   lsp_doc doc;
   memset(&doc, 0, sizeof doc);
   doc.uri = "file:///t/config.json";
@@ -117,9 +118,9 @@ static void test_analysis(void **st) {
   doc.generation = 1;
   lsp_analysis *a = lsp_analysis_get(&s, &doc);
   assert_non_null(a);
-  assert_true(a->is_model);
+  assert_true(a->cfg.is_model);
   assert_int_equal(a->version, 3);
-  assert_true(a->have_fig);
+  assert_true(a->cfg.have_fig);
   json_t *d = lsp_render_diagnostics(a, LS_POS_UTF16);
   assert_int_equal(json_array_size(d), 1);
   json_t *d0 = json_array_get(d, 0);
@@ -133,7 +134,7 @@ static void test_analysis(void **st) {
   lsp_render_hover_summary(a, &b);
   assert_non_null(strstr(b.p, "6,738,415,616"));
   lsp_md_free(&b);
-  int key = ls_model_value_index(a->model, "num_key_value_heads");
+  int key = ls_model_value_index(a->cfg.model, "num_key_value_heads");
   assert_true(key >= 0);
   lsp_render_hover_key(a, key, &b);
   /* k_proj: [32 x 128, 4096] in each of 32 layers; KV cache 2 x 32 x 4096 x 2 B = 512 KiB */
@@ -146,7 +147,7 @@ static void test_analysis(void **st) {
   doc.version = 4;
   lsp_analysis *a2 = lsp_analysis_get(&s, &doc);
   assert_int_equal(a2->version, 4);
-  lsp_analysis_sweep(&s); /* the document is not open in s: its entry goes */
+  lsp_cache_free(s.cache); /* the server's cache goes with the server */
 }
 
 int main(void) {

@@ -139,6 +139,87 @@ static void test_alloc_failure(void **state) {
   ls_alloc_fail_reset();
 }
 
+/* Long lines carry marks (text.h): every position of a long line, in every encoding, must be
+ * what the character-by-character definition gives. The text is built from pieces whose
+ * characters and units are known by hand: a, é (2 bytes), € (3), 😀 (4 bytes, 2 UTF-16
+ * units), a lone FF and a truncated E2 82 (one unit per byte), so the expected column of
+ * every byte is counted while building, independently of text.c. */
+typedef struct piece { const char *bytes; int n_chars; int char_len[2]; int u16[2]; } piece;
+
+static void test_long_lines_marks(void **state) {
+  (void)state;
+  static const piece pieces[] = {
+      {"a", 1, {1}, {1}},           {"\xC3\xA9", 1, {2}, {1}},        {"\xE2\x82\xAC", 1, {3}, {1}},
+      {"\xF0\x9F\x98\x80", 1, {4}, {2}}, {"\xFF", 1, {1}, {1}},         {"\xE2\x82", 2, {1, 1}, {1, 1}},
+  };
+  enum { N = 20000 };
+  char *text = ls_malloc(N * 4 + 64);
+  /* Per byte: its line, the character start it belongs to, and the columns at that start. */
+  uint32_t *line = ls_malloc((N * 4 + 64) * sizeof *line);
+  size_t *cstart = ls_malloc((N * 4 + 64) * sizeof *cstart);
+  uint32_t (*col)[3] = ls_malloc((N * 4 + 64) * sizeof *col);
+  assert_non_null(text);
+  assert_non_null(line);
+  assert_non_null(cstart);
+  assert_non_null(col);
+  size_t n = 0;
+  uint32_t ln = 0, c8 = 0, c16 = 0, c32 = 0;
+  unsigned rnd = 12345;
+  for (int i = 0; i < N; i++) {
+    rnd = rnd * 1103515245u + 12345u;
+    if (i == N / 3 || i == 2 * N / 3) { /* three long lines, the first ending in CRLF */
+      const char *br = i == N / 3 ? "\r\n" : "\n";
+      for (const char *b = br; *b; b++) { text[n] = *b; line[n] = ln; cstart[n] = n; col[n][0] = c8; col[n][1] = c16; col[n][2] = c32; n++; }
+      ln++; c8 = c16 = c32 = 0;
+      continue;
+    }
+    const piece *pc = &pieces[(rnd >> 16) % 6];
+    size_t o = 0;
+    for (int k = 0; k < pc->n_chars; k++) {
+      size_t st = n;
+      for (int b = 0; b < pc->char_len[k]; b++, o++) {
+        text[n] = pc->bytes[o]; line[n] = ln; cstart[n] = st; col[n][0] = c8; col[n][1] = c16; col[n][2] = c32; n++;
+      }
+      c8 += (uint32_t)pc->char_len[k];
+      c16 += (uint32_t)pc->u16[k];
+      c32 += 1;
+    }
+  }
+  text[n] = 0;
+  ls_text_index idx;
+  assert_int_equal(ls_text_index_init(&idx, text, n), LS_OK);
+  assert_int_equal(idx.n_lines, 3);
+  assert_true(idx.n_marks > 100);
+  static const ls_pos_enc encs[] = {LS_POS_UTF8, LS_POS_UTF16, LS_POS_UTF32};
+  for (size_t off = 0; off < n; off++) {
+    int in_break = text[off] == '\r' || text[off] == '\n';
+    for (int e = 0; e < 3; e++) {
+      ls_pos p = ls_text_pos_of(&idx, off, encs[e]);
+      assert_int_equal(p.line, line[off]);
+      /* A line break reports the end of its line, which is where its columns were counted. */
+      assert_int_equal(p.col, col[off][e]);
+      if (in_break || cstart[off] != off) continue;
+      /* offset_of is the inverse at every character start. */
+      assert_int_equal(ls_text_offset_of(&idx, p, encs[e]), off);
+    }
+  }
+  /* A UTF-16 column between the halves of a surrogate pair rounds down to the pair. */
+  for (size_t off = 0; off + 4 <= n; off++) {
+    if ((unsigned char)text[off] != 0xF0 || cstart[off] != off) continue;
+    ls_pos p = {line[off], col[off][1] + 1};
+    assert_int_equal(ls_text_offset_of(&idx, p, LS_POS_UTF16), off);
+  }
+  ls_text_index_deinit(&idx);
+  /* Out of memory while placing marks: LS_ENOMEM, nothing leaked (ASan). */
+  ls_alloc_fail_after(1);
+  assert_int_equal(ls_text_index_init(&idx, text, n), LS_ENOMEM);
+  ls_alloc_fail_reset();
+  ls_free(text);
+  ls_free(line);
+  ls_free(cstart);
+  ls_free(col);
+}
+
 static void test_splice(void **state) {
   (void)state;
   char *out;
@@ -179,6 +260,7 @@ int main(void) {
       cmocka_unit_test(test_clamping),          cmocka_unit_test(test_empty_and_trailing_newline),
       cmocka_unit_test(test_many_lines_grow),   cmocka_unit_test(test_alloc_failure),
       cmocka_unit_test(test_splice),            cmocka_unit_test(test_utf8_clip_and_repair),
+      cmocka_unit_test(test_splice),            cmocka_unit_test(test_long_lines_marks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
