@@ -170,6 +170,8 @@ static void test_backtrace_names_are_exact(void **state) {
   if (in_libc < 2 || unexported < 1 || own != 1)
     fail_msg("the probe needs qsort's static helper on the stack: %zu libc frames, %zu outside exported functions, "
              "%zu comparator frames", in_libc, unexported, own);
+}
+
 static void test_strmap(void **state) {
   (void)state;
   enum { K = 1500 };
