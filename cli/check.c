@@ -8,16 +8,15 @@
  *   sarif  SARIF 2.1.0 for code-scanning services (columns in UTF-16 code units).
  * Exit status: 0 when no error-level finding, 1 when any, 2 on usage errors or unreadable
  * files. */
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/file.h"
 #include "core/base/json.h"
 #include "core/base/text.h"
 #include "core/model/model.h"
@@ -41,45 +40,14 @@ typedef struct checked {
 
 /* ---------------------------------------------------------------- input */
 
+/* Regular files only: a FIFO or a device is refused without blocking (core/base/file.h). */
 static int read_file(const char *path, char **out, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "layerscope check: %s: %s\n", path, strerror(errno));
+  ls_diag d;
+  ls_diag_init(&d);
+  if (ls_file_read(path, CHECK_MAX_FILE, out, len, &d) != LS_OK) {
+    fprintf(stderr, "layerscope check: %s\n", d.msg);
     return -1;
   }
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "layerscope check: %s: is a directory\n", path);
-    fclose(f);
-    return -1;
-  }
-  size_t cap = 64 * 1024, n = 0;
-  char *buf = ls_malloc(cap);
-  while (buf) {
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (n < cap) break;
-    if (cap >= CHECK_MAX_FILE) {
-      fprintf(stderr, "layerscope check: %s: larger than %u MiB, not a config\n", path,
-              CHECK_MAX_FILE >> 20);
-      ls_free(buf);
-      fclose(f);
-      return -1;
-    }
-    char *nb = ls_realloc(buf, cap * 2);
-    if (!nb) { ls_free(buf); buf = NULL; break; }
-    buf = nb;
-    cap *= 2;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (!buf || bad) {
-    fprintf(stderr, "layerscope check: %s: %s\n", path, buf ? "read error" : "out of memory");
-    ls_free(buf);
-    return -1;
-  }
-  *out = buf;
-  *len = n;
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/base/errors.h"
+#include "core/base/file.h"
 #include "core/model/model_int.h"
 
 /* ---------------------------------------------------------------- loading */
@@ -68,31 +69,12 @@ int ls_model_load(const char *text, size_t len, const char *file, const ls_model
 
 int ls_model_load_file(const char *path, const ls_model_opts *opts, ls_model **out, ls_diag *d) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return ls_diag_set(d, LS_ENOENT, "%s: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = ls_malloc(cap);
-  if (!buf) { fclose(f); return ls_diag_set(d, LS_ENOMEM, "%s: out of memory", path); }
-  for (;;) {
-    if (n == cap) {
-      if (cap >= ((size_t)64 << 20)) {
-        ls_free(buf);
-        fclose(f);
-        return ls_diag_set(d, LS_ELIMIT, "%s: larger than 64 MiB, not a config file", path);
-      }
-      char *nb = ls_realloc(buf, cap * 2);
-      if (!nb) { ls_free(buf); fclose(f); return ls_diag_set(d, LS_ENOMEM, "%s: out of memory", path); }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (r == 0) break;
-  }
-  int err = ferror(f);
-  fclose(f);
-  if (err) { ls_free(buf); return ls_diag_set(d, LS_EIO, "%s: read error", path); }
-  int rc = ls_model_load(buf, n, path, opts, out, d);
+  char *buf;
+  size_t n;
+  /* Regular files only, never blocking on a FIFO; configs are kilobytes. */
+  int rc = ls_file_read(path, (size_t)64 << 20, &buf, &n, d);
+  if (rc) return rc;
+  rc = ls_model_load(buf, n, path, opts, out, d);
   if (*out) ((ls__priv *)(*out)->priv)->owned_text = buf;
   else ls_free(buf);
   return rc;

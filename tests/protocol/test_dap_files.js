@@ -1,0 +1,58 @@
+// test_dap_files.js: what the adapter does with files it should not read, through
+// @vscode/debugadapter-testsupport: a weights checkpoint whose model.safetensors.index.json
+// names a FIFO as a shard must fail the run at once with an output event naming the FIFO,
+// end the session, and let `disconnect` end the adapter (a blocking open of the FIFO used to
+// hang the engine thread, so the run never started and disconnect never returned). Every
+// adapter message is validated against the DAP schema by the harness.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const path = require('path');
+const fs = require('fs');
+const os = require('os');
+const cp = require('child_process');
+const h = require('./lib/harness');
+
+const CONFIG = path.join(h.FIXTURES, 'model', 'config.json');
+const INIT_ARGS = { adapterID: 'layerscope', clientID: 'test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' };
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-dap-files-'));
+test.after(() => fs.rmSync(DIR, { recursive: true, force: true }));
+
+// Starts a session, launches with `args`, sends configurationDone and collects the output
+// events until `terminated`.
+async function run(args) {
+  const dc = new h.CheckedDebugClient();
+  await dc.start();
+  const outputs = [];
+  dc.on('output', (e) => outputs.push(e.body.output));
+  const initialized = dc.waitForEvent('initialized', 10000);
+  await dc.initializeRequest(INIT_ARGS);
+  await dc.launchRequest({ config: CONFIG, randomTokens: 4, threads: 1, ...args });
+  await initialized;
+  const terminated = dc.waitForEvent('terminated', 10000);
+  await dc.configurationDoneRequest();
+  await terminated;
+  return { dc, outputs };
+}
+
+async function disconnect(dc) {
+  await h.withTimeout(dc.disconnectRequest({}), 10000, 'disconnect response');
+  const ex = await h.withTimeout(dc.proc.exitP, 10000, 'adapter exit after disconnect');
+  assert.strictEqual(ex.signal, null, dc.proc.stderrText.slice(-2000));
+  assert.strictEqual(ex.code, 0, dc.proc.stderrText.slice(-2000));
+  assert.deepStrictEqual(dc.checker.errors, []);
+  assert.deepStrictEqual(dc.checker.unanswered(), []);
+}
+
+test('a FIFO shard fails the run at once and disconnect ends the adapter', async () => {
+  const ckpt = path.join(DIR, 'fifo-ckpt');
+  fs.mkdirSync(ckpt);
+  const shard = 'model-00001-of-00001.safetensors';
+  cp.execFileSync('mkfifo', [path.join(ckpt, shard)]);
+  fs.writeFileSync(path.join(ckpt, 'model.safetensors.index.json'),
+    JSON.stringify({ metadata: {}, weight_map: { 'transformer.wte.weight': shard } }));
+  const { dc, outputs } = await run({ weights: ckpt });
+  const text = outputs.join('');
+  assert.match(text, /the run failed: .*model-00001-of-00001\.safetensors: not a regular file \(a FIFO\)/, text);
+  await disconnect(dc);
+});
