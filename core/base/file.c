@@ -142,7 +142,7 @@ int ls_file_tmp_create(const char *path, char **tmp_path, int *fd, ls_diag *d) {
     clock_gettime(CLOCK_REALTIME, &ts);
     unsigned x = (unsigned)getpid() * 2654435761u ^ (unsigned)ts.tv_nsec ^ (atomic_fetch_add(&counter, 1) * 40503u);
     snprintf(t, n, "%s.tmp-%08x", path, x);
-    int f = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+    int f = open(t, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (f < 0 && errno == EEXIST) continue;
     if (f < 0) {
       int e = errno;

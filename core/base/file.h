@@ -43,10 +43,11 @@ int ls_file_check_inside(const char *path, const char *const *roots, int n_roots
 /* Atomic replacement of `path`. ls_file_tmp_create makes a new, empty temporary file beside
  * path (same folder, so that rename cannot cross file systems), created exclusively, with
  * the permissions path has when it exists (else 0666 less the umask); *tmp_path is new
- * (ls_free) and *fd open for writing. ls_file_tmp_commit flushes and closes fd, renames the
- * temporary over path and flushes the folder; on any failure it removes the temporary and
- * leaves path as it was. ls_file_tmp_discard closes fd (when >= 0) and removes the
- * temporary. Neither frees tmp_path. */
+ * (ls_free) and *fd open for reading and writing. ls_file_tmp_commit flushes and closes fd,
+ * renames the temporary over path and flushes the folder; on any failure it removes the
+ * temporary and leaves path as it was. ls_file_tmp_discard closes fd (when >= 0) and
+ * removes the temporary. Neither frees tmp_path. A process killed in between leaves its
+ * temporary (`path.tmp-XXXXXXXX`) behind, and path intact. */
 int ls_file_tmp_create(const char *path, char **tmp_path, int *fd, ls_diag *d);
 int ls_file_tmp_commit(int fd, const char *tmp_path, const char *path, ls_diag *d);
 void ls_file_tmp_discard(int fd, const char *tmp_path);
