@@ -73,6 +73,11 @@ typedef struct ls_rowstats {
 
 /* All arrays of out are new (ls_rowstats_free). total may be NULL. */
 int ls_stats_rows(ls_dtype dt, const void *data, int64_t rows, int64_t cols, ls_rowstats *out, ls_stats *total);
+/* The same figures for column-major data (numpy's fortran_order: element (r, c) is stored
+ * at c * rows + r), where a row is strided. Plain dtypes only (LS_EUNSUPPORTED for block
+ * quantizations, which never come column-major). */
+int ls_stats_rows_colmajor(ls_dtype dt, const void *data, int64_t rows, int64_t cols, ls_rowstats *out,
+                           ls_stats *total);
 void ls_rowstats_free(ls_rowstats *r);
 
 /* ------------------------------------------------------------ comparing two tensors
