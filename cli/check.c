@@ -54,7 +54,7 @@ static int check_one(checked *c, const ls_smell_opts *opts) {
   ls_diag_init(&d);
   /* Regular files only: a FIFO or a device is refused without blocking (core/base/file.h). */
   if (ls_file_read(c->path, CHECK_MAX_FILE, &c->text, &c->len, &d) != LS_OK) return check_failed(c, d.msg);
-  if (ls_json_parse(c->text, c->len, &c->doc) != LS_OK) goto oom;
+  if (ls_json_parse_guarded(c->text, c->len, &c->doc) != LS_OK) goto oom; /* quotes no non-JSON content */
   if (ls_text_index_init(&c->idx, c->text, c->len) != LS_OK) goto oom;
   c->idx_ok = 1;
   if (ls_smell_is_model_config(c->doc)) {

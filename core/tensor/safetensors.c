@@ -84,6 +84,14 @@ static int parse_entry(ls_tfile *f, int file, const char *path, const char *name
 #undef BAD
 }
 
+/* jansson's message without its "near '<token>'" tail: the token is file content, and the
+ * file may be anything a user named by mistake (messages reach logs and the Debug Console). */
+static const char *jansson_msg(json_error_t *je) {
+  char *near = strstr(je->text, " near ");
+  if (near) *near = 0;
+  return je->text;
+}
+
 static int cmp_offset(const void *a, const void *b) {
   const ls_tensor *x = a, *y = b;
   return x->offset < y->offset ? -1 : x->offset > y->offset;
@@ -110,7 +118,7 @@ int ls__st_load(ls_tfile *f, const char *path, ls_diag *d) {
   json_t *root = json_loadb((const char *)m->base + 8, (size_t)n, JSON_REJECT_DUPLICATES, &je);
   if (!root)
     return ls_diag_set_at(d, LS_EFORMAT, path, 8 + je.position, "%s: header JSON at byte %d: %s", path,
-                          8 + je.position, je.text);
+                          8 + je.position, jansson_msg(&je));
   if (!json_is_object(root)) {
     json_decref(root);
     return ls_diag_set_at(d, LS_EFORMAT, path, 8, "%s: header is not a JSON object", path);
@@ -160,7 +168,7 @@ int ls__st_load_index(ls_tfile *f, const char *path, ls_diag *d) {
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   ls_free(text);
   if (!root)
-    return ls_diag_set_at(d, LS_EFORMAT, path, je.position, "%s: line %d: %s", path, je.line, je.text);
+    return ls_diag_set_at(d, LS_EFORMAT, path, je.position, "%s: line %d: %s", path, je.line, jansson_msg(&je));
   json_t *wm = json_object_get(root, "weight_map");
   if (!json_is_object(wm)) {
     json_decref(root);

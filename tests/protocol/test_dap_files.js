@@ -2,8 +2,11 @@
 // @vscode/debugadapter-testsupport: a weights checkpoint whose model.safetensors.index.json
 // names a FIFO as a shard must fail the run at once with an output event naming the FIFO,
 // end the session, and let `disconnect` end the adapter (a blocking open of the FIFO used to
-// hang the engine thread, so the run never started and disconnect never returned). Every
-// adapter message is validated against the DAP schema by the harness.
+// hang the engine thread, so the run never started and disconnect never returned). A config
+// or weights path naming a file that is not JSON (an .env holding credentials, a binary)
+// must fail the run with a message that says so without quoting the file: no message the
+// adapter sends may contain the fake credentials. Every adapter message is validated
+// against the DAP schema by the harness.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -55,4 +58,23 @@ test('a FIFO shard fails the run at once and disconnect ends the adapter', async
   const text = outputs.join('');
   assert.match(text, /the run failed: .*model-00001-of-00001\.safetensors: not a regular file \(a FIFO\)/, text);
   await disconnect(dc);
+});
+
+test('a config or weights file that is not JSON is not quoted in the Debug Console', async () => {
+  const keyId = 'AKIAIOSFODNN7EXAMPLE';
+  const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  const env = path.join(DIR, 'credentials.json');
+  fs.writeFileSync(env, `AWS_ACCESS_KEY_ID=${keyId}\nAWS_SECRET_ACCESS_KEY=${secret}\n`);
+  const bin = path.join(DIR, 'blob.json');
+  fs.writeFileSync(bin, Buffer.concat([Buffer.from([0, 1, 2]), Buffer.from(keyId + secret)]));
+  const needles = [keyId.slice(0, 9), secret.slice(0, 9), secret.slice(-9), 'ACCESS_KEY'];
+  for (const [args, want] of [[{ config: env }, /not JSON: it starts with 'A'/], [{ config: bin }, /not JSON: it holds binary data/],
+    [{ weights: env }, /the run failed/], [{ weights: bin }, /the run failed/]]) {
+    const { dc, outputs } = await run(args);
+    const text = outputs.join('');
+    assert.match(text, want, text);
+    const all = JSON.stringify(dc.checker.received);
+    for (const n of needles) assert.ok(!all.includes(n), `the adapter quoted '${n}' from ${JSON.stringify(args)}: ${text}`);
+    await disconnect(dc);
+  }
 });
