@@ -250,6 +250,22 @@ static void test_diff(void **state) {
   assert_int_equal(d.first_mismatch, 700);
   assert_int_equal(d.max_abs_index, 700);
   assert_true(fabs(d.max_abs - 0.5) < 1e-6);
+  /* A tolerance on b's scale: an element near 0 off by 1e-6 of the absmax (summation-order
+   * noise) differs for numpy.isclose, not with stol 1e-4; 1e-3 of the absmax still does. */
+  float x[4] = {4.0f, -2.0f, 1e-7f, 1.0f}, y[4] = {4.0f, -2.0f, 4.1e-6f, 1.0f};
+  ls_tensor ta = {.name = "x", .dtype = LS_DT_F32, .ndim = 1, .shape = {4}, .nelem = 4, .nbytes = 16, .data = x};
+  ls_tensor tb = ta;
+  tb.data = y;
+  ls_difftol numpy_tol = {1e-5, 1e-8, 0}, fp32_tol = {1e-5, 1e-8, 1e-4};
+  assert_int_equal(ls_stats_diff_tol(&ta, &tb, &numpy_tol, &d, NULL), LS_OK);
+  assert_int_equal(d.mismatches, 1);
+  assert_int_equal(ls_stats_diff_tol(&ta, &tb, &fp32_tol, &d, NULL), LS_OK);
+  assert_int_equal(d.mismatches, 0);
+  assert_true(d.scale == 4.0);
+  y[3] = 1.0f + 4e-3f;
+  assert_int_equal(ls_stats_diff_tol(&ta, &tb, &fp32_tol, &d, NULL), LS_OK);
+  assert_int_equal(d.mismatches, 1);
+  assert_int_equal(d.first_mismatch, 3);
 }
 
 static void test_alloc(void **state) {
