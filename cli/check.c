@@ -8,7 +8,8 @@
  *   json   the contract documented in docs/rules.md ("Machine-readable output");
  *   sarif  SARIF 2.1.0 for code-scanning services (columns in UTF-16 code units).
  * Exit status: 0 when no error-level finding, 1 when any, 2 on usage errors or unreadable
- * files. */
+ * files (which SARIF also records: invocations[0].executionSuccessful false, with a
+ * toolExecutionNotification per file). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,18 +27,24 @@ typedef enum fmt { FMT_TEXT, FMT_JSON, FMT_SARIF } fmt;
 typedef struct checked {
   const char *path;
   ls_config_analysis an;     /* text, line index, parse, model; report NULL when it failed */
+  char error[512];           /* why the file could not be checked ("" when it was) */
 } checked;
 
 /* ---------------------------------------------------------------- input */
 
+/* A file that cannot be checked: said on stderr, and kept for SARIF's invocation record. */
+static int check_failed(checked *c, const char *msg) {
+  snprintf(c->error, sizeof c->error, "%s", msg);
+  fprintf(stderr, "layerscope check: %s\n", msg);
+  return -1;
+}
+
 static int check_one(checked *c, const unsigned char *disabled) {
   ls_diag d;
   ls_diag_init(&d);
-  ls_config_opts co = {.disabled = disabled};
-  if (ls_config_analyse_file(c->path, &co, &c->an, &d) != LS_OK) {
-    fprintf(stderr, "layerscope check: %s\n", d.msg);
-    return -1;
-  }
+  /* guarded: a file that does not look like JSON is said to be so without quoting it */
+  ls_config_opts co = {.disabled = disabled, .guarded = 1};
+  if (ls_config_analyse_file(c->path, &co, &c->an, &d) != LS_OK) return check_failed(c, d.msg);
   if (c->an.model_rc) fprintf(stderr, "layerscope check: %s: %s\n", c->path, c->an.model_diag.msg);
   return 0;
 }
@@ -199,7 +206,21 @@ static json_t *sarif_phys(const checked *c, ls_json_span s, int index) {
                    index, "region", sarif_region(c, s));
 }
 
-static json_t *render_sarif(const checked *cs, size_t n) {
+/* The run's invocation: SARIF's place to say that files could not be checked
+ * (executionSuccessful false, one error notification per file) and the exit code.
+ * Findings do not make a run unsuccessful. */
+static json_t *sarif_invocation(const checked *cs, size_t n, int exit_code) {
+  json_t *notes = json_array();
+  for (size_t fi = 0; fi < n; fi++)
+    if (cs[fi].error[0])
+      json_array_append_new(notes, json_pack("{s:s,s:{s:o},s:[{s:{s:{s:o,s:i}}}]}", "level", "error", "message",
+                                             "text", jstr(cs[fi].error), "locations", "physicalLocation",
+                                             "artifactLocation", "uri", path_uri(cs[fi].path), "index", (int)fi));
+  return json_pack("{s:b,s:i,s:o}", "executionSuccessful", json_array_size(notes) == 0, "exitCode", exit_code,
+                   "toolExecutionNotifications", notes);
+}
+
+static json_t *render_sarif(const checked *cs, size_t n, int exit_code) {
   size_t nr;
   const ls_smell_rule *rules = ls_smell_rules(&nr);
   json_t *jrules = json_array();
@@ -215,9 +236,9 @@ static json_t *render_sarif(const checked *cs, size_t n) {
   json_t *artifacts = json_array(), *results = json_array();
   for (size_t fi = 0; fi < n; fi++) {
     const checked *c = &cs[fi];
-    json_array_append_new(artifacts, json_pack("{s:{s:o},s:I,s:s}", "location", "uri",
-                                               path_uri(c->path), "length", (json_int_t)c->an.len,
-                                               "mimeType", "application/json"));
+    json_t *art = json_pack("{s:{s:o},s:s}", "location", "uri", path_uri(c->path), "mimeType", "application/json");
+    if (c->an.text) json_object_set_new(art, "length", json_integer((json_int_t)c->an.len)); /* unread: unknown */
+    json_array_append_new(artifacts, art);
     if (!c->an.report) continue;
     for (size_t i = 0; i < c->an.report->n_findings; i++) {
       const ls_smell_finding *f = &c->an.report->findings[i];
@@ -254,11 +275,12 @@ static json_t *render_sarif(const checked *cs, size_t n) {
       json_array_append_new(results, res);
     }
   }
-  return json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:s,s:o,s:o}]}", "$schema",
+  return json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:[o],s:s,s:o,s:o}]}", "$schema",
                    "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs",
                    "tool", "driver", "name", "layerscope", "version", LS_VERSION,
                    "informationUri", "https://github.com/layerscope/layerscope", "rules", jrules,
-                   "columnKind", "utf16CodeUnits", "artifacts", artifacts, "results", results);
+                   "invocations", sarif_invocation(cs, n, exit_code), "columnKind", "utf16CodeUnits",
+                   "artifacts", artifacts, "results", results);
 }
 
 /* ---------------------------------------------------------------- command */
@@ -356,7 +378,7 @@ int ls_cli_check(int argc, char **argv) {
     fputc('\n', stdout);
     json_decref(o);
   } else if (format == FMT_SARIF) {
-    json_t *o = render_sarif(cs, n);
+    json_t *o = render_sarif(cs, n, status ? status : total[LS_SMELL_ERROR] > 0 ? 1 : 0);
     json_dumpf(o, stdout, JSON_INDENT(2));
     fputc('\n', stdout);
     json_decref(o);

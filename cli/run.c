@@ -300,8 +300,10 @@ int ls_cli_run(int argc, char **argv) {
   }
   status = 0;
   goto out;
-fail:
-  fprintf(stderr, "layerscope run: %s%s%s\n", d.file[0] ? d.file : "", d.file[0] ? ": " : "",
+fail:;
+  /* Most core messages already start with the file they name. */
+  int named = d.file[0] && strncmp(d.msg, d.file, strlen(d.file)) != 0;
+  fprintf(stderr, "layerscope run: %s%s%s\n", named ? d.file : "", named ? ": " : "",
           d.msg[0] ? d.msg : "failed");
   status = 1;
 out:

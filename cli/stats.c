@@ -83,9 +83,10 @@ static int compute_row(st_row *r, const st_opts *o, ls_diag *d) {
   for (int k = 0; k < 3; k++) r->top3[k] = -1;
   name_group(t->name, r->group, sizeof r->group, &r->layer);
   int rc;
-  if (t->ndim == 2 && !t->fortran && t->nelem > 0) {
+  if (t->ndim == 2 && t->nelem > 0) {
     ls_rowstats rs;
-    rc = ls_stats_rows(t->dtype, t->data, t->shape[0], t->shape[1], &rs, &r->s);
+    /* A Fortran-order .npy stores the matrix column by column: its rows are strided. */
+    rc = (t->fortran ? ls_stats_rows_colmajor : ls_stats_rows)(t->dtype, t->data, t->shape[0], t->shape[1], &rs, &r->s);
     if (rc) return ls_diag_set(d, rc, "%s: statistics failed", t->name);
     r->rows_checked = 1;
     for (int64_t i = 0; i < rs.rows; i++) {

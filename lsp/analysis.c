@@ -100,7 +100,8 @@ static int job_canceled(void *job) { return rpc_job_canceled(job); }
 
 /* The pipeline's options at settings set; job (may be NULL) cancels it. */
 static ls_config_opts config_opts(const lsp_settings *set, rpc_job *job) {
-  ls_config_opts o = {set->disabled, 1, set->batch, set->seq, set->have_dtype, set->dtype, NULL, NULL};
+  ls_config_opts o = {.disabled = set->disabled, .figures = 1, .batch = set->batch, .seq = set->seq,
+                      .have_dtype = set->have_dtype, .dtype = set->dtype};
   if (job) { o.canceled = job_canceled; o.cancel_ud = job; }
   return o;
 }

@@ -94,17 +94,24 @@ static void err_kind(parser *p, ls_json_errkind kind) {
 
 static size_t utf8_len(const unsigned char *s, size_t n);
 
+/* How much of the text a message quotes. Content (a stray word, a bad number, what follows
+ * the value) is quoted to QUOTE_MAX bytes only: the file may be a secret opened by mistake,
+ * and messages end up in logs and the Debug Console. Keys are the config's own structure
+ * (and a bare key's fix must hold all of it): up to KEY_QUOTE_MAX. */
+#define QUOTE_MAX 8
+#define KEY_QUOTE_MAX 40
+
 /* Writes a short printable rendering of the bytes [a, b) into buf, for messages: at most
- * 40 bytes, control bytes and invalid UTF-8 as \xNN (so messages are always valid UTF-8 and
- * can go into protocol JSON), "..." when cut. */
-static const char *excerpt(const parser *p, size_t a, size_t b, char *buf, size_t cap) {
+ * max bytes, control bytes and invalid UTF-8 as \xNN (so messages are always valid UTF-8
+ * and can go into protocol JSON), "..." when cut. */
+static const char *excerpt_max(const parser *p, size_t a, size_t b, size_t max, char *buf, size_t cap) {
   size_t o = 0;
   if (b > p->len) b = p->len;
   for (size_t i = a; i < b;) {
     unsigned char c = (unsigned char)p->s[i];
     size_t k = c >= 0x80 ? utf8_len((const unsigned char *)p->s + i, b - i) : 1;
     size_t need = (c < 0x20 || c == 0x7f || k == 0) ? 4 : k;
-    if (o + need + 4 > cap || i - a >= 40) {
+    if (o + need + 4 > cap || i - a >= max) {
       if (o + 4 <= cap) {
         memcpy(buf + o, "...", 3);
         o += 3;
@@ -124,6 +131,10 @@ static const char *excerpt(const parser *p, size_t a, size_t b, char *buf, size_
   return buf;
 }
 
+static const char *excerpt(const parser *p, size_t a, size_t b, char *buf, size_t cap) {
+  return excerpt_max(p, a, b, QUOTE_MAX, buf, cap);
+}
+
 /* The key of a member for messages: its text without the quotes (bare keys have none). */
 static const char *key_excerpt(const parser *p, const ls_json_member *m, char *buf, size_t cap) {
   size_t a = m->key_span.start, b = m->key_span.end;
@@ -131,7 +142,7 @@ static const char *key_excerpt(const parser *p, const ls_json_member *m, char *b
     a++;
     if (b > a && p->s[b - 1] == p->s[m->key_span.start]) b--;
   }
-  return excerpt(p, a, b, buf, cap);
+  return excerpt_max(p, a, b, KEY_QUOTE_MAX, buf, cap);
 }
 
 /* ---- lexical helpers --------------------------------------------------------------------- */
@@ -518,7 +529,7 @@ static ls_json *parse_word(parser *p) {
       WORD_IS("inf") || WORD_IS("-inf")) {
     char tmp[32];
     err(p, a, i, "'%s' is not valid JSON (strict JSON has no NaN or infinity; use null or a "
-        "finite number)", excerpt(p, a, i, tmp, sizeof tmp));
+        "finite number)", excerpt_max(p, a, i, KEY_QUOTE_MAX, tmp, sizeof tmp)); /* one of 6 words */
     return node_new(p, LS_JSON_INVALID, a, i);
   }
 #undef WORD_IS
@@ -739,9 +750,9 @@ static int parse_key(parser *p, ls_json_member *m, int *broken) {
     m->key_span.start = a;
     m->key_span.end = i;
     char fix[80], tmp[64];
-    excerpt(p, a, i, tmp, sizeof tmp);
+    excerpt_max(p, a, i, KEY_QUOTE_MAX, tmp, sizeof tmp);
     snprintf(fix, sizeof fix, "\"%s\"", tmp);
-    err_fix(p, a, i, i - a <= 40 ? fix : NULL, a, i,
+    err_fix(p, a, i, i - a <= KEY_QUOTE_MAX ? fix : NULL, a, i,
             "object keys must be double-quoted strings: \"%s\"", tmp);
     p->pos = i;
     return 1;

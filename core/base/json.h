@@ -80,6 +80,16 @@ typedef struct ls_json_doc {
 int ls_json_parse(const char *text, size_t len, ls_json_doc **out);
 void ls_json_doc_free(ls_json_doc *doc);
 
+/* ls_json_parse for text read from a file someone named, which may be anything (an .env
+ * file, a key, a binary) and whose messages end up in logs and the Debug Console. When the
+ * text does not look like JSON (its first byte after blanks, a byte-order mark and comments
+ * is not '{' or '[', or it holds a NUL or another control byte) and does not parse cleanly,
+ * its errors are replaced by one that quotes none of the content ("the file is not JSON:
+ * it starts with 'A'..." / "...: it holds binary data ...") and root is NULL. Text that
+ * looks like JSON is parsed as ls_json_parse does (its messages quote at most a few bytes
+ * of content). */
+int ls_json_parse_guarded(const char *text, size_t len, ls_json_doc **out);
+
 /* Object lookup: the last member with this key (as JSON.parse would keep), or NULL.
  * Works on NULL and non-object nodes (returns NULL). */
 const ls_json *ls_json_get(const ls_json *obj, const char *key);

@@ -1,9 +1,64 @@
-/* json_query.c: lookups over a parsed ls_json tree (see json.h): members by key, the member
- * or node at a byte offset (for hovers and completion), kind names. Kept apart from the
- * parser in json.c, which only builds trees. */
+/* json_query.c: what callers do around the parser of json.c (see json.h): parsing file text
+ * that may not be JSON at all without quoting it back, and lookups over a parsed tree:
+ * members by key, the member or node at a byte offset (for hovers and completion), kind
+ * names. Kept apart from the parser in json.c, which only builds trees. */
 #include "core/base/json.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "core/base/errors.h"
+
+/* ---- files that may not be JSON --------------------------------------------------------- */
+
+/* Offset of the first byte after blanks, byte-order marks and comments (len when none). */
+static size_t first_content(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') i++;
+    else if (len - i >= 3 && s[i] == 0xef && s[i + 1] == 0xbb && s[i + 2] == 0xbf) i += 3;
+    else if (len - i >= 2 && s[i] == '/' && s[i + 1] == '/') { while (i < len && s[i] != '\n') i++; }
+    else if (len - i >= 2 && s[i] == '/' && s[i + 1] == '*') {
+      const unsigned char *e = NULL;
+      for (size_t k = i + 2; k + 1 < len && !e; k++) if (s[k] == '*' && s[k + 1] == '/') e = s + k;
+      i = e ? (size_t)(e - s) + 2 : len;
+    } else break;
+  }
+  return i;
+}
+
+int ls_json_parse_guarded(const char *text, size_t len, ls_json_doc **out) {
+  int rc = ls_json_parse(text, len, out);
+  ls_json_doc *doc = *out;
+  if (rc != LS_OK || doc->n_errors == 0) return rc;
+  const unsigned char *s = (const unsigned char *)doc->text;
+  size_t first = first_content(s, doc->len), ctl = doc->len;
+  for (size_t i = 0; i < doc->len && ctl == doc->len; i++)
+    if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') ctl = i;
+  if (ctl == doc->len && first < doc->len && (s[first] == '{' || s[first] == '[')) return LS_OK;
+  if (first == doc->len && ctl == doc->len) return LS_OK; /* blank: "the document is empty" says it */
+  ls_json_error *e = &doc->errors[0];
+  memset(e, 0, sizeof *e);
+  e->kind = LS_JSON_ERR_SYNTAX;
+  if (ctl < doc->len) {
+    e->span.start = ctl;
+    snprintf(e->msg, sizeof e->msg, "the file is not JSON: it holds binary data (control byte 0x%02x at "
+             "offset %zu)", s[ctl], ctl);
+  } else {
+    e->span.start = first;
+    char c[16];
+    if (s[first] > 0x20 && s[first] < 0x7f) snprintf(c, sizeof c, "'%c'", s[first]);
+    else snprintf(c, sizeof c, "byte 0x%02x", s[first]);
+    snprintf(e->msg, sizeof e->msg, "the file is not JSON: it starts with %s where a JSON config "
+             "starts with '{'", c);
+  }
+  e->span.end = e->span.start + 1;
+  doc->n_errors = 1;
+  doc->root = NULL;
+  return LS_OK;
+}
+
+/* ---- lookups ---------------------------------------------------------------------------- */
 
 const ls_json_member *ls_json_get_member(const ls_json *obj, const char *key) {
   if (!obj || obj->kind != LS_JSON_OBJECT || !key) return NULL;

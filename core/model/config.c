@@ -13,6 +13,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/file.h"
 
 /* ---------------------------------------------------------------- the pipeline */
 
@@ -24,7 +25,10 @@ int ls_config_analyse(char *text, size_t len, const ls_config_opts *opts, ls_con
   out->text = text;
   out->len = len;
   if (ls_text_index_init(&out->index, text, len) != LS_OK) return LS_ENOMEM;
-  if (ls_json_parse(text, len, &out->doc) != LS_OK) return LS_ENOMEM;
+  /* guarded: a text that does not look like JSON gets one error that quotes none of it */
+  if ((opts && opts->guarded ? ls_json_parse_guarded(text, len, &out->doc) : ls_json_parse(text, len, &out->doc)) !=
+      LS_OK)
+    return LS_ENOMEM;
   out->is_model = ls_smell_is_model_config(out->doc);
   if (out->is_model) {
     if (canceled(opts)) return LS_ECANCELED;
@@ -62,42 +66,13 @@ void ls_config_analysis_deinit(ls_config_analysis *a) {
 /* ---------------------------------------------------------------- reading */
 
 int ls_config_read_file(const char *path, char **text, size_t *len, ls_diag *d) {
-  *text = NULL;
-  *len = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f) return ls_diag_set(d, errno == ENOENT ? LS_ENOENT : LS_EIO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(f);
-    return ls_diag_set(d, LS_EIO, "%s: is a directory", path);
-  }
-  /* Grown as it is read (pipes and /proc files report no size); one byte more than the
-   * limit is asked for, so a file exactly at the limit is accepted and one past it is not. */
-  size_t cap = (size_t)64 << 10, n = 0;
-  char *buf = ls_malloc(cap + 1);
-  int rc = buf ? LS_OK : LS_ENOMEM;
-  while (rc == LS_OK) {
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (n < cap) break; /* end of file or an error, told apart below */
-    if (cap > LS_CONFIG_MAX_FILE) { rc = LS_ELIMIT; break; }
-    size_t ncap = cap * 2 > LS_CONFIG_MAX_FILE ? LS_CONFIG_MAX_FILE + 1 : cap * 2;
-    char *nb = ls_realloc(buf, ncap + 1);
-    if (!nb) { rc = LS_ENOMEM; break; }
-    buf = nb;
-    cap = ncap;
-  }
-  if (rc == LS_OK && ferror(f)) rc = LS_EIO;
-  fclose(f);
-  if (rc != LS_OK) {
-    ls_free(buf);
-    if (rc == LS_ELIMIT)
-      return ls_diag_set(d, rc, "%s: larger than %zu MiB, not a config file", path, LS_CONFIG_MAX_FILE >> 20);
-    return ls_diag_set(d, rc, "%s: %s", path, rc == LS_EIO ? "read error" : "out of memory");
-  }
-  buf[n] = 0;
-  *text = buf;
-  *len = n;
+  /* Regular files only, never blocking on a FIFO (core/base/file.h). */
+  ls_diag fd;
+  ls_diag_init(&fd);
+  int rc = ls_file_read(path, LS_CONFIG_MAX_FILE, text, len, &fd);
+  if (rc == LS_ELIMIT)
+    return ls_diag_set_at(d, rc, path, -1, "%s: larger than %zu MiB, not a config file", path, LS_CONFIG_MAX_FILE >> 20);
+  if (rc != LS_OK) return ls_diag_set_at(d, rc, path, -1, "%s", fd.msg);
   return LS_OK;
 }
 

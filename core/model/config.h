@@ -38,6 +38,9 @@ typedef struct ls_config_opts {
    * Lets a pool job of the language server be canceled. */
   int (*canceled)(void *ud);
   void *cancel_ud;
+  int guarded;                   /* parse with ls_json_parse_guarded: a file that does not look
+                                    like JSON is said to be so without quoting its content (files
+                                    opened by path; an editor's own document is shown as is) */
 } ls_config_opts;
 
 typedef struct ls_config_analysis {

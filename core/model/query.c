@@ -25,7 +25,7 @@ int ls_model_load(const char *text, size_t len, const char *file, const ls_model
   *out = NULL;
   ls_json_doc *doc = NULL;
   const char *fname = file ? file : "config";
-  int rc = ls_json_parse(text, len, &doc);
+  int rc = ls_json_parse_guarded(text, len, &doc); /* quotes nothing of a file that is not JSON */
   if (rc) return ls_diag_set(d, rc, "%s: cannot parse: out of memory", fname);
   if (doc->n_errors > 0 || !doc->root) {
     size_t off = doc->n_errors ? doc->errors[0].span.start : 0;

@@ -3,8 +3,9 @@
  * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
  *  "__metadata__": {"k": "v"}}, then the data buffer; offsets are relative to it.
  * A sharded checkpoint is model.safetensors.index.json: {"weight_map": {"name": "shard"}};
- * opening it maps every shard and parses only the shard headers. Every number from the
- * header is checked: size against the file, offsets against the data buffer, byte size
+ * opening it maps every shard and parses only the shard headers; a shard must stay in the
+ * checkpoint directory, as named (no "..") and once links are resolved. Every number from
+ * the header is checked: size against the file, offsets against the data buffer, byte size
  * against dtype x shape, overlaps between tensors. */
 #include <jansson.h>
 #include <stdio.h>
@@ -14,10 +15,13 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/base/strmap.h"
+#include "core/base/file.h"
 #include "core/tensor/tfile_int.h"
 
 /* The reference implementation refuses headers above 100 MB; so do we. */
 #define ST_MAX_HEADER (100u * 1024u * 1024u)
+/* An index lists one line per tensor: a few hundred KiB for the largest checkpoints. */
+#define ST_MAX_INDEX ((size_t)64 << 20)
 
 static const struct { const char *name; ls_dtype dt; } k_st_dtypes[] = {
   {"F64", LS_DT_F64}, {"F32", LS_DT_F32}, {"F16", LS_DT_F16}, {"BF16", LS_DT_BF16},
@@ -81,6 +85,14 @@ static int parse_entry(ls_tfile *f, int file, const char *path, const char *name
 #undef BAD
 }
 
+/* jansson's message without its "near '<token>'" tail: the token is file content, and the
+ * file may be anything a user named by mistake (messages reach logs and the Debug Console). */
+static const char *jansson_msg(json_error_t *je) {
+  char *near = strstr(je->text, " near ");
+  if (near) *near = 0;
+  return je->text;
+}
+
 static int cmp_offset(const void *a, const void *b) {
   const ls_tensor *x = a, *y = b;
   return x->offset < y->offset ? -1 : x->offset > y->offset;
@@ -107,7 +119,7 @@ int ls__st_load(ls_tfile *f, const char *path, ls_diag *d) {
   json_t *root = json_loadb((const char *)m->base + 8, (size_t)n, JSON_REJECT_DUPLICATES, &je);
   if (!root)
     return ls_diag_set_at(d, LS_EFORMAT, path, 8 + je.position, "%s: header JSON at byte %d: %s", path,
-                          8 + je.position, je.text);
+                          8 + je.position, jansson_msg(&je));
   if (!json_is_object(root)) {
     json_decref(root);
     return ls_diag_set_at(d, LS_EFORMAT, path, 8, "%s: header is not a JSON object", path);
@@ -149,18 +161,29 @@ static void dir_of(const char *path, char *out, size_t size) {
 }
 
 int ls__st_load_index(ls_tfile *f, const char *path, ls_diag *d) {
+  char *text;
+  size_t len;
+  int rc = ls_file_read(path, ST_MAX_INDEX, &text, &len, d);
+  if (rc) return rc;
   json_error_t je;
-  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  ls_free(text);
   if (!root)
-    return ls_diag_set_at(d, LS_EFORMAT, path, je.position, "%s: line %d: %s", path, je.line, je.text);
+    return ls_diag_set_at(d, LS_EFORMAT, path, je.position, "%s: line %d: %s", path, je.line, jansson_msg(&je));
   json_t *wm = json_object_get(root, "weight_map");
-  int rc = LS_OK;
   if (!json_is_object(wm)) {
     json_decref(root);
     return ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: no \"weight_map\" object (not a safetensors index)", path);
   }
-  char dir[4096], shard[8192];
+  char dir[4096], shard[8192], real_dir[4096];
   dir_of(path, dir, sizeof dir);
+  /* Shards must resolve inside the index's folder, or inside the folder the index itself
+   * resolves to: the Hugging Face cache keeps every file of snapshots/<rev>/ as a link to
+   * ../../blobs/<hash>, index and shards alike. */
+  char *rp = realpath(path, NULL);
+  dir_of(rp ? rp : path, real_dir, sizeof real_dir);
+  free(rp); /* from libc's malloc */
+  const char *roots[2] = {dir, real_dir};
   /* Shards in order of first appearance, deduplicated through a set of the names seen: an
    * index names a shard once per tensor, and may name thousands of shards. */
   const char **shards = NULL;
@@ -191,7 +214,8 @@ int ls__st_load_index(ls_tfile *f, const char *path, ls_diag *d) {
   ls_strmap_deinit(&seen);
   for (size_t k = 0; rc == LS_OK && k < n_shards; k++) {
     snprintf(shard, sizeof shard, "%s%s", dir, shards[k]);
-    rc = ls__st_load(f, shard, d);
+    rc = ls_file_check_inside(shard, roots, 2, "the checkpoint directory", d);
+    if (rc == LS_OK) rc = ls__st_load(f, shard, d);
     if (rc) ls_diag_prefix(d, "shard of %s: ", path);
   }
   /* Every name of the map must be in the shard it names (checked through the name index,

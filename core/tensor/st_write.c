@@ -1,9 +1,12 @@
 /* st_write.c: the streaming safetensors writer (tensor.h). Tensors arrive one at a time
  * (the engine dumps module outputs as the forward pass goes), so their bytes are appended
- * to OUT.tmp at once and only names, dtypes, shapes and offsets are kept in memory. Closing
- * writes OUT: the 8-byte header length, the JSON header (keys sorted, padded with spaces to
- * a multiple of 8 as the reference writer does, so data stays aligned) and the data copied
- * from OUT.tmp, which is then removed. */
+ * to a temporary data file at once and only names, dtypes, shapes and offsets are kept in
+ * memory. Closing writes the file: the 8-byte header length, the JSON header (keys sorted,
+ * padded with spaces to a multiple of 8 as the reference writer does, so data stays
+ * aligned) and the data copied from the data file. That file is built as a second
+ * temporary beside OUT and renamed over OUT only once it is complete and on disk
+ * (core/base/file.h), so a failure or a kill part way leaves the previous OUT intact; both
+ * temporaries are removed on every path that returns. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -13,30 +16,35 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/file.h"
 #include "core/tensor/tfile_int.h"
 
 struct ls_st_writer {
-  char *path, *tmp_path;
+  char *path;      /* OUT */
+  char *tmp_path;  /* the data file beside OUT (removed at the end) */
   FILE *tmp;
-  json_t *header; /* the JSON header being built */
-  uint64_t size;  /* data bytes written so far */
+  json_t *header;  /* the JSON header being built */
+  uint64_t size;   /* data bytes written so far */
 };
 
 int ls_st_writer_open(const char *path, ls_st_writer **out, ls_diag *d) {
   *out = NULL;
   ls_st_writer *w = ls_calloc(1, sizeof *w);
   if (!w) return ls_diag_set(d, LS_ENOMEM, "out of memory");
-  size_t n = strlen(path) + 5;
   w->path = ls_strdup(path);
-  w->tmp_path = ls_malloc(n);
   w->header = json_object();
-  if (!w->path || !w->tmp_path || !w->header) { ls_st_writer_abort(w); return ls_diag_set(d, LS_ENOMEM, "out of memory"); }
-  snprintf(w->tmp_path, n, "%s.tmp", path);
-  w->tmp = fopen(w->tmp_path, "wb");
+  if (!w->path || !w->header) { ls_st_writer_abort(w); return ls_diag_set(d, LS_ENOMEM, "out of memory"); }
+  int fd;
+  int rc = ls_file_tmp_create(path, &w->tmp_path, &fd, d);
+  if (rc) { ls_st_writer_abort(w); return rc; }
+  w->tmp = fdopen(fd, "w+b");
   if (!w->tmp) {
     int e = errno;
+    ls_file_tmp_discard(fd, w->tmp_path);
+    ls_free(w->tmp_path);
+    w->tmp_path = NULL;
     ls_st_writer_abort(w);
-    return ls_diag_set_at(d, LS_EIO, path, -1, "%s.tmp: cannot create: %s", path, strerror(e));
+    return ls_diag_set_at(d, LS_EIO, path, -1, "%s: cannot create: %s", path, strerror(e));
   }
   *out = w;
   return LS_OK;
@@ -63,7 +71,7 @@ int ls_st_writer_add(ls_st_writer *w, const char *name, ls_dtype dtype, int ndim
   json_object_set_new(e, "data_offsets", off);
   if (json_object_set_new(w->header, name, e)) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   if (nbytes && fwrite(data, 1, (size_t)nbytes, w->tmp) != nbytes)
-    return ls_diag_set_at(d, LS_EIO, w->tmp_path, -1, "%s: write failed: %s", w->tmp_path, strerror(errno));
+    return ls_diag_set_at(d, LS_EIO, w->path, -1, "%s: write failed: %s", w->path, strerror(errno));
   w->size += nbytes;
   return LS_OK;
 }
@@ -80,39 +88,55 @@ int ls_st_writer_meta(ls_st_writer *w, const char *key, const char *value, ls_di
 
 void ls_st_writer_abort(ls_st_writer *w) {
   if (!w) return;
-  if (w->tmp) { fclose(w->tmp); unlink(w->tmp_path); }
+  if (w->tmp) fclose(w->tmp);
+  if (w->tmp_path) unlink(w->tmp_path);
   json_decref(w->header);
   ls_free(w->path);
   ls_free(w->tmp_path);
   ls_free(w);
 }
 
+/* write(2) until all n bytes are out. */
+static int write_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
 int ls_st_writer_close(ls_st_writer *w, ls_diag *d) {
-  int rc = LS_OK;
+  int rc = LS_OK, fd = -1;
+  char *out_path = NULL;
   char *js = json_dumps(w->header, JSON_COMPACT | JSON_SORT_KEYS);
-  FILE *out = NULL;
   if (!js) { rc = ls_diag_set(d, LS_ENOMEM, "out of memory"); goto done; }
-  if (fflush(w->tmp) != 0) { rc = ls_diag_set_at(d, LS_EIO, w->tmp_path, -1, "%s: write failed", w->tmp_path); goto done; }
-  out = fopen(w->path, "wb");
-  if (!out) { rc = ls_diag_set_at(d, LS_EIO, w->path, -1, "%s: cannot create: %s", w->path, strerror(errno)); goto done; }
+  if (fflush(w->tmp) != 0 || fseek(w->tmp, 0, SEEK_SET) != 0) {
+    rc = ls_diag_set_at(d, LS_EIO, w->path, -1, "%s: write failed: %s", w->path, strerror(errno));
+    goto done;
+  }
+  if ((rc = ls_file_tmp_create(w->path, &out_path, &fd, d)) != LS_OK) goto done;
   size_t jl = strlen(js), padded = (jl + 7) / 8 * 8;
   unsigned char len8[8];
   for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-  int ok = fwrite(len8, 1, 8, out) == 8 && fwrite(js, 1, jl, out) == jl;
-  for (size_t i = jl; ok && i < padded; i++) ok = fputc(' ', out) != EOF;
-  rewind(w->tmp);
-  FILE *in = fopen(w->tmp_path, "rb");
-  if (!in) ok = 0;
   char buf[1 << 16];
-  for (size_t n; ok && in && (n = fread(buf, 1, sizeof buf, in)) > 0;) ok = fwrite(buf, 1, n, out) == n;
-  if (in) fclose(in);
-  if (fclose(out) != 0) ok = 0;
+  memset(buf, ' ', padded - jl);
+  int ok = write_all(fd, len8, 8) == 0 && write_all(fd, js, jl) == 0 && write_all(fd, buf, padded - jl) == 0;
+  uint64_t copied = 0;
+  for (size_t n; ok && (n = fread(buf, 1, sizeof buf, w->tmp)) > 0; copied += n) ok = write_all(fd, buf, n) == 0;
+  if (ok && copied != w->size) { ok = 0; errno = ferror(w->tmp) ? EIO : ENODATA; }
   if (!ok) {
-    unlink(w->path);
     rc = ls_diag_set_at(d, LS_EIO, w->path, -1, "%s: write failed: %s", w->path, strerror(errno));
+    ls_file_tmp_discard(fd, out_path);
+    goto done;
   }
+  rc = ls_file_tmp_commit(fd, out_path, w->path, d); /* removes the temporary on failure */
 done:
   free(js); /* from jansson's allocator (malloc) */
+  ls_free(out_path);
   ls_st_writer_abort(w);
   return rc;
 }

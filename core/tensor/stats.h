@@ -73,13 +73,27 @@ typedef struct ls_rowstats {
 
 /* All arrays of out are new (ls_rowstats_free). total may be NULL. */
 int ls_stats_rows(ls_dtype dt, const void *data, int64_t rows, int64_t cols, ls_rowstats *out, ls_stats *total);
+/* The same figures for column-major data (numpy's fortran_order: element (r, c) is stored
+ * at c * rows + r), where a row is strided. Plain dtypes only (LS_EUNSUPPORTED for block
+ * quantizations, which never come column-major). */
+int ls_stats_rows_colmajor(ls_dtype dt, const void *data, int64_t rows, int64_t cols, ls_rowstats *out,
+                           ls_stats *total);
 void ls_rowstats_free(ls_rowstats *r);
 
 /* ------------------------------------------------------------ comparing two tensors
  * Element-wise comparison of equal-sized tensors in upstream order (row maps and Fortran
  * order applied; dtypes may differ: both are dequantized to f32). An element differs when
- * |a-b| > atol + rtol*|b| (numpy.isclose), or when exactly one of a, b is NaN, or when
- * they are infinities that differ. */
+ * |a-b| > atol + rtol*|b| + stol*scale, where scale is b's absmax (over its finite values),
+ * or when exactly one of a, b is NaN, or when they are infinities that differ. With stol 0
+ * this is numpy.isclose. The stol term is the one that suits two fp32 computations of the
+ * same model: their differences come from summation order in dot products, which scales
+ * with the magnitude of the operands (the tensor's scale), not with each element (an
+ * output near 0 by cancellation has a large relative error); see docs/tensors.md. */
+typedef struct ls_difftol {
+  double rtol, atol;  /* numpy.isclose's */
+  double stol;        /* times b's absmax */
+} ls_difftol;
+
 typedef struct ls_diffstats {
   uint64_t count;
   uint64_t mismatches;    /* elements that differ as defined above */
@@ -89,9 +103,12 @@ typedef struct ls_diffstats {
   double max_rel;         /* max |a-b|/|b| over finite pairs with b != 0 */
   double cosine;          /* dot(a,b)/(|a||b|) over finite pairs; NaN if a norm is 0 */
   double rmse;            /* sqrt(mean((a-b)^2)) over finite pairs */
+  double scale;           /* b's absmax when stol > 0 (else 0); NaN if b has no finite value */
 } ls_diffstats;
 
-/* LS_ESHAPE when the element counts differ. */
+/* LS_ESHAPE when the element counts differ. With stol > 0, b is read twice (its absmax
+ * first). ls_stats_diff is ls_stats_diff_tol with stol 0. */
+int ls_stats_diff_tol(const ls_tensor *a, const ls_tensor *b, const ls_difftol *tol, ls_diffstats *out, ls_diag *d);
 int ls_stats_diff(const ls_tensor *a, const ls_tensor *b, double rtol, double atol, ls_diffstats *out, ls_diag *d);
 int ls_stats_diff_f32(const float *a, const float *b, uint64_t n, double rtol, double atol, ls_diffstats *out);
 

@@ -1,8 +1,10 @@
-/* stats_diff.c: element-wise comparison of two tensors (stats.h, ls_stats_diff): the
+/* stats_diff.c: element-wise comparison of two tensors (stats.h, ls_stats_diff_tol): the
  * figures of `layerscope diff` and of the debugger's `diff a b` / `cos a b`. Both tensors
  * are read in upstream order through ls_tensor_read_f32 (so a GGUF q_proj compares with
  * its safetensors original), chunk by chunk on the statistics pool; chunk results are
- * merged in order, so the first mismatch is the first in the tensor. */
+ * merged in order, so the first mismatch is the first in the tensor. A tolerance relative
+ * to b's scale (stol) needs b's absmax before any element is judged: one statistics pass
+ * over b comes first then. */
 #include <math.h>
 #include <string.h>
 
@@ -21,8 +23,8 @@ typedef struct diff_part {
 
 typedef struct diff_job {
   const ls_tensor *a, *b;
-  double rtol, atol;
-  diff_part *parts; /* [n_tasks] */
+  double rtol, atol;  /* atol includes stol * scale */
+  diff_part *parts;   /* [n_tasks] */
 } diff_job;
 
 static void diff_task(void *ctx, int t) {
@@ -57,7 +59,7 @@ static void diff_task(void *ctx, int t) {
   }
 }
 
-int ls_stats_diff(const ls_tensor *a, const ls_tensor *b, double rtol, double atol, ls_diffstats *out, ls_diag *d) {
+int ls_stats_diff_tol(const ls_tensor *a, const ls_tensor *b, const ls_difftol *tol, ls_diffstats *out, ls_diag *d) {
   memset(out, 0, sizeof *out);
   out->first_mismatch = out->max_abs_index = -1;
   if (a->nelem != b->nelem)
@@ -65,7 +67,15 @@ int ls_stats_diff(const ls_tensor *a, const ls_tensor *b, double rtol, double at
                        (unsigned long long)b->nelem);
   uint64_t tasks = (a->nelem + DIFF_CHUNK - 1) / DIFF_CHUNK;
   if (tasks > INT32_MAX) return ls_diag_set(d, LS_ELIMIT, "%s: too large to compare", a->name);
-  diff_job j = {a, b, rtol, atol, ls_calloc(tasks ? (size_t)tasks : 1, sizeof(diff_part))};
+  double atol = tol->atol;
+  if (tol->stol > 0) { /* the scale first: one statistics pass over b (order-independent) */
+    ls_stats sb;
+    int rc = ls_stats_tensor(b, &sb, d);
+    if (rc) return rc;
+    out->scale = sb.finite ? sb.absmax : NAN;
+    if (sb.finite) atol += tol->stol * sb.absmax;
+  }
+  diff_job j = {a, b, tol->rtol, atol, ls_calloc(tasks ? (size_t)tasks : 1, sizeof(diff_part))};
   if (!j.parts) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   ls__tpool_run((int)tasks, diff_task, &j);
   double dot = 0, na = 0, nb = 0, se = 0;
@@ -90,6 +100,11 @@ int ls_stats_diff(const ls_tensor *a, const ls_tensor *b, double rtol, double at
   out->rmse = pairs ? sqrt(se / (double)pairs) : NAN;
   ls_free(j.parts);
   return LS_OK;
+}
+
+int ls_stats_diff(const ls_tensor *a, const ls_tensor *b, double rtol, double atol, ls_diffstats *out, ls_diag *d) {
+  ls_difftol tol = {rtol, atol, 0};
+  return ls_stats_diff_tol(a, b, &tol, out, d);
 }
 
 int ls_stats_diff_f32(const float *a, const float *b, uint64_t n, double rtol, double atol, ls_diffstats *out) {

@@ -91,9 +91,10 @@ int ls_tensor_read_f32(const ls_tensor *t, uint64_t start, size_t n, float *dst,
 char *ls_tensor_describe(const ls_tensor *t, char *buf, size_t size);
 
 /* ------------------------------------------------------------ safetensors writer
- * Streams tensors into a safetensors file with bounded memory: data goes to OUT.tmp as it
- * is added, the header (sorted by name, as the reference writer does) is written at close
- * and the data copied after it. Used by `layerscope run --dump`. */
+ * Streams tensors into a safetensors file with bounded memory: data goes to a temporary
+ * file beside OUT as it is added; close writes the header (sorted by name, as the reference
+ * writer does) and the data into a second temporary, flushes it to disk and renames it over
+ * OUT, so OUT is either the previous file or the whole new one. Used by `run --dump`. */
 typedef struct ls_st_writer ls_st_writer;
 int ls_st_writer_open(const char *path, ls_st_writer **out, ls_diag *d);
 /* Adds a tensor: shape[ndim] row-major, data[nbytes of dtype x shape] (copied). Plain
@@ -102,7 +103,8 @@ int ls_st_writer_add(ls_st_writer *w, const char *name, ls_dtype dtype, int ndim
                      const int64_t *shape, const void *data, ls_diag *d);
 /* Optional "__metadata__" string entry. */
 int ls_st_writer_meta(ls_st_writer *w, const char *key, const char *value, ls_diag *d);
-/* Writes the file and frees w (also on error; the partial file is removed then). */
+/* Writes the file and frees w (also on error: OUT is then left as it was and the
+ * temporaries are removed). */
 int ls_st_writer_close(ls_st_writer *w, ls_diag *d);
 /* Frees w without writing anything. */
 void ls_st_writer_abort(ls_st_writer *w);

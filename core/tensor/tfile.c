@@ -4,7 +4,6 @@
  * the helpers of tfile_int.h. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/file.h"
 #include "core/tensor/tfile_int.h"
 
 /* ---------------------------------------------------------------- building */
@@ -27,16 +27,11 @@ int ls__tfile_map(ls_tfile *f, const char *path, int *idx, ls_diag *d) {
     f->maps = m;
     f->cap_maps = cap;
   }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ls_diag_set_at(d, errno == ENOENT ? LS_ENOENT : LS_EIO, path, -1, "%s: cannot open: %s",
-                          path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return ls_diag_set_at(d, LS_EIO, path, -1, "%s: not a regular file", path);
-  }
-  ls__map m = {ls_strdup(path), NULL, (uint64_t)st.st_size};
+  int fd;
+  uint64_t size;
+  int rc = ls_file_open_ro(path, &fd, &size, d); /* never blocks; regular files only */
+  if (rc) return rc;
+  ls__map m = {ls_strdup(path), NULL, size};
   if (!m.path) { close(fd); return ls_diag_set(d, LS_ENOMEM, "%s: out of memory", path); }
   if (m.size > 0) {
     void *p = mmap(NULL, (size_t)m.size, PROT_READ, MAP_SHARED, fd, 0);
@@ -199,12 +194,17 @@ static int ends_with(const char *s, const char *suffix) {
 
 static int open_file(ls_tfile *f, const char *path, ls_diag *d) {
   unsigned char head[9] = {0};
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return ls_diag_set_at(d, errno == ENOENT ? LS_ENOENT : LS_EIO, path, -1, "%s: cannot open: %s", path,
-                          strerror(errno));
-  size_t got = fread(head, 1, sizeof head, fp);
-  fclose(fp);
+  int fd;
+  int rc = ls_file_open_ro(path, &fd, NULL, d);
+  if (rc) return rc;
+  size_t got = 0;
+  while (got < sizeof head) {
+    ssize_t r = read(fd, head + got, sizeof head - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(fd);
   if (got >= 4 && memcmp(head, "GGUF", 4) == 0) { f->format = LS_TF_GGUF; return ls__gguf_load(f, path, d); }
   if (got >= 6 && memcmp(head, "\x93NUMPY", 6) == 0) { f->format = LS_TF_NPY; return ls__npy_load(f, path, d); }
   /* A safetensors file starts with its header length, whose low byte may well be '{':

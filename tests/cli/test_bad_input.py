@@ -73,6 +73,8 @@ DAP_INIT = frame({"seq": 1, "type": "request", "command": "initialize", "argumen
 #   the scratch folder returning them (to name files it writes there)
 CASES = [
     ("config", "not JSON", "cli", {"c.json": b"{ hidden_size: 32 "}, ["summary", "{c.json}"], (1, 2), r"(?i)json|expected|parse"),
+    ("config", "a credentials file, not JSON at all", "cli", {"c.json": b"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG\n"}, ["summary", "{c.json}"], (1, 2), r"not JSON: it starts with 'A'"),
+    ("config", "a binary file", "cli", {"c.json": b"\x00\x01secret-bytes"}, ["summary", "{c.json}"], (1, 2), r"not JSON: it holds binary data"),
     ("config", "empty file", "cli", {"c.json": b""}, ["summary", "{c.json}"], (1, 2), r"(?i)empty|end of|expected"),
     ("config", "missing file", "cli", {}, ["summary", "/nonexistent/config.json"], (1, 2), r"(?i)no such|cannot|not found"),
     ("config", "a directory", "cli", {}, ["summary", "/tmp"], (1, 2), r"(?i)directory|read"),

@@ -21,7 +21,7 @@ SRC = os.environ.get("LS_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.di
 # gawk/mawk, bash, tar, gzip, dpkg, apt) or the project's own build outputs.
 BASE = set("""bash sh env cat cp mv rm ln mkdir rmdir ls cd echo printf test true false kill sleep
 timeout setsid nproc id uname date mktemp dirname basename readlink realpath head tail tee wc
-sort uniq tr cut paste seq find xargs grep sed awk mawk gawk tar gzip dpkg dpkg-query apt-get
+sort uniq tr cut paste seq find xargs mkfifo grep sed awk mawk gawk tar gzip dpkg dpkg-query apt-get
 mount umount mountpoint chroot ps pgrep pkill stat touch chmod du df which hash layerscope
 python3 node npm npx ctest cmake ninja cc gcc make git""".split())
 

@@ -40,6 +40,18 @@ def encode(t, dtype):
     raise ValueError(dtype)
 
 
+def write_model(d, cfg, model, w, wdtype="F32"):
+    """Writes cfg as d/config.json and the weights w in wdtype as d/model.safetensors, and
+    loads the stored (rounded) values into model. Returns (config path, weights path)."""
+    cpath = os.path.join(d, "config.json")
+    with open(cpath, "w") as f:
+        json.dump(cfg, f)
+    wpath = os.path.join(d, "model.safetensors")
+    R.write_safetensors(wpath, {k: encode(v, wdtype) for k, v in w.items()})
+    R.load_weights(model, R.read_safetensors(wpath))  # the rounded values both sides use
+    return cpath, wpath
+
+
 def run_engine(cfg_path, weights, tokens, dump, extra=()):
     cmd = [EXE, "run", cfg_path, "--tokens", ",".join(str(t) for t in tokens), "--top-k", "5",
            "--dump", dump] + list(extra)
@@ -84,13 +96,7 @@ def check_case(name, cfg, tokens, wdtype="F32", seed=0, std=0.08, rtol=1e-4, kw=
     if mutate:
         mutate(w)
     with tempfile.TemporaryDirectory() as d:
-        cpath = os.path.join(d, "config.json")
-        with open(cpath, "w") as f:
-            json.dump(cfg, f)
-        wpath = os.path.join(d, "model.safetensors")
-        R.write_safetensors(wpath, {k: encode(v, wdtype) for k, v in w.items()})
-        stored = R.read_safetensors(wpath)  # the rounded values both sides use
-        R.load_weights(model, stored)
+        cpath, wpath = write_model(d, cfg, model, w, wdtype)
         dump = os.path.join(d, "dump.safetensors")
         run_engine(cpath, wpath, tokens, dump, extra)
         eng = R.read_safetensors(dump)

@@ -338,6 +338,44 @@ static void test_not_json(void **state) {
 
 /* ---- recovery ----------------------------------------------------------------------------- */
 
+/* ls_json_parse_guarded: text that does not look like JSON gets one error quoting none of
+ * it; text that does keeps every error, with content quoted to 8 bytes. */
+static void test_guarded(void **state) {
+  (void)state;
+  static const struct { const char *text; size_t len; const char *frag; size_t at; int root; } cases[] = {
+    /* len 0: strlen */
+    {"AWS_SECRET_ACCESS_KEY=abc\n", 0, "not JSON: it starts with 'A'", 0, 0},
+    {"  \n\xef\xbb\xbf# comment = secret", 0, "not JSON: it starts with '#'", 6, 0},
+    {"\xc3\xa9t\xc3\xa9", 0, "starts with byte 0xc3", 0, 0},
+    {"{\"a\": 1}\x00secret", 15, "binary data (control byte 0x00 at offset 8)", 8, 0},
+    {"12abc", 0, "not JSON: it starts with '1'", 0, 0},
+    /* looks like JSON: the parser's own errors, a stray word cut to 8 bytes */
+    {"{\"a\": secretsecret}", 0, "unexpected 'secretse...'", 6, 1},
+    {"// note\n{\"a\": 1,}", 0, "trailing comma", 15, 1},
+    {"", 0, "empty", 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ls_json_doc *d = NULL;
+    size_t len = cases[i].len ? cases[i].len : strlen(cases[i].text);
+    assert_int_equal(ls_json_parse_guarded(cases[i].text, len, &d), LS_OK);
+    if (!has_error(d, cases[i].frag, cases[i].at)) {
+      print_message("case %zu\n", i);
+      dump_errors(d);
+    }
+    expect_error(d, cases[i].frag, cases[i].at);
+    assert_int_equal(d->root != NULL, cases[i].root);
+    for (size_t k = 0; k < d->n_errors; k++) assert_null(strstr(d->errors[k].msg, "secretsec")); /* 9 bytes */
+    if (!cases[i].root) assert_int_equal(d->n_errors, 1);
+    ls_json_doc_free(d);
+  }
+  /* Valid JSON that is not a container is left alone (no error to replace). */
+  ls_json_doc *d = NULL;
+  assert_int_equal(ls_json_parse_guarded("\"text\"", 6, &d), LS_OK);
+  assert_int_equal(d->n_errors, 0);
+  assert_int_equal(d->root->kind, LS_JSON_STRING);
+  ls_json_doc_free(d);
+}
+
 /* Each case: a broken document, the error expected first (fragment + where, as the needle
  * whose first occurrence starts the span), the number of errors, and a key that must still
  * be read with its integer value afterwards. */
@@ -546,6 +584,7 @@ int main(void) {
     cmocka_unit_test(test_duplicates),
     cmocka_unit_test(test_depth),
     cmocka_unit_test(test_not_json),
+    cmocka_unit_test(test_guarded),
     cmocka_unit_test(test_recovery),
     cmocka_unit_test(test_fixes),
     cmocka_unit_test(test_member_at),

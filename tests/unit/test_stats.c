@@ -209,8 +209,27 @@ static void test_rows(void **state) {
     double n20 = 0;
     for (int c = 0; c < C; c++) n20 += (double)m[20 * C + c] * m[20 * C + c];
     assert_true(fabs(rs.row_norm[20] - sqrt(n20)) < 1e-6 * sqrt(n20));
+    /* The same matrix stored column-major (Fortran order) gives the same figures. */
+    static float t[R * C];
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < C; c++) t[c * R + r] = m[r * C + c];
+    ls_rowstats cs;
+    ls_stats ctot;
+    assert_int_equal(ls_stats_rows_colmajor(LS_DT_F32, t, R, C, &cs, &ctot), LS_OK);
+    assert_true(ctot.nan == 1 && ctot.zeros == tot.zeros && ctot.min == tot.min && ctot.max == tot.max);
+    assert_true(fabs(ctot.mean - tot.mean) < 1e-6 * tot.std && fabs(ctot.std - tot.std) < 1e-6 * tot.std);
+    for (int r = 0; r < R; r++) {
+      assert_true(cs.row_absmax[r] == rs.row_absmax[r]);
+      assert_true(cs.row_const[r] == rs.row_const[r]);
+      assert_true(fabs(cs.row_norm[r] - rs.row_norm[r]) <= 1e-6 * rs.row_norm[r]);
+    }
+    for (int c = 0; c < C; c++) assert_true(cs.col_absmax[c] == rs.col_absmax[c]);
+    ls_rowstats_free(&cs);
     ls_rowstats_free(&rs);
   }
+  /* Block quantizations never come column-major. */
+  ls_rowstats q;
+  assert_int_equal(ls_stats_rows_colmajor(LS_DT_Q8_0, m, 1, 32, &q, NULL), LS_EUNSUPPORTED);
   ls_stats_simd_force("auto");
 }
 
@@ -231,6 +250,22 @@ static void test_diff(void **state) {
   assert_int_equal(d.first_mismatch, 700);
   assert_int_equal(d.max_abs_index, 700);
   assert_true(fabs(d.max_abs - 0.5) < 1e-6);
+  /* A tolerance on b's scale: an element near 0 off by 1e-6 of the absmax (summation-order
+   * noise) differs for numpy.isclose, not with stol 1e-4; 1e-3 of the absmax still does. */
+  float x[4] = {4.0f, -2.0f, 1e-7f, 1.0f}, y[4] = {4.0f, -2.0f, 4.1e-6f, 1.0f};
+  ls_tensor ta = {.name = "x", .dtype = LS_DT_F32, .ndim = 1, .shape = {4}, .nelem = 4, .nbytes = 16, .data = x};
+  ls_tensor tb = ta;
+  tb.data = y;
+  ls_difftol numpy_tol = {1e-5, 1e-8, 0}, fp32_tol = {1e-5, 1e-8, 1e-4};
+  assert_int_equal(ls_stats_diff_tol(&ta, &tb, &numpy_tol, &d, NULL), LS_OK);
+  assert_int_equal(d.mismatches, 1);
+  assert_int_equal(ls_stats_diff_tol(&ta, &tb, &fp32_tol, &d, NULL), LS_OK);
+  assert_int_equal(d.mismatches, 0);
+  assert_true(d.scale == 4.0);
+  y[3] = 1.0f + 4e-3f;
+  assert_int_equal(ls_stats_diff_tol(&ta, &tb, &fp32_tol, &d, NULL), LS_OK);
+  assert_int_equal(d.mismatches, 1);
+  assert_int_equal(d.first_mismatch, 3);
 }
 
 static void test_alloc(void **state) {
