@@ -11,8 +11,9 @@
  * opts.on_pause (still on the engine thread: the place to wake an event loop, e.g. with
  * uv_async_send, or to capture a native backtrace), and waits. Any other thread may then
  * read every tensor of the paused event (they stay valid and unchanged while paused) and
- * call ls_fwd_resume with CONTINUE, a STEP mode or ABORT. So a debug adapter runs the pass
- * with ls_fwd_start and keeps its event loop free; the CLI runs it inline with ls_fwd_run.
+ * call ls_fwd_resume with CONTINUE, a STEP mode or ABORT. So a debugger runs the pass off its
+ * event loop (core/debug/target_engine.c calls ls_fwd_run on the debug run's own thread);
+ * `layerscope run` runs it inline with ls_fwd_run.
  *
  * Speed. With no hook, no step and no pause request the only per-module cost is a few
  * branches; every kernel is the same either way.
