@@ -112,8 +112,8 @@ static void deliver(void *arg) {
   delivery *dl = arg;
   ls_dbg_run *r = dl->r;
   const ls_dbg_run_cbs *cb = &r->o.cbs;
-  ls_dbg_run_stop stop;      /* copies for the callbacks: without post, the control thread */
-  ls_dbg_run_end end;        /* may already resume or restart while they run */
+  ls_dbg_run_stop stop;      /* what the callbacks get: copies, as the run's own may */
+  ls_dbg_run_end end;        /* change once mu is released */
   pthread_mutex_lock(&r->mu);
   int live = dl->gen == r->gen;
   if (dl->kind == D_STOP) {
