@@ -1,7 +1,7 @@
-/* debug.c: `layerscope debug`, the terminal front end of the debugger. The same session as
- * the DAP adapter (core/debug): breakpoints on module globs, exception filters, stepping,
- * the expression language. The forward pass runs on its own thread (ls_fwd_start) and this
- * thread reads commands while it is paused:
+/* debug.c: `layerscope debug`, the terminal front end of a debug run (core/debug/run.h),
+ * the same run the DAP adapter drives: breakpoints on module globs, exception filters,
+ * stepping, the expression language. The run executes the engine's forward pass on its own
+ * thread; this thread waits for each stop (ls_dbg_run_wait) and reads commands there:
  *   scripted: every --eval EXPR is evaluated at each stop, then the run continues; for CI
  *             and documentation;
  *   commands: otherwise commands are read from stdin (a terminal or a pipe): before the
@@ -17,28 +17,24 @@
 #include "cli/cli.h"
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
-#include "core/debug/debug.h"
-#include "core/engine/forward.h"
-#include "core/model/model.h"
+#include "core/debug/run.h"
 
 #define MAX_ITEMS 64
+#define QUIT (-1) /* a prompt's answer besides the ls_dbg_actions */
 
 typedef struct dbg_cli {
-  ls_model *m;
-  ls_dbg *g;
-  ls_fwd *f;
-  ls_dbg_stop stop;          /* written by the hook on the engine thread before it pauses */
+  ls_dbg_run *run;
+  ls_dbg *g;                 /* the run's session (borrowed) */
   const char *evals[MAX_ITEMS];
   int n_evals;
   int failed;
 } dbg_cli;
 
-static int hook(void *ud, const ls_fwd_event *ev) {
-  dbg_cli *c = ud;
-  ls_dbg_stop st;
-  if (!ls_dbg_check(c->g, ev, &st)) return LS_FWD_CONTINUE;
-  c->stop = st;
-  return LS_FWD_PAUSE;
+/* The run's notes go to stderr, as the CLI's own messages do (the target's thread). */
+static void on_output(void *ud, ls_dbg_output kind, const char *text) {
+  (void)ud;
+  if (kind == LS_DBG_OUT_NOTE) fprintf(stderr, "layerscope debug: %s\n", text);
+  else fputs(text, kind == LS_DBG_OUT_STDERR ? stderr : stdout);
 }
 
 static void print_value(const ls_dbg_value *v, ls_dbg *g) {
@@ -62,11 +58,11 @@ static void print_value(const ls_dbg_value *v, ls_dbg *g) {
   }
 }
 
-static void do_eval(dbg_cli *c, const ls_fwd_event *ev, const char *src) {
+static void do_eval(dbg_cli *c, const char *src) {
   ls_dbg_value v;
   ls_diag d;
   ls_diag_init(&d);
-  if (ls_dbg_eval(c->g, ev, src, &v, &d) != LS_OK) {
+  if (ls_dbg_run_eval(c->run, src, &v, &d) != LS_OK) {
     printf("error: %s\n", d.msg);
     c->failed = 1;
     return;
@@ -75,42 +71,48 @@ static void do_eval(dbg_cli *c, const ls_fwd_event *ev, const char *src) {
   ls_dbg_value_free(&v);
 }
 
-static void print_stop(dbg_cli *c, const ls_fwd_event *ev, ls_dbg_reason r) {
-  printf("stopped (%s) at %s [%s, %s]", ls_dbg_reason_name(r), ev->name[0] ? ev->name : "(root)", ev->mod->type,
-         ev->phase == LS_FWD_ENTER ? "enter" : "exit");
+static void print_stop(dbg_cli *c, const ls_dbg_run_stop *st) {
+  const ls_dbg_event *ev = st->ev;
+  ls_dbg_reason r = st->why.reason;
+  printf("stopped (%s) at %s [%s, %s]", ls_dbg_reason_name(r), ev->name[0] ? ev->name : "(root)", ev->type,
+         ev->phase == LS_DBG_ENTER ? "enter" : "exit");
   int line = ls_dbg_module_line(c->g, ev->module);
   if (line) printf(" config line %d", line);
   printf("\n");
-  if (c->stop.description[0] && r != LS_DBG_STOP_STEP) printf("  %s\n", c->stop.description);
+  if (st->why.description[0] && r != LS_DBG_STOP_STEP) printf("  %s\n", st->why.description);
 }
 
-static void print_stack(dbg_cli *c, const ls_fwd_event *ev) {
-  int fr[64];
-  int n = ls_dbg_module_frames(c->g, ev->module, fr, 64);
+static void print_stack(dbg_cli *c, const ls_dbg_run_stop *st) {
+  ls_dbg_frame fr[96];
+  int n = ls_dbg_run_frames(c->run, st->thread, fr, 96);
   for (int i = 0; i < n; i++) {
-    const ls_model_module *mod = &c->m->modules[fr[i]];
-    printf("#%d %s (%s) config line %d\n", i, mod->name[0] ? mod->name : "(root)", mod->type,
-           ls_dbg_module_line(c->g, fr[i]));
+    if (fr[i].kind == LS_DBG_FRAME_MODULE)
+      printf("#%d %s (%s) config line %d\n", i, fr[i].name[0] ? fr[i].name : "(root)", fr[i].type, fr[i].line);
+    else if (fr[i].path)
+      printf("#%d %s at %s:%d\n", i, fr[i].name, fr[i].path, fr[i].line);
+    else
+      printf("#%d %s\n", i, fr[i].name);
   }
 }
 
-static void print_group(dbg_cli *c, const char *title, const ls_fwd_tensor *ts, int n) {
-  for (int i = 0; i < n; i++) {
-    ls_dbg_tensor t;
-    ls_dbg_tensor_from_fwd(&ts[i], &t);
-    char line[320];
-    const ls_stats *s = ls_dbg_stats_cached(c->g, &t);
-    if (s) ls_dbg_tensor_format(&t, s, line, sizeof line);
-    else snprintf(line, sizeof line, "%s (statistics unavailable)", ls_dtype_name(t.dtype));
-    printf("  %-13s %-16s %s\n", i == 0 ? title : "", ts[i].name, line);
-  }
-}
-
-static void inspect(dbg_cli *c, const ls_fwd_event *ev) {
-  print_group(c, "inputs", ev->inputs, ev->n_inputs);
-  print_group(c, "outputs", ev->outputs, ev->n_outputs);
-  print_group(c, "parameters", ev->params, ev->n_params);
-  print_group(c, "intermediates", ev->inter, ev->n_inter);
+static void inspect(dbg_cli *c, const ls_dbg_run_stop *st) {
+  static const char *const TITLE[LS_DBG_G_COUNT] = {"inputs", "outputs", "parameters", "intermediates", "gradients"};
+  const ls_dbg_event *ev = st->ev;
+  for (int g = 0; g < LS_DBG_G_COUNT; g++)
+    for (int i = 0; i < ev->n_vars[g]; i++) {
+      ls_dbg_tensor t;
+      ls_diag d;
+      ls_diag_init(&d);
+      char line[320];
+      if (ls_dbg_run_tensor(c->run, (ls_dbg_group)g, i, &t, &d) != LS_OK) {
+        snprintf(line, sizeof line, "(cannot be read: %.*s)", 250, d.msg);
+      } else {
+        const ls_stats *s = ls_dbg_stats_cached(c->g, &t);
+        if (s) ls_dbg_tensor_format(&t, s, line, sizeof line);
+        else snprintf(line, sizeof line, "%s (statistics unavailable)", ls_dtype_name(t.dtype));
+      }
+      printf("  %-13s %-16s %s\n", i == 0 ? TITLE[g] : "", ev->vars[g][i].name, line);
+    }
 }
 
 static int add_breaks(dbg_cli *c, const char **globs, int n) {
@@ -137,25 +139,25 @@ static char *read_cmd(char *buf, size_t cap, int tty) {
   return buf;
 }
 
-/* Commands at a stop; returns the resume action. */
-static int prompt(dbg_cli *c, const ls_fwd_event *ev, const char **globs, int *n_globs) {
+/* Commands at a stop; returns an ls_dbg_action, or QUIT. */
+static int prompt(dbg_cli *c, const ls_dbg_run_stop *st, const char **globs, int *n_globs) {
   char buf[4096];
   int tty = isatty(0);
   for (;;) {
     char *l = read_cmd(buf, sizeof buf, tty);
-    if (!l || strcmp(l, "quit") == 0 || strcmp(l, "q") == 0) return LS_FWD_ABORT;
+    if (!l || strcmp(l, "quit") == 0 || strcmp(l, "q") == 0) return QUIT;
     while (*l == ' ') l++;
     if (!*l) continue;
-    if (strcmp(l, "continue") == 0 || strcmp(l, "c") == 0 || strcmp(l, "run") == 0) return LS_FWD_CONTINUE;
-    if (strcmp(l, "next") == 0 || strcmp(l, "n") == 0) return LS_FWD_STEP_OVER;
-    if (strcmp(l, "step") == 0 || strcmp(l, "s") == 0) return LS_FWD_STEP_IN;
-    if (strcmp(l, "out") == 0 || strcmp(l, "o") == 0) return LS_FWD_STEP_OUT;
-    if (strcmp(l, "stack") == 0 || strcmp(l, "bt") == 0) { print_stack(c, ev); continue; }
-    if (strcmp(l, "inspect") == 0 || strcmp(l, "i") == 0) { inspect(c, ev); continue; }
+    if (strcmp(l, "continue") == 0 || strcmp(l, "c") == 0 || strcmp(l, "run") == 0) return LS_DBG_CONTINUE;
+    if (strcmp(l, "next") == 0 || strcmp(l, "n") == 0) return LS_DBG_STEP_OVER;
+    if (strcmp(l, "step") == 0 || strcmp(l, "s") == 0) return LS_DBG_STEP_IN;
+    if (strcmp(l, "out") == 0 || strcmp(l, "o") == 0) return LS_DBG_STEP_OUT;
+    if (strcmp(l, "stack") == 0 || strcmp(l, "bt") == 0) { print_stack(c, st); continue; }
+    if (strcmp(l, "inspect") == 0 || strcmp(l, "i") == 0) { inspect(c, st); continue; }
     if (strncmp(l, "break ", 6) == 0) {
       if (*n_globs == MAX_ITEMS) { printf("error: too many breakpoints\n"); continue; }
       char *g = ls_strdup(l + 6);
-      if (!g) return LS_FWD_ABORT;
+      if (!g) return QUIT;
       globs[(*n_globs)++] = g;
       if (add_breaks(c, globs, *n_globs) != LS_OK) printf("error: the breakpoint matches no module\n");
       continue;
@@ -163,16 +165,37 @@ static int prompt(dbg_cli *c, const ls_fwd_event *ev, const char **globs, int *n
     if (strncmp(l, "stats ", 6) == 0) {
       char expr[4200];
       snprintf(expr, sizeof expr, "stats(%s)", l + 6);
-      do_eval(c, ev, expr);
+      do_eval(c, expr);
       continue;
     }
-    do_eval(c, ev, strncmp(l, "eval ", 5) == 0 ? l + 5 : l);
+    do_eval(c, strncmp(l, "eval ", 5) == 0 ? l + 5 : l);
   }
 }
 
 static int usage(void) {
   ls_cli_usage(stderr, "debug");
   return 2;
+}
+
+/* "1,2,3" -> ids[n] (new); -1 when the list is bad. */
+static int64_t parse_tokens(const char *arg, int64_t **out) {
+  int64_t n = 1;
+  for (const char *p = arg; *p; p++) n += *p == ',';
+  int64_t *t = ls_calloc((size_t)n, sizeof *t);
+  if (!t) return -1;
+  const char *p = arg;
+  for (int64_t i = 0; i < n; i++) {
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || v < 0) {
+      ls_free(t);
+      return -1;
+    }
+    t[i] = v;
+    p = *end == ',' ? end + 1 : end;
+  }
+  *out = t;
+  return n;
 }
 
 int ls_cli_debug(int argc, char **argv) {
@@ -222,42 +245,23 @@ int ls_cli_debug(int argc, char **argv) {
     fprintf(stderr, "layerscope debug: --compute / LAYERSCOPE_COMPUTE: '%s' is not fp32 or bf16\n", compute_arg);
     return 2;
   }
+  int64_t *tokens = NULL, n_tokens = 0;
+  if (tokens_arg && (n_tokens = parse_tokens(tokens_arg, &tokens)) < 0) {
+    fprintf(stderr, "layerscope debug: --tokens: bad token list '%s'\n", tokens_arg);
+    return 2;
+  }
   owned_from = n_globs;
   ls_diag d;
   ls_diag_init(&d);
-  ls_engine *e = NULL;
-  int64_t *tokens = NULL, n = 0;
   int status = 1;
-  if (ls_model_load_file(config, NULL, &c.m, &d) != LS_OK || ls_dbg_new(&c.g, c.m, &d) != LS_OK) goto fail;
+  ls_dbg_engine_opts eo = {.config = config, .weights = weights, .tokens = tokens, .n_tokens = (size_t)n_tokens,
+                           .n_random = n_random, .seed = (uint64_t)seed, .threads = (int)threads, .compute = compute};
+  ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &c}};
+  if (ls_dbg_run_open_engine(&c.run, &eo, &ro, &d) != LS_OK) goto fail;
+  c.g = ls_dbg_run_dbg(c.run);
   if (n_globs && add_breaks(&c, globs, n_globs) == LS_ENOMEM) goto fail;
   ls_dbg_set_exceptions(c.g, exc);
-  ls_engine_opts eo = {.weights = weights, .seed = (uint64_t)seed, .threads = (int)threads, .compute = compute};
-  if (ls_engine_open(&e, c.m, &eo, &d) != LS_OK) goto fail;
-  if (compute != ls_engine_compute_get(e))
-    fprintf(stderr, "layerscope debug: this CPU has no AVX512_BF16; computing in fp32\n");
-  if (tokens_arg) {
-    for (const char *p = tokens_arg; *p; p++) n += *p == ',';
-    n++;
-    if (!(tokens = ls_calloc((size_t)n, sizeof *tokens))) goto fail;
-    const char *p = tokens_arg;
-    for (int64_t i = 0; i < n; i++) {
-      char *end;
-      long long t = strtoll(p, &end, 10);
-      if (end == p || t < 0) { fprintf(stderr, "layerscope debug: --tokens: bad token list '%s'\n", tokens_arg); status = 2; goto out; }
-      tokens[i] = t;
-      p = *end == ',' ? end + 1 : end;
-    }
-  } else {
-    n = n_random;
-    if (!(tokens = ls_calloc((size_t)n, sizeof *tokens))) goto fail;
-    uint64_t s = (uint64_t)seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
-    for (int64_t i = 0; i < n; i++) { /* splitmix64, as `layerscope run` */
-      uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      tokens[i] = (int64_t)((z ^ (z >> 31)) % (uint64_t)c.m->sem.vocab);
-    }
-  }
+  if (ls_dbg_run_check(c.run, &d) != LS_OK) goto fail;
   if (!c.n_evals) { /* command mode: breakpoints first, then `run` */
     char buf[4096];
     int tty = isatty(0), go = 0;
@@ -273,41 +277,30 @@ int ls_cli_debug(int argc, char **argv) {
       } else if (*l) printf("error: the pass has not started: use break GLOB, run or quit\n");
     }
   }
-  ls_fwd_opts fo = {.hook = hook, .ud = &c};
-  if (ls_fwd_new(&c.f, e, tokens, n, &fo, &d) != LS_OK || ls_fwd_start(c.f) != LS_OK) goto fail;
+  if (ls_dbg_run_start(c.run, &d) != LS_OK) goto fail;
   int exc_seen = 0;
-  for (;;) {
-    ls_fwd_state st = ls_fwd_wait(c.f, -1);
-    if (st != LS_FWD_PAUSED) break;
-    const ls_fwd_event *ev = ls_fwd_paused_event(c.f);
-    ls_dbg_reason r = c.stop.reason ? c.stop.reason : LS_DBG_STOP_STEP;
-    exc_seen |= r == LS_DBG_STOP_EXCEPTION;
-    print_stop(&c, ev, r);
-    int action = LS_FWD_CONTINUE;
+  while (ls_dbg_run_wait(c.run) == LS_DBG_RUN_STOPPED) {
+    const ls_dbg_run_stop *st = ls_dbg_run_stop_get(c.run);
+    exc_seen |= st->why.reason == LS_DBG_STOP_EXCEPTION;
+    print_stop(&c, st);
+    int action = LS_DBG_CONTINUE;
     if (c.n_evals) {
       for (int i = 0; i < c.n_evals; i++) {
         printf("  %s = ", c.evals[i]);
-        do_eval(&c, ev, c.evals[i]);
+        do_eval(&c, c.evals[i]);
       }
     } else {
-      action = prompt(&c, ev, globs, &n_globs);
+      action = prompt(&c, st, globs, &n_globs);
     }
-    memset(&c.stop, 0, sizeof c.stop);
-    ls_dbg_resumed(c.g);
-    ls_fwd_resume(c.f, action);
+    if (action == QUIT) ls_dbg_run_terminate(c.run);
+    else ls_dbg_run_resume(c.run, (ls_dbg_action)action);
   }
-  int rc = ls_fwd_join(c.f, &d);
-  if (rc == LS_OK) {
-    int64_t rows, cols;
-    char line[512];
-    ls_fwd_logits(c.f, &rows, &cols);
-    int k = cols < 5 ? (int)cols : 5;
-    if (c.m->head == LS_MODEL_HEAD_CAUSAL_LM && k > 0 && ls_fwd_next_tokens_line(c.f, k, line, sizeof line) == LS_OK) {
-      printf("done: %s\n", line);
-    } else {
-      printf("done\n");
-    }
-  } else if (rc != LS_ECANCELED) {
+  const ls_dbg_run_end *end = ls_dbg_run_end_get(c.run);
+  if (end && end->rc == LS_OK) {
+    if (end->summary[0]) printf("done: %s\n", end->summary);
+    else printf("done\n");
+  } else if (end && end->rc != LS_ECANCELED) {
+    ls_diag_set(&d, end->rc, "%s", end->message);
     goto fail;
   }
   status = exc_seen || c.failed ? 1 : 0;
@@ -317,10 +310,7 @@ fail:
   status = 1;
 out:
   for (int i = owned_from; i < n_globs; i++) ls_free((void *)globs[i]);
-  ls_fwd_free(c.f);
+  ls_dbg_run_close(c.run);
   ls_free(tokens);
-  if (e) ls_engine_close(e);
-  ls_dbg_free(c.g);
-  ls_model_free(c.m);
   return status;
 }

@@ -236,14 +236,7 @@ int ls_cli_run(int argc, char **argv) {
     n = n_random;
     tokens = ls_calloc((size_t)n, sizeof *tokens);
     if (!tokens) { ls_diag_set(&d, LS_ENOMEM, "out of memory"); goto fail; }
-    uint64_t s = (uint64_t)seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
-    for (int64_t i = 0; i < n; i++) { /* splitmix64, uniform over the vocabulary */
-      uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      z ^= z >> 31;
-      tokens[i] = (int64_t)(z % (uint64_t)m->sem.vocab);
-    }
+    ls_fwd_random_tokens((uint64_t)seed, m->sem.vocab, tokens, n);
   }
   if (types_arg && parse_list(types_arg, &types, "--token-types") != n) {
     fprintf(stderr, "layerscope run: --token-types needs one value per token (%lld)\n", (long long)n);

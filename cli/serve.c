@@ -14,7 +14,7 @@
 #include "cli/cli.h"
 #include "core/base/alloc.h"
 #include "core/base/log.h"
-#include "dap/engine.h"
+#include "dap/debugger.h"
 #include "dap/server.h"
 #include "lsp/server.h"
 #include "rpc/framing.h"
@@ -131,8 +131,8 @@ int ls_cli_serve_lsp(ls_cli_serve_opts *o) {
 }
 
 int ls_cli_serve_dap(ls_cli_serve_opts *o) {
-  /* the debugger engine (dap/engine.c) plugs the forward pass into the adapter */
-  dap_server_opts so = {0, 1, o->max_message, o->prefill, o->prefill_len, &dap_engine_debugger};
+  /* a launch debugs the engine's forward pass (dap/debugger.c) */
+  dap_server_opts so = {0, 1, o->max_message, o->prefill, o->prefill_len, dap_target_open_engine};
   int rc = dap_server_main(&so);
   ls_free(o->prefill);
   o->prefill = NULL;

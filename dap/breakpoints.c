@@ -1,8 +1,9 @@
-/* breakpoints.c: DAP breakpoint arguments <-> core/debug breakpoint sets. Function
- * breakpoints are module-name globs; source breakpoints are kept per source as DAP asks:
- * config.json's lines are the core's line breakpoints, another file's request gets
- * unverified entries saying so and changes nothing; exception filters are nan, inf and
- * fp16. Verification messages come from the session (match counts, reasons). */
+/* breakpoints.c: DAP breakpoint arguments <-> the run's breakpoint sets (breakpoints.h,
+ * core/debug/debug.h). Function breakpoints are module-name globs; source breakpoints are
+ * kept per source as DAP asks: config.json's lines are the core's line breakpoints, another
+ * file's request gets unverified entries saying so and changes nothing; exception filters
+ * are nan, inf and fp16. Verification messages come from the session (match counts,
+ * reasons). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/base/text.h"
-#include "dap/engine.h"
+#include "dap/breakpoints.h"
 
 static const struct { const char *filter, *label, *desc; unsigned flag; } FILTERS[] = {
     {"nan", "NaN", "Stop at the first module whose output contains NaN", LS_DBG_EXC_NAN},
@@ -136,15 +137,15 @@ json_t *dap_bps_set_source(dap_server *s, dap_dbg *x, json_t *args, const char *
     sp[i] = (ls_dbg_bp_spec){NULL, (int)(json_integer_value(line) - base + 1), opt_str(b, "condition"),
                              opt_str(b, "hitCondition")};
   }
-  if (!same_file(opt_str(source, "path"), s->session.launch.config)) {
+  const char *config = ls_dbg_run_info(x->run)->config_path;
+  if (config && !same_file(opt_str(source, "path"), config)) {
     /* Only the launched config has layer meaning: answer every line unverified. Clients
      * send one setBreakpoints per source, so this must not touch config.json's set (the
      * core's line breakpoints are all config lines). */
     for (size_t i = 0; i < n; i++) {
       memset(&r[i], 0, sizeof r[i]);
       r[i].line = sp[i].line;
-      snprintf(r[i].message, sizeof r[i].message, "not the launched config (%.*s)",
-               ls_utf8_clip(s->session.launch.config, 200), s->session.launch.config);
+      snprintf(r[i].message, sizeof r[i].message, "not the launched config (%.*s)", ls_utf8_clip(config, 200), config);
     }
   } else if (ls_dbg_set_line_bps(x->g, sp, n, r) != LS_OK) {
     goto done;

@@ -20,6 +20,7 @@
 #include "core/base/errors.h"
 #include "core/base/log.h"
 #include "core/base/text.h"
+#include "dap/debugger.h"
 #include "rpc/conn.h"
 
 struct dap_req {
@@ -192,11 +193,13 @@ int dap_server_post(dap_server *s, void (*fn)(dap_server *s, void *arg), void *a
   return rc;
 }
 
+int dap_server_post_fn(dap_server *s, void (*fn)(void *arg), void *arg) { return rpc_conn_post(s->impl->conn, fn, arg); }
+
 /* ================================================================ lifecycle */
 
 void dap_session_end(dap_server *s) {
   dap_session *ss = &s->session;
-  if (ss->engine && ss->engine_ctx && ss->engine->stop) ss->engine->stop(s, ss);
+  dap_dbg_end(ss->dbg);
   if (ss->state != DAP_S_NEW && ss->state != DAP_S_TERMINATED) ss->state = DAP_S_TERMINATED;
   if (ss->launched && !s->impl->terminated_sent) {
     s->impl->terminated_sent = 1;
@@ -208,8 +211,7 @@ void dap_server_stop(dap_server *s, int exit_code) {
   if (s->impl->stopping) return;
   s->impl->stopping = 1;
   s->exit_code = exit_code;
-  dap_session *ss = &s->session;
-  if (ss->engine && ss->engine_ctx && ss->engine->stop) ss->engine->stop(s, ss);
+  dap_dbg_end(s->session.dbg);
   rpc_conn_close(s->impl->conn, NULL, NULL);
 }
 
@@ -301,7 +303,7 @@ int dap_server_main(const dap_server_opts *o) {
   memset(&im, 0, sizeof im);
   s.impl = &im;
   s.lines_start_at1 = s.columns_start_at1 = 1;
-  s.session.engine = o->engine;
+  s.session.open_target = o->open_target;
   if (uv_loop_init(&im.loop) != 0) { ls_log_error("dap: cannot create the event loop"); return 1; }
   rpc_conn_opts co = {o->in_fd, o->out_fd, o->max_message, o->prefill, o->prefill_len};
   rpc_conn_cbs cbs = {on_message, on_frame_error, on_eof};
@@ -310,8 +312,7 @@ int dap_server_main(const dap_server_opts *o) {
     rpc_conn_start(im.conn);
     uv_run(&im.loop, UV_RUN_DEFAULT);
   }
-  if (s.session.engine && s.session.engine_ctx && s.session.engine->destroy)
-    s.session.engine->destroy(&s, &s.session);
+  dap_dbg_free(s.session.dbg); /* joins the run's thread; its posts have all run */
   rpc_conn_free(im.conn);
   if (uv_loop_close(&im.loop) != 0) ls_log_warn("dap: event loop closed with handles still open");
   dap_launch_args_free(&s.session.launch);

@@ -1,11 +1,11 @@
 /* server.h: the DAP adapter as its handlers see it. server.c decodes requests, numbers every
  * outgoing message (`seq`, strictly increasing from 1, assigned on the loop thread so events
- * from an engine thread interleave correctly), answers each request exactly once (a handler
+ * from a run's thread interleave correctly), answers each request exactly once (a handler
  * that returns without answering or deferring gets an error response from the server), and
  * dispatches through requests.def.
  *
- * Thread safety: dap_send_event and dap_server_post may be called from any thread (the
- * engine thread); everything else runs on the loop thread. */
+ * Thread safety: dap_send_event and dap_server_post may be called from any thread (a run's
+ * thread); everything else runs on the loop thread. */
 #ifndef LS_DAP_SERVER_H
 #define LS_DAP_SERVER_H
 
@@ -52,7 +52,7 @@ void dap_respond(dap_server *s, dap_req *req, json_t *body);
 /* Error response with message and body.error {id, format, showUser}. */
 void dap_respond_error(dap_server *s, dap_req *req, int id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* The handler will answer later (from a job or an engine callback, on the loop thread);
+/* The handler will answer later (from a job or a run callback, on the loop thread);
  * the request stays valid until answered and is freed by the answer. A deferred request
  * must be answered exactly once, also when the session ends. */
 void dap_req_defer(dap_req *req);
@@ -64,7 +64,9 @@ int dap_send_output(dap_server *s, const char *category, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Runs fn(s, arg) on the loop thread; any thread. LS_ESTATE when closing. */
 int dap_server_post(dap_server *s, void (*fn)(dap_server *s, void *arg), void *arg);
-/* Ends the session: stops the engine, sends `terminated` once (if a run was launched). */
+/* The same for a plain fn(arg), as core/debug/run.h's post wants it. */
+int dap_server_post_fn(dap_server *s, void (*fn)(void *arg), void *arg);
+/* Ends the session: ends the run, sends `terminated` once (if a run was launched). */
 void dap_session_end(dap_server *s);
 /* Flushes queued messages, then ends the process loop with exit_code. */
 void dap_server_stop(dap_server *s, int exit_code);
@@ -74,7 +76,7 @@ typedef struct dap_server_opts {
   size_t max_message;
   const char *prefill;
   size_t prefill_len;
-  const dap_engine_ops *engine; /* NULL: no engine linked yet */
+  dap_target_open_fn open_target; /* the target of a launch; NULL: none (fuzzing) */
 } dap_server_opts;
 
 /* Runs the adapter until disconnect or end of input; returns the exit status. */

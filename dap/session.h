@@ -3,11 +3,12 @@
  *   new --initialize--> initialized --launch--> configuring --configurationDone--> running
  *   running <--stopped/continue--> stopped;  any state but new --terminate/end--> terminated
  *
- * The engine (the forward pass, a later issue) plugs in through dap_engine_ops: the server
- * calls ops->start at configurationDone, on the loop thread; start launches the engine
- * thread, which reports back with dap_send_event (thread-safe) and dap_session_post. Without
- * an engine the session ends right after configurationDone with an explanatory output
- * event, so clients never wait for a run that cannot happen. */
+ * What a launch debugs is a target (core/debug/target.h) made by session.open_target from
+ * the launch arguments: the engine's forward pass (dap_target_open_engine in debugger.c) for
+ * `layerscope dap`, a fake one in tests. Launch opens the run on it (dap_dbg_open), and
+ * configurationDone starts it; the run reports back on the loop thread. Without an opener
+ * the session ends right after configurationDone with an explanatory output event, so
+ * clients never wait for a run that cannot happen. */
 #ifndef LS_DAP_SESSION_H
 #define LS_DAP_SESSION_H
 
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/base/diag.h"
+#include "core/debug/target.h"
 
 typedef enum dap_state {
   DAP_S_NEW = 0,        /* before initialize */
@@ -48,26 +50,18 @@ typedef struct dap_launch_args {
 
 typedef struct dap_server dap_server;
 typedef struct dap_session dap_session;
+typedef struct dap_dbg dap_dbg;
 
-typedef struct dap_engine_ops {
-  /* Starts the run on its own thread; returns 0 or a negative LS_E* code with d set. */
-  int (*start)(dap_server *s, dap_session *ss, ls_diag *d);
-  /* Asks a running engine to stop (terminate/disconnect); must not block for long. */
-  void (*stop)(dap_server *s, dap_session *ss);
-  /* Joins the engine thread and frees its state; called once, on the loop thread. */
-  void (*destroy)(dap_server *s, dap_session *ss);
-  /* Called by launch (ss->launch set) before it answers: can this launch run (the config
-   * loads, the weights fit it, the tokens are in its vocabulary)? 0, or a negative LS_E*
-   * code with d naming the problem, and launch answers with that error. May be NULL. */
-  int (*check)(dap_server *s, dap_session *ss, ls_diag *d);
-} dap_engine_ops;
+/* Makes the target a launch debugs: 0 with *out set (the caller owns it), or a negative LS_E*
+ * code with d naming the problem (launch answers with it). */
+typedef int (*dap_target_open_fn)(const dap_launch_args *la, ls_dbg_target *out, ls_diag *d);
 
 struct dap_session {
   dap_state state;
-  dap_launch_args launch;  /* valid from DAP_S_CONFIGURING on */
+  dap_launch_args launch;        /* valid from DAP_S_CONFIGURING on */
   int launched;
-  const dap_engine_ops *engine; /* NULL: no engine in this build */
-  void *engine_ctx;             /* owned by the engine */
+  dap_target_open_fn open_target; /* NULL: nothing to debug in this build */
+  dap_dbg *dbg;                  /* owned (dap/debugger.c): the run of the launch, or NULL */
 };
 
 const char *dap_state_name(dap_state st);

@@ -1,17 +1,20 @@
-/* vars.c: the variablesReference table of one stop. A reference names a scope group of the
- * paused module (inputs, outputs, parameters, intermediates), a tensor (its children are
- * "stats", "histogram" and the slices along its first dimension, paged with
- * indexedVariables / start / count so a [1,32,128,128] attention tensor opens level by level),
- * the statistics of a tensor, or its histogram. References are small integers into this
- * table and are dropped at every resume, as DAP requires. Statistics come from the
- * session's per-stop cache, so a tensor is read once per stop however often it is shown. */
+/* vars.c: the variablesReference table of one stop (vars.h). A reference names a scope
+ * group of the stopped module (inputs, outputs, parameters, intermediates, gradients), a
+ * tensor (its children are "stats", "histogram" and the slices along its first dimension,
+ * paged with indexedVariables / start / count so a [1,32,128,128] attention tensor opens
+ * level by level), the statistics of a tensor, or its histogram. References are small
+ * integers into this table and are dropped at every resume, as DAP requires. Tensors come
+ * from the run (ls_dbg_run_tensor: the engine's memory, or bytes a target fetched for this
+ * stop); statistics from the session's per-stop cache, so a tensor is read once per stop
+ * however often it is shown. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "core/base/text.h"
+#include "dap/vars.h"
 
 #define PAGE_DEFAULT 1000 /* indexed children sent when the client gives no count */
 
@@ -109,20 +112,27 @@ static void push(json_t *arr, json_t *o) {
 }
 
 static void list_group(dap_dbg *x, int group, json_t *out) {
-  const ls_fwd_event *ev = x->ev;
-  const ls_fwd_tensor *ts[] = {ev->inputs, ev->outputs, ev->params, ev->inter};
-  int ns[] = {ev->n_inputs, ev->n_outputs, ev->n_params, ev->n_inter};
-  if (group == 3 && ev->mod->layer >= 0)
+  const ls_dbg_event *ev = dap_dbg_stop(x)->ev;
+  if ((unsigned)group >= LS_DBG_G_COUNT) return;
+  if (group == LS_DBG_G_INTER && ev->layer >= 0)
     push(out, json_pack("{s:s, s:s, s:i}", "name", "layer", "value", "", "variablesReference", 0));
-  for (int i = 0; i < ns[group]; i++) {
+  for (int i = 0; i < ev->n_vars[group]; i++) {
+    const char *name = ev->vars[group][i].name;
     ls_dbg_tensor t;
-    ls_dbg_tensor_from_fwd(&ts[group][i], &t);
-    push(out, tensor_var(x, ts[group][i].name, &t));
+    ls_diag d;
+    ls_diag_init(&d);
+    if (ls_dbg_run_tensor(x->run, (ls_dbg_group)group, i, &t, &d) == LS_OK) {
+      push(out, tensor_var(x, name, &t));
+    } else { /* a tensor the target could not hand over: say so in its place */
+      char why[300];
+      snprintf(why, sizeof why, "(cannot be read: %.*s)", ls_utf8_clip(d.msg, 250), d.msg);
+      push(out, json_pack("{s:s, s:s, s:i}", "name", name, "value", ls_utf8_repair(why), "variablesReference", 0));
+    }
   }
-  if (group == 3 && ev->mod->layer >= 0) {
+  if (group == LS_DBG_G_INTER && ev->layer >= 0) {
     json_t *first = json_array_get(out, 0);
     char buf[32];
-    snprintf(buf, sizeof buf, "%d", ev->mod->layer);
+    snprintf(buf, sizeof buf, "%d", ev->layer);
     json_object_set_new(first, "value", json_string(buf));
   }
 }

@@ -1,6 +1,7 @@
 /* fuzz_dap.c: libFuzzer target for the DAP adapter as a whole, in-process: request
  * decoding, seq numbering, dispatch through requests.def, the session state machine and the
- * launch arguments (no engine is linked, as in cli/serve.c today). The input is a sequence
+ * launch arguments (no debug target is plugged in: launch validates its arguments, and
+ * configurationDone ends the session saying so). The input is a sequence
  * of message bodies separated by NUL bytes; the harness frames each with a correct Content-Length (framing itself is
  * fuzz_framing's job, and wrong lengths would only resynchronise here) and hands the whole
  * stream to dap_server_main as its "prefill" (the bytes the protocol sniffer already read),

@@ -1,24 +1,32 @@
-/* debug.h: the debugging session, independent of any protocol. Both the DAP adapter
- * (dap/engine.c) and the terminal front end (`layerscope debug`) drive the engine's forward
- * pass (core/engine/forward.h) with ls_dbg_check as the module hook; this file decides where
- * to stop:
- *   - function breakpoints: globs over upstream module names (`model.layers.*.mlp`,
- *     `*.self_attn`), verified with the number of modules they match;
+/* debug.h: the stop decision of a debug run, independent of any protocol and of what runs
+ * the model. The run owner (run.h) calls ls_dbg_check at every module event a target reports
+ * (target.h); this file decides where to stop:
+ *   - function breakpoints: globs over module names (`model.layers.*.mlp`, `*.self_attn`),
+ *     verified with the number of modules of the run's module table they match;
  *   - line breakpoints on lines of the launched config.json: the modules that the key on that
- *     line configures (ls_model_key_modules: `intermediate_size` -> every MLP);
+ *     line configures (ls_model_key_modules: `intermediate_size` -> every MLP); they need the
+ *     target's model and are unverified, saying so, without one;
  *   - conditions in the expression language (expr.h) and hit counts (`>= 3`, `3`, `% 2`);
  *   - exception filters nan, inf, fp16 overflow (finite |x| > 65504): the first module whose
- *     output has the problem, each filter once per run, with a description naming the module,
- *     the count and the first index.
+ *     output (backward: gradient) has the problem, each filter once per run, with a
+ *     description naming the module, the count and the first index.
  * Breakpoints stop at a module's EXIT event, where inputs, outputs, parameters and
- * intermediates are all available; stepping (the engine's STEP modes) also stops at ENTER.
+ * intermediates are all available; stepping (the target's step actions) also stops at ENTER.
  * It also keeps copies of module outputs (up to a byte budget) so expressions can name
- * tensors of earlier modules by path, and caches statistics once per stop.
+ * tensors of earlier modules by path, caches statistics once per stop, and holds the bytes
+ * of tensors fetched from a target that does not share memory (until the stop ends).
  *
- * Threads: ls_dbg_check runs on the engine thread; the breakpoint setters may run on another
- * thread at any time (a DAP client changes breakpoints during the run): a mutex guards the
- * sets. The scope functions are for the paused state, when the engine thread waits.
- * Ownership: ls_dbg_new returns a new session (ls_dbg_free) that borrows the model. */
+ * The module table starts as the model's modules (same indices) when there is a model, and
+ * grows with ls_dbg_modules_add (a target that learns its modules while it runs).
+ *
+ * Threads: ls_dbg_check runs on a target thread, one call at a time (the run serialises
+ * them); the breakpoint setters and ls_dbg_modules_add may run on another thread at any
+ * time (a DAP client changes breakpoints during the run): a mutex guards the sets and the
+ * table. The scope functions (eval, stats, tensors) are for a stop, while the stopped
+ * thread waits.
+ * Ownership: ls_dbg_new returns a new session (ls_dbg_free) that borrows the model, which may
+ * be NULL. Tensors it hands out borrow the event's memory or the session's buffers, valid
+ * until ls_dbg_resumed. */
 #ifndef LS_DEBUG_DEBUG_H
 #define LS_DEBUG_DEBUG_H
 
@@ -27,20 +35,10 @@
 
 #include "core/base/diag.h"
 #include "core/debug/expr.h"
-#include "core/engine/forward.h"
+#include "core/debug/target.h"
 #include "core/model/model.h"
 
 typedef struct ls_dbg ls_dbg;
-
-typedef enum ls_dbg_reason {
-  LS_DBG_STOP_NONE = 0,
-  LS_DBG_STOP_ENTRY,
-  LS_DBG_STOP_BREAKPOINT,          /* a line breakpoint */
-  LS_DBG_STOP_FUNCTION_BREAKPOINT,
-  LS_DBG_STOP_EXCEPTION,
-  LS_DBG_STOP_STEP,
-  LS_DBG_STOP_PAUSE
-} ls_dbg_reason;
 
 /* DAP's names: "entry", "breakpoint", "function breakpoint", "exception", "step", "pause". */
 const char *ls_dbg_reason_name(ls_dbg_reason r);
@@ -49,18 +47,6 @@ const char *ls_dbg_reason_name(ls_dbg_reason r);
 #define LS_DBG_EXC_INF 0x2u
 #define LS_DBG_EXC_FP16 0x4u
 #define LS_DBG_FP16_MAX 65504.0
-
-#define LS_DBG_MAX_HIT_IDS 16
-
-typedef struct ls_dbg_stop {
-  ls_dbg_reason reason;
-  int hit_ids[LS_DBG_MAX_HIT_IDS]; /* breakpoint ids that caused it */
-  int n_hit;
-  const char *filter;              /* "nan", "inf", "fp16" for exceptions, else NULL */
-  int line;                        /* line breakpoint stops: the 1-based config line that
-                                      was hit (the innermost frame shows it), else 0 */
-  char description[512];           /* exception text, condition errors; "" otherwise */
-} ls_dbg_stop;
 
 /* What a client asks for: a glob (function) or a 1-based config line, with optional
  * condition and hit condition (NULL or "" when none). */
@@ -79,9 +65,18 @@ typedef struct ls_dbg_bp_result {
   char message[256];     /* "matches 2 modules", or why it is not verified */
 } ls_dbg_bp_result;
 
+/* m may be NULL (a target without a config: the table starts empty). */
 int ls_dbg_new(ls_dbg **out, const ls_model *m, ls_diag *d);
 void ls_dbg_free(ls_dbg *g);
 const ls_model *ls_dbg_model(const ls_dbg *g);
+
+/* Appends mods[n] to the module table (entries copied, strings borrowed: they must live as
+ * long as the session). With a model, each is matched to the model's module of that name,
+ * so line breakpoints and config lines work for it. LS_ENOMEM, else LS_OK. */
+int ls_dbg_modules_add(ls_dbg *g, const ls_dbg_module *mods, size_t n);
+size_t ls_dbg_module_count(const ls_dbg *g);
+/* Entry i of the table (copied out); LS_ENOENT when out of range. */
+int ls_dbg_module_get(const ls_dbg *g, int i, ls_dbg_module *out);
 
 /* Replace all function (or all line) breakpoints; res[n] receives ids and verification. */
 int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls_dbg_bp_result *res);
@@ -90,23 +85,27 @@ void ls_dbg_set_exceptions(ls_dbg *g, unsigned flags);
 void ls_dbg_set_stop_on_entry(ls_dbg *g, int on);
 /* Bytes of module outputs kept for later expressions (default 256 MiB; 0 keeps none). */
 void ls_dbg_set_keep_budget(ls_dbg *g, size_t bytes);
-/* Forget per-run state (hit counts, fired filters, kept outputs) before a new pass. */
-void ls_dbg_run_reset(ls_dbg *g);
+/* Forget per-run state (hit counts, fired filters, kept outputs) before a new run. */
+void ls_dbg_reset(ls_dbg *g);
 
-/* The engine hook's decision at one event: 1 = pause here (stop filled), 0 = go on.
- * Call it from the ls_fwd hook; it also keeps outputs at EXIT events. */
-int ls_dbg_check(ls_dbg *g, const ls_fwd_event *ev, ls_dbg_stop *stop);
-/* Drops per-stop caches; call before resuming the pass. */
+/* The decision at one event: 1 = stop here (stop filled), 0 = go on. It also keeps
+ * outputs at forward EXIT events. */
+int ls_dbg_check(ls_dbg *g, const ls_dbg_event *ev, ls_dbg_stop *stop);
+/* Drops per-stop caches and fetched tensor bytes; call before the stopped thread resumes. */
 void ls_dbg_resumed(ls_dbg *g);
 
-/* Parses and evaluates src in the scope of ev. */
-int ls_dbg_eval(ls_dbg *g, const ls_fwd_event *ev, const char *src, ls_dbg_value *out, ls_diag *d);
+/* Parses and evaluates src in the scope of ev (may be NULL: only kept outputs). */
+int ls_dbg_eval(ls_dbg *g, const ls_dbg_event *ev, const char *src, ls_dbg_value *out, ls_diag *d);
 /* Cached statistics of a tensor at this stop (computed on first use); NULL on failure. */
 const ls_stats *ls_dbg_stats_cached(ls_dbg *g, const ls_dbg_tensor *t);
-/* An event tensor as an expression tensor. */
-void ls_dbg_tensor_from_fwd(const ls_fwd_tensor *ft, ls_dbg_tensor *t);
+/* A tensor of an event as an expression tensor: its own memory (zero-copy) or, for a var
+ * without data, the bytes fetched through ev->fetch into a buffer the session keeps until
+ * ls_dbg_resumed (fetched once per stop). LS_EUNSUPPORTED / LS_EOVERFLOW / LS_ENOMEM or the
+ * fetch's error with d set. */
+int ls_dbg_var_tensor(ls_dbg *g, const ls_dbg_event *ev, const ls_dbg_var *v, ls_dbg_tensor *out, ls_diag *d);
 
-/* Line (1-based) of the config key a module is defined by (its frame location), 0 if none. */
+/* Line (1-based) of a module's frame: the table's line, else the config key the model says
+ * defines it; 0 if none. */
 int ls_dbg_module_line(const ls_dbg *g, int module);
 /* Frames of a module: itself then its ancestors up to the root; returns the count. */
 int ls_dbg_module_frames(const ls_dbg *g, int module, int *out, int cap);

@@ -57,7 +57,8 @@ typedef struct ls_dbg_value {
 } ls_dbg_value;
 
 /* What an expression can see. lookup resolves an exact name to a value (tensor data
- * borrowed) and returns 1, or returns 0 when unknown. stats (may be NULL) returns cached
+ * borrowed) and returns 1, returns 0 when unknown, or -1 when the name is known but its value
+ * cannot be read (a tensor a target failed to fetch), with out->text (new) saying why. stats (may be NULL) returns cached
  * statistics of a borrowed tensor, computing them once; NULL falls back to computing.
  * names (may be NULL) describes, in at most cap bytes, the names lookup resolves here, for
  * the "unknown name" error: only names that really are in scope. */

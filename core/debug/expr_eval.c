@@ -150,7 +150,14 @@ static int eval_name(evctx *c, const ls_dbg_node *n, ls_dbg_value *out) {
   memset(out, 0, sizeof *out);
   for (;;) {
     buf[len] = 0;
-    if (c->sc && c->sc->lookup && c->sc->lookup(c->sc->ud, buf, out)) break;
+    int found = c->sc && c->sc->lookup ? c->sc->lookup(c->sc->ud, buf, out) : 0;
+    if (found < 0) {
+      int rc = err(c, n, "'%s' cannot be read: %s", buf, out->text ? out->text : "no value");
+      ls_free(out->text);
+      out->text = NULL;
+      return rc;
+    }
+    if (found) break;
     char *dot = strrchr(buf, '.');
     if (!dot) {
       len = 0;

@@ -1,6 +1,8 @@
-/* session.c: the debugging session (debug.h): breakpoint sets, the stop decision taken at
- * every module event of a forward pass, kept outputs of earlier modules, and the per-stop
- * statistics cache. Protocol-free: dap/engine.c and cli/debug.c translate for their users. */
+/* session.c: the debugging session (debug.h): the module table, breakpoint sets, kept
+ * outputs of earlier modules, the per-stop statistics cache and fetched tensor bytes, and
+ * the scope expressions see at a stop. check.c takes the stop decision with its helpers at
+ * the end of this file. Protocol-free and target-free: the run owner (run.c) drives it, and
+ * DAP and `layerscope debug` translate what it says. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,9 +29,19 @@ typedef struct bp {
 } bp;
 
 typedef struct kept {
-  int module;
+  const char *name;       /* the module's name (borrowed from the table's owner) */
   ls_dbg_tensor t;        /* owned f32 copy of the module's output */
 } kept;
+
+typedef struct mod_ent {
+  ls_dbg_module m;        /* strings borrowed from the model or the target */
+  int model_index;        /* the model's module of that name (line breakpoints), -1 */
+} mod_ent;
+
+typedef struct fetched {
+  const ls_dbg_var *v;    /* the var of the stopped event */
+  void *buf;              /* owned: its bytes, until ls_dbg_resumed */
+} fetched;
 
 typedef struct cache_ent {
   const void *data;
@@ -41,8 +53,9 @@ typedef struct cache_ent {
 #define CACHE_CAP 64
 
 struct ls_dbg {
-  const ls_model *m;
-  pthread_mutex_t mu;
+  const ls_model *m;      /* NULL: no config (line breakpoints unavailable) */
+  pthread_mutex_t mu;     /* guards the table, the breakpoint sets and the filters */
+  mod_ent *mods; size_t n_mods, cap_mods;
   bp *fbps; size_t n_fbps;
   bp *lbps; size_t n_lbps;
   int next_id;
@@ -52,6 +65,7 @@ struct ls_dbg {
   kept *kept; size_t n_kept, cap_kept;
   cache_ent cache[CACHE_CAP];
   int n_cache;
+  fetched *fetched; size_t n_fetched, cap_fetched;
   ls_text_index lines;    /* line index of the config text (empty when no text) */
 };
 
@@ -67,9 +81,20 @@ int ls_dbg_new(ls_dbg **out, const ls_model *m, ls_diag *d) {
   g->next_id = 1;
   g->keep_budget = (size_t)256 << 20;
   pthread_mutex_init(&g->mu, NULL);
-  if (m->doc && m->doc->text && ls_text_index_init(&g->lines, m->doc->text, m->doc->len) != LS_OK) {
+  if (m && m->doc && m->doc->text && ls_text_index_init(&g->lines, m->doc->text, m->doc->len) != LS_OK) {
     ls_dbg_free(g);
     return ls_diag_set(d, LS_ENOMEM, "out of memory indexing the config");
+  }
+  if (m && m->n_modules) { /* the model's modules, same indices */
+    if (!(g->mods = ls_calloc(m->n_modules, sizeof *g->mods))) {
+      ls_dbg_free(g);
+      return ls_diag_set(d, LS_ENOMEM, "out of memory creating a debug session");
+    }
+    for (size_t i = 0; i < m->n_modules; i++) {
+      const ls_model_module *mm = &m->modules[i];
+      g->mods[i] = (mod_ent){{mm->name, mm->type, mm->parent, mm->depth, mm->layer, 0}, (int)i};
+    }
+    g->n_mods = g->cap_mods = m->n_modules;
   }
   *out = g;
   return LS_OK;
@@ -96,12 +121,65 @@ void ls_dbg_free(ls_dbg *g) {
   bps_free(g->lbps, g->n_lbps);
   kept_clear(g);
   ls_free(g->kept);
+  ls_dbg_resumed(g);
+  ls_free(g->fetched);
+  ls_free(g->mods);
   if (g->lines.line_starts) ls_text_index_deinit(&g->lines);
   pthread_mutex_destroy(&g->mu);
   ls_free(g);
 }
 
 const ls_model *ls_dbg_model(const ls_dbg *g) { return g->m; }
+
+/* ------------------------------------------------------------------ the module table */
+
+int ls_dbg_modules_add(ls_dbg *g, const ls_dbg_module *mods, size_t n) {
+  pthread_mutex_lock(&g->mu);
+  int rc = LS_OK;
+  if (n > g->cap_mods - g->n_mods) {
+    size_t nc = g->cap_mods ? g->cap_mods : 64;
+    while (nc - g->n_mods < n) nc *= 2;
+    mod_ent *grown = ls_reallocarray(g->mods, nc, sizeof *grown);
+    if (!grown) rc = LS_ENOMEM;
+    else {
+      g->mods = grown;
+      g->cap_mods = nc;
+    }
+  }
+  for (size_t i = 0; rc == LS_OK && i < n; i++)
+    g->mods[g->n_mods++] = (mod_ent){mods[i], g->m ? ls_model_module_find(g->m, mods[i].name) : -1};
+  pthread_mutex_unlock(&g->mu);
+  return rc;
+}
+
+size_t ls_dbg_module_count(const ls_dbg *g) {
+  pthread_mutex_lock((pthread_mutex_t *)&g->mu);
+  size_t n = g->n_mods;
+  pthread_mutex_unlock((pthread_mutex_t *)&g->mu);
+  return n;
+}
+
+/* The model's module index of table entry i, -1 when none (caller holds mu). */
+static int model_index(const ls_dbg *g, int i) {
+  return i >= 0 && (size_t)i < g->n_mods ? g->mods[i].model_index : -1;
+}
+
+/* Entry i and its model index (check.c's frame lines); LS_ENOENT out of range. */
+int ls__dbg_module_at(const ls_dbg *g, int i, ls_dbg_module *out, int *mi) {
+  pthread_mutex_lock((pthread_mutex_t *)&g->mu);
+  int ok = i >= 0 && (size_t)i < g->n_mods;
+  if (ok) {
+    *out = g->mods[i].m;
+    *mi = g->mods[i].model_index;
+  }
+  pthread_mutex_unlock((pthread_mutex_t *)&g->mu);
+  return ok ? LS_OK : LS_ENOENT;
+}
+
+int ls_dbg_module_get(const ls_dbg *g, int i, ls_dbg_module *out) {
+  int mi;
+  return ls__dbg_module_at(g, i, out, &mi);
+}
 
 /* ------------------------------------------------------------------ breakpoint sets */
 
@@ -176,22 +254,33 @@ int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls
     }
     const char *glob = specs[i].name ? specs[i].name : "";
     size_t matches = 0;
-    for (size_t m = 0; m < g->m->n_modules; m++)
-      if (glob_match(glob, g->m->modules[m].name) && g->m->modules[m].name[0]) matches++;
-    if (!*glob || matches == 0) {
-      snprintf(r->message, sizeof r->message, "no module matches '%.*s' (module names look like '%s')",
-               ls_utf8_clip(glob, 120), glob,
-               g->m->n_modules > 1 ? g->m->modules[g->m->n_modules > 2 ? 2 : 1].name : "model.layers.0");
+    pthread_mutex_lock(&g->mu);
+    for (size_t m = 0; m < g->n_mods; m++)
+      if (glob_match(glob, g->mods[m].m.name) && g->mods[m].m.name[0]) matches++;
+    const char *like = g->n_mods > 1 ? g->mods[g->n_mods > 2 ? 2 : 1].m.name : "model.layers.0";
+    size_t known = g->n_mods;
+    pthread_mutex_unlock(&g->mu);
+    if (!*glob) {
+      snprintf(r->message, sizeof r->message, "no module matches '' (module names look like '%s')", like);
       ls_dbg_expr_free(b->cond);
       memset(b, 0, sizeof *b);
       continue;
     }
+    /* kept even when nothing matches yet: a target that learns its modules as it runs (the
+     * agent) may report a matching one later */
     if (!(b->glob = ls_strdup(glob))) {
+      ls_dbg_expr_free(b->cond);
       bps_free(nb, k);
       return LS_ENOMEM;
     }
-    r->verified = 1;
-    snprintf(r->message, sizeof r->message, "matches %zu module%s", matches, matches == 1 ? "" : "s");
+    r->verified = matches > 0;
+    if (matches)
+      snprintf(r->message, sizeof r->message, "matches %zu module%s", matches, matches == 1 ? "" : "s");
+    else if (!known)
+      snprintf(r->message, sizeof r->message, "pending: the run has not reported its modules yet");
+    else
+      snprintf(r->message, sizeof r->message, "no module matches '%.*s' (module names look like '%s')",
+               ls_utf8_clip(glob, 120), glob, like);
     k++;
   }
   pthread_mutex_lock(&g->mu);
@@ -215,6 +304,13 @@ int ls_dbg_set_line_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls_dbg
     r->line = specs[i].line;
     bp *b = &nb[k];
     if (bp_common(g, b, &specs[i], r)) {
+      ls_dbg_expr_free(b->cond);
+      memset(b, 0, sizeof *b);
+      continue;
+    }
+    if (!m) { /* a target without a config: its modules have no config lines */
+      snprintf(r->message, sizeof r->message, "line breakpoints need the model's config.json; this run has none "
+               "(use a function breakpoint on a module name)");
       ls_dbg_expr_free(b->cond);
       memset(b, 0, sizeof *b);
       continue;
@@ -269,7 +365,7 @@ void ls_dbg_set_exceptions(ls_dbg *g, unsigned flags) {
 void ls_dbg_set_stop_on_entry(ls_dbg *g, int on) { g->stop_on_entry = on; }
 void ls_dbg_set_keep_budget(ls_dbg *g, size_t bytes) { g->keep_budget = bytes; }
 
-void ls_dbg_run_reset(ls_dbg *g) {
+void ls_dbg_reset(ls_dbg *g) {
   pthread_mutex_lock(&g->mu);
   for (size_t i = 0; i < g->n_fbps; i++) g->fbps[i].hits = 0;
   for (size_t i = 0; i < g->n_lbps; i++) g->lbps[i].hits = 0;
@@ -279,15 +375,57 @@ void ls_dbg_run_reset(ls_dbg *g) {
   pthread_mutex_unlock(&g->mu);
 }
 
-/* ------------------------------------------------------------------ statistics cache */
+/* ------------------------------------------------------------------ tensors of a stop */
 
-void ls_dbg_tensor_from_fwd(const ls_fwd_tensor *ft, ls_dbg_tensor *t) {
-  memset(t, 0, sizeof *t);
-  t->dtype = ft->dtype;
-  t->data = ft->data;
-  t->ndim = ft->ndim;
-  for (int i = 0; i < ft->ndim && i < LS_DBG_MAX_DIMS; i++) t->shape[i] = ft->shape[i];
+int ls_dbg_var_tensor(ls_dbg *g, const ls_dbg_event *ev, const ls_dbg_var *v, ls_dbg_tensor *out, ls_diag *d) {
+  memset(out, 0, sizeof *out);
+  if (v->ndim < 0 || v->ndim > LS_DBG_MAX_DIMS)
+    return ls_diag_set(d, LS_EUNSUPPORTED, "'%s' has %d dimensions; at most %d are shown", v->name, v->ndim,
+                       LS_DBG_MAX_DIMS);
+  out->dtype = v->dtype;
+  out->ndim = v->ndim;
+  for (int i = 0; i < v->ndim; i++) {
+    if (v->shape[i] < 0) return ls_diag_set(d, LS_EINVAL, "'%s' has a negative dimension", v->name);
+    out->shape[i] = v->shape[i];
+  }
+  if (v->data) { /* memory of this process: borrowed, no copy */
+    out->data = v->data;
+    return LS_OK;
+  }
+  for (size_t i = 0; i < g->n_fetched; i++)
+    if (g->fetched[i].v == v) {
+      out->data = g->fetched[i].buf;
+      return LS_OK;
+    }
+  uint64_t n = 1, nbytes;
+  for (int i = 0; i < v->ndim; i++) {
+    if (v->shape[i] && n > UINT64_MAX / (uint64_t)v->shape[i])
+      return ls_diag_set(d, LS_EOVERFLOW, "'%s' is too large", v->name);
+    n *= (uint64_t)v->shape[i];
+  }
+  if (ls_dtype_nbytes(v->dtype, n, &nbytes) != LS_OK || nbytes > SIZE_MAX)
+    return ls_diag_set(d, LS_EOVERFLOW, "'%s' (%s) cannot be read: bad size", v->name, ls_dtype_name(v->dtype));
+  if (!ev || !ev->fetch) return ls_diag_set(d, LS_EUNSUPPORTED, "'%s' has no readable memory", v->name);
+  if (g->n_fetched == g->cap_fetched) {
+    size_t nc = g->cap_fetched ? g->cap_fetched * 2 : 16;
+    fetched *f = ls_reallocarray(g->fetched, nc, sizeof *f);
+    if (!f) return ls_diag_set(d, LS_ENOMEM, "out of memory reading '%s'", v->name);
+    g->fetched = f;
+    g->cap_fetched = nc;
+  }
+  void *buf = ls_malloc(nbytes ? (size_t)nbytes : 1);
+  if (!buf) return ls_diag_set(d, LS_ENOMEM, "out of memory reading '%s' (%llu bytes)", v->name, (unsigned long long)nbytes);
+  int rc = ev->fetch(ev->fetch_ud, v, buf, nbytes, d);
+  if (rc != LS_OK) {
+    ls_free(buf);
+    return rc;
+  }
+  g->fetched[g->n_fetched++] = (fetched){v, buf};
+  out->data = buf;
+  return LS_OK;
 }
+
+/* ------------------------------------------------------------------ statistics cache */
 
 const ls_stats *ls_dbg_stats_cached(ls_dbg *g, const ls_dbg_tensor *t) {
   uint64_t n = ls_dbg_tensor_numel(t);
@@ -300,36 +438,53 @@ const ls_stats *ls_dbg_stats_cached(ls_dbg *g, const ls_dbg_tensor *t) {
   return &g->cache[slot].s;
 }
 
-void ls_dbg_resumed(ls_dbg *g) { g->n_cache = 0; }
+void ls_dbg_resumed(ls_dbg *g) {
+  g->n_cache = 0;
+  for (size_t i = 0; i < g->n_fetched; i++) ls_free(g->fetched[i].buf);
+  g->n_fetched = 0;
+}
 
 /* ------------------------------------------------------------------ scope */
 
 typedef struct scope_ud {
   ls_dbg *g;
-  const ls_fwd_event *ev;
+  const ls_dbg_event *ev;
 } scope_ud;
 
-static int find_in(const ls_fwd_tensor *ts, int n, const char *name, ls_dbg_value *out) {
-  for (int i = 0; i < n; i++)
-    if (strcmp(ts[i].name, name) == 0) {
-      out->kind = LS_DBG_V_TENSOR;
-      ls_dbg_tensor_from_fwd(&ts[i], &out->t);
-      snprintf(out->label, sizeof out->label, "%s", name);
-      return 1;
+/* The order names resolve in: outputs first, so `output` is this module's output. */
+static const ls_dbg_group k_scope_order[] = {LS_DBG_G_OUTPUTS, LS_DBG_G_INPUTS, LS_DBG_G_PARAMS, LS_DBG_G_INTER,
+                                             LS_DBG_G_GRADS};
+
+/* 1 found, 0 not, -1 found but unreadable (out->text says why). */
+static int find_in(scope_ud *s, ls_dbg_group gr, const char *name, ls_dbg_value *out) {
+  const ls_dbg_event *ev = s->ev;
+  for (int i = 0; i < ev->n_vars[gr]; i++) {
+    const ls_dbg_var *v = &ev->vars[gr][i];
+    if (strcmp(v->name, name) != 0) continue;
+    ls_diag d;
+    ls_diag_init(&d);
+    if (ls_dbg_var_tensor(s->g, ev, v, &out->t, &d) != LS_OK) {
+      out->text = ls_strdup(d.msg);
+      return -1;
     }
+    out->kind = LS_DBG_V_TENSOR;
+    snprintf(out->label, sizeof out->label, "%s", name);
+    return 1;
+  }
   return 0;
 }
 
 static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
   scope_ud *s = ud;
-  const ls_fwd_event *ev = s->ev;
+  const ls_dbg_event *ev = s->ev;
   memset(out, 0, sizeof *out);
   if (ev) {
-    if (strcmp(name, "layer") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->mod->layer; return 1; }
+    if (strcmp(name, "layer") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->layer; return 1; }
     if (strcmp(name, "depth") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->depth; return 1; }
-    if (find_in(ev->outputs, ev->n_outputs, name, out) || find_in(ev->inputs, ev->n_inputs, name, out) ||
-        find_in(ev->params, ev->n_params, name, out) || find_in(ev->inter, ev->n_inter, name, out))
-      return 1;
+    for (size_t k = 0; k < sizeof k_scope_order / sizeof k_scope_order[0]; k++) {
+      int found = find_in(s, k_scope_order[k], name, out);
+      if (found) return found;
+    }
   }
   /* module paths: "<path>" or "<path>.output" of a kept output */
   char path[200];
@@ -338,7 +493,7 @@ static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
   if (len > 7 && strcmp(path + len - 7, ".output") == 0) path[len - 7] = 0;
   for (size_t i = 0; i < s->g->n_kept; i++) {
     const kept *k = &s->g->kept[i];
-    if (strcmp(s->g->m->modules[k->module].name, path) == 0) {
+    if (strcmp(k->name, path) == 0) {
       out->kind = LS_DBG_V_TENSOR;
       out->t = k->t;
       out->t.owned = NULL; /* borrowed from the session */
@@ -365,32 +520,30 @@ static void name_add(char *buf, size_t cap, size_t *len, const char *name) {
  * and depth, then the kept module outputs (counted, the latest few named). */
 static void scope_names(void *ud, char *buf, size_t cap) {
   scope_ud *s = ud;
-  const ls_fwd_event *ev = s->ev;
+  const ls_dbg_event *ev = s->ev;
   size_t len = 0;
   buf[0] = 0;
   if (ev) {
-    const ls_fwd_tensor *ts[] = {ev->outputs, ev->inputs, ev->params, ev->inter};
-    int ns[] = {ev->n_outputs, ev->n_inputs, ev->n_params, ev->n_inter};
-    for (int gr = 0; gr < 4; gr++)
-      for (int i = 0; i < ns[gr]; i++) name_add(buf, cap, &len, ts[gr][i].name);
+    for (size_t k = 0; k < sizeof k_scope_order / sizeof k_scope_order[0]; k++)
+      for (int i = 0; i < ev->n_vars[k_scope_order[k]]; i++) name_add(buf, cap, &len, ev->vars[k_scope_order[k]][i].name);
     name_add(buf, cap, &len, "layer");
     name_add(buf, cap, &len, "depth");
   }
   size_t n = 0;
-  for (size_t i = 0; i < s->g->n_kept; i++) n += s->g->m->modules[s->g->kept[i].module].name[0] != 0;
+  for (size_t i = 0; i < s->g->n_kept; i++) n += s->g->kept[i].name[0] != 0;
   if (!n || len + 40 > cap) return;
   len += (size_t)snprintf(buf + len, cap - len, "%skept outputs of %zu module%s, e.g. ", len ? "; " : "", n,
                           n == 1 ? "" : "s");
   size_t start = len, shown = 0;
   for (size_t i = s->g->n_kept; i-- > 0 && shown < 3;) {
-    const char *path = s->g->m->modules[s->g->kept[i].module].name;
+    const char *path = s->g->kept[i].name;
     if (!path[0] || len + strlen(path) + 3 > cap) continue;
     len += (size_t)snprintf(buf + len, cap - len, "%s%s", len > start ? ", " : "", path);
     shown++;
   }
 }
 
-int ls_dbg_eval(ls_dbg *g, const ls_fwd_event *ev, const char *src, ls_dbg_value *out, ls_diag *d) {
+int ls_dbg_eval(ls_dbg *g, const ls_dbg_event *ev, const char *src, ls_dbg_value *out, ls_diag *d) {
   ls_dbg_expr *e;
   int rc = ls_dbg_expr_parse(src, &e, d);
   if (rc) return rc;
@@ -421,10 +574,12 @@ unsigned ls__dbg_exc_take(ls_dbg *g, unsigned problem) {
 }
 
 /* Copies a module's f32 output while the budget allows, so later expressions can name it. */
-int ls__dbg_keep(ls_dbg *g, int module, const ls_fwd_tensor *out) {
-  if (out->dtype != LS_DT_F32 || out->ndim < 1 || out->ndim > LS_DBG_MAX_DIMS) return 0;
+int ls__dbg_keep(ls_dbg *g, const ls_dbg_event *ev, const ls_dbg_var *out) {
+  /* only memory of this process: fetching every output of a target that has none, just to
+   * keep it, would cost what not sharing memory saves */
+  if (out->dtype != LS_DT_F32 || out->ndim < 1 || out->ndim > LS_DBG_MAX_DIMS || !out->data) return 0;
   ls_dbg_tensor t;
-  ls_dbg_tensor_from_fwd(out, &t);
+  if (ls_dbg_var_tensor(g, ev, out, &t, NULL) != LS_OK) return 0;
   uint64_t n = ls_dbg_tensor_numel(&t);
   if (n > SIZE_MAX / sizeof(float)) return 0;
   size_t bytes = (size_t)n * sizeof(float);
@@ -438,9 +593,9 @@ int ls__dbg_keep(ls_dbg *g, int module, const ls_fwd_tensor *out) {
   }
   float *copy = ls_malloc(bytes ? bytes : sizeof(float));
   if (!copy) return LS_ENOMEM;
-  memcpy(copy, out->data, bytes);
+  memcpy(copy, t.data, bytes);
   kept *k = &g->kept[g->n_kept++];
-  k->module = module;
+  k->name = ev->name;
   k->t = t;
   k->t.data = k->t.owned = copy;
   g->kept_bytes += bytes;
@@ -460,7 +615,7 @@ static int hit_ok(bp *b) {
 
 /* 1 when b fires here; a condition that cannot be evaluated stops too, saying why, so a
  * typo is seen instead of silently never stopping. */
-static int bp_fires(ls_dbg *g, bp *b, const ls_fwd_event *ev, ls_dbg_stop *stop) {
+static int bp_fires(ls_dbg *g, bp *b, const ls_dbg_event *ev, ls_dbg_stop *stop) {
   if (b->cond) {
     scope_ud ud = {g, ev};
     ls_dbg_scope sc = {scope_lookup, scope_stats, &ud, scope_names};
@@ -478,9 +633,10 @@ static int bp_fires(ls_dbg *g, bp *b, const ls_fwd_event *ev, ls_dbg_stop *stop)
   return hit_ok(b);
 }
 
-int ls__dbg_bps_check(ls_dbg *g, const ls_fwd_event *ev, ls_dbg_stop *stop) {
+int ls__dbg_bps_check(ls_dbg *g, const ls_dbg_event *ev, ls_dbg_stop *stop) {
   if (!ev->name[0]) return 0;
   pthread_mutex_lock(&g->mu);
+  int mi = model_index(g, ev->module);
   for (size_t i = 0; i < g->n_fbps; i++) {
     bp *b = &g->fbps[i];
     if (!glob_match(b->glob, ev->name) || !bp_fires(g, b, ev, stop)) continue;
@@ -490,7 +646,7 @@ int ls__dbg_bps_check(ls_dbg *g, const ls_fwd_event *ev, ls_dbg_stop *stop) {
   for (size_t i = 0; i < g->n_lbps; i++) {
     bp *b = &g->lbps[i];
     size_t j = 0;
-    while (j < b->n_modules && b->modules[j] != ev->module) j++;
+    while (j < b->n_modules && b->modules[j] != mi) j++;
     if (j == b->n_modules || !bp_fires(g, b, ev, stop)) continue;
     if (!stop->reason) stop->reason = LS_DBG_STOP_BREAKPOINT;
     if (!stop->line) stop->line = b->line;

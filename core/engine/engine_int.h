@@ -68,7 +68,7 @@ struct ls_engine {
   const ls_model *m;
   ls_pool *pool;
   ls__wb *wb;            /* [m->n_tensors] bindings, tied tensors share the target's mat */
-  void *src;             /* weight source (weights.c), NULL for random init */
+  void *src;             /* weight source: an ls_tfile (core/tensor/tensor.h, tfile.c), NULL for random init */
   void **owned;          /* buffers to free: random weights, decoded vectors */
   size_t n_owned, cap_owned, owned_bytes;
   /* plan */
@@ -136,9 +136,11 @@ struct ls_fwd {
   float *aux;            /* [S, H] scratch (bert heads) */
 };
 
-/* engine.c */
+/* fwd_decoder.c / fwd_encoder.c: each family's plan, built by engine.c at open */
 int ls__engine_plan_decoder(ls_engine *e, ls_diag *d);
 int ls__engine_plan_encoder(ls_engine *e, ls_diag *d);
+
+/* engine.c: the lookups and bindings the plans use */
 /* Finds a module index (-1 when absent) by printf-style name. */
 int ls__mod(const ls_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Binding of a parameter by full name; NULL when absent. */
@@ -167,7 +169,7 @@ int ls__fw_linears(ls_fwd *f, int n, const ls__lin *const *ls, const float *x, i
 int ls__fw_norm(ls_fwd *f, const ls__norm *n, int kind, const float *x, float *y, int64_t rows,
                 int64_t dim, float eps);
 
-/* fwd_decoder.c / fwd_encoder.c */
+/* fwd_decoder.c / fwd_encoder.c: the passes */
 int ls__fwd_decoder(ls_fwd *f);
 int ls__fwd_encoder(ls_fwd *f);
 

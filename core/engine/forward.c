@@ -15,6 +15,7 @@
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
 #include "core/engine/ops_bf16.h"
+#include "core/engine/rng.h"
 
 /* ---- events -------------------------------------------------------------------------- */
 
@@ -259,6 +260,12 @@ static int check_tokens(int64_t vocab, int64_t learned_pos, const int64_t *token
       return ls_diag_set(d, LS_EINVAL, "token %lld at position %lld is outside the vocabulary (vocab_size %lld)",
                          (long long)tokens[i], (long long)i, (long long)vocab);
   return LS_OK;
+}
+
+void ls_fwd_random_tokens(uint64_t seed, int64_t vocab, int64_t *out, int64_t n) {
+  ls_rng r;
+  ls_rng_seed(&r, seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull);
+  for (int64_t i = 0; i < n; i++) out[i] = (int64_t)(ls_rng_u64(&r) % (uint64_t)vocab);
 }
 
 int ls_fwd_check_tokens(const ls_model *m, const int64_t *tokens, int64_t n, ls_diag *d) {

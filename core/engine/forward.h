@@ -11,8 +11,9 @@
  * opts.on_pause (still on the engine thread: the place to wake an event loop, e.g. with
  * uv_async_send, or to capture a native backtrace), and waits. Any other thread may then
  * read every tensor of the paused event (they stay valid and unchanged while paused) and
- * call ls_fwd_resume with CONTINUE, a STEP mode or ABORT. So a debug adapter runs the pass
- * with ls_fwd_start and keeps its event loop free; the CLI runs it inline with ls_fwd_run.
+ * call ls_fwd_resume with CONTINUE, a STEP mode or ABORT. So a debugger runs the pass off its
+ * event loop (core/debug/target_engine.c calls ls_fwd_run on the debug run's own thread);
+ * `layerscope run` runs it inline with ls_fwd_run.
  *
  * Speed. With no hook, no step and no pause request the only per-module cost is a few
  * branches; every kernel is the same either way.
@@ -155,6 +156,10 @@ typedef enum ls_fwd_state {
  * [0, vocab), and n within the learned positions of families that have them (gpt2, bert,
  * roberta). LS_EINVAL / LS_ELIMIT with d naming the token and position. */
 int ls_fwd_check_tokens(const ls_model *m, const int64_t *tokens, int64_t n, ls_diag *d);
+/* out[n]: seeded random token ids, uniform in [0, vocab) (vocab > 0): a splitmix64 stream
+ * from a state derived from the seed, the input of `layerscope run`, `layerscope debug` and
+ * the debug adapter when no tokens are given, so one seed gives one input everywhere. */
+void ls_fwd_random_tokens(uint64_t seed, int64_t vocab, int64_t *out, int64_t n);
 /* Prepares a pass over tokens[n] (copied; each must be < vocab). Allocates the activation
  * buffers for this length. */
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,

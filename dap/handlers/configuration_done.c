@@ -1,10 +1,10 @@
 /* configuration_done.c: the DAP `configurationDone` request: breakpoints are set, the run
- * starts. This is the hook where the engine (a later issue) is started through
- * session.engine->start on its own thread. Without an engine linked in, the session ends at
- * once with an `output` event saying so, then `exited` and `terminated`. */
+ * starts (dap_dbg_start: the target runs on the run's own thread and reports back on the
+ * loop thread). Without a target in this build, the session ends at once with an `output`
+ * event saying so, then `exited` and `terminated`. */
 #include "core/base/diag.h"
 #include "core/base/errors.h"
-#include "dap/server.h"
+#include "dap/debugger.h"
 
 int dap_on_configuration_done(dap_server *s, dap_req *req, json_t *args) {
   (void)args;
@@ -17,9 +17,8 @@ int dap_on_configuration_done(dap_server *s, dap_req *req, json_t *args) {
   }
   dap_session_transition(&s->session, DAP_S_RUNNING, NULL);
   dap_respond(s, req, NULL);
-  const dap_engine_ops *eng = s->session.engine;
-  if (eng && eng->start) {
-    if (eng->start(s, &s->session, &d) == LS_OK) return LS_OK;
+  if (s->session.dbg) {
+    if (dap_dbg_start(s, s->session.dbg, &d) == LS_OK) return LS_OK;
     dap_send_output(s, "important", "layerscope: cannot start the run: %s\n", d.msg);
   } else {
     dap_send_output(s, "important", "layerscope: this build has no forward-pass engine; "

@@ -1,4 +1,4 @@
-/* disconnect.c: the DAP `disconnect` request: end the session (stopping the engine), answer,
+/* disconnect.c: the DAP `disconnect` request: end the session (ending the run), answer,
  * flush, and end the adapter process with status 0. */
 #include "core/base/errors.h"
 #include "dap/server.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "dap/vars.h"
 
 int dap_on_evaluate(dap_server *s, dap_req *req, json_t *args) {
   json_t *ex = json_object_get(args, "expression");
@@ -18,7 +18,7 @@ int dap_on_evaluate(dap_server *s, dap_req *req, json_t *args) {
   ls_diag d;
   ls_diag_init(&d);
   ls_dbg_value v;
-  if (ls_dbg_eval(x->g, x->ev, json_string_value(ex), &v, &d) != LS_OK) {
+  if (ls_dbg_run_eval(x->run, json_string_value(ex), &v, &d) != LS_OK) {
     dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "%s", d.msg);
     return LS_OK;
   }

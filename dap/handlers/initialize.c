@@ -1,12 +1,12 @@
 /* initialize.c: the DAP `initialize` request. Records the client's arguments (line/column
  * base, path format, supported features) and answers with the adapter's capabilities. The
  * `initialized` event follows the launch response (launch.c), once the model is known, so
- * breakpoints can be verified against it. Later issues add capabilities here. */
+ * breakpoints can be verified against it. New capabilities go here. */
 #include <string.h>
 
 #include "core/base/diag.h"
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "dap/breakpoints.h"
 #include "dap/server.h"
 
 static int opt_bool(dap_server *s, dap_req *req, json_t *args, const char *key, int *out) {
@@ -46,8 +46,8 @@ int dap_on_initialize(dap_server *s, dap_req *req, json_t *args) {
   json_t *body = json_pack("{s:b, s:b, s:b}", "supportsConfigurationDoneRequest", 1,
                            "supportsTerminateRequest", 1, "supportTerminateDebuggee", 1);
   if (!body) return LS_ENOMEM;
-  /* the debugger (dap/engine.c): breakpoints, exception filters, inspection */
-  if (s->session.engine) {
+  /* the debugger (dap/debugger.c): breakpoints, exception filters, inspection */
+  if (s->session.open_target) {
     json_object_set_new(body, "supportsFunctionBreakpoints", json_true());
     json_object_set_new(body, "supportsConditionalBreakpoints", json_true());
     json_object_set_new(body, "supportsHitConditionalBreakpoints", json_true());

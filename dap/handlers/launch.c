@@ -1,13 +1,13 @@
 /* launch.c: the DAP `launch` request. Validates every argument before anything runs
- * (config must name a readable file, tokens must be ids, ...: see dap/session.c), then asks
- * the engine whether this launch can run at all (the config loads, the weights fit it, the
- * tokens are in its vocabulary), so such a problem is the launch's error response and not
- * a console line after a successful launch. Unknown argument keys are reported in an
+ * (config must name a readable file, tokens must be ids, ...: see dap/session.c), then opens
+ * the run on the launch's target and asks whether it can run at all (the config loads, the
+ * weights fit it, the tokens are in its vocabulary: dap_dbg_open), so such a problem is the
+ * launch's error response and not a console line after a successful launch. Unknown argument keys are reported in an
  * `output` event. Then it answers and sends `initialized` so the client sends its
  * breakpoints and configurationDone. */
 #include "core/base/diag.h"
 #include "core/base/errors.h"
-#include "dap/server.h"
+#include "dap/debugger.h"
 
 int dap_on_launch(dap_server *s, dap_req *req, json_t *args) {
   if (s->session.state != DAP_S_INITIALIZED) {
@@ -26,10 +26,8 @@ int dap_on_launch(dap_server *s, dap_req *req, json_t *args) {
   }
   s->session.launch = la;
   s->session.launched = 1;
-  const dap_engine_ops *eng = s->session.engine;
-  if (eng && eng->check && (rc = eng->check(s, &s->session, &d)) != LS_OK) {
+  if ((rc = dap_dbg_open(s, &d)) != LS_OK) {
     /* not launched after all: the next launch starts from nothing */
-    if (eng->destroy) eng->destroy(s, &s->session);
     dap_launch_args_free(&s->session.launch);
     s->session.launched = 0;
     dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "launch: %s", d.msg[0] ? d.msg : ls_err_str(rc));

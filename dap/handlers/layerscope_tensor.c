@@ -21,7 +21,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/tensor/stats.h"
-#include "dap/engine.h"
+#include "dap/vars.h"
 
 #define MAX_BINS 4096
 #define DEFAULT_BINS 64
@@ -217,7 +217,7 @@ int dap_on_layerscope_tensor(dap_server *s, dap_req *req, json_t *args) {
     what = json_string_value(ex);
     ls_diag d;
     ls_diag_init(&d);
-    if (ls_dbg_eval(x->g, x->ev, what, &v, &d) != LS_OK) {
+    if (ls_dbg_run_eval(x->run, what, &v, &d) != LS_OK) {
       dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "layerscopeTensor: '%s': %s", what, d.msg);
       return LS_OK;
     }

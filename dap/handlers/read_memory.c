@@ -11,7 +11,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "dap/vars.h"
 
 #define MAX_READ (1u << 20)
 

@@ -1,7 +1,8 @@
-/* scopes.c: the DAP `scopes` request. The innermost frame (the paused module) has Inputs,
- * Outputs, Parameters and Intermediates; outer frames are still running and have none. */
+/* scopes.c: the DAP `scopes` request. The innermost frame (the stopped module) has Inputs,
+ * Outputs, Parameters and Intermediates, and Gradients in a backward pass; outer frames are
+ * still running and have none. */
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "dap/vars.h"
 
 int dap_on_scopes(dap_server *s, dap_req *req, json_t *args) {
   dap_dbg *x = dap_dbg_stopped(s, req);
@@ -13,13 +14,14 @@ int dap_on_scopes(dap_server *s, dap_req *req, json_t *args) {
   }
   json_t *scopes = json_array();
   if (json_integer_value(fid) == 1) {
-    const ls_fwd_event *ev = x->ev;
-    static const char *const NAMES[] = {"Inputs", "Outputs", "Parameters", "Intermediates"};
-    int counts[] = {ev->n_inputs, ev->n_outputs, ev->n_params, ev->n_inter + (ev->mod->layer >= 0)};
-    for (int g = 0; g < 4; g++)
+    const ls_dbg_event *ev = dap_dbg_stop(x)->ev;
+    static const char *const NAMES[LS_DBG_G_COUNT] = {"Inputs", "Outputs", "Parameters", "Intermediates", "Gradients"};
+    int n = ev->pass == LS_DBG_BACKWARD ? LS_DBG_G_COUNT : LS_DBG_G_GRADS;
+    for (int g = 0; g < n; g++) {
+      int count = ev->n_vars[g] + (g == LS_DBG_G_INTER && ev->layer >= 0); /* with `layer` */
       json_array_append_new(scopes, json_pack("{s:s, s:i, s:i, s:b}", "name", NAMES[g], "variablesReference",
-                                              dap_vars_scope(x->vars, g), "namedVariables", counts[g],
-                                              "expensive", 0));
+                                              dap_vars_scope(x->vars, g), "namedVariables", count, "expensive", 0));
+    }
   }
   dap_respond(s, req, json_pack("{s:o}", "scopes", scopes));
   return LS_OK;

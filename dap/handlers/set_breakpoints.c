@@ -1,7 +1,7 @@
 /* set_breakpoints.c: the DAP `setBreakpoints` request: source breakpoints on lines of the
  * launched config.json; a line stops at the modules its key configures (dap/breakpoints.c). */
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "dap/breakpoints.h"
 
 int dap_on_set_breakpoints(dap_server *s, dap_req *req, json_t *args) {
   ls_diag d;

@@ -1,7 +1,7 @@
 /* set_exception_breakpoints.c: the DAP `setExceptionBreakpoints` request: the filters nan,
  * inf and fp16 (overflow), each stopping at the first module whose output has the problem. */
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "dap/breakpoints.h"
 
 int dap_on_set_exception_breakpoints(dap_server *s, dap_req *req, json_t *args) {
   ls_diag d;

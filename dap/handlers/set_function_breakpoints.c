@@ -2,7 +2,7 @@
  * (`model.layers.*.mlp`, `*.self_attn`), each verified with the number of modules it
  * matches, with optional conditions and hit counts. */
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "dap/breakpoints.h"
 
 int dap_on_set_function_breakpoints(dap_server *s, dap_req *req, json_t *args) {
   ls_diag d;

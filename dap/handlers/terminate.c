@@ -1,4 +1,4 @@
-/* terminate.c: the DAP `terminate` request: stop the run (the engine gets a stop request),
+/* terminate.c: the DAP `terminate` request: end the run (the target is asked to stop),
  * answer, and send `terminated`; the client follows with `disconnect`. */
 #include "core/base/errors.h"
 #include "dap/server.h"

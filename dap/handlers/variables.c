@@ -2,7 +2,7 @@
  * children for the statistics, a histogram and slices along the first dimension, paged with
  * filter / start / count (dap/vars.c). */
 #include "core/base/errors.h"
-#include "dap/engine.h"
+#include "dap/vars.h"
 
 int dap_on_variables(dap_server *s, dap_req *req, json_t *args) {
   dap_dbg *x = dap_dbg_stopped(s, req);

@@ -1,6 +1,8 @@
 /* test_dap.c: the DAP session (dap/session.c): the state machine accepts exactly the
  * transitions of session.h and names both states when refusing; launch arguments are
- * parsed and every kind of bad value is refused with a message naming the argument. */
+ * parsed and every kind of bad value is refused with a message naming the argument; and a
+ * launch's target (the fake of fake_target.c) floods output from the run's thread while the
+ * loop keeps answering requests, every message in seq order. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +14,6 @@
 
 #include <cmocka.h>
 
-#include <stdatomic.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -20,6 +21,7 @@
 #include "dap/server.h"
 #include "dap/session.h"
 #include "rpc/framing.h"
+#include "tests/unit/fake_target.h"
 
 static void test_transitions(void **state) {
   (void)state;
@@ -118,46 +120,18 @@ static void test_launch_errors(void **state) {
   }
 }
 
-/* ---- an engine thread sending events while the loop keeps serving ---- */
+/* ---- a target's thread sending events while the loop keeps serving ---- */
 
 #define N_LINES 300
 
-typedef struct fake_engine {
-  uv_thread_t th;
-  dap_server *s;
-  atomic_int stop;
-} fake_engine;
-
-static void finish_on_loop(dap_server *s, void *arg) {
-  (void)arg;
-  dap_send_event(s, "exited", json_pack("{s:i}", "exitCode", 0));
-  dap_session_end(s);
+/* The launch's target: the fake (fake_target.c), printing N_LINES lines of program output
+ * from the run's thread and ending by itself. */
+static int open_fake(const dap_launch_args *la, ls_dbg_target *out, ls_diag *d) {
+  (void)la;
+  fake_target_opts o = fake_target_defaults();
+  o.n_lines = N_LINES;
+  return fake_target_new(out, &o, d);
 }
-
-static void engine_thread(void *arg) {
-  fake_engine *e = arg;
-  for (int i = 0; i < N_LINES && !atomic_load(&e->stop); i++) dap_send_output(e->s, "stdout", "line %d\n", i);
-  dap_server_post(e->s, finish_on_loop, NULL);
-}
-
-static int eng_start(dap_server *s, dap_session *ss, ls_diag *d) {
-  fake_engine *e = calloc(1, sizeof *e);
-  if (!e) return ls_diag_set(d, LS_ENOMEM, "no memory");
-  e->s = s;
-  atomic_init(&e->stop, 0);
-  ss->engine_ctx = e;
-  if (uv_thread_create(&e->th, engine_thread, e) != 0) { free(e); ss->engine_ctx = NULL; return LS_EINVAL; }
-  return LS_OK;
-}
-static void eng_stop(dap_server *s, dap_session *ss) { (void)s; atomic_store(&((fake_engine *)ss->engine_ctx)->stop, 1); }
-static void eng_destroy(dap_server *s, dap_session *ss) {
-  (void)s;
-  fake_engine *e = ss->engine_ctx;
-  uv_thread_join(&e->th);
-  free(e);
-  ss->engine_ctx = NULL;
-}
-static const dap_engine_ops k_fake_ops = {eng_start, eng_stop, eng_destroy, NULL};
 
 typedef struct server_run { dap_server_opts o; int rc; } server_run;
 static void server_thread(void *arg) { server_run *r = arg; r->rc = dap_server_main(&r->o); }
@@ -202,7 +176,7 @@ static void test_engine_thread_events(void **state) {
   int in[2], out[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, in), 0);
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, out), 0);
-  server_run run = {{in[0], out[0], 0, NULL, 0, &k_fake_ops}, -1};
+  server_run run = {{in[0], out[0], 0, NULL, 0, open_fake}, -1};
   uv_thread_t th;
   assert_int_equal(uv_thread_create(&th, server_thread, &run), 0);
   char launch[256];

@@ -18,6 +18,7 @@
 
 #include "core/base/errors.h"
 #include "core/debug/debug.h"
+#include "core/debug/target_engine.h"
 #include "core/engine/forward.h"
 #include "core/model/model.h"
 
@@ -250,8 +251,11 @@ typedef struct run_log {
   int n;
 } run_log;
 
-static int hook(void *ud, const ls_fwd_event *ev) {
+static int hook(void *ud, const ls_fwd_event *fe) {
   run_log *rl = ud;
+  ls_dbg_fwd_event de;
+  ls_dbg_event_from_fwd(&de, fe);
+  const ls_dbg_event *ev = &de.ev;
   ls_dbg_stop stop;
   if (!ls_dbg_check(rl->g, ev, &stop)) return LS_FWD_CONTINUE;
   if (rl->n < 16) snprintf(rl->stops[rl->n++], 96, "%s %s %d", ls_dbg_reason_name(stop.reason), ev->name, stop.n_hit);
@@ -298,10 +302,13 @@ static void test_stops_on_a_pass(void **st) {
   out[13] = NAN;
   out[29] = NAN;
   int mod = ls_model_module_find(m, "model.layers.1.mlp.down_proj");
-  ls_fwd_event ev = {.phase = LS_FWD_EXIT, .module = mod, .mod = &m->modules[mod], .name = m->modules[mod].name,
+  ls_fwd_event fe = {.phase = LS_FWD_EXIT, .module = mod, .mod = &m->modules[mod], .name = m->modules[mod].name,
                      .serial = 5, .n_outputs = 1};
-  ev.outputs[0] = (ls_fwd_tensor){"output", LS_DT_F32, out, 3, {1, 4, 8, 0}};
-  ls_dbg_run_reset(rl.g);
+  fe.outputs[0] = (ls_fwd_tensor){"output", LS_DT_F32, out, 3, {1, 4, 8, 0}};
+  ls_dbg_fwd_event de;
+  ls_dbg_event_from_fwd(&de, &fe);
+  const ls_dbg_event ev = de.ev;
+  ls_dbg_reset(rl.g);
   ls_dbg_stop stop;
   assert_int_equal(ls_dbg_check(rl.g, &ev, &stop), 1);
   assert_int_equal(stop.reason, LS_DBG_STOP_EXCEPTION);
@@ -312,7 +319,7 @@ static void test_stops_on_a_pass(void **st) {
   assert_int_equal(ls_dbg_check(rl.g, &ev, &stop), 0);
   /* Inf at flat 30 (after the NaNs are gone), then fp16 overflow: 70000 at 3, -1e5 at 20 */
   ls_dbg_set_exceptions(rl.g, LS_DBG_EXC_INF | LS_DBG_EXC_FP16);
-  ls_dbg_run_reset(rl.g);
+  ls_dbg_reset(rl.g);
   out[13] = 1;
   out[29] = 2;
   out[30] = -INFINITY;

@@ -1,0 +1,249 @@
+/* target_engine.c: the reference engine behind the target seam (target_engine.h). run()
+ * binds the weights (progress "weights"), runs one forward pass with a hook that converts
+ * each module event into a target event and asks the run (host->event) whether to stop, and
+ * reports every pause of the pass (a stop the run asked for, a step, a pause request) with
+ * host->stopped from the engine's on_pause callback, still on the engine thread, where its
+ * native frames can be captured. Resume, pause and terminate map onto ls_fwd_resume,
+ * ls_fwd_request_pause and ls_fwd_abort; the pass exists only inside run(), so requests that
+ * come before it (weights still loading) are remembered and applied when it does. */
+#include "core/debug/target_engine.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/alloc.h"
+#include "core/base/backtrace.h"
+#include "core/base/errors.h"
+
+#define MAX_NATIVE 32
+
+typedef struct eng {
+  char *config, *weights, *tokens_what; /* owned copies of the options */
+  int64_t *tokens;                      /* [n] owned: the input ids */
+  int64_t n;
+  uint64_t seed;
+  int threads, compute, native_frames;
+  ls_model *m;                          /* owned */
+  pthread_mutex_t mu;                   /* guards f, cancel, pause_req and the native frames */
+  ls_fwd *f;                            /* the pass, while run() is on */
+  int cancel;                           /* terminate asked the run to end */
+  int pause_req;                        /* pause asked before the pass existed */
+  const ls_dbg_target_host *host;       /* run()'s */
+  ls_dbg_fwd_event ev;                  /* engine thread: the event decided or stopped at */
+  ls_native_frame native[MAX_NATIVE];   /* the engine thread at the stop, innermost first */
+  size_t n_native;
+  char native_names[MAX_NATIVE][200];   /* control thread: frames() formats them here */
+} eng;
+
+/* ------------------------------------------------------------------ events */
+
+static void vars_from(ls_dbg_var *dst, const ls_fwd_tensor *src, int n) {
+  for (int i = 0; i < n; i++) {
+    dst[i] = (ls_dbg_var){.name = src[i].name, .dtype = src[i].dtype, .ndim = src[i].ndim, .data = src[i].data};
+    for (int k = 0; k < src[i].ndim && k < LS_DBG_MAX_DIMS; k++) dst[i].shape[k] = src[i].shape[k];
+  }
+}
+
+void ls_dbg_event_from_fwd(ls_dbg_fwd_event *out, const ls_fwd_event *fe) {
+  ls_dbg_event *ev = &out->ev;
+  memset(ev, 0, sizeof *ev);
+  ev->module = fe->module;
+  ev->name = fe->name;
+  ev->type = fe->mod->type;
+  ev->depth = fe->depth;
+  ev->layer = fe->mod->layer;
+  ev->phase = fe->phase == LS_FWD_ENTER ? LS_DBG_ENTER : LS_DBG_EXIT;
+  ev->pass = LS_DBG_FORWARD;
+  ev->thread = 1;
+  ev->serial = fe->serial;
+  const ls_fwd_tensor *groups[4] = {fe->inputs, fe->outputs, fe->params, fe->inter};
+  const int counts[4] = {fe->n_inputs, fe->n_outputs, fe->n_params, fe->n_inter};
+  for (int g = 0; g < 4; g++) { /* LS_DBG_G_INPUTS .. LS_DBG_G_INTER */
+    vars_from(out->vars[g], groups[g], counts[g]);
+    ev->vars[g] = out->vars[g];
+    ev->n_vars[g] = counts[g];
+  }
+}
+
+static int hook(void *ud, const ls_fwd_event *fe) {
+  eng *t = ud;
+  ls_dbg_event_from_fwd(&t->ev, fe);
+  return t->host->event(t->host->hud, &t->ev.ev) ? LS_FWD_PAUSE : LS_FWD_CONTINUE;
+}
+
+static void on_pause(void *ud, const ls_fwd_event *fe, ls_fwd_reason why) {
+  eng *t = ud;
+  ls_dbg_event_from_fwd(&t->ev, fe); /* the hook may not have seen it (a step, a pause) */
+  pthread_mutex_lock(&t->mu);
+  /* the engine thread's own stack: only this thread can unwind itself */
+  t->n_native = t->native_frames ? ls_backtrace_capture(t->native, MAX_NATIVE, 1) : 0;
+  pthread_mutex_unlock(&t->mu);
+  ls_dbg_cause cause = why == LS_FWD_REASON_STEP ? LS_DBG_CAUSE_STEP
+                       : why == LS_FWD_REASON_REQUEST ? LS_DBG_CAUSE_PAUSE
+                                                       : LS_DBG_CAUSE_EVENT;
+  t->host->stopped(t->host->hud, &t->ev.ev, cause, NULL);
+}
+
+static void progress(void *ud, double fraction, const char *what) {
+  eng *t = ud;
+  t->host->progress(t->host->hud, LS_DBG_PROGRESS_UPDATE, "weights", fraction, NULL, what ? what : "");
+}
+
+/* ------------------------------------------------------------------ the ops */
+
+static void eng_describe(void *ud, ls_dbg_target_info *out) {
+  eng *t = ud;
+  *out = (ls_dbg_target_info){"forward pass", t->m, t->config};
+}
+
+static int eng_check(void *ud, ls_diag *d) {
+  eng *t = ud;
+  int rc = ls_engine_check(t->m, t->weights, d);
+  if (rc) return rc;
+  rc = ls_fwd_check_tokens(t->m, t->tokens, t->n, d);
+  if (rc && t->tokens_what) ls_diag_prefix(d, "%s: ", t->tokens_what);
+  return rc;
+}
+
+static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *end, ls_diag *d) {
+  eng *t = ud;
+  t->host = host;
+  host->progress(host->hud, LS_DBG_PROGRESS_START, "weights", 0, "Loading weights",
+                 t->weights ? t->weights : "random initialisation");
+  ls_engine_opts eo = {.weights = t->weights, .seed = t->seed, .threads = t->threads, .compute = t->compute,
+                       .progress = progress, .progress_ud = t};
+  ls_engine *e = NULL;
+  int rc = ls_engine_open(&e, t->m, &eo, d);
+  host->progress(host->hud, LS_DBG_PROGRESS_END, "weights", 1, NULL, NULL);
+  if (rc != LS_OK) goto out;
+  if (t->compute != ls_engine_compute_get(e))
+    host->output(host->hud, LS_DBG_OUT_NOTE, "this CPU has no AVX512_BF16; computing in fp32");
+  ls_fwd_opts fo = {.hook = host->check_events ? hook : NULL, .ud = t, .on_pause = on_pause};
+  ls_fwd *f = NULL;
+  if ((rc = ls_fwd_new(&f, e, t->tokens, t->n, &fo, d)) != LS_OK) goto out;
+  pthread_mutex_lock(&t->mu);
+  t->f = f;
+  int cancel = t->cancel;
+  if (t->pause_req) ls_fwd_request_pause(f);
+  t->pause_req = 0;
+  pthread_mutex_unlock(&t->mu);
+  rc = cancel ? LS_ECANCELED : ls_fwd_run(f, d);
+  if (rc == LS_OK) { /* the result: the next tokens of a language model */
+    int64_t rows = 0, cols = 0;
+    ls_fwd_logits(f, &rows, &cols);
+    int k = cols < 5 ? (int)cols : 5;
+    if (k <= 0 || t->m->head != LS_MODEL_HEAD_CAUSAL_LM ||
+        ls_fwd_next_tokens_line(f, k, end->summary, sizeof end->summary) != LS_OK)
+      end->summary[0] = 0;
+  }
+  pthread_mutex_lock(&t->mu);
+  t->f = NULL;
+  pthread_mutex_unlock(&t->mu);
+  ls_fwd_free(f);
+out:
+  if (e) ls_engine_close(e);
+  end->exit_code = rc == LS_OK ? 0 : 1;
+  return rc;
+}
+
+static int eng_resume(void *ud, int thread, ls_dbg_action action) {
+  eng *t = ud;
+  static const int A[] = {LS_FWD_CONTINUE, LS_FWD_STEP_IN, LS_FWD_STEP_OVER, LS_FWD_STEP_OUT};
+  if (thread != 1 || (unsigned)action >= sizeof A / sizeof A[0]) return LS_EINVAL;
+  pthread_mutex_lock(&t->mu);
+  int rc = t->f ? ls_fwd_resume(t->f, A[action]) : LS_ESTATE;
+  pthread_mutex_unlock(&t->mu);
+  return rc;
+}
+
+static void eng_pause(void *ud) {
+  eng *t = ud;
+  pthread_mutex_lock(&t->mu);
+  if (t->f) ls_fwd_request_pause(t->f);
+  else t->pause_req = 1; /* weights still loading: the pass pauses once it exists */
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void eng_terminate(void *ud) {
+  eng *t = ud;
+  pthread_mutex_lock(&t->mu);
+  t->cancel = 1;
+  if (t->f) ls_fwd_abort(t->f);
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void eng_reset(void *ud) {
+  eng *t = ud;
+  pthread_mutex_lock(&t->mu);
+  t->cancel = 0;
+  t->pause_req = 0;
+  t->n_native = 0;
+  pthread_mutex_unlock(&t->mu);
+}
+
+static int eng_threads(void *ud, ls_dbg_thread *out, int cap) {
+  (void)ud;
+  if (cap < 1) return 0;
+  out[0] = (ls_dbg_thread){1, "forward pass"};
+  return 1;
+}
+
+static int eng_frames(void *ud, int thread, ls_dbg_frame *out, int cap) {
+  eng *t = ud;
+  if (thread != 1) return 0;
+  pthread_mutex_lock(&t->mu);
+  int n = 0;
+  for (; n < cap && (size_t)n < t->n_native; n++) {
+    ls_backtrace_frame_format(&t->native[n], t->native_names[n], sizeof t->native_names[n]);
+    out[n] = (ls_dbg_frame){LS_DBG_FRAME_NATIVE, -1, t->native_names[n], NULL, NULL, 0};
+  }
+  pthread_mutex_unlock(&t->mu);
+  return n;
+}
+
+static void eng_free(void *ud) {
+  eng *t = ud;
+  if (!t) return;
+  ls_model_free(t->m);
+  ls_free(t->config);
+  ls_free(t->weights);
+  ls_free(t->tokens_what);
+  ls_free(t->tokens);
+  pthread_mutex_destroy(&t->mu);
+  ls_free(t);
+}
+
+static const ls_dbg_target_ops k_engine_ops = {eng_describe, eng_check, eng_run,     eng_resume, eng_pause,
+                                               eng_terminate, eng_reset, eng_threads, eng_frames, eng_free};
+
+int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls_diag *d) {
+  memset(out, 0, sizeof *out);
+  eng *t = ls_calloc(1, sizeof *t);
+  if (!t) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  pthread_mutex_init(&t->mu, NULL);
+  t->seed = o->seed;
+  t->threads = o->threads;
+  t->compute = o->compute;
+  t->native_frames = o->native_frames;
+  int rc = LS_ENOMEM;
+  if (!(t->config = ls_strdup(o->config ? o->config : "")) || (o->weights && !(t->weights = ls_strdup(o->weights))) ||
+      (o->tokens_what && !(t->tokens_what = ls_strdup(o->tokens_what)))) {
+    ls_diag_set(d, LS_ENOMEM, "out of memory");
+    goto fail;
+  }
+  if ((rc = ls_model_load_file(t->config, NULL, &t->m, d)) != LS_OK) goto fail;
+  t->n = o->tokens ? (int64_t)o->n_tokens : o->n_random > 0 ? o->n_random : 8;
+  if (!(t->tokens = ls_calloc(t->n > 0 ? (size_t)t->n : 1, sizeof *t->tokens))) {
+    rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
+    goto fail;
+  }
+  if (o->tokens) memcpy(t->tokens, o->tokens, (size_t)t->n * sizeof *t->tokens);
+  else if (t->m->sem.vocab > 0) ls_fwd_random_tokens(t->seed, t->m->sem.vocab, t->tokens, t->n);
+  out->ops = &k_engine_ops;
+  out->ud = t;
+  return LS_OK;
+fail:
+  eng_free(t);
+  return rc;
+}

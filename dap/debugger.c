@@ -1,0 +1,172 @@
+/* debugger.c: the DAP front end of a debug run (see debugger.h). Launch turns the arguments
+ * into a target (dap_target_open_engine: the engine's forward pass) and opens a run on it with
+ * its callbacks posted to the loop thread; each callback becomes DAP messages: a stop the
+ * `stopped` event, output `output` events, progress the progress events (when the client
+ * takes them), and the end a Debug Console line with the result, `exited` and `terminated`.
+ * No run logic lives here: threads, stop merging and restart are core/debug/run.c's. */
+#include "dap/debugger.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+#include "dap/vars.h"
+
+/* ------------------------------------------------------------------ the session's debugger */
+
+dap_dbg *dap_dbg_get(dap_server *s, ls_diag *d) {
+  if (!s->session.dbg) ls_diag_set(d, LS_ESTATE, "no launched config yet");
+  return s->session.dbg;
+}
+
+const char *dap_dbg_what(const dap_server *s) {
+  /* before a launch there is no target yet: messages name the adapter's usual one */
+  return s->session.dbg ? ls_dbg_run_info(s->session.dbg->run)->what : "forward pass";
+}
+
+dap_dbg *dap_dbg_stopped(dap_server *s, dap_req *req) {
+  dap_dbg *x = s->session.dbg;
+  if (s->session.state != DAP_S_STOPPED || !x || !ls_dbg_run_stop_get(x->run)) {
+    dap_respond_error(s, req, DAP_ERR_BAD_STATE, "%s: only possible while the %s is stopped (it is %s)",
+                      dap_req_command(req), dap_dbg_what(s), dap_state_name(s->session.state));
+    return NULL;
+  }
+  return x;
+}
+
+const ls_dbg_run_stop *dap_dbg_stop(dap_dbg *x) { return ls_dbg_run_stop_get(x->run); }
+
+/* ------------------------------------------------------------------ the run's callbacks */
+
+static void on_stop(void *ud, const ls_dbg_run_stop *st) {
+  dap_dbg *x = ud;
+  dap_server *s = x->s;
+  if (s->session.state != DAP_S_RUNNING) return; /* terminated meanwhile */
+  dap_vars_reset(x->vars);
+  dap_session_transition(&s->session, DAP_S_STOPPED, NULL);
+  const ls_dbg_stop *why = &st->why;
+  json_t *body = json_pack("{s:s, s:i, s:b}", "reason", ls_dbg_reason_name(why->reason), "threadId", st->thread,
+                           "allThreadsStopped", st->all_stopped);
+  if (!body) return;
+  if (why->description[0]) json_object_set_new(body, "description", json_string(why->description));
+  if (why->reason == LS_DBG_STOP_EXCEPTION) json_object_set_new(body, "text", json_string(why->description));
+  if (why->n_hit) {
+    json_t *ids = json_array();
+    for (int i = 0; i < why->n_hit; i++) json_array_append_new(ids, json_integer(why->hit_ids[i]));
+    json_object_set_new(body, "hitBreakpointIds", ids);
+  }
+  dap_send_event(s, "stopped", body);
+}
+
+static void on_end(void *ud, const ls_dbg_run_end *end) {
+  dap_dbg *x = ud;
+  dap_server *s = x->s;
+  if (s->session.state == DAP_S_TERMINATED) return;
+  const char *what = ls_dbg_run_info(x->run)->what;
+  if (end->rc == LS_OK) {
+    if (end->summary[0]) dap_send_output(s, "console", "%s done: %s\n", what, end->summary);
+    else dap_send_output(s, "console", "%s done\n", what);
+  } else if (end->rc != LS_ECANCELED) {
+    dap_send_output(s, "important", "layerscope: the run failed: %s\n", end->message);
+  }
+  dap_send_event(s, "exited", json_pack("{s:i}", "exitCode", end->exit_code));
+  dap_session_end(s);
+}
+
+static void on_output(void *ud, ls_dbg_output kind, const char *text) {
+  dap_dbg *x = ud;
+  if (kind == LS_DBG_OUT_NOTE) dap_send_output(x->s, "console", "layerscope: %s\n", text);
+  else dap_send_output(x->s, kind == LS_DBG_OUT_STDERR ? "stderr" : "stdout", "%s", text);
+}
+
+static void on_progress(void *ud, ls_dbg_progress phase, const char *id, double fraction, const char *title,
+                        const char *message) {
+  dap_dbg *x = ud;
+  if (!x->progress) return;
+  char pid[64];
+  snprintf(pid, sizeof pid, "layerscope-%s", id);
+  if (phase == LS_DBG_PROGRESS_START)
+    dap_send_event(x->s, "progressStart", json_pack("{s:s, s:s, s:s}", "progressId", pid, "title", title ? title : "",
+                                                    "message", message ? message : ""));
+  else if (phase == LS_DBG_PROGRESS_UPDATE)
+    dap_send_event(x->s, "progressUpdate", json_pack("{s:s, s:s, s:f}", "progressId", pid, "message",
+                                                     message ? message : "", "percentage",
+                                                     (double)(int)(fraction * 100 + 0.5)));
+  else
+    dap_send_event(x->s, "progressEnd", json_pack("{s:s}", "progressId", pid));
+}
+
+static int post(void *ud, void (*fn)(void *arg), void *arg) { return dap_server_post_fn(ud, fn, arg); }
+
+/* ------------------------------------------------------------------ lifecycle */
+
+int dap_target_open_engine(const dap_launch_args *la, ls_dbg_target *out, ls_diag *d) {
+  int64_t *tokens = NULL;
+  if (la->tokens) {
+    if (!(tokens = ls_calloc(la->n_tokens, sizeof *tokens))) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < la->n_tokens; i++) tokens[i] = la->tokens[i];
+  }
+  ls_dbg_engine_opts eo = {.config = la->config, .weights = la->weights, .tokens = tokens, .n_tokens = la->n_tokens,
+                           .n_random = la->random_tokens, .seed = la->seed, .threads = la->threads,
+                           .compute = la->compute, .native_frames = la->show_native_frames,
+                           .tokens_what = la->tokens ? "tokens" : "randomTokens"};
+  int rc = ls_dbg_target_engine_new(out, &eo, d);
+  ls_free(tokens);
+  return rc;
+}
+
+int dap_dbg_open(dap_server *s, ls_diag *d) {
+  const dap_launch_args *la = &s->session.launch;
+  if (!s->session.open_target) return LS_OK; /* no target in this build: configurationDone says so */
+  dap_dbg *x = ls_calloc(1, sizeof *x);
+  if (!x || !(x->vars = dap_vars_new())) {
+    ls_free(x);
+    return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  }
+  x->s = s;
+  x->progress = json_is_true(json_object_get(s->client_args, "supportsProgressReporting"));
+  ls_dbg_target t;
+  int rc = s->session.open_target(la, &t, d);
+  ls_dbg_run_opts o = {.stop_on_entry = la->stop_on_entry, .no_debug = la->no_debug,
+                       .cbs = {on_stop, on_end, on_output, on_progress, x, post, s}};
+  if (rc == LS_OK) rc = ls_dbg_run_open(&x->run, t, &o, d);
+  if (rc == LS_OK) {
+    x->g = ls_dbg_run_dbg(x->run);
+    rc = ls_dbg_run_check(x->run, d);
+  }
+  if (rc != LS_OK) {
+    dap_dbg_free(x);
+    return rc;
+  }
+  s->session.dbg = x;
+  return LS_OK;
+}
+
+int dap_dbg_start(dap_server *s, dap_dbg *x, ls_diag *d) {
+  (void)s;
+  return ls_dbg_run_start(x->run, d);
+}
+
+int dap_dbg_resume(dap_server *s, dap_dbg *x, ls_dbg_action action) {
+  dap_vars_reset(x->vars);
+  dap_session_transition(&s->session, DAP_S_RUNNING, NULL);
+  return ls_dbg_run_resume(x->run, action);
+}
+
+int dap_dbg_restart(dap_server *s, dap_dbg *x, ls_diag *d) {
+  dap_vars_reset(x->vars);
+  if (s->session.state == DAP_S_STOPPED) dap_session_transition(&s->session, DAP_S_RUNNING, NULL);
+  return ls_dbg_run_restart(x->run, d);
+}
+
+void dap_dbg_end(dap_dbg *x) {
+  if (x) ls_dbg_run_terminate(x->run);
+}
+
+void dap_dbg_free(dap_dbg *x) {
+  if (!x) return;
+  ls_dbg_run_close(x->run);
+  dap_vars_free(x->vars);
+  ls_free(x);
+}
