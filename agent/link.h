@@ -66,6 +66,7 @@ int ls_agent_conn_request(ls_agent_conn *c, const char *cmd, json_t *args, int t
 
 typedef struct ls_agent_launch {
   const char *python;        /* interpreter; NULL: the first of python3 candidates that imports torch */
+  int python_ok;             /* 1: python is known to import torch (found by ls_agent_find_python) */
   const char *program;       /* a .py file, or NULL with module */
   const char *module;        /* `python -m module` */
   const char *const *args;   /* [n_args] */

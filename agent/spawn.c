@@ -136,7 +136,9 @@ int ls_agent_spawn(ls_agent_srv *s, const ls_agent_launch *la, pid_t *pid, ls_di
     return ls_diag_set(d, LS_ENOENT, "program %s: no such file", la->program);
   if (la->cwd && !is_dir(la->cwd)) return ls_diag_set(d, LS_ENOENT, "cwd %s: no such directory", la->cwd);
   char py[PATH_MAX], pydir[PATH_MAX], lib[PATH_MAX];
-  int rc = ls_agent_find_python(la->python, py, sizeof py, d);
+  int rc = LS_OK;
+  if (la->python_ok && la->python) snprintf(py, sizeof py, "%s", la->python);
+  else rc = ls_agent_find_python(la->python, py, sizeof py, d);
   if (rc == LS_OK) rc = ls_agent_paths(pydir, sizeof pydir, lib, sizeof lib, d);
   if (rc != LS_OK) return rc;
 

@@ -132,7 +132,7 @@ int ls_cli_serve_lsp(ls_cli_serve_opts *o) {
 
 int ls_cli_serve_dap(ls_cli_serve_opts *o) {
   /* a launch debugs the engine's forward pass (dap/debugger.c) */
-  dap_server_opts so = {0, 1, o->max_message, o->prefill, o->prefill_len, dap_target_open_engine};
+  dap_server_opts so = {0, 1, o->max_message, o->prefill, o->prefill_len, dap_target_open};
   int rc = dap_server_main(&so);
   ls_free(o->prefill);
   o->prefill = NULL;

@@ -11,6 +11,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "agent/target_agent.h"
 #include "dap/vars.h"
 
 /* ------------------------------------------------------------------ the session's debugger */
@@ -114,6 +115,41 @@ int dap_target_open_engine(const dap_launch_args *la, ls_dbg_target *out, ls_dia
   int rc = ls_dbg_target_engine_new(out, &eo, d);
   ls_free(tokens);
   return rc;
+}
+
+int dap_target_open(const dap_launch_args *la, ls_dbg_target *out, ls_diag *d) {
+  if (!la->program && !la->module && !la->connect) return dap_target_open_engine(la, out, d);
+  ls_agent_target_opts o = {
+      .launch = {.python = la->python, .program = la->program, .module = la->module,
+                 .args = (const char *const *)la->args, .n_args = la->n_args, .cwd = la->cwd,
+                 .env = (const char *const *)la->env, .n_env = la->n_env, .out_fd = -1, .err_fd = -1},
+      .attach = la->attach ? la->connect : NULL, .no_debug = la->no_debug, .capture_output = 1};
+  if (!la->attach && la->connect)
+    return ls_diag_set(d, LS_EINVAL, "launch: 'connect' belongs to an attach configuration (\"request\": \"attach\")");
+  if (la->attach && (la->program || la->module))
+    return ls_diag_set(d, LS_EINVAL, "attach: 'program' and 'module' belong to a launch configuration");
+  return ls_agent_target_new(out, &o, d);
+}
+
+void dap_dbg_launch(dap_server *s, dap_req *req, dap_launch_args *la) {
+  ls_diag d;
+  ls_diag_init(&d);
+  int rc;
+  const char *verb = la->attach ? "attach" : "launch";
+  s->session.launch = *la;
+  s->session.launched = 1;
+  la = &s->session.launch;
+  if ((rc = dap_dbg_open(s, &d)) != LS_OK) {
+    /* not launched after all: the next launch starts from nothing */
+    dap_launch_args_free(&s->session.launch);
+    s->session.launched = 0;
+    dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "%s: %s", verb, d.msg[0] ? d.msg : ls_err_str(rc));
+    return;
+  }
+  dap_session_transition(&s->session, DAP_S_CONFIGURING, NULL);
+  if (la->unknown) dap_send_output(s, "important", "layerscope: %s\n", la->unknown);
+  dap_respond(s, req, NULL);
+  dap_send_event(s, "initialized", NULL);
 }
 
 int dap_dbg_open(dap_server *s, ls_diag *d) {

@@ -48,7 +48,13 @@ void dap_dbg_end(dap_dbg *x);
 /* Joins the run's thread and frees everything; NULL is fine. */
 void dap_dbg_free(dap_dbg *x);
 
-/* The engine's forward pass as the target of a launch (the adapter's default opener). */
+/* The engine's forward pass as the target of a launch. */
 int dap_target_open_engine(const dap_launch_args *la, ls_dbg_target *out, ls_diag *d);
+/* The adapter's opener: the user's program through the agent (program, module, or attach's
+ * connect: agent/target_agent.h), else the engine. */
+int dap_target_open(const dap_launch_args *la, ls_dbg_target *out, ls_diag *d);
+/* launch / attach after their arguments parsed (la is taken): opens the run and checks it,
+ * answers req (an error response naming the problem, or success), sends `initialized`. */
+void dap_dbg_launch(dap_server *s, dap_req *req, dap_launch_args *la);
 
 #endif

@@ -40,7 +40,19 @@ int dap_session_transition(dap_session *ss, dap_state to, ls_diag *d) {
   return LS_OK;
 }
 
+static void strv_free(char **v, int n) {
+  for (int i = 0; i < n; i++) ls_free(v[i]);
+  ls_free(v);
+}
+
 void dap_launch_args_free(dap_launch_args *a) {
+  ls_free(a->program);
+  ls_free(a->module);
+  strv_free(a->args, a->n_args);
+  strv_free(a->env, a->n_env);
+  ls_free(a->python);
+  ls_free(a->cwd);
+  ls_free(a->connect);
   ls_free(a->config);
   ls_free(a->weights);
   ls_free(a->tokens);
@@ -80,7 +92,8 @@ static int get_path(const json_t *args, const char *key, const char *cwd, int re
   json_t *v = json_object_get(args, key);
   if (!v || json_is_null(v)) {
     if (!required) return LS_OK;
-    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' is required (the path of the model's config.json)", key);
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' is required (the path of the model's config.json; "
+                                     "or 'program' to debug your own PyTorch script)", key);
   }
   if (!json_is_string(v) || json_string_length(v) == 0)
     return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a non-empty string path, got %s", key,
@@ -156,7 +169,8 @@ static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
 
 /* The launch arguments of docs/protocol.md. */
 static const char *const k_launch_keys[] = {"config", "weights", "tokens", "randomTokens", "seed", "threads",
-                                            "compute", "stopOnEntry", "showNativeFrames", "noDebug", "cwd"};
+                                            "compute", "stopOnEntry", "showNativeFrames", "noDebug", "cwd",
+                                            "program", "module", "args", "env", "python", "connect"};
 /* Keys clients put in every launch configuration: VS Code's common attributes (its own keys
  * start with "__": __sessionId, __configurationTarget, __workspaceFolder) and DAP's
  * __restart. Not layerscope's, not unknown either. */
@@ -199,6 +213,85 @@ static int find_unknown(const json_t *args, dap_launch_args *out) {
 
 static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d);
 
+int dap_attach_args_parse(const json_t *args, dap_launch_args *out, ls_diag *d) {
+  memset(out, 0, sizeof *out);
+  if (!json_is_string(json_object_get(args, "connect")))
+    return ls_diag_set(d, LS_EINVAL, "attach: argument 'connect' is required (the socket path that "
+                                     "layerscope_agent.listen() printed)");
+  int rc = dap_launch_args_parse(args, out, d);
+  if (rc == LS_OK) out->attach = 1;
+  return rc;
+}
+
+/* A string argument (optional): *out new or NULL. */
+static int get_str(const json_t *args, const char *key, char **out, ls_diag *d) {
+  *out = NULL;
+  json_t *v = json_object_get(args, key);
+  if (!v || json_is_null(v)) return LS_OK;
+  if (!json_is_string(v) || json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v))
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a non-empty string without NUL, got %s", key,
+                       json_is_string(v) ? "another string" : json_kind(v));
+  return (*out = ls_strdup(json_string_value(v))) ? LS_OK : LS_ENOMEM;
+}
+
+/* The program target's arguments: program | module, args, env, python, cwd, connect. */
+static int get_program(const json_t *args, const char *cwd, dap_launch_args *out, ls_diag *d) {
+  int rc;
+  json_t *jp = json_object_get(args, "program");
+  if (jp && json_is_string(jp) && json_string_length(jp) && json_string_value(jp)[0] != '/' && cwd) {
+    if (!(out->program = resolve(cwd, json_string_value(jp)))) return LS_ENOMEM;
+  } else if ((rc = get_str(args, "program", &out->program, d))) {
+    return rc;
+  }
+  if ((rc = get_str(args, "module", &out->module, d)) || (rc = get_str(args, "python", &out->python, d)) ||
+      (rc = get_str(args, "connect", &out->connect, d)))
+    return rc;
+  if (cwd && !(out->cwd = ls_strdup(cwd))) return LS_ENOMEM;
+  if (out->program && out->module)
+    return ls_diag_set(d, LS_EINVAL, "launch: give either 'program' (a .py file) or 'module', not both");
+  if (out->program) {
+    struct stat st;
+    if (stat(out->program, &st) != 0 || !S_ISREG(st.st_mode))
+      return ls_diag_set(d, LS_EINVAL, "launch: program '%s' %s", out->program,
+                         errno == ENOENT ? "does not exist" : "is not a regular file");
+  }
+  json_t *ja = json_object_get(args, "args");
+  if (ja && !json_is_null(ja)) {
+    if (!json_is_array(ja) || json_array_size(ja) > 4096)
+      return ls_diag_set(d, LS_EINVAL, "launch: argument 'args' must be an array of strings");
+    out->args = ls_calloc(json_array_size(ja) + 1, sizeof *out->args);
+    if (!out->args) return LS_ENOMEM;
+    size_t i;
+    json_t *x;
+    json_array_foreach(ja, i, x) {
+      if (!json_is_string(x) || strlen(json_string_value(x)) != json_string_length(x))
+        return ls_diag_set(d, LS_EINVAL, "launch: argument 'args[%zu]' must be a string without NUL, got %s", i,
+                           json_kind(x));
+      if (!(out->args[out->n_args++] = ls_strdup(json_string_value(x)))) return LS_ENOMEM;
+    }
+  }
+  json_t *je = json_object_get(args, "env");
+  if (je && !json_is_null(je)) {
+    if (!json_is_object(je) || json_object_size(je) > 4096)
+      return ls_diag_set(d, LS_EINVAL, "launch: argument 'env' must be an object of strings");
+    out->env = ls_calloc(json_object_size(je) + 1, sizeof *out->env);
+    if (!out->env) return LS_ENOMEM;
+    const char *k;
+    json_t *x;
+    json_object_foreach(je, k, x) {
+      if (!json_is_string(x) || !*k || strchr(k, '=') || strlen(json_string_value(x)) != json_string_length(x))
+        return ls_diag_set(d, LS_EINVAL, "launch: argument 'env.%.*s' must be a string (and the name without '=')",
+                           ls_utf8_clip(k, 60), k);
+      size_t n = strlen(k) + json_string_length(x) + 2;
+      char *e = ls_malloc(n);
+      if (!e) return LS_ENOMEM;
+      snprintf(e, n, "%s=%s", k, json_string_value(x));
+      out->env[out->n_env++] = e;
+    }
+  }
+  return LS_OK;
+}
+
 int dap_launch_args_parse(const json_t *args, dap_launch_args *out, ls_diag *d) {
   memset(out, 0, sizeof *out);
   json_t *none = NULL;
@@ -219,7 +312,9 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
   if (jc) cwd = json_string_value(jc);
   int rc, present;
   int64_t v;
-  if ((rc = get_path(args, "config", cwd, 1, 0, &out->config, d)) ||
+  if ((rc = get_program(args, cwd, out, d))) goto fail;
+  int program = out->program || out->module || out->connect;
+  if ((rc = get_path(args, "config", cwd, !program, 0, &out->config, d)) ||
       (rc = get_path(args, "weights", cwd, 0, 1, &out->weights, d)) ||
       (rc = get_tokens(args, out, d)))
     goto fail;

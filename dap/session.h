@@ -41,6 +41,17 @@ typedef struct dap_launch_args {
   int compute;           /* LS_ENGINE_COMPUTE_F32 (default) or _BF16 ("compute": "bf16") */
   int show_native_frames;/* add native frames to stack traces */
   int no_debug;          /* run without stopping (VS Code "Run Without Debugging") */
+  /* the user's own PyTorch program (the agent target) instead of the engine: */
+  char *program;         /* owned or NULL: a .py file, resolved against cwd */
+  char *module;          /* owned or NULL: `python -m module` */
+  char **args;           /* [n_args] owned: the program's arguments */
+  int n_args;
+  char **env;            /* [n_env] owned: "NAME=value" added to the program's environment */
+  int n_env;
+  char *python;          /* owned or NULL: the interpreter (default: the first python3 with torch) */
+  char *cwd;             /* owned or NULL: the program's working directory */
+  char *connect;         /* owned or NULL: attach: the socket of layerscope_agent.listen() */
+  int attach;            /* the request was `attach` */
   char *unknown;         /* owned or NULL: a warning naming the arguments layerscope does not
                             know (typos such as "stopOnEnty") and the known ones */
 } dap_launch_args;
@@ -74,6 +85,8 @@ int dap_session_transition(dap_session *ss, dap_state to, ls_diag *d);
  * client's own (type, request, name, __sessionId, preLaunchTask, ...) are not an error:
  * out->unknown says which they are. */
 int dap_launch_args_parse(const json_t *args, dap_launch_args *out, ls_diag *d);
+/* The same for `attach` (docs/agent.md): 'connect' is required, the rest as for launch. */
+int dap_attach_args_parse(const json_t *args, dap_launch_args *out, ls_diag *d);
 void dap_launch_args_free(dap_launch_args *a);
 
 #endif

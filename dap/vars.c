@@ -18,11 +18,14 @@
 
 #define PAGE_DEFAULT 1000 /* indexed children sent when the client gives no count */
 
-typedef enum { VK_GROUP, VK_TENSOR, VK_STATS, VK_HIST } vkind;
+/* VK_LAZY: a tensor a target keeps in another process (the agent): shown by the one-line
+ * summary the target computed where it lives, its bytes fetched only when it is opened. */
+typedef enum { VK_GROUP, VK_TENSOR, VK_STATS, VK_HIST, VK_LAZY } vkind;
 
 typedef struct vent {
   vkind kind;
   int group;
+  int index;               /* VK_LAZY: the var's index in its group */
   ls_dbg_tensor t;         /* borrowed from the paused event, or from `owned` */
   void *owned;             /* evaluate results: freed at reset */
   char name[128];
@@ -111,6 +114,39 @@ static void push(json_t *arr, json_t *o) {
   if (o) json_array_append_new(arr, o);
 }
 
+/* A lazy entry becomes its tensor (fetched from the target now); 0 or a negative code. */
+static int resolve(dap_dbg *x, int ref, ls_diag *d) {
+  vent *e = &x->vars->v[ref - 1];
+  if (e->kind != VK_LAZY) return LS_OK;
+  ls_dbg_tensor t;
+  int rc = ls_dbg_run_tensor(x->run, (ls_dbg_group)e->group, e->index, &t, d);
+  if (rc != LS_OK) return rc;
+  e = &x->vars->v[ref - 1];
+  e->kind = VK_TENSOR;
+  e->group = 0;
+  e->t = t;
+  return LS_OK;
+}
+
+/* A tensor of another process, by its summary line; opened, it is fetched (resolve). */
+static json_t *lazy_var(dap_dbg *x, int group, int i, const ls_dbg_var *v) {
+  int ref = add(x->vars, VK_LAZY, group * 4096 + i, NULL, v->name, NULL);
+  if (ref) {
+    x->vars->v[ref - 1].group = group;
+    x->vars->v[ref - 1].index = i;
+  }
+  json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", v->name, "value", v->summary, "type", "tensor",
+                        "variablesReference", ref, "namedVariables", 2);
+  if (o && v->ndim >= 1 && ls_dtype_block_elems(v->dtype) == 1)
+    json_object_set_new(o, "indexedVariables", json_integer(v->shape[0]));
+  if (o && ref) {
+    char mem[32];
+    snprintf(mem, sizeof mem, "tensor:%d", ref);
+    json_object_set_new(o, "memoryReference", json_string(mem));
+  }
+  return o;
+}
+
 static void list_group(dap_dbg *x, int group, json_t *out) {
   const ls_dbg_event *ev = dap_dbg_stop(x)->ev;
   if ((unsigned)group >= LS_DBG_G_COUNT) return;
@@ -118,6 +154,10 @@ static void list_group(dap_dbg *x, int group, json_t *out) {
     push(out, json_pack("{s:s, s:s, s:i}", "name", "layer", "value", "", "variablesReference", 0));
   for (int i = 0; i < ev->n_vars[group]; i++) {
     const char *name = ev->vars[group][i].name;
+    if (!ev->vars[group][i].data && ev->vars[group][i].summary) {
+      push(out, lazy_var(x, group, i, &ev->vars[group][i]));
+      continue;
+    }
     ls_dbg_tensor t;
     ls_diag d;
     ls_diag_init(&d);
@@ -222,10 +262,19 @@ json_t *dap_vars_list(dap_dbg *x, int ref, json_t *args, const char **why) {
     *why = "unknown variablesReference (references are valid until the pass resumes)";
     return NULL;
   }
+  ls_diag d;
+  ls_diag_init(&d);
+  if (resolve(x, ref, &d) != LS_OK) {
+    static __thread char msg[300];
+    snprintf(msg, sizeof msg, "the tensor cannot be read: %.*s", ls_utf8_clip(d.msg, 250), d.msg);
+    *why = ls_utf8_repair(msg);
+    return NULL;
+  }
   vent e = v->v[ref - 1]; /* copy: listing may grow the table */
   json_t *out = json_array();
   if (!out) return NULL;
   switch (e.kind) {
+  case VK_LAZY: break;
   case VK_GROUP: list_group(x, e.group, out); break;
   case VK_TENSOR: list_tensor(x, &e, args, out); break;
   case VK_STATS: list_stats(x, &e.t, out); break;
@@ -236,7 +285,10 @@ json_t *dap_vars_list(dap_dbg *x, int ref, json_t *args, const char **why) {
 
 int dap_vars_memory(dap_dbg *x, int ref, const void **data, uint64_t *nbytes) {
   dap_vars *v = x->vars;
-  if (ref < 1 || (size_t)ref > v->n || v->v[ref - 1].kind != VK_TENSOR) return LS_ENOENT;
+  ls_diag d;
+  ls_diag_init(&d);
+  if (ref < 1 || (size_t)ref > v->n || resolve(x, ref, &d) != LS_OK || v->v[ref - 1].kind != VK_TENSOR)
+    return LS_ENOENT;
   const ls_dbg_tensor *t = &v->v[ref - 1].t;
   if (ls_dtype_nbytes(t->dtype, ls_dbg_tensor_numel(t), nbytes) != LS_OK) return LS_EINVAL;
   *data = t->data;

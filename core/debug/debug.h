@@ -83,6 +83,30 @@ int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls
 int ls_dbg_set_line_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls_dbg_bp_result *res);
 void ls_dbg_set_exceptions(ls_dbg *g, unsigned flags);
 void ls_dbg_set_stop_on_entry(ls_dbg *g, int on);
+
+/* A function breakpoint's glob may start with its phase: "forward:" (the default: the
+ * module's exit in the forward pass), "backward:" (the gradient events of the module in the
+ * backward pass), "both:". ls_dbg_bp_phase_parse skips the prefix in *glob and returns it. */
+#define LS_DBG_BP_FORWARD 0
+#define LS_DBG_BP_BACKWARD 1
+#define LS_DBG_BP_BOTH 2
+int ls_dbg_bp_phase_parse(const char **glob);
+
+/* For a target that decides stops itself (the agent evaluates conditions in the user's
+ * process): the function breakpoints as given, the exception filters and stop-on-entry, and
+ * a callback after any of them changes (on the thread that changed them). */
+typedef struct ls_dbg_fbp_info {
+  int id;
+  const char *glob;          /* without the phase prefix */
+  int phase;                 /* LS_DBG_BP_* */
+  const char *condition;     /* source text, "" none */
+  const char *hit_condition; /* as given, "" none */
+} ls_dbg_fbp_info;
+/* Calls fn for each function breakpoint (strings valid during the call; under the session's
+ * lock: fn must not call back into the session) and reads the filters and stop-on-entry. */
+void ls_dbg_config_get(ls_dbg *g, void (*fn)(void *ud, const ls_dbg_fbp_info *b), void *ud, unsigned *exc,
+                       int *stop_on_entry);
+void ls_dbg_set_on_change(ls_dbg *g, void (*fn)(void *ud), void *ud);
 /* Bytes of module outputs kept for later expressions (default 256 MiB; 0 keeps none). */
 void ls_dbg_set_keep_budget(ls_dbg *g, size_t bytes);
 /* Forget per-run state (hit counts, fired filters, kept outputs) before a new run. */

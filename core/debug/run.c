@@ -282,6 +282,12 @@ static void *runner(void *arg) {
 
 /* ------------------------------------------------------------------ lifecycle */
 
+/* The session's breakpoints changed: a target that decides stops itself hears of it. */
+static void target_configure(void *ud) {
+  ls_dbg_run *r = ud;
+  r->t.ops->configure(r->t.ud, r->g);
+}
+
 int ls_dbg_run_open(ls_dbg_run **out, ls_dbg_target t, const ls_dbg_run_opts *o, ls_diag *d) {
   *out = NULL;
   ls_dbg_run *r = ls_calloc(1, sizeof *r);
@@ -305,6 +311,7 @@ int ls_dbg_run_open(ls_dbg_run **out, ls_dbg_target t, const ls_dbg_run_opts *o,
     return rc;
   }
   r->host = (ls_dbg_target_host){!o->no_debug, host_event, host_stopped, host_modules, host_progress, host_output, r};
+  if (t.ops->configure) ls_dbg_set_on_change(r->g, target_configure, r);
   *out = r;
   return LS_OK;
 }

@@ -18,7 +18,9 @@ typedef enum { HIT_NONE = 0, HIT_EQ, HIT_GE, HIT_GT, HIT_MOD } hit_op;
 
 typedef struct bp {
   int id;
-  char *glob;             /* function breakpoints */
+  char *glob;             /* function breakpoints (without a phase prefix) */
+  int phase;              /* function breakpoints: LS_DBG_BP_FORWARD, _BACKWARD or _BOTH */
+  char *hit_text;         /* the hit condition as given ("" none), for targets that decide */
   int *modules;           /* line breakpoints: [n_modules] module indices */
   size_t n_modules;
   int line;               /* line breakpoints: the 1-based config line */
@@ -61,6 +63,8 @@ struct ls_dbg {
   int next_id;
   unsigned exc, fired;
   int stop_on_entry;
+  void (*on_change)(void *ud); /* told after breakpoints, filters or stop-on-entry change */
+  void *change_ud;
   size_t keep_budget, kept_bytes;
   kept *kept; size_t n_kept, cap_kept;
   cache_ent cache[CACHE_CAP];
@@ -68,6 +72,8 @@ struct ls_dbg {
   fetched *fetched; size_t n_fetched, cap_fetched;
   ls_text_index lines;    /* line index of the config text (empty when no text) */
 };
+
+static void changed(ls_dbg *g);
 
 const char *ls_dbg_reason_name(ls_dbg_reason r) {
   static const char *const N[] = {"", "entry", "breakpoint", "function breakpoint", "exception", "step", "pause"};
@@ -103,6 +109,7 @@ int ls_dbg_new(ls_dbg **out, const ls_model *m, ls_diag *d) {
 static void bps_free(bp *b, size_t n) {
   for (size_t i = 0; i < n; i++) {
     ls_free(b[i].glob);
+    ls_free(b[i].hit_text);
     ls_free(b[i].modules);
     ls_dbg_expr_free(b[i].cond);
   }
@@ -253,6 +260,7 @@ int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls
       continue;
     }
     const char *glob = specs[i].name ? specs[i].name : "";
+    b->phase = ls_dbg_bp_phase_parse(&glob);
     size_t matches = 0;
     pthread_mutex_lock(&g->mu);
     for (size_t m = 0; m < g->n_mods; m++)
@@ -268,7 +276,7 @@ int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls
     }
     /* kept even when nothing matches yet: a target that learns its modules as it runs (the
      * agent) may report a matching one later */
-    if (!(b->glob = ls_strdup(glob))) {
+    if (!(b->glob = ls_strdup(glob)) || !(b->hit_text = ls_strdup(specs[i].hit_condition ? specs[i].hit_condition : ""))) {
       ls_dbg_expr_free(b->cond);
       bps_free(nb, k);
       return LS_ENOMEM;
@@ -290,6 +298,7 @@ int ls_dbg_set_function_bps(ls_dbg *g, const ls_dbg_bp_spec *specs, size_t n, ls
   g->n_fbps = k;
   pthread_mutex_unlock(&g->mu);
   bps_free(old, nold);
+  changed(g);
   return LS_OK;
 }
 
@@ -361,8 +370,55 @@ void ls_dbg_set_exceptions(ls_dbg *g, unsigned flags) {
   pthread_mutex_lock(&g->mu);
   g->exc = flags;
   pthread_mutex_unlock(&g->mu);
+  changed(g);
 }
-void ls_dbg_set_stop_on_entry(ls_dbg *g, int on) { g->stop_on_entry = on; }
+void ls_dbg_set_stop_on_entry(ls_dbg *g, int on) {
+  g->stop_on_entry = on;
+  changed(g);
+}
+
+/* ---------------------------------------------------------------- targets that decide stops */
+
+int ls_dbg_bp_phase_parse(const char **glob) {
+  static const struct { const char *prefix; int phase; } P[] = {
+      {"forward:", LS_DBG_BP_FORWARD}, {"backward:", LS_DBG_BP_BACKWARD}, {"both:", LS_DBG_BP_BOTH}};
+  for (size_t i = 0; i < sizeof P / sizeof P[0]; i++)
+    if (strncmp(*glob, P[i].prefix, strlen(P[i].prefix)) == 0) {
+      *glob += strlen(P[i].prefix);
+      *glob += strspn(*glob, " ");
+      return P[i].phase;
+    }
+  return LS_DBG_BP_FORWARD;
+}
+
+void ls_dbg_set_on_change(ls_dbg *g, void (*fn)(void *ud), void *ud) {
+  pthread_mutex_lock(&g->mu);
+  g->on_change = fn;
+  g->change_ud = ud;
+  pthread_mutex_unlock(&g->mu);
+}
+
+static void changed(ls_dbg *g) {
+  pthread_mutex_lock(&g->mu);
+  void (*fn)(void *) = g->on_change;
+  void *ud = g->change_ud;
+  pthread_mutex_unlock(&g->mu);
+  if (fn) fn(ud);
+}
+
+void ls_dbg_config_get(ls_dbg *g, void (*fn)(void *ud, const ls_dbg_fbp_info *b), void *ud, unsigned *exc,
+                       int *stop_on_entry) {
+  pthread_mutex_lock(&g->mu);
+  for (size_t i = 0; fn && i < g->n_fbps; i++) {
+    const bp *b = &g->fbps[i];
+    ls_dbg_fbp_info info = {b->id, b->glob, b->phase, b->cond ? ls_dbg_expr_source(b->cond) : "",
+                            b->hit_text ? b->hit_text : ""};
+    fn(ud, &info);
+  }
+  if (exc) *exc = g->exc;
+  if (stop_on_entry) *stop_on_entry = g->stop_on_entry;
+  pthread_mutex_unlock(&g->mu);
+}
 void ls_dbg_set_keep_budget(ls_dbg *g, size_t bytes) { g->keep_budget = bytes; }
 
 void ls_dbg_reset(ls_dbg *g) {
@@ -639,7 +695,9 @@ int ls__dbg_bps_check(ls_dbg *g, const ls_dbg_event *ev, ls_dbg_stop *stop) {
   int mi = model_index(g, ev->module);
   for (size_t i = 0; i < g->n_fbps; i++) {
     bp *b = &g->fbps[i];
-    if (!glob_match(b->glob, ev->name) || !bp_fires(g, b, ev, stop)) continue;
+    int phase_ok = b->phase == LS_DBG_BP_BOTH ||
+                   (b->phase == LS_DBG_BP_BACKWARD) == (ev->pass == LS_DBG_BACKWARD);
+    if (!phase_ok || !glob_match(b->glob, ev->name) || !bp_fires(g, b, ev, stop)) continue;
     stop->reason = LS_DBG_STOP_FUNCTION_BREAKPOINT;
     if (stop->n_hit < LS_DBG_MAX_HIT_IDS) stop->hit_ids[stop->n_hit++] = b->id;
   }

@@ -55,6 +55,8 @@
 #include "core/model/model.h"
 #include "core/tensor/dtype.h"
 
+typedef struct ls_dbg ls_dbg; /* debug.h */
+
 #define LS_DBG_MAX_HIT_IDS 16
 
 /* ---------------------------------------------------------------- the module table */
@@ -94,6 +96,9 @@ typedef struct ls_dbg_var {
   const void *data;                /* [shape] in dtype, readable in this process; NULL: read
                                       it with the event's fetch */
   uint64_t handle;                 /* the target's name for the bytes when data is NULL */
+  const char *summary;             /* when data is NULL: the one-line statistics the target
+                                      computed where the tensor lives (the Variables view shows
+                                      it without fetching the bytes); NULL: none */
 } ls_dbg_var;
 
 typedef struct ls_dbg_event {
@@ -244,6 +249,11 @@ typedef struct ls_dbg_target_ops {
   /* Frames of a stopped thread below its module frames, innermost first; returns the count. */
   int (*frames)(void *ud, int thread, ls_dbg_frame *out, int cap);
   void (*free)(void *ud);
+  /* A target that decides stops itself (LS_DBG_CAUSE_DECIDED) reads the breakpoints, filters
+   * and stop-on-entry here (ls_dbg_config_get) and passes them on: called before each run()
+   * and after every change, on the thread that made it. NULL for targets that let the run
+   * decide. */
+  void (*configure)(void *ud, ls_dbg *g);
 } ls_dbg_target_ops;
 
 typedef struct ls_dbg_target {

@@ -1,18 +1,26 @@
-/* attach.c: the DAP `attach` request. layerscope runs the forward pass inside the adapter
- * itself, so there is no separate process to attach to; the request is answered with an
- * error that says what to use instead, after the same state check as launch. */
+/* attach.c: the DAP `attach` request: debug a PyTorch program that is already running and
+ * called layerscope_agent.listen() (like debugpy.listen): {"connect": SOCKET} names the
+ * socket it printed. The arguments are checked as launch's are (dap_attach_args_parse), the
+ * run opens on the agent target in attach mode, and `disconnect` later detaches: the agent
+ * removes its hooks and the program runs on (docs/agent.md). */
 #include "core/base/errors.h"
-#include "dap/server.h"
+#include "dap/debugger.h"
 
 int dap_on_attach(dap_server *s, dap_req *req, json_t *args) {
-  (void)args;
   if (s->session.state != DAP_S_INITIALIZED) {
     dap_respond_error(s, req, DAP_ERR_BAD_STATE, "attach: not possible while the session is %s",
                       dap_state_name(s->session.state));
     return LS_OK;
   }
-  dap_respond_error(s, req, DAP_ERR_UNSUPPORTED,
-                    "attach: not supported: layerscope runs the model inside the adapter; "
-                    "use a \"launch\" configuration with \"config\" (and optionally \"weights\")");
+  ls_diag d;
+  ls_diag_init(&d);
+  dap_launch_args la;
+  int rc = dap_attach_args_parse(args, &la, &d);
+  if (rc == LS_ENOMEM) return rc;
+  if (rc != LS_OK) {
+    dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "%s", d.msg);
+    return LS_OK;
+  }
+  dap_dbg_launch(s, req, &la);
   return LS_OK;
 }

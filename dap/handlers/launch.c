@@ -24,18 +24,6 @@ int dap_on_launch(dap_server *s, dap_req *req, json_t *args) {
     dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "%s", d.msg);
     return LS_OK;
   }
-  s->session.launch = la;
-  s->session.launched = 1;
-  if ((rc = dap_dbg_open(s, &d)) != LS_OK) {
-    /* not launched after all: the next launch starts from nothing */
-    dap_launch_args_free(&s->session.launch);
-    s->session.launched = 0;
-    dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "launch: %s", d.msg[0] ? d.msg : ls_err_str(rc));
-    return LS_OK;
-  }
-  dap_session_transition(&s->session, DAP_S_CONFIGURING, NULL);
-  if (la.unknown) dap_send_output(s, "important", "layerscope: %s\n", la.unknown);
-  dap_respond(s, req, NULL);
-  dap_send_event(s, "initialized", NULL);
+  dap_dbg_launch(s, req, &la);
   return LS_OK;
 }

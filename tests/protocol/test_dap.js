@@ -87,10 +87,14 @@ test('launch arguments are validated with errors naming the argument', async () 
     assert.strictEqual(r.body.error.format, r.message);
     assert.strictEqual(r.body.error.showUser, true);
   }
-  // attach explains what to use instead; a relative config resolves against cwd.
+  // attach needs the socket of a program that called layerscope_agent.listen(); a missing
+  // or wrong one is an error naming it. A relative config resolves against cwd.
   const at = await dc.raw('attach', {});
   assert.strictEqual(at.success, false);
-  assert.match(at.message, /attach: not supported.*"launch"/);
+  assert.match(at.message, /attach: argument 'connect' is required/);
+  const at2 = await dc.raw('attach', { connect: path.join(path.dirname(CONFIG), 'no-such.sock') });
+  assert.strictEqual(at2.success, false);
+  assert.match(at2.message, /attach: .*no-such\.sock: No such file or directory \(did the program call layerscope_agent\.listen\(\)\?\)/);
   const ok = await dc.raw('launch', { config: 'config.json', cwd: path.dirname(CONFIG), tokens: [1, 2, 3] });
   assert.strictEqual(ok.success, true, ok.message);
   // A second launch is refused: the session is configuring now.
@@ -136,7 +140,8 @@ test('a launch that cannot run is an error response naming the problem; unknown 
   assert.strictEqual(outputs.length, 1, JSON.stringify(outputs));
   assert.strictEqual(outputs[0].category, 'important');
   assert.strictEqual(outputs[0].output, "layerscope: unknown launch arguments 'stopOnEnty', 'treads' (ignored; the known ones are "
-    + 'config, weights, tokens, randomTokens, seed, threads, compute, stopOnEntry, showNativeFrames, noDebug, cwd)\n');
+    + 'config, weights, tokens, randomTokens, seed, threads, compute, stopOnEntry, showNativeFrames, noDebug, cwd, '
+    + 'program, module, args, env, python, connect)\n');
   await dc.disconnectRequest({});
   await done(dc);
 });

@@ -55,8 +55,8 @@ static void event_at(fake *f, int serial) {
   *ev = (ls_dbg_event){.module = m, .name = k_table[m].name, .type = k_table[m].type, .depth = k_table[m].depth,
                        .layer = k_table[m].layer, .phase = k_events[serial].phase, .pass = LS_DBG_FORWARD,
                        .thread = f->o.thread, .serial = (uint64_t)serial, .fetch = fetch, .fetch_ud = f};
-  f->vars[0] = (ls_dbg_var){"input", LS_DT_F32, 2, {1, 4}, f->data[m][0], 0};
-  f->vars[1] = (ls_dbg_var){"output", LS_DT_F32, 2, {1, 4}, f->o.fetch ? NULL : f->data[m][1], (uint64_t)m};
+  f->vars[0] = (ls_dbg_var){"input", LS_DT_F32, 2, {1, 4}, f->data[m][0], 0, NULL};
+  f->vars[1] = (ls_dbg_var){"output", LS_DT_F32, 2, {1, 4}, f->o.fetch ? NULL : f->data[m][1], (uint64_t)m, NULL};
   ev->vars[LS_DBG_G_INPUTS] = &f->vars[0];
   ev->n_vars[LS_DBG_G_INPUTS] = 1;
   if (ev->phase == LS_DBG_EXIT) {
@@ -199,7 +199,7 @@ static void f_free(void *ud) {
 }
 
 static const ls_dbg_target_ops k_fake_ops = {f_describe, NULL,      f_run,     f_resume, f_pause,
-                                             f_terminate, f_reset, f_threads, f_frames, f_free};
+                                             f_terminate, f_reset, f_threads, f_frames, f_free, NULL};
 
 fake_target_opts fake_target_defaults(void) { return (fake_target_opts){7, 0, -1, 0, -1, 0, -1}; }
 
