@@ -98,6 +98,31 @@ static void on_progress(void *ud, ls_dbg_progress phase, const char *id, double 
     dap_send_event(x->s, "progressEnd", json_pack("{s:s}", "progressId", pid));
 }
 
+/* The module table grew (the agent target reports named_modules() as the program runs): the
+ * Model Layers view hears of it through the custom event `layerscopeModules`, and function
+ * breakpoints that were pending and now match a module are sent as `breakpoint` changes. */
+static void on_modules(void *ud, size_t start, size_t n) {
+  dap_dbg *x = ud;
+  json_t *mods = json_array();
+  for (size_t i = start; mods && i < start + n; i++) {
+    ls_dbg_module m;
+    if (ls_dbg_module_get(x->g, (int)i, &m) != LS_OK) break;
+    json_array_append_new(mods, json_pack("{s:s, s:s, s:i}", "name", m.name, "type", m.type, "parent", m.parent));
+  }
+  dap_send_event(x->s, "layerscopeModules", json_pack("{s:i, s:o}", "start", (int)start, "modules", mods));
+  ls_dbg_bp_result res[64];
+  size_t k = ls_dbg_function_bps_status(x->g, res, 64);
+  for (size_t i = 0; i < k; i++) {
+    if (!res[i].verified) continue;
+    size_t j = 0;
+    while (j < x->n_verified && x->verified[j] != res[i].id) j++;
+    if (j < x->n_verified || x->n_verified == sizeof x->verified / sizeof x->verified[0]) continue;
+    x->verified[x->n_verified++] = res[i].id;
+    dap_send_event(x->s, "breakpoint", json_pack("{s:s, s:{s:i, s:b, s:s}}", "reason", "changed", "breakpoint", "id",
+                                                 res[i].id, "verified", 1, "message", res[i].message));
+  }
+}
+
 static int post(void *ud, void (*fn)(void *arg), void *arg) { return dap_server_post_fn(ud, fn, arg); }
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -165,7 +190,7 @@ int dap_dbg_open(dap_server *s, ls_diag *d) {
   ls_dbg_target t;
   int rc = s->session.open_target(la, &t, d);
   ls_dbg_run_opts o = {.stop_on_entry = la->stop_on_entry, .no_debug = la->no_debug,
-                       .cbs = {on_stop, on_end, on_output, on_progress, x, post, s}};
+                       .cbs = {on_stop, on_end, on_output, on_progress, x, on_modules, post, s}};
   if (rc == LS_OK) rc = ls_dbg_run_open(&x->run, t, &o, d);
   if (rc == LS_OK) {
     x->g = ls_dbg_run_dbg(x->run);

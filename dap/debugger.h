@@ -23,6 +23,8 @@ typedef struct dap_dbg {
   ls_dbg *g;                   /* the run's session (borrowed): breakpoints, statistics */
   dap_vars *vars;              /* owned: the variablesReference table of the current stop */
   int progress;                /* the client supports progress events */
+  int verified[64];            /* function breakpoint ids reported verified by `breakpoint` events */
+  size_t n_verified;
 } dap_dbg;
 
 /* The session's debugger: created by launch (dap_dbg_open); NULL with d set before that. */

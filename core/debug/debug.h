@@ -107,6 +107,10 @@ typedef struct ls_dbg_fbp_info {
 void ls_dbg_config_get(ls_dbg *g, void (*fn)(void *ud, const ls_dbg_fbp_info *b), void *ud, unsigned *exc,
                        int *stop_on_entry);
 void ls_dbg_set_on_change(ls_dbg *g, void (*fn)(void *ud), void *ud);
+/* The verification of every function breakpoint against the module table as it is now
+ * (a target that reports modules as it runs turns pending breakpoints into verified ones);
+ * fills out[cap], returns the count. */
+size_t ls_dbg_function_bps_status(ls_dbg *g, ls_dbg_bp_result *out, size_t cap);
 /* Bytes of module outputs kept for later expressions (default 256 MiB; 0 keeps none). */
 void ls_dbg_set_keep_budget(ls_dbg *g, size_t bytes);
 /* Forget per-run state (hit counts, fired filters, kept outputs) before a new run. */

@@ -32,7 +32,7 @@ typedef struct run_thread {
   const ls_dbg_event *ev;
 } run_thread;
 
-typedef enum { D_STOP, D_END, D_OUTPUT, D_PROGRESS } dkind;
+typedef enum { D_STOP, D_END, D_OUTPUT, D_PROGRESS, D_MODULES } dkind;
 
 /* One call to the front end, with copies of its strings. */
 typedef struct delivery {
@@ -138,6 +138,9 @@ static void deliver(void *arg) {
     case D_STOP: if (cb->on_stop) cb->on_stop(cb->ud, &stop); break;
     case D_END: if (cb->on_end) cb->on_end(cb->ud, &end); break;
     case D_OUTPUT: if (cb->on_output) cb->on_output(cb->ud, (ls_dbg_output)dl->code, dl->s[0]); break;
+    case D_MODULES:
+      if (cb->on_modules) cb->on_modules(cb->ud, (size_t)dl->code, (size_t)dl->exit_code);
+      break;
     case D_PROGRESS:
       if (cb->on_progress)
         cb->on_progress(cb->ud, (ls_dbg_progress)dl->code, dl->s[0], dl->fraction, dl->s[1], dl->s[2]);
@@ -241,7 +244,16 @@ static void host_stopped(void *hud, const ls_dbg_event *ev, ls_dbg_cause cause, 
 
 static int host_modules(void *hud, const ls_dbg_module *mods, size_t n) {
   ls_dbg_run *r = hud;
-  return ls_dbg_modules_add(r->g, mods, n);
+  size_t start = ls_dbg_module_count(r->g);
+  int rc = ls_dbg_modules_add(r->g, mods, n);
+  if (rc != LS_OK || !n) return rc;
+  delivery *dl = dl_new(r, gen_now(r), D_MODULES, NULL, NULL, NULL);
+  if (dl) {
+    dl->code = (int)start;
+    dl->exit_code = (int)n;
+  }
+  dl_send(r, dl);
+  return LS_OK;
 }
 
 static void host_progress(void *hud, ls_dbg_progress phase, const char *id, double fraction, const char *title,

@@ -67,6 +67,10 @@ typedef struct ls_dbg_run_cbs {
   void (*on_progress)(void *ud, ls_dbg_progress phase, const char *id, double fraction, const char *title,
                       const char *message);
   void *ud;
+  /* The module table grew: entries [start, start + n) (ls_dbg_module_get on the session). A
+   * target that reports its modules as it runs (the agent) calls this; pending function
+   * breakpoints may match now (ls_dbg_function_bps_status). */
+  void (*on_modules)(void *ud, size_t start, size_t n);
   /* Runs fn(arg) on the control thread later (0), or refuses (negative: the run frees arg).
    * NULL: callbacks run on the target's threads. */
   int (*post)(void *post_ud, void (*fn)(void *arg), void *arg);

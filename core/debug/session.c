@@ -391,6 +391,26 @@ int ls_dbg_bp_phase_parse(const char **glob) {
   return LS_DBG_BP_FORWARD;
 }
 
+size_t ls_dbg_function_bps_status(ls_dbg *g, ls_dbg_bp_result *out, size_t cap) {
+  pthread_mutex_lock(&g->mu);
+  size_t n = 0;
+  for (size_t i = 0; i < g->n_fbps && n < cap; i++) {
+    const bp *b = &g->fbps[i];
+    size_t matches = 0;
+    for (size_t m = 0; m < g->n_mods; m++)
+      if (g->mods[m].m.name[0] && glob_match(b->glob, g->mods[m].m.name)) matches++;
+    ls_dbg_bp_result *r = &out[n++];
+    memset(r, 0, sizeof *r);
+    r->id = b->id;
+    r->verified = matches > 0;
+    if (matches) snprintf(r->message, sizeof r->message, "matches %zu module%s", matches, matches == 1 ? "" : "s");
+    else if (!g->n_mods) snprintf(r->message, sizeof r->message, "pending: the run has not reported its modules yet");
+    else snprintf(r->message, sizeof r->message, "no module matches '%.*s' yet", ls_utf8_clip(b->glob, 120), b->glob);
+  }
+  pthread_mutex_unlock(&g->mu);
+  return n;
+}
+
 void ls_dbg_set_on_change(ls_dbg *g, void (*fn)(void *ud), void *ud) {
   pthread_mutex_lock(&g->mu);
   g->on_change = fn;

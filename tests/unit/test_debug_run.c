@@ -68,7 +68,7 @@ static ls_dbg_run *open_fake(const fake_target_opts *fo, rec *rc, const fake_tar
   ls_dbg_target t;
   assert_int_equal(fake_target_new(&t, fo, &d), LS_OK);
   if (cnt) *cnt = fake_target_counters_of(t);
-  ls_dbg_run_opts ro = {.cbs = {rec_stop, rec_end, rec_output, NULL, rc, NULL, NULL}};
+  ls_dbg_run_opts ro = {.cbs = {rec_stop, rec_end, rec_output, NULL, rc, NULL, NULL, NULL}};
   ls_dbg_run *r = NULL;
   assert_int_equal(ls_dbg_run_open(&r, t, &ro, &d), LS_OK);
   return r;
@@ -371,7 +371,7 @@ static void test_post_drops_stale(void **state) {
   ls_diag_init(&d);
   ls_dbg_target t;
   assert_int_equal(fake_target_new(&t, &fo, &d), LS_OK);
-  ls_dbg_run_opts ro = {.cbs = {rec_stop, rec_end, rec_output, NULL, &rc, qpost, &q}};
+  ls_dbg_run_opts ro = {.cbs = {rec_stop, rec_end, rec_output, NULL, &rc, NULL, qpost, &q}};
   ls_dbg_run *r;
   assert_int_equal(ls_dbg_run_open(&r, t, &ro, &d), LS_OK);
   ls_dbg_bp_result res;
@@ -416,7 +416,7 @@ static void test_engine_target(void **state) {
   static const int64_t toks[6] = {1, 5, 9, 63, 0, 17};
   ls_dbg_engine_opts eo = {.config = cfg, .tokens = toks, .n_tokens = 6, .seed = 3, .threads = 1};
   rec rc = {0};
-  ls_dbg_run_opts ro = {.cbs = {rec_stop, rec_end, rec_output, NULL, &rc, NULL, NULL}};
+  ls_dbg_run_opts ro = {.cbs = {rec_stop, rec_end, rec_output, NULL, &rc, NULL, NULL, NULL}};
   ls_dbg_run *r;
   ls_diag d;
   ls_diag_init(&d);
