@@ -52,6 +52,8 @@ typedef struct tgt {
   ls_agent_target_opts o;
   char **owned;                       /* strings copied from the options */
   size_t n_owned;
+  pthread_mutex_t report_mu;          /* held from adding modules to the table until the host
+                                         has them, so the run's table keeps the same order */
   pthread_mutex_t mu;                 /* guards everything below */
   const ls_dbg_target_host *host;     /* during run() */
   ls_agent_srv *srv;
@@ -103,18 +105,20 @@ static int layer_of(const char *name) {
   return -1;
 }
 
-/* The process's module entries [start, start+n) become the table's (by name); t->mu held. */
-static void on_modules(tgt *t, peer *p, json_t *b) {
+/* The process's module entries [start, start+n) become the table's (by name); t->mu held.
+ * Returns the new entries (*n_add of them; ls_free) for the host, told after mu is released. */
+static ls_dbg_module *on_modules(tgt *t, peer *p, json_t *b, size_t *n_out) {
+  *n_out = 0;
   size_t start = (size_t)json_integer_value(json_object_get(b, "start"));
   json_t *mods = json_object_get(b, "modules");
   size_t n = json_array_size(mods);
-  if (start != p->n_map || n > 1000000) return; /* out of order: the agent is ours, so ignore */
+  if (start != p->n_map || n > 1000000) return NULL; /* out of order: the agent is ours, so ignore */
   int *map = ls_reallocarray(p->map, p->n_map + n, sizeof *map);
   ls_dbg_module *add = ls_calloc(n ? n : 1, sizeof *add);
   if (!map || !add) {
     if (map) p->map = map;
     ls_free(add);
-    return;
+    return NULL;
   }
   p->map = map;
   size_t n_add = 0;
@@ -154,9 +158,8 @@ static void on_modules(tgt *t, peer *p, json_t *b) {
     add[n_add++] = (ls_dbg_module){cn, ct, gparent, depth, layer_of(cn), 0};
     p->map[p->n_map++] = idx;
   }
-  const ls_dbg_target_host *h = t->host;
-  if (n_add && h) h->modules(h->hud, add, n_add);
-  ls_free(add);
+  *n_out = n_add;
+  return add;
 }
 
 static int dtype_of(const char *s, ls_dtype *out) { return s && ls_dtype_parse(s, out) == LS_OK; }
@@ -258,6 +261,8 @@ static void stop_free(stop_rec *s) {
 
 static void on_event(void *ud, ls_agent_conn *c, const char *event, json_t *body) {
   tgt *t = ud;
+  int modules = strcmp(event, "modules") == 0;
+  if (modules) pthread_mutex_lock(&t->report_mu);
   pthread_mutex_lock(&t->mu);
   peer *p = peer_of(t, c);
   if (!p && strcmp(event, "hello") == 0 && t->n_peers < MAX_PEERS && (p = ls_calloc(1, sizeof *p))) {
@@ -278,11 +283,19 @@ static void on_event(void *ud, ls_agent_conn *c, const char *event, json_t *body
   }
   if (!p) {
     pthread_mutex_unlock(&t->mu);
+    if (modules) pthread_mutex_unlock(&t->report_mu);
     return;
   }
   const ls_dbg_target_host *h = t->host;
   if (strcmp(event, "modules") == 0) {
-    on_modules(t, p, body);
+    size_t n_add;
+    ls_dbg_module *add = on_modules(t, p, body, &n_add);
+    pthread_mutex_unlock(&t->mu);
+    /* the strings stay valid: the table only grows, and only this reader adds to it for p */
+    if (add && n_add && h) h->modules(h->hud, add, n_add);
+    pthread_mutex_unlock(&t->report_mu);
+    ls_free(add);
+    return;
   } else if (strcmp(event, "rank") == 0) {
     peer_name(p);
   } else if (strcmp(event, "stopped") == 0 && h && !p->stop) {
@@ -645,6 +658,7 @@ static void a_free(void *ud) {
   ls_free((void *)t->o.launch.env);
   json_decref(t->config);
   pthread_mutex_destroy(&t->mu);
+  pthread_mutex_destroy(&t->report_mu);
   ls_free(t);
 }
 
@@ -655,6 +669,7 @@ int ls_agent_target_new(ls_dbg_target *out, const ls_agent_target_opts *o, ls_di
   tgt *t = ls_calloc(1, sizeof *t);
   if (!t) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   pthread_mutex_init(&t->mu, NULL);
+  pthread_mutex_init(&t->report_mu, NULL);
   ls_strmap_init(&t->by_name);
   t->o = *o;
   t->config = json_pack("{s:[], s:[], s:b}", "breakpoints", "exceptions", "stopOnEntry", 0);

@@ -40,12 +40,43 @@ const ls_dbg_run_stop *dap_dbg_stop(dap_dbg *x) { return ls_dbg_run_stop_get(x->
 
 /* ------------------------------------------------------------------ the run's callbacks */
 
+int dap_dbg_frame_id(dap_dbg *x, int thread, int index) {
+  int k = 0;
+  while (k < x->n_frame_threads && x->frame_threads[k].thread != thread) k++;
+  if (k == x->n_frame_threads) {
+    if (k == (int)(sizeof x->frame_threads / sizeof x->frame_threads[0])) return 0;
+    x->frame_threads[k].thread = thread;
+    x->frame_threads[k].base = k * DAP_FRAMES_PER_THREAD;
+    x->n_frame_threads++;
+  }
+  return x->frame_threads[k].base + index + 1;
+}
+
+int dap_dbg_frame_of(dap_dbg *x, int id, int *thread, int *index) {
+  for (int k = 0; k < x->n_frame_threads; k++) {
+    int i = id - 1 - x->frame_threads[k].base;
+    if (i >= 0 && i < DAP_FRAMES_PER_THREAD) {
+      *thread = x->frame_threads[k].thread;
+      *index = i;
+      return 0;
+    }
+  }
+  return -1;
+}
+
 static void on_stop(void *ud, const ls_dbg_run_stop *st) {
   dap_dbg *x = ud;
   dap_server *s = x->s;
-  if (s->session.state != DAP_S_RUNNING) return; /* terminated meanwhile */
-  dap_vars_reset(x->vars);
-  dap_session_transition(&s->session, DAP_S_STOPPED, NULL);
+  if (s->session.state == DAP_S_STOPPED) {
+    /* another thread (rank) stopped too (all-stop): its own `stopped` event; the references
+     * and frames handed out for the first stay valid */
+  } else if (s->session.state != DAP_S_RUNNING) {
+    return; /* terminated meanwhile */
+  } else {
+    dap_vars_reset(x->vars);
+    x->n_frame_threads = 0;
+    dap_session_transition(&s->session, DAP_S_STOPPED, NULL);
+  }
   const ls_dbg_stop *why = &st->why;
   json_t *body = json_pack("{s:s, s:i, s:b}", "reason", ls_dbg_reason_name(why->reason), "threadId", st->thread,
                            "allThreadsStopped", st->all_stopped);
@@ -211,12 +242,14 @@ int dap_dbg_start(dap_server *s, dap_dbg *x, ls_diag *d) {
 
 int dap_dbg_resume(dap_server *s, dap_dbg *x, ls_dbg_action action) {
   dap_vars_reset(x->vars);
+  x->n_frame_threads = 0;
   dap_session_transition(&s->session, DAP_S_RUNNING, NULL);
   return ls_dbg_run_resume(x->run, action);
 }
 
 int dap_dbg_restart(dap_server *s, dap_dbg *x, ls_diag *d) {
   dap_vars_reset(x->vars);
+  x->n_frame_threads = 0;
   if (s->session.state == DAP_S_STOPPED) dap_session_transition(&s->session, DAP_S_RUNNING, NULL);
   return ls_dbg_run_restart(x->run, d);
 }

@@ -23,6 +23,8 @@ typedef struct dap_dbg {
   ls_dbg *g;                   /* the run's session (borrowed): breakpoints, statistics */
   dap_vars *vars;              /* owned: the variablesReference table of the current stop */
   int progress;                /* the client supports progress events */
+  struct { int thread, base; } frame_threads[64]; /* frame ids of this stop: base + index + 1 */
+  int n_frame_threads;
   int verified[64];            /* function breakpoint ids reported verified by `breakpoint` events */
   size_t n_verified;
 } dap_dbg;
@@ -33,6 +35,13 @@ dap_dbg *dap_dbg_get(dap_server *s, ls_diag *d);
 dap_dbg *dap_dbg_stopped(dap_server *s, dap_req *req);
 /* The stop of a debugger returned by dap_dbg_stopped (borrowed until the run resumes). */
 const ls_dbg_run_stop *dap_dbg_stop(dap_dbg *x);
+/* Frame ids of a stop: the frames of the first thread asked for are 1..n (as they always
+ * were with one thread); each further thread's get a range of their own. _id returns the id
+ * of a thread's frame, _of the thread and index behind an id (-1 when unknown). Forgotten at
+ * every resume. */
+#define DAP_FRAMES_PER_THREAD 1024
+int dap_dbg_frame_id(dap_dbg *x, int thread, int index);
+int dap_dbg_frame_of(dap_dbg *x, int id, int *thread, int *index);
 /* What the run runs, for messages: "forward pass". */
 const char *dap_dbg_what(const dap_server *s);
 

@@ -26,6 +26,7 @@ typedef struct vent {
   vkind kind;
   int group;
   int index;               /* VK_LAZY: the var's index in its group */
+  int thread;              /* VK_GROUP, VK_LAZY: the stopped thread (0: the reported stop's) */
   ls_dbg_tensor t;         /* borrowed from the paused event, or from `owned` */
   void *owned;             /* evaluate results: freed at reset */
   char name[128];
@@ -76,7 +77,17 @@ static int add(dap_vars *v, vkind kind, int group, const ls_dbg_tensor *t, const
   return (int)++v->n;
 }
 
-int dap_vars_scope(dap_vars *v, int group) { return add(v, VK_GROUP, group, NULL, NULL, NULL); }
+int dap_vars_scope(dap_vars *v, int group) { return dap_vars_scope_on(v, group, 0); }
+int dap_vars_scope_on(dap_vars *v, int group, int thread) {
+  for (size_t i = 0; i < v->n; i++)
+    if (v->v[i].kind == VK_GROUP && v->v[i].group == group && v->v[i].thread == thread) return (int)i + 1;
+  int ref = add(v, VK_GROUP, group, NULL, NULL, (void *)1); /* (void *)1: never merged with another */
+  if (ref) {
+    v->v[ref - 1].owned = NULL;
+    v->v[ref - 1].thread = thread;
+  }
+  return ref;
+}
 int dap_vars_tensor(dap_vars *v, const ls_dbg_tensor *t, const char *name, void *owned) {
   return add(v, VK_TENSOR, 0, t, name, owned);
 }
@@ -119,7 +130,7 @@ static int resolve(dap_dbg *x, int ref, ls_diag *d) {
   vent *e = &x->vars->v[ref - 1];
   if (e->kind != VK_LAZY) return LS_OK;
   ls_dbg_tensor t;
-  int rc = ls_dbg_run_tensor(x->run, (ls_dbg_group)e->group, e->index, &t, d);
+  int rc = ls_dbg_run_tensor_on(x->run, e->thread, (ls_dbg_group)e->group, e->index, &t, d);
   if (rc != LS_OK) return rc;
   e = &x->vars->v[ref - 1];
   e->kind = VK_TENSOR;
@@ -129,11 +140,12 @@ static int resolve(dap_dbg *x, int ref, ls_diag *d) {
 }
 
 /* A tensor of another process, by its summary line; opened, it is fetched (resolve). */
-static json_t *lazy_var(dap_dbg *x, int group, int i, const ls_dbg_var *v) {
-  int ref = add(x->vars, VK_LAZY, group * 4096 + i, NULL, v->name, NULL);
+static json_t *lazy_var(dap_dbg *x, int thread, int group, int i, const ls_dbg_var *v) {
+  int ref = add(x->vars, VK_LAZY, group, NULL, v->name, (void *)1); /* (void *)1: never merged */
   if (ref) {
-    x->vars->v[ref - 1].group = group;
+    x->vars->v[ref - 1].owned = NULL;
     x->vars->v[ref - 1].index = i;
+    x->vars->v[ref - 1].thread = thread;
   }
   json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", v->name, "value", v->summary, "type", "tensor",
                         "variablesReference", ref, "namedVariables", 2);
@@ -147,21 +159,21 @@ static json_t *lazy_var(dap_dbg *x, int group, int i, const ls_dbg_var *v) {
   return o;
 }
 
-static void list_group(dap_dbg *x, int group, json_t *out) {
-  const ls_dbg_event *ev = dap_dbg_stop(x)->ev;
-  if ((unsigned)group >= LS_DBG_G_COUNT) return;
+static void list_group(dap_dbg *x, int group, int thread, json_t *out) {
+  const ls_dbg_event *ev = ls_dbg_run_event(x->run, thread);
+  if (!ev || (unsigned)group >= LS_DBG_G_COUNT) return;
   if (group == LS_DBG_G_INTER && ev->layer >= 0)
     push(out, json_pack("{s:s, s:s, s:i}", "name", "layer", "value", "", "variablesReference", 0));
   for (int i = 0; i < ev->n_vars[group]; i++) {
     const char *name = ev->vars[group][i].name;
     if (!ev->vars[group][i].data && ev->vars[group][i].summary) {
-      push(out, lazy_var(x, group, i, &ev->vars[group][i]));
+      push(out, lazy_var(x, thread, group, i, &ev->vars[group][i]));
       continue;
     }
     ls_dbg_tensor t;
     ls_diag d;
     ls_diag_init(&d);
-    if (ls_dbg_run_tensor(x->run, (ls_dbg_group)group, i, &t, &d) == LS_OK) {
+    if (ls_dbg_run_tensor_on(x->run, thread, (ls_dbg_group)group, i, &t, &d) == LS_OK) {
       push(out, tensor_var(x, name, &t));
     } else { /* a tensor the target could not hand over: say so in its place */
       char why[300];
@@ -275,7 +287,7 @@ json_t *dap_vars_list(dap_dbg *x, int ref, json_t *args, const char **why) {
   if (!out) return NULL;
   switch (e.kind) {
   case VK_LAZY: break;
-  case VK_GROUP: list_group(x, e.group, out); break;
+  case VK_GROUP: list_group(x, e.group, e.thread, out); break;
   case VK_TENSOR: list_tensor(x, &e, args, out); break;
   case VK_STATS: list_stats(x, &e.t, out); break;
   case VK_HIST: list_hist(x, &e.t, out); break;

@@ -19,6 +19,8 @@ void dap_vars_reset(dap_vars *v);
 /* A reference for a scope group (ls_dbg_group: inputs, outputs, parameters, intermediates,
  * gradients). */
 int dap_vars_scope(dap_vars *v, int group);
+/* The same for the scope of a given stopped thread (0: the reported stop's). */
+int dap_vars_scope_on(dap_vars *v, int group, int thread);
 /* A reference for a tensor; when owned != NULL the table takes the buffer (freed at reset). */
 int dap_vars_tensor(dap_vars *v, const ls_dbg_tensor *t, const char *name, void *owned);
 /* The `variables` response body for a reference; NULL with *why when unknown. */

@@ -95,11 +95,22 @@ static delivery *dl_new(ls_dbg_run *r, unsigned gen, dkind kind, const char *a, 
   return dl;
 }
 
-static int all_stopped(const ls_dbg_run *r) {
+/* Every thread stopped: those the run has seen, and every thread the target lists (ids[n],
+ * read before r->mu is taken: a target calls the host with its own lock held, so its
+ * threads() must not be called under the run's). A target that decides stops itself
+ * reports no events, so its threads are known only from that list. */
+static int all_stopped(const ls_dbg_run *r, const ls_dbg_thread *ids, int n) {
   for (size_t i = 0; i < r->n_thr; i++)
     if (!r->thr[i].stopped) return 0;
+  for (int k = 0; k < n; k++) {
+    size_t i = 0;
+    while (i < r->n_thr && r->thr[i].id != ids[k].id) i++;
+    if (i == r->n_thr || !r->thr[i].stopped) return 0;
+  }
   return 1;
 }
+
+#define MAX_TARGET_THREADS 256
 
 static run_thread *thr_find(ls_dbg_run *r, int id) {
   for (size_t i = 0; i < r->n_thr; i++)
@@ -114,13 +125,15 @@ static void deliver(void *arg) {
   const ls_dbg_run_cbs *cb = &r->o.cbs;
   ls_dbg_run_stop stop;      /* what the callbacks get: copies, as the run's own may */
   ls_dbg_run_end end;        /* change once mu is released */
+  ls_dbg_thread ids[MAX_TARGET_THREADS];
+  int n_ids = dl->kind == D_STOP ? r->t.ops->threads(r->t.ud, ids, MAX_TARGET_THREADS) : 0;
   pthread_mutex_lock(&r->mu);
   int live = dl->gen == r->gen;
   if (dl->kind == D_STOP) {
     run_thread *th = live && !r->terminating ? thr_find(r, dl->thread) : NULL;
     live = th && th->stopped;
     if (live) {
-      stop = r->stop = (ls_dbg_run_stop){th->why, th->id, all_stopped(r), th->ev};
+      stop = r->stop = (ls_dbg_run_stop){th->why, th->id, all_stopped(r, ids, n_ids), th->ev};
       r->state = LS_DBG_RUN_STOPPED;
       r->delivering++;
     }
@@ -215,6 +228,8 @@ static int host_event(void *hud, const ls_dbg_event *ev) {
 
 static void host_stopped(void *hud, const ls_dbg_event *ev, ls_dbg_cause cause, const ls_dbg_stop *decided) {
   ls_dbg_run *r = hud;
+  ls_dbg_thread ids[MAX_TARGET_THREADS];
+  int n_ids = r->t.ops->threads(r->t.ud, ids, MAX_TARGET_THREADS);
   pthread_mutex_lock(&r->mu);
   run_thread *th = thr_get(r, ev->thread);
   if (!th) {
@@ -233,7 +248,7 @@ static void host_stopped(void *hud, const ls_dbg_event *ev, ls_dbg_cause cause, 
   th->stopped = 1;
   th->ev = ev;
   atomic_fetch_add(&r->n_stopped, 1);
-  int others = !all_stopped(r);
+  int others = !all_stopped(r, ids, n_ids);
   unsigned gen = r->gen;
   pthread_mutex_unlock(&r->mu);
   if (others) r->t.ops->pause(r->t.ud); /* all-stop */
@@ -483,19 +498,39 @@ const ls_dbg_run_end *ls_dbg_run_end_get(ls_dbg_run *r) {
 
 /* ------------------------------------------------------------------ the scope of a stop */
 
-static const ls_dbg_event *stopped_event(ls_dbg_run *r, ls_diag *d) {
+const ls_dbg_event *ls_dbg_run_event(ls_dbg_run *r, int thread) {
   const ls_dbg_run_stop *s = ls_dbg_run_stop_get(r);
-  if (!s) ls_diag_set(d, LS_ESTATE, "the %s is not stopped", r->info.what);
-  return s ? s->ev : NULL;
+  if (!s) return NULL;
+  if (thread <= 0 || thread == s->thread) return s->ev;
+  pthread_mutex_lock(&r->mu);
+  run_thread *th = thr_find(r, thread);
+  const ls_dbg_event *ev = th && th->stopped ? th->ev : NULL;
+  pthread_mutex_unlock(&r->mu);
+  return ev;
+}
+
+static const ls_dbg_event *stopped_event(ls_dbg_run *r, int thread, ls_diag *d) {
+  const ls_dbg_event *ev = ls_dbg_run_event(r, thread);
+  if (!ev) ls_diag_set(d, LS_ESTATE, thread > 0 ? "that thread of the %s is not stopped" : "the %s is not stopped",
+                       r->info.what);
+  return ev;
 }
 
 int ls_dbg_run_eval(ls_dbg_run *r, const char *src, ls_dbg_value *out, ls_diag *d) {
-  const ls_dbg_event *ev = stopped_event(r, d);
+  return ls_dbg_run_eval_on(r, 0, src, out, d);
+}
+
+int ls_dbg_run_eval_on(ls_dbg_run *r, int thread, const char *src, ls_dbg_value *out, ls_diag *d) {
+  const ls_dbg_event *ev = stopped_event(r, thread, d);
   return ev ? ls_dbg_eval(r->g, ev, src, out, d) : LS_ESTATE;
 }
 
 int ls_dbg_run_tensor(ls_dbg_run *r, ls_dbg_group group, int i, ls_dbg_tensor *out, ls_diag *d) {
-  const ls_dbg_event *ev = stopped_event(r, d);
+  return ls_dbg_run_tensor_on(r, 0, group, i, out, d);
+}
+
+int ls_dbg_run_tensor_on(ls_dbg_run *r, int thread, ls_dbg_group group, int i, ls_dbg_tensor *out, ls_diag *d) {
+  const ls_dbg_event *ev = stopped_event(r, thread, d);
   if (!ev) return LS_ESTATE;
   if ((unsigned)group >= LS_DBG_G_COUNT || i < 0 || i >= ev->n_vars[group])
     return ls_diag_set(d, LS_ENOENT, "no tensor %d in that scope", i);

@@ -119,6 +119,14 @@ const ls_dbg_run_stop *ls_dbg_run_stop_get(ls_dbg_run *r);
 /* How it ended, NULL unless ENDED. */
 const ls_dbg_run_end *ls_dbg_run_end_get(ls_dbg_run *r);
 
+/* The event a stopped thread is at (thread <= 0: the reported stop's); NULL when that thread
+ * is not stopped. Borrowed until the run resumes. */
+const ls_dbg_event *ls_dbg_run_event(ls_dbg_run *r, int thread);
+/* At a stop: evaluates src in the scope of a stopped thread's event (_on; thread <= 0 or
+ * the plain form: the reported stop's). Several threads stop together on a target with
+ * ranks, and each keeps its own scope. */
+int ls_dbg_run_eval_on(ls_dbg_run *r, int thread, const char *src, ls_dbg_value *out, ls_diag *d);
+int ls_dbg_run_tensor_on(ls_dbg_run *r, int thread, ls_dbg_group group, int i, ls_dbg_tensor *out, ls_diag *d);
 /* At a stop: evaluates src in the stopped event's scope (ls_dbg_eval). */
 int ls_dbg_run_eval(ls_dbg_run *r, const char *src, ls_dbg_value *out, ls_diag *d);
 /* At a stop: tensor i of a group of the stopped event, with its memory (ls_dbg_var_tensor). */

@@ -18,7 +18,10 @@ int dap_on_evaluate(dap_server *s, dap_req *req, json_t *args) {
   ls_diag d;
   ls_diag_init(&d);
   ls_dbg_value v;
-  if (ls_dbg_run_eval(x->run, json_string_value(ex), &v, &d) != LS_OK) {
+  int thread = 0, index;
+  json_t *fid = json_object_get(args, "frameId");
+  if (json_is_integer(fid)) dap_dbg_frame_of(x, (int)json_integer_value(fid), &thread, &index);
+  if (ls_dbg_run_eval_on(x->run, thread, json_string_value(ex), &v, &d) != LS_OK) {
     dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "%s", d.msg);
     return LS_OK;
   }

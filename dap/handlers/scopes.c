@@ -13,14 +13,18 @@ int dap_on_scopes(dap_server *s, dap_req *req, json_t *args) {
     return LS_OK;
   }
   json_t *scopes = json_array();
-  if (json_integer_value(fid) == 1) {
-    const ls_dbg_event *ev = dap_dbg_stop(x)->ev;
+  int thread = 0, index = -1;
+  if (dap_dbg_frame_of(x, (int)json_integer_value(fid), &thread, &index) != 0 && json_integer_value(fid) == 1)
+    index = 0; /* a client that asks before stackTrace: the reported stop's innermost frame */
+  const ls_dbg_event *ev = index == 0 ? ls_dbg_run_event(x->run, thread) : NULL;
+  if (ev) {
     static const char *const NAMES[LS_DBG_G_COUNT] = {"Inputs", "Outputs", "Parameters", "Intermediates", "Gradients"};
     int n = ev->pass == LS_DBG_BACKWARD ? LS_DBG_G_COUNT : LS_DBG_G_GRADS;
     for (int g = 0; g < n; g++) {
       int count = ev->n_vars[g] + (g == LS_DBG_G_INTER && ev->layer >= 0); /* with `layer` */
       json_array_append_new(scopes, json_pack("{s:s, s:i, s:i, s:b}", "name", NAMES[g], "variablesReference",
-                                              dap_vars_scope(x->vars, g), "namedVariables", count, "expensive", 0));
+                                              dap_vars_scope_on(x->vars, g, thread), "namedVariables", count,
+                                              "expensive", 0));
     }
   }
   dap_respond(s, req, json_pack("{s:o}", "scopes", scopes));

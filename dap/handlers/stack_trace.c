@@ -40,7 +40,6 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
   json_int_t levels = json_integer_value(json_object_get(args, "levels"));
   ls_dbg_frame fr[MAX_FRAMES];
   int n = ls_dbg_run_frames(x->run, thread, fr, MAX_FRAMES);
-  const ls_dbg_run_stop *stop = dap_dbg_stop(x);
   json_t *frames = json_array();
   int lb = s->lines_start_at1 ? 0 : -1, col = s->columns_start_at1 ? 1 : 0;
   for (int i = (int)(start > 0 ? start : 0); i < n && (levels <= 0 || i < start + levels); i++) {
@@ -49,8 +48,10 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
     int line = f->line;
     if (f->kind == LS_DBG_FRAME_MODULE) {
       const char *mname = f->name[0] ? f->name : "(root)";
-      if (i == 0 && stop->thread == thread)
-        snprintf(name, sizeof name, "%.200s (%.60s, %s)", mname, f->type, stop->ev->phase == LS_DBG_ENTER ? "enter" : "exit");
+      const ls_dbg_event *tev = i == 0 ? ls_dbg_run_event(x->run, thread) : NULL;
+      if (tev)
+        snprintf(name, sizeof name, "%.200s (%.60s, %s)", mname, f->type,
+                 tev->pass == LS_DBG_BACKWARD ? "backward" : tev->phase == LS_DBG_ENTER ? "enter" : "exit");
       else
         snprintf(name, sizeof name, "%.200s (%.60s)", mname, f->type);
       /* every module is configured by config.json: a module no key locates (a config
@@ -67,6 +68,7 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
     else /* native frames of the target's thread: no source */
       o = json_pack("{s:i, s:s, s:i, s:i, s:s}", "id", i + 1, "name", name, "line", 0, "column", 0,
                     "presentationHint", "subtle");
+    if (o) json_object_set_new(o, "id", json_integer(dap_dbg_frame_id(x, thread, i)));
     if (o) json_array_append_new(frames, o);
   }
   dap_respond(s, req, json_pack("{s:o, s:i}", "stackFrames", frames, "totalFrames", n));

@@ -538,10 +538,14 @@ class Agent:
         out = []
         f = sys._getframe(2)
         while f is not None and len(out) < 64:
-            fn = os.path.abspath(f.f_code.co_filename)
-            if not fn.startswith(PKG_DIR):
-                out.append({"name": f.f_code.co_name, "file": fn, "line": f.f_lineno,
-                            "subtle": fn.startswith(TORCH_DIR)})
+            fn = f.f_code.co_filename
+            if fn.startswith("<"):  # <string>, <stdin>: code without a file
+                out.append({"name": f.f_code.co_name, "file": None, "line": f.f_lineno, "subtle": True})
+            else:
+                fn = os.path.abspath(fn)
+                if not fn.startswith(PKG_DIR):
+                    out.append({"name": f.f_code.co_name, "file": fn, "line": f.f_lineno,
+                                "subtle": fn.startswith(TORCH_DIR)})
             f = f.f_back
         return out
 

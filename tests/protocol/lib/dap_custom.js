@@ -14,6 +14,7 @@ const dapSchema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'f
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 ajv.addSchema(dapSchema, 'dap');
 const envelope = ajv.compile({ $ref: 'dap#/definitions/Response' });
+const eventEnvelope = ajv.compile({ $ref: 'dap#/definitions/Event' });
 
 const int = { type: 'integer', minimum: 0 };
 const shape = { type: 'array', items: int };
@@ -41,10 +42,25 @@ const tensorBody = ajv.compile({
 
 const BODY = { layerscopeTensor: tensorBody };
 
+// layerscopeModules: the module table a program reveals as it runs (append-only), for the
+// Model Layers view (docs/agent.md).
+const EVENT_BODY = {
+  layerscopeModules: ajv.compile({
+    type: 'object', required: ['start', 'modules'], additionalProperties: false,
+    properties: { start: int, modules: { type: 'array', minItems: 1, items: { type: 'object', required: ['name', 'type', 'parent'],
+      additionalProperties: false, properties: { name: { type: 'string' }, type: { type: 'string' }, parent: { type: 'integer', minimum: -1 } } } } } }),
+};
+
 // The harness's errors minus "no schema definition" for the custom commands, plus the
 // envelope and body errors of every successful custom response the adapter sent.
 function customErrors(checker) {
-  const errs = checker.errors.filter((e) => !Object.keys(BODY).some((c) => e.startsWith(`response ${c}: no schema definition`)));
+  const errs = checker.errors.filter((e) => !Object.keys(BODY).some((c) => e.startsWith(`response ${c}: no schema definition`)) &&
+    !Object.keys(EVENT_BODY).some((c) => e.startsWith(`event ${c}: no schema definition`)));
+  for (const m of checker.received) {
+    if (m.type !== 'event' || !EVENT_BODY[m.event]) continue;
+    if (!eventEnvelope(m)) errs.push(`event ${m.event} (envelope): ${ajv.errorsText(eventEnvelope.errors)}`);
+    if (!EVENT_BODY[m.event](m.body)) errs.push(`event ${m.event} (body): ${ajv.errorsText(EVENT_BODY[m.event].errors)}`);
+  }
   for (const m of checker.received) {
     if (m.type !== 'response' || !BODY[m.command] || !m.success) continue;
     if (!envelope(m)) errs.push(`response ${m.command} (envelope): ${ajv.errorsText(envelope.errors)}`);

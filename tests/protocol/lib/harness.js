@@ -28,11 +28,17 @@ const meta = new MetaModel(path.join(SCHEMAS, 'lsp-metaModel.json'));
 // turns into a hang.
 const children = new Set();
 // A test file that hangs (a response that never comes) fails instead of waiting for CTest.
-setTimeout(() => {
-  console.error('# protocol test watchdog: no result after 120 s; failing');
-  for (const p of children) p.kill('SIGKILL');
-  process.exit(1);
-}, 120000).unref();
+// A file whose tests run real programs for minutes sets a longer limit with watchdog(s).
+let watchdogTimer = null;
+function watchdog(seconds) {
+  if (watchdogTimer) clearTimeout(watchdogTimer);
+  watchdogTimer = setTimeout(() => {
+    console.error(`# protocol test watchdog: no result after ${seconds} s; failing`);
+    for (const p of children) p.kill('SIGKILL');
+    process.exit(1);
+  }, seconds * 1000).unref();
+}
+watchdog(120);
 require('node:test').after(() => { for (const p of children) p.kill('SIGKILL'); });
 
 function spawn(args, env = {}) {
@@ -206,5 +212,5 @@ class CheckedDebugClient extends DebugClient {
   raw(command, args) { return new Promise((res) => this.doSend(command, args, res)); }
 }
 
-module.exports = { BIN, SANITIZE, meta, spawn, withTimeout, startLsp, initialize, BASE_CAPS, frame, RawSession,
+module.exports = { BIN, SANITIZE, meta, spawn, withTimeout, watchdog, startLsp, initialize, BASE_CAPS, frame, RawSession,
   LspChecker, CheckedDebugClient, DapChecker, FIXTURES, lsp };
