@@ -161,6 +161,19 @@ static json_t *lazy_var(dap_dbg *x, int thread, int group, int i, const ls_dbg_v
 
 static void list_group(dap_dbg *x, int group, int thread, json_t *out) {
   const ls_dbg_event *ev = ls_dbg_run_event(x->run, thread);
+  if (ev && group == DAP_SCOPE_STEP) {
+    char step[32], th[96] = "";
+    snprintf(step, sizeof step, "%llu", (unsigned long long)ev->step);
+    ls_dbg_thread ts[256];
+    int n = ls_dbg_run_threads(x->run, ts, 256);
+    for (int i = 0; i < n; i++)
+      if (ts[i].id == ev->thread) snprintf(th, sizeof th, "%s", ts[i].name);
+    push(out, json_pack("{s:s, s:s, s:i}", "name", "step", "value", step, "variablesReference", 0));
+    push(out, json_pack("{s:s, s:s, s:i}", "name", "pass", "value", ev->pass == LS_DBG_BACKWARD ? "backward" : "forward",
+                        "variablesReference", 0));
+    push(out, json_pack("{s:s, s:s, s:i}", "name", "thread", "value", th, "variablesReference", 0));
+    return;
+  }
   if (!ev || (unsigned)group >= LS_DBG_G_COUNT) return;
   if (group == LS_DBG_G_INTER && ev->layer >= 0)
     push(out, json_pack("{s:s, s:s, s:i}", "name", "layer", "value", "", "variablesReference", 0));

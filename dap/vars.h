@@ -19,7 +19,9 @@ void dap_vars_reset(dap_vars *v);
 /* A reference for a scope group (ls_dbg_group: inputs, outputs, parameters, intermediates,
  * gradients). */
 int dap_vars_scope(dap_vars *v, int group);
-/* The same for the scope of a given stopped thread (0: the reported stop's). */
+/* The same for the scope of a given stopped thread (0: the reported stop's). The group
+ * DAP_SCOPE_STEP is the Step scope of a program: step, pass, thread. */
+#define DAP_SCOPE_STEP LS_DBG_G_COUNT
 int dap_vars_scope_on(dap_vars *v, int group, int thread);
 /* A reference for a tensor; when owned != NULL the table takes the buffer (freed at reset). */
 int dap_vars_tensor(dap_vars *v, const ls_dbg_tensor *t, const char *name, void *owned);

@@ -557,6 +557,7 @@ static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
   if (ev) {
     if (strcmp(name, "layer") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->layer; return 1; }
     if (strcmp(name, "depth") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->depth; return 1; }
+    if (strcmp(name, "step") == 0) { out->kind = LS_DBG_V_NUM; out->num = (double)ev->step; return 1; }
     for (size_t k = 0; k < sizeof k_scope_order / sizeof k_scope_order[0]; k++) {
       int found = find_in(s, k_scope_order[k], name, out);
       if (found) return found;
@@ -592,8 +593,8 @@ static void name_add(char *buf, size_t cap, size_t *len, const char *name) {
   *len += (size_t)snprintf(buf + *len, cap - *len, "%s%s", *len ? ", " : "", name);
 }
 
-/* The names scope_lookup resolves at this stop, in its order: the event's tensors, layer
- * and depth, then the kept module outputs (counted, the latest few named). */
+/* The names scope_lookup resolves at this stop, in its order: the event's tensors, layer,
+ * depth and step (the training step of a program; 0 in the engine's one pass), then the kept module outputs (counted, the latest few named). */
 static void scope_names(void *ud, char *buf, size_t cap) {
   scope_ud *s = ud;
   const ls_dbg_event *ev = s->ev;
@@ -604,6 +605,7 @@ static void scope_names(void *ud, char *buf, size_t cap) {
       for (int i = 0; i < ev->n_vars[k_scope_order[k]]; i++) name_add(buf, cap, &len, ev->vars[k_scope_order[k]][i].name);
     name_add(buf, cap, &len, "layer");
     name_add(buf, cap, &len, "depth");
+    name_add(buf, cap, &len, "step");
   }
   size_t n = 0;
   for (size_t i = 0; i < s->g->n_kept; i++) n += s->g->kept[i].name[0] != 0;

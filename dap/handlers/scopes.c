@@ -1,5 +1,6 @@
 /* scopes.c: the DAP `scopes` request. The innermost frame (the stopped module) has Inputs,
- * Outputs, Parameters and Intermediates, and Gradients in a backward pass; outer frames are
+ * Outputs, Parameters and Intermediates, and Gradients in a backward pass, and for a program
+ * (the agent target) Step: the training step, the pass and the process; outer frames are
  * still running and have none. */
 #include "core/base/errors.h"
 #include "dap/vars.h"
@@ -26,6 +27,11 @@ int dap_on_scopes(dap_server *s, dap_req *req, json_t *args) {
                                               dap_vars_scope_on(x->vars, g, thread), "namedVariables", count,
                                               "expensive", 0));
     }
+    /* a program's training step, pass and process (the engine's one pass has none) */
+    if (!ls_dbg_run_info(x->run)->model)
+      json_array_append_new(scopes, json_pack("{s:s, s:i, s:i, s:b}", "name", "Step", "variablesReference",
+                                              dap_vars_scope_on(x->vars, DAP_SCOPE_STEP, thread), "namedVariables",
+                                              3, "expensive", 0));
   }
   dap_respond(s, req, json_pack("{s:o}", "scopes", scopes));
   return LS_OK;

@@ -108,8 +108,9 @@ test('GPT-2-style training: forward breakpoint with a step condition, frames, va
   assert.deepStrictEqual(src.map((f) => [f.name, f.line]), [['forward', line('gpt_train.py', 'mlp call')],
     ['forward', src[1].line], ['main', line('gpt_train.py', 'model call')], ['<module>', src[3].line]]);
   const sc = await scopes(dc, fr[0].id);
-  assert.deepStrictEqual(Object.keys(sc).filter((k) => sc[k].length), ['Inputs', 'Outputs', 'Intermediates']);
+  assert.deepStrictEqual(Object.keys(sc).filter((k) => sc[k].length), ['Inputs', 'Outputs', 'Intermediates', 'Step']);
   assert.deepStrictEqual(sc.Intermediates.map((v) => [v.name, v.value]), [['layer', '1']]);
+  assert.deepStrictEqual(sc.Step.map((v) => [v.name, v.value]), [['step', '1'], ['pass', 'forward'], ['thread', th[0].name]]);
   assert.match(sc.Outputs[0].value, /^f32\[4,8,32\] μ=\S+ σ=\S+ \[\S+, \S+\] nan=0 inf=0 zeros=/);
   // opened, the tensor's bytes come from the program: statistics children and paged slices
   const out = sc.Outputs[0];
@@ -163,6 +164,7 @@ test('the first NaN gradient: the planted module and step, with the line of loss
   const src = fr.filter((f) => f.source && f.source.path === path.join(PROGS, 'custom_nan.py'));
   assert.strictEqual(src[0].line, line('custom_nan.py', 'backward'));
   const sc = await scopes(dc, fr[0].id);
+  assert.deepStrictEqual(sc.Step.slice(0, 2).map((v) => v.value), ['2', 'backward']);
   const g = sc.Gradients.find((v) => v.name === 'w.grad');
   assert.match(g.value, /^f32\[16\] .*nan=[1-9]/);
   const e = await dc.evaluateRequest({ expression: 'w.grad.nan + w.grad.inf', context: 'repl', frameId: fr[0].id });
