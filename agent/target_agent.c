@@ -662,8 +662,45 @@ static void a_free(void *ud) {
   ls_free(t);
 }
 
-static const ls_dbg_target_ops k_agent_ops = {a_describe, a_check, a_run,    a_resume, a_pause, a_terminate,
-                                              a_reset,    a_threads, a_frames, a_free,   a_configure};
+/* A parameter or buffer by its full path, from the process of a stopped thread. */
+static int a_fetch_named(void *ud, int thread, const char *path, ls_dbg_var *meta, void **buf, ls_diag *d) {
+  tgt *t = ud;
+  pthread_mutex_lock(&t->mu);
+  ls_agent_conn *c = NULL;
+  for (int i = 0; i < t->n_peers; i++)
+    if (t->peers[i]->thread == thread && t->peers[i]->stop) c = t->peers[i]->c;
+  pthread_mutex_unlock(&t->mu);
+  if (!c) return 0;
+  json_t *args = json_pack("{s:s}", "name", path), *resp = NULL;
+  size_t n = 0;
+  int rc = ls_agent_conn_request(c, "param", args, FETCH_TIMEOUT_MS, &resp, buf, &n, d);
+  json_decref(args);
+  if (rc != LS_OK) return rc == LS_EINVAL ? 0 : rc; /* EINVAL: the agent has no such tensor */
+  json_t *b = json_object_get(resp, "body"), *shape = json_object_get(b, "shape");
+  int ok = dtype_of(json_string_value(json_object_get(b, "dtype")), &meta->dtype) &&
+           json_array_size(shape) <= LS_DBG_MAX_DIMS;
+  meta->name = NULL;
+  meta->ndim = (int)json_array_size(shape);
+  uint64_t count = 1, nbytes = 0;
+  for (int i = 0; ok && i < meta->ndim; i++) {
+    meta->shape[i] = json_integer_value(json_array_get(shape, (size_t)i));
+    ok = meta->shape[i] >= 0;
+    count *= (uint64_t)meta->shape[i];
+  }
+  ok = ok && ls_dtype_nbytes(meta->dtype, count, &nbytes) == LS_OK && nbytes == n;
+  json_decref(resp);
+  if (!ok) {
+    ls_free(*buf);
+    *buf = NULL;
+    return ls_diag_set(d, LS_EFORMAT, "%s: the program sent a tensor that does not match its shape", path);
+  }
+  if (!*buf && !(*buf = ls_malloc(1))) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  return 1;
+}
+
+static const ls_dbg_target_ops k_agent_ops = {a_describe, a_check,  a_run,   a_resume,   a_pause,
+                                              a_terminate, a_reset, a_threads, a_frames, a_free,
+                                              a_configure, a_fetch_named};
 
 int ls_agent_target_new(ls_dbg_target *out, const ls_agent_target_opts *o, ls_diag *d) {
   tgt *t = ls_calloc(1, sizeof *t);

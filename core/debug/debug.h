@@ -107,6 +107,13 @@ typedef struct ls_dbg_fbp_info {
 void ls_dbg_config_get(ls_dbg *g, void (*fn)(void *ud, const ls_dbg_fbp_info *b), void *ud, unsigned *exc,
                        int *stop_on_entry);
 void ls_dbg_set_on_change(ls_dbg *g, void (*fn)(void *ud), void *ud);
+/* Names a target can fetch although the stop's scope does not hold them: `rank1:<path>` (the
+ * tensor of that path in the process of rank 1, stopped too) and full `<module>.<tensor>`
+ * paths of modules in the table. fn returns 1 with meta (dtype, ndim, shape) and the bytes
+ * as new memory in *buf (the session keeps them until resume), 0 when it cannot. */
+typedef int (*ls_dbg_resolve_fn)(void *ud, const ls_dbg_event *ev, const char *name, ls_dbg_var *meta, void **buf,
+                                 ls_diag *d);
+void ls_dbg_set_resolver(ls_dbg *g, ls_dbg_resolve_fn fn, void *ud);
 /* The verification of every function breakpoint against the module table as it is now
  * (a target that reports modules as it runs turns pending breakpoints into verified ones);
  * fills out[cap], returns the count. */

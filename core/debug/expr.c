@@ -81,16 +81,28 @@ static int new_node(parser *p, int kind, size_t col) {
 static int is_name_start(int c) { return isalpha(c) || c == '_'; }
 static int is_name_char(int c) { return isalnum(c) || c == '_'; }
 
-/* A dotted name: ident ('.' (ident | digits))*. Dots followed by anything else end it. */
+/* A dotted name: ident ('.' (ident | digits))*. Dots followed by anything else end it. It
+ * may be qualified by the rank of the process it lives in, `rank1:model.lm_head.weight`
+ * (no blanks around the colon: `x[rank:8]` stays a slice). */
 static size_t name_len(const char *s) {
   size_t i = 0;
-  if (!is_name_start((unsigned char)s[0])) return 0;
+  if (strncmp(s, "rank", 4) == 0 && isdigit((unsigned char)s[4])) {
+    size_t k = 4;
+    while (isdigit((unsigned char)s[k])) k++;
+    if (s[k] == ':' && is_name_char((unsigned char)s[k + 1])) { /* a path may start with a digit: "0.weight" */
+      s += k + 1;
+      i = k + 1;
+    }
+  }
+  size_t q = i;
+  i = 0;
+  if (!(q ? is_name_char : is_name_start)((unsigned char)s[0])) return 0;
   while (is_name_char((unsigned char)s[i])) i++;
   while (s[i] == '.' && is_name_char((unsigned char)s[i + 1])) {
     i++;
     while (is_name_char((unsigned char)s[i])) i++;
   }
-  return i;
+  return q + i;
 }
 
 static int func_index(const char *s, size_t len) {

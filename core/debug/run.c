@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/alloc.h"
@@ -309,6 +310,28 @@ static void *runner(void *arg) {
 
 /* ------------------------------------------------------------------ lifecycle */
 
+/* A name the stop's scope lacks, fetched by the target: `rank<N>:<path>` in the process of
+ * that rank (found by its thread name "rank N ..."; it must be stopped too), else <path> in
+ * the stopped event's own process. */
+static int run_resolve(void *ud, const ls_dbg_event *ev, const char *name, ls_dbg_var *meta, void **buf, ls_diag *d) {
+  ls_dbg_run *r = ud;
+  int thread = ev->thread;
+  const char *path = name;
+  if (strncmp(name, "rank", 4) == 0 && strchr(name, ':')) {
+    int rank = atoi(name + 4);
+    path = strchr(name, ':') + 1;
+    ls_dbg_thread th[MAX_TARGET_THREADS];
+    int n = r->t.ops->threads(r->t.ud, th, MAX_TARGET_THREADS);
+    thread = -1;
+    char want[32];
+    snprintf(want, sizeof want, "rank %d ", rank);
+    for (int i = 0; i < n; i++)
+      if (strncmp(th[i].name, want, strlen(want)) == 0) thread = th[i].id;
+    if (thread < 0 || !ls_dbg_run_event(r, thread)) return 0;
+  }
+  return r->t.ops->fetch_named(r->t.ud, thread, path, meta, buf, d);
+}
+
 /* The session's breakpoints changed: a target that decides stops itself hears of it. */
 static void target_configure(void *ud) {
   ls_dbg_run *r = ud;
@@ -339,6 +362,7 @@ int ls_dbg_run_open(ls_dbg_run **out, ls_dbg_target t, const ls_dbg_run_opts *o,
   }
   r->host = (ls_dbg_target_host){!o->no_debug, host_event, host_stopped, host_modules, host_progress, host_output, r};
   if (t.ops->configure) ls_dbg_set_on_change(r->g, target_configure, r);
+  if (t.ops->fetch_named) ls_dbg_set_resolver(r->g, run_resolve, r);
   *out = r;
   return LS_OK;
 }

@@ -64,6 +64,8 @@ struct ls_dbg {
   unsigned exc, fired;
   int stop_on_entry;
   void (*on_change)(void *ud); /* told after breakpoints, filters or stop-on-entry change */
+  ls_dbg_resolve_fn resolve;   /* names a target fetches (another rank's, a full path) */
+  void *resolve_ud;
   void *change_ud;
   size_t keep_budget, kept_bytes;
   kept *kept; size_t n_kept, cap_kept;
@@ -550,6 +552,57 @@ static int find_in(scope_ud *s, ls_dbg_group gr, const char *name, ls_dbg_value 
   return 0;
 }
 
+void ls_dbg_set_resolver(ls_dbg *g, ls_dbg_resolve_fn fn, void *ud) {
+  g->resolve = fn;
+  g->resolve_ud = ud;
+}
+
+/* "rank<N>:<path>" or a full "<module>.<tensor>" path the target fetches (a parameter of a
+ * module other than the stopped one; another rank's replica). Only names whose module part
+ * is in the table are asked for, so the evaluator's tries of shorter prefixes
+ * (`output.absmax`, then `output`) cost no round trip. The bytes are kept like other
+ * fetched tensors, until the run resumes. */
+static int resolve_named(scope_ud *s, const char *name, ls_dbg_value *out) {
+  ls_dbg *g = s->g;
+  if (!g->resolve || !s->ev) return 0;
+  const char *path = name;
+  if (strncmp(name, "rank", 4) == 0 && strchr(name, ':')) path = strchr(name, ':') + 1;
+  const char *dot = strrchr(path, '.');
+  if (!dot) return 0;
+  size_t mlen = (size_t)(dot - path);
+  int known = 0;
+  pthread_mutex_lock(&g->mu);
+  for (size_t m = 0; m < g->n_mods && !known; m++)
+    known = strlen(g->mods[m].m.name) == mlen && memcmp(g->mods[m].m.name, path, mlen) == 0;
+  pthread_mutex_unlock(&g->mu);
+  if (!known) return 0;
+  ls_dbg_var meta;
+  memset(&meta, 0, sizeof meta);
+  void *buf = NULL;
+  ls_diag d;
+  ls_diag_init(&d);
+  if (g->resolve(g->resolve_ud, s->ev, name, &meta, &buf, &d) != 1) return 0;
+  if (g->n_fetched == g->cap_fetched) {
+    size_t nc = g->cap_fetched ? g->cap_fetched * 2 : 16;
+    fetched *f = ls_reallocarray(g->fetched, nc, sizeof *f);
+    if (!f) {
+      ls_free(buf);
+      return 0;
+    }
+    g->fetched = f;
+    g->cap_fetched = nc;
+  }
+  g->fetched[g->n_fetched++] = (fetched){NULL, buf};
+  out->kind = LS_DBG_V_TENSOR;
+  out->t.dtype = meta.dtype;
+  out->t.ndim = meta.ndim;
+  memcpy(out->t.shape, meta.shape, sizeof meta.shape);
+  out->t.data = buf;
+  out->t.owned = NULL; /* the session's, until resume */
+  snprintf(out->label, sizeof out->label, "%.*s", (int)sizeof out->label - 1, name);
+  return 1;
+}
+
 static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
   scope_ud *s = ud;
   const ls_dbg_event *ev = s->ev;
@@ -563,6 +616,7 @@ static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
       if (found) return found;
     }
   }
+  if (resolve_named(s, name, out)) return 1;
   /* module paths: "<path>" or "<path>.output" of a kept output */
   char path[200];
   snprintf(path, sizeof path, "%s", name);

@@ -254,6 +254,10 @@ typedef struct ls_dbg_target_ops {
    * and after every change, on the thread that made it. NULL for targets that let the run
    * decide. */
   void (*configure)(void *ud, ls_dbg *g);
+  /* A tensor by its full path ("model.lm_head.weight": parameters and buffers) in the process
+   * of a stopped thread: meta gets dtype, ndim and shape, *buf the bytes (new, ls_free).
+   * 1 done, 0 no such tensor there, negative on error (d). NULL: the target has none. */
+  int (*fetch_named)(void *ud, int thread, const char *path, ls_dbg_var *meta, void **buf, ls_diag *d);
 } ls_dbg_target_ops;
 
 typedef struct ls_dbg_target {

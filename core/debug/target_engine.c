@@ -215,7 +215,7 @@ static void eng_free(void *ud) {
 }
 
 static const ls_dbg_target_ops k_engine_ops = {eng_describe, eng_check, eng_run,     eng_resume, eng_pause,
-                                               eng_terminate, eng_reset, eng_threads, eng_frames, eng_free, NULL};
+                                               eng_terminate, eng_reset, eng_threads, eng_frames, eng_free, NULL, NULL};
 
 int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls_diag *d) {
   memset(out, 0, sizeof *out);

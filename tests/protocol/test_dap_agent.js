@@ -204,7 +204,7 @@ test('a backward breakpoint with a hit count stops when the gradient of that mod
 
 test('two gloo ranks are two threads; a stop on one stops both', async () => {
   const port = String(29000 + Math.floor(Math.random() * 1000));
-  const { dc } = await open('ranks.py', { args: [port] }, async (dc) =>
+  const { dc } = await open('ranks.py', { args: [port], env: { ...ENV, PERTURB: '1' } }, async (dc) =>
     dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: '3', condition: 'rank == 1 && step == 1' }] }));
   const ev = await stopped(dc, 'function breakpoint');
   const th = (await dc.threadsRequest()).body.threads;
@@ -220,6 +220,18 @@ test('two gloo ranks are two threads; a stop on one stops both', async () => {
   const f0 = await frames(dc, r0.id);
   assert.match(f0[0].name, /^0 \(Slow, exit\)$/);
   assert.ok(f0.some((f) => f.source && f.source.path.endsWith('ranks.py')), JSON.stringify(f0));
+  // replicas compared across ranks: the first layer is the same, the last one drifted
+  const fid = (await frames(dc, r1.id))[0].id;
+  const same = await dc.evaluateRequest({ expression: 'diff rank0:1.weight rank1:1.weight', context: 'repl', frameId: fid });
+  assert.match(same.body.result, /max_abs=0 .*mismatches=0 of 128 /);
+  const drift = await dc.evaluateRequest({ expression: 'diff rank0:3.weight rank1:3.weight', context: 'repl', frameId: fid });
+  assert.match(drift.body.result, /mismatches=32 of 32 /);
+  const e = await dc.evaluateRequest({ expression: '(rank1:3.weight - rank0:3.weight).max', context: 'repl', frameId: fid });
+  assert.ok(Math.abs(Number(e.body.result) - 1e-3) < 1e-5, e.body.result);
+  // a rank that does not exist is an unknown name
+  const bad = await dc.raw('evaluate', { expression: 'rank7:3.weight', context: 'repl', frameId: fid });
+  assert.strictEqual(bad.success, false);
+  assert.match(bad.message, /unknown name 'rank7:3\.weight'/);
   await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
   await dc.continueRequest({ threadId: r1.id });
   await h.withTimeout(dc.waitForEvent('terminated', 120000), 120000, 'terminated');

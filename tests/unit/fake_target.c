@@ -199,7 +199,7 @@ static void f_free(void *ud) {
 }
 
 static const ls_dbg_target_ops k_fake_ops = {f_describe, NULL,      f_run,     f_resume, f_pause,
-                                             f_terminate, f_reset, f_threads, f_frames, f_free, NULL};
+                                             f_terminate, f_reset, f_threads, f_frames, f_free, NULL, NULL};
 
 fake_target_opts fake_target_defaults(void) { return (fake_target_opts){7, 0, -1, 0, -1, 0, -1}; }
 

@@ -534,6 +534,18 @@ class Agent:
                       {"name": "rank", "value": str(self.rank if self.rank is not None else 0)}]
         return sc
 
+    def _named_tensor(self, name):
+        """A parameter or buffer by its full path in the module table ("model.lm_head.weight")."""
+        if not isinstance(name, str) or "." not in name:
+            return None
+        mod, _, leaf = name.rpartition(".")
+        i = next((k for k, n in enumerate(self.names) if n == mod), None)
+        if i is None:
+            return None
+        m = self.modules[i]
+        t = m._parameters.get(leaf) if leaf in m._parameters else m._buffers.get(leaf)
+        return t if isinstance(t, torch.Tensor) else None
+
     def _frames(self):
         out = []
         f = sys._getframe(2)
@@ -577,6 +589,14 @@ class Agent:
                     break
                 if cmd == "detach":
                     break
+                if cmd == "param":
+                    t = self._named_tensor(args.get("name"))
+                    if t is None:
+                        self._respond(msg, error="no parameter or buffer %r in this process" % (args.get("name"),))
+                        continue
+                    dt, shape, data = T.to_bytes(t)
+                    self._respond(msg, {"dtype": dt, "shape": shape, "nbytes": len(data)}, data=data)
+                    continue
                 if cmd == "tensor":
                     h = args.get("handle")
                     if not isinstance(h, int) or not 0 <= h < len(handles):
