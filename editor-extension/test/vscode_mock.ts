@@ -1,8 +1,9 @@
 /* vscode_mock.ts: just enough of the `vscode` API, and a stand-in for vscode-languageclient's
  * LanguageClient, for activating the extension in plain node: the unit tests of extension.ts
- * and debug.ts drive activation, configuration changes and debug adapter trackers through
- * it and read what the extension did (clients started and stopped, log lines, adapter
- * executables). installMocks() must run before the extension's modules are first required.
+ * and debug.ts drive activation, configuration changes, debug adapter trackers and the
+ * active editor through it and read what the extension did (clients started and stopped, log
+ * lines, adapter executables, configuration providers). installMocks() must run before the
+ * extension's modules are first required.
  *
  * The fake LanguageClient keeps the state rules of vscode-languageclient 9 that matter here:
  * start() takes a while (the server process starts and answers `initialize`), and stop() is
@@ -60,6 +61,11 @@ export class DebugAdapterExecutable {
   constructor(readonly command: string, readonly args: string[] = []) {}
 }
 
+export interface ConfigProviderLike {
+  provideDebugConfigurations?(folder: unknown): unknown;
+  resolveDebugConfiguration?(folder: unknown, config: Record<string, unknown>): unknown;
+}
+
 export interface DebugAdapterTrackerLike {
   onWillStartSession?(): void;
   onWillReceiveMessage?(m: unknown): void;
@@ -79,6 +85,11 @@ export interface Mocks {
   adapterFactory?: { createDebugAdapterDescriptor(session: unknown): DebugAdapterExecutable };
   trackerFactory?: { createDebugAdapterTracker(session: unknown): DebugAdapterTrackerLike };
   context: { subscriptions: { dispose(): void }[]; extensionPath: string };
+  /* registerDebugConfigurationProvider calls, with their trigger kind (1 Initial, 2 Dynamic) */
+  configProviders: { type: string; provider: ConfigProviderLike; trigger: number }[];
+  /* The active text editor: a document at `path` in language `languageId` (undefined: none). */
+  setActiveEditor(path: string | undefined, languageId?: string): void;
+  workspaceFolder?: string;              /* what workspace.getWorkspaceFolder answers */
 }
 
 export function installMocks(extensionPath: string): Mocks {
@@ -88,6 +99,11 @@ export function installMocks(extensionPath: string): Mocks {
   const mocks: Mocks = {
     config, logLines, configChanged,
     context: { subscriptions: [], extensionPath },
+    configProviders: [],
+    setActiveEditor(p, languageId) {
+      vscode.window.activeTextEditor = p === undefined ? undefined
+        : { document: { uri: vscode.Uri.file(p), languageId: languageId ?? 'plaintext' } } as never;
+    },
     async setConfig(values) {
       const keys = Object.keys(values);
       for (const k of keys) config.set(k, values[k]);
@@ -105,13 +121,14 @@ export function installMocks(extensionPath: string): Mocks {
   const vscode = {
     EventEmitter,
     DebugAdapterExecutable,
+    DebugConfigurationProviderTriggerKind: { Initial: 1, Dynamic: 2 },
     StatusBarAlignment: { Left: 1, Right: 2 },
     TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
     ViewColumn: { Active: -1, Beside: -2, One: 1 },
     TextEditorRevealType: { InCenterIfOutsideViewport: 2 },
     Uri: class { static file(p: string) { return { fsPath: p, scheme: 'file', toString: () => `file://${p}` }; } },
     window: {
-      activeTextEditor: undefined,
+      activeTextEditor: undefined as undefined | { document: { uri: { fsPath: string; scheme: string }; languageId: string } },
       createOutputChannel: () => channel,
       createTreeView: () => disposable,
       createStatusBarItem: () => ({ text: '', tooltip: '', name: '', show: () => undefined, hide: () => undefined, dispose: () => undefined }),
@@ -122,13 +139,17 @@ export function installMocks(extensionPath: string): Mocks {
       getConfiguration: (section: string) => ({ get: <T>(key: string): T | undefined => config.get(`${section}.${key}`) as T | undefined }),
       onDidChangeTextDocument: () => disposable,
       onDidChangeConfiguration: configChanged.event,
+      getWorkspaceFolder: () => (mocks.workspaceFolder ? { uri: vscode.Uri.file(mocks.workspaceFolder) } : undefined),
     },
     commands: {
       registerCommand: () => disposable,
       executeCommand: () => Promise.resolve(undefined),
     },
     debug: {
-      registerDebugConfigurationProvider: () => disposable,
+      registerDebugConfigurationProvider: (type: string, provider: ConfigProviderLike, trigger = 1) => {
+        mocks.configProviders.push({ type, provider, trigger });
+        return disposable;
+      },
       registerDebugAdapterDescriptorFactory: (_type: string, f: Mocks['adapterFactory']) => { mocks.adapterFactory = f; return disposable; },
       registerDebugAdapterTrackerFactory: (_type: string, f: Mocks['trackerFactory']) => { mocks.trackerFactory = f; return disposable; },
       onDidTerminateDebugSession: () => disposable,
