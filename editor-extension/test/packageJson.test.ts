@@ -150,3 +150,11 @@ test('every configuration snippet is valid under its request\'s schema', () => {
   assert.match(String((inserted(att.body) as Record<string, unknown>).connect), /agent\.sock$/);
   for (const c of dbg.initialConfigurations) assert.deepEqual(validate(c, vscodeSchema(c.request), c.name), []);
 });
+
+test('the backward breakpoint action is contributed beside the forward one', () => {
+  const cmds = pkg.contributes.commands.map((c: { command: string }) => c.command);
+  assert.ok(cmds.includes('layerscope.addModuleBackwardBreakpoint'));
+  const items = pkg.contributes.menus['view/item/context'].filter((m: { command: string }) => m.command === 'layerscope.addModuleBackwardBreakpoint');
+  assert.deepEqual(items.map((m: { group: string }) => m.group).sort(), ['1_debug@2', 'inline@2']);
+  assert.ok(items.every((m: { when: string }) => /viewItem == module/.test(m.when)));
+});
