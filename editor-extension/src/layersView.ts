@@ -98,10 +98,11 @@ export class LayersProvider implements vscode.TreeDataProvider<Item> {
     return last;
   }
 
-  /* The view's description: which program the tree is live from. */
+  /* The view's description: which session the tree is live from ("live: train.py"; the
+   * sessions F5 makes are named "layerscope: FILE", and the view is layerscope's already). */
   description(): string | undefined {
     const id = this.shownSession();
-    return id ? `live: ${this.live.get(id)?.name}` : undefined;
+    return id ? `live: ${this.live.get(id)?.name.replace(/^layerscope:\s*/, '')}` : undefined;
   }
 
   getChildren(el?: Item): Item[] {

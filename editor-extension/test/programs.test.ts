@@ -98,7 +98,7 @@ test('Model Layers shows the live module table of a program session, then falls 
   ] } });
   const t = tree();
   assert.deepEqual(t.labels, ['TinyNet', '  layers ModuleList', '    layers.0 Linear', '    layers.1 Linear', 'MSELoss']);
-  assert.equal(mocks.treeView?.view.description, 'live: layerscope: train.py');
+  assert.equal(mocks.treeView?.view.description, 'live: train.py');
   const item = t.items[2];
   assert.equal(item.contextValue, 'module', 'modules carry the breakpoint actions');
   assert.equal(t.items[0].contextValue, 'root');
@@ -111,7 +111,7 @@ test('Model Layers shows the live module table of a program session, then falls 
   assert.equal(tree().labels.length, 5);
 
   // Another session in focus shows its own table; the first comes back when it has focus.
-  const other: SessionLike = { id: 'S2', type: 'layerscope', name: 'layerscope: eval.py' };
+  const other: SessionLike = { id: 'S2', type: 'layerscope', name: 'eval run' };
   await mocks.customEvent.fire({ session: other, event: 'layerscopeModules',
     body: { start: 0, modules: [{ name: '', type: 'Evaluator', parent: -1 }] } });
   mocks.activeDebugSession = session;
@@ -120,7 +120,7 @@ test('Model Layers shows the live module table of a program session, then falls 
   mocks.activeDebugSession = other;
   await mocks.activeSessionChanged.fire(other);
   assert.deepEqual(tree().labels, ['Evaluator']);
-  assert.equal(mocks.treeView?.view.description, 'live: layerscope: eval.py');
+  assert.equal(mocks.treeView?.view.description, 'live: eval run');
 
   // Sessions end: their tables go, and the view is the config's (none here) again.
   mocks.activeDebugSession = undefined;
