@@ -1,13 +1,14 @@
 /* debug.ts: the `layerscope` debug type: the adapter is the same executable started as
  * `layerscope dap` (the one `layerscope.path` names when the session starts); a configuration
- * provider completes launch configurations (launch.ts); an adapter tracker follows the
- * session to keep a status bar item showing the module the forward pass is paused in (the
- * top frame of the last stackTrace reply), and logs an adapter that ends in the middle of a
- * session. VS Code reports every adapter's closed output as an error ("read error"), also
+ * provider completes launch configurations from the active editor (launch.ts: F5 without
+ * launch.json on a config.json, or on a PyTorch program's .py) and offers the same in the Run
+ * and Debug picker; an adapter tracker follows the session to keep a status bar item showing
+ * the module the run is paused in (the top frame of the last stackTrace reply), and logs an
+ * adapter that ends in the middle of a session. VS Code reports every adapter's closed output as an error ("read error"), also
  * after a normal end: once the session is ending (a disconnect or terminate request, the
  * adapter's terminated event) that is the expected end and not logged. */
 import * as vscode from 'vscode';
-import { initialConfigurations, resolveLaunch } from './launch';
+import { initialConfigurations, LaunchContext, pickerConfigurations, resolveLaunch } from './launch';
 
 /* Sessions whose adapter advertised the custom request in its initialize response
  * (capability `supportsLayerscopeTensor`, see README.md). Asking an adapter that does not
@@ -23,19 +24,30 @@ export function registerDebug(ctx: vscode.ExtensionContext, binary: () => string
   status.name = 'layerscope debug session';
   ctx.subscriptions.push(status);
 
-  ctx.subscriptions.push(vscode.debug.registerDebugConfigurationProvider('layerscope', {
-    provideDebugConfigurations: () => initialConfigurations() as vscode.DebugConfiguration[],
+  const editorContext = (folder: vscode.WorkspaceFolder | undefined): LaunchContext => {
+    const ed = vscode.window.activeTextEditor;
+    const file = ed?.document.uri.scheme === 'file' ? ed.document.uri : undefined;
+    return {
+      activeFile: file?.fsPath,
+      activeLanguage: ed?.document.languageId,
+      workspaceFolder: (folder ?? (file && vscode.workspace.getWorkspaceFolder(file)))?.uri.fsPath,
+    };
+  };
+  const provider: vscode.DebugConfigurationProvider = {
+    provideDebugConfigurations: (folder) => initialConfigurations(editorContext(folder)) as vscode.DebugConfiguration[],
     resolveDebugConfiguration: (folder, config) => {
-      const ed = vscode.window.activeTextEditor;
-      const r = resolveLaunch(config, {
-        activeFile: ed?.document.uri.scheme === 'file' ? ed.document.uri.fsPath : undefined,
-        activeLanguage: ed?.document.languageId,
-        workspaceFolder: folder?.uri.fsPath,
-      });
+      const r = resolveLaunch(config, editorContext(folder));
       if (r.error) { void vscode.window.showErrorMessage(r.error); return undefined; }
       return r.config as vscode.DebugConfiguration;
     },
-  }));
+  };
+  // Initial: what a new launch.json gets; Dynamic: the entries of the Run and Debug picker
+  // ("layerscope..."): what F5 would launch for the active file.
+  ctx.subscriptions.push(
+    vscode.debug.registerDebugConfigurationProvider('layerscope', provider, vscode.DebugConfigurationProviderTriggerKind.Initial),
+    vscode.debug.registerDebugConfigurationProvider('layerscope', {
+      provideDebugConfigurations: (folder) => pickerConfigurations(editorContext(folder)) as vscode.DebugConfiguration[],
+    }, vscode.DebugConfigurationProviderTriggerKind.Dynamic));
 
   ctx.subscriptions.push(vscode.debug.registerDebugAdapterDescriptorFactory('layerscope', {
     createDebugAdapterDescriptor: () => {

@@ -2,7 +2,8 @@
  * (binary.ts), starts it as the language server for JSON documents (`layerscope lsp`,
  * through vscode-languageclient, settings section "layerscope" pushed and pulled), registers
  * the `layerscope` debug type (`layerscope dap`, debug.ts), the Model Layers view
- * (layersView.ts) and the webview commands (panels.ts). All server and adapter logs go to
+ * (layersView.ts: a config's module tree, or the live one of a debugged PyTorch program from
+ * the adapter's `layerscopeModules` events) and the webview commands (panels.ts). All server and adapter logs go to
  * the "layerscope" output channel.
  *
  * A change of `layerscope.path` restarts the language server with the new executable (the
@@ -82,8 +83,13 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   binPath = findBinary(ctx);
 
   const layers = new LayersProvider(() => client, log);
-  ctx.subscriptions.push(vscode.window.createTreeView('layerscope.modelLayers', { treeDataProvider: layers, showCollapseAll: true }));
+  const view = vscode.window.createTreeView('layerscope.modelLayers', { treeDataProvider: layers, showCollapseAll: true });
+  ctx.subscriptions.push(view);
   ctx.subscriptions.push(
+    layers.onDidChangeTreeData(() => { view.description = layers.description(); }),
+    vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => layers.onCustomEvent(e)),
+    vscode.debug.onDidTerminateDebugSession((s) => layers.onSessionEnd(s)),
+    vscode.debug.onDidChangeActiveDebugSession(() => layers.onActiveSessionChange()),
     vscode.window.onDidChangeActiveTextEditor(() => layers.schedule(50)),
     vscode.workspace.onDidChangeTextDocument((e) => {
       if (e.document === vscode.window.activeTextEditor?.document) layers.schedule();
@@ -100,7 +106,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       return undefined;
     }),
     vscode.commands.registerCommand('layerscope.refreshLayers', () => layers.refresh()),
-    vscode.commands.registerCommand('layerscope.addModuleBreakpoint', addModuleBreakpoint),
+    vscode.commands.registerCommand('layerscope.addModuleBreakpoint', (item) => addModuleBreakpoint(item, 'forward')),
+    vscode.commands.registerCommand('layerscope.addModuleBackwardBreakpoint', (item) => addModuleBreakpoint(item, 'backward')),
     vscode.commands.registerCommand('layerscope.revealModuleLine', async (uri: vscode.Uri, line: number) => {
       const ed = await vscode.window.showTextDocument(uri, { preserveFocus: false });
       const pos = new vscode.Position(line, 0);

@@ -15,7 +15,7 @@ export type Dim = number | string;
 export interface ModuleInfo {
   name: string;
   type: string;
-  params: number;
+  params?: number;                        /* unknown for modules a running program reports */
   output_shape?: Dim[] | string | null;   /* "[B, S, 768]" from the server; arrays accepted too */
   depth: number;
   line?: number | null;
@@ -31,6 +31,7 @@ export interface ModelTreeResult {
 export interface LayerNode {
   module: ModuleInfo;
   children: LayerNode[];
+  key?: string;   /* stable id among the nodes of one tree when names may repeat (live tables) */
 }
 
 /* Checks the shape of a reply so that a malformed one gives a message naming the field
@@ -110,16 +111,19 @@ export interface NodeLabel {
 
 export function describeNode(m: ModuleInfo, total: number): NodeLabel {
   const shape = formatShape(m.output_shape);
-  const share = total > 0 && m.params > 0 ? ` (${((100 * m.params) / total).toFixed(1)}%)` : '';
-  // The root's label is already its class name: do not repeat it in the description.
-  const parts = [m.name === '' ? '' : m.type, shape, (m.params ?? 0) > 0 ? formatCount(m.params) + ' params' : ''].filter((s) => s !== '');
+  const params = m.params ?? 0;
+  const share = total > 0 && params > 0 ? ` (${((100 * params) / total).toFixed(1)}%)` : '';
+  // The root's label is already its class name (so is a second root's in a running program,
+  // named by its class): do not repeat it in the description.
+  const label = m.name === '' ? m.type || '(model)' : shortName(m.name);
+  const parts = [label === m.type ? '' : m.type, shape, params > 0 ? formatCount(params) + ' params' : ''].filter((s) => s !== '');
   return {
-    label: m.name === '' ? m.type || '(model)' : shortName(m.name),
+    label,
     description: parts.join('  '),
     tooltip:
-      `${m.name === '' ? '(root module)' : m.name}\n${m.type}\n` +
-      (shape ? `output ${shape}\n` : '') +
-      `${(m.params ?? 0).toLocaleString('en-US')} parameters${share}` +
+      `${m.name === '' ? '(root module)' : m.name}\n${m.type}` +
+      (shape ? `\noutput ${shape}` : '') +
+      (m.params !== undefined ? `\n${params.toLocaleString('en-US')} parameters${share}` : '') +
       (m.line !== undefined && m.line !== null ? `\nconfigured by line ${m.line + 1}` : ''),
   };
 }

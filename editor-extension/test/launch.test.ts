@@ -1,9 +1,10 @@
 /* Unit tests of launch.ts and binary.ts: how a launch configuration is completed (F5 with no
- * launch.json, missing config, conflicting inputs) and in which order the executable is found. */
+ * launch.json on a config.json or a PyTorch program, missing config, conflicting inputs,
+ * attach) and in which order the executable is found. */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'path';
-import { resolveLaunch, DEFAULT_RANDOM_TOKENS } from '../src/launch';
+import { initialConfigurations, pickerConfigurations, resolveLaunch, DEFAULT_RANDOM_TOKENS } from '../src/launch';
 import { resolveBinary } from '../src/binary';
 
 test('F5 without launch.json debugs the active config.json', () => {
@@ -13,10 +14,70 @@ test('F5 without launch.json debugs the active config.json', () => {
     config: '/w/m/config.json', randomTokens: DEFAULT_RANDOM_TOKENS, seed: 0, cwd: '/w' });
 });
 
-test('F5 without launch.json and without a JSON file is refused with a message', () => {
-  const r = resolveLaunch({}, { activeFile: '/w/a.py', activeLanguage: 'python' });
-  assert.match(r.error ?? '', /open a model config\.json/);
+test('F5 without launch.json and without a JSON or Python file is refused with a message', () => {
+  const r = resolveLaunch({}, { activeFile: '/w/notes.txt', activeLanguage: 'plaintext' });
+  assert.match(r.error ?? '', /open a model config\.json or a PyTorch program/);
   assert.match(resolveLaunch({}, {}).error ?? '', /open a model config\.json/);
+});
+
+test('F5 without launch.json on a Python file debugs that program', () => {
+  const r = resolveLaunch({}, { activeFile: '/w/src/train.py', activeLanguage: 'python', workspaceFolder: '/w' });
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.config, { type: 'layerscope', request: 'launch', name: 'layerscope: train.py',
+    program: '/w/src/train.py', cwd: '/w' });
+  // No random tokens, no config: those are the engine target's.
+  // Outside any workspace folder the program runs in its own directory.
+  assert.equal(resolveLaunch({}, { activeFile: '/tmp/x/t.py', activeLanguage: 'python' }).config?.cwd, '/tmp/x');
+  // The language decides, and a .py extension without a language id too.
+  assert.equal(resolveLaunch({}, { activeFile: '/w/run', activeLanguage: 'python' }).config?.program, '/w/run');
+  assert.equal(resolveLaunch({}, { activeFile: '/w/t.py' }).config?.program, '/w/t.py');
+});
+
+test('a launch without config, program or module takes the active Python file as program', () => {
+  const r = resolveLaunch({ type: 'layerscope', request: 'launch', name: 'x', args: ['--lr', '1'], env: { A: '1' } },
+    { activeFile: '/w/t.py', activeLanguage: 'python', workspaceFolder: '/w' });
+  assert.deepEqual(r.config, { type: 'layerscope', request: 'launch', name: 'x', args: ['--lr', '1'], env: { A: '1' },
+    program: '/w/t.py', cwd: '/w' });
+  // program given: kept, no random tokens added, no config required
+  const m = resolveLaunch({ type: 'layerscope', request: 'launch', name: 'm', module: 'pkg.train', python: '/venv/bin/python' },
+    { activeFile: '/w/c.json', activeLanguage: 'json' });
+  assert.deepEqual(m.config, { type: 'layerscope', request: 'launch', name: 'm', module: 'pkg.train', python: '/venv/bin/python' });
+});
+
+test('program arguments the adapter would refuse are caught first', () => {
+  const base = { type: 'layerscope', request: 'launch', name: 'x', program: '/w/t.py' };
+  assert.match(resolveLaunch({ ...base, module: 'm' }, {}).error ?? '', /either "program".*or "module"/);
+  assert.match(resolveLaunch({ ...base, program: 3 }, {}).error ?? '', /"program" must be a non-empty string/);
+  assert.match(resolveLaunch({ ...base, args: '--lr 1' }, {}).error ?? '', /"args" must be an array of strings/);
+  assert.match(resolveLaunch({ ...base, args: ['a', 2] }, {}).error ?? '', /"args" must be an array of strings/);
+  assert.match(resolveLaunch({ ...base, env: ['A=1'] }, {}).error ?? '', /"env" must be an object/);
+  assert.match(resolveLaunch({ ...base, env: { A: 1 } }, {}).error ?? '', /"env\.A" must be a string/);
+  assert.match(resolveLaunch({ ...base, python: '' }, {}).error ?? '', /"python" must be a non-empty string/);
+  assert.match(resolveLaunch({ ...base, connect: '/s' }, {}).error ?? '', /"connect" belongs to an attach/);
+});
+
+test('attach takes connect and nothing of launch', () => {
+  const ok = resolveLaunch({ type: 'layerscope', request: 'attach', name: 'a', connect: '/tmp/ls-1/agent.sock' },
+    { activeFile: '/w/t.py', activeLanguage: 'python', workspaceFolder: '/w' });
+  assert.deepEqual(ok.config, { type: 'layerscope', request: 'attach', name: 'a', connect: '/tmp/ls-1/agent.sock' });
+  assert.match(resolveLaunch({ type: 'layerscope', request: 'attach', name: 'a' }, {}).error ?? '', /attach needs "connect"/);
+  assert.match(resolveLaunch({ type: 'layerscope', request: 'attach', name: 'a', connect: '/s', program: '/t.py' }, {}).error ?? '',
+    /belong to a launch/);
+});
+
+test('launch.json generator and picker: the active Python file comes first', () => {
+  const ctx = { activeFile: '/w/src/train.py', activeLanguage: 'python', workspaceFolder: '/w' };
+  const init = initialConfigurations(ctx);
+  assert.deepEqual(init[0], { type: 'layerscope', request: 'launch', name: 'layerscope: train.py',
+    program: '${workspaceFolder}/src/train.py' });
+  assert.equal(init[1].config, '${workspaceFolder}/config.json');
+  assert.equal(initialConfigurations({ activeFile: '/elsewhere/t.py', activeLanguage: 'python', workspaceFolder: '/w' })[0].program,
+    '/elsewhere/t.py');
+  assert.deepEqual(initialConfigurations({}).map((c) => c.name), ['layerscope: debug forward pass']);
+  assert.deepEqual(pickerConfigurations(ctx), [{ type: 'layerscope', request: 'launch', name: 'layerscope: train.py',
+    program: '/w/src/train.py', cwd: '/w' }]);
+  assert.equal(pickerConfigurations({ activeFile: '/w/config.json', activeLanguage: 'json' })[0].config, '/w/config.json');
+  assert.deepEqual(pickerConfigurations({ activeFile: '/w/a.txt', activeLanguage: 'plaintext' }), []);
 });
 
 test('a configuration without config takes the active file; given values are kept', () => {
@@ -39,7 +100,8 @@ test('bad inputs are caught before the adapter starts', () => {
   assert.match(resolveLaunch({ ...base, tokens: [1.5] }, {}).error ?? '', /tokens\[0\]/);
   assert.match(resolveLaunch({ ...base, tokens: [] }, {}).error ?? '', /non-empty/);
   assert.match(resolveLaunch({ ...base, randomTokens: 0 }, {}).error ?? '', /randomTokens/);
-  assert.match(resolveLaunch({ ...base, request: 'attach' }, {}).error ?? '', /use "launch"/);
+  assert.match(resolveLaunch({ ...base, request: 'attach' }, {}).error ?? '', /attach needs "connect"/);
+  assert.match(resolveLaunch({ ...base, request: 'restart' }, {}).error ?? '', /use "launch"/);
   assert.match(resolveLaunch({ ...base, config: 7 }, {}).error ?? '', /must be a path/);
   assert.match(resolveLaunch({ type: 'layerscope', request: 'launch', name: 'x' }, {}).error ?? '', /no "config"/);
 });

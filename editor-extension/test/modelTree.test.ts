@@ -57,3 +57,12 @@ test('labels: short names, counts, shapes, share', () => {
   assert.equal(root.description, '[B, S, 1000]  1.5K params');
   assert.equal(describeNode({ name: 'h', type: 'ModuleList', params: 0, depth: 1, output_shape: '' }, 10).description, 'ModuleList');
 });
+
+test('labels of modules a running program reports: no parameter figures, no repeated class', () => {
+  const d = describeNode({ name: 'encoder.0', type: 'Linear', depth: 2, line: null }, 0);
+  assert.equal(d.label, 'encoder.0');
+  assert.equal(d.description, 'Linear');
+  assert.equal(d.tooltip, 'encoder.0\nLinear', 'no "0 parameters" for a count that is unknown');
+  // a second root is named by its class
+  assert.equal(describeNode({ name: 'MSELoss', type: 'MSELoss', depth: 0 }, 0).description, '');
+});

@@ -1,8 +1,10 @@
 /* vscode_mock.ts: just enough of the `vscode` API, and a stand-in for vscode-languageclient's
  * LanguageClient, for activating the extension in plain node: the unit tests of extension.ts
- * and debug.ts drive activation, configuration changes and debug adapter trackers through
- * it and read what the extension did (clients started and stopped, log lines, adapter
- * executables). installMocks() must run before the extension's modules are first required.
+ * and debug.ts drive activation, configuration changes, debug adapter trackers, the active
+ * editor, debug sessions' custom events and commands through it and read what the extension
+ * did (clients started and stopped, log lines, adapter executables, configuration providers,
+ * the Model Layers tree, breakpoints added). installMocks() must run before the extension's
+ * modules are first required.
  *
  * The fake LanguageClient keeps the state rules of vscode-languageclient 9 that matter here:
  * start() takes a while (the server process starts and answers `initialize`), and stop() is
@@ -60,6 +62,39 @@ export class DebugAdapterExecutable {
   constructor(readonly command: string, readonly args: string[] = []) {}
 }
 
+export class FunctionBreakpoint {
+  readonly enabled = true;
+  constructor(readonly functionName: string) {}
+}
+
+export class TreeItem {
+  id?: string;
+  description?: string;
+  tooltip?: string;
+  contextValue?: string;
+  iconPath?: unknown;
+  command?: { command: string; arguments?: unknown[] };
+  constructor(readonly label: string, readonly collapsibleState: number) {}
+}
+
+export class ThemeIcon {
+  constructor(readonly id: string) {}
+}
+
+/* The parts of vscode.DebugSession the extension reads. */
+export interface SessionLike { id: string; type: string; name: string }
+
+export interface TreeProviderLike {
+  getChildren(el?: unknown): unknown[];
+  getTreeItem(el: unknown): TreeItem;
+  onDidChangeTreeData: (l: () => unknown) => { dispose(): void };
+}
+
+export interface ConfigProviderLike {
+  provideDebugConfigurations?(folder: unknown): unknown;
+  resolveDebugConfiguration?(folder: unknown, config: Record<string, unknown>): unknown;
+}
+
 export interface DebugAdapterTrackerLike {
   onWillStartSession?(): void;
   onWillReceiveMessage?(m: unknown): void;
@@ -79,6 +114,18 @@ export interface Mocks {
   adapterFactory?: { createDebugAdapterDescriptor(session: unknown): DebugAdapterExecutable };
   trackerFactory?: { createDebugAdapterTracker(session: unknown): DebugAdapterTrackerLike };
   context: { subscriptions: { dispose(): void }[]; extensionPath: string };
+  /* registerDebugConfigurationProvider calls, with their trigger kind (1 Initial, 2 Dynamic) */
+  configProviders: { type: string; provider: ConfigProviderLike; trigger: number }[];
+  /* The active text editor: a document at `path` in language `languageId` (undefined: none). */
+  setActiveEditor(path: string | undefined, languageId?: string): void;
+  workspaceFolder?: string;              /* what workspace.getWorkspaceFolder answers */
+  commands: Map<string, (...args: unknown[]) => unknown>;
+  breakpoints: unknown[];                /* vscode.debug.breakpoints (addBreakpoints appends) */
+  treeView?: { provider: TreeProviderLike; view: { description?: string } };
+  activeDebugSession?: SessionLike;
+  customEvent: EventEmitter<{ session: SessionLike; event: string; body?: unknown }>;
+  sessionTerminated: EventEmitter<SessionLike>;
+  activeSessionChanged: EventEmitter<SessionLike | undefined>;
 }
 
 export function installMocks(extensionPath: string): Mocks {
@@ -88,6 +135,16 @@ export function installMocks(extensionPath: string): Mocks {
   const mocks: Mocks = {
     config, logLines, configChanged,
     context: { subscriptions: [], extensionPath },
+    configProviders: [],
+    commands: new Map(),
+    breakpoints: [],
+    customEvent: new EventEmitter(),
+    sessionTerminated: new EventEmitter(),
+    activeSessionChanged: new EventEmitter(),
+    setActiveEditor(p, languageId) {
+      vscode.window.activeTextEditor = p === undefined ? undefined
+        : { document: { uri: vscode.Uri.file(p), languageId: languageId ?? 'plaintext' } } as never;
+    },
     async setConfig(values) {
       const keys = Object.keys(values);
       for (const k of keys) config.set(k, values[k]);
@@ -105,15 +162,25 @@ export function installMocks(extensionPath: string): Mocks {
   const vscode = {
     EventEmitter,
     DebugAdapterExecutable,
+    FunctionBreakpoint,
+    TreeItem,
+    ThemeIcon,
+    DebugConfigurationProviderTriggerKind: { Initial: 1, Dynamic: 2 },
     StatusBarAlignment: { Left: 1, Right: 2 },
     TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
     ViewColumn: { Active: -1, Beside: -2, One: 1 },
     TextEditorRevealType: { InCenterIfOutsideViewport: 2 },
     Uri: class { static file(p: string) { return { fsPath: p, scheme: 'file', toString: () => `file://${p}` }; } },
     window: {
-      activeTextEditor: undefined,
+      activeTextEditor: undefined as undefined | { document: { uri: { fsPath: string; scheme: string }; languageId: string } },
       createOutputChannel: () => channel,
-      createTreeView: () => disposable,
+      createTreeView: (_id: string, o: { treeDataProvider: TreeProviderLike }) => {
+        const view = { description: undefined as string | undefined, dispose: () => undefined };
+        mocks.treeView = { provider: o.treeDataProvider, view };
+        return view;
+      },
+      setStatusBarMessage: () => disposable,
+      showWarningMessage: () => Promise.resolve(undefined),
       createStatusBarItem: () => ({ text: '', tooltip: '', name: '', show: () => undefined, hide: () => undefined, dispose: () => undefined }),
       onDidChangeActiveTextEditor: () => disposable,
       showErrorMessage: () => Promise.resolve(undefined),
@@ -122,16 +189,25 @@ export function installMocks(extensionPath: string): Mocks {
       getConfiguration: (section: string) => ({ get: <T>(key: string): T | undefined => config.get(`${section}.${key}`) as T | undefined }),
       onDidChangeTextDocument: () => disposable,
       onDidChangeConfiguration: configChanged.event,
+      getWorkspaceFolder: () => (mocks.workspaceFolder ? { uri: vscode.Uri.file(mocks.workspaceFolder) } : undefined),
     },
     commands: {
-      registerCommand: () => disposable,
+      registerCommand: (id: string, f: (...args: unknown[]) => unknown) => { mocks.commands.set(id, f); return disposable; },
       executeCommand: () => Promise.resolve(undefined),
     },
     debug: {
-      registerDebugConfigurationProvider: () => disposable,
+      get breakpoints() { return mocks.breakpoints; },
+      addBreakpoints: (bps: unknown[]) => { mocks.breakpoints.push(...bps); },
+      get activeDebugSession() { return mocks.activeDebugSession; },
+      onDidReceiveDebugSessionCustomEvent: mocks.customEvent.event,
+      onDidChangeActiveDebugSession: mocks.activeSessionChanged.event,
+      registerDebugConfigurationProvider: (type: string, provider: ConfigProviderLike, trigger = 1) => {
+        mocks.configProviders.push({ type, provider, trigger });
+        return disposable;
+      },
       registerDebugAdapterDescriptorFactory: (_type: string, f: Mocks['adapterFactory']) => { mocks.adapterFactory = f; return disposable; },
       registerDebugAdapterTrackerFactory: (_type: string, f: Mocks['trackerFactory']) => { mocks.trackerFactory = f; return disposable; },
-      onDidTerminateDebugSession: () => disposable,
+      onDidTerminateDebugSession: mocks.sessionTerminated.event,
     },
   };
   const languageClient = { LanguageClient: FakeLanguageClient };

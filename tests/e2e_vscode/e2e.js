@@ -8,10 +8,14 @@
  * webview. Then F9 in the gutter on the n_head and n_inner lines and F5: the pass stops at
  * transformer.h.0.attn (line of n_head), where the attention heatmap of `probs` head 1 must
  * show a causal softmax (rows summing to 1, nothing above the diagonal), and, on continue,
- * at transformer.h.0.mlp (line of n_inner). Last, a launch.json with `weights` on the random
- * checkpoint run.sh wrote into ckpt/: the Debug Console's transformer.wte.max/min/mean must
- * equal numpy's figures of those weights (ckpt/expected.json). Every step is recorded in one
- * JSON report with a screenshot under --out.
+ * at transformer.h.0.mlp (line of n_inner). Then the user's own PyTorch program: the NaN
+ * exception filter ticked, F5 on train.py (still no launch.json): the program stops at its
+ * first NaN with train.py's line in the Call Stack, Model Layers shows the program's live
+ * module tree, and its backward action adds "backward:NAME". Last, a launch.json with
+ * `weights` on the random checkpoint run.sh wrote into ckpt/: the Debug Console's
+ * transformer.wte.max/min/mean must equal numpy's figures of those weights
+ * (ckpt/expected.json). Every step is recorded in one JSON report with a screenshot under
+ * --out.
  * Usage: node e2e.js --url http://127.0.0.1:PORT --folder /abs/ws --out DIR --require a,b,c
  * Exit 0 when every required check passed, 1 otherwise. */
 'use strict';
@@ -140,6 +144,19 @@ async function removeAllBreakpoints(page) {
   return rows.every((r) => /^(NaN|Inf|fp16 overflow)$/.test(r));
 }
 
+/* Clicks the inline action `action` (first match) of the Model Layers row matching `row`, then
+ * shows Run and Debug; returns the Breakpoints view's rows. */
+async function breakpointFromLayers(page, row, action) {
+  const r = layersPane(page).locator('.monaco-list-row', { hasText: row }).first();
+  await r.hover();
+  await page.waitForTimeout(300);
+  await r.locator(action).first().click();
+  await page.waitForTimeout(800);
+  await palette(page, 'View: Show Run and Debug');
+  await page.waitForTimeout(1500);
+  return (await page.locator('.debug-breakpoints .monaco-list-row').allInnerTexts()).map(norm);
+}
+
 /* Hides the bottom panel (Debug Console) so a picture gets the height; Ctrl+J toggles it. */
 async function hidePanel(page) {
   if (await page.locator('.part.panel').isVisible().catch(() => false)) { await page.keyboard.press('Control+J'); await page.waitForTimeout(500); }
@@ -236,14 +253,7 @@ async function stopDebugging(page) {
     });
 
     await step('layersBreakpoint', async () => {
-      const row = layersPane(page).locator('.monaco-list-row', { hasText: 'lm_head' }).first();
-      await row.hover();
-      await page.waitForTimeout(300);
-      await row.locator('.action-label').first().click();
-      await page.waitForTimeout(800);
-      await palette(page, 'View: Show Run and Debug');
-      await page.waitForTimeout(1500);
-      const bps = (await page.locator('.debug-breakpoints .monaco-list-row').allInnerTexts()).map(norm);
+      const bps = await breakpointFromLayers(page, 'lm_head', '.action-label');
       report.details.breakpoints = bps;
       await shot(page, '07-breakpoint-from-layers');
       return bps.some((b) => /lm_head/.test(b));
@@ -373,6 +383,64 @@ async function stopDebugging(page) {
       const line = lineOf('config.json', 'n_inner');
       return attnStop && report.details.gutterGlyphs >= 2 &&
         new RegExp(`^transformer\\.h\\.0\\.mlp \\(GPT2MLP, exit\\) config\\.json ${line}:`).test(top);
+    });
+    await stopDebugging(page);
+
+    // The user's PyTorch program: F5 on train.py without launch.json launches it with the
+    // agent; the NaN filter stops at the forward pass of module "0" in step 2, called from the
+    // line of train.py marked "the NaN stop".
+    await step('program', async () => {
+      report.details.removedAllBeforeProgram = await removeAllBreakpoints(page);
+      const nan = page.locator('.debug-breakpoints .monaco-list-row', { hasText: /^NaN$/ }).first().locator('input[type="checkbox"]');
+      if (!(await nan.isChecked())) await nan.click();
+      await page.waitForTimeout(300);
+      report.details.nanFilterChecked = await nan.isChecked();
+      await page.keyboard.press('Control+K'); await page.keyboard.press('Control+W'); // close all editors
+      await page.waitForTimeout(500);
+      await openFile(page, 'train.py');
+      await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+      await startDebugging(page);
+      const line = fs.readFileSync(path.join(a.folder, 'train.py'), 'utf8').split('\n').findIndex((l) => l.includes('the NaN stop')) + 1;
+      const frame = await topFrame(page, /train\.py/);
+      await page.waitForTimeout(1500);
+      // VS Code focuses the first frame with a source (torch's module.py) and shows the stop
+      // there; the module frames (presentation "subtle") are folded: unfold them, then select
+      // the program's own frame as a user would.
+      report.details.programException = norm((await page.locator('.exception-widget').allInnerTexts()).join(' ')).slice(0, 300);
+      const more = page.locator('.debug-call-stack .monaco-list-row', { hasText: /Show \d+ More Stack Frames/ }).first();
+      if (await more.count()) { await more.click(); await page.waitForTimeout(800); }
+      await page.locator('.debug-call-stack .monaco-list-row', { hasText: /train\.py/ }).first().click().catch(() => {});
+      await page.waitForTimeout(1500);
+      const rows = (await page.locator('.debug-call-stack .monaco-list-row').allInnerTexts()).map(norm);
+      report.details.programCallStack = rows.slice(0, 12);
+      report.details.programFrame = frame;
+      report.details.programEditorLine = norm((await page.locator('.editor-instance .monaco-editor .view-line', { hasText: 'the NaN stop' }).allInnerTexts()).join(' '));
+      await hidePanel(page);
+      await shot(page, '16-program-nan');
+      return report.details.nanFilterChecked && new RegExp(`train\\.py ${line}:`).test(frame) &&
+        /NaN in output of 0 \(forward, step 2\)/.test(report.details.programException) &&
+        /^0 \(Linear, exit\)/.test(rows[0]) && /^\(root\) \(Sequential\)/.test(rows[1]) && report.details.programEditorLine !== '';
+    });
+
+    // Model Layers while the program is paused: its live module table (the model and the
+    // loss called on its own, two roots), then the backward action on module "2".
+    await step('programLayers', async () => {
+      await palette(page, 'Explorer: Focus on Model Layers View');
+      await page.waitForTimeout(2000);
+      const rows = (await layersPane(page).locator('.monaco-list-row').allInnerTexts()).map(norm);
+      report.details.programLayers = rows;
+      report.details.programLayersHeader = norm(await layersPane(page).locator('.pane-header').first().innerText());
+      await shot(page, '17-program-layers');
+      return /live: train\.py/.test(report.details.programLayersHeader) &&
+        rows.length === 5 && /^Sequential$/.test(rows[0]) && /^0\s*Linear$/.test(rows[1]) && /^1\s*ReLU$/.test(rows[2]) &&
+        /^2\s*Linear$/.test(rows[3]) && /^MSELoss$/.test(rows[4]);
+    });
+
+    await step('programBreakpoint', async () => {
+      const bps = await breakpointFromLayers(page, /^2\s*Linear$/, '.action-label[aria-label="Break on This Module\'s Backward Pass"]');
+      report.details.programBreakpoints = bps;
+      await shot(page, '18-program-backward-breakpoint');
+      return bps.some((b) => /^backward:2\b/.test(b));
     });
     await stopDebugging(page);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh: the end-to-end test of the layerscope VS Code extension in real VS Code. Installs
 # what it needs (scripts/setup.sh: Debian Chromium, code-server from npm, playwright-core),
-# packs the extension into a VSIX with the binary under test bundled in bin/, starts
+# packs the extension into a VSIX with the binary under test bundled in bin/ (and its Python
+# agent in lib/layerscope/, for the check that debugs workspace/train.py), starts
 # code-server on 127.0.0.1 with a fresh profile, installs the VSIX with code-server's
 # --install-extension, and runs e2e.js on a copy of workspace/. Screenshots and the JSON
 # report go to artifacts/ (ignored by git). scripts/make_checkpoint.py writes the random-weight
@@ -16,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"; root="$(cd "$here/../.." && pwd)"
 BIN="${LAYERSCOPE:-$root/build/release/cli/layerscope}"
 PORT="${PORT:-$((18000 + RANDOM % 1000))}"
 ART="${E2E_ARTIFACTS:-$here/artifacts/$(basename "${LS_BUILD_DIR:-local}")}"
-REQUIRE="${E2E_REQUIRE:-vsixInstalled,hover,problem,quickfix,layers,layersBreakpoint,summary,debugPaused,statusBar,variables,histogram,heatmap,gutterBreakpoint,weights}"
+REQUIRE="${E2E_REQUIRE:-vsixInstalled,hover,problem,quickfix,layers,layersBreakpoint,summary,debugPaused,statusBar,variables,histogram,heatmap,gutterBreakpoint,program,programLayers,programBreakpoint,weights}"
 [ -x "$BIN" ] || { echo "FAIL: layerscope binary not found at $BIN (set LAYERSCOPE)"; exit 1; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 
@@ -60,7 +61,9 @@ JSON
 export PATH="$(echo "$PATH" | tr ':' '\n' | while read -r d; do [ -x "$d/layerscope" ] || echo "$d"; done | paste -sd:)"
 timeout 180 "$CS" --user-data-dir "$run/data" --extensions-dir "$run/ext" --install-extension "$VSIX" > "$ART/install.log" 2>&1
 installed=false
-ls "$run/ext" | grep -q '^layerscope\.layerscope-' && [ -x "$(ls -d "$run"/ext/layerscope.layerscope-*)/bin/layerscope" ] && installed=true
+extdir="$(ls -d "$run"/ext/layerscope.layerscope-* 2>/dev/null | head -1)"
+[ -n "$extdir" ] && [ -x "$extdir/bin/layerscope" ] && [ -f "$extdir/lib/layerscope/liblayerscope_agent.so" ] &&
+  [ -f "$extdir/lib/layerscope/python/layerscope_agent/__init__.py" ] && installed=true
 echo "== VSIX installed: $installed ($(ls "$run/ext" | tr '\n' ' '))"
 
 setsid timeout 720 "$CS" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry --disable-update-check \
@@ -82,6 +85,6 @@ for k, v in d.get("details", {}).items(): print(f"  {k}: {json.dumps(v)[:300]}")
 for e in d.get("errors", []): print("  error:", e)
 json.dump(d, open(sys.argv[1], "w"), indent=2)
 PY
-[ "$installed" = true ] || { echo "FAIL: the VSIX did not install with an executable bin/layerscope"; exit 1; }
+[ "$installed" = true ] || { echo "FAIL: the VSIX did not install with an executable bin/layerscope and its agent in lib/layerscope"; exit 1; }
 [ $rc -eq 0 ] && echo "PASS (screenshots in $ART)" || echo "FAIL (see $ART/report.json and screenshots)"
 exit $rc
