@@ -232,7 +232,8 @@ static stop_rec *stop_build(tgt *t, peer *p, json_t *b, ls_dbg_stop *why, ls_dbg
     if (s->n_frames == MAX_FRAMES) break;
     s->frames[s->n_frames++] = (ls_dbg_frame){LS_DBG_FRAME_SOURCE, -1, json_string_value(json_object_get(f, "name")),
                                               NULL, json_string_value(json_object_get(f, "file")),
-                                              (int)json_integer_value(json_object_get(f, "line"))};
+                                              (int)json_integer_value(json_object_get(f, "line")),
+                                              json_is_true(json_object_get(f, "subtle"))};
   }
   memset(why, 0, sizeof *why);
   const char *reason = json_string_value(json_object_get(b, "reason"));

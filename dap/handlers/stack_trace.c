@@ -65,9 +65,15 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
     if (f->path && line > 0)
       o = json_pack("{s:i, s:s, s:i, s:i, s:{s:s, s:s}}", "id", i + 1, "name", name, "line", line + lb, "column", col,
                     "source", "name", base_name(f->path), "path", f->path);
-    else /* native frames of the target's thread: no source */
+    else /* module frames of a program (no config.json: a label above the Python frames), and
+          * native frames of the engine's thread: no source */
       o = json_pack("{s:i, s:s, s:i, s:i, s:s}", "id", i + 1, "name", name, "line", 0, "column", 0,
-                    "presentationHint", "subtle");
+                    "presentationHint", f->kind == LS_DBG_FRAME_MODULE ? "label" : "subtle");
+    if (o && f->library) { /* torch's own frames: shown, but the user's frames get the focus */
+      json_object_set_new(o, "presentationHint", json_string("subtle"));
+      json_t *src = json_object_get(o, "source");
+      if (src) json_object_set_new(src, "presentationHint", json_string("deemphasize"));
+    }
     if (o) json_object_set_new(o, "id", json_integer(dap_dbg_frame_id(x, thread, i)));
     if (o) json_array_append_new(frames, o);
   }

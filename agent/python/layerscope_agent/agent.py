@@ -39,6 +39,9 @@ from .link import LinkClosed
 
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+# Library code the user did not write: torch and the standard library (multiprocessing's
+# spawn machinery below a rank's frames). Shown, but de-emphasised.
+LIB_DIRS = tuple({TORCH_DIR + os.sep, os.path.dirname(os.path.abspath(os.__file__)) + os.sep})
 FILTERS = ("nan", "inf", "fp16")
 
 
@@ -557,7 +560,7 @@ class Agent:
                 fn = os.path.abspath(fn)
                 if not fn.startswith(PKG_DIR):
                     out.append({"name": f.f_code.co_name, "file": fn, "line": f.f_lineno,
-                                "subtle": fn.startswith(TORCH_DIR)})
+                                "subtle": fn.startswith(LIB_DIRS)})
             f = f.f_back
         return out
 
