@@ -227,7 +227,9 @@ static stop_rec *stop_build(tgt *t, peer *p, json_t *b, ls_dbg_stop *why, ls_dbg
   json_t *f;
   json_array_foreach(json_object_get(b, "frames"), i, f) {
     if (s->n_frames == MAX_FRAMES) break;
-    s->frames[s->n_frames++] = (ls_dbg_frame){LS_DBG_FRAME_SOURCE, -1, json_string_value(json_object_get(f, "name")),
+    /* the agent marks frames inside torch "subtle" */
+    ls_dbg_frame_kind fk = json_is_true(json_object_get(f, "subtle")) ? LS_DBG_FRAME_LIBRARY : LS_DBG_FRAME_SOURCE;
+    s->frames[s->n_frames++] = (ls_dbg_frame){fk, -1, json_string_value(json_object_get(f, "name")),
                                               NULL, json_string_value(json_object_get(f, "file")),
                                               (int)json_integer_value(json_object_get(f, "line"))};
   }
