@@ -366,8 +366,9 @@ static void a_describe(void *ud, ls_dbg_target_info *out) {
   *out = (ls_dbg_target_info){"program", NULL, NULL};
 }
 
-/* Before the run: the socket to attach to, or the interpreter (one that imports torch, found
- * once and kept) and the agent's files; so a launch that cannot work is launch's error. */
+/* Before the run: the socket to attach to, or the program (or module) and cwd, the interpreter
+ * (one that imports torch, found once and kept) and the agent's files; so a launch that cannot
+ * work is launch's error. */
 static int a_check(void *ud, ls_diag *d) {
   tgt *t = ud;
   if (t->o.attach) {
@@ -379,7 +380,8 @@ static int a_check(void *ud, ls_diag *d) {
     return LS_OK;
   }
   char py[PATH_MAX], pydir[PATH_MAX], lib[PATH_MAX];
-  int rc = ls_agent_paths(pydir, sizeof pydir, lib, sizeof lib, d);
+  int rc = ls_agent_launch_check(&t->o.launch, d);
+  if (rc == LS_OK) rc = ls_agent_paths(pydir, sizeof pydir, lib, sizeof lib, d);
   if (rc == LS_OK) rc = ls_agent_find_python(t->o.launch.python, py, sizeof py, d);
   if (rc == LS_OK && !(t->o.launch.python = dup_or_null(t, py))) rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
   if (rc == LS_OK) t->o.launch.python_ok = 1;
