@@ -81,6 +81,9 @@ typedef struct ls_agent_launch {
  * /usr/bin/python3; the first that can `import torch`. The error names every candidate and
  * why it failed. */
 int ls_agent_find_python(const char *want, char *out, size_t cap, ls_diag *d);
+/* Can la start: a program or a module (not both), the program a file (a relative one in
+ * cwd), cwd a directory. The error names the path. */
+int ls_agent_launch_check(const ls_agent_launch *la, ls_diag *d);
 /* Starts the program with the agent loaded (PYTHONPATH gets the agent's boot and package
  * directories; LAYERSCOPE_AGENT_CONNECT and LAYERSCOPE_AGENT_LIB are set) in its own process
  * group. *pid is the child. */

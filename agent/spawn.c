@@ -65,6 +65,15 @@ int ls_agent_paths(char *pydir, size_t pycap, char *lib, size_t libcap, ls_diag 
                                    "was not found beside the executable; set LAYERSCOPE_AGENT_DIR");
 }
 
+/* In a forked child: the parent's blocked signals would stay blocked across exec (a front end
+ * that takes SIGINT through a signalfd blocks it in every thread), and a program that cannot
+ * be interrupted or terminated is not what anyone launched. Async-signal-safe. */
+static void child_signals(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* Runs `py -c "import torch"` with output to /dev/null; 0 when it works, else a reason. */
 static int try_python(const char *py, char *why, size_t cap) {
   pid_t pid = fork();
@@ -73,6 +82,7 @@ static int try_python(const char *py, char *why, size_t cap) {
     return -1;
   }
   if (pid == 0) {
+    child_signals();
     int nul = open("/dev/null", O_RDWR);
     if (nul >= 0) {
       dup2(nul, 0);
@@ -123,20 +133,33 @@ int ls_agent_find_python(const char *want, char *out, size_t cap, ls_diag *d) {
                            cands[i], why);
     if (tl >= sizeof tried) tl = sizeof tried - 1;
   }
-  return ls_diag_set(d, LS_ENOENT, "no Python that can import torch: tried %s; set 'python' to an interpreter "
-                                   "with torch (Debian: apt-get install python3-torch)", tried);
+  return ls_diag_set(d, LS_ENOENT, "no Python that can import torch: tried %s; name an interpreter with torch "
+                                   "(launch: 'python'; layerscope watch: --python; Debian: apt-get install "
+                                   "python3-torch)", tried);
+}
+
+int ls_agent_launch_check(const ls_agent_launch *la, ls_diag *d) {
+  if (!la->program == !la->module)
+    return ls_diag_set(d, LS_EINVAL, "give either 'program' (a .py file) or 'module' (python -m), not %s",
+                       la->program ? "both" : "neither");
+  if (la->cwd && !is_dir(la->cwd)) return ls_diag_set(d, LS_ENOENT, "cwd %s: no such directory", la->cwd);
+  if (la->program) { /* the program starts in cwd: a relative path is found from there */
+    char p[PATH_MAX];
+    int in_cwd = la->cwd && la->program[0] != '/';
+    if (snprintf(p, sizeof p, "%s%s%s", in_cwd ? la->cwd : "", in_cwd ? "/" : "", la->program) >= (int)sizeof p)
+      return ls_diag_set(d, LS_EINVAL, "program %s: path too long", la->program);
+    if (!is_file(p))
+      return ls_diag_set(d, LS_ENOENT, "program %s: no such file%s%s", la->program, in_cwd ? " in " : "",
+                         in_cwd ? la->cwd : "");
+  }
+  return LS_OK;
 }
 
 int ls_agent_spawn(ls_agent_srv *s, const ls_agent_launch *la, pid_t *pid, ls_diag *d) {
   *pid = -1;
-  if (!la->program == !la->module)
-    return ls_diag_set(d, LS_EINVAL, "give either 'program' (a .py file) or 'module' (python -m), not %s",
-                       la->program ? "both" : "neither");
-  if (la->program && !is_file(la->program))
-    return ls_diag_set(d, LS_ENOENT, "program %s: no such file", la->program);
-  if (la->cwd && !is_dir(la->cwd)) return ls_diag_set(d, LS_ENOENT, "cwd %s: no such directory", la->cwd);
+  int rc = ls_agent_launch_check(la, d);
+  if (rc != LS_OK) return rc;
   char py[PATH_MAX], pydir[PATH_MAX], lib[PATH_MAX];
-  int rc = LS_OK;
   if (la->python_ok && la->python) snprintf(py, sizeof py, "%s", la->python);
   else rc = ls_agent_find_python(la->python, py, sizeof py, d);
   if (rc == LS_OK) rc = ls_agent_paths(pydir, sizeof pydir, lib, sizeof lib, d);
@@ -203,6 +226,7 @@ int ls_agent_spawn(ls_agent_srv *s, const ls_agent_launch *la, pid_t *pid, ls_di
   }
   if (p == 0) { /* only async-signal-safe calls from here on */
     setpgid(0, 0);
+    child_signals();
     if (la->out_fd >= 0) dup2(la->out_fd, 1);
     if (la->err_fd >= 0) dup2(la->err_fd, 2);
     int nul = open("/dev/null", O_RDONLY);

@@ -230,7 +230,9 @@ static stop_rec *stop_build(tgt *t, peer *p, json_t *b, ls_dbg_stop *why, ls_dbg
   json_t *f;
   json_array_foreach(json_object_get(b, "frames"), i, f) {
     if (s->n_frames == MAX_FRAMES) break;
-    s->frames[s->n_frames++] = (ls_dbg_frame){LS_DBG_FRAME_SOURCE, -1, json_string_value(json_object_get(f, "name")),
+    /* the agent marks frames inside torch "subtle" */
+    ls_dbg_frame_kind fk = json_is_true(json_object_get(f, "subtle")) ? LS_DBG_FRAME_LIBRARY : LS_DBG_FRAME_SOURCE;
+    s->frames[s->n_frames++] = (ls_dbg_frame){fk, -1, json_string_value(json_object_get(f, "name")),
                                               NULL, json_string_value(json_object_get(f, "file")),
                                               (int)json_integer_value(json_object_get(f, "line")),
                                               json_is_true(json_object_get(f, "subtle"))};
@@ -378,8 +380,9 @@ static void a_describe(void *ud, ls_dbg_target_info *out) {
   *out = (ls_dbg_target_info){"program", NULL, NULL};
 }
 
-/* Before the run: the socket to attach to, or the interpreter (one that imports torch, found
- * once and kept) and the agent's files; so a launch that cannot work is launch's error. */
+/* Before the run: the socket to attach to, or the program (or module) and cwd, the interpreter
+ * (one that imports torch, found once and kept) and the agent's files; so a launch that cannot
+ * work is launch's error. */
 static int a_check(void *ud, ls_diag *d) {
   tgt *t = ud;
   if (t->o.attach) {
@@ -391,7 +394,8 @@ static int a_check(void *ud, ls_diag *d) {
     return LS_OK;
   }
   char py[PATH_MAX], pydir[PATH_MAX], lib[PATH_MAX];
-  int rc = ls_agent_paths(pydir, sizeof pydir, lib, sizeof lib, d);
+  int rc = ls_agent_launch_check(&t->o.launch, d);
+  if (rc == LS_OK) rc = ls_agent_paths(pydir, sizeof pydir, lib, sizeof lib, d);
   if (rc == LS_OK) rc = ls_agent_find_python(t->o.launch.python, py, sizeof py, d);
   if (rc == LS_OK && !(t->o.launch.python = dup_or_null(t, py))) rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
   if (rc == LS_OK) t->o.launch.python_ok = 1;

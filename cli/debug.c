@@ -5,8 +5,9 @@
  *   scripted: every --eval EXPR is evaluated at each stop, then the run continues; for CI
  *             and documentation;
  *   commands: otherwise commands are read from stdin (a terminal or a pipe): before the
- *             pass, break GLOB, run, quit; at a stop, break GLOB, continue, next, step,
- *             out, stack, inspect, stats EXPR, eval EXPR, quit; anything else is
+ *             pass, break GLOB, run, quit; at a stop, the command loop of cli/repl.c
+ *             (shared with `layerscope watch --interactive`): break GLOB, continue, next,
+ *             step, out, stack, inspect, stats EXPR, eval EXPR, quit; anything else is
  *             evaluated as an expression.
  * Exit status: 0 done, 1 an exception filter stopped or an expression failed, 2 usage. */
 #include <stdio.h>
@@ -15,19 +16,17 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/repl.h"
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/debug/run.h"
 
 #define MAX_ITEMS 64
-#define QUIT (-1) /* a prompt's answer besides the ls_dbg_actions */
 
 typedef struct dbg_cli {
-  ls_dbg_run *run;
-  ls_dbg *g;                 /* the run's session (borrowed) */
+  ls_cli_repl repl;          /* the command loop at a stop (cli/repl.c) */
   const char *evals[MAX_ITEMS];
   int n_evals;
-  int failed;
 } dbg_cli;
 
 /* The run's notes go to stderr, as the CLI's own messages do (the target's thread). */
@@ -35,141 +34,6 @@ static void on_output(void *ud, ls_dbg_output kind, const char *text) {
   (void)ud;
   if (kind == LS_DBG_OUT_NOTE) fprintf(stderr, "layerscope debug: %s\n", text);
   else fputs(text, kind == LS_DBG_OUT_STDERR ? stderr : stdout);
-}
-
-static void print_value(const ls_dbg_value *v, ls_dbg *g) {
-  if (v->kind == LS_DBG_V_NUM) printf("%.9g\n", v->num);
-  else if (v->kind == LS_DBG_V_TEXT) {
-    /* multi-line reports (topk, hist) keep their continuation lines under the first */
-    for (const char *p = v->text; *p; p++) {
-      putchar(*p);
-      if (*p == '\n' && p[1]) fputs("    ", stdout);
-    }
-    putchar('\n');
-  }
-  else {
-    char line[320];
-    const ls_stats *s = v->t.owned ? NULL : ls_dbg_stats_cached(g, &v->t);
-    ls_stats own;
-    if (!s && ls_dbg_tensor_stats(NULL, &v->t, &own) == LS_OK) s = &own;
-    if (s) ls_dbg_tensor_format(&v->t, s, line, sizeof line);
-    else snprintf(line, sizeof line, "(statistics unavailable)");
-    printf("%s\n", line);
-  }
-}
-
-static void do_eval(dbg_cli *c, const char *src) {
-  ls_dbg_value v;
-  ls_diag d;
-  ls_diag_init(&d);
-  if (ls_dbg_run_eval(c->run, src, &v, &d) != LS_OK) {
-    printf("error: %s\n", d.msg);
-    c->failed = 1;
-    return;
-  }
-  print_value(&v, c->g);
-  ls_dbg_value_free(&v);
-}
-
-static void print_stop(dbg_cli *c, const ls_dbg_run_stop *st) {
-  const ls_dbg_event *ev = st->ev;
-  ls_dbg_reason r = st->why.reason;
-  printf("stopped (%s) at %s [%s, %s]", ls_dbg_reason_name(r), ev->name[0] ? ev->name : "(root)", ev->type,
-         ev->phase == LS_DBG_ENTER ? "enter" : "exit");
-  int line = ls_dbg_module_line(c->g, ev->module);
-  if (line) printf(" config line %d", line);
-  printf("\n");
-  if (st->why.description[0] && r != LS_DBG_STOP_STEP) printf("  %s\n", st->why.description);
-}
-
-static void print_stack(dbg_cli *c, const ls_dbg_run_stop *st) {
-  ls_dbg_frame fr[96];
-  int n = ls_dbg_run_frames(c->run, st->thread, fr, 96);
-  for (int i = 0; i < n; i++) {
-    if (fr[i].kind == LS_DBG_FRAME_MODULE)
-      printf("#%d %s (%s) config line %d\n", i, fr[i].name[0] ? fr[i].name : "(root)", fr[i].type, fr[i].line);
-    else if (fr[i].path)
-      printf("#%d %s at %s:%d\n", i, fr[i].name, fr[i].path, fr[i].line);
-    else
-      printf("#%d %s\n", i, fr[i].name);
-  }
-}
-
-static void inspect(dbg_cli *c, const ls_dbg_run_stop *st) {
-  static const char *const TITLE[LS_DBG_G_COUNT] = {"inputs", "outputs", "parameters", "intermediates", "gradients"};
-  const ls_dbg_event *ev = st->ev;
-  for (int g = 0; g < LS_DBG_G_COUNT; g++)
-    for (int i = 0; i < ev->n_vars[g]; i++) {
-      ls_dbg_tensor t;
-      ls_diag d;
-      ls_diag_init(&d);
-      char line[320];
-      if (ls_dbg_run_tensor(c->run, (ls_dbg_group)g, i, &t, &d) != LS_OK) {
-        snprintf(line, sizeof line, "(cannot be read: %.*s)", 250, d.msg);
-      } else {
-        const ls_stats *s = ls_dbg_stats_cached(c->g, &t);
-        if (s) ls_dbg_tensor_format(&t, s, line, sizeof line);
-        else snprintf(line, sizeof line, "%s (statistics unavailable)", ls_dtype_name(t.dtype));
-      }
-      printf("  %-13s %-16s %s\n", i == 0 ? TITLE[g] : "", ev->vars[g][i].name, line);
-    }
-}
-
-static int add_breaks(dbg_cli *c, const char **globs, int n) {
-  ls_dbg_bp_spec sp[MAX_ITEMS] = {{0}};
-  ls_dbg_bp_result r[MAX_ITEMS];
-  for (int i = 0; i < n; i++) sp[i] = (ls_dbg_bp_spec){globs[i], 0, NULL, NULL};
-  if (ls_dbg_set_function_bps(c->g, sp, (size_t)n, r) != LS_OK) return LS_ENOMEM;
-  int bad = 0;
-  for (int i = 0; i < n; i++) {
-    fprintf(stderr, "breakpoint %d: %s: %s\n", r[i].id, globs[i], r[i].message);
-    bad |= !r[i].verified;
-  }
-  return bad ? LS_EINVAL : LS_OK;
-}
-
-/* Reads one command line; NULL at end of input. */
-static char *read_cmd(char *buf, size_t cap, int tty) {
-  if (tty) {
-    fputs("(layerscope) ", stdout);
-    fflush(stdout);
-  }
-  if (!fgets(buf, (int)cap, stdin)) return NULL;
-  buf[strcspn(buf, "\r\n")] = 0;
-  return buf;
-}
-
-/* Commands at a stop; returns an ls_dbg_action, or QUIT. */
-static int prompt(dbg_cli *c, const ls_dbg_run_stop *st, const char **globs, int *n_globs) {
-  char buf[4096];
-  int tty = isatty(0);
-  for (;;) {
-    char *l = read_cmd(buf, sizeof buf, tty);
-    if (!l || strcmp(l, "quit") == 0 || strcmp(l, "q") == 0) return QUIT;
-    while (*l == ' ') l++;
-    if (!*l) continue;
-    if (strcmp(l, "continue") == 0 || strcmp(l, "c") == 0 || strcmp(l, "run") == 0) return LS_DBG_CONTINUE;
-    if (strcmp(l, "next") == 0 || strcmp(l, "n") == 0) return LS_DBG_STEP_OVER;
-    if (strcmp(l, "step") == 0 || strcmp(l, "s") == 0) return LS_DBG_STEP_IN;
-    if (strcmp(l, "out") == 0 || strcmp(l, "o") == 0) return LS_DBG_STEP_OUT;
-    if (strcmp(l, "stack") == 0 || strcmp(l, "bt") == 0) { print_stack(c, st); continue; }
-    if (strcmp(l, "inspect") == 0 || strcmp(l, "i") == 0) { inspect(c, st); continue; }
-    if (strncmp(l, "break ", 6) == 0) {
-      if (*n_globs == MAX_ITEMS) { printf("error: too many breakpoints\n"); continue; }
-      char *g = ls_strdup(l + 6);
-      if (!g) return QUIT;
-      globs[(*n_globs)++] = g;
-      if (add_breaks(c, globs, *n_globs) != LS_OK) printf("error: the breakpoint matches no module\n");
-      continue;
-    }
-    if (strncmp(l, "stats ", 6) == 0) {
-      char expr[4200];
-      snprintf(expr, sizeof expr, "stats(%s)", l + 6);
-      do_eval(c, expr);
-      continue;
-    }
-    do_eval(c, strncmp(l, "eval ", 5) == 0 ? l + 5 : l);
-  }
 }
 
 static int usage(void) {
@@ -203,7 +67,7 @@ int ls_cli_debug(int argc, char **argv) {
   memset(&c, 0, sizeof c);
   const char *config = NULL, *weights = NULL, *tokens_arg = NULL;
   const char *globs[MAX_ITEMS];
-  int n_globs = 0, owned_from = 0;
+  int n_globs = 0;
   unsigned exc = 0;
   int64_t n_random = 8, seed = 0, threads = 0;
   const char *compute_arg = getenv("LAYERSCOPE_COMPUTE");
@@ -250,52 +114,52 @@ int ls_cli_debug(int argc, char **argv) {
     fprintf(stderr, "layerscope debug: --tokens: bad token list '%s'\n", tokens_arg);
     return 2;
   }
-  owned_from = n_globs;
   ls_diag d;
   ls_diag_init(&d);
   int status = 1;
   ls_dbg_engine_opts eo = {.config = config, .weights = weights, .tokens = tokens, .n_tokens = (size_t)n_tokens,
                            .n_random = n_random, .seed = (uint64_t)seed, .threads = (int)threads, .compute = compute};
   ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &c}};
-  if (ls_dbg_run_open_engine(&c.run, &eo, &ro, &d) != LS_OK) goto fail;
-  c.g = ls_dbg_run_dbg(c.run);
-  if (n_globs && add_breaks(&c, globs, n_globs) == LS_ENOMEM) goto fail;
-  ls_dbg_set_exceptions(c.g, exc);
-  if (ls_dbg_run_check(c.run, &d) != LS_OK) goto fail;
+  ls_dbg_run *run;
+  if (ls_dbg_run_open_engine(&run, &eo, &ro, &d) != LS_OK) goto fail;
+  ls_cli_repl_init(&c.repl, run);
+  if (n_globs && ls_cli_repl_add_breaks(&c.repl, globs, n_globs, 0) == LS_ENOMEM) goto fail;
+  ls_dbg_set_exceptions(c.repl.g, exc);
+  if (ls_dbg_run_check(run, &d) != LS_OK) goto fail;
   if (!c.n_evals) { /* command mode: breakpoints first, then `run` */
     char buf[4096];
-    int tty = isatty(0), go = 0;
+    int go = 0;
     while (!go) {
-      char *l = read_cmd(buf, sizeof buf, tty);
+      char *l = ls_cli_repl_read(&c.repl, buf, sizeof buf);
       if (!l || strcmp(l, "quit") == 0 || strcmp(l, "q") == 0) { status = 0; goto out; }
       if (strcmp(l, "run") == 0 || strcmp(l, "r") == 0 || strcmp(l, "continue") == 0 || strcmp(l, "c") == 0) go = 1;
-      else if (strncmp(l, "break ", 6) == 0 && n_globs < MAX_ITEMS) {
-        char *g = ls_strdup(l + 6);
-        if (!g) goto fail;
-        globs[n_globs++] = g;
-        if (add_breaks(&c, globs, n_globs) == LS_EINVAL) printf("error: a breakpoint matches no module\n");
+      else if (strncmp(l, "break ", 6) == 0) {
+        const char *g = l + 6;
+        int rc = ls_cli_repl_add_breaks(&c.repl, &g, 1, 1);
+        if (rc == LS_ENOMEM) goto fail;
+        if (rc != LS_OK) printf("error: %s\n", rc == LS_ELIMIT ? "too many breakpoints" : "a breakpoint matches no module");
       } else if (*l) printf("error: the pass has not started: use break GLOB, run or quit\n");
     }
   }
-  if (ls_dbg_run_start(c.run, &d) != LS_OK) goto fail;
+  if (ls_dbg_run_start(run, &d) != LS_OK) goto fail;
   int exc_seen = 0;
-  while (ls_dbg_run_wait(c.run) == LS_DBG_RUN_STOPPED) {
-    const ls_dbg_run_stop *st = ls_dbg_run_stop_get(c.run);
+  while (ls_dbg_run_wait(run) == LS_DBG_RUN_STOPPED) {
+    const ls_dbg_run_stop *st = ls_dbg_run_stop_get(run);
     exc_seen |= st->why.reason == LS_DBG_STOP_EXCEPTION;
-    print_stop(&c, st);
+    ls_cli_repl_print_stop(&c.repl, st);
     int action = LS_DBG_CONTINUE;
     if (c.n_evals) {
       for (int i = 0; i < c.n_evals; i++) {
         printf("  %s = ", c.evals[i]);
-        do_eval(&c, c.evals[i]);
+        ls_cli_repl_eval(&c.repl, c.evals[i]);
       }
     } else {
-      action = prompt(&c, st, globs, &n_globs);
+      action = ls_cli_repl_prompt(&c.repl, st);
     }
-    if (action == QUIT) ls_dbg_run_terminate(c.run);
-    else ls_dbg_run_resume(c.run, (ls_dbg_action)action);
+    if (action == LS_CLI_REPL_QUIT) ls_dbg_run_terminate(run);
+    else ls_dbg_run_resume(run, (ls_dbg_action)action);
   }
-  const ls_dbg_run_end *end = ls_dbg_run_end_get(c.run);
+  const ls_dbg_run_end *end = ls_dbg_run_end_get(run);
   if (end && end->rc == LS_OK) {
     if (end->summary[0]) printf("done: %s\n", end->summary);
     else printf("done\n");
@@ -303,14 +167,14 @@ int ls_cli_debug(int argc, char **argv) {
     ls_diag_set(&d, end->rc, "%s", end->message);
     goto fail;
   }
-  status = exc_seen || c.failed ? 1 : 0;
+  status = exc_seen || c.repl.failed ? 1 : 0;
   goto out;
 fail:
   fprintf(stderr, "layerscope debug: %s\n", d.msg);
   status = 1;
 out:
-  for (int i = owned_from; i < n_globs; i++) ls_free((void *)globs[i]);
-  ls_dbg_run_close(c.run);
+  ls_cli_repl_deinit(&c.repl);
+  ls_dbg_run_close(c.repl.run);
   ls_free(tokens);
   return status;
 }

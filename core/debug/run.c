@@ -561,6 +561,35 @@ int ls_dbg_run_tensor_on(ls_dbg_run *r, int thread, ls_dbg_group group, int i, l
   return ls_dbg_var_tensor(r->g, ev, &ev->vars[group][i], out, d);
 }
 
+/* Does s show the problem the exception filter named filter ("nan", "inf", "fp16") stops on? */
+static int has_problem(const ls_stats *s, const char *filter) {
+  if (strcmp(filter, "nan") == 0) return s->nan > 0;
+  if (strcmp(filter, "inf") == 0) return s->pinf + s->ninf > 0;
+  return s->finite > 0 && s->absmax > LS_DBG_FP16_MAX;
+}
+
+int ls_dbg_run_stop_tensor(ls_dbg_run *r, ls_dbg_group *group, int *index, ls_dbg_tensor *out, ls_diag *d) {
+  const ls_dbg_run_stop *s = ls_dbg_run_stop_get(r);
+  if (!s) return ls_diag_set(d, LS_ESTATE, "the %s is not stopped", r->info.what);
+  const ls_dbg_event *ev = s->ev;
+  ls_dbg_group g = ev->pass == LS_DBG_BACKWARD ? LS_DBG_G_GRADS : LS_DBG_G_OUTPUTS;
+  if (!ev->n_vars[g] && ev->pass == LS_DBG_FORWARD) g = LS_DBG_G_INPUTS;
+  if (!ev->n_vars[g]) return ls_diag_set(d, LS_ENOENT, "the stop at %s has no tensor", ev->name[0] ? ev->name : "(root)");
+  int pick = 0;
+  if (s->why.reason == LS_DBG_STOP_EXCEPTION && s->why.filter)
+    for (int i = 0; i < ev->n_vars[g]; i++) {
+      ls_dbg_tensor t;
+      const ls_stats *st = ls_dbg_run_tensor(r, g, i, &t, NULL) == LS_OK ? ls_dbg_stats_cached(r->g, &t) : NULL;
+      if (st && has_problem(st, s->why.filter)) {
+        pick = i;
+        break;
+      }
+    }
+  *group = g;
+  *index = pick;
+  return ls_dbg_run_tensor(r, g, pick, out, d);
+}
+
 int ls_dbg_run_frames(ls_dbg_run *r, int thread, ls_dbg_frame *out, int cap) {
   pthread_mutex_lock(&r->mu);
   run_thread *th = thr_find(r, thread);

@@ -131,6 +131,12 @@ int ls_dbg_run_tensor_on(ls_dbg_run *r, int thread, ls_dbg_group group, int i, l
 int ls_dbg_run_eval(ls_dbg_run *r, const char *src, ls_dbg_value *out, ls_diag *d);
 /* At a stop: tensor i of a group of the stopped event, with its memory (ls_dbg_var_tensor). */
 int ls_dbg_run_tensor(ls_dbg_run *r, ls_dbg_group group, int i, ls_dbg_tensor *out, ls_diag *d);
+/* At a stop: the tensor the stop is about, for a report: at an exception stop the first
+ * tensor of the stopped event's outputs (backward: gradients) that has the filter's problem,
+ * at any other stop the first of that group (a forward event without outputs: inputs).
+ * *group and *index say where it is in the event's scope; out as from ls_dbg_run_tensor.
+ * LS_ENOENT with d set when the event has no such tensor. */
+int ls_dbg_run_stop_tensor(ls_dbg_run *r, ls_dbg_group *group, int *index, ls_dbg_tensor *out, ls_diag *d);
 /* The frames of a stopped thread, innermost first: its module and the module's ancestors
  * (module frames, at their config lines; the innermost at the hit line of a line breakpoint),
  * then the target's own frames (native or source). Returns the count (0: not stopped). */

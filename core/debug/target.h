@@ -164,7 +164,9 @@ typedef enum ls_dbg_cause {
 typedef enum ls_dbg_frame_kind {
   LS_DBG_FRAME_MODULE = 0, /* a module of the table (the run makes these) */
   LS_DBG_FRAME_NATIVE,     /* a native frame of the target's thread (engine) */
-  LS_DBG_FRAME_SOURCE      /* a frame of the user's program (agent: Python file, line) */
+  LS_DBG_FRAME_SOURCE,     /* a frame of the user's program (agent: Python file, line) */
+  LS_DBG_FRAME_LIBRARY     /* a frame of a library the program calls (torch), with its source:
+                              front ends may fold or omit it */
 } ls_dbg_frame_kind;
 
 typedef struct ls_dbg_frame {

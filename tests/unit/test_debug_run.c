@@ -5,9 +5,10 @@
  * target reported its modules are pending and then fire; frames are the module path plus the
  * target's source frame; tensors without memory are fetched once per stop; restart keeps
  * breakpoints (and hit counts start over); a pause before the start stops at the first event;
- * terminate while stopped ends the run as canceled; a failing target and one that ends by
- * itself end the run with their message, exit code and summary; and with a post function,
- * what a run left in flight before restart is dropped. On the engine: stops on a tiny random
+ * the tensor a stop is about is its input at an enter event and the output with the NaN at an
+ * exception stop; terminate while stopped ends the run as canceled; a failing target and one
+ * that ends by itself end the run with their message, exit code and summary; and with a post
+ * function, what a run left in flight before restart is dropped. On the engine: stops on a tiny random
  * gpt2 through the same API (thread 1, frames at config lines), restart, the summary of a run
  * without debugging, and bad tokens named the way the front end names them. */
 #include <setjmp.h>
@@ -223,6 +224,43 @@ static void test_pause_before_start(void **state) {
   assert_int_equal(cnt->pauses, 1);
   assert_int_equal(ls_dbg_run_resume(r, LS_DBG_CONTINUE), LS_OK);
   ls_dbg_run_close(r); /* closing a run that may still be going ends it and joins its thread */
+}
+
+/* The tensor a stop is about (what `layerscope watch` reports): the input at an enter event
+ * (no output yet), the output with the NaN at the exception stop; nothing while running. */
+static void test_stop_tensor(void **state) {
+  (void)state;
+  rec rc = {0};
+  fake_target_opts fo = fake_target_defaults();
+  fo.nan_module = 2; /* model.layers.0 */
+  fo.fetch = 1;
+  ls_dbg_run *r = open_fake(&fo, &rc, NULL);
+  ls_dbg_set_exceptions(ls_dbg_run_dbg(r), LS_DBG_EXC_NAN);
+  ls_dbg_group g = LS_DBG_G_COUNT;
+  int i = -1;
+  ls_dbg_tensor t;
+  ls_diag d;
+  ls_diag_init(&d);
+  assert_int_equal(ls_dbg_run_stop_tensor(r, &g, &i, &t, &d), LS_ESTATE);
+  ls_dbg_run_pause(r);
+  ls_diag_init(&d);
+  assert_int_equal(ls_dbg_run_start(r, &d), LS_OK);
+  wait_stop(r, LS_DBG_STOP_PAUSE, "", LS_DBG_ENTER);
+  assert_int_equal(ls_dbg_run_stop_tensor(r, &g, &i, &t, &d), LS_OK);
+  assert_int_equal(g, LS_DBG_G_INPUTS);
+  assert_int_equal(i, 0);
+  assert_int_equal(ls_dbg_run_resume(r, LS_DBG_CONTINUE), LS_OK);
+  const ls_dbg_run_stop *st = wait_stop(r, LS_DBG_STOP_EXCEPTION, "model.layers.0", LS_DBG_EXIT);
+  assert_string_equal(st->why.filter, "nan");
+  assert_int_equal(ls_dbg_run_stop_tensor(r, &g, &i, &t, &d), LS_OK);
+  assert_int_equal(g, LS_DBG_G_OUTPUTS);
+  assert_int_equal(i, 0);
+  const ls_stats *s = ls_dbg_stats_cached(ls_dbg_run_dbg(r), &t);
+  assert_non_null(s);
+  assert_int_equal(s->nan, 1);
+  assert_int_equal(ls_dbg_run_resume(r, LS_DBG_CONTINUE), LS_OK);
+  assert_int_equal(ls_dbg_run_wait(r), LS_DBG_RUN_ENDED);
+  ls_dbg_run_close(r);
 }
 
 static void test_terminate_while_stopped(void **state) {
@@ -473,6 +511,7 @@ int main(void) {
       cmocka_unit_test(test_stop_merge),
       cmocka_unit_test(test_restart_keeps_breakpoints),
       cmocka_unit_test(test_pause_before_start),
+      cmocka_unit_test(test_stop_tensor),
       cmocka_unit_test(test_terminate_while_stopped),
       cmocka_unit_test(test_target_fails),
       cmocka_unit_test(test_target_ends_by_itself),

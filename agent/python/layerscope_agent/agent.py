@@ -578,6 +578,7 @@ class Agent:
         with self.lock:
             self.inbox = inbox
             self.step_mode = None
+        _flush_output()
         self.send({"type": "event", "event": "stopped", "body": body})
         try:
             while self.active:
@@ -612,6 +613,17 @@ class Agent:
         finally:
             with self.lock:
                 self.inbox = None
+
+
+def _flush_output():
+    """The program's own output so far goes out before a stop is reported: a front end that
+    prints the stop (`layerscope watch` in a CI log, where stdout is a pipe and Python buffers
+    it) shows it after that output, and a program ended at the stop does not lose it."""
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except Exception:
+            pass
 
 
 class _Restore:
