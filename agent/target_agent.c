@@ -230,12 +230,11 @@ static stop_rec *stop_build(tgt *t, peer *p, json_t *b, ls_dbg_stop *why, ls_dbg
   json_t *f;
   json_array_foreach(json_object_get(b, "frames"), i, f) {
     if (s->n_frames == MAX_FRAMES) break;
-    /* the agent marks frames inside torch "subtle" */
+    /* the agent marks frames inside torch and the standard library "subtle" */
     ls_dbg_frame_kind fk = json_is_true(json_object_get(f, "subtle")) ? LS_DBG_FRAME_LIBRARY : LS_DBG_FRAME_SOURCE;
     s->frames[s->n_frames++] = (ls_dbg_frame){fk, -1, json_string_value(json_object_get(f, "name")),
                                               NULL, json_string_value(json_object_get(f, "file")),
-                                              (int)json_integer_value(json_object_get(f, "line")),
-                                              json_is_true(json_object_get(f, "subtle"))};
+                                              (int)json_integer_value(json_object_get(f, "line"))};
   }
   memset(why, 0, sizeof *why);
   const char *reason = json_string_value(json_object_get(b, "reason"));

@@ -605,7 +605,7 @@ int ls_dbg_run_frames(ls_dbg_run *r, int thread, ls_dbg_frame *out, int cap) {
     /* a stop on a config line shows that line in the innermost frame (the editor highlights
      * the line the breakpoint is on); other frames sit at the key that defines them */
     int line = i == 0 && hit_line ? hit_line : ls_dbg_module_line(r->g, mods[i]);
-    out[i] = (ls_dbg_frame){LS_DBG_FRAME_MODULE, mods[i], m.name, m.type, r->info.config_path, line, 0};
+    out[i] = (ls_dbg_frame){LS_DBG_FRAME_MODULE, mods[i], m.name, m.type, r->info.config_path, line};
   }
   return n + r->t.ops->frames(r->t.ud, thread, out + n, cap - n);
 }

@@ -176,8 +176,6 @@ typedef struct ls_dbg_frame {
   const char *type;        /* MODULE: the module's type; else NULL */
   const char *path;        /* source file (config.json, train.py), NULL when none */
   int line;                /* 1-based line in path, 0 when none */
-  int library;             /* SOURCE: code of a library (torch), not the user's: front ends
-                              show it de-emphasised and focus the user's frames */
 } ls_dbg_frame;
 
 typedef struct ls_dbg_thread {

@@ -196,7 +196,7 @@ static int eng_frames(void *ud, int thread, ls_dbg_frame *out, int cap) {
   int n = 0;
   for (; n < cap && (size_t)n < t->n_native; n++) {
     ls_backtrace_frame_format(&t->native[n], t->native_names[n], sizeof t->native_names[n]);
-    out[n] = (ls_dbg_frame){LS_DBG_FRAME_NATIVE, -1, t->native_names[n], NULL, NULL, 0, 0};
+    out[n] = (ls_dbg_frame){LS_DBG_FRAME_NATIVE, -1, t->native_names[n], NULL, NULL, 0};
   }
   pthread_mutex_unlock(&t->mu);
   return n;

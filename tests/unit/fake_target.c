@@ -187,7 +187,7 @@ static int f_threads(void *ud, ls_dbg_thread *out, int cap) {
 static int f_frames(void *ud, int thread, ls_dbg_frame *out, int cap) {
   fake *f = ud;
   if (thread != f->o.thread || cap < 1) return 0;
-  out[0] = (ls_dbg_frame){LS_DBG_FRAME_SOURCE, -1, "train_step", NULL, "/tmp/fake_train.py", 42, 0};
+  out[0] = (ls_dbg_frame){LS_DBG_FRAME_SOURCE, -1, "train_step", NULL, "/tmp/fake_train.py", 42};
   return 1;
 }
 
