@@ -1,8 +1,9 @@
 /* initialize.c: the `initialize` request. Records the client's capabilities, negotiates the
  * position encoding (utf-8 when the client offers it: byte columns need no transcoding;
  * otherwise the mandatory utf-16), and answers with the server's capabilities: text sync
- * here, plus one `true` per methods.def line that names a capability. Later issues add
- * richer capability values (completion trigger characters, ...) in this file. */
+ * here, one `true` per methods.def line that names a capability, and the capabilities that
+ * take richer values than `true` (completion's trigger characters, code lens without
+ * resolve). */
 #include <string.h>
 
 #include "core/base/errors.h"
