@@ -92,7 +92,11 @@ test('5,000 configs opened and closed: diagnostics for each, memory given back a
   const msg = `VmRSS ${start} KiB with one document, ${peak} KiB with ${N + 1}, ${end} KiB after closing ${N}`;
   console.log(`# ${msg}`);
   assert.ok(peak - start > 50 * 1024, msg);
-  assert.ok(end - start < (peak - start) / back, msg);
+  // Under valgrind memcheck freed blocks are never given back to the system (its allocator
+  // keeps them to catch use after free), so the RSS rule cannot hold there; memcheck checks
+  // instead that nothing of the closed documents leaked.
+  if (process.env.LS_VALGRIND === '1') console.log('# valgrind: RSS rule skipped (memcheck keeps freed blocks)');
+  else assert.ok(end - start < (peak - start) / back, msg);
   // The document still open is still served.
   const sym = await s.conn.sendRequest('textDocument/documentSymbol', { textDocument: { uri: uriOf(-1) } });
   assert.ok(Array.isArray(sym) && sym.length > 5);
