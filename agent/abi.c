@@ -54,6 +54,11 @@ typedef void (*lsa_names_fn)(void *ud, char *buf, size_t cap);
 
 LSA_EXPORT int lsa_abi_version(void) { return LSA_ABI_VERSION; }
 
+/* Worker threads for statistics in the user's process; call before the first statistics.
+ * The agent asks for 1: the hook's own thread does the work, so no thread of ours competes
+ * with torch's intra-op threads, which spin between operations. */
+LSA_EXPORT void lsa_threads_set(int n) { ls_stats_threads_set(n > 0 ? n : 1); }
+
 /* ls_dtype id of a dtype name ("f32", "bf16", "f16", "f64", "i64", ...), -1 if unknown. */
 LSA_EXPORT int lsa_dtype(const char *name) {
   ls_dtype dt;

@@ -106,7 +106,6 @@ def main():
     ap.add_argument("--dtypes", default="f32,bf16")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    os.environ.setdefault("LAYERSCOPE_THREADS", str(a.threads))
     from layerscope_agent.agent import Agent
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
                platform.processor())

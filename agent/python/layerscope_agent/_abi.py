@@ -52,6 +52,10 @@ class Abi:
         if v != ABI_VERSION:
             raise AbiError("%s has ABI version %d; this agent needs %d" % (path, v, ABI_VERSION))
         lib.lsa_dtype.argtypes = [ctypes.c_char_p]
+        lib.lsa_threads_set.argtypes = [ctypes.c_int]
+        # statistics on the hook's own thread (LAYERSCOPE_AGENT_THREADS for more): a pool of
+        # ours would compete with torch's intra-op threads, which spin between operations
+        lib.lsa_threads_set(int(os.environ.get("LAYERSCOPE_AGENT_THREADS", "1") or 1))
         lib.lsa_stats_compute.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.POINTER(Stats)]
         lib.lsa_expr_parse.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
         lib.lsa_expr_parse.restype = ctypes.c_void_p

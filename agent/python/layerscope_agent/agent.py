@@ -84,12 +84,13 @@ class Breakpoint:
 
 class Event:
     """One module event: what the hooks saw, for the stop decision and the scopes."""
-    __slots__ = ("kind", "phase", "module", "inputs", "outputs", "grads", "param", "depth")
+    __slots__ = ("kind", "phase", "module", "inputs", "outputs", "grads", "param", "depth", "cache")
 
     def __init__(self, kind, module, depth):
         self.kind, self.module, self.depth = kind, module, depth
         self.phase = "forward" if kind in ("enter", "exit") else "backward"
         self.inputs, self.outputs, self.grads, self.param = [], [], [], None
+        self.cache = {}  # id(tensor) -> Summary, for this event only
 
 
 class Agent:
@@ -125,7 +126,6 @@ class Agent:
         self.inbox = None
         self.handles = []
         self.param_hooked = set()
-        self.scan_cache = {}
         self.reader = None
         self.stops_offline = []  # (reason, description, module, event, step) without an adapter
 
@@ -350,7 +350,6 @@ class Agent:
                 self._add_root(module)
                 i = self.index[id(module)]
             self.root_calls += 1
-            self.scan_cache = {}
         elif i is None:
             return None  # a module created during the run, outside every root's tree
         stack.append(i)
@@ -409,11 +408,14 @@ class Agent:
         return hook
 
     # ---------------------------------------------------------------- the decision
-    def _summary(self, t):
-        key = (t.data_ptr(), t.numel(), t.dtype, t._version, t.device)
-        s = self.scan_cache.get(key)
+    def _summary(self, t, cache=None):
+        """Statistics of t, once per event (cache: a dict for one event; tensors are not kept
+        past it, so memory reused by a later tensor is never mistaken for this one)."""
+        if cache is None:
+            return T.summarize(self.abi, t)
+        s = cache.get(id(t))
         if s is None:
-            s = self.scan_cache[key] = T.summarize(self.abi, t)
+            s = cache[id(t)] = T.summarize(self.abi, t)
         return s
 
     def _tensor_name(self, ev, local):
@@ -429,7 +431,7 @@ class Agent:
         for local, t in tensors:
             if not isinstance(t, torch.Tensor) or not t.is_floating_point():
                 continue
-            s = self._summary(t)
+            s = self._summary(t, ev.cache)
             for f in FILTERS:
                 if f not in self.filters or f in self.fired:
                     continue
@@ -493,7 +495,7 @@ class Agent:
         if self.collect and ev.kind != "enter":
             for _, t in (ev.outputs if ev.kind == "exit" else ev.grads):
                 if isinstance(t, torch.Tensor) and t.is_floating_point():
-                    self._summary(t)
+                    self._summary(t, ev.cache)
         if reason is None and bps:
             for b in bps:
                 if not b.matches(self.names[ev.module], ev.phase):
@@ -515,7 +517,7 @@ class Agent:
     def _scopes(self, ev, handles):
         def entry(name, t):
             handles.append(t)
-            s = self._summary(t) if t.is_floating_point() or t.dtype in T.DTYPES else None
+            s = self._summary(t, ev.cache) if t.is_floating_point() or t.dtype in T.DTYPES else None
             return {"name": name, "handle": len(handles) - 1, "dtype": T.DTYPES.get(t.dtype, str(t.dtype)),
                     "shape": list(t.shape), "value": T.line(self.abi, t, s) if s is not None else str(t.dtype)}
         mod = self.modules[ev.module]

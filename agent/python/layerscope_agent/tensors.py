@@ -55,14 +55,15 @@ def view(t):
 
 class Summary:
     """The figures of one tensor that stops and lines need: element count, NaN, +Inf, -Inf,
-    finite values beyond fp16's range, and the core's full statistics when computed in C."""
-    __slots__ = ("count", "nan", "pinf", "ninf", "absmax", "stats", "view")
+    finite values beyond fp16's range, and the core's full statistics when computed in C.
+    Numbers only: a summary never holds on to the tensor (keeping activations or gradients
+    alive past their time would change the program's memory)."""
+    __slots__ = ("count", "nan", "pinf", "ninf", "absmax", "stats")
 
     def __init__(self):
         self.count = self.nan = self.pinf = self.ninf = 0
         self.absmax = 0.0
         self.stats = None
-        self.view = None
 
 
 def summarize(abi, t):
@@ -73,7 +74,7 @@ def summarize(abi, t):
     v = view(t)
     if v is not None:
         st = abi.stats(v[0], v[1], s.count)
-        s.nan, s.pinf, s.ninf, s.absmax, s.stats, s.view = st.nan, st.pinf, st.ninf, st.absmax, st, v
+        s.nan, s.pinf, s.ninf, s.absmax, s.stats = st.nan, st.pinf, st.ninf, st.absmax, st
         if s.absmax != s.absmax:  # no finite value
             s.absmax = 0.0
         return s
@@ -107,9 +108,10 @@ def line(abi, t, s=None):
     """One line: `f32[4,128,768] μ=… σ=… [min, max] nan=0 inf=0 zeros=0%`."""
     if s is None:
         s = summarize(abi, t)
-    if s.stats is not None:
+    v = view(t) if s.stats is not None else None
+    if v is not None:
         real = "[" + ",".join(str(d) for d in t.shape) + "]"
-        text = abi.line(s.view[0], s.view[1], s.view[2], s.stats)
+        text = abi.line(v[0], v[1], v[2], s.stats)
         # the core prints the (maybe merged) shape it was given; show the real one
         head, _, rest = text.partition("[")
         return head + real + rest[rest.index("]") + 1:] if "]" in rest else text
