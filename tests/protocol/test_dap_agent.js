@@ -186,8 +186,11 @@ test('the first NaN gradient: the planted module and step, with the line of loss
 
 test('a backward breakpoint with a hit count stops when the gradient of that module is ready', async () => {
   const { dc, res } = await open('custom_nan.py', { env: { ...ENV, NAN_STEP: '99' } }, async (dc) =>
-    (await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'backward:fc2', condition: 'step == 1' }] })).body);
+    (await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'backward:fc2', hitCondition: '3' }] })).body);
   const ev = await stopped(dc, 'function breakpoint');
+  // fc2's backward events: the gradient of its output, then of weight and bias, per step:
+  // the third is in step 0
+  assert.strictEqual((await scopes(dc, (await frames(dc, ev.body.threadId))[0].id)).Step[0].value, '0');
   assert.deepStrictEqual(ev.body.hitBreakpointIds, [res.breakpoints[0].id]);
   const fr = await frames(dc, ev.body.threadId);
   assert.match(fr[0].name, /^fc2 \(Linear, backward\)$/);
@@ -200,6 +203,53 @@ test('a backward breakpoint with a hit count stops when the gradient of that mod
   await finish(dc);
   for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(!alive(pid), `the program (pid ${pid}) outlived the session`);
+});
+
+test('pause stops a running program at its next module; attach, then disconnect detaches', async () => {
+  // pause: a long run, stopped from outside
+  let { dc } = await open('gpt_train.py', { env: { ...ENV, STEPS: '100000' } });
+  await new Promise((r) => setTimeout(r, 3000));
+  await dc.pauseRequest({ threadId: 1 });
+  const ev = await stopped(dc, 'pause');
+  assert.match((await frames(dc, ev.body.threadId))[0].name, /, (enter|exit|backward)\)$/);
+  const terminated = dc.waitForEvent('terminated', 30000);
+  await dc.terminateRequest({});
+  await terminated;
+  await dc.disconnectRequest({});
+  await finish(dc);
+
+  // attach: the program listens itself (layerscope_agent.listen), the debugger connects
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'ls-attach-'));
+  const sock = path.join(dir, 'agent.sock');
+  const build = process.env.LS_BUILD_DIR || path.join(__dirname, '..', '..', 'build', 'release');
+  const prog = require('child_process').spawn(PY, [path.join(PROGS, 'attach_target.py')], {
+    env: { ...process.env, ...ENV, LS_SOCKET: sock, PYTHONPATH: path.join(__dirname, '..', '..', 'agent', 'python'),
+      LAYERSCOPE_AGENT_LIB: path.join(build, 'agent', 'liblayerscope_agent.so'), PYTHONUNBUFFERED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  prog.stdout.on('data', (b) => { out += b; });
+  prog.stderr.on('data', (b) => { out += b; });
+  const exited = new Promise((res) => prog.on('exit', (code) => res(code)));
+  for (let i = 0; i < 600 && !/listening on/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, /listening on .*agent\.sock/);
+  dc = new h.CheckedDebugClient();
+  await dc.start();
+  dc.stops = []; dc.waiters = []; dc.outputs = [];
+  dc.on('stopped', (e) => { const w = dc.waiters.shift(); if (w) w(e); else dc.stops.push(e); });
+  await dc.initializeRequest(INIT);
+  const initialized = dc.waitForEvent('initialized', 30000);
+  await dc.attachRequest({ connect: sock });
+  await initialized;
+  await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: '2' }] });
+  await dc.configurationDoneRequest();
+  const a = await stopped(dc, 'function breakpoint');
+  assert.match((await frames(dc, a.body.threadId))[0].name, /^2 \(Linear, exit\)$/);
+  // disconnect detaches: the program runs on to its end, with every hook removed
+  await dc.disconnectRequest({});
+  await finish(dc);
+  assert.strictEqual(await h.withTimeout(exited, 60000, 'the attached program\'s exit'), 0, out);
+  assert.match(out, /step 2\s+hooks left 0/);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('two gloo ranks are two threads; a stop on one stops both', async () => {
