@@ -19,6 +19,7 @@
 #include "core/engine/engine_int.h"
 #include "core/model/figures.h"
 #include "core/tensor/dtype.h"
+#include "core/tensor/stats.h"
 
 static const char *const k_kind_names[] = {
 #define X(id, name) name,
@@ -49,9 +50,22 @@ static int64_t now_ns(void) {
 
 #define MAX_DEPTH 64
 
+/* Statistics computed by the hook do not count as the pass's time: the profile's clock is
+ * the monotonic clock less what the hook spent on them (`excluded`), so every span, the
+ * totals and the trace's timeline are the pass's own. Each stop of the clock is kept as a
+ * mark, to move the workers' job times (read on the real clock) onto the profile's. */
+typedef struct prof_mark {
+  int64_t real_ns;         /* the clock restarted at this real time (from origin) */
+  int64_t excluded_ns;     /* excluded in all until then */
+} prof_mark;
+
 typedef struct prof_ctx {
   ls_prof *p;
   int64_t origin;          /* CLOCK_MONOTONIC ns at the start of the pass */
+  int64_t excluded;        /* ns spent on statistics so far (not the pass's time) */
+  prof_mark *marks;        /* [n_marks] one per statistics computation */
+  size_t n_marks, cap_marks;
+  int stats;               /* compute output statistics at every exit */
   size_t cap_spans, cap_samples;
   struct {
     size_t span;           /* index into p->spans */
@@ -89,6 +103,9 @@ static uint64_t rss_bytes(int fd) {
   return (uint64_t)res * (uint64_t)(page > 0 ? page : 4096);
 }
 
+/* The profile's clock: ns since the start of the pass, less the hook's statistics. */
+static int64_t prof_now(const prof_ctx *c) { return now_ns() - c->origin - c->excluded; }
+
 static void sample_memory(prof_ctx *c, int64_t t) {
   ls_prof *p = c->p;
   if (p->n_samples == c->cap_samples) {
@@ -99,6 +116,25 @@ static void sample_memory(prof_ctx *c, int64_t t) {
     c->cap_samples = nc;
   }
   p->samples[p->n_samples++] = (ls_prof_sample){.t_ns = t, .rss_bytes = rss_bytes(c->statm)};
+}
+
+/* Statistics of the module's first output (its last call's), with the clock stopped. */
+static void output_stats(prof_ctx *c, const ls_fwd_event *ev) {
+  int64_t s0 = now_ns();
+  const ls_fwd_tensor *o = &ev->outputs[0];
+  uint64_t n = 1;
+  for (int i = 0; i < o->ndim; i++) n *= (uint64_t)(o->shape[i] > 0 ? o->shape[i] : 0);
+  if (ls_stats_f32(o->data, n, &c->p->stats[ev->module]) == LS_OK) c->p->has_stats[ev->module] = 1;
+  int64_t s1 = now_ns();
+  if (c->n_marks == c->cap_marks) {
+    size_t nc = c->cap_marks ? c->cap_marks * 2 : 256;
+    prof_mark *nm = ls_reallocarray(c->marks, nc, sizeof *nm);
+    if (!nm) return; /* then the time stays in; the figures remain consistent */
+    c->marks = nm;
+    c->cap_marks = nc;
+  }
+  c->excluded += s1 - s0;
+  c->marks[c->n_marks++] = (prof_mark){.real_ns = s1 - c->origin, .excluded_ns = c->excluded};
 }
 
 static int on_enter_ev(prof_ctx *c, const ls_fwd_event *ev) {
@@ -117,14 +153,14 @@ static int on_enter_ev(prof_ctx *c, const ls_fwd_event *ev) {
   c->stack[c->depth].span = s;
   c->stack[c->depth].child_ns = 0;
   c->depth++;
-  if (ev->depth == 0) sample_memory(c, now_ns() - c->origin);
+  if (ev->depth == 0) sample_memory(c, prof_now(c));
   /* the clock is read last, so the hook's own work falls outside the module */
-  p->spans[s].t0_ns = now_ns() - c->origin;
+  p->spans[s].t0_ns = prof_now(c);
   return LS_FWD_CONTINUE;
 }
 
 static int on_exit_ev(prof_ctx *c, const ls_fwd_event *ev) {
-  int64_t t = now_ns() - c->origin; /* read first, for the same reason */
+  int64_t t = prof_now(c); /* read first, for the same reason */
   ls_prof *p = c->p;
   if (c->depth == 0 || p->spans[c->stack[c->depth - 1].span].module != ev->module)
     return c->failed = 1, LS_FWD_ABORT; /* unbalanced events: an engine bug */
@@ -149,7 +185,8 @@ static int on_exit_ev(prof_ctx *c, const ls_fwd_event *ev) {
     for (int i = 0; i < ev->n_outputs; i++) pm->self_act_bytes += tensor_bytes(&ev->outputs[i]);
   }
   for (int i = 0; i < ev->n_inter; i++) pm->self_act_bytes += 2 * tensor_bytes(&ev->inter[i]);
-  if (md->kind == LS_MODEL_KIND_BLOCK || ev->depth == 0) sample_memory(c, now_ns() - c->origin);
+  if (c->stats && ev->n_outputs && ev->outputs[0].dtype == LS_DT_F32) output_stats(c, ev);
+  if (md->kind == LS_MODEL_KIND_BLOCK || ev->depth == 0) sample_memory(c, prof_now(c));
   return LS_FWD_CONTINUE;
 }
 
@@ -271,7 +308,19 @@ static int span_at(const ls_prof *p, int64_t t) {
   return -1;
 }
 
-static int collect_jobs(ls_prof *p, const ls_pool_trace *tr, int64_t origin) {
+/* A real time (ns from the start of the pass) on the profile's clock: less the statistics
+ * time excluded before it. */
+static int64_t to_prof_clock(const prof_ctx *c, int64_t real) {
+  size_t lo = 0, hi = c->n_marks;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (c->marks[mid].real_ns <= real) lo = mid + 1;
+    else hi = mid;
+  }
+  return real - (lo ? c->marks[lo - 1].excluded_ns : 0);
+}
+
+static int collect_jobs(ls_prof *p, const ls_pool_trace *tr, const prof_ctx *c) {
   size_t n = 0;
   for (int w = 1; w < tr->n_workers; w++) {
     n += tr->n[w];
@@ -286,8 +335,8 @@ static int collect_jobs(ls_prof *p, const ls_pool_trace *tr, int64_t origin) {
       ls_prof_job *j = &p->jobs[p->n_jobs++];
       j->worker = w;
       j->tasks = s->tasks;
-      j->t0_ns = s->t0_ns - origin;
-      j->t1_ns = s->t1_ns - origin;
+      j->t0_ns = to_prof_clock(c, s->t0_ns - c->origin);
+      j->t1_ns = to_prof_clock(c, s->t1_ns - c->origin);
       int sp = span_at(p, j->t0_ns);
       j->module = sp >= 0 ? p->spans[sp].module : -1;
     }
@@ -420,6 +469,8 @@ void ls_prof_free(ls_prof *p) {
   ls_free(p->spans);
   ls_free(p->jobs);
   ls_free(p->samples);
+  ls_free(p->stats);
+  ls_free(p->has_stats);
   ls_free(p);
 }
 
@@ -448,9 +499,14 @@ int ls_prof_run(ls_prof **out, ls_engine *e, const int64_t *tokens, int64_t n, c
   p->compute = ls_engine_compute_get(e);
   p->separate_products = !o.fused;
   read_cpu(p->cpu, sizeof p->cpu);
-  p->mods = ls_calloc(m->n_modules ? m->n_modules : 1, sizeof *p->mods);
+  size_t nm = m->n_modules ? m->n_modules : 1;
+  p->mods = ls_calloc(nm, sizeof *p->mods);
+  if (o.stats) {
+    p->stats = ls_calloc(nm, sizeof *p->stats);
+    p->has_stats = ls_calloc(nm, sizeof *p->has_stats);
+  }
   ls_pool_trace tr;
-  int rc = p->mods ? LS_OK : LS_ENOMEM;
+  int rc = p->mods && (!o.stats || (p->stats && p->has_stats)) ? LS_OK : LS_ENOMEM;
   if (!rc && !o.no_workers && p->threads > 1)
     rc = trace_init(&tr, p->threads, 8 * m->n_modules + 1024);
   else
@@ -469,7 +525,7 @@ int ls_prof_run(ls_prof **out, ls_engine *e, const int64_t *tokens, int64_t n, c
     ls_prof_free(p);
     return rc;
   }
-  prof_ctx c = {.p = p, .statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)};
+  prof_ctx c = {.p = p, .statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC), .stats = o.stats};
   fo.hook = prof_hook;
   fo.ud = &c;
   rc = ls_fwd_new(&f, e, tokens, n, &fo, d);
@@ -477,7 +533,8 @@ int ls_prof_run(ls_prof **out, ls_engine *e, const int64_t *tokens, int64_t n, c
     if (tr.n_workers) ls_pool_trace_set(e->pool, &tr);
     c.origin = now_ns();
     rc = ls_fwd_run(f, d);
-    p->wall_ns = now_ns() - c.origin;
+    p->wall_ns = now_ns() - c.origin - c.excluded;
+    p->stats_ns = c.excluded;
     ls_pool_trace_set(e->pool, NULL);
     p->events = 2 * (uint64_t)p->n_spans;
     if (rc && c.failed)
@@ -489,10 +546,11 @@ int ls_prof_run(ls_prof **out, ls_engine *e, const int64_t *tokens, int64_t n, c
     rc = derive(p);
     if (rc) ls_diag_set(d, rc, "the FLOP figures overflow at S=%lld", (long long)n);
   }
-  if (!rc && tr.n_workers && collect_jobs(p, &tr, c.origin)) rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
+  if (!rc && tr.n_workers && collect_jobs(p, &tr, &c)) rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
   ls_fwd_free(f);
   trace_free(&tr);
   if (c.statm >= 0) close(c.statm);
+  ls_free(c.marks);
   if (rc) {
     ls_prof_free(p);
     return rc;

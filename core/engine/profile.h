@@ -37,6 +37,7 @@
 
 #include "core/base/diag.h"
 #include "core/engine/forward.h"
+#include "core/tensor/stats.h"
 
 /* What a module's self time is spent on; the per-kind totals of a profile. */
 #define LS_PROF_KINDS(X)                                                                       \
@@ -123,7 +124,10 @@ typedef struct ls_prof {
   int threads;             /* the engine's worker threads */
   int compute;             /* ls_engine_compute in effect */
   int separate_products;   /* as run (ls_prof_opts.fused inverted) */
-  int64_t wall_ns;         /* ls_fwd_run measured by the caller's clock, outside the hooks */
+  int64_t wall_ns;         /* ls_fwd_run measured by the caller's clock, outside the hooks
+                              (less stats_ns) */
+  int64_t stats_ns;        /* what the hook spent on output statistics (opts.stats): taken
+                              out of every figure and of the trace's timeline */
   int64_t total_ns;        /* the root module's total: sum of every self_ns */
   uint64_t events;         /* module events the hook timed */
   ls_prof_mod *mods;       /* [m->n_modules] */
@@ -136,6 +140,9 @@ typedef struct ls_prof {
   size_t n_samples;
   int64_t kind_ns[LS_PROF_KIND_COUNT];      /* sums of self_ns per kind */
   uint64_t kind_flops[LS_PROF_KIND_COUNT];  /* sums of self_flops per kind */
+  ls_stats *stats;         /* [m->n_modules] statistics of each module's first output (its
+                              last call's) when opts.stats, else NULL */
+  uint8_t *has_stats;      /* [m->n_modules] 1 where stats[i] was computed */
   ls_prof_peaks peaks;     /* gflops = gbps = 0 when not measured */
   double ridge;            /* peaks.gflops / peaks.gbps: FLOPs per byte at the ridge */
   char cpu[128];           /* the CPU model (/proc/cpuinfo), "" when unknown */
@@ -149,6 +156,8 @@ typedef struct ls_prof_opts {
   int warmup;              /* passes run first without the hook (0..100) */
   int no_workers;          /* 1: do not record the workers' job spans */
   int peaks;               /* 1: measure the peaks (ls_prof_peaks_measure) unless given */
+  int stats;               /* 1: statistics of every module's output (core/tensor/stats.h),
+                              computed in the hook with the profile's clock stopped */
   double peak_gflops, peak_gbps; /* > 0: use these instead of measuring */
   const int64_t *token_type_ids; /* [S] or NULL, as ls_fwd_opts */
   const int *attention_mask;     /* [S] or NULL */
