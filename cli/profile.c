@@ -16,9 +16,10 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/profile.h"
+#include "core/record/record_profile.h"
 
 typedef struct prof_cli {
-  const char *trace, *flame, *collapsed, *format, *sort;
+  const char *trace, *flame, *collapsed, *format, *sort, *record;
   int64_t top, warmup;
   int fused, no_peaks;
   double peak_gflops, peak_gbps;
@@ -49,6 +50,7 @@ static int prof_arg(prof_cli *o, int argc, char **argv, int *i) {
   if (strcmp(a, "--trace") == 0) o->trace = v;
   else if (strcmp(a, "--flame") == 0) o->flame = v;
   else if (strcmp(a, "--collapsed") == 0) o->collapsed = v;
+  else if (strcmp(a, "--record") == 0) o->record = v;
   else if (strcmp(a, "--format") == 0) o->format = v;
   else if (strcmp(a, "--sort") == 0) o->sort = v;
   else if (strcmp(a, "--top") == 0) {
@@ -218,7 +220,11 @@ int ls_cli_profile(int argc, char **argv) {
   ls_diag d;
   ls_diag_init(&d);
   ls_prof *p = NULL;
+  ls_rec *rec = NULL;
+  int64_t run_id = 0;
   int *order = NULL;
+  /* the record first: a file that cannot take the run fails before the (long) pass */
+  if (o.record && ls_rec_open(&rec, o.record, LS_REC_WRITE, &d)) goto fail;
   ls_prof_opts po = {.fused = o.fused, .warmup = (int)o.warmup, .peaks = !o.no_peaks,
                      .peak_gflops = o.peak_gflops, .peak_gbps = o.peak_gbps,
                      .token_type_ids = c.types, .attention_mask = c.mask};
@@ -226,6 +232,7 @@ int ls_cli_profile(int argc, char **argv) {
   if ((o.trace && ls_prof_write_trace(p, o.trace, &d)) || (o.flame && ls_prof_write_svg(p, o.flame, &d)) ||
       (o.collapsed && ls_prof_write_collapsed(p, o.collapsed, &d)))
     goto fail;
+  if (rec && ls_rec_add_profile(rec, p, ea.config, ea.weights, &run_id, &d)) goto fail;
   order = ls_calloc(p->m->n_modules, sizeof *order);
   if (!order) {
     ls_diag_set(&d, LS_ENOMEM, "out of memory");
@@ -251,6 +258,8 @@ int ls_cli_profile(int argc, char **argv) {
   if (o.trace) fprintf(stderr, "wrote the trace to %s (open it in ui.perfetto.dev or chrome://tracing)\n", o.trace);
   if (o.flame) fprintf(stderr, "wrote the flame graph to %s\n", o.flame);
   if (o.collapsed) fprintf(stderr, "wrote collapsed stacks to %s (flamegraph.pl, speedscope)\n", o.collapsed);
+  if (rec) fprintf(stderr, "recorded as run %lld in %s (layerscope query %s \"SELECT ...\")\n", (long long)run_id,
+                   o.record, o.record);
   status = 0;
   goto out;
 fail:
@@ -258,6 +267,7 @@ fail:
   status = 1;
 out:
   ls_free(order);
+  ls_rec_close(rec);
   ls_prof_free(p);
   ls_cli_engine_close(&c);
   return status;
