@@ -225,7 +225,8 @@ int ls_cli_profile(int argc, char **argv) {
   int *order = NULL;
   /* the record first: a file that cannot take the run fails before the (long) pass */
   if (o.record && ls_rec_open(&rec, o.record, LS_REC_WRITE, &d)) goto fail;
-  ls_prof_opts po = {.fused = o.fused, .warmup = (int)o.warmup, .peaks = !o.no_peaks,
+  /* a record keeps every module's output statistics too, so runs can be compared */
+  ls_prof_opts po = {.fused = o.fused, .warmup = (int)o.warmup, .peaks = !o.no_peaks, .stats = o.record != NULL,
                      .peak_gflops = o.peak_gflops, .peak_gbps = o.peak_gbps,
                      .token_type_ids = c.types, .attention_mask = c.mask};
   if (ls_prof_run(&p, c.e, c.tokens, c.n, &po, &d)) goto fail;

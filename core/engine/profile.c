@@ -124,7 +124,12 @@ static void output_stats(prof_ctx *c, const ls_fwd_event *ev) {
   const ls_fwd_tensor *o = &ev->outputs[0];
   uint64_t n = 1;
   for (int i = 0; i < o->ndim; i++) n *= (uint64_t)(o->shape[i] > 0 ? o->shape[i] : 0);
-  if (ls_stats_f32(o->data, n, &c->p->stats[ev->module]) == LS_OK) c->p->has_stats[ev->module] = 1;
+  ls_prof_out *po = &c->p->outs[ev->module];
+  if (ls_stats_f32(o->data, n, &po->st) == LS_OK) {
+    c->p->has_stats[ev->module] = 1;
+    po->ndim = o->ndim;
+    memcpy(po->shape, o->shape, sizeof po->shape);
+  }
   int64_t s1 = now_ns();
   if (c->n_marks == c->cap_marks) {
     size_t nc = c->cap_marks ? c->cap_marks * 2 : 256;
@@ -469,7 +474,7 @@ void ls_prof_free(ls_prof *p) {
   ls_free(p->spans);
   ls_free(p->jobs);
   ls_free(p->samples);
-  ls_free(p->stats);
+  ls_free(p->outs);
   ls_free(p->has_stats);
   ls_free(p);
 }
@@ -502,11 +507,11 @@ int ls_prof_run(ls_prof **out, ls_engine *e, const int64_t *tokens, int64_t n, c
   size_t nm = m->n_modules ? m->n_modules : 1;
   p->mods = ls_calloc(nm, sizeof *p->mods);
   if (o.stats) {
-    p->stats = ls_calloc(nm, sizeof *p->stats);
+    p->outs = ls_calloc(nm, sizeof *p->outs);
     p->has_stats = ls_calloc(nm, sizeof *p->has_stats);
   }
   ls_pool_trace tr;
-  int rc = p->mods && (!o.stats || (p->stats && p->has_stats)) ? LS_OK : LS_ENOMEM;
+  int rc = p->mods && (!o.stats || (p->outs && p->has_stats)) ? LS_OK : LS_ENOMEM;
   if (!rc && !o.no_workers && p->threads > 1)
     rc = trace_init(&tr, p->threads, 8 * m->n_modules + 1024);
   else

@@ -116,6 +116,13 @@ typedef struct ls_prof_sample {
   uint64_t rss_bytes;      /* resident set of the process (/proc/self/statm) */
 } ls_prof_sample;
 
+/* Statistics of a module's output (ls_prof_opts.stats). */
+typedef struct ls_prof_out {
+  ls_stats st;
+  int ndim;
+  int64_t shape[4];        /* [1, rows, width] */
+} ls_prof_out;
+
 #define LS_PROF_MAX_NOTES 8
 
 typedef struct ls_prof {
@@ -140,9 +147,9 @@ typedef struct ls_prof {
   size_t n_samples;
   int64_t kind_ns[LS_PROF_KIND_COUNT];      /* sums of self_ns per kind */
   uint64_t kind_flops[LS_PROF_KIND_COUNT];  /* sums of self_flops per kind */
-  ls_stats *stats;         /* [m->n_modules] statistics of each module's first output (its
-                              last call's) when opts.stats, else NULL */
-  uint8_t *has_stats;      /* [m->n_modules] 1 where stats[i] was computed */
+  ls_prof_out *outs;       /* [m->n_modules] each module's first output (its last call's)
+                              when opts.stats, else NULL */
+  uint8_t *has_stats;      /* [m->n_modules] 1 where outs[i] was computed */
   ls_prof_peaks peaks;     /* gflops = gbps = 0 when not measured */
   double ridge;            /* peaks.gflops / peaks.gbps: FLOPs per byte at the ridge */
   char cpu[128];           /* the CPU model (/proc/cpuinfo), "" when unknown */

@@ -50,6 +50,28 @@ static const char *const k_steps[] = {
     "  dur_ns INTEGER NOT NULL CHECK (dur_ns >= 0),\n"
     "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;\n"
     "CREATE INDEX events_module ON events(run_id, module);\n",
+    /* 2: tensor statistics (sampled at every module, or at a debugger's stops) and findings */
+    "CREATE TABLE tensor_stats (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  module INTEGER NOT NULL,\n"
+    "  tensor TEXT NOT NULL,\n"
+    "  source TEXT NOT NULL,\n"
+    "  step INTEGER NOT NULL DEFAULT 0,\n"
+    "  thread INTEGER NOT NULL DEFAULT 1,\n"
+    "  event_seq INTEGER,\n"
+    "  dtype TEXT, shape TEXT,\n"
+    "  count INTEGER NOT NULL, finite INTEGER, nan INTEGER NOT NULL, pinf INTEGER NOT NULL,\n"
+    "  ninf INTEGER NOT NULL, zeros INTEGER,\n"
+    "  mean REAL, std REAL, min REAL, max REAL, absmax REAL);\n"
+    "CREATE INDEX tensor_stats_module ON tensor_stats(run_id, module);\n"
+    "CREATE TABLE findings (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  module INTEGER,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  step INTEGER NOT NULL DEFAULT 0,\n"
+    "  thread INTEGER NOT NULL DEFAULT 1,\n"
+    "  event_seq INTEGER,\n"
+    "  message TEXT NOT NULL);\n",
 };
 
 #define N_STEPS ((int)(sizeof k_steps / sizeof k_steps[0]))

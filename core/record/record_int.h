@@ -9,7 +9,10 @@
 #include "core/record/record.h"
 
 /* Prepared statements kept for the life of the handle (record_write.c). */
-enum { LS__REC_RUN_BEGIN = 0, LS__REC_RUN_END, LS__REC_MODULE, LS__REC_EVENT, LS__REC_N_STMTS };
+enum {
+  LS__REC_RUN_BEGIN = 0, LS__REC_RUN_END, LS__REC_MODULE, LS__REC_EVENT, LS__REC_TSTATS, LS__REC_FINDING,
+  LS__REC_N_STMTS
+};
 
 struct ls_rec {
   sqlite3 *db;

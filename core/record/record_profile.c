@@ -42,6 +42,21 @@ static int add_events(ls_rec *r, int64_t run, const ls_prof *p, ls_diag *d) {
   return LS_OK;
 }
 
+/* The statistics of each module's output the profile sampled (ls_prof_opts.stats). */
+static int add_stats(ls_rec *r, int64_t run, const ls_prof *p, ls_diag *d) {
+  if (!p->outs) return LS_OK;
+  for (size_t i = 0; i < p->m->n_modules; i++) {
+    if (!p->has_stats[i]) continue;
+    const ls_prof_out *o = &p->outs[i];
+    ls_rec_tstats t = {.module = (int)i, .tensor = "output", .source = "sample", .dtype = "f32",
+                       .thread = 1, .event_seq = -1, .st = o->st, .ndim = o->ndim};
+    for (int k = 0; k < o->ndim && k < 4; k++) t.shape[k] = o->shape[k];
+    int rc = ls_rec_tstats_add(r, run, &t, d);
+    if (rc) return rc;
+  }
+  return LS_OK;
+}
+
 int ls_rec_add_profile(ls_rec *r, const ls_prof *p, const char *config, const char *weights, int64_t *run_id,
                        ls_diag *d) {
   ls_rec_run_info info = {.kind = "profile", .config = config, .weights = weights,
@@ -55,6 +70,7 @@ int ls_rec_add_profile(ls_rec *r, const ls_prof *p, const char *config, const ch
   rc = ls_rec_run_begin(r, &info, &run, d);
   if (!rc) rc = add_modules(r, run, p, d);
   if (!rc) rc = add_events(r, run, p, d);
+  if (!rc) rc = add_stats(r, run, p, d);
   if (!rc) rc = ls_rec_run_end(r, run, "ok", p->next_tokens, p->wall_ns, p->total_ns, d);
   if (!rc) rc = ls_rec_commit(r, d);
   if (rc) {

@@ -2,7 +2,8 @@
  * of kind "profile" with the pass's settings, the machine and its peaks; every module of the
  * tree with its figures; one event per module call on the engine thread (phase "forward",
  * thread 1) and per pool job on each worker (phase "job", thread 1 + worker), on the
- * profile's clock. All in one transaction. */
+ * profile's clock; the statistics of every module's output when the profile sampled them
+ * (tensor_stats, source "sample"). All in one transaction. */
 #ifndef LS_RECORD_PROFILE_H
 #define LS_RECORD_PROFILE_H
 

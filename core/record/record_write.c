@@ -2,6 +2,7 @@
  * row has one prepared statement, kept on the handle, so recording thousands of events is
  * a bind and a step each; callers batch them in a transaction (ls_rec_begin/commit).
  * Unknown figures (negative counts, NaN rates) are stored as NULL, never as a made-up 0. */
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -20,6 +21,11 @@ static const char *const k_sql[LS__REC_N_STMTS] = {
                        "?17, ?18, ?19, ?20)",
     [LS__REC_EVENT] = "INSERT INTO events (run_id, seq, module, phase, thread, step, start_ns, dur_ns) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [LS__REC_TSTATS] = "INSERT INTO tensor_stats (run_id, module, tensor, source, step, thread, event_seq, dtype, "
+                       "shape, count, finite, nan, pinf, ninf, zeros, mean, std, min, max, absmax) VALUES (?1, ?2, "
+                       "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    [LS__REC_FINDING] = "INSERT INTO findings (run_id, module, kind, step, thread, event_seq, message) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
 /* The statement for k in *out, prepared on first use, its bindings cleared. */
@@ -132,4 +138,53 @@ int ls_rec_event_add(ls_rec *r, int64_t run_id, int64_t seq, int module, const c
   sqlite3_bind_int64(st, 7, start_ns);
   sqlite3_bind_int64(st, 8, dur_ns > 0 ? dur_ns : 0);
   return run(r, st, d, "cannot record an event");
+}
+
+int ls_rec_tstats_add(ls_rec *r, int64_t run_id, const ls_rec_tstats *t, ls_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int src = stmt(r, LS__REC_TSTATS, &st, d);
+  if (src) return src;
+  char shape[200];
+  size_t len = (size_t)snprintf(shape, sizeof shape, "[");
+  for (int i = 0; i < t->ndim && i < 8 && len < sizeof shape; i++)
+    len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%lld", i ? "," : "", (long long)t->shape[i]);
+  if (len < sizeof shape) snprintf(shape + len, sizeof shape - len, "]");
+  const ls_stats *s = &t->st;
+  sqlite3_bind_int64(st, 1, run_id);
+  sqlite3_bind_int(st, 2, t->module);
+  bind_text(st, 3, t->tensor ? t->tensor : "output");
+  bind_text(st, 4, t->source ? t->source : "sample");
+  sqlite3_bind_int64(st, 5, t->step);
+  sqlite3_bind_int(st, 6, t->thread > 0 ? t->thread : 1);
+  bind_count(st, 7, t->event_seq);
+  bind_text(st, 8, t->dtype);
+  bind_text(st, 9, shape);
+  sqlite3_bind_int64(st, 10, (int64_t)s->count);
+  sqlite3_bind_int64(st, 11, (int64_t)s->finite);
+  sqlite3_bind_int64(st, 12, (int64_t)s->nan);
+  sqlite3_bind_int64(st, 13, (int64_t)s->pinf);
+  sqlite3_bind_int64(st, 14, (int64_t)s->ninf);
+  sqlite3_bind_int64(st, 15, (int64_t)s->zeros);
+  /* over the finite values: NULL when there are none */
+  bind_real(st, 16, s->finite ? s->mean : NAN);
+  bind_real(st, 17, s->finite ? s->std : NAN);
+  bind_real(st, 18, s->finite ? s->min : NAN);
+  bind_real(st, 19, s->finite ? s->max : NAN);
+  bind_real(st, 20, s->finite ? s->absmax : NAN);
+  return run(r, st, d, "cannot record tensor statistics");
+}
+
+int ls_rec_finding_add(ls_rec *r, int64_t run_id, int module, const char *kind, int64_t step, int thread,
+                       int64_t event_seq, const char *message, ls_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int src = stmt(r, LS__REC_FINDING, &st, d);
+  if (src) return src;
+  sqlite3_bind_int64(st, 1, run_id);
+  if (module >= 0) sqlite3_bind_int(st, 2, module);
+  bind_text(st, 3, kind);
+  sqlite3_bind_int64(st, 4, step);
+  sqlite3_bind_int(st, 5, thread > 0 ? thread : 1);
+  bind_count(st, 6, event_seq);
+  bind_text(st, 7, message ? message : "");
+  return run(r, st, d, "cannot record a finding");
 }

@@ -1,5 +1,6 @@
 """test_record.py: the run record through the CLI: `layerscope profile --record` creates
-it (or adds to it), `layerscope query` reads it, and both fail clearly on bad input.
+it (or adds to it, or migrates an older one), `layerscope query` reads it, `layerscope
+diff` compares two runs, and all fail clearly on bad input.
 
 The record is read back here independently with Python's sqlite3 module (the schema's
 version and application id, every table the contract in docs/run-record.md names, with its
@@ -7,10 +8,17 @@ columns), and its figures are checked against the same profile printed as JSON: 
 module's times and FLOPs, each module call an event whose duration is the module's total.
 Every SQL example of docs/run-record.md is run through `layerscope query` in all three
 formats (table, CSV, JSON: the CSV and JSON agree with what sqlite3 returns for the same
-query). Query errors: bad SQL (the message says where), two statements, statements that
+query), on three runs whose weights make each example answer: plain weights, then the
+down projection of layer 1 scaled 100x (its output's std grows 100x), then a NaN planted in
+it (the first module with a NaN is that projection). The sampled output statistics agree
+with numpy's on the same module output dumped by `layerscope run --dump`. `diff` names the
+scaled projection among the modules whose statistics moved most, and refuses a hand-edited
+row naming the table, run and row. Query errors: bad SQL (the message says where), two statements, statements that
 write, ATTACH, pragmas that set, a missing file, a directory, a file that is not SQLite, a
 damaged one, a SQLite file that is not a record, a record of a newer schema; none changes
-the file. A blank SQLite file is given the schema when a profile is recorded into it."""
+the file. A blank SQLite file is given the schema when a profile is recorded into it, and a
+version-1 record (made here with the version-1 tables of the contract) is migrated to
+version 2 with its runs kept."""
 import csv
 import io
 import json
@@ -21,13 +29,18 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "numeric"))
+import lib_tensorgen as tg  # noqa: E402
+
 LS = os.environ.get("LAYERSCOPE", "layerscope")
 SRC = os.environ.get("LS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 FAILS = []
 LLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 32,
          "intermediate_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
          "num_hidden_layers": 2, "vocab_size": 96, "max_position_embeddings": 512, "torch_dtype": "float32"}
-VERSION = 1
+VERSION = 2
 APP_ID = 0x4C535252
 # the contract: table -> columns (docs/run-record.md)
 SCHEMA = {
@@ -38,7 +51,32 @@ SCHEMA = {
                 "self_ns", "flops", "self_flops", "weight_bytes", "act_bytes", "gflops", "gbps", "intensity",
                 "bound", "roof_frac"],
     "events": ["run_id", "seq", "module", "phase", "thread", "step", "start_ns", "dur_ns"],
+    "tensor_stats": ["run_id", "module", "tensor", "source", "step", "thread", "event_seq", "dtype", "shape",
+                     "count", "finite", "nan", "pinf", "ninf", "zeros", "mean", "std", "min", "max", "absmax"],
+    "findings": ["run_id", "module", "kind", "step", "thread", "event_seq", "message"],
 }
+V1 = ("runs", "modules", "events")
+PROJ = "model.layers.1.mlp.down_proj"
+
+
+def weights(d, cfg, name, scale=1.0, nan=False):
+    """A safetensors file for the config: seeded normal weights (norms 1), PROJ scaled / NaN'd."""
+    summ = json.loads(subprocess.run([LS, "summary", cfg, "--format", "json"], capture_output=True, text=True,
+                                     timeout=60).stdout)
+    rng = np.random.default_rng(7)
+    out = []
+    for t in summ["tensors"]:
+        a = (rng.standard_normal(t["shape"]) * 0.1).astype(np.float32)
+        if t["name"].endswith("norm.weight"):
+            a[...] = 1
+        if t["name"] == PROJ + ".weight":
+            a *= scale
+            if nan:
+                a[3, 5] = np.nan
+        out.append((t["name"], "F32", t["shape"], a.tobytes()))
+    path = os.path.join(d, name)
+    tg.write_safetensors(path, out)
+    return path
 
 
 def check(cond, msg):
@@ -63,8 +101,11 @@ def main():
             json.dump(LLAMA, f)
         db = os.path.join(d, "run.db")
         profs = []
-        for seed, extra in ((1, ["--no-peaks"]), (2, ["--peak-gflops", "50", "--peak-gbps", "5"])):
-            p = ls("profile", cfg, "--random-tokens", "32", "--seed", str(seed), "--threads", "2", "--record", db,
+        plain, scaled, nanw = (weights(d, cfg, "plain.safetensors"), weights(d, cfg, "scaled.safetensors", 100.0),
+                               weights(d, cfg, "nan.safetensors", 100.0, True))
+        for w, extra in ((plain, ["--no-peaks"]), (scaled, ["--peak-gflops", "50", "--peak-gbps", "5"]),
+                         (nanw, ["--no-peaks"])):
+            p = ls("profile", cfg, "--random-tokens", "32", "--threads", "2", "--record", db, "--weights", w,
                    "--format", "json", *extra)
             check(p.returncode == 0, "profile --record: exit %d: %s" % (p.returncode, p.stderr))
             check("recorded as run %d in" % (len(profs) + 1) in p.stderr, "no 'recorded as run' line: " + p.stderr)
@@ -78,14 +119,15 @@ def main():
             check(have == cols, "%s columns %s, the contract says %s" % (table, have, cols))
         runs = con.execute("SELECT id, kind, status, seq, threads, total_ns, wall_ns, peak_gflops, config, weights "
                            "FROM runs ORDER BY id").fetchall()
-        check(len(runs) == 2, "%d runs recorded" % len(runs))
-        for (rid, kind, status, seq, threads, total, wall, peak, config, weights), prof in zip(runs, profs):
+        check(len(runs) == 3, "%d runs recorded" % len(runs))
+        for (rid, kind, status, seq, threads, total, wall, peak, config, wpath), prof, w in zip(
+                runs, profs, (plain, scaled, nanw)):
             if not prof:
                 continue
-            check((kind, status, seq, threads, config, weights) == ("profile", "ok", 32, 2, cfg, None),
-                  "run %d: %s" % (rid, (kind, status, seq, threads, config, weights)))
+            check((kind, status, seq, threads, config, wpath) == ("profile", "ok", 32, 2, cfg, w),
+                  "run %d: %s" % (rid, (kind, status, seq, threads, config, wpath)))
             check(total == prof["total_ns"] and wall == prof["wall_ns"], "run %d: times" % rid)
-            check((peak is None) == (rid == 1), "run %d: peaks %s" % (rid, peak))
+            check((peak is None) == (rid != 2), "run %d: peaks %s" % (rid, peak))
             mods = {m["name"]: m for m in prof["modules"]}
             rows = con.execute("SELECT idx, name, calls, total_ns, self_ns, flops, kind, bound FROM modules "
                                "WHERE run_id = ?", (rid,)).fetchall()
@@ -98,7 +140,7 @@ def main():
                     continue
                 check((tot, self_, flops, kind, idx) == (m["total_ns"], m["self_ns"], m["flops"], m["kind"], m["index"]),
                       "run %d: %s differs from the profile" % (rid, name))
-                check((bound is None) == (rid == 1), "run %d: %s bound %s" % (rid, name, bound))
+                check((bound is None) == (rid != 2), "run %d: %s bound %s" % (rid, name, bound))
             ev = con.execute("SELECT e.module, e.dur_ns, m.total_ns FROM events e JOIN modules m "
                              "ON m.run_id = e.run_id AND m.idx = e.module WHERE e.run_id = ? AND e.phase = 'forward'",
                              (rid,)).fetchall()
@@ -107,6 +149,24 @@ def main():
             bad = con.execute("SELECT count(*) FROM events WHERE run_id = ? AND (dur_ns < 0 OR start_ns < 0)",
                               (rid,)).fetchone()[0]
             check(bad == 0, "run %d: negative event times" % rid)
+            n_stats = con.execute("SELECT count(*) FROM tensor_stats WHERE run_id = ? AND source = 'sample' AND "
+                                  "tensor = 'output'", (rid,)).fetchone()[0]
+            check(n_stats == len(mods), "run %d: %d output samples for %d modules" % (rid, n_stats, len(mods)))
+        # the sampled statistics against numpy on the dumped output of the projection (plain weights)
+        dump = os.path.join(d, "dump.safetensors")
+        p = ls("run", cfg, "--random-tokens", "32", "--weights", plain, "--dump", dump, "--dump-filter", PROJ)
+        check(p.returncode == 0, "run --dump: %s" % p.stderr)
+        if p.returncode == 0:
+            x = tg.read_safetensors(dump)[PROJ].astype(np.float64)
+            row = con.execute("SELECT s.count, s.mean, s.std, s.min, s.max, s.shape FROM tensor_stats s JOIN modules m "
+                              "ON m.run_id = s.run_id AND m.idx = s.module WHERE s.run_id = 1 AND m.name = ?",
+                              (PROJ,)).fetchone()
+            check(row is not None and row[0] == x.size and row[5] == "[%s]" % ",".join(map(str, x.shape)),
+                  "sample of %s: %s vs shape %s" % (PROJ, row, x.shape))
+            if row:
+                for name, got, want in (("mean", row[1], x.mean()), ("std", row[2], x.std()), ("min", row[3], x.min()),
+                                        ("max", row[4], x.max())):
+                    check(abs(got - want) <= 1e-5 * max(1.0, abs(want)), "%s %s: %r vs numpy %r" % (PROJ, name, got, want))
         con.close()
 
         # the documented examples, in the three formats
@@ -185,6 +245,55 @@ def main():
             p = ls("profile", cfg, "--random-tokens", "4", "--no-peaks", "--record", path)
             check(p.returncode == 1 and want in p.stderr, "profile --record %s: exit %d: %s" % (path, p.returncode, p.stderr))
             check(open(path, "rb").read() == snap, "profile --record changed %s" % path)
+
+        # diff: runs 1 and 2 of one file; the scaled projection's output moved 100x
+        p = ls("diff", db, db, "--run-a", "1", "--run-b", "2", "--top", "5")
+        check(p.returncode == 0, "diff runs: exit %d: %s" % (p.returncode, p.stderr))
+        stats_part = p.stdout.split("output statistics")[-1]
+        check(PROJ in stats_part and "100x" in stats_part, "diff does not name %s:\n%s" % (PROJ, p.stdout))
+        p = ls("diff", db, db, "--run-a", "1", "--run-b", "3", "--format", "json")
+        j = json.loads(p.stdout) if p.returncode == 0 else {}
+        check(j.get("common") == len(profs[0]["modules"]) if profs[0] else False, "diff json: %s" % p.stderr)
+        check(j and j["stats"][0]["b_nonfinite"] > 0 and j["stats"][0]["a_nonfinite"] == 0,
+              "a NaN that appeared does not come first: %s" % (j.get("stats", [])[:1],))
+        check(ls("diff", db, db, "--run-a", "9").returncode == 1, "diff of a missing run")
+        check(ls("diff", db, cfg).returncode == 2, "diff of a record and a config")
+        check(ls("diff", cfg, cfg, "--run-a", "1").returncode == 2, "--run-a on tensor files")
+        # a hand-edited row: named, not trusted
+        edited = os.path.join(d, "edited.db")
+        open(edited, "wb").write(open(db, "rb").read())
+        c = sqlite3.connect(edited)
+        c.execute("UPDATE modules SET self_ns = 'fast' WHERE run_id = 2 AND idx = 3")
+        c.execute("UPDATE tensor_stats SET module = 9999 WHERE run_id = 3 AND module = 0")
+        c.commit()
+        c.close()
+        p = ls("diff", edited, edited, "--run-a", "1", "--run-b", "2")
+        check(p.returncode == 1 and "modules row 4 of run 2: self_ns is not an integer or NULL" in p.stderr,
+              "edited self_ns: %s" % p.stderr)
+        p = ls("diff", edited, edited, "--run-a", "1", "--run-b", "3")
+        check(p.returncode == 1 and "tensor_stats row" in p.stderr and "names no module of the run" in p.stderr,
+              "edited module index: %s" % p.stderr)
+
+        # a version-1 record (its tables as the contract's history says) is migrated, runs kept
+        v1 = os.path.join(d, "v1.db")
+        c = sqlite3.connect(v1)
+        for t in V1:
+            cols = ["id INTEGER PRIMARY KEY" if col == "id" else col for col in SCHEMA[t]]
+            c.execute("CREATE TABLE %s (%s)" % (t, ", ".join(cols)))
+        c.execute("INSERT INTO runs (id, kind, started_at, status) VALUES (1, 'profile', '2026-01-01T00:00:00.000Z', 'ok')")
+        c.execute("PRAGMA application_id = %d" % APP_ID)
+        c.execute("PRAGMA user_version = 1")
+        c.commit()
+        c.close()
+        p = ls("query", v1, "SELECT count(*) AS n FROM tensor_stats")
+        check(p.returncode == 1 and "no such table: tensor_stats" in p.stderr, "v1 read as is: %s" % p.stderr)
+        p = ls("profile", cfg, "--random-tokens", "4", "--no-peaks", "--record", v1)
+        check(p.returncode == 0, "profile --record into a v1 record: %s" % p.stderr)
+        c = sqlite3.connect(v1)
+        check(c.execute("PRAGMA user_version").fetchone()[0] == VERSION, "v1 not migrated")
+        check([r[0] for r in c.execute("SELECT id FROM runs ORDER BY id")] == [1, 2], "v1 runs not kept")
+        check(c.execute("SELECT count(*) FROM tensor_stats WHERE run_id = 2").fetchone()[0] > 0, "no stats after migration")
+        c.close()
 
         # a blank SQLite file gets the schema
         blank = os.path.join(d, "blank.db")
