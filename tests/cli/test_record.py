@@ -16,7 +16,9 @@ scaled projection among the modules whose statistics moved most, and refuses a h
 row naming the table, run and row. Query errors: bad SQL (the message says where), two statements, statements that
 write, ATTACH, pragmas that set, a missing file, a directory, a file that is not SQLite, a
 damaged one, a SQLite file that is not a record, a record of a newer schema; none changes
-the file. A blank SQLite file is given the schema when a profile is recorded into it, and a
+the file. A debug session recorded with `layerscope debug --record` answers `sql` at its
+stops and leaves its run, stops, statistics and NaN finding in the file. A blank SQLite
+file is given the schema when a profile is recorded into it, and a
 version-1 record (made here with the version-1 tables of the contract) is migrated to
 version 2 with its runs kept."""
 import csv
@@ -293,6 +295,25 @@ def main():
         check(c.execute("PRAGMA user_version").fetchone()[0] == VERSION, "v1 not migrated")
         check([r[0] for r in c.execute("SELECT id FROM runs ORDER BY id")] == [1, 2], "v1 runs not kept")
         check(c.execute("SELECT count(*) FROM tensor_stats WHERE run_id = 2").fetchone()[0] > 0, "no stats after migration")
+        c.close()
+
+        # a debug session recorded from the terminal, queried from its REPL with `sql`
+        dbg = os.path.join(d, "debug.db")
+        p = subprocess.run([LS, "debug", cfg, "--weights", nanw, "--random-tokens", "8", "--break-on", "nan",
+                            "--break", "model.layers.0.mlp", "--record", dbg], input="run\nsql SELECT phase, count(*) AS n "
+                           "FROM events GROUP BY phase ORDER BY phase\nc\nsql SELECT kind, message FROM findings\n"
+                           "sql SELEC 1\nc\n", capture_output=True, text=True, timeout=120)
+        check(re.search(r"^forward\s+\d+\nstop\s+1\n\(2 rows\)$", p.stdout, re.M) is not None, "debug sql:\n" + p.stdout)
+        check(re.search(r"^nan\s+NaN in %s output" % re.escape(PROJ), p.stdout, re.M) is not None, "finding:\n" + p.stdout)
+        check("error: SQL error at character 1" in p.stdout, "bad SQL in the REPL:\n" + p.stdout)
+        c = sqlite3.connect(dbg)
+        row = c.execute("SELECT kind, status, config FROM runs").fetchall()
+        check(row == [("debug", "ok", cfg)], "debug run row %s" % row)
+        n_stop = c.execute("SELECT count(*) FROM tensor_stats WHERE source = 'stop'").fetchone()[0]
+        check(n_stop == 2, "%d stop statistics, expected 2" % n_stop)
+        calls = c.execute("SELECT sum(calls) FROM modules").fetchone()[0]
+        ev = c.execute("SELECT count(*) FROM events WHERE phase = 'forward'").fetchone()[0]
+        check(calls == ev and calls > 0, "debug: %s calls, %s events" % (calls, ev))
         c.close()
 
         # a blank SQLite file gets the schema
