@@ -2,8 +2,8 @@
  * (core/engine/profile.h). It opens the engine from the same options as `run` (engine_args.h;
  * 128 random tokens when none are given), calls ls_prof_run once, and turns the profile
  * into a terminal table (the modules with the most self time, the totals per kind, the
- * notes) or JSON (--format json: every module that ran, for the editor's webview and
- * scripts), and writes the exports asked for: --trace (Chrome trace event JSON), --flame
+ * notes) or JSON (--format json, schema "layerscope.profile/1": every module that ran, most
+ * self time first, for the editor's Profile view and scripts), and writes the exports asked for: --trace (Chrome trace event JSON), --flame
  * (SVG), --collapsed (collapsed stacks). The peaks of the roofline are measured unless
  * --no-peaks, or given with --peak-gflops and --peak-gbps. */
 #include <jansson.h>
@@ -173,8 +173,8 @@ static json_t *to_json(const ls_prof *p, const ls_cli_engine_args *ea, const int
   for (int k = 0; k < p->n_notes; k++) json_array_append_new(notes, json_string(p->notes[k]));
   json_t *peaks = json_pack("{s:f, s:f, s:b, s:f}", "gflops", p->peaks.gflops, "gbps", p->peaks.gbps,
                             "given", p->peaks.given, "ridge", p->ridge);
-  return json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:b, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s}",
-                   "config", ea->config, "architecture", p->m->architecture,
+  return json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:b, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s}",
+                   "schema", "layerscope.profile/1", "config", ea->config, "architecture", p->m->architecture,
                    "weights", ea->weights ? ea->weights : "", "seq", (json_int_t)p->seq, "threads", p->threads,
                    "compute", p->compute == LS_ENGINE_COMPUTE_BF16 ? "bf16" : "fp32",
                    "separate_products", p->separate_products, "wall_ns", (json_int_t)p->wall_ns,
