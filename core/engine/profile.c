@@ -405,7 +405,7 @@ static void make_notes(ls_prof *p) {
   int worst = -1;
   for (size_t i = 0; i < m->n_modules; i++) {
     const ls_prof_mod *pm = &p->mods[i];
-    if (m->modules[i].first_child >= 0 || pm->bound == LS_PROF_BOUND_NONE || share(p, pm->total_ns) < 3)
+    if (m->modules[i].first_child >= 0 || pm->bound == LS_PROF_BOUND_NONE || share(p, pm->total_ns) < 1)
       continue;
     if (worst < 0 || pm->roof_frac < p->mods[worst].roof_frac) worst = (int)i;
   }

@@ -273,17 +273,26 @@ static int fill_svg(const ls_prof *p, FILE *f) {
                "stroke-width=\"0.5\"/>",
             x, y, w, SVG_ROW - 1, kind_color(pm->kind));
     int chars = (int)((w - 6) / 7.2);
-    if (chars >= 3) {
+    if (chars >= 1) {
       char fn[256];
       frame_name(p, sp->module, fn, sizeof fn);
       size_t len = strlen(fn);
-      fprintf(f, "<text x=\"%.2f\" y=\"%d\">", x + 3, y + 13);
-      if (len <= (size_t)chars) put_xml(f, fn, len);
-      else {
-        put_xml(f, fn, (size_t)chars - 2);
-        fputs("..", f);
+      /* a numbered element that does not fit ("layers.12") shows its number */
+      const char *leaf = p->m->modules[sp->module].leaf;
+      if (len > (size_t)chars && leaf && leaf[0] >= '0' && leaf[0] <= '9' && strlen(leaf) <= (size_t)chars) {
+        snprintf(fn, sizeof fn, "%s", leaf);
+        len = strlen(fn);
       }
-      fprintf(f, "</text>");
+      if (len > (size_t)chars && chars < 3) len = 0; /* nothing readable fits */
+      if (len) {
+        fprintf(f, "<text x=\"%.2f\" y=\"%d\">", x + 3, y + 13);
+        if (len <= (size_t)chars) put_xml(f, fn, len);
+        else {
+          put_xml(f, fn, (size_t)chars - 2);
+          fputs("..", f);
+        }
+        fprintf(f, "</text>");
+      }
     }
     fprintf(f, "</g>\n");
   }
