@@ -2,9 +2,11 @@
  * (engine_args.h). */
 #include "cli/engine_args.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/base/alloc.h"
@@ -97,11 +99,43 @@ void ls_cli_engine_close(ls_cli_engine *c) {
   ls_free(c->tokens);
   ls_free(c->types);
   ls_free(c->mask);
-  memset(c, 0, sizeof *c);
+  c->e = NULL;
+  c->m = NULL;
+  c->tokens = c->types = NULL;
+  c->mask = NULL;
 }
 
-int ls_cli_engine_open(const ls_cli_engine_args *a, int64_t default_random, ls_cli_engine *c) {
+/* A model directory: its config.json, and the directory itself as the weights when it holds
+ * any (safetensors, a sharded index, GGUF) and none were given. 0, or 1 when dir is no
+ * directory; cfg[cap] gets the config's path. */
+static int model_dir(const char *dir, char *cfg, size_t cap, int *has_weights) {
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return 1;
+  snprintf(cfg, cap, "%s/config.json", dir);
+  *has_weights = 0;
+  DIR *dp = opendir(dir);
+  for (struct dirent *e; dp && (e = readdir(dp));) {
+    size_t n = strlen(e->d_name);
+    if ((n > 12 && strcmp(e->d_name + n - 12, ".safetensors") == 0) || (n > 5 && strcmp(e->d_name + n - 5, ".gguf") == 0))
+      *has_weights = 1;
+  }
+  if (dp) closedir(dp);
+  return 0;
+}
+
+int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, ls_cli_engine *c) {
   memset(c, 0, sizeof *c);
+  ls_cli_engine_args dir_args = *a_in, *a = &dir_args;
+  int dir_weights = 0;
+  if (a->config && model_dir(a->config, c->config_buf, sizeof c->config_buf, &dir_weights) == 0) {
+    if (!a->weights && dir_weights) {
+      snprintf(c->weights_buf, sizeof c->weights_buf, "%s", a->config);
+      a->weights = c->weights_buf;
+    }
+    a->config = c->config_buf;
+  }
+  c->config = a->config;
+  c->weights = a->weights;
   int64_t n_random = a->n_random;
   if (!a->tokens_arg && n_random <= 0) n_random = default_random;
   if (!a->config || (a->tokens_arg && a->n_random > 0) || (!a->tokens_arg && n_random <= 0)) {

@@ -1,7 +1,7 @@
 /* engine_args.h: the inputs of a forward pass as the CLI takes them, shared by the
  * subcommands that run the reference engine (`run`, `profile`): the config, --weights,
  * --tokens 1,2,3 or --random-tokens N with --seed, --token-types, --attention-mask,
- * --threads and --compute (default from LAYERSCOPE_COMPUTE). One parser and one opener, so
+ * --threads and --compute; the config may be a model directory (default from LAYERSCOPE_COMPUTE). One parser and one opener, so
  * the options mean the same thing and fail with the same messages everywhere. */
 #ifndef LS_CLI_ENGINE_ARGS_H
 #define LS_CLI_ENGINE_ARGS_H
@@ -28,6 +28,9 @@ int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i);
 
 /* What the options open. */
 typedef struct ls_cli_engine {
+  const char *config;         /* the config file opened (a model directory's config.json) */
+  const char *weights;        /* the weights bound, NULL: seeded random */
+  char config_buf[4096], weights_buf[4096];
   ls_model *m;                /* owned */
   ls_engine *e;               /* owned */
   int64_t *tokens;            /* [n] owned */
@@ -38,7 +41,8 @@ typedef struct ls_cli_engine {
 
 /* Checks the combination (a config; --tokens or --random-tokens, or default_random > 0
  * random tokens when neither is given), loads the model, opens the engine and prepares the
- * tokens. Returns an exit status: 0, 1 (the core failed, message printed) or 2 (usage). */
+ * tokens. The config may be a model directory: its config.json, with the directory as the
+ * weights when it holds safetensors or GGUF files and no --weights was given. Returns an exit status: 0, 1 (the core failed, message printed) or 2 (usage). */
 int ls_cli_engine_open(const ls_cli_engine_args *a, int64_t default_random, ls_cli_engine *out);
 void ls_cli_engine_close(ls_cli_engine *c);
 

@@ -92,7 +92,7 @@ static int by_total(const void *a, const void *b, void *ud) {
 static double ms(int64_t ns) { return (double)ns / 1e6; }
 static double pct(const ls_prof *p, int64_t ns) { return p->total_ns ? 100.0 * (double)ns / (double)p->total_ns : 0; }
 
-static void print_text(const ls_prof *p, const ls_cli_engine_args *ea, const prof_cli *o, const int *order, int n) {
+static void print_text(const ls_prof *p, const ls_cli_engine *ea, const prof_cli *o, const int *order, int n) {
   printf("%s: %s, S=%lld, %d threads, %s compute, weights %s%s\n", ea->config, p->m->architecture,
          (long long)p->seq, p->threads, p->compute == LS_ENGINE_COMPUTE_BF16 ? "bf16" : "fp32",
          ea->weights ? ea->weights : "random (seeded)",
@@ -143,7 +143,7 @@ static void print_text(const ls_prof *p, const ls_cli_engine_args *ea, const pro
 
 static json_t *jnum(double x) { return json_real(x == x ? x : 0); }
 
-static json_t *to_json(const ls_prof *p, const ls_cli_engine_args *ea, const int *order, int n) {
+static json_t *to_json(const ls_prof *p, const ls_cli_engine *ea, const int *order, int n) {
   json_t *mods = json_array(), *kinds = json_array(), *notes = json_array();
   for (int k = 0; k < n; k++) {
     int i = order[k];
@@ -233,7 +233,7 @@ int ls_cli_profile(int argc, char **argv) {
   if ((o.trace && ls_prof_write_trace(p, o.trace, &d)) || (o.flame && ls_prof_write_svg(p, o.flame, &d)) ||
       (o.collapsed && ls_prof_write_collapsed(p, o.collapsed, &d)))
     goto fail;
-  if (rec && ls_rec_add_profile(rec, p, ea.config, ea.weights, &run_id, &d)) goto fail;
+  if (rec && ls_rec_add_profile(rec, p, c.config, c.weights, &run_id, &d)) goto fail;
   order = ls_calloc(p->m->n_modules, sizeof *order);
   if (!order) {
     ls_diag_set(&d, LS_ENOMEM, "out of memory");
@@ -244,7 +244,7 @@ int ls_cli_profile(int argc, char **argv) {
     if (p->mods[i].calls) order[n++] = (int)i;
   qsort_r(order, (size_t)n, sizeof *order, strcmp(o.sort, "total") == 0 ? by_total : by_self, p);
   if (strcmp(o.format, "json") == 0) {
-    json_t *j = to_json(p, &ea, order, n);
+    json_t *j = to_json(p, &c, order, n);
     if (!j || json_dumpf(j, stdout, JSON_COMPACT) != 0) {
       json_decref(j);
       ls_diag_set(&d, LS_ENOMEM, "out of memory");
@@ -253,7 +253,7 @@ int ls_cli_profile(int argc, char **argv) {
     json_decref(j);
     printf("\n");
   } else {
-    print_text(p, &ea, &o, order, n);
+    print_text(p, &c, &o, order, n);
   }
   fflush(stdout);
   if (o.trace) fprintf(stderr, "wrote the trace to %s (open it in ui.perfetto.dev or chrome://tracing)\n", o.trace);

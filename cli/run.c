@@ -158,7 +158,7 @@ int ls_cli_run(int argc, char **argv) {
   float *vals = NULL;
   run_ctx ctx = {.filter = dump ? filter : NULL, .stats = stats};
   const int64_t n = c.n;
-  const char *config = ea.config, *weights = ea.weights;
+  const char *config = c.config, *weights = c.weights;
   ls_model *m = c.m;
   ls_engine *e = c.e;
   ls_fwd_opts fo = {.hook = (dump || stats) ? run_hook : NULL, .ud = &ctx,

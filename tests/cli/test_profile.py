@@ -14,7 +14,8 @@ for attention, an expert's product on the tokens routed to it, an embedding's ro
 up, the LM head's weight and activations. With given peaks the roofline is checked against
 its definition. The exports: the collapsed stacks sum to the total, the SVG parses as XML
 with one box per module call in proportion to its time. Usage errors exit 2, a file that
-cannot be written exits 1 naming it. (The trace is checked against the Trace Event Format
+cannot be written exits 1 naming it. A model directory profiles its config.json, with its
+weights when it holds a safetensors file. (The trace is checked against the Trace Event Format
 by test_profile_trace.js.)"""
 import json
 import os
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from math import prod
 
 LS = os.environ.get("LAYERSCOPE", "layerscope")
 FAILS = []
@@ -211,6 +213,24 @@ def main():
             check(abs(float(first.get("width")) - 1200) < 0.01, "the root's box is not the full width")
             titles = [b.find(ns + "title").text for b in boxes]
             check(any(t.startswith("model.layers.0.mlp ") for t in titles), "no box for model.layers.0.mlp")
+
+        # a model directory: its config.json, and its weights when it holds some
+        mdir = os.path.join(d, "model")
+        os.mkdir(mdir)
+        with open(os.path.join(mdir, "config.json"), "w") as f:
+            json.dump(LLAMA, f)
+        prof, _ = profile(mdir, "--random-tokens", "4", "--no-peaks")
+        check(prof is not None and prof["config"] == os.path.join(mdir, "config.json") and prof["weights"] == "",
+              "model directory without weights: %r" % ((prof or {}).get("config"), ))
+        summ = json.loads(ls("summary", cfgs["llama"], "--format", "json").stdout)
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "numeric"))
+        import lib_tensorgen as tg
+        tg.write_safetensors(os.path.join(mdir, "model.safetensors"),
+                             [(t["name"], "F32", t["shape"], bytes(4 * prod(t["shape"])))
+                              for t in summ["tensors"]])
+        prof, _ = profile(mdir, "--random-tokens", "4", "--no-peaks")
+        check(prof is not None and prof["weights"] == mdir and prof["next_tokens"].startswith("top-5"),
+              "model directory with weights: %r" % ((prof or {}).get("weights"), ))
 
         # usage and write errors
         for bad in (["--format", "xml"], ["--peak-gflops", "5"], ["--top", "0"], ["--sort", "name"],
