@@ -24,6 +24,7 @@ typedef struct sum_opts {
   ls_model_wdtype dtype;
   out_fmt fmt;
   const char *arch;
+  int generic;
 } sum_opts;
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
@@ -74,6 +75,8 @@ static int parse_args(int argc, char **argv, sum_opts *o) {
       if (!v) { fprintf(stderr, "layerscope summary: --arch needs a class name or 'base'\n"); return 2; }
       o->arch = v;
       i++;
+    } else if (strcmp(a, "--generic") == 0) {
+      o->generic = 1;
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       ls_cli_usage(stdout, "summary");
       return -1;
@@ -109,6 +112,11 @@ static void print_issues(const ls_model *m, const char *path) {
 
 static void print_table(const ls_model *m, const ls_model_figures *f, const sum_opts *o, int md) {
   char sh[96], p1[40], p2[40], h1[40];
+  /* a reading that is not exact says so before any number */
+  if (m->reading == LS_MODEL_READING_GENERIC)
+    printf("%sReading: GENERIC (llama-style, not the model's): %s%s\n\n", md ? "> " : "", m->reading_note, "");
+  else if (m->reading == LS_MODEL_READING_INFERRED)
+    printf("%sReading: inferred: %s\n\n", md ? "> " : "", m->reading_note);
   if (md) {
     printf("| Module | Type | Output shape | Params |\n|---|---|---|---:|\n");
   } else {
@@ -183,6 +191,8 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
   json_object_set_new(r, "model_type", json_string(m->model_type ? m->model_type : "unknown"));
   json_object_set_new(r, "family", json_string(ls_model_family_name(m->family)));
   json_object_set_new(r, "architecture", json_string(m->architecture));
+  json_object_set_new(r, "reading", json_string(ls_model_reading_name(m->reading)));
+  if (m->reading_note) json_object_set_new(r, "reading_note", json_string(m->reading_note));
   json_object_set_new(r, "batch", json_integer(f->batch));
   json_object_set_new(r, "seq", json_integer(f->seq));
   json_object_set_new(r, "dtype", json_string(ls_model_wdtype_name(f->dtype)));
@@ -286,8 +296,15 @@ int ls_cli_summary(int argc, char **argv) {
   ls_diag d;
   ls_diag_init(&d);
   ls_model *m = NULL;
-  ls_model_opts mo = {o.arch, 0};
+  ls_model_opts mo = {o.arch, 0, o.generic, o.path};
   rc = ls_model_load_file(o.path, &mo, &m, &d);
+  if (m && m->reading == LS_MODEL_READING_NONE) {
+    /* no confident figure for a type layerscope does not model (exit 2: not a config error) */
+    fprintf(stderr, "layerscope summary: %s: %s; --generic prints a llama-style reading of the "
+            "common keys, labelled generic\n", o.path, m->reading_note);
+    ls_model_free(m);
+    return 2;
+  }
   if (rc) {
     if (m && rc == LS_EFORMAT) print_issues(m, o.path);
     else fprintf(stderr, "layerscope summary: %s\n", d.msg);

@@ -29,10 +29,11 @@ int ls_config_analyse(char *text, size_t len, const ls_config_opts *opts, ls_con
   if ((opts && opts->guarded ? ls_json_parse_guarded(text, len, &out->doc) : ls_json_parse(text, len, &out->doc)) !=
       LS_OK)
     return LS_ENOMEM;
-  out->is_model = ls_smell_is_model_config(out->doc);
+  out->is_model = ls_smell_is_model_config(out->doc) || ls_model_is_legacy_config(out->doc, opts ? opts->path : NULL);
   if (out->is_model) {
     if (canceled(opts)) return LS_ECANCELED;
-    int rc = ls_model_build(out->doc, NULL, &out->model, &out->model_diag);
+    ls_model_opts mo = {NULL, 0, opts ? opts->generic : 0, opts ? opts->path : NULL};
+    int rc = ls_model_build(out->doc, &mo, &out->model, &out->model_diag);
     if (rc == LS_ENOMEM) return rc;
     if (rc != LS_OK) { /* no object at the root: the document rules still run */
       ls_model_free(out->model);

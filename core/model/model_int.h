@@ -29,6 +29,14 @@ typedef struct ls__priv {
   const char *dtype;            /* tensor storage dtype from torch_dtype: "f32", "bf16", "f16" */
 } ls__priv;
 
+/* The family of a type layerscope does not model (no keys of its own, no rows). */
+extern const ls__family ls__family_none;
+/* recognise.c: the upstream model_type named in a config's path (longest match in the
+ * components that name the model; `where` gets that component), or NULL; and the family of a
+ * legacy config from the keys only it writes (`why` says which), or UNKNOWN. */
+const char *ls__type_from_path(const char *path, char *where, size_t cap);
+ls_model_family ls__family_from_keys(const ls_json *root, char *why, size_t cap);
+
 int ls__issue_add(ls_model *m, ls_model_severity sev, const char *code, int key,
                   ls_json_span span, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int ls__value_index_n(const ls_model *m, const char *name, size_t len);

@@ -38,7 +38,9 @@ int ls_model_load(const char *text, size_t len, const char *file, const ls_model
     return LS_EPARSE;
   }
   ls_model *m = NULL;
-  rc = ls_model_build(doc, opts, &m, d);
+  ls_model_opts o = opts ? *opts : (ls_model_opts){0};
+  if (!o.path) o.path = file; /* a config without model_type is recognised by its name */
+  rc = ls_model_build(doc, &o, &m, d);
   if (rc) {
     ls_json_doc_free(doc);
     ls_diag_prefix(d, "%s: ", fname);

@@ -332,7 +332,8 @@ static void rule_dropout(ls__sctx *c) {
     const char *d = v->info->default_expr;
     char *end = NULL;
     if (d) def = strtod(d, &end);
-    int family_off = d && end && *end == 0 && def == 0;
+    /* the generic reading's defaults are llama's, not the model's: no claim about them */
+    int family_off = d && end && *end == 0 && def == 0 && m->family != LS_MODEL_FAMILY_UNKNOWN;
     if (!family_off && !quantized) continue;
     ls__sb b;
     char why[96];

@@ -160,7 +160,57 @@ def test_bad_input():
     print("ok bad input")
 
 
+def test_readings():
+    """Issue 17: a model_type layerscope does not model gets no confident figure (exit 2,
+    naming the type and the supported list) unless --generic asks for the llama-style
+    reading, which then says so in text and JSON; a legacy config without model_type is
+    recognised by its name as AutoConfig does, else by its keys, and the reading says how."""
+    with tempfile.TemporaryDirectory() as d:
+        cfg = {"architectures": ["Qwen3NextForCausalLM"], "model_type": "qwen3_next", "hidden_size": 2048,
+               "num_attention_heads": 16, "num_hidden_layers": 48, "vocab_size": 151936}
+        path = os.path.join(d, "config.json")
+        json.dump(cfg, open(path, "w"))
+        p = run(path)
+        check(p.returncode == 2, f"unsupported type: exit {p.returncode}, expected 2")
+        check('"qwen3_next"' in p.stderr and "supported: gpt2, llama" in p.stderr and "--generic" in p.stderr,
+              f"unsupported type: message {p.stderr!r}")
+        check(p.stdout == "", "unsupported type: nothing on stdout")
+        p = run(path, "--format", "json", "--generic")
+        check(p.returncode == 0, f"--generic: exit {p.returncode}")
+        if p.returncode == 0:
+            j = json.loads(p.stdout)
+            check(j["reading"] == "generic" and "not this model's" in j["reading_note"], f"--generic JSON: {j.get('reading')}")
+        p = run(path, "--generic", "--depth", "0")
+        check(p.stdout.startswith("Reading: GENERIC"), f"--generic text: {p.stdout[:80]!r}")
+        # a config that is not JSON-typed as a family layerscope or transformers knows: same
+        json.dump({"model_type": "frobnicator", "hidden_size": 64}, open(path, "w"))
+        check(run(path).returncode == 2, "unknown type: exit 2")
+    legacy = os.path.join(CFG, "legacy", "roberta-base", "config.json")
+    p = run(legacy, "--format", "json")
+    check(p.returncode == 0, f"legacy roberta-base: exit {p.returncode}: {p.stderr}")
+    if p.returncode == 0:
+        j = json.loads(p.stdout)
+        check(j["family"] == "roberta" and j["reading"] == "inferred" and "roberta-base" in j["reading_note"],
+              f"legacy roberta-base: {j['family']} {j['reading']} {j.get('reading_note')}")
+        check(j["architecture"] == "RobertaModel", f"legacy roberta-base: class {j['architecture']}")
+        # RobertaModel with its pooler: roberta-base's published RobertaForMaskedLM count
+        # (extra/params.tsv, 124,697,433) less the LM head, plus the pooler
+        h, v = 768, 50265
+        want = 124697433 - (h * h + h + 2 * h + v) + (h * h + h)
+        check(j["params"] == want == 124645632, f"legacy roberta-base: params {j['params']} != {want}")
+    with tempfile.TemporaryDirectory() as d:  # no name to go by: the keys say RoBERTa
+        os.makedirs(os.path.join(d, "ckpt"))
+        path = os.path.join(d, "ckpt", "config.json")
+        open(path, "w").write(open(legacy).read())
+        p = run(path, "--format", "json")
+        j = json.loads(p.stdout) if p.returncode == 0 else {}
+        check(j.get("family") == "roberta" and "from its keys" in j.get("reading_note", ""),
+              f"legacy config without a name: {p.returncode} {j.get('family')} {j.get('reading_note')}")
+    print("ok readings: unsupported types exit 2, --generic labelled, legacy roberta-base inferred")
+
+
 def main():
+    test_readings()
     test_counts()
     test_every_family_loads()
     test_json_contract()

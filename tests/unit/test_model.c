@@ -33,7 +33,7 @@ static ls_model *load_file(const char *name, const char *arch) {
   ls_model *m = NULL;
   ls_diag d;
   ls_diag_init(&d);
-  ls_model_opts o = {arch, 0};
+  ls_model_opts o = {arch, 0, 0, NULL};
   int rc = ls_model_load_file(fixture(name), &o, &m, &d);
   if (rc) fprintf(stderr, "%s: %s\n", name, d.msg);
   assert_int_equal(rc, 0);
@@ -46,6 +46,15 @@ static ls_model *load_text(const char *text, int expect_rc) {
   ls_diag_init(&d);
   int rc = ls_model_load(text, strlen(text), "t.json", NULL, &m, &d);
   assert_int_equal(rc, expect_rc);
+  return m;
+}
+
+static ls_model *load_text_opts(const char *text, const char *path, int generic) {
+  ls_model *m = NULL;
+  ls_diag d;
+  ls_diag_init(&d);
+  ls_model_opts o = {NULL, 0, generic, path};
+  assert_int_equal(ls_model_load(text, strlen(text), "t.json", &o, &m, &d), 0);
   return m;
 }
 
@@ -313,12 +322,56 @@ static void test_recognition(void **state) {
   assert_int_equal(m->family, LS_MODEL_FAMILY_QWEN2_MOE);
   assert_int_equal(m->sem.n_experts, 4);
   ls_model_free(m);
-  /* unknown type: generic reading with a warning */
-  m = load_text("{\"model_type\": \"frobnicator\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
-                "\"num_hidden_layers\": 2, \"intermediate_size\": 128, \"vocab_size\": 1000}", 0);
+  /* unknown type: no tree and no figures (issue 17: a confident llama reading of a type
+   * layerscope does not model was wrong); the generic reading only on request, labelled */
+  const char *frob = "{\"model_type\": \"frobnicator\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                     "\"num_hidden_layers\": 2, \"intermediate_size\": 128, \"vocab_size\": 1000}";
+  m = load_text(frob, 0);
   assert_int_equal(m->family, LS_MODEL_FAMILY_UNKNOWN);
+  assert_int_equal(m->reading, LS_MODEL_READING_NONE);
+  assert_int_equal(m->n_modules, 0);
+  assert_int_equal(m->params, 0);
   assert_true(has_issue(m, "unknown-model-type", "frobnicator"));
+  assert_non_null(ls_model_no_tree_reason(m));
+  assert_non_null(strstr(ls_model_no_tree_reason(m), "supported: gpt2"));
+  ls_model_figures nofig;
+  assert_int_not_equal(ls_model_figures_compute(m, NULL, &nofig, NULL), 0);
+  ls_model_free(m);
+  m = load_text_opts(frob, NULL, 1);
+  assert_int_equal(m->reading, LS_MODEL_READING_GENERIC);
+  assert_non_null(strstr(m->reading_note, "generic"));
   assert_int_equal(m->params, 1000 * 64 * 2 + 2 * (4 * 64 * 64 + 3 * 64 * 128 + 2 * 64) + 64);
+  ls_model_free(m);
+  /* a transformers type layerscope does not model is named as such, never guessed */
+  m = load_text("{\"model_type\": \"qwen3_next\", \"architectures\": [\"Qwen3NextForCausalLM\"]}", 0);
+  assert_int_equal(m->reading, LS_MODEL_READING_NONE);
+  assert_non_null(strstr(m->reading_note, "is a transformers model type"));
+  ls_model_free(m);
+  assert_true(ls_model_type_is_upstream("qwen3_next"));
+  assert_false(ls_model_type_is_upstream("frobnicator"));
+  /* every family layerscope models is a transformers type */
+  for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++)
+    assert_true(ls_model_type_is_upstream(ls_model_family_name((ls_model_family)f)));
+  /* a legacy config without model_type (roberta-base's, transformers 2.x): by the model's
+   * name in its path as AutoConfig does (roberta before bert), else by its keys */
+  const char *legacy = "{\"attention_probs_dropout_prob\": 0.1, \"hidden_act\": \"gelu\", "
+                       "\"hidden_dropout_prob\": 0.1, \"hidden_size\": 768, \"initializer_range\": 0.02, "
+                       "\"intermediate_size\": 3072, \"layer_norm_eps\": 1e-05, \"max_position_embeddings\": 514, "
+                       "\"num_attention_heads\": 12, \"num_hidden_layers\": 12, \"type_vocab_size\": 1, "
+                       "\"vocab_size\": 50265}";
+  m = load_text_opts(legacy, "/models/roberta-base/config.json", 0);
+  assert_int_equal(m->family, LS_MODEL_FAMILY_ROBERTA);
+  assert_int_equal(m->reading, LS_MODEL_READING_INFERRED);
+  assert_non_null(strstr(m->reading_note, "roberta-base"));
+  assert_int_equal(m->params, 124645632); /* RobertaModel with its pooler */
+  ls_model_free(m);
+  m = load_text_opts(legacy, "/home/me/compiled/config.json", 0); /* "led" does not start a word */
+  assert_int_equal(m->family, LS_MODEL_FAMILY_ROBERTA);
+  assert_non_null(strstr(m->reading_note, "keys"));
+  ls_model_free(m);
+  m = load_text_opts(legacy, "/cache/models--FacebookAI--xlm-roberta-base/snapshots/abc123/config.json", 0);
+  assert_int_equal(m->reading, LS_MODEL_READING_NONE); /* xlm-roberta: a type layerscope does not model */
+  assert_string_equal(m->model_type, "xlm-roberta");
   ls_model_free(m);
   /* an editor's half-typed document: syntax errors, yet the tree is built from what parsed */
   const char *partial = "{\"model_type\": \"llama\", \"hidden_size\": 64,, \"num_attention_heads\": 4,\n"
