@@ -262,9 +262,13 @@ static void rule_topk(ls__sctx *c) {
 }
 
 /* LS111: only when the window is active (sem.sliding_window is 0 when it is off, e.g. qwen2
- * with use_sliding_window false). */
+ * with use_sliding_window false). Phi-3's released long-context configs (Phi-3-mini-128k,
+ * Phi-3.5-mini) set sliding_window to 262144, twice their context, as their way of saying
+ * "no window": in that family a window at or above the context is the upstream idiom, not a
+ * mistake (docs/rules.md#LS111). */
 static void rule_window(ls__sctx *c) {
   const ls_model *m = c->m;
+  if (m->family == LS_MODEL_FAMILY_PHI3) return;
   const ls_model_value *w = ls__sv(m, LS_MODEL_ROLE_SLIDING_WINDOW), *mp = ls__sv(m, LS_MODEL_ROLE_MAX_POS);
   int64_t wv, mpv;
   if (ls__sv_int(w, &wv) || ls__sv_int(mp, &mpv) || m->sem.sliding_window <= 0) return;
