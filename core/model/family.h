@@ -7,6 +7,8 @@
  * builder (build.c) evaluates them and records which keys each expression read, which is how
  * "which tensors does this key shape" falls out without any per-family code.
  *
+ * Key names may be dotted paths into nested configs ("text_config.hidden_size").
+ *
  * Row language (ls__frow.op):
  *   'M' open a module   name (relative), type ("{C}" = class prefix), kind, out shape, keys;
  *       for ATTENTION, `arg` = "d_attn | cached kv dim | window | cross" expressions
@@ -76,6 +78,11 @@ typedef struct ls__expr_env {
   /* inlist(key, v): 1 when the key's array holds integer v */
   int (*in_list)(void *ctx, const char *name, size_t len, int64_t v, ls_model_keyset *deps);
   void *ctx;
+  /* itemis(key, i, "lit"): 1 when item i of the key's array is the string lit (layer_types);
+   * has(key): 1 when the key is written in the file (not defaulted). May be NULL (0). */
+  int (*item_is)(void *ctx, const char *name, size_t len, int64_t i, const char *lit, size_t lit_len,
+                 ls_model_keyset *deps);
+  int (*present)(void *ctx, const char *name, size_t len, ls_model_keyset *deps);
 } ls__expr_env;
 
 /* Evaluates expression src (checked 64-bit integer arithmetic; booleans are 0/1). On error

@@ -46,6 +46,11 @@ int ls__derived_eval(ls_model *m);
 int ls__lookup(void *ctx, const char *name, size_t len, int64_t *val, ls_model_keyset *deps);
 const char *ls__lookup_str(void *ctx, const char *name, size_t len, ls_model_keyset *deps);
 int ls__in_list(void *ctx, const char *name, size_t len, int64_t x, ls_model_keyset *deps);
+int ls__item_is(void *ctx, const char *name, size_t len, int64_t x, const char *lit, size_t lit_len,
+                ls_model_keyset *deps);
+int ls__present(void *ctx, const char *name, size_t len, ls_model_keyset *deps);
+/* The expression environment over a model under construction. */
+#define LS__ENV(m) {ls__lookup, ls__lookup_str, ls__in_list, (m), ls__item_is, ls__present}
 /* Value of a derived name, or def when the family has none. */
 int64_t ls__derived_get(const ls_model *m, const char *name, int64_t def);
 int ls__tree_build(ls_model *m);

@@ -456,7 +456,7 @@ static int count_params(ls_model *m) {
 static int tree_run(tb *tp);
 
 int ls__tree_build(ls_model *m) {
-  tb t = {m, {ls__lookup, ls__lookup_str, ls__in_list, m}, ls_calloc(CACHE_N, sizeof(ecache)), {0}};
+  tb t = {m, LS__ENV(m), ls_calloc(CACHE_N, sizeof(ecache)), {0}};
   if (!t.cache) return LS_ENOMEM;
   int rc = tree_run(&t);
   ls_free(t.cache);
