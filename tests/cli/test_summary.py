@@ -41,7 +41,7 @@ def published(tsv):
 
 def test_counts():
     n = 0
-    for base in (CFG, os.path.join(CFG, "extra")):
+    for base in (CFG, os.path.join(CFG, "extra"), os.path.join(CFG, "families")):
         for row in published(os.path.join(base, "params.tsv")):
             extra = ["--arch", "DistilBertModel"] if row["counted_as"].startswith("DistilBertModel") else []
             p = run(os.path.join(base, row["file"]), "--format", "json", *extra)
@@ -56,9 +56,42 @@ def test_counts():
     print(f"ok counts: {n} configs equal their published parameter counts")
 
 
+# Rounded figures that model cards publish besides the total: (config under families/, how
+# the publisher counts it from the JSON, published value in billions, decimals, truncated
+# rather than rounded, where). Qwen's "Non-Embedding" leaves out the LM head as well as the
+# token embedding (8,190,735,360 - 2 x 622,329,856 = 6.946 B for Qwen3-8B), where
+# params_non_embedding counts the head (Kaplan et al.); Qwen's "3.3B activated" is
+# 3,353,032,704 cut to one decimal.
+
+
+def lm_head(j):
+    return sum(t["numel"] for t in j["tensors"] if t["name"] == "lm_head.weight" and "tied_to" not in t)
+
+
+PUBLISHED_ROUNDED = [
+    ("qwen3-8b", lambda j: j["params_non_embedding"] - lm_head(j), 6.95, 2, False, "Qwen/Qwen3-8B model card, Non-Embedding"),
+    ("qwen3-0.6b", lambda j: j["params_non_embedding"] - lm_head(j), 0.44, 2, False, "Qwen/Qwen3-0.6B model card, Non-Embedding"),
+    ("qwen3-30b-a3b", lambda j: j["params_active"], 3.3, 1, True, "Qwen/Qwen3-30B-A3B model card, activated"),
+    ("qwen3-30b-a3b", lambda j: j["params_non_embedding"] - lm_head(j), 29.9, 1, False, "Qwen/Qwen3-30B-A3B model card, Non-Embedding"),
+]
+
+
+def test_published_rounded():
+    import math
+    for name, field, want, dec, trunc, where in PUBLISHED_ROUNDED:
+        p = run(os.path.join(CFG, "families", name + ".config.json"), "--format", "json")
+        if p.returncode:
+            check(False, f"{name}: exit {p.returncode}: {p.stderr}")
+            continue
+        got = field(json.loads(p.stdout))
+        shown = math.floor(got / 10 ** (9 - dec)) / 10 ** dec if trunc else round(got / 1e9, dec)
+        check(abs(shown - want) < 1e-9, f"{name}: {got} does not give {want} B ({where})")
+    print(f"ok published rounded figures: {len(PUBLISHED_ROUNDED)}")
+
+
 def test_every_family_loads():
     fams = set()
-    for base in (CFG, os.path.join(CFG, "extra")):
+    for base in (CFG, os.path.join(CFG, "extra"), os.path.join(CFG, "families")):
         for f in sorted(os.listdir(base)):
             if f.endswith(".json"):
                 p = run(os.path.join(base, f), "--format", "json")
@@ -66,7 +99,8 @@ def test_every_family_loads():
                 if p.returncode == 0:
                     fams.add(json.loads(p.stdout)["family"])
     want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
-            "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper"}
+            "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper",
+            "qwen3", "qwen3_moe"}
     check(want <= fams, f"families not loaded: {sorted(want - fams)}")
     print(f"ok families: {len(fams)} loaded")
 
@@ -212,6 +246,7 @@ def test_readings():
 def main():
     test_readings()
     test_counts()
+    test_published_rounded()
     test_every_family_loads()
     test_json_contract()
     test_text_and_markdown()

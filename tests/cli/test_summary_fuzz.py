@@ -23,7 +23,7 @@ VALUES = [0, -1, 1, 2, 3, 7, 64, 4096, 1.5, -0.0, 1e308, 2**31, 2**62, 2**63 - 1
 def main():
     rng = random.Random(20240611)
     names = []
-    for base in (CFG, os.path.join(CFG, "extra")):
+    for base in (CFG, os.path.join(CFG, "extra"), os.path.join(CFG, "families")):
         names += [os.path.join(base, f) for f in sorted(os.listdir(base)) if f.endswith(".json")]
     runs = int(os.environ.get("LS_FUZZ_RUNS", "300"))
     bad = 0
