@@ -154,6 +154,9 @@ static void print_table(const ls_model *m, const ls_model_figures *f, const sum_
   printf("%sForward FLOPs per token at S=%lld: %s (matmul %s + attention %s; 1 MAC = 2 FLOPs)\n", md ? "- " : "",
          (long long)f->seq, ls_fmt_si((double)f->flops_per_token, "FLOP", h1, sizeof h1),
          ls_fmt_grouped((int64_t)f->flops_matmul_per_token, p1, sizeof p1), ls_fmt_grouped((int64_t)f->flops_attn_per_token, p2, sizeof p2));
+  if (f->flops_per_image)
+    printf("%sVision tower and projector, once per image: %s (not in the per-token figures)\n", md ? "- " : "",
+           ls_fmt_si((double)f->flops_per_image, "FLOP", h1, sizeof h1));
   printf("%sTraining FLOPs per token: %s; forward pass B=%lld S=%lld: %s\n", md ? "- " : "",
          ls_fmt_si((double)f->flops_train_per_token, "FLOP", h1, sizeof h1), (long long)f->batch, (long long)f->seq,
          ls_fmt_si((double)f->flops_forward, "FLOP", p1, sizeof p1));
@@ -205,6 +208,7 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
   json_object_set_new(r, "flops_per_token_attention", json_integer((json_int_t)f->flops_attn_per_token));
   json_object_set_new(r, "flops_train_per_token", json_integer((json_int_t)f->flops_train_per_token));
   json_object_set_new(r, "flops_forward", json_integer((json_int_t)f->flops_forward));
+  json_object_set_new(r, "flops_per_image", json_integer((json_int_t)f->flops_per_image));
   json_object_set_new(r, "flops_convention",
                       json_string("1 multiply-add = 2 FLOPs; matmuls and attention QK^T, AV only; "
                                   "attention over min(seq, sliding_window) keys; MoE counts top-k experts; "

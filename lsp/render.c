@@ -313,6 +313,8 @@ void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
     lsp_md_printf(b, "| active / token | %s |\n", ls_fmt_count((double)f->params_active, c1, sizeof c1));
   lsp_md_printf(b, "| FLOPs / token | %s (S=%lld) |\n", ls_fmt_si((double)f->flops_per_token, "FLOP", c1, sizeof c1),
                 (long long)f->seq);
+  if (f->flops_per_image)
+    lsp_md_printf(b, "| FLOPs / image | %s (vision tower) |\n", ls_fmt_si((double)f->flops_per_image, "FLOP", c1, sizeof c1));
   lsp_md_printf(b, "| weights |");
   static const ls_model_wdtype shown[] = {LS_MODEL_WDTYPE_F32, LS_MODEL_WDTYPE_BF16, LS_MODEL_WDTYPE_INT8,
                                           LS_MODEL_WDTYPE_Q4_0};

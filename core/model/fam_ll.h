@@ -21,6 +21,20 @@
       LS_F_LINEAR(NULL, "v_proj", "n_kv*hd", "hidden_size", qkvb),                             \
       LS_F_LINEAR(NULL, "o_proj", "hidden_size", "num_attention_heads*hd", ob), LS_F_END
 
+/* Llama's four projections followed by an RMSNorm over each head's queries and keys
+ * (q_norm, k_norm of [head_dim]: Qwen3, Gemma 3, OLMo-style models apply them before RoPE). */
+#define LL_PROJ_QKNORM(bias)                                                                   \
+  LS_F_LINEAR(NULL, "q_proj", "num_attention_heads*hd", "hidden_size", bias),                  \
+      LS_F_LINEAR(NULL, "k_proj", "n_kv*hd", "hidden_size", bias),                             \
+      LS_F_LINEAR(NULL, "v_proj", "n_kv*hd", "hidden_size", bias),                             \
+      LS_F_LINEAR(NULL, "o_proj", "hidden_size", "num_attention_heads*hd", bias),              \
+      {'M', NULL, "q_norm", "{C}RMSNorm", LS_MODEL_KIND_RMSNORM,                               \
+       "B, S, num_attention_heads, hd", NULL, "rms_norm_eps", NULL},                           \
+      LS_F_PAR(NULL, "weight", "hd"), LS_F_END,                                                \
+      {'M', NULL, "k_norm", "{C}RMSNorm", LS_MODEL_KIND_RMSNORM, "B, S, n_kv, hd", NULL,        \
+       "rms_norm_eps", NULL},                                                                  \
+      LS_F_PAR(NULL, "weight", "hd"), LS_F_END
+
 /* Gated MLP: down(act(gate(x)) * up(x)) */
 #define LL_MLP(cond, name, type, ffn, mb)                                                      \
   LS_F_MOD(cond, name, type, MLP, "B, S, hidden_size", "hidden_act hidden_activation " ffn),   \

@@ -14,16 +14,7 @@
             "num_attention_heads n_kv hd rope_theta rope_scaling attention_dropout "           \
             "max_position_embeddings sliding_window rms_norm_eps",                             \
             "num_attention_heads*hd | n_kv*hd | " Q3_WIN " | 0"),                              \
-      LS_F_LINEAR(NULL, "q_proj", "num_attention_heads*hd", "hidden_size", "attention_bias"),  \
-      LS_F_LINEAR(NULL, "k_proj", "n_kv*hd", "hidden_size", "attention_bias"),                 \
-      LS_F_LINEAR(NULL, "v_proj", "n_kv*hd", "hidden_size", "attention_bias"),                 \
-      LS_F_LINEAR(NULL, "o_proj", "hidden_size", "num_attention_heads*hd", "attention_bias"),  \
-      {'M', NULL, "q_norm", "{C}RMSNorm", LS_MODEL_KIND_RMSNORM,                               \
-       "B, S, num_attention_heads, hd", NULL, "rms_norm_eps", NULL},                           \
-      LS_F_PAR(NULL, "weight", "hd"), LS_F_END,                                                \
-      {'M', NULL, "k_norm", "{C}RMSNorm", LS_MODEL_KIND_RMSNORM, "B, S, n_kv, hd", NULL,        \
-       "rms_norm_eps", NULL},                                                                  \
-      LS_F_PAR(NULL, "weight", "hd"), LS_F_END, LS_F_END
+      LL_PROJ_QKNORM("attention_bias"), LS_F_END
 
 /* A layer's window: layer_types when written (newer configs), else Qwen2's rule. */
 #define Q3_WIN                                                                                 \

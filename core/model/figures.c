@@ -56,9 +56,32 @@ ls_model_wdtype ls_model_wdtype_default(const ls_model *m) {
 
 static int is_matmul(const ls_model *m, const ls_model_tensor *t) {
   ls_model_kind k = m->modules[t->module].kind;
+  if (k == LS_MODEL_KIND_VISION) return t->ndim == 2; /* a projector's raw matrix */
   return strcmp(t->leaf, "weight") == 0 &&
          (k == LS_MODEL_KIND_LINEAR || k == LS_MODEL_KIND_CONV1D || k == LS_MODEL_KIND_ROUTER ||
           k == LS_MODEL_KIND_CONV);
+}
+
+/* Tokens a per-image module works on: the T of its [B, T, ...] shape (1 when symbolic). */
+static uint64_t image_tokens(const ls_model_shape *s) {
+  return s->ndim >= 2 && !s->d[1].sym && s->d[1].n > 0 ? (uint64_t)s->d[1].n : 1;
+}
+
+/* FLOPs of one per-image module's own matrices and attention, per image. */
+static int image_flops(const ls_model *m, const ls_model_module *md, uint64_t *acc) {
+  uint64_t f;
+  if (md->kind == LS_MODEL_KIND_ATTENTION &&
+      (ls__mul_u64(4, image_tokens(&md->out), &f) || ls__mul_u64(f, image_tokens(&md->in), &f) ||
+       ls__mul_u64(f, (uint64_t)md->attn_dim, &f) || ls__add_u64(*acc, f, acc)))
+    return LS_EOVERFLOW;
+  for (int k = 0; k < md->n_tensors; k++) {
+    const ls_model_tensor *t = &m->tensors[md->first_tensor + k];
+    if (!is_matmul(m, t)) continue;
+    if (ls__mul_u64(2, (uint64_t)t->numel, &f) || ls__mul_u64(f, image_tokens(&md->out), &f) ||
+        ls__add_u64(*acc, f, acc))
+      return LS_EOVERFLOW;
+  }
+  return 0;
 }
 
 static int active(const ls_model *m, const ls_model_tensor *t) {
@@ -83,6 +106,10 @@ int ls_model_module_flops(const ls_model *m, int module, int64_t seq, uint64_t *
   for (size_t i = (size_t)module; i < m->n_modules; i++) {
     const ls_model_module *md = &m->modules[i];
     if (i > (size_t)module && md->depth <= depth) break;
+    if (md->per_image) { /* per image, not per token */
+      if (image_flops(m, md, &acc)) return LS_EOVERFLOW;
+      continue;
+    }
     if (md->kind == LS_MODEL_KIND_ATTENTION && attn_flops(md, seq, &acc)) return LS_EOVERFLOW;
     for (int k = 0; k < md->n_tensors; k++) {
       const ls_model_tensor *t = &m->tensors[md->first_tensor + k];
@@ -148,6 +175,10 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   uint64_t kv_elems_tok = 0, kv_elems = 0;
   for (size_t i = 0; i < m->n_modules; i++) {
     const ls_model_module *md = &m->modules[i];
+    if (md->per_image) {
+      CK(image_flops(m, md, &out->flops_per_image));
+      continue;
+    }
     if (md->kind != LS_MODEL_KIND_ATTENTION) continue;
     CK(attn_flops(md, S, &out->flops_attn_per_token));
     if (md->attn_kv_dim > 0) {
@@ -161,7 +192,7 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   }
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
-    if (is_matmul(m, t) && active(m, t)) {
+    if (is_matmul(m, t) && active(m, t) && !m->modules[t->module].per_image) {
       uint64_t f;
       CK(ls__mul_u64(2, (uint64_t)t->numel, &f) || ls__add_u64(out->flops_matmul_per_token, f, &out->flops_matmul_per_token));
     }
@@ -201,7 +232,8 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   /* every figure must also fit int64 (JSON writers and callers use signed 64-bit) */
   const uint64_t *all[] = {&out->flops_per_token, &out->flops_train_per_token, &out->flops_forward,
                            &out->kv_bytes, &out->train_total, &out->train_total_ckpt,
-                           &out->weight_bytes[LS_MODEL_WDTYPE_F32], &out->weight_bytes[LS_MODEL_WDTYPE_Q8_0]};
+                           &out->weight_bytes[LS_MODEL_WDTYPE_F32], &out->weight_bytes[LS_MODEL_WDTYPE_Q8_0],
+                           &out->flops_per_image};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
     if (*all[i] > (uint64_t)INT64_MAX)
       return ls_diag_set(d, LS_EOVERFLOW, "a figure exceeds 2^63 at batch %lld, sequence %lld",

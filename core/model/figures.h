@@ -7,6 +7,9 @@
  *     (no causal halving; Chinchilla appendix F counts the same way).
  *   - MoE: FLOPs use the active (top_k) experts per token.
  *   - Training FLOPs = 3 x forward (backward = 2 x forward).
+ *   - A vision tower (modules of kind VISION and below) runs once per image on its patches:
+ *     its FLOPs are per image, each matrix applied to the tokens of its output shape
+ *     ([B, T, ...]), attention over its input's T; never in the per-token figures.
  * Every figure is computed with checked 64-bit arithmetic; LS_EOVERFLOW when one does not
  * fit. Pure function of the model and options: no allocation, safe from any thread. */
 #ifndef LS_MODEL_FIGURES_H
@@ -63,6 +66,8 @@ typedef struct ls_model_figures {
   uint64_t flops_per_token;            /* sum of the two */
   uint64_t flops_train_per_token;      /* 3 x flops_per_token */
   uint64_t flops_forward;              /* flops_per_token x batch x seq */
+  uint64_t flops_per_image;            /* vision tower + projector of a multimodal model, once
+                                          per image (not in the per-token figures); 0 when none */
   uint64_t weight_bytes[LS_MODEL_WDTYPE_COUNT]; /* summed per tensor, tied counted once */
   uint64_t kv_bytes_per_token;         /* K and V, all layers, in dtype (0: no KV cache) */
   uint64_t kv_bytes;                   /* x batch x min(seq, window) */

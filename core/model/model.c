@@ -73,15 +73,30 @@ static const struct { const char *suffix; ls_model_head head; } k_suffixes[] = {
     {"Model", LS_MODEL_HEAD_BASE},
 };
 
+/* 1 when family f builds the class suffix (its heads, or its base model). */
+static int family_has_suffix(ls_model_family f, const char *suffix) {
+  const ls__family *t = ls__family_get(f);
+  if (!t) return 0;
+  if (strcmp(suffix, "Model") == 0) return 1;
+  for (size_t i = 0; i < t->n_heads; i++)
+    if (strcmp(t->heads[i].suffix, suffix) == 0) return 1;
+  return 0;
+}
+
 static int class_split(const char *cls, ls_model_family *fam, ls_model_head *head) {
   size_t best = 0;
-  int found = 0;
+  int found = 0, best_has = 0;
   for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++) {
     size_t pl = strlen(k_family_prefixes[f]);
     if (strncmp(cls, k_family_prefixes[f], pl) != 0 || pl < best) continue;
     for (size_t s = 0; s < sizeof k_suffixes / sizeof k_suffixes[0]; s++)
       if (strcmp(cls + pl, k_suffixes[s].suffix) == 0) {
+        /* families sharing a prefix (gemma3_text's Gemma3ForCausalLM, gemma3's
+         * Gemma3ForConditionalGeneration): the one that builds this class wins */
+        int has = family_has_suffix((ls_model_family)f, k_suffixes[s].suffix);
+        if (pl == best && found && best_has >= has) break;
         best = pl;
+        best_has = has;
         *fam = (ls_model_family)f;
         *head = k_suffixes[s].head;
         found = 1;

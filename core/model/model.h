@@ -206,6 +206,8 @@ typedef struct ls_model_module {
   int64_t attn_window;     /* sliding window of this layer in tokens, 0 = full context */
   int cross;               /* 1 for cross-attention (keys from the encoder) */
   ls_model_keyset shape_keys; /* keys its output activation shape reads (a subset of keys) */
+  int per_image;           /* 1 inside a vision tower or projector (kind VISION and below):
+                              runs once per image, counted apart from per-token figures */
   int def_key;             /* value index of the key that creates it (the layer/expert
                               count for repeated blocks), -1 if none; see
                               ls_model_module_def_key */

@@ -173,6 +173,7 @@ static int module_push(tb *t, int parent, const char *leaf, const char *type, ls
   else
     md->name = ls_arena_sprintf(&p->arena, "%s.%s", m->modules[parent].name, md->leaf);
   if (!md->type || !md->leaf || !md->name) return LS_ENOMEM;
+  md->per_image = kind == LS_MODEL_KIND_VISION || (parent >= 0 && m->modules[parent].per_image);
   if (parent >= 0) {
     ls_model_module *pm = &m->modules[parent];
     md->depth = pm->depth + 1;

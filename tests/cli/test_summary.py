@@ -73,7 +73,16 @@ PUBLISHED_ROUNDED = [
     ("qwen3-0.6b", lambda j: j["params_non_embedding"] - lm_head(j), 0.44, 2, False, "Qwen/Qwen3-0.6B model card, Non-Embedding"),
     ("qwen3-30b-a3b", lambda j: j["params_active"], 3.3, 1, True, "Qwen/Qwen3-30B-A3B model card, activated"),
     ("qwen3-30b-a3b", lambda j: j["params_non_embedding"] - lm_head(j), 29.9, 1, False, "Qwen/Qwen3-30B-A3B model card, Non-Embedding"),
+    ("gemma-3-1b-it", lambda j: j["params_embedding"], 0.302, 3, False, "Gemma 3 Technical Report, Table 1, embedding"),
+    ("gemma-3-1b-it", lambda j: j["params_non_embedding"], 0.698, 3, False, "Gemma 3 Technical Report, Table 1, non-embedding"),
+    ("gemma-3-4b-it", lambda j: under(j, "vision_tower."), 0.417, 3, False, "Gemma 3 Technical Report, Table 1, vision encoder"),
+    ("gemma-3-4b-it", lambda j: under(j, "language_model.model.layers.") + under(j, "language_model.model.norm."),
+     3.209, 3, False, "Gemma 3 Technical Report, Table 1, non-embedding"),
 ]
+
+
+def under(j, prefix):
+    return sum(t["numel"] for t in j["tensors"] if t["name"].startswith(prefix) and "tied_to" not in t)
 
 
 def test_published_rounded():
@@ -100,7 +109,7 @@ def test_every_family_loads():
                     fams.add(json.loads(p.stdout)["family"])
     want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
             "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper",
-            "qwen3", "qwen3_moe"}
+            "qwen3", "qwen3_moe", "gemma3_text", "gemma3"}
     check(want <= fams, f"families not loaded: {sorted(want - fams)}")
     print(f"ok families: {len(fams)} loaded")
 

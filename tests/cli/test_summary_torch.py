@@ -743,6 +743,21 @@ def compare(name, model, extra=()):
     print(f"ok {name}: {len(ours)} tensors ({len(tied)} tied), {unique:,} params")
 
 
+def compare_config(name, config, model, extra=()):
+    """compare() for a config written here (a variant of a fixture): into a temporary file."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, os.path.basename(name))
+        with open(path, "w") as f:
+            json.dump(config, f)
+        global GOLDEN
+        saved, GOLDEN = GOLDEN, None  # variants have no golden file
+        try:
+            compare(path, model, extra)
+        finally:
+            GOLDEN = saved
+
+
 def main():
     torch.set_grad_enabled(False)
     cfg = lambda n: json.load(open(os.path.join(CFG, n)))  # noqa: E731

@@ -90,6 +90,98 @@ class Qwen3ForCausalLM(nn.Module):
             self.lm_head.weight = self.model.embed_tokens.weight
 
 
+# ---------------------------------------------------------------- Gemma 3
+# (models/gemma3/modeling_gemma3.py and models/siglip/modeling_siglip.py, transformers 4.50,
+# whose module layout is the published checkpoints')
+
+class Gemma3Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, nh, kv, hd = c["hidden_size"], c.get("num_attention_heads", 8), c.get("num_key_value_heads", 4), c.get("head_dim", 256)
+        b = c.get("attention_bias", False)
+        self.q_proj = lin(h, nh * hd, b)
+        self.k_proj = lin(h, kv * hd, b)
+        self.v_proj = lin(h, kv * hd, b)
+        self.o_proj = lin(nh * hd, h, b)
+        self.q_norm = RMSNorm(hd)
+        self.k_norm = RMSNorm(hd)
+
+
+class Gemma3DecoderLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.self_attn = Gemma3Attention(c)
+        self.mlp = mlp(h, c["intermediate_size"])
+        self.input_layernorm = RMSNorm(h)
+        self.post_attention_layernorm = RMSNorm(h)
+        self.pre_feedforward_layernorm = RMSNorm(h)
+        self.post_feedforward_layernorm = RMSNorm(h)
+
+
+class Gemma3ForCausalLM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, v = c["hidden_size"], c.get("vocab_size", 262208)
+        self.model = nn.Module()
+        self.model.embed_tokens = emb(v, h)  # Gemma3TextScaledWordEmbedding; embed_scale is not persistent
+        self.model.layers = nn.ModuleList([Gemma3DecoderLayer(c) for _ in range(c["num_hidden_layers"])])
+        self.model.norm = RMSNorm(h)
+        self.lm_head = lin(h, v, False)
+        if c.get("tie_word_embeddings", True):
+            self.lm_head.weight = self.model.embed_tokens.weight
+
+
+class SiglipEncoderLayer(nn.Module):
+    def __init__(self, h, f):
+        super().__init__()
+        self.self_attn = nn.Module()
+        for n in ("k_proj", "v_proj", "q_proj", "out_proj"):
+            setattr(self.self_attn, n, lin(h, h))
+        self.layer_norm1 = T.ln(h)
+        self.mlp = nn.Module()
+        self.mlp.fc1 = lin(h, f)
+        self.mlp.fc2 = lin(f, h)
+        self.layer_norm2 = T.ln(h)
+
+
+class SiglipVisionModel(nn.Module):
+    def __init__(self, v):
+        super().__init__()
+        h, f, p, img = v.get("hidden_size", 768), v.get("intermediate_size", 3072), v.get("patch_size", 16), v.get("image_size", 224)
+        t = self.vision_model = nn.Module()
+        t.embeddings = nn.Module()
+        t.embeddings.patch_embedding = nn.Conv2d(v.get("num_channels", 3), h, kernel_size=p, stride=p, **META)
+        t.embeddings.position_embedding = emb((img // p) ** 2, h)  # position_ids: not persistent
+        t.encoder = nn.Module()
+        t.encoder.layers = nn.ModuleList([SiglipEncoderLayer(h, f) for _ in range(v.get("num_hidden_layers", 12))])
+        t.post_layernorm = T.ln(h)
+        if v.get("vision_use_head", True):
+            hd = t.head = nn.Module()
+            hd.probe = nn.Parameter(torch.empty(1, 1, h, **META))
+            hd.attention = nn.MultiheadAttention(h, v.get("num_attention_heads", 12), batch_first=True, **META)
+            hd.layernorm = T.ln(h)
+            hd.mlp = nn.Module()
+            hd.mlp.fc1 = lin(h, f)
+            hd.mlp.fc2 = lin(f, h)
+
+
+class Gemma3MultiModalProjector(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        vh, th = c["vision_config"].get("hidden_size", 768), c["text_config"]["hidden_size"]
+        self.mm_input_projection_weight = nn.Parameter(torch.empty(vh, th, **META))
+        self.mm_soft_emb_norm = RMSNorm(vh)
+
+
+class Gemma3ForConditionalGeneration(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.vision_tower = SiglipVisionModel(c["vision_config"])
+        self.multi_modal_projector = Gemma3MultiModalProjector(c)
+        self.language_model = Gemma3ForCausalLM(c["text_config"])
+
+
 # ---------------------------------------------------------------- driver
 
 def main():
@@ -98,6 +190,12 @@ def main():
     T.compare(f("qwen3-8b"), Qwen3ForCausalLM(cfg("qwen3-8b")))
     T.compare(f("qwen3-0.6b"), Qwen3ForCausalLM(cfg("qwen3-0.6b")))
     T.compare(f("qwen3-30b-a3b"), Qwen3ForCausalLM(cfg("qwen3-30b-a3b"), moe=True))
+    T.compare(f("gemma-3-1b-it"), Gemma3ForCausalLM(cfg("gemma-3-1b-it")))
+    T.compare(f("gemma-3-4b-it"), Gemma3ForConditionalGeneration(cfg("gemma-3-4b-it")))
+    # the SigLIP attention-pooling head (vision_use_head, SiglipVisionConfig's default)
+    g = cfg("gemma-3-4b-it")
+    g["vision_config"]["vision_use_head"] = True
+    T.compare_config("families/gemma-3-4b-it+head.json", g, Gemma3ForConditionalGeneration(g))
     return 0
 
 

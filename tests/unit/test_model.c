@@ -352,6 +352,31 @@ static void test_recognition(void **state) {
   /* every family layerscope models is a transformers type */
   for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++)
     assert_true(ls_model_type_is_upstream(ls_model_family_name((ls_model_family)f)));
+  /* Gemma 3: keys of the nested text_config are read (issue 17: it was ignored, and the
+   * defaults of Llama 2 7B were shown); the innermost key is the one at an offset */
+  const char *g3 = "{\"model_type\": \"gemma3\", \"text_config\": {\"hidden_size\": 64, \"intermediate_size\": 96,"
+                   " \"num_hidden_layers\": 7, \"vocab_size\": 100, \"num_attention_heads\": 2, \"num_key_value_heads\": 1,"
+                   " \"head_dim\": 16, \"sliding_window\": 4},"
+                   " \"vision_config\": {\"hidden_size\": 32, \"intermediate_size\": 40, \"num_hidden_layers\": 1,"
+                   " \"num_attention_heads\": 2, \"image_size\": 28, \"patch_size\": 14, \"vision_use_head\": false}}";
+  m = load_text(g3, 0);
+  assert_int_equal(m->family, LS_MODEL_FAMILY_GEMMA3);
+  assert_int_equal(m->sem.hidden, 64);
+  expect_shape(m, "language_model.model.layers.6.mlp.up_proj.weight", 2, 96, 64);
+  expect_shape(m, "language_model.model.layers.0.self_attn.q_proj.weight", 2, 32, 64);
+  expect_shape(m, "multi_modal_projector.mm_input_projection_weight", 2, 32, 64);
+  expect_shape(m, "vision_tower.vision_model.embeddings.position_embedding.weight", 2, 4, 32);
+  int hs = ls_model_value_index(m, "text_config.hidden_size");
+  assert_true(hs >= 0);
+  assert_int_equal(ls_model_value_at(m, m->values[hs].key_span.start + 1), hs);
+  /* hidden_size shapes the language model's tensors through the derived plain name */
+  assert_true(ls_model_key_tensors(m, hs, NULL, 0, NULL) > 7 * 4);
+  /* five local layers to one global: layer 5 is global */
+  int a5 = ls_model_module_find(m, "language_model.model.layers.5.self_attn");
+  int a4 = ls_model_module_find(m, "language_model.model.layers.4.self_attn");
+  assert_int_equal(m->modules[a5].attn_window, 0);
+  assert_int_equal(m->modules[a4].attn_window, 4);
+  ls_model_free(m);
   /* a legacy config without model_type (roberta-base's, transformers 2.x): by the model's
    * name in its path as AutoConfig does (roberta before bert), else by its keys */
   const char *legacy = "{\"attention_probs_dropout_prob\": 0.1, \"hidden_act\": \"gelu\", "
