@@ -149,6 +149,9 @@ static void print_table(const ls_model *m, const ls_model_figures *f, const sum_
          ls_fmt_count((double)f->params, h1, sizeof h1), md ? "" : "");
   if (f->params_active != f->params)
     printf("%sActive params per token: %s\n", md ? "- " : "", ls_fmt_grouped(f->params_active, p1, sizeof p1));
+  if (f->params_mtp)
+    printf("%sMTP layers stored in the checkpoint (not loaded by transformers, not in the figures): %s params\n",
+           md ? "- " : "", ls_fmt_grouped(f->params_mtp, p1, sizeof p1));
   printf("%sEmbedding params: %s; non-embedding: %s\n", md ? "- " : "", ls_fmt_grouped(f->params_embedding, p1, sizeof p1),
          ls_fmt_grouped(f->params_non_embedding, p2, sizeof p2));
   printf("%sForward FLOPs per token at S=%lld: %s (matmul %s + attention %s; 1 MAC = 2 FLOPs)\n", md ? "- " : "",
@@ -164,10 +167,17 @@ static void print_table(const ls_model *m, const ls_model_figures *f, const sum_
   for (int w = 0; w < LS_MODEL_WDTYPE_COUNT; w++)
     printf("%s %s %s", w ? "," : "", ls_model_wdtype_name((ls_model_wdtype)w), ls_fmt_bytes(f->weight_bytes[w], h1, sizeof h1));
   printf("\n");
+  if (f->weight_bytes_stored)
+    printf("%sWeights as stored (%s): %s\n", md ? "- " : "", f->stored_format, ls_fmt_bytes(f->weight_bytes_stored, h1, sizeof h1));
+  else
+    printf("%sWeights as stored: %s\n", md ? "- " : "", f->stored_format);
   if (f->kv_bytes_per_token)
     printf("%sKV cache (%s): %s per token, %s at B=%lld S=%lld\n", md ? "- " : "", ls_model_wdtype_name(f->dtype),
            ls_fmt_bytes(f->kv_bytes_per_token, h1, sizeof h1), ls_fmt_bytes(f->kv_bytes, p1, sizeof p1), (long long)f->batch,
            (long long)f->seq);
+  if (f->kv_bytes_per_token_expanded)
+    printf("%s  (MLA latent, as MLA-aware engines cache it; transformers' cache holds K and V expanded: %s per token)\n",
+           md ? "- " : "", ls_fmt_bytes(f->kv_bytes_per_token_expanded, h1, sizeof h1));
   printf("%sTraining memory (mixed-precision Adam, B=%lld S=%lld): %s; with activation checkpointing %s\n",
          md ? "- " : "", (long long)f->batch, (long long)f->seq, ls_fmt_bytes(f->train_total, h1, sizeof h1),
          ls_fmt_bytes(f->train_total_ckpt, p1, sizeof p1));
@@ -203,6 +213,7 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
   json_object_set_new(r, "params_active", json_integer(f->params_active));
   json_object_set_new(r, "params_embedding", json_integer(f->params_embedding));
   json_object_set_new(r, "params_non_embedding", json_integer(f->params_non_embedding));
+  if (f->params_mtp) json_object_set_new(r, "params_mtp", json_integer(f->params_mtp));
   json_object_set_new(r, "flops_per_token", json_integer((json_int_t)f->flops_per_token));
   json_object_set_new(r, "flops_per_token_matmul", json_integer((json_int_t)f->flops_matmul_per_token));
   json_object_set_new(r, "flops_per_token_attention", json_integer((json_int_t)f->flops_attn_per_token));
@@ -217,8 +228,12 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
   for (int i = 0; i < LS_MODEL_WDTYPE_COUNT; i++)
     json_object_set_new(w, ls_model_wdtype_name((ls_model_wdtype)i), json_integer((json_int_t)f->weight_bytes[i]));
   json_object_set_new(mem, "weights", w);
+  json_object_set_new(mem, "weights_stored", f->weight_bytes_stored ? json_integer((json_int_t)f->weight_bytes_stored) : json_null());
+  json_object_set_new(mem, "weights_stored_format", json_string(f->stored_format));
   json_object_set_new(mem, "kv_cache_per_token", json_integer((json_int_t)f->kv_bytes_per_token));
   json_object_set_new(mem, "kv_cache", json_integer((json_int_t)f->kv_bytes));
+  if (f->kv_bytes_per_token_expanded)
+    json_object_set_new(mem, "kv_cache_per_token_expanded", json_integer((json_int_t)f->kv_bytes_per_token_expanded));
   json_object_set_new(tr, "weights", json_integer((json_int_t)f->train_weights));
   json_object_set_new(tr, "grads", json_integer((json_int_t)f->train_grads));
   json_object_set_new(tr, "optimizer", json_integer((json_int_t)f->train_optimizer));
@@ -285,6 +300,9 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
     json_object_set_new(o, "dtype", json_string(t->dtype));
     json_object_set_new(o, "numel", json_integer(t->numel));
     if (t->tied_to >= 0) json_object_set_new(o, "tied_to", json_string(m->tensors[t->tied_to].name));
+    if (t->buffer) json_object_set_new(o, "buffer", json_true());
+    if (t->mtp) json_object_set_new(o, "mtp", json_true());
+    if (t->stacked) json_object_set_new(o, "stacked_experts", json_integer(t->stacked));
     json_array_append_new(ts, o);
   }
   json_object_set_new(r, "tensors", ts);

@@ -56,7 +56,9 @@ ls_model_wdtype ls_model_wdtype_default(const ls_model *m) {
 
 static int is_matmul(const ls_model *m, const ls_model_tensor *t) {
   ls_model_kind k = m->modules[t->module].kind;
+  if (t->buffer) return 0;
   if (k == LS_MODEL_KIND_VISION) return t->ndim == 2; /* a projector's raw matrix */
+  if (t->stacked > 0) return t->ndim == 3;             /* [experts, in, out] matrices */
   return strcmp(t->leaf, "weight") == 0 &&
          (k == LS_MODEL_KIND_LINEAR || k == LS_MODEL_KIND_CONV1D || k == LS_MODEL_KIND_ROUTER ||
           k == LS_MODEL_KIND_CONV);
@@ -88,13 +90,23 @@ static int active(const ls_model *m, const ls_model_tensor *t) {
   return t->expert < 0 || t->expert < m->sem.top_k;
 }
 
+/* Elements of a matrix that one token multiplies: top_k of n stacked experts. */
+static uint64_t active_numel(const ls_model *m, const ls_model_tensor *t) {
+  if (t->stacked > 0 && m->sem.top_k > 0 && m->sem.top_k < t->stacked)
+    return (uint64_t)(t->numel / t->stacked) * (uint64_t)m->sem.top_k;
+  return (uint64_t)t->numel;
+}
+
 static int64_t fixed_seq(const ls_model *m) { return ls__derived_get(m, "sem_fixed_seq", 0); }
 
-/* attention FLOPs per token of one attention module at sequence length S */
+/* attention FLOPs per token of one attention module at sequence length S: QK^T over d_attn
+ * and AV over d_v for each of min(S, window) keys */
 static int attn_flops(const ls_model_module *md, int64_t S, uint64_t *acc) {
-  uint64_t keys = (uint64_t)S, f;
+  uint64_t keys = (uint64_t)S, f, w;
   if (md->attn_window > 0 && (uint64_t)md->attn_window < keys) keys = (uint64_t)md->attn_window;
-  if (ls__mul_u64(4, keys, &f) || ls__mul_u64(f, (uint64_t)md->attn_dim, &f)) return LS_EOVERFLOW;
+  if (ls__add_u64((uint64_t)md->attn_dim, (uint64_t)md->attn_v_dim, &w) || ls__mul_u64(2, keys, &f) ||
+      ls__mul_u64(f, w, &f))
+    return LS_EOVERFLOW;
   return ls__add_u64(*acc, f, acc);
 }
 
@@ -106,6 +118,7 @@ int ls_model_module_flops(const ls_model *m, int module, int64_t seq, uint64_t *
   for (size_t i = (size_t)module; i < m->n_modules; i++) {
     const ls_model_module *md = &m->modules[i];
     if (i > (size_t)module && md->depth <= depth) break;
+    if (md->mtp && !m->modules[module].mtp) continue; /* checkpoint-only, not the model's */
     if (md->per_image) { /* per image, not per token */
       if (image_flops(m, md, &acc)) return LS_EOVERFLOW;
       continue;
@@ -115,7 +128,7 @@ int ls_model_module_flops(const ls_model *m, int module, int64_t seq, uint64_t *
       const ls_model_tensor *t = &m->tensors[md->first_tensor + k];
       uint64_t f;
       if (!is_matmul(m, t) || !active(m, t)) continue;
-      if (ls__mul_u64(2, (uint64_t)t->numel, &f) || ls__add_u64(acc, f, &acc)) return LS_EOVERFLOW;
+      if (ls__mul_u64(2, active_numel(m, t), &f) || ls__add_u64(acc, f, &acc)) return LS_EOVERFLOW;
     }
   }
   *out = acc;
@@ -171,10 +184,13 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   out->params_active = m->params_active;
   out->params_embedding = m->params_embedding;
   out->params_non_embedding = m->params - m->params_embedding;
+  out->params_mtp = m->params_mtp;
 
   uint64_t kv_elems_tok = 0, kv_elems = 0;
+  uint64_t kv_expanded_tok = 0; /* MLA: K and V as transformers' cache holds them */
   for (size_t i = 0; i < m->n_modules; i++) {
     const ls_model_module *md = &m->modules[i];
+    if (md->mtp) continue;
     if (md->per_image) {
       CK(image_flops(m, md, &out->flops_per_image));
       continue;
@@ -182,9 +198,19 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
     if (md->kind != LS_MODEL_KIND_ATTENTION) continue;
     CK(attn_flops(md, S, &out->flops_attn_per_token));
     if (md->attn_kv_dim > 0) {
-      uint64_t per = 0, len = (uint64_t)S, t;
+      uint64_t per = 0, len = (uint64_t)S, t, v;
       if (md->attn_window > 0 && (uint64_t)md->attn_window < len) len = (uint64_t)md->attn_window;
-      CK(ls__mul_u64(2, (uint64_t)md->attn_kv_dim, &per));
+      /* K of attn_kv_dim (n_kv x d_qk), V of n_kv x d_v = attn_kv_dim x d_v / d_qk */
+      v = (uint64_t)md->attn_kv_dim;
+      if (md->attn_v_dim != md->attn_dim && md->attn_dim > 0) {
+        CK(ls__mul_u64(v, (uint64_t)md->attn_v_dim, &v));
+        v /= (uint64_t)md->attn_dim;
+      }
+      CK(ls__add_u64((uint64_t)md->attn_kv_dim, v, &per));
+      if (md->attn_latent > 0) {
+        CK(ls__add_u64(kv_expanded_tok, per, &kv_expanded_tok));
+        per = (uint64_t)md->attn_latent;
+      }
       CK(ls__add_u64(kv_elems_tok, per, &kv_elems_tok));
       CK(ls__mul_u64(per, len, &t) || ls__mul_u64(t, (uint64_t)B, &t));
       CK(ls__add_u64(kv_elems, t, &kv_elems));
@@ -192,21 +218,29 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   }
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
+    if (t->mtp) continue;
     if (is_matmul(m, t) && active(m, t) && !m->modules[t->module].per_image) {
       uint64_t f;
-      CK(ls__mul_u64(2, (uint64_t)t->numel, &f) || ls__add_u64(out->flops_matmul_per_token, f, &out->flops_matmul_per_token));
+      CK(ls__mul_u64(2, active_numel(m, t), &f) || ls__add_u64(out->flops_matmul_per_token, f, &out->flops_matmul_per_token));
     }
-    if (t->tied_to >= 0) continue;
+    if (t->tied_to >= 0 || t->buffer) continue;
     for (int w = 0; w < LS_MODEL_WDTYPE_COUNT; w++) {
       uint64_t by;
       CK(ls_model_wdtype_bytes((ls_model_wdtype)w, t->numel, &by));
       CK(ls__add_u64(out->weight_bytes[w], by, &out->weight_bytes[w]));
     }
   }
+  {
+    int src = ls__stored_bytes(m, &out->weight_bytes_stored, out->stored_format, sizeof out->stored_format);
+    CK(src == LS_EOVERFLOW);
+    if (src) out->weight_bytes_stored = 0; /* a format that is not modelled: said, not guessed */
+  }
   CK(ls__add_u64(out->flops_matmul_per_token, out->flops_attn_per_token, &out->flops_per_token));
   CK(ls__mul_u64(out->flops_per_token, 3, &out->flops_train_per_token));
   CK(ls__mul_u64(out->flops_per_token, (uint64_t)B, &out->flops_forward) ||
      ls__mul_u64(out->flops_forward, (uint64_t)S, &out->flops_forward));
+  if (kv_expanded_tok)
+    CK(ls_model_wdtype_bytes(out->dtype, (int64_t)kv_expanded_tok, &out->kv_bytes_per_token_expanded));
   if (kv_elems_tok) {
     CK(ls_model_wdtype_bytes(out->dtype, (int64_t)kv_elems_tok, &out->kv_bytes_per_token));
     CK(kv_elems > (uint64_t)INT64_MAX || ls_model_wdtype_bytes(out->dtype, (int64_t)kv_elems, &out->kv_bytes));

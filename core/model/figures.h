@@ -4,7 +4,7 @@
  *   - 1 multiply-add = 2 FLOPs; FLOPs count matrix products only (Linear/Conv1D weights,
  *     the LM head, and attention's QK^T and AV); norms, activations, softmax are left out.
  *   - Attention at sequence length S: each token attends to min(S, sliding_window) keys
- *     (no causal halving; Chinchilla appendix F counts the same way).
+ *     (no causal halving; Chinchilla appendix F counts the same way): 2 x keys x (d_qk + d_v).
  *   - MoE: FLOPs use the active (top_k) experts per token.
  *   - Training FLOPs = 3 x forward (backward = 2 x forward).
  *   - A vision tower (modules of kind VISION and below) runs once per image on its patches:
@@ -60,6 +60,8 @@ typedef struct ls_model_figures {
   int64_t batch, seq;                  /* as used (defaults resolved) */
   ls_model_wdtype dtype;
   int64_t params, params_active, params_embedding, params_non_embedding;
+  int64_t params_mtp;                  /* checkpoint-only MTP layers (DeepSeek-V3), not in params
+                                          nor in any other figure; 0 when none */
   /* FLOPs per token at sequence length seq, forward: */
   uint64_t flops_matmul_per_token;     /* 2 x (active matmul weights), incl. LM head */
   uint64_t flops_attn_per_token;       /* 4 x layers x min(S, window) x (n_heads x head_dim) */
@@ -69,7 +71,15 @@ typedef struct ls_model_figures {
   uint64_t flops_per_image;            /* vision tower + projector of a multimodal model, once
                                           per image (not in the per-token figures); 0 when none */
   uint64_t weight_bytes[LS_MODEL_WDTYPE_COUNT]; /* summed per tensor, tied counted once */
-  uint64_t kv_bytes_per_token;         /* K and V, all layers, in dtype (0: no KV cache) */
+  uint64_t weight_bytes_stored;        /* as the checkpoint stores them (quantization_config:
+                                          fp8 with block scales, mxfp4 experts; else torch_dtype);
+                                          0 when its format is not modelled */
+  char stored_format[128];             /* what weight_bytes_stored assumed, or why it is 0 */
+  uint64_t kv_bytes_per_token;         /* K and V, all layers, in dtype (0: no KV cache); for
+                                          MLA the latent (kv_lora_rank + qk_rope_head_dim) that
+                                          MLA-aware engines cache */
+  uint64_t kv_bytes_per_token_expanded; /* MLA only (else 0): K and V decompressed per head, as
+                                          transformers' own cache holds them */
   uint64_t kv_bytes;                   /* x batch x min(seq, window) */
   /* training estimate, mixed precision Adam (docs/figures.md): */
   uint64_t train_weights;              /* 16-bit weights: 2 bytes/param */

@@ -180,6 +180,12 @@ typedef struct ls_model_tensor {
   const char *dtype;       /* storage dtype from torch_dtype: "f32", "bf16", "f16" */
   int tied_to;             /* index of the tensor it shares storage with, or -1; a tied
                               tensor is listed (state_dict has it) but counted once */
+  int buffer;              /* 1: a persistent buffer (in the state_dict and the checkpoint,
+                              not a parameter: DeepSeek-V3's e_score_correction_bias) */
+  int mtp;                 /* 1: stored in the checkpoint but not part of the upstream class
+                              (DeepSeek-V3's multi-token-prediction layer): counted apart */
+  int64_t stacked;         /* n > 0: dim 0 stacks n experts ([n_experts, ...], gpt-oss) of
+                              which top_k are active per token; 0 otherwise */
   int layer, expert;       /* -1 when not inside a layer / expert */
   ls_model_keyset keys;    /* config keys that shape it */
 } ls_model_tensor;
@@ -204,8 +210,13 @@ typedef struct ls_model_module {
   int64_t attn_kv_dim;     /* n_kv_heads x head_dim cached per token for K (and for V);
                               0 when nothing is cached (encoder, cross-attention) */
   int64_t attn_window;     /* sliding window of this layer in tokens, 0 = full context */
+  int64_t attn_v_dim;      /* n_heads x value head dim (width of AV); equals attn_dim unless
+                              the value heads differ (MLA: v_head_dim) */
+  int64_t attn_latent;     /* MLA: elements cached per token instead of K and V
+                              (kv_lora_rank + qk_rope_head_dim); 0 = K and V are cached */
   int cross;               /* 1 for cross-attention (keys from the encoder) */
   ls_model_keyset shape_keys; /* keys its output activation shape reads (a subset of keys) */
+  int mtp;                 /* 1 inside a checkpoint-only MTP layer (kind MTP and below) */
   int per_image;           /* 1 inside a vision tower or projector (kind VISION and below):
                               runs once per image, counted apart from per-token figures */
   int def_key;             /* value index of the key that creates it (the layer/expert
@@ -311,6 +322,8 @@ typedef struct ls_model {
   int64_t params;                /* unique parameters (tied counted once) */
   int64_t params_active;         /* per token: MoE counts top_k experts (+ shared); else params */
   int64_t params_embedding;      /* token (+ position, type) embedding tables, unique */
+  int64_t params_mtp;            /* unique parameters of checkpoint-only MTP layers (0: none);
+                                    not in params */
   const ls_json_doc *doc;        /* borrowed or owned doc (see ownership above) */
   void *priv;                    /* internal */
   size_t n_json_errors;          /* of n_errors, JSON syntax errors: the tree is still built

@@ -27,6 +27,11 @@ typedef struct ls__priv {
   int loopvar_used;             /* set when a lookup read a loop variable (tree.c caching) */
   int cur_layer, cur_expert;
   const char *dtype;            /* tensor storage dtype from torch_dtype: "f32", "bf16", "f16" */
+  /* ties whose target comes later in state_dict order (DeepSeek-V3's MTP head is the
+   * lm_head built after the backbone): resolved when the tree is complete */
+  int pend_tensor[8];
+  const char *pend_target[8];
+  int n_pend;
 } ls__priv;
 
 /* The family of a type layerscope does not model (no keys of its own, no rows). */
@@ -54,6 +59,10 @@ int ls__present(void *ctx, const char *name, size_t len, ls_model_keyset *deps);
 /* Value of a derived name, or def when the family has none. */
 int64_t ls__derived_get(const ls_model *m, const char *name, int64_t def);
 int ls__tree_build(ls_model *m);
+/* storage.c: bytes of the weights as the checkpoint stores them (quantization_config), and a
+ * description of the format; LS_EUNSUPPORTED for a quant_method that is not modelled (fmt
+ * says so), LS_EOVERFLOW. */
+int ls__stored_bytes(const ls_model *m, uint64_t *bytes, char *fmt, size_t cap);
 void ls__sem_fill(ls_model *m);
 
 #endif

@@ -481,7 +481,11 @@ static void rule_rope(ls__sctx *c) {
                   "and transformers warns that the factor must be a float >= 1", f);
       b.severity = LS_SMELL_WARNING;
       ls__sb_commit(c, &b);
-    } else if (fm->value->u.num.is_integer && strcmp(type, "default") != 0) {
+    } else if (fm->value->u.num.is_integer && strcmp(type, "default") != 0 &&
+               c->m->family != LS_MODEL_FAMILY_DEEPSEEK_V2 && c->m->family != LS_MODEL_FAMILY_DEEPSEEK_V3) {
+      /* DeepSeek's released configs write factor (and beta_fast, beta_slow) as integers, and
+       * its config classes read them as floats ("Models on the hub were saved as int",
+       * DeepseekV3Config): not a mistake there (docs/rules.md#LS112) */
       char text[48];
       snprintf(text, sizeof text, "%lld.0", (long long)fm->value->u.num.int_value);
       ls__sb_init(&b, LS_SMELL_ROPE_SCALING, fm->value->span, "rope_scaling",

@@ -78,6 +78,12 @@ PUBLISHED_ROUNDED = [
     ("gemma-3-4b-it", lambda j: under(j, "vision_tower."), 0.417, 3, False, "Gemma 3 Technical Report, Table 1, vision encoder"),
     ("gemma-3-4b-it", lambda j: under(j, "language_model.model.layers.") + under(j, "language_model.model.norm."),
      3.209, 3, False, "Gemma 3 Technical Report, Table 1, non-embedding"),
+    ("deepseek-v3", lambda j: j["params"], 671, 0, False, "DeepSeek-V3 README_WEIGHTS.md, main model"),
+    # the MTP layer's decoder layer: DeepSeek's "11.5B unique parameters"
+    ("deepseek-v3", lambda j: under(j, "model.layers.61.self_attn.") + under(j, "model.layers.61.mlp.") +
+     under(j, "model.layers.61.input_layernorm.") + under(j, "model.layers.61.post_attention_layernorm."),
+     11.5, 1, False, "DeepSeek-V3 README_WEIGHTS.md, MTP module"),
+    ("deepseek-v2-lite", lambda j: j["params"], 15.7, 1, False, "DeepSeek-V2-Lite model page"),
 ]
 
 
@@ -109,7 +115,7 @@ def test_every_family_loads():
                     fams.add(json.loads(p.stdout)["family"])
     want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
             "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper",
-            "qwen3", "qwen3_moe", "gemma3_text", "gemma3"}
+            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3"}
     check(want <= fams, f"families not loaded: {sorted(want - fams)}")
     print(f"ok families: {len(fams)} loaded")
 

@@ -182,6 +182,110 @@ class Gemma3ForConditionalGeneration(nn.Module):
         self.language_model = Gemma3ForCausalLM(c["text_config"])
 
 
+# ---------------------------------------------------------------- DeepSeek-V2, DeepSeek-V3
+# (models/deepseek_v2/modeling_deepseek_v2.py, models/deepseek_v3/modeling_deepseek_v3.py,
+# transformers 4.5x; the MTP layer as vLLM's DeepSeekMultiTokenPredictorLayer and
+# README_WEIGHTS.md of deepseek-ai/DeepSeek-V3 describe the checkpoint's layer 61)
+
+class DeepseekAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, nh, b = c["hidden_size"], c["num_attention_heads"], c.get("attention_bias", False)
+        nope, rope, v, kvr, qr = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"], c["kv_lora_rank"], c.get("q_lora_rank")
+        if qr is None:
+            self.q_proj = lin(h, nh * (nope + rope), False)
+        else:
+            self.q_a_proj = lin(h, qr, b)
+            self.q_a_layernorm = RMSNorm(qr)
+            self.q_b_proj = lin(qr, nh * (nope + rope), False)
+        self.kv_a_proj_with_mqa = lin(h, kvr + rope, b)
+        self.kv_a_layernorm = RMSNorm(kvr)
+        self.kv_b_proj = lin(kvr, nh * (nope + v), False)
+        self.o_proj = lin(nh * v, h, b)
+
+
+class DeepseekV3TopkRouter(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(c["n_routed_experts"], c["hidden_size"], **META))
+        self.register_buffer("e_score_correction_bias", torch.zeros(c["n_routed_experts"], **META))
+
+
+class DeepseekMoE(nn.Module):
+    def __init__(self, c, v3):
+        super().__init__()
+        h, mi = c["hidden_size"], c["moe_intermediate_size"]
+        self.experts = nn.ModuleList([mlp(h, mi) for _ in range(c["n_routed_experts"])])
+        self.gate = DeepseekV3TopkRouter(c) if v3 else lin(h, c["n_routed_experts"], False)
+        if c.get("n_shared_experts"):
+            self.shared_experts = mlp(h, mi * c["n_shared_experts"])
+
+
+class DeepseekDecoderLayer(nn.Module):
+    def __init__(self, c, i, v3):
+        super().__init__()
+        h = c["hidden_size"]
+        self.self_attn = DeepseekAttention(c)
+        self.mlp = DeepseekMoE(c, v3) if i >= c["first_k_dense_replace"] else mlp(h, c["intermediate_size"])
+        self.input_layernorm = RMSNorm(h)
+        self.post_attention_layernorm = RMSNorm(h)
+
+
+class DeepseekForCausalLM(nn.Module):
+    def __init__(self, c, v3):
+        super().__init__()
+        h = c["hidden_size"]
+        self.model = nn.Module()
+        self.model.embed_tokens = emb(c["vocab_size"], h)
+        self.model.layers = nn.ModuleList([DeepseekDecoderLayer(c, i, v3) for i in range(c["num_hidden_layers"])])
+        self.model.norm = RMSNorm(h)
+        self.lm_head = lin(h, c["vocab_size"], False)
+
+
+class DeepSeekMTPLayer(nn.Module):
+    """The checkpoint's model.layers.<n>: embed_tokens and shared_head.head share the main
+    model's embedding and head; enorm, hnorm, eh_proj, shared_head.norm, then a MoE decoder
+    layer's self_attn, mlp and norms."""
+
+    def __init__(self, c, main):
+        super().__init__()
+        h = c["hidden_size"]
+        self.embed_tokens = main.model.embed_tokens
+        self.enorm = RMSNorm(h)
+        self.hnorm = RMSNorm(h)
+        self.eh_proj = lin(2 * h, h, False)
+        self.shared_head = nn.Module()
+        self.shared_head.norm = RMSNorm(h)
+        self.shared_head.head = main.lm_head
+        layer = DeepseekDecoderLayer(c, c["num_hidden_layers"], True)
+        for n, mod in layer.named_children():
+            setattr(self, n, mod)
+
+
+def compare_deepseek(name, c, v3):
+    """The transformers model against the tensors layerscope marks as the model's; the MTP
+    layers (v3) against the checkpoint's layout, apart."""
+    model = DeepseekForCausalLM(c, v3)
+    got = T.summary(os.path.join(T.CFG, name), "--format", "json")
+    main = [(t["name"], t["shape"]) for t in got["tensors"] if not t.get("mtp")]
+    want = [(k, list(v.shape)) for k, v in model.state_dict(keep_vars=True).items()]
+    assert main == want, f"{name}: tensors differ at {next((i for i, (a, b) in enumerate(zip(main, want)) if a != b), min(len(main), len(want)))}"
+    unique = sum(p.numel() for p in model.parameters())
+    assert got["params"] == unique, f"{name}: params {got['params']} != PyTorch {unique}"
+    n_mtp = c.get("num_nextn_predict_layers", 0) if v3 else 0
+    mtp = [(t["name"], t["shape"]) for t in got["tensors"] if t.get("mtp")]
+    want_mtp, mtp_unique = [], 0
+    for k in range(n_mtp):
+        layer = DeepSeekMTPLayer(c, model)
+        pre = f"model.layers.{c['num_hidden_layers'] + k}."
+        want_mtp += [(pre + n, list(v.shape)) for n, v in layer.state_dict(keep_vars=True).items()]
+        shared = {id(model.model.embed_tokens.weight), id(model.lm_head.weight)}
+        mtp_unique += sum(p.numel() for p in layer.parameters() if id(p) not in shared)
+    assert mtp == want_mtp, f"{name}: MTP tensors differ"
+    assert got.get("params_mtp", 0) == mtp_unique, f"{name}: params_mtp {got.get('params_mtp')} != {mtp_unique}"
+    print(f"ok {name}: {len(main)} tensors, {unique:,} params; MTP {len(mtp)} tensors, {mtp_unique:,} params")
+
+
 # ---------------------------------------------------------------- driver
 
 def main():
@@ -196,6 +300,8 @@ def main():
     g = cfg("gemma-3-4b-it")
     g["vision_config"]["vision_use_head"] = True
     T.compare_config("families/gemma-3-4b-it+head.json", g, Gemma3ForConditionalGeneration(g))
+    compare_deepseek(f("deepseek-v2-lite"), cfg("deepseek-v2-lite"), False)
+    compare_deepseek(f("deepseek-v3"), cfg("deepseek-v3"), True)
     return 0
 
 

@@ -140,6 +140,22 @@ static void test_no_false_corrections(void **state) {
   done(&x);
 }
 
+/* LS112 on an integer rope_scaling factor: DeepSeek's released configs write them (and its
+ * config classes read them as floats), so not there; elsewhere still. */
+static void test_rope_int_factor(void **state) {
+  (void)state;
+  const char *ds = "{\"model_type\": \"deepseek_v3\", \"num_hidden_layers\": 1, \"n_routed_experts\": 2,"
+                   " \"num_experts_per_tok\": 1, \"hidden_size\": 64, \"num_attention_heads\": 2,"
+                   " \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 40, \"beta_fast\": 32, \"beta_slow\": 1,"
+                   " \"mscale\": 1.0, \"mscale_all_dim\": 1.0, \"original_max_position_embeddings\": 4096}}";
+  run x = check(ds, NULL);
+  assert_int_equal(count(&x, LS_SMELL_ROPE_SCALING), 0);
+  done(&x);
+  x = check("{\"model_type\": \"llama\", \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 40}}", NULL);
+  assert_int_equal(count(&x, LS_SMELL_ROPE_SCALING), 1);
+  done(&x);
+}
+
 static void test_options(void **state) {
   (void)state;
   const char *t = "{\"model_type\": \"llama\", \"num_attention_heads\": 32, \"num_key_value_heads\": 7}";
@@ -397,6 +413,7 @@ int main(void) {
     cmocka_unit_test(test_edit_distance),
     cmocka_unit_test(test_typo_and_threshold),
     cmocka_unit_test(test_no_false_corrections),
+    cmocka_unit_test(test_rope_int_factor),
     cmocka_unit_test(test_options),
     cmocka_unit_test(test_documents_without_model),
     cmocka_unit_test(test_half_typed),
