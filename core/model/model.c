@@ -235,6 +235,14 @@ void ls__sem_fill(ls_model *m) {
   s->initializer_range = role_f(m, LS_MODEL_ROLE_INIT_RANGE, 0.02);
   const ls_model_value *dt = role(m, LS_MODEL_ROLE_TORCH_DTYPE);
   s->torch_dtype = dt && dt->kind == LS_MODEL_VT_STRING ? dt->s : "float32";
+  if (!(dt && dt->present) && m->doc && m->doc->root) {
+    /* an MXFP4 checkpoint without torch_dtype loads in bfloat16
+     * (Mxfp4HfQuantizer.update_torch_dtype: "Overriding torch_dtype=None with
+     * torch_dtype=torch.bfloat16"), and its other tensors are stored so (gpt-oss) */
+    const ls_json *q = ls_json_get(m->doc->root, "quantization_config");
+    const ls_json *qm = q && q->kind == LS_JSON_OBJECT ? ls_json_get(q, "quant_method") : NULL;
+    if (qm && qm->kind == LS_JSON_STRING && strcmp(qm->u.str.s, "mxfp4") == 0) s->torch_dtype = "bfloat16";
+  }
 }
 
 /* ---------------------------------------------------------------- build */

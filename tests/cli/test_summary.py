@@ -84,6 +84,13 @@ PUBLISHED_ROUNDED = [
      under(j, "model.layers.61.input_layernorm.") + under(j, "model.layers.61.post_attention_layernorm."),
      11.5, 1, False, "DeepSeek-V3 README_WEIGHTS.md, MTP module"),
     ("deepseek-v2-lite", lambda j: j["params"], 15.7, 1, False, "DeepSeek-V2-Lite model page"),
+    # OpenAI counts the active parameters without the embedding table (a lookup, not a matmul)
+    ("gpt-oss-20b", lambda j: j["params"], 20.91, 2, False, "gpt-oss model card, Table 1, total"),
+    ("gpt-oss-20b", lambda j: j["params_active"] - j["params_embedding"], 3.61, 2, False, "gpt-oss model card, active"),
+    ("gpt-oss-20b", lambda j: j["memory"]["weights_stored"] / 2 ** 30 * 1e9, 12.8, 1, False, "gpt-oss model card, checkpoint GiB"),
+    ("gpt-oss-120b", lambda j: j["params"], 116.83, 2, False, "gpt-oss model card, Table 1, total"),
+    ("gpt-oss-120b", lambda j: j["params_active"] - j["params_embedding"], 5.13, 2, False, "gpt-oss model card, active"),
+    ("gpt-oss-120b", lambda j: j["memory"]["weights_stored"] / 2 ** 30 * 1e9, 60.8, 1, False, "gpt-oss model card, checkpoint GiB"),
 ]
 
 
@@ -115,7 +122,7 @@ def test_every_family_loads():
                     fams.add(json.loads(p.stdout)["family"])
     want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
             "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper",
-            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3"}
+            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3", "gpt_oss"}
     check(want <= fams, f"families not loaded: {sorted(want - fams)}")
     print(f"ok families: {len(fams)} loaded")
 

@@ -286,6 +286,60 @@ def compare_deepseek(name, c, v3):
     print(f"ok {name}: {len(main)} tensors, {unique:,} params; MTP {len(mtp)} tensors, {mtp_unique:,} params")
 
 
+# ---------------------------------------------------------------- gpt-oss
+# (models/gpt_oss/modeling_gpt_oss.py, transformers 4.55)
+
+class GptOssAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, nh, kv, hd, b = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"], c.get("attention_bias", True)
+        self.q_proj = lin(h, nh * hd, b)
+        self.k_proj = lin(h, kv * hd, b)
+        self.v_proj = lin(h, kv * hd, b)
+        self.o_proj = lin(nh * hd, h, b)
+        self.sinks = nn.Parameter(torch.empty(nh, **META))
+
+
+class GptOssExperts(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        e, h, i = c["num_local_experts"], c["hidden_size"], c["intermediate_size"]
+        self.gate_up_proj = nn.Parameter(torch.empty(e, h, 2 * i, **META))
+        self.gate_up_proj_bias = nn.Parameter(torch.empty(e, 2 * i, **META))
+        self.down_proj = nn.Parameter(torch.empty(e, i, h, **META))
+        self.down_proj_bias = nn.Parameter(torch.empty(e, h, **META))
+
+
+class GptOssTopKRouter(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(c["num_local_experts"], c["hidden_size"], **META))
+        self.bias = nn.Parameter(torch.empty(c["num_local_experts"], **META))
+
+
+class GptOssDecoderLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.self_attn = GptOssAttention(c)
+        self.mlp = nn.Module()
+        self.mlp.router = GptOssTopKRouter(c)
+        self.mlp.experts = GptOssExperts(c)
+        self.input_layernorm = RMSNorm(h)
+        self.post_attention_layernorm = RMSNorm(h)
+
+
+class GptOssForCausalLM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.model = nn.Module()
+        self.model.embed_tokens = emb(c["vocab_size"], h)
+        self.model.layers = nn.ModuleList([GptOssDecoderLayer(c) for _ in range(c["num_hidden_layers"])])
+        self.model.norm = RMSNorm(h)
+        self.lm_head = lin(h, c["vocab_size"], False)
+
+
 # ---------------------------------------------------------------- driver
 
 def main():
@@ -302,6 +356,8 @@ def main():
     T.compare_config("families/gemma-3-4b-it+head.json", g, Gemma3ForConditionalGeneration(g))
     compare_deepseek(f("deepseek-v2-lite"), cfg("deepseek-v2-lite"), False)
     compare_deepseek(f("deepseek-v3"), cfg("deepseek-v3"), True)
+    T.compare(f("gpt-oss-20b"), GptOssForCausalLM(cfg("gpt-oss-20b")))
+    T.compare(f("gpt-oss-120b"), GptOssForCausalLM(cfg("gpt-oss-120b")))
     return 0
 
 
