@@ -1,5 +1,5 @@
 /* fam_llama.c: llama-style decoder families as data: llama (Llama 1/2/3, TinyLlama,
- * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2. Key defaults are those
+ * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2, olmo2. Key defaults are those
  * of the upstream transformers config classes (LlamaConfig, MistralConfig, ...); module
  * names and registration order follow the upstream modeling files, so tensor names equal
  * the state_dict names. Shared structure is written once as row macros (fam_ll.h). */
@@ -229,3 +229,39 @@ const ls__family ls__family_GEMMA2 = {
     LS_F_N(k_gemma2_derived), "model", "{C}Model", "B, S, hidden_size", k_gemma2_bb,
     LS_F_N(k_gemma2_bb), ls__ll_heads, LS__LL_N_HEADS, LS_MODEL_NORM_RMS_PLUS1,
     LS_MODEL_POS_ROPE, 1, 1, 0, 1, 0};
+
+/* ---------------------------------------------------------------- olmo2 */
+
+/* Olmo2Config / modeling_olmo2.py (transformers 4.47): llama's projections, then RMSNorm over
+ * the whole query and key projections (q_norm [heads x head_dim], k_norm [kv heads x
+ * head_dim], unlike Qwen3's per-head norms), and norms after each sublayer instead of before:
+ * the layer has post_attention_layernorm and post_feedforward_layernorm, no input_layernorm. */
+static const ls_model_keyinfo k_olmo2_keys[] = {
+    LL_KEYS("50304", "4096", "11008", "32", "32", "\"silu\"", "2048", "1e-05", "10000.0"),
+    LL_KV("num_attention_heads"),
+    LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL),
+    K_TIE("false"), K_BOS("null"), K_EOS("50279"), K_PAD("1"),
+};
+static const ls__fderived k_olmo2_derived[] = {
+    {"hd", "hidden_size / num_attention_heads"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},
+    {"sem_qkv_bias", "attention_bias"}, {"sem_out_bias", "attention_bias"}, {"sem_mlp_bias", "0"},
+    {"sem_window", "0"}, {"sem_post_norm", "1"}};
+static const ls__frow k_olmo2_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LS_F_ATTN(NULL, "self_attn", "{C}Attention", "B, S, hidden_size",
+              "num_attention_heads n_kv rope_theta rope_scaling attention_dropout rms_norm_eps",
+              "num_attention_heads*hd | n_kv*hd | 0 | 0"),
+    LS_F_LINEAR(NULL, "q_proj", "num_attention_heads*hd", "hidden_size", "attention_bias"),
+    LS_F_LINEAR(NULL, "k_proj", "n_kv*hd", "hidden_size", "attention_bias"),
+    LS_F_LINEAR(NULL, "v_proj", "n_kv*hd", "hidden_size", "attention_bias"),
+    LS_F_LINEAR(NULL, "o_proj", "hidden_size", "num_attention_heads*hd", "attention_bias"),
+    LS_F_RMSNORM(NULL, "q_norm", "{C}RMSNorm", "num_attention_heads*hd", "rms_norm_eps"),
+    LS_F_RMSNORM(NULL, "k_norm", "{C}RMSNorm", "n_kv*hd", "rms_norm_eps"),
+    LS_F_END,
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
+    LL_NORM("post_attention_layernorm", "{C}RMSNorm"), LL_NORM("post_feedforward_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(OLMO2, k_olmo2_keys, k_olmo2_derived, k_olmo2_bb, LS_MODEL_NORM_RMS);

@@ -340,6 +340,39 @@ class GptOssForCausalLM(nn.Module):
         self.lm_head = lin(h, c["vocab_size"], False)
 
 
+# ---------------------------------------------------------------- OLMo 2 (models/olmo2/modeling_olmo2.py, 4.47)
+
+class Olmo2DecoderLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, nh = c["hidden_size"], c["num_attention_heads"]
+        kv, hd, b = c.get("num_key_value_heads") or nh, h // nh, c.get("attention_bias", False)
+        a = self.self_attn = nn.Module()
+        a.q_proj = lin(h, nh * hd, b)
+        a.k_proj = lin(h, kv * hd, b)
+        a.v_proj = lin(h, kv * hd, b)
+        a.o_proj = lin(nh * hd, h, b)
+        a.q_norm = RMSNorm(nh * hd)  # over the whole projection
+        a.k_norm = RMSNorm(kv * hd)
+        self.mlp = mlp(h, c["intermediate_size"])
+        self.post_attention_layernorm = RMSNorm(h)
+        self.post_feedforward_layernorm = RMSNorm(h)
+
+
+def llama_like(c, layer):
+    """XForCausalLM: model.embed_tokens, model.layers, model.norm, lm_head (tied on request)."""
+    m = nn.Module()
+    h = c["hidden_size"]
+    m.model = nn.Module()
+    m.model.embed_tokens = emb(c["vocab_size"], h)
+    m.model.layers = nn.ModuleList([layer(c) for _ in range(c["num_hidden_layers"])])
+    m.model.norm = RMSNorm(h)
+    m.lm_head = lin(h, c["vocab_size"], False)
+    if c.get("tie_word_embeddings", False):
+        m.lm_head.weight = m.model.embed_tokens.weight
+    return m
+
+
 # ---------------------------------------------------------------- driver
 
 def main():
@@ -358,6 +391,7 @@ def main():
     compare_deepseek(f("deepseek-v3"), cfg("deepseek-v3"), True)
     T.compare(f("gpt-oss-20b"), GptOssForCausalLM(cfg("gpt-oss-20b")))
     T.compare(f("gpt-oss-120b"), GptOssForCausalLM(cfg("gpt-oss-120b")))
+    T.compare(f("olmo-2-1124-7b"), llama_like(cfg("olmo-2-1124-7b"), Olmo2DecoderLayer))
     return 0
 
 
