@@ -1,5 +1,5 @@
 /* fam_llama.c: llama-style decoder families as data: llama (Llama 1/2/3, TinyLlama,
- * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2, olmo2. Key defaults are those
+ * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2, olmo2, granite. Key defaults are those
  * of the upstream transformers config classes (LlamaConfig, MistralConfig, ...); module
  * names and registration order follow the upstream modeling files, so tensor names equal
  * the state_dict names. Shared structure is written once as row macros (fam_ll.h). */
@@ -265,3 +265,35 @@ static const ls__frow k_olmo2_bb[] = {
     LL_NORM("norm", "{C}RMSNorm"),
 };
 LL_FAMILY(OLMO2, k_olmo2_keys, k_olmo2_derived, k_olmo2_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- granite */
+
+/* GraniteConfig / modeling_granite.py (transformers 4.45): Llama's tree, with four scalars
+ * that change the arithmetic and no tensor: embeddings x embedding_multiplier, attention
+ * scores x attention_multiplier (instead of 1/sqrt(head_dim)), each residual branch x
+ * residual_multiplier, logits / logits_scaling. */
+static const ls_model_keyinfo k_granite_keys[] = {
+    LL_KEYS("32000", "4096", "11008", "32", "32", "\"silu\"", "2048", "1e-06", "10000.0"),
+    LL_KV("num_attention_heads"),
+    LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL),
+    LS_F_KEY("mlp_bias", "", BOOL, 0, NONE, "false", "Bias on the gate, up and down projections.", NULL),
+    LS_F_KEY("embedding_multiplier", "", FLOAT, 0, NONE, "1.0", "Token embeddings are multiplied by this.", NULL),
+    LS_F_KEY("logits_scaling", "", FLOAT, 0, NONE, "1.0", "Logits are divided by this.", NULL),
+    LS_F_KEY("residual_multiplier", "", FLOAT, 0, NONE, "1.0", "Each attention and MLP output is multiplied by this before the residual add.", NULL),
+    LS_F_KEY("attention_multiplier", "", FLOAT, 0, NONE, "1.0", "Scale of the attention scores (replaces 1/sqrt(head_dim)).", NULL),
+    K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
+};
+static const ls__fderived k_granite_derived[] = {
+    {"hd", "hidden_size / num_attention_heads"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},
+    {"sem_qkv_bias", "attention_bias"}, {"sem_out_bias", "attention_bias"}, {"sem_mlp_bias", "mlp_bias"},
+    {"sem_window", "0"}};
+static const ls__frow k_granite_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", "0", "attention_bias", "attention_bias"),
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "mlp_bias"),
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(GRANITE, k_granite_keys, k_granite_derived, k_granite_bb, LS_MODEL_NORM_RMS);

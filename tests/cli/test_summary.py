@@ -92,6 +92,7 @@ PUBLISHED_ROUNDED = [
     ("gpt-oss-120b", lambda j: j["params_active"] - j["params_embedding"], 5.13, 2, False, "gpt-oss model card, active"),
     ("gpt-oss-120b", lambda j: j["memory"]["weights_stored"] / 2 ** 30 * 1e9, 60.8, 1, False, "gpt-oss model card, checkpoint GiB"),
     ("olmo-2-1124-7b", lambda j: j["params"], 7.3, 1, False, "allenai/OLMo-2-1124-7B model page"),
+    ("granite-3.1-8b-instruct", lambda j: j["params"], 8.17, 2, False, "ibm-granite/granite-3.1-8b-instruct model page"),
 ]
 
 
@@ -123,7 +124,7 @@ def test_every_family_loads():
                     fams.add(json.loads(p.stdout)["family"])
     want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
             "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper",
-            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3", "gpt_oss", "olmo2"}
+            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3", "gpt_oss", "olmo2", "granite"}
     check(want <= fams, f"families not loaded: {sorted(want - fams)}")
     print(f"ok families: {len(fams)} loaded")
 

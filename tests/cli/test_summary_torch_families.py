@@ -359,6 +359,23 @@ class Olmo2DecoderLayer(nn.Module):
         self.post_feedforward_layernorm = RMSNorm(h)
 
 
+class LlamaDecoderLayer(nn.Module):
+    """LlamaDecoderLayer (Granite's is the same tree; modeling_granite.py, 4.45)."""
+
+    def __init__(self, c):
+        super().__init__()
+        h, nh = c["hidden_size"], c["num_attention_heads"]
+        kv, hd, b = c.get("num_key_value_heads") or nh, c.get("head_dim") or h // nh, c.get("attention_bias", False)
+        a = self.self_attn = nn.Module()
+        a.q_proj = lin(h, nh * hd, b)
+        a.k_proj = lin(h, kv * hd, b)
+        a.v_proj = lin(h, kv * hd, b)
+        a.o_proj = lin(nh * hd, h, b)
+        self.mlp = mlp(h, c["intermediate_size"], c.get("mlp_bias", False))
+        self.input_layernorm = RMSNorm(h)
+        self.post_attention_layernorm = RMSNorm(h)
+
+
 def llama_like(c, layer):
     """XForCausalLM: model.embed_tokens, model.layers, model.norm, lm_head (tied on request)."""
     m = nn.Module()
@@ -392,6 +409,7 @@ def main():
     T.compare(f("gpt-oss-20b"), GptOssForCausalLM(cfg("gpt-oss-20b")))
     T.compare(f("gpt-oss-120b"), GptOssForCausalLM(cfg("gpt-oss-120b")))
     T.compare(f("olmo-2-1124-7b"), llama_like(cfg("olmo-2-1124-7b"), Olmo2DecoderLayer))
+    T.compare(f("granite-3.1-8b-instruct"), llama_like(cfg("granite-3.1-8b-instruct"), LlamaDecoderLayer))
     return 0
 
 

@@ -156,6 +156,21 @@ static void test_rope_int_factor(void **state) {
   done(&x);
 }
 
+/* LS115 names the family whose default it compares with (issue 17: granite's configs got
+ * "unknown's upstream default" when granite was read as a generic llama). */
+static void test_dropout_names_family(void **state) {
+  (void)state;
+  run x = check("{\"model_type\": \"granite\", \"attention_dropout\": 0.1}", NULL);
+  const ls_smell_finding *f = find(&x, LS_SMELL_DROPOUT_INFERENCE);
+  assert_non_null(f);
+  assert_non_null(strstr(f->msg, "granite's upstream default is 0.0"));
+  assert_int_equal(f->severity, LS_SMELL_INFO);
+  done(&x);
+  x = check("{\"model_type\": \"granite\", \"attention_dropout\": 0.0}", NULL);
+  assert_null(find(&x, LS_SMELL_DROPOUT_INFERENCE));
+  done(&x);
+}
+
 static void test_options(void **state) {
   (void)state;
   const char *t = "{\"model_type\": \"llama\", \"num_attention_heads\": 32, \"num_key_value_heads\": 7}";
@@ -414,6 +429,7 @@ int main(void) {
     cmocka_unit_test(test_typo_and_threshold),
     cmocka_unit_test(test_no_false_corrections),
     cmocka_unit_test(test_rope_int_factor),
+    cmocka_unit_test(test_dropout_names_family),
     cmocka_unit_test(test_options),
     cmocka_unit_test(test_documents_without_model),
     cmocka_unit_test(test_half_typed),
