@@ -25,6 +25,7 @@ typedef struct sum_opts {
   out_fmt fmt;
   const char *arch;
   int generic;
+  ls_model_attn_impl attn;
 } sum_opts;
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
@@ -74,6 +75,12 @@ static int parse_args(int argc, char **argv, sum_opts *o) {
     } else if (strcmp(a, "--arch") == 0) {
       if (!v) { fprintf(stderr, "layerscope summary: --arch needs a class name or 'base'\n"); return 2; }
       o->arch = v;
+      i++;
+    } else if (strcmp(a, "--attn-impl") == 0) {
+      if (!v || ls_model_attn_impl_parse(v, &o->attn)) {
+        fprintf(stderr, "layerscope summary: --attn-impl must be sdpa, eager or flash, got '%s'\n", v ? v : "");
+        return 2;
+      }
       i++;
     } else if (strcmp(a, "--generic") == 0) {
       o->generic = 1;
@@ -178,9 +185,18 @@ static void print_table(const ls_model *m, const ls_model_figures *f, const sum_
   if (f->kv_bytes_per_token_expanded)
     printf("%s  (MLA latent, as MLA-aware engines cache it; transformers' cache holds K and V expanded: %s per token)\n",
            md ? "- " : "", ls_fmt_bytes(f->kv_bytes_per_token_expanded, h1, sizeof h1));
-  printf("%sTraining memory (mixed-precision Adam, B=%lld S=%lld): %s; with activation checkpointing %s\n",
-         md ? "- " : "", (long long)f->batch, (long long)f->seq, ls_fmt_bytes(f->train_total, h1, sizeof h1),
-         ls_fmt_bytes(f->train_total_ckpt, p1, sizeof p1));
+  if (f->ssm_state_bytes_per_seq)
+    printf("%sSSM state (%s): %s per sequence, whatever its length; %s at B=%lld\n", md ? "- " : "",
+           ls_model_wdtype_name(f->dtype), ls_fmt_bytes(f->ssm_state_bytes_per_seq, h1, sizeof h1),
+           ls_fmt_bytes(f->ssm_state_bytes, p1, sizeof p1), (long long)f->batch);
+  if (f->train_activations_unknown)
+    printf("%sTraining memory: weights, gradients and Adam states %s; activations not modelled for state-space "
+           "layers, so no total\n", md ? "- " : "",
+           ls_fmt_bytes(f->train_weights + f->train_grads + f->train_optimizer, h1, sizeof h1));
+  else
+    printf("%sTraining memory (mixed-precision Adam, %s attention, B=%lld S=%lld): %s; with activation checkpointing %s\n",
+           md ? "- " : "", ls_model_attn_impl_name(f->attn), (long long)f->batch, (long long)f->seq,
+           ls_fmt_bytes(f->train_total, h1, sizeof h1), ls_fmt_bytes(f->train_total_ckpt, p1, sizeof p1));
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -232,15 +248,23 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
   json_object_set_new(mem, "weights_stored_format", json_string(f->stored_format));
   json_object_set_new(mem, "kv_cache_per_token", json_integer((json_int_t)f->kv_bytes_per_token));
   json_object_set_new(mem, "kv_cache", json_integer((json_int_t)f->kv_bytes));
+  if (f->ssm_state_bytes_per_seq) {
+    json_object_set_new(mem, "ssm_state_per_sequence", json_integer((json_int_t)f->ssm_state_bytes_per_seq));
+    json_object_set_new(mem, "ssm_state", json_integer((json_int_t)f->ssm_state_bytes));
+  }
   if (f->kv_bytes_per_token_expanded)
     json_object_set_new(mem, "kv_cache_per_token_expanded", json_integer((json_int_t)f->kv_bytes_per_token_expanded));
   json_object_set_new(tr, "weights", json_integer((json_int_t)f->train_weights));
   json_object_set_new(tr, "grads", json_integer((json_int_t)f->train_grads));
   json_object_set_new(tr, "optimizer", json_integer((json_int_t)f->train_optimizer));
-  json_object_set_new(tr, "activations", json_integer((json_int_t)f->train_activations));
-  json_object_set_new(tr, "activations_checkpointed", json_integer((json_int_t)f->train_activations_ckpt));
-  json_object_set_new(tr, "total", json_integer((json_int_t)f->train_total));
-  json_object_set_new(tr, "total_checkpointed", json_integer((json_int_t)f->train_total_ckpt));
+  /* null: not modelled (state-space layers), never a guess */
+#define TR(v) (f->train_activations_unknown ? json_null() : json_integer((json_int_t)(v)))
+  json_object_set_new(tr, "attn_implementation", json_string(ls_model_attn_impl_name(f->attn)));
+  json_object_set_new(tr, "activations", TR(f->train_activations));
+  json_object_set_new(tr, "activations_checkpointed", TR(f->train_activations_ckpt));
+  json_object_set_new(tr, "total", TR(f->train_total));
+  json_object_set_new(tr, "total_checkpointed", TR(f->train_total_ckpt));
+#undef TR
   json_object_set_new(mem, "training", tr);
   json_object_set_new(r, "memory", mem);
 
@@ -334,7 +358,7 @@ int ls_cli_summary(int argc, char **argv) {
     return 1;
   }
   print_issues(m, o.path); /* warnings */
-  ls_model_figopts fo = {o.batch, o.seq, o.have_dtype ? o.dtype : ls_model_wdtype_default(m)};
+  ls_model_figopts fo = {o.batch, o.seq, o.have_dtype ? o.dtype : ls_model_wdtype_default(m), o.attn};
   ls_model_figures f;
   ls_diag_init(&d);
   if ((rc = ls_model_figures_compute(m, &fo, &f, &d)) != 0) {

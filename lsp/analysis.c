@@ -21,7 +21,7 @@ struct lsp_cache {
   int trim_posted;         /* a heap trim is queued on the loop */
 };
 
-static const lsp_settings k_default_settings = {1, 0, 0, LS_MODEL_WDTYPE_F32, {0}, 0};
+static const lsp_settings k_default_settings = {1, 0, 0, LS_MODEL_WDTYPE_F32, {0}, LS_MODEL_ATTN_SDPA, 0};
 
 int lsp_cache_new(lsp_cache **out) {
   lsp_cache *c = ls_calloc(1, sizeof *c);
@@ -101,7 +101,7 @@ static int job_canceled(void *job) { return rpc_job_canceled(job); }
 /* The pipeline's options at settings set; job (may be NULL) cancels it. */
 static ls_config_opts config_opts(const lsp_settings *set, rpc_job *job, const char *uri) {
   ls_config_opts o = {.disabled = set->disabled, .figures = 1, .batch = set->batch, .seq = set->seq,
-                      .have_dtype = set->have_dtype, .dtype = set->dtype, .generic = set->generic,
+                      .have_dtype = set->have_dtype, .dtype = set->dtype, .attn = set->attn, .generic = set->generic,
                       .path = uri};
   if (job) { o.canceled = job_canceled; o.cancel_ud = job; }
   return o;
@@ -350,6 +350,13 @@ static int settings_parse(lsp_server *s, const json_t *j, lsp_settings *out) {
     else {
       lsp_log_message(s, LSP_MSG_WARNING,
                       "layerscope.dtype must be one of fp32, bf16, fp16, int8, int4, q8_0, q4_0; ignored");
+      bad = 1;
+    }
+  }
+  v = json_object_get(j, "attnImplementation");
+  if (v && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0)) {
+    if (!json_is_string(v) || ls_model_attn_impl_parse(json_string_value(v), &out->attn)) {
+      lsp_log_message(s, LSP_MSG_WARNING, "layerscope.attnImplementation must be sdpa, eager or flash; ignored");
       bad = 1;
     }
   }

@@ -326,8 +326,15 @@ void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
     lsp_md_printf(b, "| KV cache (%s) | %s/token · %s at B=%lld S=%lld |\n", ls_model_wdtype_name(f->dtype),
                   ls_fmt_bytes(f->kv_bytes_per_token, c1, sizeof c1), ls_fmt_bytes(f->kv_bytes, c2, sizeof c2),
                   (long long)f->batch, (long long)f->seq);
-  lsp_md_printf(b, "| training (Adam) | %s; %s with checkpointing |\n", ls_fmt_bytes(f->train_total, c1, sizeof c1),
-                ls_fmt_bytes(f->train_total_ckpt, c2, sizeof c2));
+  if (f->ssm_state_bytes_per_seq)
+    lsp_md_printf(b, "| SSM state (%s) | %s/sequence · %s at B=%lld |\n", ls_model_wdtype_name(f->dtype),
+                  ls_fmt_bytes(f->ssm_state_bytes_per_seq, c1, sizeof c1), ls_fmt_bytes(f->ssm_state_bytes, c2, sizeof c2),
+                  (long long)f->batch);
+  if (f->train_activations_unknown)
+    lsp_md_printf(b, "| training (Adam) | activations not modelled for state-space layers |\n");
+  else
+    lsp_md_printf(b, "| training (Adam, %s) | %s; %s with checkpointing |\n", ls_model_attn_impl_name(f->attn),
+                  ls_fmt_bytes(f->train_total, c1, sizeof c1), ls_fmt_bytes(f->train_total_ckpt, c2, sizeof c2));
 }
 
 int lsp_render_lens_title(const lsp_analysis *a, char *buf, size_t cap) {

@@ -47,7 +47,8 @@ int ls_config_analyse(char *text, size_t len, const ls_config_opts *opts, ls_con
   const ls_model *m = out->model;
   /* Figures need a tree without errors; JSON syntax errors alone leave it whole. */
   if (opts && opts->figures && m && m->n_errors == m->n_json_errors && m->n_modules > 0) {
-    ls_model_figopts fo = {opts->batch, opts->seq, opts->have_dtype ? opts->dtype : ls_model_wdtype_default(m)};
+    ls_model_figopts fo = {opts->batch, opts->seq, opts->have_dtype ? opts->dtype : ls_model_wdtype_default(m),
+                           opts->attn};
     ls_diag d;
     ls_diag_init(&d);
     out->have_fig = ls_model_figures_compute(m, &fo, &out->fig, &d) == LS_OK;

@@ -34,6 +34,7 @@ typedef struct ls_config_opts {
   int64_t batch, seq;            /* figures: B >= 1 and S (0: the model's default) */
   int have_dtype;                /* figures: dtype given; else the config's torch_dtype */
   ls_model_wdtype dtype;
+  ls_model_attn_impl attn;       /* figures: attention kernel of the training estimate */
   /* Polled between stages (may be NULL); non-zero stops the analysis with LS_ECANCELED.
    * Lets a pool job of the language server be canceled. */
   int (*canceled)(void *ud);

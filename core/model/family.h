@@ -13,7 +13,8 @@
  *   'M' open a module   name (relative), type ("{C}" = class prefix), kind, out shape, keys;
  *       for ATTENTION, `arg` = "d_attn | cached kv dim | window | cross [| d_v | latent]"
  *       expressions (d_v: width of AV when the value heads differ; latent: MLA's cached
- *       elements per token)
+ *       elements per token); for SSM, `arg` = the elements of its cached state per
+ *       sequence (conv state + scan state, whatever the sequence length)
  *   'E' close the module opened last
  *   'L' open a loop: count expression in `arg`; loop variable `name` ("L" layer, "X" expert)
  *       creates numbered child modules "0".."n-1" of type/kind/out given (from `in` when

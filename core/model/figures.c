@@ -45,6 +45,19 @@ int ls_model_wdtype_bytes(ls_model_wdtype t, int64_t n, uint64_t *out) {
   return 0;
 }
 
+int ls_model_attn_impl_parse(const char *s, ls_model_attn_impl *out) {
+  if (!s) return LS_EINVAL;
+  if (strcmp(s, "sdpa") == 0) *out = LS_MODEL_ATTN_SDPA;
+  else if (strcmp(s, "eager") == 0) *out = LS_MODEL_ATTN_EAGER;
+  else if (strcmp(s, "flash") == 0 || strcmp(s, "flash_attention_2") == 0) *out = LS_MODEL_ATTN_FLASH;
+  else return LS_EINVAL;
+  return 0;
+}
+
+const char *ls_model_attn_impl_name(ls_model_attn_impl a) {
+  return a == LS_MODEL_ATTN_EAGER ? "eager" : a == LS_MODEL_ATTN_FLASH ? "flash" : "sdpa";
+}
+
 ls_model_wdtype ls_model_wdtype_default(const ls_model *m) {
   const char *d = m->sem.torch_dtype ? m->sem.torch_dtype : "float32";
   if (strcmp(d, "bfloat16") == 0) return LS_MODEL_WDTYPE_BF16;
@@ -146,9 +159,11 @@ int ls_model_module_flops(const ls_model *m, int module, int64_t seq, uint64_t *
 
 /* Activation bytes of one layer kept for the backward pass, 16-bit activations, no tensor
  * or sequence parallelism (Korthikanti et al. 2022, eq. 1 generalised to an MLP of inner
- * width f and gated MLPs): attention 11sbh + 5as^2b, MLP 3sbh + 4sbf (gated: 3sbh + 6sbf),
- * two LayerNorm inputs 4sbh. */
-static int layer_act_bytes(const ls_model *m, uint64_t s, uint64_t b, uint64_t *out) {
+ * width f and gated MLPs): attention 11sbh + 5as^2b with the eager kernel, which stores the
+ * S x S probabilities, or 11sbh + 4asb with sdpa / flash kernels, which keep a float32
+ * log-sum-exp per head and token instead (Dao et al. 2022); MLP 3sbh + 4sbf (gated:
+ * 3sbh + 6sbf), two LayerNorm inputs 4sbh. */
+static int layer_act_bytes(const ls_model *m, ls_model_attn_impl attn, uint64_t s, uint64_t b, uint64_t *out) {
   const ls_model_sem *se = &m->sem;
   uint64_t h = (uint64_t)se->hidden, a = (uint64_t)se->n_heads, f = (uint64_t)se->intermediate;
   if (se->n_experts > 0 && se->top_k > 0) {
@@ -156,10 +171,14 @@ static int layer_act_bytes(const ls_model *m, uint64_t s, uint64_t b, uint64_t *
     if (ls__mul_u64(ef, (uint64_t)se->top_k, &f) || ls__add_u64(f, (uint64_t)se->shared_expert_intermediate, &f))
       return LS_EOVERFLOW;
   }
-  uint64_t sbh, sbf, as2b, t, acc = 0;
+  uint64_t sbh, sbf, scores, t, acc = 0;
   if (ls__mul_u64(s, b, &t) || ls__mul_u64(t, h, &sbh) || ls__mul_u64(t, f, &sbf)) return LS_EOVERFLOW;
-  if (ls__mul_u64(a, s, &as2b) || ls__mul_u64(as2b, s, &as2b) || ls__mul_u64(as2b, b, &as2b)) return LS_EOVERFLOW;
-  uint64_t parts[4][2] = {{11 + 3 + 4, sbh}, {5, as2b}, {se->gated_mlp ? 6u : 4u, sbf}, {0, 0}};
+  /* eager: a s^2 b elements, 5 bytes each; sdpa / flash: a s b of 4 bytes */
+  if (ls__mul_u64(a, s, &scores) || ls__mul_u64(scores, b, &scores) ||
+      (attn == LS_MODEL_ATTN_EAGER && ls__mul_u64(scores, s, &scores)))
+    return LS_EOVERFLOW;
+  uint64_t parts[3][2] = {{11 + 3 + 4, sbh}, {attn == LS_MODEL_ATTN_EAGER ? 5u : 4u, scores},
+                          {se->gated_mlp ? 6u : 4u, sbf}};
   for (int i = 0; i < 3; i++) {
     if (ls__mul_u64(parts[i][0], parts[i][1], &t) || ls__add_u64(acc, t, &acc)) return LS_EOVERFLOW;
   }
@@ -179,6 +198,7 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   out->batch = B;
   out->seq = S;
   out->dtype = o ? o->dtype : ls_model_wdtype_default(m);
+  out->attn = o ? o->attn : LS_MODEL_ATTN_SDPA;
   if ((unsigned)out->dtype >= LS_MODEL_WDTYPE_COUNT) return ls_diag_set(d, LS_EINVAL, "unknown dtype");
   out->params = m->params;
   out->params_active = m->params_active;
@@ -188,9 +208,14 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
 
   uint64_t kv_elems_tok = 0, kv_elems = 0;
   uint64_t kv_expanded_tok = 0; /* MLA: K and V as transformers' cache holds them */
+  uint64_t ssm_elems = 0;
   for (size_t i = 0; i < m->n_modules; i++) {
     const ls_model_module *md = &m->modules[i];
     if (md->mtp) continue;
+    if (md->kind == LS_MODEL_KIND_SSM) {
+      CK(ls__add_u64(ssm_elems, (uint64_t)md->ssm_state, &ssm_elems));
+      out->train_activations_unknown = 1; /* no published activation formula: said, not guessed */
+    }
     if (md->per_image) {
       CK(image_flops(m, md, &out->flops_per_image));
       continue;
@@ -239,6 +264,10 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   CK(ls__mul_u64(out->flops_per_token, 3, &out->flops_train_per_token));
   CK(ls__mul_u64(out->flops_per_token, (uint64_t)B, &out->flops_forward) ||
      ls__mul_u64(out->flops_forward, (uint64_t)S, &out->flops_forward));
+  if (ssm_elems) {
+    CK(ls_model_wdtype_bytes(out->dtype, (int64_t)ssm_elems, &out->ssm_state_bytes_per_seq));
+    CK(ls__mul_u64(out->ssm_state_bytes_per_seq, (uint64_t)B, &out->ssm_state_bytes));
+  }
   if (kv_expanded_tok)
     CK(ls_model_wdtype_bytes(out->dtype, (int64_t)kv_expanded_tok, &out->kv_bytes_per_token_expanded));
   if (kv_elems_tok) {
@@ -252,7 +281,7 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   CK(ls__mul_u64(P, 2, &out->train_grads));
   CK(ls__mul_u64(P, 12, &out->train_optimizer));
   layers = (uint64_t)(m->sem.n_layers + m->sem.n_layers_decoder);
-  CK(layer_act_bytes(m, (uint64_t)S, (uint64_t)B, &layer));
+  CK(layer_act_bytes(m, out->attn, (uint64_t)S, (uint64_t)B, &layer));
   CK(ls__mul_u64(layer, layers, &out->train_activations));
   /* full recomputation keeps each layer's 16-bit input (2sbh) and one layer's working set */
   uint64_t inputs;
@@ -263,6 +292,8 @@ int ls_model_figures_compute(const ls_model *m, const ls_model_figopts *o, ls_mo
   CK(ls__add_u64(out->train_weights, out->train_grads, &base) || ls__add_u64(base, out->train_optimizer, &base));
   CK(ls__add_u64(base, out->train_activations, &out->train_total));
   CK(ls__add_u64(base, out->train_activations_ckpt, &out->train_total_ckpt));
+  if (out->train_activations_unknown) /* state-space layers: no formula, so no total either */
+    out->train_activations = out->train_activations_ckpt = out->train_total = out->train_total_ckpt = 0;
   /* every figure must also fit int64 (JSON writers and callers use signed 64-bit) */
   const uint64_t *all[] = {&out->flops_per_token, &out->flops_train_per_token, &out->flops_forward,
                            &out->kv_bytes, &out->train_total, &out->train_total_ckpt,

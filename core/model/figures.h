@@ -49,16 +49,30 @@ int ls_model_wdtype_parse(const char *s, ls_model_wdtype *out);
 /* Bytes to store n elements in format t (checked); LS_EOVERFLOW. */
 int ls_model_wdtype_bytes(ls_model_wdtype t, int64_t n, uint64_t *out);
 
+/* The attention kernel training runs with, for the activation memory it keeps: eager stores
+ * the S x S probabilities (Korthikanti et al.), sdpa (PyTorch's default kernels on GPU) and
+ * flash store only a float32 log-sum-exp per head and token. */
+typedef enum ls_model_attn_impl {
+  LS_MODEL_ATTN_SDPA = 0,   /* transformers' default */
+  LS_MODEL_ATTN_EAGER,
+  LS_MODEL_ATTN_FLASH
+} ls_model_attn_impl;
+/* "sdpa", "eager", "flash" (also "flash_attention_2") -> 0 and *out; LS_EINVAL otherwise. */
+int ls_model_attn_impl_parse(const char *s, ls_model_attn_impl *out);
+const char *ls_model_attn_impl_name(ls_model_attn_impl a);
+
 typedef struct ls_model_figopts {
   int64_t batch;            /* B >= 1 (default 1 when 0) */
   int64_t seq;              /* S >= 1 (0: min(max_pos, 2048); fixed-length models such as ViT
                                always use their own length) */
   ls_model_wdtype dtype;    /* dtype for activations, KV cache and the "weights" headline */
+  ls_model_attn_impl attn;  /* attention kernel of the training estimate (default sdpa) */
 } ls_model_figopts;
 
 typedef struct ls_model_figures {
   int64_t batch, seq;                  /* as used (defaults resolved) */
   ls_model_wdtype dtype;
+  ls_model_attn_impl attn;
   int64_t params, params_active, params_embedding, params_non_embedding;
   int64_t params_mtp;                  /* checkpoint-only MTP layers (DeepSeek-V3), not in params
                                           nor in any other figure; 0 when none */
@@ -81,10 +95,15 @@ typedef struct ls_model_figures {
   uint64_t kv_bytes_per_token_expanded; /* MLA only (else 0): K and V decompressed per head, as
                                           transformers' own cache holds them */
   uint64_t kv_bytes;                   /* x batch x min(seq, window) */
+  uint64_t ssm_state_bytes_per_seq;    /* state-space (Mamba) layers: the state they cache per
+                                          sequence instead of K and V, whatever its length */
+  uint64_t ssm_state_bytes;            /* x batch */
   /* training estimate, mixed precision Adam (docs/figures.md): */
   uint64_t train_weights;              /* 16-bit weights: 2 bytes/param */
   uint64_t train_grads;                /* 16-bit grads: 2 bytes/param */
   uint64_t train_optimizer;            /* fp32 master + Adam m, v: 12 bytes/param */
+  int train_activations_unknown;       /* 1: some layer is not modelled (state-space layers):
+                                          activations and totals are 0, and unknown */
   uint64_t train_activations;          /* all layers stored (Korthikanti et al. 2022) */
   uint64_t train_activations_ckpt;     /* full recomputation: layer inputs + one layer */
   uint64_t train_total, train_total_ckpt;

@@ -216,6 +216,8 @@ typedef struct ls_model_module {
                               (kv_lora_rank + qk_rope_head_dim); 0 = K and V are cached */
   int cross;               /* 1 for cross-attention (keys from the encoder) */
   ls_model_keyset shape_keys; /* keys its output activation shape reads (a subset of keys) */
+  int64_t ssm_state;       /* SSM modules only: elements of the state cached per sequence
+                              (conv state + scan state), independent of its length */
   int mtp;                 /* 1 inside a checkpoint-only MTP layer (kind MTP and below) */
   int per_image;           /* 1 inside a vision tower or projector (kind VISION and below):
                               runs once per image, counted apart from per-token figures */

@@ -338,6 +338,8 @@ static int open_module(tb *t, const ls__frow *r, int parent, const char *leaf, l
     md->attn_v_dim = vals[4] >= 0 ? vals[4] : vals[0];
     md->attn_latent = vals[5];
   }
+  if (rc == 0 && r->kind == LS_MODEL_KIND_SSM && r->arg)
+    rc = ls__expr_eval(r->arg, &t->env, &md->ssm_state, &md->keys, t->err, sizeof t->err);
   if (rc) {
     char what[300];
     snprintf(what, sizeof what, "module %s", md->name);

@@ -113,6 +113,28 @@ def test_published_rounded():
     print(f"ok published rounded figures: {len(PUBLISHED_ROUNDED)}")
 
 
+def test_attn_impl():
+    """--attn-impl: eager keeps 5 a s^2 b bytes of probabilities per layer, sdpa (default)
+    and flash 4 a s b of log-sum-exp (docs/figures.md); the difference is computed here."""
+    path = os.path.join(CFG, "gpt2.config.json")
+    got = {}
+    for impl in ("sdpa", "eager", "flash"):
+        p = run(path, "--format", "json", "--seq", "1024", "--batch", "2", "--attn-impl", impl)
+        check(p.returncode == 0, f"--attn-impl {impl}: exit {p.returncode}")
+        if p.returncode == 0:
+            t = json.loads(p.stdout)["memory"]["training"]
+            check(t["attn_implementation"] == impl, f"--attn-impl {impl}: says {t['attn_implementation']}")
+            got[impl] = t["activations"]
+    s, b, a, L = 1024, 2, 12, 12
+    if len(got) == 3:
+        check(got["eager"] - got["sdpa"] == L * (5 * a * s * s * b - 4 * a * s * b), f"eager - sdpa: {got}")
+        check(got["flash"] == got["sdpa"], f"flash != sdpa: {got}")
+    default = json.loads(run(path, "--format", "json", "--seq", "1024", "--batch", "2").stdout)["memory"]["training"]
+    check(default["attn_implementation"] == "sdpa" and default["activations"] == got.get("sdpa"), "default is sdpa")
+    check(run(path, "--attn-impl", "xformers").returncode == 2, "--attn-impl xformers: usage error")
+    print("ok attention implementations")
+
+
 def test_every_family_loads():
     fams = set()
     for base in (CFG, os.path.join(CFG, "extra"), os.path.join(CFG, "families")):
@@ -271,6 +293,7 @@ def main():
     test_readings()
     test_counts()
     test_published_rounded()
+    test_attn_impl()
     test_every_family_loads()
     test_json_contract()
     test_text_and_markdown()

@@ -234,3 +234,29 @@ test('a model_type layerscope does not model: no figures, then a generic reading
   assert.match(tree2.reading_note, /generic llama-style reading/);
   await F.finish(s);
 });
+
+test('layerscope.attnImplementation: the training estimate follows the kernel (eager keeps the S x S probabilities)', async () => {
+  const s = await F.start({ ...h.BASE_CAPS, workspace: { configuration: true } });
+  const uri = 'file:///w/attn/config.json';
+  await F.open(s, uri, LLAMA7B);
+  const cfg = JSON.parse(LLAMA7B);
+  const mt = F.rangeOf(LLAMA7B, '"model_type"').start;
+  const at = { textDocument: { uri }, position: { line: mt.line, character: mt.character + 2 } };
+  const total = async (impl) => {
+    const r = (await s.conn.sendRequest('textDocument/hover', at)).contents.value.split('\n').find((l) => l.startsWith('| training'));
+    const m = new RegExp(`^\\| training \\(Adam, ${impl}\\) \\| ([0-9.]+) GiB;`).exec(r);
+    assert.ok(m, r);
+    return Number(m[1]);
+  };
+  const sdpa = await total('sdpa'); // the default
+  const before = s.published.length;
+  s.settings = { attnImplementation: 'eager' };
+  s.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+  await F.waitDiag(s, uri, (p) => s.published.indexOf(p) >= before);
+  const eager = await total('eager');
+  // per layer 5 a s^2 b bytes of probabilities instead of 4 a s b of log-sum-exp, S = 2048, B = 1
+  const a = cfg.num_attention_heads, S = 2048;
+  const diff = cfg.num_hidden_layers * (5 * a * S * S - 4 * a * S) / 2 ** 30;
+  assert.ok(Math.abs(eager - sdpa - diff) < 0.02, `${eager} - ${sdpa} != ${diff}`);
+  await F.finish(s);
+});

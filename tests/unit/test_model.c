@@ -177,7 +177,7 @@ static void test_flops_papers(void **state) {
   int64_t d = 1024, L = 24, ff = 4096, V = 50257, S = 1024;
   int64_t N = 2 * d * L * (2 * d + ff);
   ls_model_figures f;
-  ls_model_figopts o = {1, S, LS_MODEL_WDTYPE_F32};
+  ls_model_figopts o = {1, S, LS_MODEL_WDTYPE_F32, LS_MODEL_ATTN_SDPA};
   assert_int_equal(ls_model_figures_compute(m, &o, &f, NULL), 0);
   assert_int_equal(f.flops_matmul_per_token, 2 * N + 2 * V * d);
   assert_int_equal(f.flops_attn_per_token, L * (2 * S * d + 2 * S * d));
@@ -242,17 +242,29 @@ static void test_memory_sum(void **state) {
   }
 }
 
-/* Korthikanti et al. 2022, eq. (1): sbh(34 + 5as/h) bytes per layer for GPT (4h MLP). */
+/* Korthikanti et al. 2022, eq. (1): sbh(34 + 5as/h) bytes per layer for GPT (4h MLP) with
+ * the eager attention kernel, which stores the S x S probabilities; sdpa (the default since
+ * issue 17) and flash keep a float32 log-sum-exp per head and token instead: sbh 34 + 4asb. */
 static void test_activation_formula(void **state) {
   (void)state;
   ls_model *m = load_file("gpt2.config.json", NULL);
   ls_model_figures f;
-  ls_model_figopts o = {4, 1024, LS_MODEL_WDTYPE_BF16};
+  ls_model_figopts o = {4, 1024, LS_MODEL_WDTYPE_BF16, LS_MODEL_ATTN_EAGER};
   assert_int_equal(ls_model_figures_compute(m, &o, &f, NULL), 0);
   uint64_t s = 1024, b = 4, h = 768, a = 12, L = 12;
   uint64_t per_layer = s * b * h * 34 + 5 * a * s * s * b;
   assert_int_equal(f.train_activations, L * per_layer);
   assert_int_equal(f.train_activations_ckpt, 2 * s * b * h * L + per_layer);
+  for (int k = 0; k < 2; k++) {
+    o.attn = k ? LS_MODEL_ATTN_FLASH : LS_MODEL_ATTN_SDPA;
+    assert_int_equal(ls_model_figures_compute(m, &o, &f, NULL), 0);
+    per_layer = s * b * h * 34 + 4 * a * s * b;
+    assert_int_equal(f.train_activations, L * per_layer);
+  }
+  ls_model_attn_impl ai;
+  assert_int_equal(ls_model_attn_impl_parse("flash_attention_2", &ai), 0);
+  assert_int_equal(ai, LS_MODEL_ATTN_FLASH);
+  assert_int_not_equal(ls_model_attn_impl_parse("xformers", &ai), 0);
   ls_model_free(m);
 }
 
