@@ -93,7 +93,28 @@ PUBLISHED_ROUNDED = [
     ("gpt-oss-120b", lambda j: j["memory"]["weights_stored"] / 2 ** 30 * 1e9, 60.8, 1, False, "gpt-oss model card, checkpoint GiB"),
     ("olmo-2-1124-7b", lambda j: j["params"], 7.3, 1, False, "allenai/OLMo-2-1124-7B model page"),
     ("granite-3.1-8b-instruct", lambda j: j["params"], 8.17, 2, False, "ibm-granite/granite-3.1-8b-instruct model page"),
+    ("falcon-mamba-7b", lambda j: j["params"], 7.27, 2, False, "tiiuae/falcon-mamba-7b model page"),
 ]
+
+
+def test_ssm_state():
+    """State-space models: no KV cache; the state per sequence (conv + scan) computed here from
+    the config, as MambaCache / Mamba2Cache allocate it; training activations not modelled."""
+    for name, per_layer in (
+            ("mamba-codestral-7b", lambda c: (2 * c["hidden_size"] + 2 * c["n_groups"] * c["state_size"]) * c["conv_kernel"]
+             + c["num_heads"] * c["head_dim"] * c["state_size"]),
+            ("falcon-mamba-7b", lambda c: c["intermediate_size"] * (c["conv_kernel"] + c["state_size"]))):
+        path = os.path.join(CFG, "families", name + ".config.json")
+        c = json.load(open(path))
+        p = run(path, "--format", "json", "--batch", "3")
+        j = json.loads(p.stdout)
+        m = j["memory"]
+        want = per_layer(c) * c["num_hidden_layers"] * 2  # bf16
+        check(m["kv_cache_per_token"] == 0 and m["ssm_state_per_sequence"] == want and m["ssm_state"] == 3 * want,
+              f"{name}: kv {m['kv_cache_per_token']}, state {m.get('ssm_state_per_sequence')} != {want}")
+        check(m["training"]["activations"] is None and m["training"]["total"] is None,
+              f"{name}: training activations should be unknown")
+    print("ok SSM state")
 
 
 def under(j, prefix):
@@ -146,7 +167,7 @@ def test_every_family_loads():
                     fams.add(json.loads(p.stdout)["family"])
     want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
             "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper",
-            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3", "gpt_oss", "olmo2", "granite"}
+            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3", "gpt_oss", "olmo2", "granite", "mamba2", "falcon_mamba"}
     check(want <= fams, f"families not loaded: {sorted(want - fams)}")
     print(f"ok families: {len(fams)} loaded")
 
@@ -294,6 +315,7 @@ def main():
     test_counts()
     test_published_rounded()
     test_attn_impl()
+    test_ssm_state()
     test_every_family_loads()
     test_json_contract()
     test_text_and_markdown()

@@ -390,6 +390,59 @@ def llama_like(c, layer):
     return m
 
 
+# ---------------------------------------------------------------- Mamba-2, FalconMamba
+# (models/mamba2/modeling_mamba2.py 4.44, models/falcon_mamba/modeling_falcon_mamba.py 4.45)
+
+class Mamba2Mixer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, nh, st, k, g = c["hidden_size"], c["num_heads"], c["state_size"], c["conv_kernel"], c["n_groups"]
+        inner = int(c.get("expand", 2) * h)
+        conv = inner + 2 * g * st
+        self.conv1d = nn.Conv1d(conv, conv, kernel_size=k, groups=conv, padding=k - 1, bias=c.get("use_conv_bias", True), **META)
+        self.in_proj = lin(h, inner + conv + nh, c.get("use_bias", False))
+        self.dt_bias = nn.Parameter(torch.empty(nh, **META))
+        self.A_log = nn.Parameter(torch.empty(nh, **META))
+        self.norm = RMSNorm(inner)  # MambaRMSNormGated
+        self.D = nn.Parameter(torch.empty(nh, **META))
+        self.out_proj = lin(inner, h, c.get("use_bias", False))
+
+
+class FalconMambaMixer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, st, k = c["hidden_size"], c["state_size"], c["conv_kernel"]
+        inner = c.get("intermediate_size") or int(c.get("expand", 2) * h)  # the file's value wins
+        r = c["time_step_rank"] if c.get("time_step_rank", "auto") != "auto" else -(-h // 16)
+        self.conv1d = nn.Conv1d(inner, inner, kernel_size=k, groups=inner, padding=k - 1, bias=c.get("use_conv_bias", True), **META)
+        self.in_proj = lin(h, 2 * inner, c.get("use_bias", False))
+        self.x_proj = lin(inner, r + 2 * st, False)
+        self.dt_proj = lin(r, inner, True)
+        self.A_log = nn.Parameter(torch.empty(inner, st, **META))
+        self.D = nn.Parameter(torch.empty(inner, **META))
+        self.out_proj = lin(inner, h, c.get("use_bias", False))
+        # b_c_rms, dt_rms: buffers that are not persistent
+
+
+class MambaForCausalLM(nn.Module):
+    def __init__(self, c, mixer):
+        super().__init__()
+        h = c["hidden_size"]
+        b = self.backbone = nn.Module()
+        b.embeddings = emb(c["vocab_size"], h)
+        layers = []
+        for _ in range(c["num_hidden_layers"]):
+            blk = nn.Module()
+            blk.norm = RMSNorm(h)
+            blk.mixer = mixer(c)
+            layers.append(blk)
+        b.layers = nn.ModuleList(layers)
+        b.norm_f = RMSNorm(h)
+        self.lm_head = lin(h, c["vocab_size"], False)
+        if c.get("tie_word_embeddings", True):
+            self.lm_head.weight = b.embeddings.weight
+
+
 # ---------------------------------------------------------------- driver
 
 def main():
@@ -410,6 +463,8 @@ def main():
     T.compare(f("gpt-oss-120b"), GptOssForCausalLM(cfg("gpt-oss-120b")))
     T.compare(f("olmo-2-1124-7b"), llama_like(cfg("olmo-2-1124-7b"), Olmo2DecoderLayer))
     T.compare(f("granite-3.1-8b-instruct"), llama_like(cfg("granite-3.1-8b-instruct"), LlamaDecoderLayer))
+    T.compare(f("mamba-codestral-7b"), MambaForCausalLM(cfg("mamba-codestral-7b"), Mamba2Mixer))
+    T.compare(f("falcon-mamba-7b"), MambaForCausalLM(cfg("falcon-mamba-7b"), FalconMambaMixer))
     return 0
 
 
