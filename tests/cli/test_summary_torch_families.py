@@ -443,6 +443,66 @@ class MambaForCausalLM(nn.Module):
             self.lm_head.weight = b.embeddings.weight
 
 
+# ---------------------------------------------------------------- Jamba (models/jamba/modeling_jamba.py, 4.40)
+
+class JambaMambaMixer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, st, k = c["hidden_size"], c["mamba_d_state"], c["mamba_d_conv"]
+        inner = c["mamba_expand"] * h
+        r = c["mamba_dt_rank"] if c.get("mamba_dt_rank", "auto") != "auto" else -(-h // 16)
+        self.conv1d = nn.Conv1d(inner, inner, kernel_size=k, groups=inner, padding=k - 1, bias=c.get("mamba_conv_bias", True), **META)
+        self.in_proj = lin(h, 2 * inner, c.get("mamba_proj_bias", False))
+        self.x_proj = lin(inner, r + 2 * st, False)
+        self.dt_proj = lin(r, inner, True)
+        self.A_log = nn.Parameter(torch.empty(inner, st, **META))
+        self.D = nn.Parameter(torch.empty(inner, **META))
+        self.out_proj = lin(inner, h, c.get("mamba_proj_bias", False))
+        self.dt_layernorm = RMSNorm(r)
+        self.b_layernorm = RMSNorm(st)
+        self.c_layernorm = RMSNorm(st)
+
+
+class JambaSparseMoeBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.router = lin(c["hidden_size"], c["num_experts"], False)
+        self.experts = nn.ModuleList([mlp(c["hidden_size"], c["intermediate_size"]) for _ in range(c["num_experts"])])
+
+
+class JambaDecoderLayer(nn.Module):
+    """JambaAttentionDecoderLayer (self_attn) or JambaMambaDecoderLayer (mamba), then the
+    feed_forward and the two norms."""
+
+    def __init__(self, c, i):
+        super().__init__()
+        h, nh, kv = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
+        if i % c["attn_layer_period"] == c["attn_layer_offset"]:
+            a = self.self_attn = nn.Module()
+            hd = h // nh
+            a.q_proj = lin(h, nh * hd, False)
+            a.k_proj = lin(h, kv * hd, False)
+            a.v_proj = lin(h, kv * hd, False)
+            a.o_proj = lin(nh * hd, h, False)
+        else:
+            self.mamba = JambaMambaMixer(c)
+        moe = i % c["expert_layer_period"] == c["expert_layer_offset"]
+        self.feed_forward = JambaSparseMoeBlock(c) if moe else mlp(h, c["intermediate_size"])
+        self.input_layernorm = RMSNorm(h)
+        self.pre_ff_layernorm = RMSNorm(h)
+
+
+class JambaForCausalLM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.model = nn.Module()
+        self.model.embed_tokens = emb(c["vocab_size"], h)
+        self.model.layers = nn.ModuleList([JambaDecoderLayer(c, i) for i in range(c["num_hidden_layers"])])
+        self.model.final_layernorm = RMSNorm(h)
+        self.lm_head = lin(h, c["vocab_size"], False)
+
+
 # ---------------------------------------------------------------- driver
 
 def main():
@@ -465,6 +525,7 @@ def main():
     T.compare(f("granite-3.1-8b-instruct"), llama_like(cfg("granite-3.1-8b-instruct"), LlamaDecoderLayer))
     T.compare(f("mamba-codestral-7b"), MambaForCausalLM(cfg("mamba-codestral-7b"), Mamba2Mixer))
     T.compare(f("falcon-mamba-7b"), MambaForCausalLM(cfg("falcon-mamba-7b"), FalconMambaMixer))
+    T.compare(f("jamba-v0.1"), JambaForCausalLM(cfg("jamba-v0.1")))
     return 0
 
 
