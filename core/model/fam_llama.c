@@ -1,5 +1,5 @@
 /* fam_llama.c: llama-style decoder families as data: llama (Llama 1/2/3, TinyLlama,
- * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2, olmo2, granite. Key defaults are those
+ * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2, olmo2, granite, phimoe. Key defaults are those
  * of the upstream transformers config classes (LlamaConfig, MistralConfig, ...); module
  * names and registration order follow the upstream modeling files, so tensor names equal
  * the state_dict names. Shared structure is written once as row macros (fam_ll.h). */
@@ -61,6 +61,22 @@ LL_FAMILY(MISTRAL, k_mistral_keys, k_mistral_derived, k_mistral_bb, LS_MODEL_NOR
 
 /* ---------------------------------------------------------------- mixtral */
 
+/* Mixtral's sparse block (also Phi-3.5-MoE's): gate, then experts.N with w1 (gate), w2
+ * (down), w3 (up) of intermediate_size */
+#define LL_TOP2_MOE(noise_keys)                                                                \
+  LS_F_MOD(NULL, "block_sparse_moe", "{C}SparseMoeBlock", MOE, "B, S, hidden_size",            \
+           "num_local_experts num_experts_per_tok " noise_keys),                               \
+      {'M', NULL, "gate", "Linear", LS_MODEL_KIND_ROUTER, "B, S, num_local_experts", NULL, NULL, \
+       "B, S, hidden_size"},                                                                   \
+      LS_F_PAR(NULL, "weight", "num_local_experts, hidden_size"), LS_F_END,                    \
+      LS_F_MOD(NULL, "experts", "ModuleList", LIST, "B, S, hidden_size", NULL),                \
+      LS_F_LOOP(NULL, "X", "num_local_experts", "{C}BlockSparseTop2MLP", EXPERT, "B, S, hidden_size", \
+                "intermediate_size hidden_act"),                                               \
+      LS_F_LINEAR(NULL, "w1", "intermediate_size", "hidden_size", "0"),                        \
+      LS_F_LINEAR(NULL, "w2", "hidden_size", "intermediate_size", "0"),                        \
+      LS_F_LINEAR(NULL, "w3", "intermediate_size", "hidden_size", "0"),                        \
+      LS_F_ENDLOOP, LS_F_END, LS_F_END
+
 static const ls_model_keyinfo k_mixtral_keys[] = {
     LL_KEYS("32000", "4096", "14336", "32", "32", "\"silu\"", "131072", "1e-05", "1000000.0"),
     LL_KV("8"), LL_HEAD_DIM("hidden_size / num_attention_heads"), LL_WINDOW("null"),
@@ -78,17 +94,7 @@ static const ls__frow k_mixtral_bb[] = {
     LL_EMBED,
     LL_LAYERS_OPEN("{C}DecoderLayer"),
     LL_ATTN("{C}Attention", "sliding_window", "0", "0"),
-    LS_F_MOD(NULL, "block_sparse_moe", "{C}SparseMoeBlock", MOE, "B, S, hidden_size",
-             "num_local_experts num_experts_per_tok router_jitter_noise"),
-    {'M', NULL, "gate", "Linear", LS_MODEL_KIND_ROUTER, "B, S, num_local_experts", NULL, NULL, "B, S, hidden_size"},
-    LS_F_PAR(NULL, "weight", "num_local_experts, hidden_size"), LS_F_END,
-    LS_F_MOD(NULL, "experts", "ModuleList", LIST, "B, S, hidden_size", NULL),
-    LS_F_LOOP(NULL, "X", "num_local_experts", "{C}BlockSparseTop2MLP", EXPERT, "B, S, hidden_size",
-              "intermediate_size hidden_act"),
-    LS_F_LINEAR(NULL, "w1", "intermediate_size", "hidden_size", "0"),
-    LS_F_LINEAR(NULL, "w2", "hidden_size", "intermediate_size", "0"),
-    LS_F_LINEAR(NULL, "w3", "intermediate_size", "hidden_size", "0"),
-    LS_F_ENDLOOP, LS_F_END, LS_F_END,
+    LL_TOP2_MOE("router_jitter_noise"),
     LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
     LL_LAYERS_CLOSE,
     LL_NORM("norm", "{C}RMSNorm"),
@@ -297,3 +303,52 @@ static const ls__frow k_granite_bb[] = {
     LL_NORM("norm", "{C}RMSNorm"),
 };
 LL_FAMILY(GRANITE, k_granite_keys, k_granite_derived, k_granite_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- phimoe */
+
+/* PhimoeConfig / modeling_phimoe.py (transformers 4.46): Mixtral's sparse MoE block (gate,
+ * experts.N.w1/w2/w3) under Phi-3's attention with biases, LayerNorms with bias instead of
+ * RMSNorms (despite the key's name rms_norm_eps), and an LM head with a bias. Its longrope
+ * rope_scaling carries short_mscale and long_mscale, which PhimoeRotaryEmbedding reads. */
+static const ls_model_keyinfo k_phimoe_keys[] = {
+    LL_KEYS("32064", "4096", "6400", "32", "32", "\"silu\"", "131072", "1e-05", "1000000.0"),
+    LL_KV("8"), LL_WINDOW("null"),
+    LS_F_KEY("num_experts_per_tok", "", INT, DIM, TOP_K, "2", "Experts each token is routed to (top-k).", NULL),
+    LS_F_KEY("num_local_experts", "", INT, DIM, N_EXPERTS, "16", "Experts per sparse MoE block.", NULL),
+    LS_F_KEY("output_router_logits", "", BOOL, 0, NONE, "false", "Return router logits.", NULL),
+    LS_F_KEY("router_aux_loss_coef", "", FLOAT, 0, NONE, "0.001", "Weight of the load-balancing loss.", NULL),
+    LS_F_KEY("router_jitter_noise", "", FLOAT, 0, NONE, "0.01", "Multiplicative noise on router inputs in training.", NULL),
+    LS_F_KEY("input_jitter_noise", "", FLOAT, 0, NONE, "0.0", "Multiplicative noise on expert inputs in training.", NULL),
+    LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL),
+    LS_F_KEY("lm_head_bias", "", BOOL, 0, NONE, "false", "Bias on the LM head.", NULL),
+    LS_F_KEY("original_max_position_embeddings", "", INT, DIM, NONE, "4096", "Context length of pretraining (longrope scaling starts from it).", NULL),
+    LS_F_KEY("hidden_dropout", "", FLOAT, 0, DROPOUT, "0.0", "Dropout of Phi-3.5-MoE's own code on residual branches (kept as an attribute).", NULL),
+    K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
+};
+static const ls__fderived k_phimoe_derived[] = {
+    {"hd", "hidden_size / num_attention_heads"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},
+    {"sem_qkv_bias", "attention_bias"}, {"sem_out_bias", "attention_bias"}, {"sem_mlp_bias", "0"},
+    {"sem_window", "sliding_window"}, {"sem_experts", "num_local_experts"}, {"moe_ffn", "intermediate_size"},
+    {"sem_norm", "0"}};
+#define PM_LN(name) LS_F_LAYERNORM_S(NULL, name, "hidden_size", NULL, "rms_norm_eps", "S")
+static const ls__frow k_phimoe_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", "sliding_window", "attention_bias", "attention_bias"),
+    LL_TOP2_MOE("router_jitter_noise input_jitter_noise"),
+    PM_LN("input_layernorm"), PM_LN("post_attention_layernorm"),
+    LL_LAYERS_CLOSE,
+    PM_LN("norm"),
+};
+static const ls__frow k_phimoe_clm[] = {
+    LS_F_BACKBONE,
+    {'M', NULL, "lm_head", "Linear", LS_MODEL_KIND_LINEAR, "B, S, vocab_size", NULL, NULL, "B, S, hidden_size"},
+    LS_F_PARTIE(NULL, "weight", "vocab_size, hidden_size", "{P}embed_tokens.weight", "tie_word_embeddings"),
+    LS_F_PAR("lm_head_bias", "bias", "vocab_size"), LS_F_END};
+static const ls__fhead k_phimoe_heads[] = {
+    {LS_MODEL_HEAD_CAUSAL_LM, "ForCausalLM", k_phimoe_clm, LS_F_N(k_phimoe_clm)}};
+const ls__family ls__family_PHIMOE = {
+    LS_MODEL_FAMILY_PHIMOE, k_phimoe_keys, LS_F_N(k_phimoe_keys), k_phimoe_derived,
+    LS_F_N(k_phimoe_derived), "model", "{C}Model", "B, S, hidden_size", k_phimoe_bb,
+    LS_F_N(k_phimoe_bb), k_phimoe_heads, LS_F_N(k_phimoe_heads), LS_MODEL_NORM_LAYER,
+    LS_MODEL_POS_ROPE, 1, 1, 0, 0, 0};

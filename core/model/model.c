@@ -103,6 +103,24 @@ static int class_split(const char *cls, ls_model_family *fam, ls_model_head *hea
         break;
       }
   }
+  if (!found) {
+    static const struct { const char *prefix; ls_model_family fam; } aliases[] = {
+#define X(prefix, id) {prefix, LS_MODEL_FAMILY_##id},
+#include "core/model/class_aliases.def"
+#undef X
+    };
+    for (size_t a = 0; a < sizeof aliases / sizeof aliases[0] && !found; a++) {
+      size_t pl = strlen(aliases[a].prefix);
+      if (strncmp(cls, aliases[a].prefix, pl) != 0) continue;
+      for (size_t s = 0; s < sizeof k_suffixes / sizeof k_suffixes[0]; s++)
+        if (strcmp(cls + pl, k_suffixes[s].suffix) == 0) {
+          *fam = aliases[a].fam;
+          *head = k_suffixes[s].head;
+          found = 1;
+          break;
+        }
+    }
+  }
   return found;
 }
 

@@ -268,7 +268,7 @@ static void rule_topk(ls__sctx *c) {
  * mistake (docs/rules.md#LS111). */
 static void rule_window(ls__sctx *c) {
   const ls_model *m = c->m;
-  if (m->family == LS_MODEL_FAMILY_PHI3) return;
+  if (m->family == LS_MODEL_FAMILY_PHI3 || m->family == LS_MODEL_FAMILY_PHIMOE) return;
   const ls_model_value *w = ls__sv(m, LS_MODEL_ROLE_SLIDING_WINDOW), *mp = ls__sv(m, LS_MODEL_ROLE_MAX_POS);
   int64_t wv, mpv;
   if (ls__sv_int(w, &wv) || ls__sv_int(mp, &mpv) || m->sem.sliding_window <= 0) return;
@@ -518,6 +518,11 @@ static void rule_rope(ls__sctx *c) {
     const ls_json_member *f = &o->u.obj.members[i];
     if (strcmp(f->key, "type") == 0 || strcmp(f->key, "rope_type") == 0) continue;
     if (in_list(k->required, f->key, f->key_len) || in_list(k->optional, f->key, f->key_len)) continue;
+    /* Phi-3.5-MoE's longrope also scales attention by short_mscale / long_mscale, which
+     * PhimoeRotaryEmbedding reads */
+    if (c->m->family == LS_MODEL_FAMILY_PHIMOE && strcmp(type, "longrope") == 0 &&
+        (strcmp(f->key, "short_mscale") == 0 || strcmp(f->key, "long_mscale") == 0))
+      continue;
     ls__sb_init(&b, LS_SMELL_ROPE_SCALING, f->key_span, "rope_scaling",
                 "\"%s\" is not a field of %s rope_scaling (fields: %s%s%s): transformers "
                 "ignores it with a warning", f->key, type, k->required,

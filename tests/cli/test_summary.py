@@ -99,6 +99,8 @@ PUBLISHED_ROUNDED = [
     # 4 attention layers: 4 GiB of KV cache at 256K tokens (Jamba paper, Table 1)
     ("jamba-v0.1", lambda j: j["memory"]["kv_cache_per_token"] * 262144 / 2 ** 30 * 1e9, 4, 0, False,
      "Jamba paper, Table 1: KV cache at 256K context"),
+    ("phi-3.5-moe-instruct", lambda j: j["params"], 41.9, 1, False, "microsoft/Phi-3.5-MoE-instruct model page"),
+    ("phi-3.5-moe-instruct", lambda j: j["params_active"], 6.6, 1, False, "Phi-3.5-MoE model card: 6.6B active"),
 ]
 
 
@@ -172,7 +174,7 @@ def test_every_family_loads():
                     fams.add(json.loads(p.stdout)["family"])
     want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
             "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper",
-            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3", "gpt_oss", "olmo2", "granite", "mamba2", "falcon_mamba", "jamba"}
+            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3", "gpt_oss", "olmo2", "granite", "mamba2", "falcon_mamba", "jamba", "phimoe"}
     check(want <= fams, f"families not loaded: {sorted(want - fams)}")
     print(f"ok families: {len(fams)} loaded")
 

@@ -503,6 +503,43 @@ class JambaForCausalLM(nn.Module):
         self.lm_head = lin(h, c["vocab_size"], False)
 
 
+# ---------------------------------------------------------------- Phi-3.5-MoE (models/phimoe/modeling_phimoe.py, 4.46)
+
+class PhimoeDecoderLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, nh, kv, b = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c.get("attention_bias", False)
+        hd = h // nh
+        a = self.self_attn = nn.Module()
+        a.q_proj = lin(h, nh * hd, b)
+        a.k_proj = lin(h, kv * hd, b)
+        a.v_proj = lin(h, kv * hd, b)
+        a.o_proj = lin(nh * hd, h, b)
+        moe = self.block_sparse_moe = nn.Module()
+        moe.gate = lin(h, c["num_local_experts"], False)
+        experts = []
+        for _ in range(c["num_local_experts"]):
+            e = nn.Module()
+            e.w1 = lin(h, c["intermediate_size"], False)
+            e.w2 = lin(c["intermediate_size"], h, False)
+            e.w3 = lin(h, c["intermediate_size"], False)
+            experts.append(e)
+        moe.experts = nn.ModuleList(experts)
+        self.input_layernorm = T.ln(h)  # LayerNorm with bias, not RMSNorm
+        self.post_attention_layernorm = T.ln(h)
+
+
+class PhimoeForCausalLM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.model = nn.Module()
+        self.model.embed_tokens = emb(c["vocab_size"], h)
+        self.model.layers = nn.ModuleList([PhimoeDecoderLayer(c) for _ in range(c["num_hidden_layers"])])
+        self.model.norm = T.ln(h)
+        self.lm_head = lin(h, c["vocab_size"], c.get("lm_head_bias", False))
+
+
 # ---------------------------------------------------------------- driver
 
 def main():
@@ -526,6 +563,7 @@ def main():
     T.compare(f("mamba-codestral-7b"), MambaForCausalLM(cfg("mamba-codestral-7b"), Mamba2Mixer))
     T.compare(f("falcon-mamba-7b"), MambaForCausalLM(cfg("falcon-mamba-7b"), FalconMambaMixer))
     T.compare(f("jamba-v0.1"), JambaForCausalLM(cfg("jamba-v0.1")))
+    T.compare(f("phi-3.5-moe-instruct"), PhimoeForCausalLM(cfg("phi-3.5-moe-instruct")))
     return 0
 
 
