@@ -479,6 +479,7 @@ int ls_smell_check(const ls_json_doc *doc, const ls_model *model, const ls_smell
       rule_unknown_keys(&c);
       rule_model_issues(&c);
       ls__smell_rules_run(&c);
+      ls__smell_family_rules_run(&c);
     }
   }
   if (!c.oom && c.n) {
