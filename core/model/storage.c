@@ -66,7 +66,11 @@ int ls__stored_bytes(const ls_model *m, uint64_t *bytes, char *fmt, size_t cap) 
   if (fp8) snprintf(fmt, cap, "fp8 e4m3 Linear weights with %lldx%lld float32 block scales, the rest %s",
                     (long long)bo, (long long)bi, ls_model_wdtype_name(dt));
   else if (mx) snprintf(fmt, cap, "mxfp4 experts (4.25 bits per weight), the rest %s", ls_model_wdtype_name(dt));
-  else snprintf(fmt, cap, "%s (torch_dtype)", ls_model_wdtype_name(dt));
+  else {
+    const ls_model_value *tv = ls_model_value_by_role(m, LS_MODEL_ROLE_TORCH_DTYPE);
+    snprintf(fmt, cap, "%s (%s)", ls_model_wdtype_name(dt),
+             tv && tv->present ? "torch_dtype" : "no torch_dtype: PretrainedConfig's float32");
+  }
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
     const ls_model_module *md = &m->modules[t->module];

@@ -361,6 +361,16 @@ static void test_recognition(void **state) {
   ls_model_free(m);
   assert_true(ls_model_type_is_upstream("qwen3_next"));
   assert_false(ls_model_type_is_upstream("frobnicator"));
+  /* key sets are 128-bit: every family's keys and the common ones must fit, or the key ->
+   * tensor relation would silently lose keys */
+  size_t nc = 0;
+  ls_model_common_keys(&nc);
+  for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++) {
+    size_t nk = 0;
+    ls_model_family_keys((ls_model_family)f, &nk);
+    if (nk + nc > 128) fprintf(stderr, "%s: %zu keys\n", ls_model_family_name((ls_model_family)f), nk + nc);
+    assert_true(nk + nc <= 128);
+  }
   /* every family layerscope models is a transformers type */
   for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++)
     assert_true(ls_model_type_is_upstream(ls_model_family_name((ls_model_family)f)));
