@@ -78,7 +78,7 @@ CASES = [
     ("config", "empty file", "cli", {"c.json": b""}, ["summary", "{c.json}"], (1, 2), r"(?i)empty|end of|expected"),
     ("config", "missing file", "cli", {}, ["summary", "/nonexistent/config.json"], (1, 2), r"(?i)no such|cannot|not found"),
     ("config", "a directory", "cli", {}, ["summary", "/tmp"], (1, 2), r"(?i)directory|read"),
-    ("config", "unknown model_type", "cli", {"c.json": cfg(model_type="frobnicator")}, ["summary", "{c.json}"], (0,), r"frobnicator.*not a known"),
+    ("config", "unknown model_type", "cli", {"c.json": cfg(model_type="frobnicator")}, ["summary", "{c.json}"], (2,), r"frobnicator.*not a model type.*supported: gpt2.*--generic"),
     ("config", "hidden_size 10^12", "cli", {"c.json": cfg(hidden_size=10**12)}, ["summary", "{c.json}"], (1, 2), r"hidden_size"),
     ("config", "num_hidden_layers -1", "cli", {"c.json": cfg(num_hidden_layers=-1)}, ["summary", "{c.json}"], (1, 2), r"num_hidden_layers"),
     ("config", "num_attention_heads 0", "cli", {"c.json": cfg(num_attention_heads=0)}, ["summary", "{c.json}"], (1, 2), r"num_attention_heads"),
