@@ -354,7 +354,7 @@ int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model *
   m->reading = fam != LS_MODEL_FAMILY_UNKNOWN ? (note[0] ? LS_MODEL_READING_INFERRED : LS_MODEL_READING_EXACT)
                : generic ? LS_MODEL_READING_GENERIC : LS_MODEL_READING_NONE;
   if (fam == LS_MODEL_FAMILY_UNKNOWN) {
-    char lead[320];
+    char lead[sizeof note + 160];
     if (type_name && ls_model_type_is_upstream(type_name))
       snprintf(lead, sizeof lead, "%s%smodel_type \"%s\" is a transformers model type that layerscope "
                "does not model yet", note, note[0] ? "; " : "", type_name);
@@ -364,12 +364,12 @@ int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model *
     else
       snprintf(lead, sizeof lead, "no model_type, and neither architectures, the path nor the keys "
                "name a family");
-    snprintf(note, sizeof note, "%s (supported: %s)%s", lead, ls_model_supported_types(),
+    if (!(m->reading_note = ls_arena_sprintf(&p->arena, "%s (supported: %s)%s", lead, ls_model_supported_types(),
              generic ? "; the shapes and figures are a generic llama-style reading of the common keys, "
                        "not this model's"
-                     : ": no shapes or figures (the generic llama-style reading is available on request)");
-  }
-  if (note[0] && !(m->reading_note = ls_arena_strndup(&p->arena, note, strlen(note)))) goto fail;
+                     : ": no shapes or figures (the generic llama-style reading is available on request)")))
+      goto fail;
+  } else if (note[0] && !(m->reading_note = ls_arena_strndup(&p->arena, note, strlen(note)))) goto fail;
   p->fam = ls__family_get(m->reading == LS_MODEL_READING_GENERIC ? LS_MODEL_FAMILY_LLAMA : fam);
   if (!p->fam) p->fam = &ls__family_none;
   size_t nc;
