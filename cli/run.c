@@ -171,9 +171,11 @@ int ls_cli_run(int argc, char **argv) {
   }
   double dt = now_s() - t0;
   if (timing)
-    fprintf(stderr, "forward: %lld tokens in %.4f s (%.1f tokens/s, %d threads)%s; peak RSS %.1f MiB\n",
+    fprintf(stderr, "forward: %lld tokens in %.4f s (%.1f tokens/s, %d threads)%s; peak RSS %.1f MiB; "
+            "products: %s\n",
             (long long)n, dt, (double)n / dt, ls_engine_threads(e),
-            stats ? ", statistics hook on every module" : "", peak_rss_mib());
+            stats ? ", statistics hook on every module" : "", peak_rss_mib(),
+            ls_engine_matmul_path(e));
   int64_t rows, cols;
   const float *logits = ls_fwd_logits(f, &rows, &cols);
   if (top_k > cols) top_k = cols;

@@ -19,6 +19,7 @@
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
 #include "core/engine/ops_bf16.h" /* ls_ops_bf16_supported: bf16 compute mode */
+#include "core/engine/ops_dnnl.h" /* ls_ops_bf16_path_name */
 #include "core/engine/rng.h"
 #include "core/tensor/tensor.h"
 
@@ -403,6 +404,9 @@ const ls_model *ls_engine_model(const ls_engine *e) { return e->m; }
 int ls_engine_threads(const ls_engine *e) { return ls_pool_threads(e->pool); }
 size_t ls_engine_owned_bytes(const ls_engine *e) { return e->owned_bytes; }
 int ls_engine_compute_get(const ls_engine *e) { return e->compute; }
+const char *ls_engine_matmul_path(const ls_engine *e) {
+  return e->compute == LS_ENGINE_COMPUTE_BF16 ? ls_ops_bf16_path_name() : "openblas sgemm";
+}
 
 int ls_engine_compute_parse(const char *name) {
   if (strcmp(name, "fp32") == 0 || strcmp(name, "f32") == 0) return LS_ENGINE_COMPUTE_F32;

@@ -81,6 +81,10 @@ int ls_engine_threads(const ls_engine *e);
 size_t ls_engine_owned_bytes(const ls_engine *e);
 /* The compute mode in effect: BF16 only when asked for and the CPU has AVX512_BF16. */
 int ls_engine_compute_get(const ls_engine *e);
+/* Which code computes the matrix products of a pass, for --timing and profiles: "openblas
+ * sgemm" (fp32 mode), "onednn brg:avx512_core_amx" / "onednn brg:avx512_core_bf16" or
+ * "kernel avx512_bf16" (bf16 mode; ops_dnnl.h says how it is chosen). Static string. */
+const char *ls_engine_matmul_path(const ls_engine *e);
 /* "fp32" / "bf16" to ls_engine_compute; -1 when unknown. */
 int ls_engine_compute_parse(const char *name);
 
