@@ -20,6 +20,7 @@
 #include "core/engine/engine_int.h"
 #include "core/engine/ops_bf16.h" /* ls_ops_bf16_supported: bf16 compute mode */
 #include "core/engine/ops_dnnl.h" /* ls_ops_bf16_path_name */
+#include "core/engine/ops_q8.h"   /* ls_ops_q8_supported */
 #include "core/engine/rng.h"
 #include "core/tensor/tensor.h"
 
@@ -372,6 +373,15 @@ int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opt
     e->compute = LS_ENGINE_COMPUTE_BF16;
     for (size_t i = 0; i < m->n_tensors; i++) e->wb[i].mat.compute_bf16 = 1;
   }
+  if (!rc) { /* say which code computes the products: per mode, and for GGUF quantized weights */
+    int quant = 0;
+    for (size_t i = 0; i < m->n_tensors; i++)
+      quant |= e->wb[i].mat.type == LS_OPS_Q8_0 || e->wb[i].mat.type == LS_OPS_Q4_0;
+    snprintf(e->matmul_path, sizeof e->matmul_path, "%s%s",
+             e->compute == LS_ENGINE_COMPUTE_BF16 ? ls_ops_bf16_path_name() : "openblas sgemm",
+             !quant ? "" : ls_ops_q8_supported() ? "; q8_0/q4_0 as int8 (avx512_vnni)"
+                                                 : "; q8_0/q4_0 dequantized to fp32");
+  }
   if (!rc && opts->weights) prefault(e, opts);
   if (!rc) {
     if (m->family == LS_MODEL_FAMILY_BERT || m->family == LS_MODEL_FAMILY_ROBERTA)
@@ -404,9 +414,7 @@ const ls_model *ls_engine_model(const ls_engine *e) { return e->m; }
 int ls_engine_threads(const ls_engine *e) { return ls_pool_threads(e->pool); }
 size_t ls_engine_owned_bytes(const ls_engine *e) { return e->owned_bytes; }
 int ls_engine_compute_get(const ls_engine *e) { return e->compute; }
-const char *ls_engine_matmul_path(const ls_engine *e) {
-  return e->compute == LS_ENGINE_COMPUTE_BF16 ? ls_ops_bf16_path_name() : "openblas sgemm";
-}
+const char *ls_engine_matmul_path(const ls_engine *e) { return e->matmul_path; }
 
 int ls_engine_compute_parse(const char *name) {
   if (strcmp(name, "fp32") == 0 || strcmp(name, "f32") == 0) return LS_ENGINE_COMPUTE_F32;

@@ -68,6 +68,7 @@ struct ls_engine {
   const ls_model *m;
   ls_pool *pool;
   ls__wb *wb;            /* [m->n_tensors] bindings, tied tensors share the target's mat */
+  char matmul_path[192]; /* ls_engine_matmul_path: which code computes the products */
   void *src;             /* weight source: an ls_tfile (core/tensor/tensor.h, tfile.c), NULL for random init */
   void **owned;          /* buffers to free: random weights, decoded vectors */
   size_t n_owned, cap_owned, owned_bytes;

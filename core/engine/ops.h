@@ -55,6 +55,9 @@ size_t ls_ops_mat_row_bytes(const ls_ops_mat *m);
  * numbers (bool) or have no decoder. */
 int ls_ops_type_from_dtype(int ls_dtype_value, int *ext);
 
+/* The stored row of logical row `row` (differs only for rowmap_heads matrices). */
+int64_t ls_ops_mat_stored_row(const ls_ops_mat *m, int64_t row);
+
 /* Decodes elements [col0, col0 + n) of row `row` into out[n]. col0 must be a multiple of
  * the block size and n a multiple of it or reach the end of the row (programmer errors). */
 void ls_ops_mat_row(const ls_ops_mat *m, int64_t row, int64_t col0, int64_t n, float *out);
