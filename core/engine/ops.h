@@ -159,6 +159,8 @@ typedef struct ls_ops_attn {
   int causal;       /* key j visible from query i only if j <= i */
   int64_t window;   /* > 0: also only if i - j < window (Mistral sliding window) */
   const int *key_mask; /* [S] 1 = attend, 0 = padding (BERT attention_mask), or NULL */
+  float softcap;    /* > 0: each scaled score s becomes softcap * tanh(s / softcap) before
+                       the mask (gemma2's attn_logit_softcapping); 0: none */
 } ls_ops_attn;
 
 /* out[S, n_heads * head_dim] = softmax(q k^T * scale + mask) v, with
@@ -170,8 +172,8 @@ typedef struct ls_ops_attn {
 void ls_ops_attention(ls_pool *p, const ls_ops_attn *a, const float *q, const float *k,
                       const float *v, float *probs, float *out);
 
-/* One head's scores pr[S, S] (q.k) into probabilities: each visible score times mul, the
- * others -INFINITY (causal, window, key mask), then a row softmax. Shared by the fp32 and
+/* One head's scores pr[S, S] (q.k) into probabilities: each visible score times mul (then
+ * soft-capped when a->softcap > 0), the others -INFINITY (causal, window, key mask), then a row softmax. Shared by the fp32 and
  * the bf16 attention. */
 void ls_ops_attn_softmax(const ls_ops_attn *a, float *pr, float mul);
 

@@ -278,6 +278,8 @@ void ls_ops_attn_softmax(const ls_ops_attn *a, float *pr, float mul) {
     for (int64_t t = hi; t < S; t++) row[t] = -INFINITY;
     if (mul != 1.0f)
       for (int64_t t = lo; t < hi; t++) row[t] *= mul;
+    if (a->softcap > 0)
+      for (int64_t t = lo; t < hi; t++) row[t] = a->softcap * tanhf(row[t] / a->softcap);
     if (a->key_mask)
       for (int64_t t = lo; t < hi; t++)
         if (!a->key_mask[t]) row[t] = -INFINITY;
