@@ -1,6 +1,7 @@
 /* engine_int.h (internal to core/engine): the state shared by engine.c (weight binding),
  * forward.c (pass lifecycle, events, pausing) and the family forward files
- * (fwd_decoder.c: gpt2 and the llama family; fwd_encoder.c: bert and roberta).
+ * (fwd_decoder.c: gpt2 and the llama family, with the per-family pieces of qwen3, olmo2,
+ * granite, gemma2 and gemma3_text; fwd_encoder.c: bert and roberta).
  *
  * At open, each family's plan function resolves every module the forward pass touches to
  * its index in the module tree and its bound weights, so the pass itself never looks a name
@@ -47,7 +48,15 @@ typedef struct ls__expert {
 typedef struct ls__layer {
   int mod, attn, mlp;
   ls__norm n1, n2;    /* pre-attention / pre-MLP norms (bert: attention.output.LayerNorm,
-                         output.LayerNorm: post-norms) */
+                         output.LayerNorm: post-norms); w == NULL: none (olmo2) */
+  ls__norm pn1, pn2;  /* norms of the attention / MLP outputs before the residual add
+                         (gemma2/3: post_attention_layernorm, post_feedforward_layernorm;
+                         olmo2 the same pair); w == NULL: none */
+  ls__norm qn, kn;    /* q_norm / k_norm before RoPE; w == NULL: none. Over each head's
+                         head_dim (qwen3, gemma3: qk_per_head = 1) or over the whole
+                         projection (olmo2: 0) */
+  int qk_per_head;
+  int local_rope;     /* gemma3: a sliding layer, rotated with the local base (rope_local) */
   ls__lin qkv;        /* fused: gpt2 c_attn (Conv1D), phi3 qkv_proj */
   ls__lin q, k, v, o; /* separate projections; o = c_proj / o_proj / attention.output.dense */
   int attn_self, attn_out; /* bert: attention.self, attention.output containers */
@@ -75,6 +84,20 @@ struct ls_engine {
   ls__arch arch;
   int act;               /* ls_ops_act */
   ls_ops_rope rope;
+  ls_ops_rope rope_local; /* gemma3's sliding layers: rope_local_base_freq, no scaling */
+  int has_local_rope;
+  /* per-family scalars (1 / 0 = the llama arithmetic) */
+  float attn_scale;      /* scores scale: 1/sqrt(head_dim); granite attention_multiplier,
+                            gemma2/3 query_pre_attn_scalar^-0.5 */
+  float attn_softcap;    /* > 0: scores c * tanh(s / c) (gemma2 attn_logit_softcapping) */
+  float embed_mul;       /* token embeddings times this (gemma: sqrt(hidden), granite:
+                            embedding_multiplier) */
+  int embed_in_module;   /* 1: the scale is inside embed_tokens (gemma3's
+                            Gemma3TextScaledWordEmbedding), so its event shows it */
+  float resid_mul;       /* attention / MLP outputs times this before the residual add
+                            (granite residual_multiplier) */
+  float logit_div;       /* logits / this (granite logits_scaling) */
+  float final_softcap;   /* > 0: logits c * tanh(x / c) (gemma2/3 final_logit_softcapping) */
   int64_t H, n_heads, n_kv, head_dim, inter, vocab, max_pos, n_layers, n_experts, top_k;
   int root, backbone, layers_list, lm_head_mod, final_norm_mod;
   const ls__wb *tok_emb, *pos_emb, *type_emb;
@@ -127,6 +150,8 @@ struct ls_fwd {
   float *ff1, *ff2;      /* [S, 2 inter] MLP hidden (gate / up) */
   float *fo;             /* [S, H] MLP output */
   float *cos_t, *sin_t;  /* [S, rot_dim / 2] */
+  float *cos_l, *sin_l;  /* [S, rot_dim / 2] local-base tables (gemma3), or NULL */
+  float *qk;             /* [S, (n_heads + n_kv) head_dim] q_norm then k_norm outputs */
   float *router;         /* [S, n_experts] logits, then */
   float *routing;        /* [S, n_experts] routing weights (0 for unselected) */
   float *ex_in, *ex_out; /* [S, H] gathered expert rows */

@@ -2,9 +2,16 @@
  * learned positions, fused Conv1D c_attn, tanh GELU MLP, lm_head tied to wte) and the llama
  * family (llama / TinyLlama, mistral with a sliding window, qwen2 with q/k/v biases, gemma
  * with (1 + w) RMSNorm and sqrt(hidden) embedding scale, phi3 with fused qkv_proj and
- * gate_up_proj, mixtral with top-k routed experts). Each follows the upstream
- * modeling_<family>.py forward; the events are emitted in upstream module-call order, so a
- * hook sees exactly what a PyTorch forward hook on the same module would.
+ * gate_up_proj, mixtral with top-k routed experts). The newer llama-style families differ
+ * only in pieces the plan sets per layer or per model: qwen3 (RMSNorm of each head's queries
+ * and keys before RoPE), olmo2 (no pre-norms: norms of the attention and MLP outputs, q/k
+ * norms over the whole projection), granite (embedding, attention, residual and logit
+ * multipliers), gemma2 (pre and post norms around both sublayers, query_pre_attn_scalar,
+ * soft-capped scores and logits, alternating sliding windows) and gemma3_text (gemma2's
+ * layer with per-head q/k norms, the embedding scale inside embed_tokens, and a local RoPE
+ * base on its sliding layers). Each follows the upstream modeling_<family>.py forward; the
+ * events are emitted in upstream module-call order, so a hook sees exactly what a PyTorch
+ * forward hook on the same module would.
  *
  * Buffers are the pass's (engine_int.h); the residual stream ping-pongs between x and x2 so
  * a layer's input is still intact when its exit event shows it. */
@@ -18,6 +25,73 @@
 #include "core/engine/ops_bf16.h"
 
 /* ---- plan ---------------------------------------------------------------------------- */
+
+/* Where a layer's norms sit. Llama: input_layernorm before attention, post_attention_layernorm
+ * before the MLP (despite its name). Gemma2/3 (modeling_gemma2.py Gemma2DecoderLayer) norm
+ * both sides of both sublayers: input_layernorm, post_attention_layernorm (of the attention
+ * output), pre_feedforward_layernorm, post_feedforward_layernorm. OLMo2 (Olmo2DecoderLayer)
+ * keeps only the post-norms. So a post_feedforward_layernorm makes post_attention_layernorm
+ * a post-norm too. */
+static int plan_layer_norms(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) {
+  const int64_t H = e->H;
+  char n[600];
+  ls__norm pa, pre_ff, post_ff;
+  snprintf(n, sizeof n, "%s.input_layernorm", b);
+  int rc = ls__norm_bind(e, &L->n1, n, H, e->m->family != LS_MODEL_FAMILY_OLMO2, d);
+  snprintf(n, sizeof n, "%s.post_attention_layernorm", b);
+  rc = rc ? rc : ls__norm_bind(e, &pa, n, H, 1, d);
+  snprintf(n, sizeof n, "%s.pre_feedforward_layernorm", b);
+  rc = rc ? rc : ls__norm_bind(e, &pre_ff, n, H, 0, d);
+  snprintf(n, sizeof n, "%s.post_feedforward_layernorm", b);
+  rc = rc ? rc : ls__norm_bind(e, &post_ff, n, H, 0, d);
+  if (rc) return rc;
+  if (post_ff.w) {
+    L->pn1 = pa;
+    L->n2 = pre_ff;
+    L->pn2 = post_ff;
+  } else {
+    L->n2 = pa;
+    L->pn1.mod = L->pn2.mod = -1;
+  }
+  return LS_OK;
+}
+
+/* q_norm / k_norm of the attention, when the tree has them: [head_dim] weights normalise each
+ * head (qwen3, gemma3), [heads * head_dim] the whole projection (olmo2). */
+static int plan_qk_norms(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) {
+  const int64_t D = e->head_dim, nh = e->n_heads, nkv = e->n_kv;
+  char n[600];
+  L->qn.mod = L->kn.mod = -1;
+  snprintf(n, sizeof n, "%s.self_attn.q_norm.weight", b);
+  const ls__wb *qw = ls__wb_find(e, n);
+  if (!qw) return LS_OK;
+  L->qk_per_head = qw->ndim == 1 && qw->shape[0] == D;
+  snprintf(n, sizeof n, "%s.self_attn.q_norm", b);
+  int rc = ls__norm_bind(e, &L->qn, n, L->qk_per_head ? D : nh * D, 1, d);
+  snprintf(n, sizeof n, "%s.self_attn.k_norm", b);
+  return rc ? rc : ls__norm_bind(e, &L->kn, n, L->qk_per_head ? D : nkv * D, 1, d);
+}
+
+/* Gemma3's sliding layers (Gemma3TextConfig): as layer_types says when written, else every
+ * layer but each sliding_window_pattern-th. */
+static int gemma3_sliding(const ls_model *m, int64_t l) {
+  const ls_model_value *lt = ls_model_value_get(m, "layer_types");
+  if (lt && lt->present && lt->json && lt->json->kind == LS_JSON_ARRAY) {
+    if ((size_t)l >= lt->json->u.arr.n) return 0;
+    const ls_json *it = lt->json->u.arr.items[l];
+    return it->kind == LS_JSON_STRING && strcmp(it->u.str.s, "sliding_attention") == 0;
+  }
+  const ls_model_value *p = ls_model_value_get(m, "sliding_window_pattern");
+  int64_t pat = p && p->kind == LS_MODEL_VT_INT && p->i > 0 ? p->i : 6;
+  return (l + 1) % pat != 0;
+}
+
+/* A float config value (ints converted), def when absent, null or not a number. */
+static double cfg_f(const ls_model *m, const char *key, double def) {
+  const ls_model_value *v = ls_model_value_get(m, key);
+  if (!v || (v->kind != LS_MODEL_VT_FLOAT && v->kind != LS_MODEL_VT_INT)) return def;
+  return v->kind == LS_MODEL_VT_FLOAT ? v->f : (double)v->i;
+}
 
 static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   const ls_model *m = e->m;
@@ -51,10 +125,7 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   L->mod = ls__mod(e, "%s", b);
   L->attn = ls__mod(e, "%s.self_attn", b);
   char n[600];
-  snprintf(n, sizeof n, "%s.input_layernorm", b);
-  rc = rc ? rc : ls__norm_bind(e, &L->n1, n, H, 1, d);
-  snprintf(n, sizeof n, "%s.post_attention_layernorm", b);
-  rc = rc ? rc : ls__norm_bind(e, &L->n2, n, H, 1, d);
+  rc = plan_layer_norms(e, L, b, d);
   if (m->family == LS_MODEL_FAMILY_PHI3) {
     snprintf(n, sizeof n, "%s.self_attn.qkv_proj", b);
     rc = rc ? rc : ls__lin_bind(e, &L->qkv, n, 1, H, (nh + 2 * nkv) * D, 1, d);
@@ -68,8 +139,10 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   }
   snprintf(n, sizeof n, "%s.self_attn.o_proj", b);
   rc = rc ? rc : ls__lin_bind(e, &L->o, n, 1, nh * D, H, 1, d);
+  rc = rc ? rc : plan_qk_norms(e, L, b, d);
   if (rc) return rc;
   L->window = L->attn >= 0 ? m->modules[L->attn].attn_window : m->sem.sliding_window;
+  L->local_rope = e->has_local_rope && gemma3_sliding(m, l);
   if (e->n_experts > 0) {
     L->moe = ls__mod(e, "%s.block_sparse_moe", b);
     L->experts_list = ls__mod(e, "%s.block_sparse_moe.experts", b);
@@ -132,6 +205,27 @@ static int plan_rope(ls_engine *e, ls_diag *d) {
   return LS_OK;
 }
 
+/* The per-family scalars of engine_int.h, from the config (upstream names in comments). */
+static void plan_scalars(ls_engine *e) {
+  const ls_model *m = e->m;
+  const ls_model_sem *s = &m->sem;
+  e->attn_scale = (float)(1.0 / sqrt((double)e->head_dim));
+  if (s->query_pre_attn_scalar > 0) /* gemma2/3: self.scaling = query_pre_attn_scalar**-0.5 */
+    e->attn_scale = (float)(1.0 / sqrt(s->query_pre_attn_scalar));
+  e->attn_softcap = (float)s->attn_logit_softcap;
+  e->final_softcap = (float)s->final_logit_softcap;
+  e->embed_mul = s->embed_scale > 0 ? (float)s->embed_scale : 1.0f;
+  e->embed_in_module = m->family == LS_MODEL_FAMILY_GEMMA3_TEXT;
+  e->resid_mul = 1.0f;
+  e->logit_div = 1.0f;
+  if (m->family == LS_MODEL_FAMILY_GRANITE) {
+    e->embed_mul = (float)cfg_f(m, "embedding_multiplier", 1.0);
+    e->attn_scale = (float)cfg_f(m, "attention_multiplier", 1.0);
+    e->resid_mul = (float)cfg_f(m, "residual_multiplier", 1.0);
+    e->logit_div = (float)cfg_f(m, "logits_scaling", 1.0);
+  }
+}
+
 int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
   const ls_model *m = e->m;
   const ls_model_sem *s = &m->sem;
@@ -157,9 +251,7 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
   if (e->n_experts > 0 && (e->top_k <= 0 || e->top_k > e->n_experts))
     return ls_diag_set(d, LS_EINVAL, "num_experts_per_tok %lld must be in 1..%lld",
                        (long long)e->top_k, (long long)e->n_experts);
-  if (s->attn_logit_softcap > 0 || s->final_logit_softcap > 0 || s->query_pre_attn_scalar > 0)
-    return ls_diag_set(d, LS_EUNSUPPORTED, "logit soft-capping / query_pre_attn_scalar (gemma2) "
-                       "is not supported by the engine");
+  plan_scalars(e);
   e->act = ls_ops_act_parse(s->act);
   if (e->act < 0)
     return ls_diag_set(d, LS_EUNSUPPORTED, "activation \"%s\" is not supported by the engine",
@@ -194,6 +286,15 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
     snprintf(n, sizeof n, "%snorm", pre);
     rc = ls__norm_bind(e, &e->final_norm, n, e->H, 1, d);
     if (!rc) rc = plan_rope(e, d);
+    if (!rc && m->family == LS_MODEL_FAMILY_GEMMA3_TEXT) {
+      /* Gemma3RotaryEmbedding of the sliding layers: base rope_local_base_freq, and
+       * rope_scaling applies to the global layers only */
+      e->rope_local = e->rope;
+      e->rope_local.kind = LS_OPS_ROPE_DEFAULT;
+      e->rope_local.factor = 1.0;
+      e->rope_local.theta = cfg_f(m, "rope_local_base_freq", 10000.0);
+      e->has_local_rope = 1;
+    }
   }
   if (rc) return rc;
   if (!e->tok_emb || e->tok_emb->ndim != 2 || e->tok_emb->shape[1] != e->H ||
@@ -287,6 +388,27 @@ static int mlp_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   return ls__fw_exit(f, L->mlp, &tin, 1, &tout, 1, NULL, 0);
 }
 
+/* q_norm / k_norm (plan_qk_norms) of heads x head_dim projections x [S, heads D] into
+ * y. Per head, the event shapes are upstream's view [1, S, heads, head_dim] (gemma3 norms
+ * after transpose(1, 2), so its PyTorch tensors are [1, heads, S, head_dim]: same values,
+ * other order). */
+static int qk_norm(ls_fwd *f, const ls__layer *L, const ls__norm *n, int64_t heads,
+                   const float *x, float *y) {
+  ls_engine *e = f->e;
+  const int64_t S = f->S, D = e->head_dim;
+  ls_fwd_tensor in = ls__act("input", x, S, heads * D), out = ls__act("output", y, S, heads * D);
+  if (L->qk_per_head) {
+    in.ndim = out.ndim = 4;
+    in.shape[2] = out.shape[2] = heads;
+    in.shape[3] = out.shape[3] = D;
+  }
+  TRY(ls__fw_enter(f, n->mod, &in, 1));
+  int64_t rows = L->qk_per_head ? S * heads : S, dim = L->qk_per_head ? D : heads * D;
+  ls_ops_rmsnorm(e->pool, y, x, rows, dim, n->w,
+                 e->m->sem.norm == LS_MODEL_NORM_RMS_PLUS1 ? 1.0f : 0.0f, (float)e->m->sem.norm_eps);
+  return ls__fw_exit(f, n->mod, &in, 1, &out, 1, NULL, 0);
+}
+
 static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
   ls_engine *e = f->e;
   const int64_t S = f->S, H = e->H, D = e->head_dim, nh = e->n_heads, nkv = e->n_kv;
@@ -301,6 +423,27 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     k = q + nh * D;
     v = k + nkv * D;
     qs = ks = vs = w;
+  } else if (L->qn.w) {
+    q = f->qkv;
+    k = q + S * nh * D;
+    v = k + S * nkv * D;
+    qs = nh * D;
+    ks = vs = nkv * D;
+    float *qn = f->qk, *kn = f->qk + S * nh * D; /* [S, nh D], [S, nkv D] */
+    /* in upstream call order: qwen3 and olmo2 norm each projection as it comes
+     * (q_norm(q_proj(x)), k_norm(k_proj(x)), v_proj(x)); gemma3 projects all three first */
+    int late = e->m->family == LS_MODEL_FAMILY_GEMMA3_TEXT;
+    TRY(ls__fw_linear(f, &L->q, in, S, q));
+    if (!late) TRY(qk_norm(f, L, &L->qn, nh, q, qn));
+    TRY(ls__fw_linear(f, &L->k, in, S, k));
+    if (!late) TRY(qk_norm(f, L, &L->kn, nkv, k, kn));
+    TRY(ls__fw_linear(f, &L->v, in, S, v));
+    if (late) {
+      TRY(qk_norm(f, L, &L->qn, nh, q, qn));
+      TRY(qk_norm(f, L, &L->kn, nkv, k, kn));
+    }
+    q = qn;
+    k = kn;
   } else {
     q = f->qkv;
     k = q + S * nh * D;
@@ -312,12 +455,13 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     TRY(ls__fw_linears(f, 3, ls, in, S, ys));
   }
   if (e->arch != LS__ARCH_GPT2) {
-    ls_ops_rope_apply(q, S, nh, D, qs, e->rope.rot_dim, f->cos_t, f->sin_t);
-    ls_ops_rope_apply(k, S, nkv, D, ks, e->rope.rot_dim, f->cos_t, f->sin_t);
+    const float *ct = L->local_rope ? f->cos_l : f->cos_t, *st = L->local_rope ? f->sin_l : f->sin_t;
+    ls_ops_rope_apply(q, S, nh, D, qs, e->rope.rot_dim, ct, st);
+    ls_ops_rope_apply(k, S, nkv, D, ks, e->rope.rot_dim, ct, st);
   }
   ls_ops_attn a = {.S = S, .n_heads = nh, .n_kv = nkv, .head_dim = D, .q_stride = qs,
-                   .k_stride = ks, .v_stride = vs, .scale = (float)(1.0 / sqrt((double)D)),
-                   .causal = 1, .window = L->window, .key_mask = NULL};
+                   .k_stride = ks, .v_stride = vs, .scale = e->attn_scale, .causal = 1,
+                   .window = L->window, .key_mask = NULL, .softcap = e->attn_softcap};
   if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
     if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
@@ -342,6 +486,7 @@ int ls__fwd_decoder(ls_fwd *f) {
   TRY(ls__fw_enter(f, e->backbone, &ids, 1));
   TRY(ls__fw_enter(f, e->tok_emb_mod, &ids, 1));
   for (int64_t s = 0; s < S; s++) ls_ops_embed(&e->tok_emb->mat, f->tokens[s], f->x + s * H);
+  if (e->embed_in_module && e->embed_mul != 1.0f) ls_ops_scale(f->x, e->embed_mul, S * H);
   ls_fwd_tensor emb = ls__act("output", f->x, S, H);
   TRY(ls__fw_exit(f, e->tok_emb_mod, &ids, 1, &emb, 1, NULL, 0));
   if (e->arch == LS__ARCH_GPT2) {
@@ -351,9 +496,9 @@ int ls__fwd_decoder(ls_fwd *f) {
     TRY(ls__fw_exit(f, e->pos_emb_mod, NULL, 0, &pe, 1, NULL, 0));
     ls_ops_add(f->x, f->aux, S * H);
   } else {
-    if (m->sem.embed_scale > 0 && m->sem.embed_scale != 1.0)
-      ls_ops_scale(f->x, (float)m->sem.embed_scale, S * H);
+    if (e->embed_mul != 1.0f && !e->embed_in_module) ls_ops_scale(f->x, e->embed_mul, S * H);
     ls_ops_rope_tables(&e->rope, S, f->cos_t, f->sin_t);
+    if (e->has_local_rope) ls_ops_rope_tables(&e->rope_local, S, f->cos_l, f->sin_l);
   }
   float *x = f->x, *x2 = f->x2;
   ls_fwd_tensor lin = ls__act("input", x, S, H);
@@ -362,13 +507,21 @@ int ls__fwd_decoder(ls_fwd *f) {
     const ls__layer *L = &e->layer[l];
     ls_fwd_tensor tin = ls__act("input", x, S, H);
     TRY(ls__fw_enter(f, L->mod, &tin, 1));
-    TRY(ls__fw_norm(f, &L->n1, nk, x, f->nrm, S, H, eps));
-    TRY(attn_block(f, L, f->nrm, f->ao));
-    ls_ops_add2(e->pool, f->h, x, f->ao, S * H);
-    TRY(ls__fw_norm(f, &L->n2, nk, f->h, f->nrm2, S, H, eps));
-    if (L->experts) TRY(moe_block(f, L, f->nrm2, f->fo));
-    else TRY(mlp_block(f, L, f->nrm2, f->fo));
-    ls_ops_add2(e->pool, x2, f->h, f->fo, S * H);
+    /* h = x + post(attn(pre(x))) * resid_mul; x2 = h + post(mlp(pre(h))) * resid_mul, each
+     * pre / post norm present or not as the plan found them (plan_layer_norms) */
+    const float *ain = L->n1.w ? f->nrm : x, *min = L->n2.w ? f->nrm2 : f->h;
+    float *ao = L->pn1.w ? f->nrm : f->ao, *fo = L->pn2.w ? f->nrm : f->fo;
+    if (L->n1.w) TRY(ls__fw_norm(f, &L->n1, nk, x, f->nrm, S, H, eps));
+    TRY(attn_block(f, L, ain, f->ao));
+    if (L->pn1.w) TRY(ls__fw_norm(f, &L->pn1, nk, f->ao, ao, S, H, eps));
+    if (e->resid_mul != 1.0f) ls_ops_scale(ao, e->resid_mul, S * H);
+    ls_ops_add2(e->pool, f->h, x, ao, S * H);
+    if (L->n2.w) TRY(ls__fw_norm(f, &L->n2, nk, f->h, f->nrm2, S, H, eps));
+    if (L->experts) TRY(moe_block(f, L, min, f->fo));
+    else TRY(mlp_block(f, L, min, f->fo));
+    if (L->pn2.w) TRY(ls__fw_norm(f, &L->pn2, nk, f->fo, fo, S, H, eps));
+    if (e->resid_mul != 1.0f) ls_ops_scale(fo, e->resid_mul, S * H);
+    ls_ops_add2(e->pool, x2, f->h, fo, S * H);
     ls_fwd_tensor tout = ls__act("output", x2, S, H);
     TRY(ls__fw_exit(f, L->mod, &tin, 1, &tout, 1, NULL, 0));
     float *t = x;
@@ -382,6 +535,14 @@ int ls__fwd_decoder(ls_fwd *f) {
   TRY(ls__fw_exit(f, e->backbone, &ids, 1, &hid, 1, NULL, 0));
   if (e->lm_head.w) {
     TRY(ls__fw_linear(f, &e->lm_head, f->nrm, S, f->logits));
+    /* after lm_head, outside any module: granite's logits / logits_scaling, gemma2/3's
+     * final_logit_softcapping */
+    const int64_t n = S * e->lm_head.out;
+    if (e->logit_div != 1.0f)
+      for (int64_t i = 0; i < n; i++) f->logits[i] /= e->logit_div;
+    if (e->final_softcap > 0)
+      for (int64_t i = 0; i < n; i++)
+        f->logits[i] = e->final_softcap * tanhf(f->logits[i] / e->final_softcap);
   } else {
     memcpy(f->logits, f->nrm, (size_t)(S * H) * sizeof(float));
   }

@@ -717,7 +717,10 @@ def build(cfg):
             m = BertModel(cfg, roberta=(mt == "roberta"))
             m.tied = {}
     else:
-        raise ValueError("no reference for model_type %r" % mt)
+        import ref_decoders  # the newer llama-style families (imports this module)
+        if mt not in ref_decoders.DEFAULTS:
+            raise ValueError("no reference for model_type %r" % mt)
+        m = ref_decoders.build(cfg)
     return m.eval()
 
 

@@ -9,7 +9,18 @@ their scale:
   bert    -- BertForMaskedLM: post-LN encoder, erf GELU, token types, a padding mask, the MLM
              head with decoder tied to the word embeddings and its bias;
   roberta -- RobertaForMaskedLM: positions from padding_idx + 1 skipping padding tokens;
-  bert base model -- BertModel with its pooler."""
+  bert base model -- BertModel with its pooler;
+and the newer llama-style families of ref_decoders.py (each written from its upstream
+modeling_<family>.py, cited there):
+  qwen3       -- per-head q_norm / k_norm before RoPE, head_dim != hidden / heads, GQA, a
+                 sliding window on the layers >= max_window_layers;
+  olmo2       -- q_norm / k_norm over the whole projections, only post-norms;
+  granite     -- embedding, attention, residual multipliers and logits_scaling;
+  gemma2      -- pre + post norms around both sublayers, query_pre_attn_scalar, soft-capped
+                 scores and logits (caps small enough that tanh bends), sliding even layers;
+  gemma3_text -- gemma2's layer with (1 + w) per-head q/k norms, the embedding scale inside
+                 embed_tokens, sliding layers by sliding_window_pattern and by layer_types
+                 with the local RoPE base, linear rope_scaling on the global layers only."""
 import torch
 
 import engine_check as C
@@ -62,4 +73,55 @@ C.check_case("roberta mlm, padding", roberta, rtoks, seed=25, kw=rkw, extra=rext
 
 base = dict(bert, architectures=["BertModel"])
 C.check_case("bert base + pooler", base, toks[:-2], seed=26)
+
+qwen3 = {"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"], "vocab_size": 128,
+         "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+         "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 1e6,
+         "use_sliding_window": True, "sliding_window": 4, "max_window_layers": 1,
+         "tie_word_embeddings": True}
+C.check_case("qwen3", qwen3, C.tokens_for(128, S, 7), seed=27)
+
+olmo2 = {"model_type": "olmo2", "architectures": ["Olmo2ForCausalLM"], "vocab_size": 128,
+         "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64,
+         "rms_norm_eps": 1e-6, "rope_theta": 500000.0}
+C.check_case("olmo2", olmo2, C.tokens_for(128, S, 8), seed=28)
+
+granite = {"model_type": "granite", "architectures": ["GraniteForCausalLM"], "vocab_size": 128,
+           "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 2,
+           "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64,
+           "rms_norm_eps": 1e-5, "embedding_multiplier": 12.0, "attention_multiplier": 0.09,
+           "residual_multiplier": 0.22, "logits_scaling": 8.0, "attention_bias": True,
+           "mlp_bias": True, "tie_word_embeddings": True}
+C.check_case("granite", granite, C.tokens_for(128, S, 9), seed=29)
+
+gemma2 = {"model_type": "gemma2", "architectures": ["Gemma2ForCausalLM"], "vocab_size": 128,
+          "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 3,
+          "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+          "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 24,
+          "sliding_window": 4, "attn_logit_softcapping": 0.5, "final_logit_softcapping": 1.5}
+C.check_case("gemma2", gemma2, C.tokens_for(128, S, 10), seed=30)
+
+
+def heads_major_to_seq_major(name, t):
+    """gemma3's q_norm / k_norm run on [B, heads, S, head_dim]; the engine's order is
+    [B, S, heads, head_dim]: the same values, transposed."""
+    if name.endswith(".q_norm") or name.endswith(".k_norm"):
+        return t.transpose(1, 2).contiguous()
+    return t
+
+
+gemma3 = {"model_type": "gemma3_text", "architectures": ["Gemma3ForCausalLM"], "vocab_size": 128,
+          "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 3,
+          "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+          "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 24,
+          "sliding_window": 4, "sliding_window_pattern": 2, "rope_theta": 1e6,
+          "rope_local_base_freq": 100.0, "rope_scaling": {"rope_type": "linear", "factor": 8.0}}
+C.check_case("gemma3_text, sliding_window_pattern", gemma3, C.tokens_for(128, S, 11), seed=31,
+             layout=heads_major_to_seq_major)
+types3 = ["full_attention", "sliding_attention", "full_attention"]
+gemma3_lt = dict(gemma3, layer_types=types3, final_logit_softcapping=2.0)
+C.check_case("gemma3_text, layer_types, final soft-cap", gemma3_lt, C.tokens_for(128, S, 12),
+             seed=32, layout=heads_major_to_seq_major)
 print("ok")

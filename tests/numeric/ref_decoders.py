@@ -1,0 +1,274 @@
+"""ref_decoders.py: PyTorch references of the newer llama-style decoder families the engine
+runs, written from the upstream Hugging Face transformers modeling files (transformers is not
+installed here), one class per upstream class, with the upstream attribute names so that
+`named_modules()` gives the checkpoint names. ref_models.build() dispatches here; the shared
+pieces (RMSNorm, RoPE frequencies, rotate-half, the eager attention, masks) are
+ref_models.py's.
+
+  qwen3       -- models/qwen3/modeling_qwen3.py: Qwen3Attention applies q_norm / k_norm
+                 (RMSNorm over head_dim) to q_proj(x).view(B, S, heads, head_dim) before
+                 RoPE; sliding window on the layers >= max_window_layers when
+                 use_sliding_window (Qwen3Config.layer_types).
+  olmo2       -- models/olmo2/modeling_olmo2.py: q_norm / k_norm over the whole projection
+                 (heads * head_dim); Olmo2DecoderLayer has no pre-norms: x + norm(attn(x)),
+                 then h + norm(mlp(h)).
+  granite     -- models/granite/modeling_granite.py: embeddings * embedding_multiplier,
+                 scores * attention_multiplier, residual + out * residual_multiplier,
+                 logits / logits_scaling.
+  gemma2      -- models/gemma2/modeling_gemma2.py: (1 + w) RMSNorms before and after both
+                 sublayers, embeddings * sqrt(hidden) in the model's forward,
+                 query_pre_attn_scalar ** -0.5, attention scores soft-capped before the mask,
+                 sliding window on even layers, final_logit_softcapping.
+  gemma3_text -- models/gemma3/modeling_gemma3.py: Gemma 2's layer with q_norm / k_norm
+                 ((1 + w), over head_dim, applied after transpose(1, 2), so their outputs are
+                 [B, heads, S, head_dim]), the sqrt(hidden) scale inside embed_tokens
+                 (Gemma3TextScaledWordEmbedding), sliding layers by layer_types or
+                 sliding_window_pattern, those layers rotated with rope_local_base_freq and
+                 default RoPE, the others with rope_theta and rope_scaling."""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import ref_models as R
+
+# Upstream config-class defaults for the keys read with .get() (configuration_<family>.py).
+DEFAULTS = {
+    "qwen3": {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu", "head_dim": 128,
+              "use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
+              "attention_bias": False, "tie_word_embeddings": False,
+              "max_position_embeddings": 32768},
+    "olmo2": {"rope_theta": 10000.0, "rms_norm_eps": 1e-5, "hidden_act": "silu",
+              "attention_bias": False, "tie_word_embeddings": False,
+              "max_position_embeddings": 2048},
+    "granite": {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+                "attention_bias": False, "mlp_bias": False, "tie_word_embeddings": False,
+                "embedding_multiplier": 1.0, "attention_multiplier": 1.0,
+                "residual_multiplier": 1.0, "logits_scaling": 1.0,
+                "max_position_embeddings": 2048},
+    "gemma2": {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "head_dim": 256,
+               "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 256,
+               "sliding_window": 4096, "final_logit_softcapping": 30.0,
+               "attn_logit_softcapping": 50.0, "attention_bias": False,
+               "tie_word_embeddings": True, "max_position_embeddings": 8192},
+    "gemma3_text": {"rope_theta": 1_000_000.0, "rope_local_base_freq": 10_000.0,
+                    "rms_norm_eps": 1e-6, "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh",
+                    "query_pre_attn_scalar": 256, "sliding_window": 4096,
+                    "sliding_window_pattern": 6, "final_logit_softcapping": None,
+                    "attn_logit_softcapping": None, "attention_bias": False,
+                    "tie_word_embeddings": True, "max_position_embeddings": 131072},
+}
+
+
+def _rope(c, D, S, theta=None, default=False):
+    """cos, sin [S, D] as the upstream RotaryEmbedding computes them (fp32)."""
+    cc = dict(c)
+    if theta is not None:
+        cc["rope_theta"] = theta
+    if default:
+        cc["rope_scaling"] = None
+    inv = R.rope_inv_freq(cc, D, S)
+    ang = torch.arange(S, dtype=torch.float32)[:, None] * inv[None, :]
+    emb = torch.cat((ang, ang), dim=-1)
+    return emb.cos(), emb.sin()
+
+
+def _rotate(q, k, cs):
+    cos, sin = cs
+    return q * cos + R.rotate_half(q) * sin, k * cos + R.rotate_half(k) * sin
+
+
+def _attend(q, k, v, mask, scaling, softcap, n_rep):
+    """eager_attention_forward of gemma2/3 (softcap before the mask); q [B, H, S, D]."""
+    if n_rep > 1:
+        k = k.repeat_interleave(n_rep, dim=1)
+        v = v.repeat_interleave(n_rep, dim=1)
+    w = torch.matmul(q, k.transpose(2, 3)) * scaling
+    if softcap is not None:
+        w = torch.tanh(w / softcap) * softcap
+    w = w + mask
+    p = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+    return torch.matmul(p, v), p
+
+
+class GatedMLP(nn.Module):
+    """Qwen3MLP / Olmo2MLP / GraniteMLP / Gemma2MLP / Gemma3MLP: down(act(gate(x)) * up(x))."""
+
+    def __init__(self, c, act, bias=False):
+        super().__init__()
+        H, I = c["hidden_size"], c["intermediate_size"]
+        self.gate_proj = nn.Linear(H, I, bias=bias)
+        self.up_proj = nn.Linear(H, I, bias=bias)
+        self.down_proj = nn.Linear(I, H, bias=bias)
+        self.act = R.act_fn(act)
+
+    def forward(self, x):
+        return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Attention(nn.Module):
+    """The attention of the five families; `kind` selects the upstream differences."""
+
+    def __init__(self, c, kind, idx):
+        super().__init__()
+        H = c["hidden_size"]
+        self.kind, self.c = kind, c
+        self.nh = c["num_attention_heads"]
+        self.nkv = c.get("num_key_value_heads") or self.nh
+        if kind in ("olmo2", "granite"):
+            self.d = H // self.nh
+        else:
+            self.d = c.get("head_dim") or H // self.nh
+        b = bool(c.get("attention_bias"))
+        self.q_proj = nn.Linear(H, self.nh * self.d, bias=b)
+        self.k_proj = nn.Linear(H, self.nkv * self.d, bias=b)
+        self.v_proj = nn.Linear(H, self.nkv * self.d, bias=b)
+        self.o_proj = nn.Linear(self.nh * self.d, H, bias=b)
+        eps = c["rms_norm_eps"]
+        if kind == "qwen3":
+            self.q_norm = R.RMSNorm(self.d, eps)
+            self.k_norm = R.RMSNorm(self.d, eps)
+        elif kind == "olmo2":
+            self.q_norm = R.RMSNorm(self.nh * self.d, eps)
+            self.k_norm = R.RMSNorm(self.nkv * self.d, eps)
+        elif kind == "gemma3_text":
+            self.q_norm = R.RMSNorm(self.d, eps, gemma=True)
+            self.k_norm = R.RMSNorm(self.d, eps, gemma=True)
+        self.scaling = self.d ** -0.5
+        if kind in ("gemma2", "gemma3_text"):
+            self.scaling = c["query_pre_attn_scalar"] ** -0.5
+        elif kind == "granite":
+            self.scaling = c["attention_multiplier"]
+        self.softcap = c.get("attn_logit_softcapping") if kind in ("gemma2", "gemma3_text") else None
+        self.window = None
+        self.local = False
+        if kind == "qwen3" and c["use_sliding_window"] and idx >= c["max_window_layers"]:
+            self.window = c["sliding_window"]
+        elif kind == "gemma2" and idx % 2 == 0:
+            self.window = c["sliding_window"]
+        elif kind == "gemma3_text":
+            lt = c.get("layer_types")
+            self.local = lt[idx] == "sliding_attention" if lt else bool((idx + 1) % c["sliding_window_pattern"])
+            self.window = c["sliding_window"] if self.local else None
+        self.probs = None
+
+    def forward(self, x):
+        B, S, _ = x.shape
+        D = self.d
+        shp = (B, S, -1, D)
+        if self.kind == "qwen3":
+            q = self.q_norm(self.q_proj(x).view(shp)).transpose(1, 2)
+            k = self.k_norm(self.k_proj(x).view(shp)).transpose(1, 2)
+            v = self.v_proj(x).view(shp).transpose(1, 2)
+        elif self.kind == "olmo2":
+            q = self.q_norm(self.q_proj(x)).view(shp).transpose(1, 2)
+            k = self.k_norm(self.k_proj(x)).view(shp).transpose(1, 2)
+            v = self.v_proj(x).view(shp).transpose(1, 2)
+        else:
+            q = self.q_proj(x).view(shp).transpose(1, 2)
+            k = self.k_proj(x).view(shp).transpose(1, 2)
+            v = self.v_proj(x).view(shp).transpose(1, 2)
+            if self.kind == "gemma3_text":
+                q = self.q_norm(q)
+                k = self.k_norm(k)
+        if self.kind == "gemma3_text" and self.local:
+            cs = _rope(self.c, D, S, theta=self.c["rope_local_base_freq"], default=True)
+        else:
+            cs = _rope(self.c, D, S)
+        q, k = _rotate(q, k, cs)
+        mask = R.causal_mask(S, self.window, q.dtype)
+        o, self.probs = _attend(q, k, v, mask, self.scaling, self.softcap, self.nh // self.nkv)
+        return self.o_proj(o.transpose(1, 2).reshape(B, S, self.nh * D))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, c, kind, idx):
+        super().__init__()
+        H, eps = c["hidden_size"], c["rms_norm_eps"]
+        self.kind, self.c = kind, c
+        gemma = kind in ("gemma2", "gemma3_text")
+        self.self_attn = Attention(c, kind, idx)
+        act = (c.get("hidden_activation") or "gelu_pytorch_tanh") if gemma else c["hidden_act"]
+        self.mlp = GatedMLP(c, act, bias=bool(c.get("mlp_bias")) if kind == "granite" else False)
+        if kind != "olmo2":
+            self.input_layernorm = R.RMSNorm(H, eps, gemma)
+        self.post_attention_layernorm = R.RMSNorm(H, eps, gemma)
+        if gemma:
+            self.pre_feedforward_layernorm = R.RMSNorm(H, eps, gemma)
+        if gemma or kind == "olmo2":
+            self.post_feedforward_layernorm = R.RMSNorm(H, eps, gemma)
+
+    def forward(self, x):
+        if self.kind == "qwen3":
+            h = x + self.self_attn(self.input_layernorm(x))
+            return h + self.mlp(self.post_attention_layernorm(h))
+        if self.kind == "granite":  # GraniteDecoderLayer
+            m = self.c["residual_multiplier"]
+            h = x + self.self_attn(self.input_layernorm(x)) * m
+            return h + self.mlp(self.post_attention_layernorm(h)) * m
+        if self.kind == "olmo2":
+            h = x + self.post_attention_layernorm(self.self_attn(x))
+            return h + self.post_feedforward_layernorm(self.mlp(h))
+        h = x + self.post_attention_layernorm(self.self_attn(self.input_layernorm(x)))
+        return h + self.post_feedforward_layernorm(self.mlp(self.pre_feedforward_layernorm(h)))
+
+
+class ScaledWordEmbedding(nn.Embedding):
+    """Gemma3TextScaledWordEmbedding: the lookup times embed_scale (in the weight's dtype)."""
+
+    def __init__(self, n, dim, scale):
+        super().__init__(n, dim)
+        self.scale = scale
+
+    def forward(self, ids):
+        return super().forward(ids) * torch.tensor(self.scale, dtype=self.weight.dtype)
+
+
+class DecoderModel(nn.Module):
+    def __init__(self, c, kind):
+        super().__init__()
+        H = c["hidden_size"]
+        self.kind, self.c = kind, c
+        if kind == "gemma3_text":
+            self.embed_tokens = ScaledWordEmbedding(c["vocab_size"], H, H ** 0.5)
+        else:
+            self.embed_tokens = nn.Embedding(c["vocab_size"], H)
+        self.layers = nn.ModuleList([DecoderLayer(c, kind, i) for i in range(c["num_hidden_layers"])])
+        self.norm = R.RMSNorm(H, c["rms_norm_eps"], kind in ("gemma2", "gemma3_text"))
+
+    def forward(self, ids):
+        x = self.embed_tokens(ids)
+        if self.kind == "gemma2":  # Gemma2Model.forward: normalizer in the activations' dtype
+            x = x * torch.tensor(self.c["hidden_size"] ** 0.5, dtype=x.dtype)
+        elif self.kind == "granite":  # GraniteModel.forward
+            x = x * self.c["embedding_multiplier"]
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)
+
+
+class DecoderForCausalLM(nn.Module):
+    def __init__(self, c, kind):
+        super().__init__()
+        self.kind, self.c = kind, c
+        self.model = DecoderModel(c, kind)
+        self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        self.tied = {}
+        if c["tie_word_embeddings"]:
+            self.lm_head.weight = self.model.embed_tokens.weight
+            self.tied = {"lm_head.weight": "model.embed_tokens.weight"}
+
+    def forward(self, ids, **kw):
+        logits = self.lm_head(self.model(ids))
+        if self.kind == "granite":
+            logits = logits / self.c["logits_scaling"]
+        cap = self.c.get("final_logit_softcapping") if self.kind in ("gemma2", "gemma3_text") else None
+        if cap is not None:
+            logits = torch.tanh(logits / cap) * cap
+        return logits
+
+
+def build(cfg):
+    """config dict (model_type one of DEFAULTS) -> reference model, not yet in eval mode."""
+    mt = cfg["model_type"]
+    return DecoderForCausalLM(dict(DEFAULTS[mt], **cfg), mt)
