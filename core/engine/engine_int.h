@@ -65,7 +65,7 @@ typedef struct ls__layer {
   ls__lin fc2;        /* gpt2 mlp.c_proj, llama down_proj, bert output.dense */
   int inter_mod, out_mod; /* bert: intermediate, output */
   int64_t window;     /* sliding window for this layer, 0 = none */
-  /* MoE (mixtral) */
+  /* MoE (mixtral; qwen3_moe's sparse layers); experts NULL on a dense layer */
   int moe, experts_list;
   ls__lin router;
   ls__expert *experts; /* [n_experts] */
@@ -99,6 +99,9 @@ struct ls_engine {
   float logit_div;       /* logits / this (granite logits_scaling) */
   float final_softcap;   /* > 0: logits c * tanh(x / c) (gemma2/3 final_logit_softcapping) */
   int64_t H, n_heads, n_kv, head_dim, inter, vocab, max_pos, n_layers, n_experts, top_k;
+  int64_t moe_inter;     /* an expert's inner width (qwen3_moe: moe_intermediate_size) */
+  int moe_renorm;        /* top-k routing weights renormalised to sum 1 (mixtral;
+                            qwen3_moe with norm_topk_prob) */
   int root, backbone, layers_list, lm_head_mod, final_norm_mod;
   const ls__wb *tok_emb, *pos_emb, *type_emb;
   int tok_emb_mod, pos_emb_mod, type_emb_mod, emb_container; /* bert: embeddings */

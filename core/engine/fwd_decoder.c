@@ -86,10 +86,12 @@ static int gemma3_sliding(const ls_model *m, int64_t l) {
   return (l + 1) % pat != 0;
 }
 
-/* A float config value (ints converted), def when absent, null or not a number. */
+/* A float config value (ints and booleans converted), def when absent, null or not a
+ * number. */
 static double cfg_f(const ls_model *m, const char *key, double def) {
   const ls_model_value *v = ls_model_value_get(m, key);
-  if (!v || (v->kind != LS_MODEL_VT_FLOAT && v->kind != LS_MODEL_VT_INT)) return def;
+  if (!v || (v->kind != LS_MODEL_VT_FLOAT && v->kind != LS_MODEL_VT_INT && v->kind != LS_MODEL_VT_BOOL))
+    return def;
   return v->kind == LS_MODEL_VT_FLOAT ? v->f : (double)v->i;
 }
 
@@ -144,25 +146,36 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   L->window = L->attn >= 0 ? m->modules[L->attn].attn_window : m->sem.sliding_window;
   L->local_rope = e->has_local_rope && gemma3_sliding(m, l);
   if (e->n_experts > 0) {
-    L->moe = ls__mod(e, "%s.block_sparse_moe", b);
-    L->experts_list = ls__mod(e, "%s.block_sparse_moe.experts", b);
-    L->mlp = -1;
-    snprintf(n, sizeof n, "%s.block_sparse_moe.gate", b);
-    rc = ls__lin_bind(e, &L->router, n, 1, H, e->n_experts, 1, d);
-    if (rc) return rc;
-    L->experts = ls_calloc((size_t)e->n_experts, sizeof *L->experts);
-    if (!L->experts) return ls_diag_set(d, LS_ENOMEM, "out of memory");
-    for (int64_t x = 0; x < e->n_experts && !rc; x++) {
-      ls__expert *X = &L->experts[x];
-      X->mod = ls__mod(e, "%s.block_sparse_moe.experts.%lld", b, (long long)x);
-      snprintf(n, sizeof n, "%s.block_sparse_moe.experts.%lld.w1", b, (long long)x);
-      rc = ls__lin_bind(e, &X->w1, n, 1, H, I, 1, d);
-      snprintf(n, sizeof n, "%s.block_sparse_moe.experts.%lld.w2", b, (long long)x);
-      rc = rc ? rc : ls__lin_bind(e, &X->w2, n, 1, I, H, 1, d);
-      snprintf(n, sizeof n, "%s.block_sparse_moe.experts.%lld.w3", b, (long long)x);
-      rc = rc ? rc : ls__lin_bind(e, &X->w3, n, 1, H, I, 1, d);
+    /* mixtral: block_sparse_moe.{gate, experts.N.w1/w2/w3} on every layer; qwen3_moe:
+     * mlp.{gate, experts.N.gate_proj/down_proj/up_proj} on its sparse layers (the others
+     * have a dense mlp: decoder_sparse_step, mlp_only_layers), so the router marks them */
+    int mx = m->family == LS_MODEL_FAMILY_MIXTRAL;
+    const char *blk = mx ? "block_sparse_moe" : "mlp";
+    const char *wg = mx ? "w1" : "gate_proj", *wd = mx ? "w2" : "down_proj", *wu = mx ? "w3" : "up_proj";
+    snprintf(n, sizeof n, "%s.%s.gate", b, blk);
+    char gw[620];
+    snprintf(gw, sizeof gw, "%s.weight", n);
+    if (mx || ls__wb_find(e, gw)) {
+      const int64_t EI = e->moe_inter;
+      L->moe = ls__mod(e, "%s.%s", b, blk);
+      L->experts_list = ls__mod(e, "%s.%s.experts", b, blk);
+      L->mlp = -1;
+      rc = ls__lin_bind(e, &L->router, n, 1, H, e->n_experts, 1, d);
+      if (rc) return rc;
+      L->experts = ls_calloc((size_t)e->n_experts, sizeof *L->experts);
+      if (!L->experts) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+      for (int64_t x = 0; x < e->n_experts && !rc; x++) {
+        ls__expert *X = &L->experts[x];
+        X->mod = ls__mod(e, "%s.%s.experts.%lld", b, blk, (long long)x);
+        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wg);
+        rc = ls__lin_bind(e, &X->w1, n, 1, H, EI, 1, d);
+        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wd);
+        rc = rc ? rc : ls__lin_bind(e, &X->w2, n, 1, EI, H, 1, d);
+        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wu);
+        rc = rc ? rc : ls__lin_bind(e, &X->w3, n, 1, H, EI, 1, d);
+      }
+      return rc;
     }
-    return rc;
   }
   L->mlp = ls__mod(e, "%s.mlp", b);
   if (m->family == LS_MODEL_FAMILY_PHI3) {
@@ -240,6 +253,10 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
   e->n_layers = s->n_layers;
   e->n_experts = s->n_experts;
   e->top_k = s->top_k;
+  /* experts' width: mixtral's are intermediate_size wide; qwen3_moe's moe_intermediate_size,
+   * and it renormalises the top-k weights only with norm_topk_prob (mixtral always does) */
+  e->moe_inter = s->moe_intermediate > 0 ? s->moe_intermediate : s->intermediate;
+  e->moe_renorm = m->family == LS_MODEL_FAMILY_MIXTRAL || cfg_f(m, "norm_topk_prob", 0) != 0;
   if (e->H <= 0 || e->n_heads <= 0 || e->head_dim <= 0 || e->n_kv <= 0 || e->inter <= 0 ||
       e->vocab <= 0 || e->n_layers < 0 || e->n_heads % e->n_kv != 0)
     return ls_diag_set(d, LS_EINVAL, "the config's sizes cannot be run (hidden %lld, heads %lld, "
@@ -314,7 +331,7 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
 
 static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
   ls_engine *e = f->e;
-  const int64_t S = f->S, H = e->H, E = e->n_experts, K = e->top_k, I = e->inter;
+  const int64_t S = f->S, H = e->H, E = e->n_experts, K = e->top_k, I = e->moe_inter;
   ls_fwd_tensor tin = ls__act("input", in, S, H);
   TRY(ls__fw_enter(f, L->moe, &tin, 1));
   TRY(ls__fw_linear(f, &L->router, in, S, f->router));
@@ -329,6 +346,7 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
     ls_ops_topk(probs, E, (int)K, sel, w);
     double sum = 0;
     for (int64_t k = 0; k < K; k++) sum += w[k];
+    if (!e->moe_renorm) sum = 1.0;
     for (int64_t k = 0; k < K; k++) f->routing[s * E + sel[k]] = (float)(w[k] / sum);
   }
   memset(out, 0, (size_t)(S * H) * sizeof(float));

@@ -9,6 +9,10 @@ ref_models.py's.
                  (RMSNorm over head_dim) to q_proj(x).view(B, S, heads, head_dim) before
                  RoPE; sliding window on the layers >= max_window_layers when
                  use_sliding_window (Qwen3Config.layer_types).
+  qwen3_moe   -- models/qwen3_moe/modeling_qwen3_moe.py: qwen3's attention; on the sparse
+                 layers (decoder_sparse_step, mlp_only_layers) Qwen3MoeSparseMoeBlock:
+                 router softmax in fp32, top-k, renormalised only with norm_topk_prob,
+                 experts of moe_intermediate_size run on the tokens routed to them.
   olmo2       -- models/olmo2/modeling_olmo2.py: q_norm / k_norm over the whole projection
                  (heads * head_dim); Olmo2DecoderLayer has no pre-norms: x + norm(attn(x)),
                  then h + norm(mlp(h)).
@@ -38,6 +42,12 @@ DEFAULTS = {
               "use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
               "attention_bias": False, "tie_word_embeddings": False,
               "max_position_embeddings": 32768},
+    "qwen3_moe": {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+                  "head_dim": 128, "use_sliding_window": False, "sliding_window": 4096,
+                  "max_window_layers": 28, "attention_bias": False, "tie_word_embeddings": False,
+                  "decoder_sparse_step": 1, "moe_intermediate_size": 768,
+                  "num_experts_per_tok": 8, "num_experts": 128, "norm_topk_prob": False,
+                  "mlp_only_layers": [], "max_position_embeddings": 32768},
     "olmo2": {"rope_theta": 10000.0, "rms_norm_eps": 1e-5, "hidden_act": "silu",
               "attention_bias": False, "tie_word_embeddings": False,
               "max_position_embeddings": 2048},
@@ -106,6 +116,22 @@ class GatedMLP(nn.Module):
         return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
 
 
+class Qwen3MoeSparseMoeBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.k = c["num_experts_per_tok"]
+        self.norm_topk_prob = c["norm_topk_prob"]
+        self.gate = nn.Linear(c["hidden_size"], c["num_experts"], bias=False)
+        ec = dict(c, intermediate_size=c["moe_intermediate_size"])
+        self.experts = nn.ModuleList([GatedMLP(ec, c["hidden_act"]) for _ in range(c["num_experts"])])
+
+    def forward(self, x):
+        B, S, H = x.shape
+        h = x.view(-1, H)
+        logits, w, sel = R.route_topk(self.gate, h, self.k, self.norm_topk_prob)
+        return R.run_experts(self.experts, h, w, sel).view(B, S, H), logits
+
+
 class Attention(nn.Module):
     """The attention of the five families; `kind` selects the upstream differences."""
 
@@ -125,7 +151,7 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(H, self.nkv * self.d, bias=b)
         self.o_proj = nn.Linear(self.nh * self.d, H, bias=b)
         eps = c["rms_norm_eps"]
-        if kind == "qwen3":
+        if kind in ("qwen3", "qwen3_moe"):
             self.q_norm = R.RMSNorm(self.d, eps)
             self.k_norm = R.RMSNorm(self.d, eps)
         elif kind == "olmo2":
@@ -142,7 +168,7 @@ class Attention(nn.Module):
         self.softcap = c.get("attn_logit_softcapping") if kind in ("gemma2", "gemma3_text") else None
         self.window = None
         self.local = False
-        if kind == "qwen3" and c["use_sliding_window"] and idx >= c["max_window_layers"]:
+        if kind in ("qwen3", "qwen3_moe") and c["use_sliding_window"] and idx >= c["max_window_layers"]:
             self.window = c["sliding_window"]
         elif kind == "gemma2" and idx % 2 == 0:
             self.window = c["sliding_window"]
@@ -156,7 +182,7 @@ class Attention(nn.Module):
         B, S, _ = x.shape
         D = self.d
         shp = (B, S, -1, D)
-        if self.kind == "qwen3":
+        if self.kind in ("qwen3", "qwen3_moe"):
             q = self.q_norm(self.q_proj(x).view(shp)).transpose(1, 2)
             k = self.k_norm(self.k_proj(x).view(shp)).transpose(1, 2)
             v = self.v_proj(x).view(shp).transpose(1, 2)
@@ -189,7 +215,12 @@ class DecoderLayer(nn.Module):
         gemma = kind in ("gemma2", "gemma3_text")
         self.self_attn = Attention(c, kind, idx)
         act = (c.get("hidden_activation") or "gelu_pytorch_tanh") if gemma else c["hidden_act"]
-        self.mlp = GatedMLP(c, act, bias=bool(c.get("mlp_bias")) if kind == "granite" else False)
+        sparse = kind == "qwen3_moe" and idx not in (c["mlp_only_layers"] or []) and \
+            c["num_experts"] > 0 and (idx + 1) % c["decoder_sparse_step"] == 0
+        if sparse:
+            self.mlp = Qwen3MoeSparseMoeBlock(c)
+        else:
+            self.mlp = GatedMLP(c, act, bias=bool(c.get("mlp_bias")) if kind == "granite" else False)
         if kind != "olmo2":
             self.input_layernorm = R.RMSNorm(H, eps, gemma)
         self.post_attention_layernorm = R.RMSNorm(H, eps, gemma)
@@ -199,9 +230,10 @@ class DecoderLayer(nn.Module):
             self.post_feedforward_layernorm = R.RMSNorm(H, eps, gemma)
 
     def forward(self, x):
-        if self.kind == "qwen3":
+        if self.kind in ("qwen3", "qwen3_moe"):
             h = x + self.self_attn(self.input_layernorm(x))
-            return h + self.mlp(self.post_attention_layernorm(h))
+            f = self.mlp(self.post_attention_layernorm(h))
+            return h + (f[0] if isinstance(f, tuple) else f)
         if self.kind == "granite":  # GraniteDecoderLayer
             m = self.c["residual_multiplier"]
             h = x + self.self_attn(self.input_layernorm(x)) * m

@@ -14,6 +14,9 @@ and the newer llama-style families of ref_decoders.py (each written from its ups
 modeling_<family>.py, cited there):
   qwen3       -- per-head q_norm / k_norm before RoPE, head_dim != hidden / heads, GQA, a
                  sliding window on the layers >= max_window_layers;
+  qwen3_moe   -- sparse layers on the decoder_sparse_step grid, a dense one in
+                 mlp_only_layers, moe_intermediate_size experts, with and without
+                 norm_topk_prob;
   olmo2       -- q_norm / k_norm over the whole projections, only post-norms;
   granite     -- embedding, attention, residual multipliers and logits_scaling;
   gemma2      -- pre + post norms around both sublayers, query_pre_attn_scalar, soft-capped
@@ -81,6 +84,16 @@ qwen3 = {"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"], "vocab_si
          "use_sliding_window": True, "sliding_window": 4, "max_window_layers": 1,
          "tie_word_embeddings": True}
 C.check_case("qwen3", qwen3, C.tokens_for(128, S, 7), seed=27)
+
+qwen3_moe = dict(qwen3, model_type="qwen3_moe", architectures=["Qwen3MoeForCausalLM"],
+                 num_hidden_layers=3, use_sliding_window=False, num_experts=4,
+                 num_experts_per_tok=2, moe_intermediate_size=H // 2 + 16,
+                 decoder_sparse_step=1, mlp_only_layers=[1], norm_topk_prob=False,
+                 tie_word_embeddings=False)
+C.check_case("qwen3_moe", qwen3_moe, C.tokens_for(128, S, 13), seed=33)
+C.check_case("qwen3_moe, norm_topk_prob, sparse step 2",
+             dict(qwen3_moe, norm_topk_prob=True, decoder_sparse_step=2, mlp_only_layers=[]),
+             C.tokens_for(128, S, 14), seed=34)
 
 olmo2 = {"model_type": "olmo2", "architectures": ["Olmo2ForCausalLM"], "vocab_size": 128,
          "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 2,
