@@ -69,6 +69,11 @@ typedef struct ls__layer {
   int moe, experts_list;
   ls__lin router;
   ls__expert *experts; /* [n_experts] */
+  /* gpt_oss: per-head sink logits, and the experts stacked in four parameters of one
+   * module (experts_list): [E, H, 2I] gate/up interleaved, [E, I, H] down, [E, ...] biases */
+  const float *sinks;  /* [n_heads] self_attn.sinks, or NULL */
+  const ls__wb *gate_up, *down;
+  float *oss_bias;     /* owned: [E, 2I] gate_up_proj_bias then [E, H] down_proj_bias */
 } ls__layer;
 
 typedef enum ls__arch { LS__ARCH_GPT2 = 0, LS__ARCH_LLAMA, LS__ARCH_BERT } ls__arch;
@@ -90,6 +95,7 @@ struct ls_engine {
   float attn_scale;      /* scores scale: 1/sqrt(head_dim); granite attention_multiplier,
                             gemma2/3 query_pre_attn_scalar^-0.5 */
   float attn_softcap;    /* > 0: scores c * tanh(s / c) (gemma2 attn_logit_softcapping) */
+  float swiglu_limit;    /* gpt_oss experts: gate <= limit, |up| <= limit */
   float embed_mul;       /* token embeddings times this (gemma: sqrt(hidden), granite:
                             embedding_multiplier) */
   int embed_in_module;   /* 1: the scale is inside embed_tokens (gemma3's

@@ -72,6 +72,59 @@ static int plan_qk_norms(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) 
   return rc ? rc : ls__norm_bind(e, &L->kn, n, L->qk_per_head ? D : nkv * D, 1, d);
 }
 
+/* A [rows, cols] view of item x of a stacked [n, rows, cols] parameter w; cols must be
+ * whole blocks of its encoding (checked by plan_oss_layer). */
+static ls_ops_mat stacked_item(const ls__wb *w, int64_t x) {
+  ls_ops_mat v = w->mat;
+  v.rows = w->shape[1];
+  v.cols = w->shape[2];
+  v.data = (const char *)w->mat.data + (size_t)x * (size_t)v.rows * ls_ops_mat_row_bytes(&v);
+  return v;
+}
+
+/* gpt_oss (modeling_gpt_oss.py): self_attn.sinks, and GptOssMLP: mlp.router (a Linear with a
+ * bias, its own top-k softmax) and mlp.experts with the stacked parameters. */
+static int plan_oss_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) {
+  const int64_t H = e->H, E = e->n_experts, I = e->moe_inter;
+  char n[600];
+  snprintf(n, sizeof n, "%s.self_attn.sinks", b);
+  const ls__wb *sk = ls__wb_find(e, n);
+  if (!sk || sk->ndim != 1 || sk->shape[0] != e->n_heads)
+    return ls_diag_set(d, LS_ESHAPE, "%s is not a [%lld] tensor", n, (long long)e->n_heads);
+  L->sinks = sk->vec;
+  L->moe = ls__mod(e, "%s.mlp", b);
+  L->experts_list = ls__mod(e, "%s.mlp.experts", b);
+  L->mlp = -1;
+  snprintf(n, sizeof n, "%s.mlp.router", b);
+  int rc = ls__lin_bind(e, &L->router, n, 1, H, E, 1, d);
+  if (rc) return rc;
+  const ls__wb *w[4];
+  static const char *const leaf[4] = {"gate_up_proj", "gate_up_proj_bias", "down_proj", "down_proj_bias"};
+  const int64_t shp[4][3] = {{E, H, 2 * I}, {E, 2 * I, 0}, {E, I, H}, {E, H, 0}};
+  for (int k = 0; k < 4; k++) {
+    snprintf(n, sizeof n, "%s.mlp.experts.%s", b, leaf[k]);
+    w[k] = ls__wb_find(e, n);
+    int nd = shp[k][2] ? 3 : 2;
+    if (!w[k] || w[k]->ndim != nd || w[k]->shape[0] != shp[k][0] || w[k]->shape[1] != shp[k][1] ||
+        (nd == 3 && w[k]->shape[2] != shp[k][2]))
+      return ls_diag_set(d, LS_ESHAPE, "%s is missing or not [%lld, %lld%s]", n, (long long)shp[k][0],
+                         (long long)shp[k][1], nd == 3 ? ", ..." : "");
+  }
+  L->gate_up = w[0];
+  L->down = w[2];
+  ls_ops_mat gv = stacked_item(w[0], 0), dv = stacked_item(w[2], 0);
+  if (!ls_ops_mat_row_bytes(&gv) || !ls_ops_mat_row_bytes(&dv))
+    return ls_diag_set(d, LS_EUNSUPPORTED, "%s.mlp.experts: rows of %s are not whole blocks", b,
+                       ls_ops_mat_type_name(&gv));
+  L->oss_bias = ls_malloc((size_t)(E * (2 * I + H)) * sizeof(float));
+  if (!L->oss_bias) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  for (int64_t x = 0; x < E; x++) {
+    ls_ops_mat_row(&w[1]->mat, x, 0, 2 * I, L->oss_bias + x * 2 * I);
+    ls_ops_mat_row(&w[3]->mat, x, 0, H, L->oss_bias + E * 2 * I + x * H);
+  }
+  return LS_OK;
+}
+
 /* Gemma3's sliding layers (Gemma3TextConfig): as layer_types says when written, else every
  * layer but each sliding_window_pattern-th. */
 static int gemma3_sliding(const ls_model *m, int64_t l) {
@@ -145,6 +198,7 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   if (rc) return rc;
   L->window = L->attn >= 0 ? m->modules[L->attn].attn_window : m->sem.sliding_window;
   L->local_rope = e->has_local_rope && gemma3_sliding(m, l);
+  if (m->family == LS_MODEL_FAMILY_GPT_OSS) return plan_oss_layer(e, L, b, d);
   if (e->n_experts > 0) {
     /* mixtral: block_sparse_moe.{gate, experts.N.w1/w2/w3} on every layer; qwen3_moe:
      * mlp.{gate, experts.N.gate_proj/down_proj/up_proj} on its sparse layers (the others
@@ -191,6 +245,35 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   return rc ? rc : ls__lin_bind(e, &L->fc2, n, 1, I, H, 1, d);
 }
 
+static double json_f(const ls_json *o, const char *k, double def) {
+  const ls_json *v = o ? ls_json_get(o, k) : NULL;
+  return v && v->kind == LS_JSON_NUMBER ? v->u.num.value : def;
+}
+
+/* transformers get_mscale of _compute_yarn_parameters */
+static double yarn_mscale(double scale, double mscale) {
+  return scale <= 1 ? 1.0 : 0.1 * mscale * log(scale) + 1.0;
+}
+
+/* YaRN's parameters from rope_scaling (_compute_yarn_parameters): beta_fast 32, beta_slow 1
+ * and truncate true unless given, the original context from original_max_position_embeddings
+ * (else max_position_embeddings), and the cos / sin factor: attention_factor when given,
+ * else from mscale / mscale_all_dim, else 0.1 ln(factor) + 1. The factor is
+ * rope_scaling.factor (gpt-oss's configs have max_position_embeddings = factor x original). */
+static void plan_yarn(ls_engine *e, ls_ops_rope *r) {
+  const ls_json *rs = e->m->sem.rope_scaling;
+  r->beta_fast = json_f(rs, "beta_fast", 0) ? json_f(rs, "beta_fast", 0) : 32.0;
+  r->beta_slow = json_f(rs, "beta_slow", 0) ? json_f(rs, "beta_slow", 0) : 1.0;
+  const ls_json *tr = rs ? ls_json_get(rs, "truncate") : NULL;
+  r->truncate = !(tr && tr->kind == LS_JSON_BOOL && !tr->u.boolean);
+  if (r->original_max_pos <= 0) r->original_max_pos = r->max_pos;
+  double ms = json_f(rs, "mscale", 0), msa = json_f(rs, "mscale_all_dim", 0);
+  r->attn_factor = json_f(rs, "attention_factor", 0);
+  if (r->attn_factor <= 0)
+    r->attn_factor = ms && msa ? yarn_mscale(r->factor, ms) / yarn_mscale(r->factor, msa)
+                               : yarn_mscale(r->factor, 1.0);
+}
+
 static int plan_rope(ls_engine *e, ls_diag *d) {
   const ls_model_sem *s = &e->m->sem;
   ls_ops_rope *r = &e->rope;
@@ -198,7 +281,7 @@ static int plan_rope(ls_engine *e, ls_diag *d) {
   int kind = ls_ops_rope_kind_parse(s->rope_type);
   if (kind < 0)
     return ls_diag_set(d, LS_EUNSUPPORTED, "rope_scaling type \"%s\" is not supported by the "
-                       "engine (it runs default, linear, dynamic, llama3)", s->rope_type);
+                       "engine (it runs default, linear, dynamic, llama3, yarn)", s->rope_type);
   double pr = s->partial_rotary > 0 ? s->partial_rotary : 1.0;
   int rot = (int)((double)e->head_dim * pr);
   rot -= rot % 2;
@@ -210,6 +293,7 @@ static int plan_rope(ls_engine *e, ls_diag *d) {
   r->high_freq_factor = s->rope_high_freq_factor;
   r->original_max_pos = (double)s->rope_original_max_pos;
   r->max_pos = (double)e->max_pos;
+  if (kind == LS_OPS_ROPE_YARN) plan_yarn(e, r);
   if (kind == LS_OPS_ROPE_LLAMA3 &&
       (r->original_max_pos <= 0 || r->low_freq_factor <= 0 ||
        r->high_freq_factor <= r->low_freq_factor))
@@ -231,6 +315,7 @@ static void plan_scalars(ls_engine *e) {
   e->embed_in_module = m->family == LS_MODEL_FAMILY_GEMMA3_TEXT;
   e->resid_mul = 1.0f;
   e->logit_div = 1.0f;
+  e->swiglu_limit = (float)cfg_f(m, "swiglu_limit", 7.0);
   if (m->family == LS_MODEL_FAMILY_GRANITE) {
     e->embed_mul = (float)cfg_f(m, "embedding_multiplier", 1.0);
     e->attn_scale = (float)cfg_f(m, "attention_multiplier", 1.0);
@@ -379,6 +464,60 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   return ls__fw_exit(f, L->moe, &tin, 1, &tout, 1, &rw, 1);
 }
 
+/* gpt_oss's GptOssMLP: the router's scores (top-k of the logits, softmaxed among
+ * themselves, scattered into [S, E]: its module output), then GptOssExperts on the routed
+ * tokens: gate_up = x W_gu[x] + b (gate and up interleaved), gate <= limit, |up| <= limit,
+ * (up + 1) * gate * sigmoid(1.702 gate), then W_down[x] + b, weighted by the score. */
+static int oss_moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
+  ls_engine *e = f->e;
+  const int64_t S = f->S, H = e->H, E = e->n_experts, K = e->top_k, I = e->moe_inter;
+  const float lim = e->swiglu_limit, alpha = 1.702f;
+  ls_fwd_tensor tin = ls__act("input", in, S, H);
+  TRY(ls__fw_enter(f, L->moe, &tin, 1));
+  TRY(ls__fw_enter(f, L->router.mod, &tin, 1));
+  if (ls_ops_matmul(e->pool, f->router, in, S, &L->router.w->mat, 1, L->router.b ? L->router.b->vec : NULL))
+    return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->router.w->name);
+  int64_t sel[256]; /* [K] selected experts of one token (E <= 256, checked by the plan) */
+  float w[256];     /* [K] their logits, then weights */
+  memset(f->routing, 0, (size_t)(S * E) * sizeof(float));
+  for (int64_t s = 0; s < S; s++) {
+    ls_ops_topk(f->router + s * E, E, (int)K, sel, w);
+    ls_ops_softmax(w, 1, K);
+    for (int64_t k = 0; k < K; k++) f->routing[s * E + sel[k]] = w[k];
+  }
+  ls_fwd_tensor sc = ls__act("output", f->routing, S, E);
+  TRY(ls__fw_exit(f, L->router.mod, &tin, 1, &sc, 1, NULL, 0));
+  TRY(ls__fw_enter(f, L->experts_list, &tin, 1));
+  memset(out, 0, (size_t)(S * H) * sizeof(float));
+  for (int64_t x = 0; x < E; x++) {
+    int64_t n = 0;
+    for (int64_t s = 0; s < S; s++)
+      if (f->routing[s * E + x] != 0.0f) f->ex_rows[n++] = s;
+    if (n == 0) continue;
+    for (int64_t r = 0; r < n; r++) memcpy(f->ex_in + r * H, in + f->ex_rows[r] * H, (size_t)H * 4);
+    ls_ops_mat gu = stacked_item(L->gate_up, x), dn = stacked_item(L->down, x);
+    if (ls_ops_matmul(e->pool, f->ff1, f->ex_in, n, &gu, 0, L->oss_bias + x * 2 * I))
+      return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->gate_up->name);
+    for (int64_t r = 0; r < n * I; r++) {
+      float g = f->ff1[2 * r], u = f->ff1[2 * r + 1];
+      g = g > lim ? lim : g;
+      u = u > lim ? lim : u < -lim ? -lim : u;
+      f->ff2[r] = (u + 1.0f) * (g / (1.0f + expf(-g * alpha)));
+    }
+    if (ls_ops_matmul(e->pool, f->ex_out, f->ff2, n, &dn, 0, L->oss_bias + E * 2 * I + x * H))
+      return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->down->name);
+    for (int64_t r = 0; r < n; r++) {
+      int64_t s = f->ex_rows[r];
+      float wgt = f->routing[s * E + x];
+      for (int64_t t = 0; t < H; t++) out[s * H + t] += f->ex_out[r * H + t] * wgt;
+    }
+  }
+  ls_fwd_tensor tout = ls__act("output", out, S, H);
+  TRY(ls__fw_exit(f, L->experts_list, &tin, 1, &tout, 1, NULL, 0));
+  ls_fwd_tensor rw = ls__act("routing_weights", f->routing, S, E);
+  return ls__fw_exit(f, L->moe, &tin, 1, &tout, 1, &rw, 1);
+}
+
 static int mlp_block(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
   ls_engine *e = f->e;
   const int64_t S = f->S, H = e->H, I = e->inter;
@@ -479,7 +618,8 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
   }
   ls_ops_attn a = {.S = S, .n_heads = nh, .n_kv = nkv, .head_dim = D, .q_stride = qs,
                    .k_stride = ks, .v_stride = vs, .scale = e->attn_scale, .causal = 1,
-                   .window = L->window, .key_mask = NULL, .softcap = e->attn_softcap};
+                   .window = L->window, .key_mask = NULL, .softcap = e->attn_softcap,
+                   .sinks = L->sinks};
   if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
     if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
@@ -535,7 +675,8 @@ int ls__fwd_decoder(ls_fwd *f) {
     if (e->resid_mul != 1.0f) ls_ops_scale(ao, e->resid_mul, S * H);
     ls_ops_add2(e->pool, f->h, x, ao, S * H);
     if (L->n2.w) TRY(ls__fw_norm(f, &L->n2, nk, f->h, f->nrm2, S, H, eps));
-    if (L->experts) TRY(moe_block(f, L, min, f->fo));
+    if (L->gate_up) TRY(oss_moe_block(f, L, min, f->fo));
+    else if (L->experts) TRY(moe_block(f, L, min, f->fo));
     else TRY(mlp_block(f, L, min, f->fo));
     if (L->pn2.w) TRY(ls__fw_norm(f, &L->pn2, nk, f->fo, fo, S, H, eps));
     if (e->resid_mul != 1.0f) ls_ops_scale(fo, e->resid_mul, S * H);

@@ -13,6 +13,12 @@ ref_models.py's.
                  layers (decoder_sparse_step, mlp_only_layers) Qwen3MoeSparseMoeBlock:
                  router softmax in fp32, top-k, renormalised only with norm_topk_prob,
                  experts of moe_intermediate_size run on the tokens routed to them.
+  gpt_oss     -- models/gpt_oss/modeling_gpt_oss.py (transformers 4.55): biases on q/k/v/o,
+                 a learned sink logit per head (one more softmax column, then dropped),
+                 sliding window on even layers, YaRN RoPE (modeling_rope_utils.py
+                 _compute_yarn_parameters), GptOssTopKRouter (top-k of the logits, softmax
+                 over those k), GptOssExperts with stacked, interleaved gate/up parameters,
+                 clamped inputs (limit 7.0) and (up + 1) * gate * sigmoid(1.702 gate).
   olmo2       -- models/olmo2/modeling_olmo2.py: q_norm / k_norm over the whole projection
                  (heads * head_dim); Olmo2DecoderLayer has no pre-norms: x + norm(attn(x)),
                  then h + norm(mlp(h)).
@@ -29,6 +35,8 @@ ref_models.py's.
                  (Gemma3TextScaledWordEmbedding), sliding layers by layer_types or
                  sliding_window_pattern, those layers rotated with rope_local_base_freq and
                  default RoPE, the others with rope_theta and rope_scaling."""
+
+import math
 
 import torch
 import torch.nn as nn
@@ -48,6 +56,13 @@ DEFAULTS = {
                   "decoder_sparse_step": 1, "moe_intermediate_size": 768,
                   "num_experts_per_tok": 8, "num_experts": 128, "norm_topk_prob": False,
                   "mlp_only_layers": [], "max_position_embeddings": 32768},
+    "gpt_oss": {"rope_theta": 150000.0, "rms_norm_eps": 1e-5, "head_dim": 64, "hidden_act": "silu",
+                "sliding_window": 128, "attention_bias": True, "tie_word_embeddings": False,
+                "num_local_experts": 128, "num_experts_per_tok": 4, "layer_types": None,
+                "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "beta_fast": 32.0,
+                                 "beta_slow": 1.0, "truncate": False,
+                                 "original_max_position_embeddings": 4096},
+                "max_position_embeddings": 131072},
     "olmo2": {"rope_theta": 10000.0, "rms_norm_eps": 1e-5, "hidden_act": "silu",
               "attention_bias": False, "tie_word_embeddings": False,
               "max_position_embeddings": 2048},
@@ -83,6 +98,45 @@ def _rope(c, D, S, theta=None, default=False):
     return emb.cos(), emb.sin()
 
 
+def _yarn(c, dim):
+    """_compute_yarn_parameters: (inv_freq [dim / 2], attention_factor)."""
+    rs = c["rope_scaling"]
+    base, factor = c["rope_theta"], rs["factor"]
+    attention_factor, mscale, mscale_all_dim = rs.get("attention_factor"), rs.get("mscale"), rs.get("mscale_all_dim")
+    original = rs.get("original_max_position_embeddings") or c["max_position_embeddings"]
+
+    def get_mscale(scale, mscale=1):
+        return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+    if attention_factor is None:
+        if mscale and mscale_all_dim:
+            attention_factor = float(get_mscale(factor, mscale) / get_mscale(factor, mscale_all_dim))
+        else:
+            attention_factor = get_mscale(factor)
+    beta_fast = rs.get("beta_fast") or 32
+    beta_slow = rs.get("beta_slow") or 1
+
+    def find_correction_dim(num_rotations):
+        return (dim * math.log(original / (num_rotations * 2 * math.pi))) / (2 * math.log(base))
+
+    def find_correction_range(low_rot, high_rot, truncate):
+        low, high = find_correction_dim(low_rot), find_correction_dim(high_rot)
+        if truncate:
+            low, high = math.floor(low), math.ceil(high)
+        return max(low, 0), min(high, dim - 1)
+
+    def linear_ramp_factor(lo, hi, n):
+        if lo == hi:
+            hi += 0.001
+        return torch.clamp((torch.arange(n, dtype=torch.float32) - lo) / (hi - lo), 0, 1)
+
+    pos_freqs = base ** (torch.arange(0, dim, 2).to(dtype=torch.float) / dim)
+    inv_extra, inv_inter = 1.0 / pos_freqs, 1.0 / (factor * pos_freqs)
+    lo, hi = find_correction_range(beta_fast, beta_slow, rs.get("truncate", True))
+    extra_factor = 1 - linear_ramp_factor(lo, hi, dim // 2)
+    return inv_inter * (1 - extra_factor) + inv_extra * extra_factor, attention_factor
+
+
 def _rotate(q, k, cs):
     cos, sin = cs
     return q * cos + R.rotate_half(q) * sin, k * cos + R.rotate_half(k) * sin
@@ -99,6 +153,75 @@ def _attend(q, k, v, mask, scaling, softcap, n_rep):
     w = w + mask
     p = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
     return torch.matmul(p, v), p
+
+
+def _attend_sinks(q, k, v, mask, scaling, sinks, n_rep):
+    """gpt_oss's eager_attention_forward: the sink logit as one more column, max
+    subtracted, softmax, the sink column dropped."""
+    if n_rep > 1:
+        k = k.repeat_interleave(n_rep, dim=1)
+        v = v.repeat_interleave(n_rep, dim=1)
+    w = torch.matmul(q, k.transpose(2, 3)) * scaling + mask
+    s = sinks.reshape(1, -1, 1, 1).expand(q.shape[0], -1, q.shape[-2], -1)
+    comb = torch.cat([w, s], dim=-1)
+    comb = comb - comb.max(dim=-1, keepdim=True).values
+    p = F.softmax(comb, dim=-1, dtype=comb.dtype)[..., :-1]
+    return torch.matmul(p, v), p
+
+
+class GptOssTopKRouter(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.top_k = c["num_experts_per_tok"]
+        self.weight = nn.Parameter(torch.zeros(c["num_local_experts"], c["hidden_size"]))
+        self.bias = nn.Parameter(torch.zeros(c["num_local_experts"]))
+
+    def forward(self, x):
+        x = x.reshape(-1, self.weight.shape[1])
+        logits = F.linear(x, self.weight, self.bias)
+        top, idx = torch.topk(logits, self.top_k, dim=-1)
+        top = F.softmax(top, dim=1, dtype=top.dtype)
+        return torch.zeros_like(logits).scatter_(1, idx, top), idx
+
+
+class GptOssExperts(nn.Module):
+    """The inference branch of GptOssExperts.forward: every expert on every token, weighted
+    by the (mostly zero) router scores and summed."""
+
+    def __init__(self, c):
+        super().__init__()
+        E, H, I = c["num_local_experts"], c["hidden_size"], c["intermediate_size"]
+        self.H = H
+        self.gate_up_proj = nn.Parameter(torch.zeros(E, H, 2 * I))
+        self.gate_up_proj_bias = nn.Parameter(torch.zeros(E, 2 * I))
+        self.down_proj = nn.Parameter(torch.zeros(E, I, H))
+        self.down_proj_bias = nn.Parameter(torch.zeros(E, H))
+        self.alpha, self.limit = 1.702, 7.0
+
+    def forward(self, x, router_indices=None, routing_weights=None):
+        B = x.shape[0]
+        h = x.reshape(-1, self.H)
+        E = routing_weights.shape[1]
+        h = h.repeat(E, 1).view(E, -1, self.H)
+        gate_up = torch.bmm(h, self.gate_up_proj) + self.gate_up_proj_bias[..., None, :]
+        gate, up = gate_up[..., ::2], gate_up[..., 1::2]
+        gate = gate.clamp(min=None, max=self.limit)
+        up = up.clamp(min=-self.limit, max=self.limit)
+        glu = gate * torch.sigmoid(gate * self.alpha)
+        out = torch.bmm((up + 1) * glu, self.down_proj) + self.down_proj_bias[..., None, :]
+        out = out.view(E, B, -1, self.H) * routing_weights.transpose(0, 1).view(E, B, -1)[..., None]
+        return out.sum(dim=0)
+
+
+class GptOssMLP(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.router = GptOssTopKRouter(c)
+        self.experts = GptOssExperts(c)
+
+    def forward(self, x):
+        scores, idx = self.router(x)
+        return self.experts(x, router_indices=idx, routing_weights=scores), scores
 
 
 class GatedMLP(nn.Module):
@@ -166,11 +289,13 @@ class Attention(nn.Module):
         elif kind == "granite":
             self.scaling = c["attention_multiplier"]
         self.softcap = c.get("attn_logit_softcapping") if kind in ("gemma2", "gemma3_text") else None
+        if kind == "gpt_oss":
+            self.sinks = nn.Parameter(torch.zeros(self.nh))
         self.window = None
         self.local = False
         if kind in ("qwen3", "qwen3_moe") and c["use_sliding_window"] and idx >= c["max_window_layers"]:
             self.window = c["sliding_window"]
-        elif kind == "gemma2" and idx % 2 == 0:
+        elif kind in ("gemma2", "gpt_oss") and idx % 2 == 0:
             self.window = c["sliding_window"]
         elif kind == "gemma3_text":
             lt = c.get("layer_types")
@@ -199,11 +324,19 @@ class Attention(nn.Module):
                 k = self.k_norm(k)
         if self.kind == "gemma3_text" and self.local:
             cs = _rope(self.c, D, S, theta=self.c["rope_local_base_freq"], default=True)
+        elif self.kind == "gpt_oss":  # GptOssRotaryEmbedding: cos, sin times attention_scaling
+            inv, att = _yarn(self.c, D)
+            ang = torch.arange(S, dtype=torch.float32)[:, None] * inv[None, :]
+            emb = torch.cat((ang, ang), dim=-1)
+            cs = emb.cos() * att, emb.sin() * att
         else:
             cs = _rope(self.c, D, S)
         q, k = _rotate(q, k, cs)
         mask = R.causal_mask(S, self.window, q.dtype)
-        o, self.probs = _attend(q, k, v, mask, self.scaling, self.softcap, self.nh // self.nkv)
+        if self.kind == "gpt_oss":
+            o, self.probs = _attend_sinks(q, k, v, mask, self.scaling, self.sinks, self.nh // self.nkv)
+        else:
+            o, self.probs = _attend(q, k, v, mask, self.scaling, self.softcap, self.nh // self.nkv)
         return self.o_proj(o.transpose(1, 2).reshape(B, S, self.nh * D))
 
 
@@ -219,6 +352,8 @@ class DecoderLayer(nn.Module):
             c["num_experts"] > 0 and (idx + 1) % c["decoder_sparse_step"] == 0
         if sparse:
             self.mlp = Qwen3MoeSparseMoeBlock(c)
+        elif kind == "gpt_oss":
+            self.mlp = GptOssMLP(c)
         else:
             self.mlp = GatedMLP(c, act, bias=bool(c.get("mlp_bias")) if kind == "granite" else False)
         if kind != "olmo2":
@@ -230,7 +365,7 @@ class DecoderLayer(nn.Module):
             self.post_feedforward_layernorm = R.RMSNorm(H, eps, gemma)
 
     def forward(self, x):
-        if self.kind in ("qwen3", "qwen3_moe"):
+        if self.kind in ("qwen3", "qwen3_moe", "gpt_oss"):
             h = x + self.self_attn(self.input_layernorm(x))
             f = self.mlp(self.post_attention_layernorm(h))
             return h + (f[0] if isinstance(f, tuple) else f)

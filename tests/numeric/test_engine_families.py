@@ -17,6 +17,10 @@ modeling_<family>.py, cited there):
   qwen3_moe   -- sparse layers on the decoder_sparse_step grid, a dense one in
                  mlp_only_layers, moe_intermediate_size experts, with and without
                  norm_topk_prob;
+  gpt_oss     -- sink logits (drawn N(0, 1) so they take a visible share), biases, sliding
+                 even layers, YaRN RoPE (truncate off, then on with mscale), the top-k router
+                 with its bias, stacked experts with gate/up interleaved and the SwiGLU
+                 clamp (gate_up_proj scaled up so that the clamp at 7 bites);
   olmo2       -- q_norm / k_norm over the whole projections, only post-norms;
   granite     -- embedding, attention, residual multipliers and logits_scaling;
   gemma2      -- pre + post norms around both sublayers, query_pre_attn_scalar, soft-capped
@@ -94,6 +98,31 @@ C.check_case("qwen3_moe", qwen3_moe, C.tokens_for(128, S, 13), seed=33)
 C.check_case("qwen3_moe, norm_topk_prob, sparse step 2",
              dict(qwen3_moe, norm_topk_prob=True, decoder_sparse_step=2, mlp_only_layers=[]),
              C.tokens_for(128, S, 14), seed=34)
+
+gpt_oss = {"model_type": "gpt_oss", "architectures": ["GptOssForCausalLM"], "vocab_size": 128,
+           "hidden_size": H, "intermediate_size": H // 2 + 16, "num_hidden_layers": 3,
+           "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+           "num_local_experts": 4, "num_experts_per_tok": 2, "sliding_window": 4,
+           "rms_norm_eps": 1e-5, "rope_theta": 150000.0, "max_position_embeddings": 32 * 64,
+           "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "beta_fast": 32.0,
+                            "beta_slow": 1.0, "truncate": False,
+                            "original_max_position_embeddings": 64}}
+
+
+def oss_weights(w):
+    g = torch.Generator().manual_seed(35)
+    for k in list(w):
+        if k.endswith(".sinks"):
+            w[k] = torch.randn(w[k].shape, generator=g)
+        elif k.endswith("experts.gate_up_proj"):
+            w[k] = w[k] * 30.0
+
+
+C.check_case("gpt_oss", gpt_oss, C.tokens_for(128, S, 15), seed=35, mutate=oss_weights)
+oss_ms = dict(gpt_oss, rope_scaling=dict(gpt_oss["rope_scaling"], truncate=True, mscale=1.0,
+                                         mscale_all_dim=0.5))
+C.check_case("gpt_oss, yarn truncate + mscale", oss_ms, C.tokens_for(128, S, 16), seed=36,
+             mutate=oss_weights)
 
 olmo2 = {"model_type": "olmo2", "architectures": ["Olmo2ForCausalLM"], "vocab_size": 128,
          "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 2,

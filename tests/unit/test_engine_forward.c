@@ -54,6 +54,13 @@ static const char *k_qwen3_moe =
     " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2, \"head_dim\": 16,"
     " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"num_experts\": 4,"
     " \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 24, \"mlp_only_layers\": [0]}";
+static const char *k_gpt_oss =
+    "{\"model_type\": \"gpt_oss\", \"architectures\": [\"GptOssForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 24, \"num_hidden_layers\": 2, \"head_dim\": 16,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"num_local_experts\": 4,"
+    " \"num_experts_per_tok\": 2, \"sliding_window\": 3, \"max_position_embeddings\": 256,"
+    " \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 8.0, \"truncate\": false,"
+    " \"original_max_position_embeddings\": 32}}";
 static const char *k_olmo2 =
     "{\"model_type\": \"olmo2\", \"architectures\": [\"Olmo2ForCausalLM\"], \"vocab_size\": 64,"
     " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2,"
@@ -177,6 +184,7 @@ static void test_event_order(void **st) {
   check_order(k_phi3, 1);
   check_order(k_qwen3, 1);
   check_order(k_qwen3_moe, 0);
+  check_order(k_gpt_oss, 1);
   check_order(k_olmo2, 1);
   check_order(k_gemma3, 1);
   check_order(k_granite, 1);
