@@ -414,6 +414,27 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
+/* The rows routed to expert x (routing weight != 0) into ex_rows, their inputs into ex_in
+ * [n, H]; returns n. */
+static int64_t expert_gather(ls_fwd *f, int64_t x, const float *in) {
+  const int64_t S = f->S, H = f->e->H, E = f->e->n_experts;
+  int64_t n = 0;
+  for (int64_t s = 0; s < S; s++)
+    if (f->routing[s * E + x] != 0.0f) f->ex_rows[n++] = s;
+  for (int64_t r = 0; r < n; r++) memcpy(f->ex_in + r * H, in + f->ex_rows[r] * H, (size_t)H * 4);
+  return n;
+}
+
+/* out[ex_rows[r]] += ex_out[r] * the row's routing weight of expert x, r < n. */
+static void expert_scatter(ls_fwd *f, int64_t x, int64_t n, float *out) {
+  const int64_t H = f->e->H, E = f->e->n_experts;
+  for (int64_t r = 0; r < n; r++) {
+    int64_t s = f->ex_rows[r];
+    float wgt = f->routing[s * E + x];
+    for (int64_t t = 0; t < H; t++) out[s * H + t] += f->ex_out[r * H + t] * wgt;
+  }
+}
+
 static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
   ls_engine *e = f->e;
   const int64_t S = f->S, H = e->H, E = e->n_experts, K = e->top_k, I = e->moe_inter;
@@ -439,11 +460,8 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   TRY(ls__fw_enter(f, L->experts_list, &tl, 1));
   for (int64_t x = 0; x < E; x++) {
     const ls__expert *X = &L->experts[x];
-    int64_t n = 0;
-    for (int64_t s = 0; s < S; s++)
-      if (f->routing[s * E + x] != 0.0f) f->ex_rows[n++] = s;
+    int64_t n = expert_gather(f, x, in);
     if (n == 0) continue; /* upstream calls only the experts some token was routed to */
-    for (int64_t r = 0; r < n; r++) memcpy(f->ex_in + r * H, in + f->ex_rows[r] * H, (size_t)H * 4);
     ls_fwd_tensor xin = ls__act("input", f->ex_in, n, H);
     TRY(ls__fw_enter(f, X->mod, &xin, 1));
     TRY(ls__fw_linear(f, &X->w1, f->ex_in, n, f->ff1));
@@ -452,11 +470,7 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
     TRY(ls__fw_linear(f, &X->w2, f->ff1, n, f->ex_out));
     ls_fwd_tensor xout = ls__act("output", f->ex_out, n, H);
     TRY(ls__fw_exit(f, X->mod, &xin, 1, &xout, 1, NULL, 0));
-    for (int64_t r = 0; r < n; r++) {
-      int64_t s = f->ex_rows[r];
-      float wgt = f->routing[s * E + x];
-      for (int64_t t = 0; t < H; t++) out[s * H + t] += f->ex_out[r * H + t] * wgt;
-    }
+    expert_scatter(f, x, n, out);
   }
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   TRY(ls__fw_exit(f, L->experts_list, &tl, 1, &tout, 1, NULL, 0));
@@ -490,11 +504,8 @@ static int oss_moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *
   TRY(ls__fw_enter(f, L->experts_list, &tin, 1));
   memset(out, 0, (size_t)(S * H) * sizeof(float));
   for (int64_t x = 0; x < E; x++) {
-    int64_t n = 0;
-    for (int64_t s = 0; s < S; s++)
-      if (f->routing[s * E + x] != 0.0f) f->ex_rows[n++] = s;
+    int64_t n = expert_gather(f, x, in);
     if (n == 0) continue;
-    for (int64_t r = 0; r < n; r++) memcpy(f->ex_in + r * H, in + f->ex_rows[r] * H, (size_t)H * 4);
     ls_ops_mat gu = stacked_item(L->gate_up, x), dn = stacked_item(L->down, x);
     if (ls_ops_matmul(e->pool, f->ff1, f->ex_in, n, &gu, 0, L->oss_bias + x * 2 * I))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->gate_up->name);
@@ -506,11 +517,7 @@ static int oss_moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *
     }
     if (ls_ops_matmul(e->pool, f->ex_out, f->ff2, n, &dn, 0, L->oss_bias + E * 2 * I + x * H))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->down->name);
-    for (int64_t r = 0; r < n; r++) {
-      int64_t s = f->ex_rows[r];
-      float wgt = f->routing[s * E + x];
-      for (int64_t t = 0; t < H; t++) out[s * H + t] += f->ex_out[r * H + t] * wgt;
-    }
+    expert_scatter(f, x, n, out);
   }
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   TRY(ls__fw_exit(f, L->experts_list, &tin, 1, &tout, 1, NULL, 0));
