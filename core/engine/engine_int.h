@@ -1,7 +1,8 @@
 /* engine_int.h (internal to core/engine): the state shared by engine.c (weight binding),
  * forward.c (pass lifecycle, events, pausing) and the family forward files
- * (fwd_decoder.c: gpt2 and the llama family, with the per-family pieces of qwen3, olmo2,
- * granite, gemma2 and gemma3_text; fwd_encoder.c: bert and roberta).
+ * (fwd_decoder.c: gpt2 and the llama family, with the per-family pieces of qwen3,
+ * qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_encoder.c: bert and
+ * roberta).
  *
  * At open, each family's plan function resolves every module the forward pass touches to
  * its index in the module tree and its bound weights, so the pass itself never looks a name

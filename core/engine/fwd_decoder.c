@@ -4,7 +4,9 @@
  * with (1 + w) RMSNorm and sqrt(hidden) embedding scale, phi3 with fused qkv_proj and
  * gate_up_proj, mixtral with top-k routed experts). The newer llama-style families differ
  * only in pieces the plan sets per layer or per model: qwen3 (RMSNorm of each head's queries
- * and keys before RoPE), olmo2 (no pre-norms: norms of the attention and MLP outputs, q/k
+ * and keys before RoPE), qwen3_moe (qwen3 with mixtral-style routed experts on its sparse
+ * layers, renormalised only with norm_topk_prob), gpt_oss (sink logits, YaRN, a top-k router
+ * softmaxed over the chosen logits, stacked experts with a clamped SwiGLU), olmo2 (no pre-norms: norms of the attention and MLP outputs, q/k
  * norms over the whole projection), granite (embedding, attention, residual and logit
  * multipliers), gemma2 (pre and post norms around both sublayers, query_pre_attn_scalar,
  * soft-capped scores and logits, alternating sliding windows) and gemma3_text (gemma2's
