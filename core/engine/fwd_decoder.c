@@ -5,15 +5,17 @@
  * gate_up_proj, mixtral with top-k routed experts). The newer llama-style families differ
  * only in pieces the plan sets per layer or per model: qwen3 (RMSNorm of each head's queries
  * and keys before RoPE), qwen3_moe (qwen3 with mixtral-style routed experts on its sparse
- * layers, renormalised only with norm_topk_prob), gpt_oss (sink logits, YaRN, a top-k router
- * softmaxed over the chosen logits, stacked experts with a clamped SwiGLU), olmo2 (no pre-norms: norms of the attention and MLP outputs, q/k
- * norms over the whole projection), granite (embedding, attention, residual and logit
- * multipliers), gemma2 (pre and post norms around both sublayers, query_pre_attn_scalar,
- * soft-capped scores and logits, alternating sliding windows) and gemma3_text (gemma2's
- * layer with per-head q/k norms, the embedding scale inside embed_tokens, and a local RoPE
- * base on its sliding layers). Each follows the upstream modeling_<family>.py forward; the
- * events are emitted in upstream module-call order, so a hook sees exactly what a PyTorch
- * forward hook on the same module would.
+ * layers, renormalised only with norm_topk_prob), gpt_oss (sink logits, YaRN, a top-k
+ * router softmaxed over the chosen logits, stacked experts with a clamped SwiGLU), olmo2
+ * (no pre-norms: norms of the attention and MLP outputs, q/k norms over the whole
+ * projection), granite (embedding, attention, residual and logit multipliers), gemma2 (pre
+ * and post norms around both sublayers, query_pre_attn_scalar, soft-capped scores and
+ * logits, alternating sliding windows) and gemma3_text (gemma2's layer with per-head q/k
+ * norms, the embedding scale inside embed_tokens, and a local RoPE base on its sliding
+ * layers). Each follows the upstream modeling_<family>.py forward; the events are emitted
+ * in upstream module-call order, so a hook sees what a PyTorch forward hook on the same
+ * module would (gemma3's q_norm / k_norm: the same values in [S, heads, head_dim] order,
+ * where upstream's tensor is [heads, S, head_dim]).
  *
  * Buffers are the pass's (engine_int.h); the residual stream ping-pongs between x and x2 so
  * a layer's input is still intact when its exit event shows it. */
