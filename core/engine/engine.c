@@ -330,12 +330,13 @@ static int check_model(const ls_model *m, ls_diag *d) {
   case LS_MODEL_FAMILY_GPT_OSS:
   case LS_MODEL_FAMILY_GEMMA2:
   case LS_MODEL_FAMILY_GEMMA3_TEXT:
+  case LS_MODEL_FAMILY_GEMMA3:
   case LS_MODEL_FAMILY_BERT:
   case LS_MODEL_FAMILY_ROBERTA: return LS_OK;
   default:
     return ls_diag_set(d, LS_EUNSUPPORTED,
                        "the engine does not run model_type \"%s\" yet (it runs gpt2, llama, "
-                       "mistral, qwen2, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, phi3, mixtral, olmo2, "
+                       "mistral, qwen2, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, gemma3 (text), phi3, mixtral, olmo2, "
                        "granite, gpt_oss, bert, roberta)",
                        m->model_type);
   }

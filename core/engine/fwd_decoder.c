@@ -129,16 +129,27 @@ static int plan_oss_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *d)
   return LS_OK;
 }
 
+/* A config value by its text model's name: gemma3 (multimodal) nests them in text_config. */
+static const ls_model_value *cfg_v(const ls_model *m, const char *key) {
+  if (m->family == LS_MODEL_FAMILY_GEMMA3) {
+    char k[128];
+    snprintf(k, sizeof k, "text_config.%s", key);
+    const ls_model_value *v = ls_model_value_get(m, k);
+    if (v) return v;
+  }
+  return ls_model_value_get(m, key);
+}
+
 /* Gemma3's sliding layers (Gemma3TextConfig): as layer_types says when written, else every
  * layer but each sliding_window_pattern-th. */
 static int gemma3_sliding(const ls_model *m, int64_t l) {
-  const ls_model_value *lt = ls_model_value_get(m, "layer_types");
+  const ls_model_value *lt = cfg_v(m, "layer_types");
   if (lt && lt->present && lt->json && lt->json->kind == LS_JSON_ARRAY) {
     if ((size_t)l >= lt->json->u.arr.n) return 0;
     const ls_json *it = lt->json->u.arr.items[l];
     return it->kind == LS_JSON_STRING && strcmp(it->u.str.s, "sliding_attention") == 0;
   }
-  const ls_model_value *p = ls_model_value_get(m, "sliding_window_pattern");
+  const ls_model_value *p = cfg_v(m, "sliding_window_pattern");
   int64_t pat = p && p->kind == LS_MODEL_VT_INT && p->i > 0 ? p->i : 6;
   return (l + 1) % pat != 0;
 }
@@ -146,7 +157,7 @@ static int gemma3_sliding(const ls_model *m, int64_t l) {
 /* A float config value (ints and booleans converted), def when absent, null or not a
  * number. */
 static double cfg_f(const ls_model *m, const char *key, double def) {
-  const ls_model_value *v = ls_model_value_get(m, key);
+  const ls_model_value *v = cfg_v(m, key);
   if (!v || (v->kind != LS_MODEL_VT_FLOAT && v->kind != LS_MODEL_VT_INT && v->kind != LS_MODEL_VT_BOOL))
     return def;
   return v->kind == LS_MODEL_VT_FLOAT ? v->f : (double)v->i;
@@ -316,7 +327,13 @@ static void plan_scalars(ls_engine *e) {
   e->attn_softcap = (float)s->attn_logit_softcap;
   e->final_softcap = (float)s->final_logit_softcap;
   e->embed_mul = s->embed_scale > 0 ? (float)s->embed_scale : 1.0f;
-  e->embed_in_module = m->family == LS_MODEL_FAMILY_GEMMA3_TEXT;
+  e->embed_in_module = e->gemma3;
+  if (m->family == LS_MODEL_FAMILY_GEMMA3) { /* the sem fields read top-level keys */
+    double q = cfg_f(m, "query_pre_attn_scalar", 0);
+    if (q > 0) e->attn_scale = (float)(1.0 / sqrt(q));
+    e->attn_softcap = (float)cfg_f(m, "attn_logit_softcapping", 0);
+    e->final_softcap = (float)cfg_f(m, "final_logit_softcapping", 0);
+  }
   e->resid_mul = 1.0f;
   e->logit_div = 1.0f;
   e->swiglu_limit = (float)cfg_f(m, "swiglu_limit", 7.0);
@@ -357,12 +374,23 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
   if (e->n_experts > 0 && (e->top_k <= 0 || e->top_k > e->n_experts))
     return ls_diag_set(d, LS_EINVAL, "num_experts_per_tok %lld must be in 1..%lld",
                        (long long)e->top_k, (long long)e->n_experts);
+  e->gemma3 = m->family == LS_MODEL_FAMILY_GEMMA3_TEXT || m->family == LS_MODEL_FAMILY_GEMMA3;
   plan_scalars(e);
   e->act = ls_ops_act_parse(s->act);
   if (e->act < 0)
     return ls_diag_set(d, LS_EUNSUPPORTED, "activation \"%s\" is not supported by the engine",
                        s->act ? s->act : "(none)");
   const char *pre = m->base_prefix ? m->base_prefix : "";
+  const char *head = "lm_head";
+  e->lm_wrap = -1;
+  if (m->family == LS_MODEL_FAMILY_GEMMA3) {
+    /* Gemma3ForConditionalGeneration (transformers 4.50 names): the text model is
+     * language_model (a Gemma3ForCausalLM) with its own model. and lm_head; text tokens only,
+     * so the vision tower and projector are never called, as upstream without pixel_values */
+    pre = "language_model.model.";
+    head = "language_model.lm_head";
+    e->lm_wrap = ls__mod(e, "language_model");
+  }
   size_t pl = strlen(pre);
   e->root = 0;
   e->backbone = pl > 0 ? ls__mod(e, "%.*s", (int)(pl - 1), pre) : -1;
@@ -392,7 +420,7 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
     snprintf(n, sizeof n, "%snorm", pre);
     rc = ls__norm_bind(e, &e->final_norm, n, e->H, 1, d);
     if (!rc) rc = plan_rope(e, d);
-    if (!rc && m->family == LS_MODEL_FAMILY_GEMMA3_TEXT) {
+    if (!rc && e->gemma3) {
       /* Gemma3RotaryEmbedding of the sliding layers: base rope_local_base_freq, and
        * rope_scaling applies to the global layers only */
       e->rope_local = e->rope;
@@ -409,7 +437,7 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
   e->final_norm_mod = e->final_norm.mod;
   for (int64_t l = 0; l < e->n_layers && !rc; l++) rc = plan_layer(e, l, pre, d);
   if (rc) return rc;
-  rc = ls__lin_bind(e, &e->lm_head, "lm_head", 1, e->H, e->vocab, 0, d);
+  rc = ls__lin_bind(e, &e->lm_head, head, 1, e->H, e->vocab, 0, d);
   e->lm_head_mod = e->lm_head.mod;
   return rc;
 }
@@ -600,7 +628,7 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     float *qn = f->qk, *kn = f->qk + S * nh * D; /* [S, nh D], [S, nkv D] */
     /* in upstream call order: qwen3 and olmo2 norm each projection as it comes
      * (q_norm(q_proj(x)), k_norm(k_proj(x)), v_proj(x)); gemma3 projects all three first */
-    int late = e->m->family == LS_MODEL_FAMILY_GEMMA3_TEXT;
+    int late = e->gemma3;
     TRY(ls__fw_linear(f, &L->q, in, S, q));
     if (!late) TRY(qk_norm(f, L, &L->qn, nh, q, qn));
     TRY(ls__fw_linear(f, &L->k, in, S, k));
@@ -652,6 +680,7 @@ int ls__fwd_decoder(ls_fwd *f) {
   const int nk = m->sem.norm;
   ls_fwd_tensor ids = ls__ids(f);
   TRY(ls__fw_enter(f, e->root, &ids, 1));
+  TRY(ls__fw_enter(f, e->lm_wrap, &ids, 1));
   TRY(ls__fw_enter(f, e->backbone, &ids, 1));
   TRY(ls__fw_enter(f, e->tok_emb_mod, &ids, 1));
   for (int64_t s = 0; s < S; s++) ls_ops_embed(&e->tok_emb->mat, f->tokens[s], f->x + s * H);
@@ -717,5 +746,6 @@ int ls__fwd_decoder(ls_fwd *f) {
     memcpy(f->logits, f->nrm, (size_t)(S * H) * sizeof(float));
   }
   ls_fwd_tensor lo = ls__act("output", f->logits, S, f->logit_cols);
+  TRY(ls__fw_exit(f, e->lm_wrap, &ids, 1, &lo, 1, NULL, 0));
   return ls__fw_exit(f, e->root, &ids, 1, &lo, 1, NULL, 0);
 }

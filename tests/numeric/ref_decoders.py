@@ -34,7 +34,11 @@ ref_models.py's.
                  [B, heads, S, head_dim]), the sqrt(hidden) scale inside embed_tokens
                  (Gemma3TextScaledWordEmbedding), sliding layers by layer_types or
                  sliding_window_pattern, those layers rotated with rope_local_base_freq and
-                 default RoPE, the others with rope_theta and rope_scaling."""
+                 default RoPE, the others with rope_theta and rope_scaling.
+  gemma3      -- Gemma3ForConditionalGeneration (transformers 4.50 module names) on text
+                 tokens only: its language_model (the gemma3_text model above, configured
+                 by text_config); the vision tower and projector are not called without
+                 pixel_values, so they are parameter holders here, for the weight file."""
 
 import math
 
@@ -435,7 +439,59 @@ class DecoderForCausalLM(nn.Module):
         return logits
 
 
+SIGLIP_DEFAULTS = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+                   "num_attention_heads": 12, "num_channels": 3, "image_size": 224,
+                   "patch_size": 16, "layer_norm_eps": 1e-6, "vision_use_head": True}
+
+
+def _siglip_shell(v):
+    """SiglipVisionModel's parameters under their upstream names (modeling_siglip.py)."""
+    h, f, n = v["hidden_size"], v["intermediate_size"], (v["image_size"] // v["patch_size"]) ** 2
+    vm = nn.Module()
+    vm.embeddings = nn.Module()
+    vm.embeddings.patch_embedding = nn.Conv2d(v["num_channels"], h, v["patch_size"], v["patch_size"])
+    vm.embeddings.position_embedding = nn.Embedding(n, h)
+    vm.encoder = nn.Module()
+    vm.encoder.layers = nn.ModuleList()
+    for _ in range(v["num_hidden_layers"]):
+        layer = nn.Module()
+        layer.self_attn = nn.Module()
+        for p in ("k_proj", "v_proj", "q_proj", "out_proj"):
+            setattr(layer.self_attn, p, nn.Linear(h, h))
+        layer.layer_norm1 = nn.LayerNorm(h)
+        layer.mlp = nn.Module()
+        layer.mlp.fc1, layer.mlp.fc2 = nn.Linear(h, f), nn.Linear(f, h)
+        layer.layer_norm2 = nn.LayerNorm(h)
+        vm.encoder.layers.append(layer)
+    vm.post_layernorm = nn.LayerNorm(h)
+    if v["vision_use_head"]:
+        raise ValueError("the reference has no SigLIP pooling head (Gemma 3 turns it off)")
+    tower = nn.Module()
+    tower.vision_model = vm
+    return tower
+
+
+class Gemma3ForConditionalGeneration(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        tc = dict(DEFAULTS["gemma3_text"], **c.get("text_config", {}))
+        v = dict(SIGLIP_DEFAULTS, **c.get("vision_config", {}))
+        self.vision_tower = _siglip_shell(v)
+        self.multi_modal_projector = nn.Module()
+        self.multi_modal_projector.mm_input_projection_weight = nn.Parameter(
+            torch.zeros(v["hidden_size"], tc["hidden_size"]))
+        self.multi_modal_projector.mm_soft_emb_norm = R.RMSNorm(v["hidden_size"], v["layer_norm_eps"], gemma=True)
+        self.language_model = DecoderForCausalLM(tc, "gemma3_text")
+        self.tied = {"language_model." + k: "language_model." + t for k, t in self.language_model.tied.items()}
+
+    def forward(self, ids, **kw):
+        return self.language_model(ids)
+
+
 def build(cfg):
-    """config dict (model_type one of DEFAULTS) -> reference model, not yet in eval mode."""
+    """config dict (model_type one of DEFAULTS, or gemma3) -> reference model, not yet in
+    eval mode."""
     mt = cfg["model_type"]
+    if mt == "gemma3":
+        return Gemma3ForConditionalGeneration(cfg)
     return DecoderForCausalLM(dict(DEFAULTS[mt], **cfg), mt)

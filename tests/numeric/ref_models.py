@@ -734,7 +734,7 @@ def build(cfg):
             m.tied = {}
     else:
         import ref_decoders  # the newer llama-style families (imports this module)
-        if mt not in ref_decoders.DEFAULTS:
+        if mt not in ref_decoders.DEFAULTS and mt != "gemma3":
             raise ValueError("no reference for model_type %r" % mt)
         m = ref_decoders.build(cfg)
     return m.eval()

@@ -27,7 +27,10 @@ modeling_<family>.py, cited there):
                  scores and logits (caps small enough that tanh bends), sliding even layers;
   gemma3_text -- gemma2's layer with (1 + w) per-head q/k norms, the embedding scale inside
                  embed_tokens, sliding layers by sliding_window_pattern and by layer_types
-                 with the local RoPE base, linear rope_scaling on the global layers only."""
+                 with the local RoPE base, linear rope_scaling on the global layers only;
+  gemma3      -- Gemma3ForConditionalGeneration on text tokens: the same text model under
+                 language_model, configured by text_config (the vision tower's weights are
+                 in the file, unused)."""
 import torch
 
 import engine_check as C
@@ -166,4 +169,13 @@ types3 = ["full_attention", "sliding_attention", "full_attention"]
 gemma3_lt = dict(gemma3, layer_types=types3, final_logit_softcapping=2.0)
 C.check_case("gemma3_text, layer_types, final soft-cap", gemma3_lt, C.tokens_for(128, S, 12),
              seed=32, layout=heads_major_to_seq_major)
+mm = {"model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"],
+      "mm_tokens_per_image": 4,
+      "text_config": {k: v for k, v in gemma3_lt.items() if k not in ("model_type", "architectures")},
+      "vision_config": {"hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 1,
+                        "num_attention_heads": 2, "image_size": 28, "patch_size": 14,
+                        "vision_use_head": False}}
+mm["text_config"]["model_type"] = "gemma3_text"
+C.check_case("gemma3 (text tokens), text_config", mm, C.tokens_for(128, S, 17), seed=37,
+             layout=heads_major_to_seq_major)
 print("ok")

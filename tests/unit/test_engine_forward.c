@@ -70,6 +70,13 @@ static const char *k_gemma3 =
     " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 3, \"head_dim\": 16,"
     " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"sliding_window\": 3,"
     " \"sliding_window_pattern\": 2, \"final_logit_softcapping\": 5.0}";
+static const char *k_gemma3_mm =
+    "{\"model_type\": \"gemma3\", \"architectures\": [\"Gemma3ForConditionalGeneration\"],"
+    " \"mm_tokens_per_image\": 4, \"text_config\": {\"vocab_size\": 64, \"hidden_size\": 32,"
+    " \"intermediate_size\": 48, \"num_hidden_layers\": 2, \"head_dim\": 16, \"num_attention_heads\": 4,"
+    " \"num_key_value_heads\": 2, \"sliding_window\": 3}, \"vision_config\": {\"hidden_size\": 16,"
+    " \"intermediate_size\": 24, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+    " \"image_size\": 28, \"patch_size\": 14, \"vision_use_head\": false}}";
 static const char *k_granite =
     "{\"model_type\": \"granite\", \"architectures\": [\"GraniteForCausalLM\"], \"vocab_size\": 64,"
     " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 1,"
@@ -188,6 +195,7 @@ static void test_event_order(void **st) {
   check_order(k_olmo2, 1);
   check_order(k_gemma3, 1);
   check_order(k_granite, 1);
+  check_order(k_gemma3_mm, 0); /* text tokens: the vision tower is never called */
   check_order(k_mixtral, 0); /* experts with no routed token are skipped, as upstream */
 }
 
