@@ -323,6 +323,7 @@ static int check_model(const ls_model *m, ls_diag *d) {
   case LS_MODEL_FAMILY_GEMMA:
   case LS_MODEL_FAMILY_PHI3:
   case LS_MODEL_FAMILY_MIXTRAL:
+  case LS_MODEL_FAMILY_QWEN2_MOE:
   case LS_MODEL_FAMILY_QWEN3:
   case LS_MODEL_FAMILY_QWEN3_MOE:
   case LS_MODEL_FAMILY_OLMO2:
@@ -336,7 +337,7 @@ static int check_model(const ls_model *m, ls_diag *d) {
   default:
     return ls_diag_set(d, LS_EUNSUPPORTED,
                        "the engine does not run model_type \"%s\" yet (it runs gpt2, llama, "
-                       "mistral, qwen2, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, gemma3 (text), phi3, mixtral, olmo2, "
+                       "mistral, qwen2, qwen2_moe, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, gemma3 (text), phi3, mixtral, olmo2, "
                        "granite, gpt_oss, bert, roberta)",
                        m->model_type);
   }

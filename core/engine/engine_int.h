@@ -1,7 +1,7 @@
 /* engine_int.h (internal to core/engine): the state shared by engine.c (weight binding),
  * forward.c (pass lifecycle, events, pausing) and the family forward files
  * (fwd_decoder.c: gpt2 and the llama family, with the per-family pieces of qwen3,
- * qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_encoder.c: bert and
+ * qwen2_moe, qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_encoder.c: bert and
  * roberta).
  *
  * At open, each family's plan function resolves every module the forward pass touches to
@@ -73,6 +73,10 @@ typedef struct ls__layer {
   /* gpt_oss: per-head sink logits, and the experts stacked in four parameters of one
    * module (experts_list): [E, H, 2I] gate/up interleaved, [E, I, H] down, [E, ...] biases */
   const float *sinks;  /* [n_heads] self_attn.sinks, or NULL */
+  /* qwen2_moe: mlp.shared_expert (a gated MLP on every token) and mlp.shared_expert_gate
+   * ([1, H]: its sigmoid weighs the shared expert's output); shared.mod -1 when none */
+  int shared_mod;
+  ls__lin sh_gate, sh_up, sh_down, sh_g;
   const ls__wb *gate_up, *down;
   float *oss_bias;     /* owned: [E, 2I] gate_up_proj_bias then [E, H] down_proj_bias */
 } ls__layer;
@@ -109,6 +113,7 @@ struct ls_engine {
   float final_softcap;   /* > 0: logits c * tanh(x / c) (gemma2/3 final_logit_softcapping) */
   int64_t H, n_heads, n_kv, head_dim, inter, vocab, max_pos, n_layers, n_experts, top_k;
   int64_t moe_inter;     /* an expert's inner width (qwen3_moe: moe_intermediate_size) */
+  int64_t shared_inter;  /* qwen2_moe: shared_expert_intermediate_size; 0 */
   int moe_renorm;        /* top-k routing weights renormalised to sum 1 (mixtral;
                             qwen3_moe with norm_topk_prob) */
   int root, backbone, layers_list, lm_head_mod, final_norm_mod;

@@ -296,6 +296,7 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   int64_t qkv = (e->n_heads + 2 * e->n_kv) * D;
   int64_t wide = e->inter * 2 > H ? e->inter * 2 : H;
   if (e->n_experts > 0 && e->moe_inter * 2 > wide) wide = e->moe_inter * 2;
+  if (e->shared_inter * 2 > wide) wide = e->shared_inter * 2;
   f->tokens = ls_calloc((size_t)S, sizeof *f->tokens);
   f->types = ls_calloc((size_t)S, sizeof *f->types);
   f->mask = ls_calloc((size_t)S, sizeof *f->mask);

@@ -5,7 +5,8 @@
  * gate_up_proj, mixtral with top-k routed experts). The newer llama-style families differ
  * only in pieces the plan sets per layer or per model: qwen3 (RMSNorm of each head's queries
  * and keys before RoPE), qwen3_moe (qwen3 with mixtral-style routed experts on its sparse
- * layers, renormalised only with norm_topk_prob), gpt_oss (sink logits, YaRN, a top-k
+ * layers, renormalised only with norm_topk_prob; qwen2_moe the same with qwen2's attention
+ * and a sigmoid-gated shared expert), gpt_oss (sink logits, YaRN, a top-k
  * router softmaxed over the chosen logits, stacked experts with a clamped SwiGLU), olmo2
  * (no pre-norms: norms of the attention and MLP outputs, q/k norms over the whole
  * projection), granite (embedding, attention, residual and logit multipliers), gemma2 (pre
@@ -74,6 +75,23 @@ static int plan_qk_norms(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) 
   int rc = ls__norm_bind(e, &L->qn, n, L->qk_per_head ? D : nh * D, 1, d);
   snprintf(n, sizeof n, "%s.self_attn.k_norm", b);
   return rc ? rc : ls__norm_bind(e, &L->kn, n, L->qk_per_head ? D : nkv * D, 1, d);
+}
+
+/* qwen2_moe's shared expert (Qwen2MoeSparseMoeBlock: shared_expert, shared_expert_gate),
+ * when the tree has one. */
+static int plan_shared_expert(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) {
+  const int64_t H = e->H, SI = e->shared_inter;
+  char n[600];
+  L->shared_mod = ls__mod(e, "%s.mlp.shared_expert", b);
+  if (L->shared_mod < 0) return LS_OK;
+  snprintf(n, sizeof n, "%s.mlp.shared_expert.gate_proj", b);
+  int rc = ls__lin_bind(e, &L->sh_gate, n, 1, H, SI, 1, d);
+  snprintf(n, sizeof n, "%s.mlp.shared_expert.up_proj", b);
+  rc = rc ? rc : ls__lin_bind(e, &L->sh_up, n, 1, H, SI, 1, d);
+  snprintf(n, sizeof n, "%s.mlp.shared_expert.down_proj", b);
+  rc = rc ? rc : ls__lin_bind(e, &L->sh_down, n, 1, SI, H, 1, d);
+  snprintf(n, sizeof n, "%s.mlp.shared_expert_gate", b);
+  return rc ? rc : ls__lin_bind(e, &L->sh_g, n, 1, H, 1, 1, d);
 }
 
 /* A [rows, cols] view of item x of a stacked [n, rows, cols] parameter w; cols must be
@@ -170,6 +188,7 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   char b[512];
   int rc = 0;
   L->moe = L->experts_list = L->attn_self = L->attn_out = L->inter_mod = L->out_mod = -1;
+  L->shared_mod = -1;
   if (e->arch == LS__ARCH_GPT2) {
     snprintf(b, sizeof b, "%sh.%lld", pre, (long long)l);
     L->mod = ls__mod(e, "%s", b);
@@ -243,7 +262,7 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
         snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wu);
         rc = rc ? rc : ls__lin_bind(e, &X->w3, n, 1, H, EI, 1, d);
       }
-      return rc;
+      return rc ? rc : plan_shared_expert(e, L, b, d);
     }
   }
   L->mlp = ls__mod(e, "%s.mlp", b);
@@ -362,6 +381,7 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
   /* experts' width: mixtral's are intermediate_size wide; qwen3_moe's moe_intermediate_size,
    * and it renormalises the top-k weights only with norm_topk_prob (mixtral always does) */
   e->moe_inter = s->moe_intermediate > 0 ? s->moe_intermediate : s->intermediate;
+  e->shared_inter = s->shared_expert_intermediate;
   e->moe_renorm = m->family == LS_MODEL_FAMILY_MIXTRAL || cfg_f(m, "norm_topk_prob", 0) != 0;
   if (e->H <= 0 || e->n_heads <= 0 || e->head_dim <= 0 || e->n_kv <= 0 || e->inter <= 0 ||
       e->vocab <= 0 || e->n_layers < 0 || e->n_heads % e->n_kv != 0)
@@ -446,6 +466,22 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
+/* Module mod: down(act(gate(x)) * up(x)) over the S rows of in, I wide, into out. */
+static int gated_mlp(ls_fwd *f, int mod, const ls__lin *gate, const ls__lin *up,
+                     const ls__lin *down, int64_t I, const float *in, float *out) {
+  ls_engine *e = f->e;
+  const int64_t S = f->S, H = e->H;
+  ls_fwd_tensor tin = ls__act("input", in, S, H);
+  TRY(ls__fw_enter(f, mod, &tin, 1));
+  const ls__lin *ls[2] = {gate, up};
+  float *ys[2] = {f->ff1, f->ff2};
+  TRY(ls__fw_linears(f, 2, ls, in, S, ys));
+  ls_ops_glu(e->pool, e->act, f->ff1, f->ff2, S * I);
+  TRY(ls__fw_linear(f, down, f->ff1, S, out));
+  ls_fwd_tensor tout = ls__act("output", out, S, H);
+  return ls__fw_exit(f, mod, &tin, 1, &tout, 1, NULL, 0);
+}
+
 /* The rows routed to expert x (routing weight != 0) into ex_rows, their inputs into ex_in
  * [n, H]; returns n. */
 static int64_t expert_gather(ls_fwd *f, int64_t x, const float *in) {
@@ -506,6 +542,14 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   }
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   TRY(ls__fw_exit(f, L->experts_list, &tl, 1, &tout, 1, NULL, 0));
+  if (L->shared_mod >= 0) { /* qwen2_moe: + sigmoid(shared_expert_gate(x)) * shared_expert(x) */
+    TRY(gated_mlp(f, L->shared_mod, &L->sh_gate, &L->sh_up, &L->sh_down, e->shared_inter, in, f->aux));
+    TRY(ls__fw_linear(f, &L->sh_g, in, S, f->ex_out));
+    for (int64_t s = 0; s < S; s++) {
+      float g = 1.0f / (1.0f + expf(-f->ex_out[s]));
+      for (int64_t t = 0; t < H; t++) out[s * H + t] += g * f->aux[s * H + t];
+    }
+  }
   ls_fwd_tensor rw = ls__act("routing_weights", f->routing, S, E);
   return ls__fw_exit(f, L->moe, &tin, 1, &tout, 1, &rw, 1);
 }
@@ -560,25 +604,20 @@ static int oss_moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *
 static int mlp_block(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
   ls_engine *e = f->e;
   const int64_t S = f->S, H = e->H, I = e->inter;
+  if (e->arch != LS__ARCH_GPT2 && L->up.w) return gated_mlp(f, L->mlp, &L->fc1, &L->up, &L->fc2, I, in, out);
   ls_fwd_tensor tin = ls__act("input", in, S, H);
   TRY(ls__fw_enter(f, L->mlp, &tin, 1));
   if (e->arch == LS__ARCH_GPT2) {
     TRY(ls__fw_linear(f, &L->fc1, in, S, f->ff1));
     ls_ops_act_apply(e->pool, e->act, f->ff1, f->ff1, S * I);
     TRY(ls__fw_linear(f, &L->fc2, f->ff1, S, out));
-  } else if (!L->up.w) { /* phi3: gate_up_proj [S, 2I], gate first; up * act(gate) */
+  } else { /* phi3: gate_up_proj [S, 2I], gate first; up * act(gate) */
     TRY(ls__fw_linear(f, &L->fc1, in, S, f->ff1));
     for (int64_t s = 0; s < S; s++) {
       memcpy(f->ff2 + s * I, f->ff1 + s * 2 * I, (size_t)I * 4);
       ls_ops_glu(NULL, e->act, f->ff2 + s * I, f->ff1 + s * 2 * I + I, I);
     }
     TRY(ls__fw_linear(f, &L->fc2, f->ff2, S, out));
-  } else {
-    const ls__lin *ls[2] = {&L->fc1, &L->up};
-    float *ys[2] = {f->ff1, f->ff2};
-    TRY(ls__fw_linears(f, 2, ls, in, S, ys));
-    ls_ops_glu(e->pool, e->act, f->ff1, f->ff2, S * I);
-    TRY(ls__fw_linear(f, &L->fc2, f->ff1, S, out));
   }
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   return ls__fw_exit(f, L->mlp, &tin, 1, &tout, 1, NULL, 0);

@@ -9,6 +9,9 @@ ref_models.py's.
                  (RMSNorm over head_dim) to q_proj(x).view(B, S, heads, head_dim) before
                  RoPE; sliding window on the layers >= max_window_layers when
                  use_sliding_window (Qwen3Config.layer_types).
+  qwen2_moe   -- models/qwen2_moe/modeling_qwen2_moe.py: qwen2's attention (q/k/v biases),
+                 Qwen2MoeSparseMoeBlock: qwen3_moe's routing plus a shared expert on every
+                 token weighted by sigmoid(shared_expert_gate(x)).
   qwen3_moe   -- models/qwen3_moe/modeling_qwen3_moe.py: qwen3's attention; on the sparse
                  layers (decoder_sparse_step, mlp_only_layers) Qwen3MoeSparseMoeBlock:
                  router softmax in fp32, top-k, renormalised only with norm_topk_prob,
@@ -54,6 +57,12 @@ DEFAULTS = {
               "use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
               "attention_bias": False, "tie_word_embeddings": False,
               "max_position_embeddings": 32768},
+    "qwen2_moe": {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+                  "use_sliding_window": False, "sliding_window": 4096, "max_window_layers": 28,
+                  "tie_word_embeddings": False, "decoder_sparse_step": 1,
+                  "moe_intermediate_size": 1408, "shared_expert_intermediate_size": 5632,
+                  "num_experts_per_tok": 4, "num_experts": 60, "norm_topk_prob": False,
+                  "mlp_only_layers": [], "qkv_bias": True, "max_position_embeddings": 32768},
     "qwen3_moe": {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu",
                   "head_dim": 128, "use_sliding_window": False, "sliding_window": 4096,
                   "max_window_layers": 28, "attention_bias": False, "tie_word_embeddings": False,
@@ -244,19 +253,29 @@ class GatedMLP(nn.Module):
 
 
 class Qwen3MoeSparseMoeBlock(nn.Module):
-    def __init__(self, c):
+    """Also Qwen2MoeSparseMoeBlock (shared=True): + sigmoid(shared_expert_gate(x)) *
+    shared_expert(x)."""
+
+    def __init__(self, c, shared=False):
         super().__init__()
         self.k = c["num_experts_per_tok"]
         self.norm_topk_prob = c["norm_topk_prob"]
         self.gate = nn.Linear(c["hidden_size"], c["num_experts"], bias=False)
         ec = dict(c, intermediate_size=c["moe_intermediate_size"])
         self.experts = nn.ModuleList([GatedMLP(ec, c["hidden_act"]) for _ in range(c["num_experts"])])
+        if shared:
+            sc = dict(c, intermediate_size=c["shared_expert_intermediate_size"])
+            self.shared_expert = GatedMLP(sc, c["hidden_act"])
+            self.shared_expert_gate = nn.Linear(c["hidden_size"], 1, bias=False)
 
     def forward(self, x):
         B, S, H = x.shape
         h = x.view(-1, H)
         logits, w, sel = R.route_topk(self.gate, h, self.k, self.norm_topk_prob)
-        return R.run_experts(self.experts, h, w, sel).view(B, S, H), logits
+        out = R.run_experts(self.experts, h, w, sel)
+        if hasattr(self, "shared_expert"):
+            out = out + torch.sigmoid(self.shared_expert_gate(h)) * self.shared_expert(h)
+        return out.view(B, S, H), logits
 
 
 class Attention(nn.Module):
@@ -273,9 +292,10 @@ class Attention(nn.Module):
         else:
             self.d = c.get("head_dim") or H // self.nh
         b = bool(c.get("attention_bias"))
-        self.q_proj = nn.Linear(H, self.nh * self.d, bias=b)
-        self.k_proj = nn.Linear(H, self.nkv * self.d, bias=b)
-        self.v_proj = nn.Linear(H, self.nkv * self.d, bias=b)
+        qb = bool(c["qkv_bias"]) if kind == "qwen2_moe" else b  # Qwen2MoeAttention: o_proj without
+        self.q_proj = nn.Linear(H, self.nh * self.d, bias=qb)
+        self.k_proj = nn.Linear(H, self.nkv * self.d, bias=qb)
+        self.v_proj = nn.Linear(H, self.nkv * self.d, bias=qb)
         self.o_proj = nn.Linear(self.nh * self.d, H, bias=b)
         eps = c["rms_norm_eps"]
         if kind in ("qwen3", "qwen3_moe"):
@@ -297,7 +317,8 @@ class Attention(nn.Module):
             self.sinks = nn.Parameter(torch.zeros(self.nh))
         self.window = None
         self.local = False
-        if kind in ("qwen3", "qwen3_moe") and c["use_sliding_window"] and idx >= c["max_window_layers"]:
+        if kind in ("qwen3", "qwen3_moe", "qwen2_moe") and c["use_sliding_window"] and \
+                idx >= c["max_window_layers"]:
             self.window = c["sliding_window"]
         elif kind in ("gemma2", "gpt_oss") and idx % 2 == 0:
             self.window = c["sliding_window"]
@@ -352,10 +373,10 @@ class DecoderLayer(nn.Module):
         gemma = kind in ("gemma2", "gemma3_text")
         self.self_attn = Attention(c, kind, idx)
         act = (c.get("hidden_activation") or "gelu_pytorch_tanh") if gemma else c["hidden_act"]
-        sparse = kind == "qwen3_moe" and idx not in (c["mlp_only_layers"] or []) and \
+        sparse = kind in ("qwen3_moe", "qwen2_moe") and idx not in (c["mlp_only_layers"] or []) and \
             c["num_experts"] > 0 and (idx + 1) % c["decoder_sparse_step"] == 0
         if sparse:
-            self.mlp = Qwen3MoeSparseMoeBlock(c)
+            self.mlp = Qwen3MoeSparseMoeBlock(c, shared=kind == "qwen2_moe")
         elif kind == "gpt_oss":
             self.mlp = GptOssMLP(c)
         else:
@@ -369,7 +390,7 @@ class DecoderLayer(nn.Module):
             self.post_feedforward_layernorm = R.RMSNorm(H, eps, gemma)
 
     def forward(self, x):
-        if self.kind in ("qwen3", "qwen3_moe", "gpt_oss"):
+        if self.kind in ("qwen3", "qwen3_moe", "qwen2_moe", "gpt_oss"):
             h = x + self.self_attn(self.input_layernorm(x))
             f = self.mlp(self.post_attention_layernorm(h))
             return h + (f[0] if isinstance(f, tuple) else f)

@@ -21,6 +21,8 @@ modeling_<family>.py, cited there):
                  even layers, YaRN RoPE (truncate off, then on with mscale), the top-k router
                  with its bias, stacked experts with gate/up interleaved and the SwiGLU
                  clamp (gate_up_proj scaled up so that the clamp at 7 bites);
+  qwen2_moe   -- qwen2 attention (q/k/v biases, a sliding window on the last layer), routed
+                 experts and the sigmoid-gated shared expert, a dense mlp_only layer;
   olmo2       -- q_norm / k_norm over the whole projections, only post-norms;
   granite     -- embedding, attention, residual multipliers and logits_scaling;
   gemma2      -- pre + post norms around both sublayers, query_pre_attn_scalar, soft-capped
@@ -101,6 +103,15 @@ C.check_case("qwen3_moe", qwen3_moe, C.tokens_for(128, S, 13), seed=33)
 C.check_case("qwen3_moe, norm_topk_prob, sparse step 2",
              dict(qwen3_moe, norm_topk_prob=True, decoder_sparse_step=2, mlp_only_layers=[]),
              C.tokens_for(128, S, 14), seed=34)
+
+qwen2_moe = {"model_type": "qwen2_moe", "architectures": ["Qwen2MoeForCausalLM"], "vocab_size": 128,
+             "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 3,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64,
+             "rms_norm_eps": 1e-6, "num_experts": 4, "num_experts_per_tok": 2,
+             "moe_intermediate_size": H // 2, "shared_expert_intermediate_size": H + 16,
+             "mlp_only_layers": [1], "norm_topk_prob": True, "use_sliding_window": True,
+             "sliding_window": 4, "max_window_layers": 2}
+C.check_case("qwen2_moe", qwen2_moe, C.tokens_for(128, S, 18), seed=38)
 
 gpt_oss = {"model_type": "gpt_oss", "architectures": ["GptOssForCausalLM"], "vocab_size": 128,
            "hidden_size": H, "intermediate_size": H // 2 + 16, "num_hidden_layers": 3,

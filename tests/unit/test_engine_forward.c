@@ -61,6 +61,12 @@ static const char *k_gpt_oss =
     " \"num_experts_per_tok\": 2, \"sliding_window\": 3, \"max_position_embeddings\": 256,"
     " \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 8.0, \"truncate\": false,"
     " \"original_max_position_embeddings\": 32}}";
+static const char *k_qwen2_moe =
+    "{\"model_type\": \"qwen2_moe\", \"architectures\": [\"Qwen2MoeForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"num_experts\": 4,"
+    " \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 24,"
+    " \"shared_expert_intermediate_size\": 40, \"mlp_only_layers\": [1]}";
 static const char *k_olmo2 =
     "{\"model_type\": \"olmo2\", \"architectures\": [\"Olmo2ForCausalLM\"], \"vocab_size\": 64,"
     " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2,"
@@ -191,6 +197,7 @@ static void test_event_order(void **st) {
   check_order(k_phi3, 1);
   check_order(k_qwen3, 1);
   check_order(k_qwen3_moe, 0);
+  check_order(k_qwen2_moe, 0);
   check_order(k_gpt_oss, 1);
   check_order(k_olmo2, 1);
   check_order(k_gemma3, 1);
