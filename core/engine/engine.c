@@ -337,8 +337,8 @@ static int check_model(const ls_model *m, ls_diag *d) {
   default:
     return ls_diag_set(d, LS_EUNSUPPORTED,
                        "the engine does not run model_type \"%s\" yet (it runs gpt2, llama, "
-                       "mistral, qwen2, qwen2_moe, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, gemma3 (text), phi3, mixtral, olmo2, "
-                       "granite, gpt_oss, bert, roberta)",
+                       "mistral, qwen2, qwen2_moe, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, "
+                       "gemma3 (text), phi3, mixtral, olmo2, granite, gpt_oss, bert, roberta)",
                        m->model_type);
   }
 }

@@ -96,6 +96,7 @@ struct ls_engine {
   ls_ops_rope rope;
   ls_ops_rope rope_local; /* gemma3's sliding layers: rope_local_base_freq, no scaling */
   int has_local_rope;
+  int has_qk_norm;       /* some layer has q_norm / k_norm (the pass allocates qk for them) */
   int gemma3;            /* gemma3_text, or gemma3's text model: the gemma3 pieces */
   int lm_wrap;           /* gemma3: language_model, around the backbone and lm_head; -1 */
   /* per-family scalars (1 / 0 = the llama arithmetic) */

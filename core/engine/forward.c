@@ -324,7 +324,7 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
       f->sin_l = fbuf(S, e->rope.rot_dim / 2, &fb);
     }
   }
-  if (e->arch == LS__ARCH_LLAMA) f->qk = fbuf(S, (e->n_heads + e->n_kv) * D, &fb);
+  if (e->has_qk_norm) f->qk = fbuf(S, (e->n_heads + e->n_kv) * D, &fb);
   if (e->n_experts > 0) {
     f->router = fbuf(S, e->n_experts, &fb);
     f->routing = fbuf(S, e->n_experts, &fb);

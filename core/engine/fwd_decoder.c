@@ -71,6 +71,7 @@ static int plan_qk_norms(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) 
   const ls__wb *qw = ls__wb_find(e, n);
   if (!qw) return LS_OK;
   L->qk_per_head = qw->ndim == 1 && qw->shape[0] == D;
+  e->has_qk_norm = 1;
   snprintf(n, sizeof n, "%s.self_attn.q_norm", b);
   int rc = ls__norm_bind(e, &L->qn, n, L->qk_per_head ? D : nh * D, 1, d);
   snprintf(n, sizeof n, "%s.self_attn.k_norm", b);
