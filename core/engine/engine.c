@@ -325,12 +325,22 @@ static int check_model(const ls_model *m, ls_diag *d) {
   case LS_MODEL_FAMILY_GEMMA:
   case LS_MODEL_FAMILY_PHI3:
   case LS_MODEL_FAMILY_MIXTRAL:
+  case LS_MODEL_FAMILY_QWEN2_MOE:
+  case LS_MODEL_FAMILY_QWEN3:
+  case LS_MODEL_FAMILY_QWEN3_MOE:
+  case LS_MODEL_FAMILY_OLMO2:
+  case LS_MODEL_FAMILY_GRANITE:
+  case LS_MODEL_FAMILY_GPT_OSS:
+  case LS_MODEL_FAMILY_GEMMA2:
+  case LS_MODEL_FAMILY_GEMMA3_TEXT:
+  case LS_MODEL_FAMILY_GEMMA3:
   case LS_MODEL_FAMILY_BERT:
   case LS_MODEL_FAMILY_ROBERTA: return LS_OK;
   default:
     return ls_diag_set(d, LS_EUNSUPPORTED,
                        "the engine does not run model_type \"%s\" yet (it runs gpt2, llama, "
-                       "mistral, qwen2, gemma, phi3, mixtral, bert, roberta)",
+                       "mistral, qwen2, qwen2_moe, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, "
+                       "gemma3 (text), phi3, mixtral, olmo2, granite, gpt_oss, bert, roberta)",
                        m->model_type);
   }
 }
@@ -400,7 +410,10 @@ int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opt
 void ls_engine_close(ls_engine *e) {
   if (!e) return;
   if (e->layer)
-    for (int64_t l = 0; l < e->n_layers; l++) ls_free(e->layer[l].experts);
+    for (int64_t l = 0; l < e->n_layers; l++) {
+      ls_free(e->layer[l].experts);
+      ls_free(e->layer[l].oss_bias);
+    }
   ls_free(e->layer);
   for (size_t i = 0; i < e->n_owned; i++) ls_free(e->owned[i]);
   ls_free(e->owned);

@@ -1,6 +1,8 @@
 /* engine_int.h (internal to core/engine): the state shared by engine.c (weight binding),
  * forward.c (pass lifecycle, events, pausing) and the family forward files
- * (fwd_decoder.c: gpt2 and the llama family; fwd_encoder.c: bert and roberta).
+ * (fwd_decoder.c: gpt2 and the llama family, with the per-family pieces of qwen3,
+ * qwen2_moe, qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_encoder.c: bert and
+ * roberta).
  *
  * At open, each family's plan function resolves every module the forward pass touches to
  * its index in the module tree and its bound weights, so the pass itself never looks a name
@@ -47,7 +49,15 @@ typedef struct ls__expert {
 typedef struct ls__layer {
   int mod, attn, mlp;
   ls__norm n1, n2;    /* pre-attention / pre-MLP norms (bert: attention.output.LayerNorm,
-                         output.LayerNorm: post-norms) */
+                         output.LayerNorm: post-norms); w == NULL: none (olmo2) */
+  ls__norm pn1, pn2;  /* norms of the attention / MLP outputs before the residual add
+                         (gemma2/3: post_attention_layernorm, post_feedforward_layernorm;
+                         olmo2 the same pair); w == NULL: none */
+  ls__norm qn, kn;    /* q_norm / k_norm before RoPE; w == NULL: none. Over each head's
+                         head_dim (qwen3, gemma3: qk_per_head = 1) or over the whole
+                         projection (olmo2: 0) */
+  int qk_per_head;
+  int local_rope;     /* gemma3: a sliding layer, rotated with the local base (rope_local) */
   ls__lin qkv;        /* fused: gpt2 c_attn (Conv1D), phi3 qkv_proj */
   ls__lin q, k, v, o; /* separate projections; o = c_proj / o_proj / attention.output.dense */
   int attn_self, attn_out; /* bert: attention.self, attention.output containers */
@@ -56,10 +66,19 @@ typedef struct ls__layer {
   ls__lin fc2;        /* gpt2 mlp.c_proj, llama down_proj, bert output.dense */
   int inter_mod, out_mod; /* bert: intermediate, output */
   int64_t window;     /* sliding window for this layer, 0 = none */
-  /* MoE (mixtral) */
+  /* MoE (mixtral; qwen3_moe's sparse layers); experts NULL on a dense layer */
   int moe, experts_list;
   ls__lin router;
   ls__expert *experts; /* [n_experts] */
+  /* gpt_oss: per-head sink logits, and the experts stacked in four parameters of one
+   * module (experts_list): [E, H, 2I] gate/up interleaved, [E, I, H] down, [E, ...] biases */
+  const float *sinks;  /* [n_heads] self_attn.sinks, or NULL */
+  /* qwen2_moe: mlp.shared_expert (a gated MLP on every token) and mlp.shared_expert_gate
+   * ([1, H]: its sigmoid weighs the shared expert's output); shared.mod -1 when none */
+  int shared_mod;
+  ls__lin sh_gate, sh_up, sh_down, sh_g;
+  const ls__wb *gate_up, *down;
+  float *oss_bias;     /* owned: [E, 2I] gate_up_proj_bias then [E, H] down_proj_bias */
 } ls__layer;
 
 typedef enum ls__arch { LS__ARCH_GPT2 = 0, LS__ARCH_LLAMA, LS__ARCH_BERT } ls__arch;
@@ -76,7 +95,29 @@ struct ls_engine {
   ls__arch arch;
   int act;               /* ls_ops_act */
   ls_ops_rope rope;
+  ls_ops_rope rope_local; /* gemma3's sliding layers: rope_local_base_freq, no scaling */
+  int has_local_rope;
+  int has_qk_norm;       /* some layer has q_norm / k_norm (the pass allocates qk for them) */
+  int gemma3;            /* gemma3_text, or gemma3's text model: the gemma3 pieces */
+  int lm_wrap;           /* gemma3: language_model, around the backbone and lm_head; -1 */
+  /* per-family scalars (1 / 0 = the llama arithmetic) */
+  float attn_scale;      /* scores scale: 1/sqrt(head_dim); granite attention_multiplier,
+                            gemma2/3 query_pre_attn_scalar^-0.5 */
+  float attn_softcap;    /* > 0: scores c * tanh(s / c) (gemma2 attn_logit_softcapping) */
+  float swiglu_limit;    /* gpt_oss experts: gate <= limit, |up| <= limit */
+  float embed_mul;       /* token embeddings times this (gemma: sqrt(hidden), granite:
+                            embedding_multiplier) */
+  int embed_in_module;   /* 1: the scale is inside embed_tokens (gemma3's
+                            Gemma3TextScaledWordEmbedding), so its event shows it */
+  float resid_mul;       /* attention / MLP outputs times this before the residual add
+                            (granite residual_multiplier) */
+  float logit_div;       /* logits / this (granite logits_scaling) */
+  float final_softcap;   /* > 0: logits c * tanh(x / c) (gemma2/3 final_logit_softcapping) */
   int64_t H, n_heads, n_kv, head_dim, inter, vocab, max_pos, n_layers, n_experts, top_k;
+  int64_t moe_inter;     /* an expert's inner width (qwen3_moe: moe_intermediate_size) */
+  int64_t shared_inter;  /* qwen2_moe: shared_expert_intermediate_size; 0 */
+  int moe_renorm;        /* top-k routing weights renormalised to sum 1 (mixtral;
+                            qwen3_moe with norm_topk_prob) */
   int root, backbone, layers_list, lm_head_mod, final_norm_mod;
   const ls__wb *tok_emb, *pos_emb, *type_emb;
   int tok_emb_mod, pos_emb_mod, type_emb_mod, emb_container; /* bert: embeddings */
@@ -128,6 +169,8 @@ struct ls_fwd {
   float *ff1, *ff2;      /* [S, 2 inter] MLP hidden (gate / up) */
   float *fo;             /* [S, H] MLP output */
   float *cos_t, *sin_t;  /* [S, rot_dim / 2] */
+  float *cos_l, *sin_l;  /* [S, rot_dim / 2] local-base tables (gemma3), or NULL */
+  float *qk;             /* [S, (n_heads + n_kv) head_dim] q_norm then k_norm outputs */
   float *router;         /* [S, n_experts] logits, then */
   float *routing;        /* [S, n_experts] routing weights (0 for unselected) */
   float *ex_in, *ex_out; /* [S, H] gathered expert rows */

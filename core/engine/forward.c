@@ -295,6 +295,8 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   const int64_t S = n, H = e->H, D = e->head_dim;
   int64_t qkv = (e->n_heads + 2 * e->n_kv) * D;
   int64_t wide = e->inter * 2 > H ? e->inter * 2 : H;
+  if (e->n_experts > 0 && e->moe_inter * 2 > wide) wide = e->moe_inter * 2;
+  if (e->shared_inter * 2 > wide) wide = e->shared_inter * 2;
   f->tokens = ls_calloc((size_t)S, sizeof *f->tokens);
   f->types = ls_calloc((size_t)S, sizeof *f->types);
   f->mask = ls_calloc((size_t)S, sizeof *f->mask);
@@ -317,7 +319,12 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   if (e->rope.rot_dim > 0) {
     f->cos_t = fbuf(S, e->rope.rot_dim / 2, &fb);
     f->sin_t = fbuf(S, e->rope.rot_dim / 2, &fb);
+    if (e->has_local_rope) {
+      f->cos_l = fbuf(S, e->rope.rot_dim / 2, &fb);
+      f->sin_l = fbuf(S, e->rope.rot_dim / 2, &fb);
+    }
   }
+  if (e->has_qk_norm) f->qk = fbuf(S, (e->n_heads + e->n_kv) * D, &fb);
   if (e->n_experts > 0) {
     f->router = fbuf(S, e->n_experts, &fb);
     f->routing = fbuf(S, e->n_experts, &fb);
@@ -357,7 +364,8 @@ void ls_fwd_free(ls_fwd *f) {
   pthread_mutex_destroy(&f->mu);
   pthread_cond_destroy(&f->cv);
   float *bufs[] = {f->x, f->x2, f->h, f->nrm, f->nrm2, f->aux, f->qkv, f->att, f->ao, f->fo,
-                   f->ff1, f->ff2, f->probs, f->cos_t, f->sin_t, f->router, f->routing,
+                   f->ff1, f->ff2, f->probs, f->cos_t, f->sin_t, f->cos_l, f->sin_l, f->qk,
+                   f->router, f->routing,
                    f->ex_in, f->ex_out, f->logits};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ls_free(bufs[i]);
   ls_free(f->tokens);

@@ -582,7 +582,7 @@ static void bfa_head_task(void *ctx, int h, int worker) {
   float *pr = j->probs + (int64_t)h * S * S;  /* [S, S] */
   for (int64_t i = 0; i < S; i++) bf_round(j->q + i * a->q_stride + h * D, qb + i * D, D);
   bf_gemm_kn(qb, D, S, j->kt + g * D * S, S, S, D, pr, S, a->causal);
-  ls_ops_attn_softmax(a, pr, a->scale);
+  ls_ops_attn_softmax(a, h, pr, a->scale);
   bf_round(pr, pb, S * S);
   bf_gemm_kn(pb, S, S, j->vb + g * S * D, D, D, S, j->out + h * D, a->n_heads * D, 0);
 }
