@@ -93,10 +93,20 @@ struct ls_engine {
                             compute_bf16 set, so ls_ops_matmul takes ops_bf16.c's kernel) */
 };
 
+/* forward.h's KV cache: the keys and values of the positions already run. */
+struct ls_kv {
+  int64_t n_layers, width; /* width = n_kv * head_dim */
+  int64_t cap, len;        /* positions allocated / filled */
+  float *k, *v;            /* [n_layers, cap, width] keys after RoPE, values */
+};
+
 struct ls_fwd {
   ls_engine *e;
   const ls_model *m;
   int64_t S;
+  ls_kv *kv;             /* borrowed KV cache or NULL */
+  int64_t pos0;          /* position of token 0: the cached length (0 without a cache) */
+  int64_t T;             /* positions attention sees: pos0 + S */
   int64_t *tokens;       /* [S] */
   int64_t *types;        /* [S] token types */
   int *mask;             /* [S] 1 = attend */
@@ -122,11 +132,11 @@ struct ls_fwd {
   float *nrm2;           /* [S, H] normed input of the MLP */
   float *qkv;            /* [S, (n_heads + 2 n_kv) head_dim] projections (fused or not) */
   float *att;            /* [S, n_heads head_dim] attention output before o_proj */
-  float *probs;          /* [n_heads, S, S] */
+  float *probs;          /* [n_heads, S, T] */
   float *ao;             /* [S, H] attention block output */
   float *ff1, *ff2;      /* [S, 2 inter] MLP hidden (gate / up) */
   float *fo;             /* [S, H] MLP output */
-  float *cos_t, *sin_t;  /* [S, rot_dim / 2] */
+  float *cos_t, *sin_t;  /* [T, rot_dim / 2] for positions 0..T-1 */
   float *router;         /* [S, n_experts] logits, then */
   float *routing;        /* [S, n_experts] routing weights (0 for unselected) */
   float *ex_in, *ex_out; /* [S, H] gathered expert rows */
