@@ -191,7 +191,7 @@ int ls_cli_run(int argc, char **argv) {
   float *vals = NULL;
   run_ctx ctx = {.filter = dump ? filter : NULL, .stats = stats};
   const int64_t n = c.n;
-  const char *config = c.config, *weights = c.weights;
+  const char *config = c.config;
   ls_model *m = c.m;
   ls_engine *e = c.e;
   ls_fwd_opts fo = {.hook = (dump || stats) ? run_hook : NULL, .ud = &ctx,
@@ -217,8 +217,7 @@ int ls_cli_run(int argc, char **argv) {
   int ranked = 0;
   int64_t nan = 0, all = 0;
   ls_fwd_next_tokens(f, k, ids, vals, &ranked, &nan, &all);
-  printf("%s: %s, %lld tokens, weights %s\n", config, m->architecture, (long long)n,
-         weights ? weights : "random (seeded)");
+  printf("%s: %s, %lld tokens, %s\n", config, m->architecture, (long long)n, c.weights_line);
   if (ranked)
     printf("top-%d next tokens at position %lld%s:\n", ranked, (long long)(n - 1),
            cols == m->sem.vocab ? "" : " (no LM head: hidden units)");

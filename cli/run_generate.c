@@ -35,8 +35,7 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
     ls_gen_end(g);
     return ls_diag_set(d, LS_ENOMEM, "out of memory keeping the logits of %lld steps", (long long)ga->n);
   }
-  printf("%s: %s, %lld prompt tokens, weights %s\n", c->config, c->m->architecture, (long long)c->n,
-         c->weights ? c->weights : "random (seeded)");
+  printf("%s: %s, %lld prompt tokens, %s\n", c->config, c->m->architecture, (long long)c->n, c->weights_line);
   if (ga->temperature > 0)
     printf("generating %lld tokens: sampling, temperature %g, top-p %g, seed %lld (KV cache)\n",
            (long long)ga->n, ga->temperature, ga->top_p > 0 && ga->top_p < 1 ? ga->top_p : 1.0,

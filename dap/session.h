@@ -30,7 +30,10 @@ typedef enum dap_state {
 
 /* launch request arguments, validated. */
 typedef struct dap_launch_args {
-  char *config;          /* owned: absolute path of a readable config.json */
+  char *config;          /* owned: absolute path of a readable config.json, or of a model
+                            directory ("model"), resolved by core/engine/source.h */
+  int random_weights;    /* "randomWeights": true: seeded random weights, also for a model
+                            directory (which otherwise must hold weights) */
   char *weights;         /* owned or NULL: readable file or directory of weights */
   int32_t *tokens;       /* [n_tokens] owned or NULL: input token ids */
   size_t n_tokens;

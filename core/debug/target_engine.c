@@ -15,11 +15,13 @@
 #include "core/base/alloc.h"
 #include "core/base/backtrace.h"
 #include "core/base/errors.h"
+#include "core/engine/source.h"
 
 #define MAX_NATIVE 32
 
 typedef struct eng {
   char *config, *weights, *tokens_what; /* owned copies of the options */
+  char weights_line[4400];              /* ls_engine_src_describe: which weights, or random */
   int64_t *tokens;                      /* [n] owned: the input ids */
   int64_t n;
   uint64_t seed;
@@ -109,6 +111,7 @@ static int eng_check(void *ud, ls_diag *d) {
 static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *end, ls_diag *d) {
   eng *t = ud;
   t->host = host;
+  if (t->weights_line[0]) host->output(host->hud, LS_DBG_OUT_NOTE, t->weights_line);
   host->progress(host->hud, LS_DBG_PROGRESS_START, "weights", 0, "Loading weights",
                  t->weights ? t->weights : "random initialisation");
   ls_engine_opts eo = {.weights = t->weights, .seed = t->seed, .threads = t->threads, .compute = t->compute,
@@ -226,12 +229,19 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
   t->threads = o->threads;
   t->compute = o->compute;
   t->native_frames = o->native_frames;
-  int rc = LS_ENOMEM;
-  if (!(t->config = ls_strdup(o->config ? o->config : "")) || (o->weights && !(t->weights = ls_strdup(o->weights))) ||
+  /* a config file or a hub model directory: the same resolution as the CLI's */
+  ls_engine_src src;
+  int rc = ls_engine_src_resolve(o->config, o->weights, o->random_weights, &src, d);
+  if (rc) goto fail;
+  rc = LS_ENOMEM;
+  if (!(t->config = ls_strdup(src.config)) || (src.weights[0] && !(t->weights = ls_strdup(src.weights))) ||
       (o->tokens_what && !(t->tokens_what = ls_strdup(o->tokens_what)))) {
     ls_diag_set(d, LS_ENOMEM, "out of memory");
     goto fail;
   }
+  /* announced when run: random weights always, and the weights a model directory gave */
+  if (strcmp(src.found, "given") != 0)
+    ls_engine_src_describe(&src, (unsigned long long)o->seed, t->weights_line, sizeof t->weights_line);
   if ((rc = ls_model_load_file(t->config, NULL, &t->m, d)) != LS_OK) goto fail;
   t->n = o->tokens ? (int64_t)o->n_tokens : o->n_random > 0 ? o->n_random : 8;
   if (!(t->tokens = ls_calloc(t->n > 0 ? (size_t)t->n : 1, sizeof *t->tokens))) {

@@ -18,8 +18,11 @@
 #include "core/engine/forward.h"
 
 typedef struct ls_dbg_engine_opts {
-  const char *config;        /* path of the config.json */
-  const char *weights;       /* safetensors / GGUF / directory, NULL: seeded random weights */
+  const char *config;        /* path of the config.json, or a hub model directory */
+  const char *weights;       /* safetensors / GGUF / directory, NULL: the model directory's,
+                                or seeded random weights for a config file */
+  int random_weights;        /* 1: seeded random weights (a model directory needs this when
+                                it holds none; core/engine/source.h) */
   const int64_t *tokens;     /* [n_tokens] input ids, or NULL: n_random seeded random ones */
   size_t n_tokens;
   int64_t n_random;          /* random tokens when tokens is NULL (<= 0: 8) */

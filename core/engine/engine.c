@@ -158,6 +158,18 @@ static int check_tensor(const ls_model *m, size_t i, ls_tfile *tf, const ls_tens
   return LS_OK;
 }
 
+/* The stored tensor for model tensor `name`. Hub checkpoints saved from the base model
+ * (GPT-2's own: "h.0.attn.c_attn.weight", "wte.weight") lack the head class's backbone
+ * prefix ("transformer."), so a name with the prefix falls back to the name without it.
+ * Stored tensors no module owns (GPT-2's h.N.attn.bias / masked_bias buffers,
+ * position_ids) are simply never looked up. */
+static const ls_tensor *stored(const ls_model *m, const ls_tfile *tf, const char *name) {
+  const ls_tensor *v = ls_tfile_find(tf, name);
+  size_t pl = m->base_prefix ? strlen(m->base_prefix) : 0;
+  if (!v && pl && strncmp(name, m->base_prefix, pl) == 0) v = ls_tfile_find(tf, name + pl);
+  return v;
+}
+
 static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   const ls_model *m = e->m;
   ls_tfile *tf = NULL;
@@ -166,7 +178,7 @@ static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   e->src = tf;
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
-    const ls_tensor *v = ls_tfile_find(tf, t->name);
+    const ls_tensor *v = stored(m, tf, t->name);
     int transposed = 0, type = 0, ext = 0;
     rc = check_tensor(m, i, tf, v, o->weights, &transposed, &type, &ext, d);
     if (rc == 1) continue;
@@ -340,7 +352,7 @@ int ls_engine_check(const ls_model *m, const char *weights, ls_diag *d) {
   if ((rc = ls_tfile_open(weights, &tf, d))) return rc;
   for (size_t i = 0; i < m->n_tensors && rc <= 0; i++) {
     int transposed, type, ext;
-    rc = check_tensor(m, i, tf, ls_tfile_find(tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
+    rc = check_tensor(m, i, tf, stored(m, tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
     if (rc == 1) rc = LS_OK;
     if (rc) break;
   }
