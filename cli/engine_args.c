@@ -47,6 +47,8 @@ int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i) {
     if (ls_cli_parse_i64(v, 1, 1 << 20, &a->n_random)) return bad_int(a, o, v, "in 1..1048576");
   } else if (strcmp(o, "--seed") == 0) {
     if (ls_cli_parse_i64(v, 0, INT64_MAX, &a->seed)) return bad_int(a, o, v, "a non-negative integer");
+  } else if (strcmp(o, "--layers") == 0) {
+    if (ls_cli_parse_i64(v, 1, 1 << 20, &a->layers)) return bad_int(a, o, v, "in 1..1048576");
   } else if (strcmp(o, "--threads") == 0) {
     if (ls_cli_parse_i64(v, 1, 64, &a->threads)) return bad_int(a, o, v, "in 1..64");
   } else {
@@ -140,7 +142,8 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
   a->weights = c->weights;
   ls_engine_src_describe(&c->src, (unsigned long long)a->seed, c->weights_line, sizeof c->weights_line);
   if (!c->weights) fprintf(stderr, "layerscope %s: %s\n", a->cmd, c->weights_line);
-  if (ls_model_load_file(a->config, NULL, &c->m, &d)) goto fail;
+  ls_model_opts mo = {.max_layers = a->layers}; /* --layers N: the first N layers */
+  if (ls_model_load_file(a->config, &mo, &c->m, &d)) goto fail;
   ls_engine_opts eo = {.weights = a->weights, .seed = (uint64_t)a->seed, .threads = (int)a->threads,
                        .compute = compute};
   if (ls_engine_open(&c->e, c->m, &eo, &d)) goto fail;

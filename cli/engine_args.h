@@ -20,6 +20,7 @@ typedef struct ls_cli_engine_args {
                                  directory (which otherwise must hold weights) */
   int64_t n_random;           /* --random-tokens; -1 when not given */
   int64_t seed, threads;
+  int64_t layers;             /* --layers N: keep the first N layers; 0 = all */
 } ls_cli_engine_args;
 
 /* Defaults for cmd (compute from LAYERSCOPE_COMPUTE when set). */

@@ -150,6 +150,13 @@ struct ls_fwd {
 int ls__engine_plan_decoder(ls_engine *e, ls_diag *d);
 int ls__engine_plan_encoder(ls_engine *e, ls_diag *d);
 
+/* engine.c: the stored tensor (an ls_tensor of an ls_tfile) for model tensor `name`, also
+ * under the name without the head class's backbone prefix (hub GPT-2); NULL when absent. */
+const struct ls_tensor *ls__stored(const ls_model *m, const void *tfile, const char *name);
+/* memcheck.c: LS_ENOMEM with the figures and the ways out when the weights (tfile: stored
+ * in that ls_tfile; NULL: random in the config's torch_dtype) exceed MemAvailable. */
+int ls__engine_mem_check(const ls_model *m, const void *tfile, ls_diag *d);
+
 /* engine.c: the lookups and bindings the plans use */
 /* Finds a module index (-1 when absent) by printf-style name. */
 int ls__mod(const ls_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
