@@ -71,7 +71,7 @@ int ls_cli_debug(int argc, char **argv) {
   const char *globs[MAX_ITEMS];
   int n_globs = 0;
   unsigned exc = 0;
-  int64_t n_random = 8, seed = 0, threads = 0, layers = 0;
+  int64_t n_random = 8, seed = 0, threads = 0, layers = 0, generate = 0;
   int random_weights = 0;
   const char *compute_arg = getenv("LAYERSCOPE_COMPUTE");
   if (compute_arg && !*compute_arg) compute_arg = NULL;
@@ -88,6 +88,8 @@ int ls_cli_debug(int argc, char **argv) {
       if (ls_cli_parse_i64(v, 1, 1 << 20, &n_random)) { fprintf(stderr, "layerscope debug: --random-tokens: '%s' is not in 1..1048576\n", v); return 2; }
     } else if (strcmp(a, "--seed") == 0) {
       if (ls_cli_parse_i64(v, 0, INT64_MAX, &seed)) { fprintf(stderr, "layerscope debug: --seed: '%s' is not a non-negative integer\n", v); return 2; }
+    } else if (strcmp(a, "--generate") == 0) {
+      if (ls_cli_parse_i64(v, 1, 1 << 20, &generate)) { fprintf(stderr, "layerscope debug: --generate: '%s' is not in 1..1048576\n", v); return 2; }
     } else if (strcmp(a, "--layers") == 0) {
       if (ls_cli_parse_i64(v, 1, 1 << 20, &layers)) { fprintf(stderr, "layerscope debug: --layers: '%s' is not in 1..1048576\n", v); return 2; }
     } else if (strcmp(a, "--threads") == 0) {
@@ -125,7 +127,7 @@ int ls_cli_debug(int argc, char **argv) {
   ls_diag_init(&d);
   int status = 1;
   ls_dbg_engine_opts eo = {.config = config, .weights = weights, .random_weights = random_weights,
-                           .max_layers = layers, .tokens = tokens, .n_tokens = (size_t)n_tokens,
+                           .max_layers = layers, .generate = generate, .tokens = tokens, .n_tokens = (size_t)n_tokens,
                            .n_random = n_random, .seed = (uint64_t)seed, .threads = (int)threads, .compute = compute};
   ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &c}, .record = record};
   ls_dbg_run *run;

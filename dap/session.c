@@ -183,7 +183,7 @@ static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
 }
 
 /* The launch arguments of docs/protocol.md. */
-static const char *const k_launch_keys[] = {"config", "model", "randomWeights", "layers", "weights", "tokens", "randomTokens", "seed", "threads",
+static const char *const k_launch_keys[] = {"config", "model", "randomWeights", "layers", "generate", "weights", "tokens", "randomTokens", "seed", "threads",
                                             "compute", "stopOnEntry", "showNativeFrames", "noDebug", "cwd",
                                             "program", "module", "args", "env", "python", "connect", "record"};
 /* Keys clients put in every launch configuration: VS Code's common attributes (its own keys
@@ -351,6 +351,8 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
   if (present) out->seed = (uint64_t)v;
   if ((rc = get_int(args, "layers", 1, 1 << 20, &present, &v, d))) goto fail;
   if (present) out->layers = v;
+  if ((rc = get_int(args, "generate", 1, 1 << 20, &present, &v, d))) goto fail;
+  if (present) out->generate = v;
   if ((rc = get_int(args, "threads", 1, DAP_MAX_THREADS, &present, &v, d))) goto fail;
   if (present) out->threads = (int)v;
   json_t *jm = json_object_get(args, "compute");

@@ -344,9 +344,13 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
   }
   TRY(ls__fw_linear(f, &L->o, f->att, S, out));
   ls_fwd_tensor tout = ls__act("output", out, S, H);
-  ls_fwd_tensor pr = {.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
-                      .shape = {1, nh, S, f->T}};
-  return ls__fw_exit(f, L->attn, &tin, 1, &tout, 1, &pr, 1);
+  ls_fwd_tensor inter[3] = {{.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
+                             .shape = {1, nh, S, f->T}}};
+  if (f->kv) { /* the layer's cache after this pass: [1, T, n_kv * head_dim] */
+    inter[1] = ls__act("cache_keys", k, f->T, nkv * D);
+    inter[2] = ls__act("cache_values", v, f->T, nkv * D);
+  }
+  return ls__fw_exit(f, L->attn, &tin, 1, &tout, 1, inter, f->kv ? 3 : 1);
 }
 
 int ls__fwd_decoder(ls_fwd *f) {

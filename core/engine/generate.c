@@ -121,6 +121,7 @@ int ls_gen_step(ls_gen *g, ls_gen_token *st, ls_diag *d) {
   fo.token_type_ids = NULL;
   fo.attention_mask = NULL;
   int rc = ls_fwd_new(&g->f, g->e, g->tokens + from, len, &fo, d);
+  if (!rc && g->o.on_pass) g->o.on_pass(g->o.on_pass_ud, g->f, g->done);
   if (!rc) rc = ls_fwd_run(g->f, d);
   if (rc) {
     g->failed = 1;

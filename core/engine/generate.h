@@ -32,6 +32,11 @@ typedef struct ls_gen_opts {
   double top_p;        /* nucleus mass in (0, 1); <= 0 or >= 1: the whole vocabulary */
   uint64_t seed;       /* the sampling stream (ignored when greedy) */
   ls_fwd_opts fwd;     /* every pass's options (hook, on_pause, ...); kv is the run's */
+  /* Called on the stepping thread with each pass after it is created and before it runs
+   * (index: the step, 0 = the prefill), so a debugger can resume, pause or abort it from
+   * another thread. May be NULL. */
+  void (*on_pass)(void *ud, ls_fwd *f, int64_t index);
+  void *on_pass_ud;
 } ls_gen_opts;
 
 typedef struct ls_gen_token {
