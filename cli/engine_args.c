@@ -113,6 +113,12 @@ void ls_cli_engine_close(ls_cli_engine *c) {
 int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, ls_cli_engine *c) {
   memset(c, 0, sizeof *c);
   ls_cli_engine_args dir_args = *a_in, *a = &dir_args;
+  if (a->prompt_arg) {
+    /* The place where core/text will encode the prompt into c->tokens once tokenizers land. */
+    fprintf(stderr, "layerscope %s: --prompt needs a tokenizer, which this build does not have yet; "
+            "give token ids with --tokens\n", a->cmd);
+    return 2;
+  }
   int64_t n_random = a->n_random;
   if (!a->tokens_arg && n_random <= 0) n_random = default_random;
   if (!a->config || (a->tokens_arg && a->n_random > 0) || (!a->tokens_arg && n_random <= 0)) {
@@ -124,12 +130,6 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
   if (compute < 0) {
     fprintf(stderr, "layerscope %s: --compute / LAYERSCOPE_COMPUTE: '%s' is not fp32 or bf16\n", a->cmd,
             a->compute_arg);
-    return 2;
-  }
-  if (a->prompt_arg) {
-    /* The place where core/text will encode the prompt into c->tokens once tokenizers land. */
-    fprintf(stderr, "layerscope %s: --prompt needs a tokenizer, which this build does not have yet; "
-            "give token ids with --tokens\n", a->cmd);
     return 2;
   }
   ls_diag d;
