@@ -93,10 +93,9 @@ static double ms(int64_t ns) { return (double)ns / 1e6; }
 static double pct(const ls_prof *p, int64_t ns) { return p->total_ns ? 100.0 * (double)ns / (double)p->total_ns : 0; }
 
 static void print_text(const ls_prof *p, const ls_cli_engine *ea, const prof_cli *o, const int *order, int n) {
-  printf("%s: %s, S=%lld, %d threads, %s compute (products: %s), weights %s%s\n", ea->config,
+  printf("%s: %s, S=%lld, %d threads, %s compute (products: %s), %s%s\n", ea->config,
          p->m->architecture, (long long)p->seq, p->threads,
-         p->compute == LS_ENGINE_COMPUTE_BF16 ? "bf16" : "fp32", p->products,
-         ea->weights ? ea->weights : "random (seeded)",
+         p->compute == LS_ENGINE_COMPUTE_BF16 ? "bf16" : "fp32", p->products, ea->weights_line,
          p->separate_products ? "" : ", fused products");
   printf("pass: %.3f ms (%.1f tokens/s); %.3f ms inside the root module; %llu module events timed\n",
          ms(p->wall_ns), p->wall_ns ? (double)p->seq * 1e9 / (double)p->wall_ns : 0, ms(p->total_ns),

@@ -88,6 +88,8 @@ static int fill_const(void *data, int dtype, int64_t n, float v) {
 
 static int bind_random(ls_engine *e, uint64_t seed, const ls_engine_opts *o, ls_diag *d) {
   const ls_model *m = e->m;
+  int rc = ls__engine_mem_check(m, NULL, d); /* before allocating anything */
+  if (rc) return rc;
   const char *td = m->sem.torch_dtype ? m->sem.torch_dtype : "float32";
   int dtype = strcmp(td, "bfloat16") == 0 ? LS_OPS_BF16
               : strcmp(td, "float16") == 0 ? LS_OPS_F16 : LS_OPS_F32;
@@ -160,15 +162,29 @@ static int check_tensor(const ls_model *m, size_t i, ls_tfile *tf, const ls_tens
   return LS_OK;
 }
 
+/* The stored tensor for model tensor `name`. Hub checkpoints saved from the base model
+ * (GPT-2's own: "h.0.attn.c_attn.weight", "wte.weight") lack the head class's backbone
+ * prefix ("transformer."), so a name with the prefix falls back to the name without it.
+ * Stored tensors no module owns (GPT-2's h.N.attn.bias / masked_bias buffers,
+ * position_ids) are simply never looked up. */
+const ls_tensor *ls__stored(const ls_model *m, const void *tfile, const char *name) {
+  const ls_tfile *tf = tfile;
+  const ls_tensor *v = ls_tfile_find(tf, name);
+  size_t pl = m->base_prefix ? strlen(m->base_prefix) : 0;
+  if (!v && pl && strncmp(name, m->base_prefix, pl) == 0) v = ls_tfile_find(tf, name + pl);
+  return v;
+}
+
 static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   const ls_model *m = e->m;
   ls_tfile *tf = NULL;
   int rc = ls_tfile_open(o->weights, &tf, d);
   if (rc) return rc;
   e->src = tf;
+  if ((rc = ls__engine_mem_check(m, tf, d))) return rc; /* before reading a byte of data */
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
-    const ls_tensor *v = ls_tfile_find(tf, t->name);
+    const ls_tensor *v = ls__stored(m, tf, t->name);
     int transposed = 0, type = 0, ext = 0;
     rc = check_tensor(m, i, tf, v, o->weights, &transposed, &type, &ext, d);
     if (rc == 1) continue;
@@ -347,15 +363,17 @@ static int check_model(const ls_model *m, ls_diag *d) {
 
 int ls_engine_check(const ls_model *m, const char *weights, ls_diag *d) {
   int rc = check_model(m, d);
-  if (rc || !weights) return rc;
+  if (rc) return rc;
+  if (!weights) return ls__engine_mem_check(m, NULL, d);
   ls_tfile *tf = NULL;
   if ((rc = ls_tfile_open(weights, &tf, d))) return rc;
   for (size_t i = 0; i < m->n_tensors && rc <= 0; i++) {
     int transposed, type, ext;
-    rc = check_tensor(m, i, tf, ls_tfile_find(tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
+    rc = check_tensor(m, i, tf, ls__stored(m, tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
     if (rc == 1) rc = LS_OK;
     if (rc) break;
   }
+  if (!rc) rc = ls__engine_mem_check(m, tf, d);
   ls_tfile_close(tf);
   return rc;
 }

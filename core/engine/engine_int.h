@@ -135,10 +135,20 @@ struct ls_engine {
                             compute_bf16 set, so ls_ops_matmul takes ops_bf16.c's kernel) */
 };
 
+/* forward.h's KV cache: the keys and values of the positions already run. */
+struct ls_kv {
+  int64_t n_layers, width; /* width = n_kv * head_dim */
+  int64_t cap, len;        /* positions allocated / filled */
+  float *k, *v;            /* [n_layers, cap, width] keys after RoPE, values */
+};
+
 struct ls_fwd {
   ls_engine *e;
   const ls_model *m;
   int64_t S;
+  ls_kv *kv;             /* borrowed KV cache or NULL */
+  int64_t pos0;          /* position of token 0: the cached length (0 without a cache) */
+  int64_t T;             /* positions attention sees: pos0 + S */
   int64_t *tokens;       /* [S] */
   int64_t *types;        /* [S] token types */
   int *mask;             /* [S] 1 = attend */
@@ -164,12 +174,12 @@ struct ls_fwd {
   float *nrm2;           /* [S, H] normed input of the MLP */
   float *qkv;            /* [S, (n_heads + 2 n_kv) head_dim] projections (fused or not) */
   float *att;            /* [S, n_heads head_dim] attention output before o_proj */
-  float *probs;          /* [n_heads, S, S] */
+  float *probs;          /* [n_heads, S, T] */
   float *ao;             /* [S, H] attention block output */
   float *ff1, *ff2;      /* [S, 2 inter] MLP hidden (gate / up) */
   float *fo;             /* [S, H] MLP output */
-  float *cos_t, *sin_t;  /* [S, rot_dim / 2] */
-  float *cos_l, *sin_l;  /* [S, rot_dim / 2] local-base tables (gemma3), or NULL */
+  float *cos_t, *sin_t;  /* [T, rot_dim / 2] for positions 0..T-1 */
+  float *cos_l, *sin_l;  /* [T, rot_dim / 2] local-base tables (gemma3), or NULL */
   float *qk;             /* [S, (n_heads + n_kv) head_dim] q_norm then k_norm outputs */
   float *router;         /* [S, n_experts] logits, then */
   float *routing;        /* [S, n_experts] routing weights (0 for unselected) */
@@ -183,6 +193,13 @@ struct ls_fwd {
 /* fwd_decoder.c / fwd_encoder.c: each family's plan, built by engine.c at open */
 int ls__engine_plan_decoder(ls_engine *e, ls_diag *d);
 int ls__engine_plan_encoder(ls_engine *e, ls_diag *d);
+
+/* engine.c: the stored tensor (an ls_tensor of an ls_tfile) for model tensor `name`, also
+ * under the name without the head class's backbone prefix (hub GPT-2); NULL when absent. */
+const struct ls_tensor *ls__stored(const ls_model *m, const void *tfile, const char *name);
+/* memcheck.c: LS_ENOMEM with the figures and the ways out when the weights (tfile: stored
+ * in that ls_tfile; NULL: random in the config's torch_dtype) exceed MemAvailable. */
+int ls__engine_mem_check(const ls_model *m, const void *tfile, ls_diag *d);
 
 /* engine.c: the lookups and bindings the plans use */
 /* Finds a module index (-1 when absent) by printf-style name. */

@@ -645,6 +645,21 @@ static int qk_norm(ls_fwd *f, const ls__layer *L, const ls__norm *n, int64_t hea
   return ls__fw_exit(f, n->mod, &in, 1, &out, 1, NULL, 0);
 }
 
+/* KV cache: copies this pass's keys and values (after RoPE) of layer l to the cache's rows
+ * pos0..T-1 and points k / v at the cache's rows 0..T-1, so attention sees every position. */
+static void kv_append(ls_fwd *f, int64_t l, float **k, float **v, int64_t *ks, int64_t *vs) {
+  ls_kv *kv = f->kv;
+  const int64_t W = kv->width;
+  float *kc = kv->k + l * kv->cap * W, *vc = kv->v + l * kv->cap * W; /* [cap, W] */
+  for (int64_t s = 0; s < f->S; s++) {
+    memcpy(kc + (f->pos0 + s) * W, *k + s * *ks, (size_t)W * sizeof(float));
+    memcpy(vc + (f->pos0 + s) * W, *v + s * *vs, (size_t)W * sizeof(float));
+  }
+  *k = kc;
+  *v = vc;
+  *ks = *vs = W;
+}
+
 static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
   ls_engine *e = f->e;
   const int64_t S = f->S, H = e->H, D = e->head_dim, nh = e->n_heads, nkv = e->n_kv;
@@ -690,15 +705,17 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     float *ys[3] = {q, k, v};
     TRY(ls__fw_linears(f, 3, ls, in, S, ys));
   }
-  if (e->arch != LS__ARCH_GPT2) {
+  if (e->arch != LS__ARCH_GPT2) { /* positions pos0.. (a KV cache's earlier ones are cached) */
+    const int64_t half = e->rope.rot_dim / 2;
     const float *ct = L->local_rope ? f->cos_l : f->cos_t, *st = L->local_rope ? f->sin_l : f->sin_t;
-    ls_ops_rope_apply(q, S, nh, D, qs, e->rope.rot_dim, ct, st);
-    ls_ops_rope_apply(k, S, nkv, D, ks, e->rope.rot_dim, ct, st);
+    ls_ops_rope_apply(q, S, nh, D, qs, e->rope.rot_dim, ct + f->pos0 * half, st + f->pos0 * half);
+    ls_ops_rope_apply(k, S, nkv, D, ks, e->rope.rot_dim, ct + f->pos0 * half, st + f->pos0 * half);
   }
-  ls_ops_attn a = {.S = S, .n_heads = nh, .n_kv = nkv, .head_dim = D, .q_stride = qs,
-                   .k_stride = ks, .v_stride = vs, .scale = e->attn_scale, .causal = 1,
-                   .window = L->window, .key_mask = NULL, .softcap = e->attn_softcap,
-                   .sinks = L->sinks};
+  if (f->kv) kv_append(f, L - e->layer, &k, &v, &ks, &vs);
+  ls_ops_attn a = {.S = S, .T = f->T, .q0 = f->pos0, .n_heads = nh, .n_kv = nkv, .head_dim = D,
+                   .q_stride = qs, .k_stride = ks, .v_stride = vs, .scale = e->attn_scale,
+                   .causal = 1, .window = L->window, .key_mask = NULL,
+                   .softcap = e->attn_softcap, .sinks = L->sinks};
   if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
     if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
@@ -707,9 +724,13 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
   }
   TRY(ls__fw_linear(f, &L->o, f->att, S, out));
   ls_fwd_tensor tout = ls__act("output", out, S, H);
-  ls_fwd_tensor pr = {.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
-                      .shape = {1, nh, S, S}};
-  return ls__fw_exit(f, L->attn, &tin, 1, &tout, 1, &pr, 1);
+  ls_fwd_tensor inter[3] = {{.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
+                             .shape = {1, nh, S, f->T}}};
+  if (f->kv) { /* the layer's cache after this pass: [1, T, n_kv * head_dim] */
+    inter[1] = ls__act("cache_keys", k, f->T, nkv * D);
+    inter[2] = ls__act("cache_values", v, f->T, nkv * D);
+  }
+  return ls__fw_exit(f, L->attn, &tin, 1, &tout, 1, inter, f->kv ? 3 : 1);
 }
 
 int ls__fwd_decoder(ls_fwd *f) {
@@ -729,14 +750,14 @@ int ls__fwd_decoder(ls_fwd *f) {
   TRY(ls__fw_exit(f, e->tok_emb_mod, &ids, 1, &emb, 1, NULL, 0));
   if (e->arch == LS__ARCH_GPT2) {
     TRY(ls__fw_enter(f, e->pos_emb_mod, NULL, 0));
-    for (int64_t s = 0; s < S; s++) ls_ops_embed(&e->pos_emb->mat, s, f->aux + s * H);
+    for (int64_t s = 0; s < S; s++) ls_ops_embed(&e->pos_emb->mat, f->pos0 + s, f->aux + s * H);
     ls_fwd_tensor pe = ls__act("output", f->aux, S, H);
     TRY(ls__fw_exit(f, e->pos_emb_mod, NULL, 0, &pe, 1, NULL, 0));
     ls_ops_add(f->x, f->aux, S * H);
   } else {
     if (e->embed_mul != 1.0f && !e->embed_in_module) ls_ops_scale(f->x, e->embed_mul, S * H);
-    ls_ops_rope_tables(&e->rope, S, f->cos_t, f->sin_t);
-    if (e->has_local_rope) ls_ops_rope_tables(&e->rope_local, S, f->cos_l, f->sin_l);
+    ls_ops_rope_tables(&e->rope, f->T, f->cos_t, f->sin_t);
+    if (e->has_local_rope) ls_ops_rope_tables(&e->rope_local, f->T, f->cos_l, f->sin_l);
   }
   float *x = f->x, *x2 = f->x2;
   ls_fwd_tensor lin = ls__act("input", x, S, H);

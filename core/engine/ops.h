@@ -159,7 +159,10 @@ void ls_ops_rope_apply(float *x, int64_t S, int64_t H, int64_t head_dim, int64_t
 /* ---- attention ----------------------------------------------------------------------- */
 
 typedef struct ls_ops_attn {
-  int64_t S;        /* sequence length (batch 1) */
+  int64_t S;        /* queries (batch 1) */
+  int64_t T;        /* keys and values; 0 = S. With a KV cache T = q0 + S */
+  int64_t q0;       /* position of query 0 among the keys (KV cache: the cached length);
+                       causality and the window compare q0 + i with key j */
   int64_t n_heads;  /* query heads */
   int64_t n_kv;     /* key/value heads; n_heads % n_kv == 0 (GQA: kv head = h / group) */
   int64_t head_dim;
@@ -176,16 +179,17 @@ typedef struct ls_ops_attn {
 } ls_ops_attn;
 
 /* out[S, n_heads * head_dim] = softmax(q k^T * scale + mask) v, with
- * q [S, q_stride] (head h at h*head_dim), k, v likewise with n_kv heads.
- * probs [n_heads, S, S] receives the attention probabilities (required: callers expose
+ * q [S, q_stride] (head h at h*head_dim), k, v [T, stride] likewise with n_kv heads.
+ * probs [n_heads, S, T] receives the attention probabilities (required: callers expose
  * them as an intermediate). Masked keys get probability 0. A row with no visible key at all
  * (only possible with a key_mask of all zeros) gets uniform weights, which is what
  * upstream's additive finfo.min mask produces there. */
 void ls_ops_attention(ls_pool *p, const ls_ops_attn *a, const float *q, const float *k,
                       const float *v, float *probs, float *out);
 
-/* Query head `head`'s scores pr[S, S] (q.k) into probabilities: each visible score times mul
- * (then soft-capped when a->softcap > 0), the others -INFINITY (causal, window, key mask), then a row softmax. Shared by the fp32 and
+/* Query head `head`'s scores pr[S, T] (q.k) into probabilities: each visible score times mul
+ * (then soft-capped when a->softcap > 0), the others -INFINITY (causal, window, key mask),
+ * then a row softmax (with the head's sink when a->sinks). Shared by the fp32 and
  * the bf16 attention. */
 void ls_ops_attn_softmax(const ls_ops_attn *a, int64_t head, float *pr, float mul);
 

@@ -595,7 +595,8 @@ int ls_ops_attention_bf16(ls_pool *p, const ls_ops_attn *a, const float *q, cons
   }
   const int64_t S = a->S, D = a->head_dim;
   if (S <= 0 || a->n_heads <= 0) return LS_OK;
-  if (D <= 0) { /* nothing to round */
+  /* nothing to round, or keys from a KV cache (T != S): the bf16 kernels are square */
+  if (D <= 0 || (a->T > 0 && a->T != S) || a->q0 != 0) {
     ls_ops_attention(p, a, q, k, v, probs, out);
     return LS_OK;
   }

@@ -311,15 +311,16 @@ static void softmax_row_sink(float *x, int64_t n, float sink) {
 }
 
 void ls_ops_attn_softmax(const ls_ops_attn *a, int64_t head, float *pr, float mul) {
-  const int64_t S = a->S;
+  const int64_t S = a->S, T = a->T > 0 ? a->T : S;
   for (int64_t i = 0; i < S; i++) {
-    float *row = pr + i * S;
+    float *row = pr + i * T;
+    const int64_t p = a->q0 + i; /* the query's position among the keys */
     /* visible keys: [lo, hi) by window and causality, then the key mask */
-    int64_t lo = a->window > 0 && i - a->window + 1 > 0 ? i - a->window + 1 : 0;
-    int64_t hi = a->causal ? i + 1 : S;
+    int64_t lo = a->window > 0 && p - a->window + 1 > 0 ? p - a->window + 1 : 0;
+    int64_t hi = a->causal ? (p + 1 < T ? p + 1 : T) : T;
     if (lo > hi) lo = hi;
     for (int64_t t = 0; t < lo; t++) row[t] = -INFINITY;
-    for (int64_t t = hi; t < S; t++) row[t] = -INFINITY;
+    for (int64_t t = hi; t < T; t++) row[t] = -INFINITY;
     if (mul != 1.0f)
       for (int64_t t = lo; t < hi; t++) row[t] *= mul;
     if (a->softcap > 0)
@@ -327,21 +328,21 @@ void ls_ops_attn_softmax(const ls_ops_attn *a, int64_t head, float *pr, float mu
     if (a->key_mask)
       for (int64_t t = lo; t < hi; t++)
         if (!a->key_mask[t]) row[t] = -INFINITY;
-    if (a->sinks) softmax_row_sink(row, S, a->sinks[head]);
-    else softmax_row(row, S);
+    if (a->sinks) softmax_row_sink(row, T, a->sinks[head]);
+    else softmax_row(row, T);
   }
 }
 
 static void attn_task(void *ctx, int h, int worker) {
   const attn_job *j = ctx;
   const ls_ops_attn *a = j->a;
-  const int64_t S = a->S, D = a->head_dim;
+  const int64_t S = a->S, T = a->T > 0 ? a->T : S, D = a->head_dim;
   const int64_t kvh = h / (a->n_heads / a->n_kv);
-  float *pr = j->probs + (int64_t)h * S * S; /* [S, S] */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)S, (int)S, (int)D, a->scale,
-              j->q + h * D, (int)a->q_stride, j->k + kvh * D, (int)a->k_stride, 0.0f, pr, (int)S);
+  float *pr = j->probs + (int64_t)h * S * T; /* [S, T] */
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)S, (int)T, (int)D, a->scale,
+              j->q + h * D, (int)a->q_stride, j->k + kvh * D, (int)a->k_stride, 0.0f, pr, (int)T);
   ls_ops_attn_softmax(a, h, pr, 1.0f);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)D, (int)S, 1.0f, pr, (int)S,
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)D, (int)T, 1.0f, pr, (int)T,
               j->v + kvh * D, (int)a->v_stride, 0.0f, j->out + h * D, (int)(a->n_heads * D));
 }
 
