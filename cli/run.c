@@ -181,6 +181,7 @@ int ls_cli_run(int argc, char **argv) {
   if (ga.n) {
     ga.seed = ea.seed;
     ga.dump = dump;
+    ga.timing = timing;
     status = ls_cli_run_generate(&c, &ga, &d) ? 1 : 0;
     if (status) ls_cli_engine_fail("run", &d);
     ls_cli_engine_close(&c);

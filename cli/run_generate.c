@@ -9,10 +9,12 @@
  * place where the prompt is encoded). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/run_generate.h"
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/engine/forward.h"
 #include "core/engine/generate.h"
 #include "core/tensor/tensor.h"
 
@@ -21,6 +23,12 @@ static const char *token_text(const ls_cli_engine *c, int64_t id) {
   (void)c;
   (void)id;
   return NULL;
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d) {
@@ -42,10 +50,13 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
            (long long)ga->seed);
   else
     printf("generating %lld tokens: greedy (KV cache)\n", (long long)ga->n);
+  double t_prefill = 0, t_decode = 0; /* step 0 is the prefill pass, each later step one token */
   for (int64_t i = 0; i < ga->n && !rc; i++) {
     ls_gen_token st;
+    double t0 = now_s();
     rc = ls_gen_step(g, &st, d);
     if (rc) break;
+    *(i == 0 ? &t_prefill : &t_decode) += now_s() - t0;
     const char *text = token_text(c, st.token);
     printf("  step %-4lld pos %-5lld token %-8lld logit %.6f", (long long)st.index, (long long)st.pos,
            (long long)st.token, st.logit);
@@ -54,6 +65,15 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
     if (text) printf("  %s", text);
     printf("\n");
     if (all) memcpy(all + i * V, st.logits, (size_t)V * sizeof *all);
+  }
+  if (!rc && ga->timing) {
+    fprintf(stderr, "prefill: %lld tokens in %.4f s (%.1f tokens/s)\n", (long long)c->n, t_prefill,
+            t_prefill > 0 ? (double)c->n / t_prefill : 0);
+    if (ga->n > 1)
+      fprintf(stderr, "decode: %lld tokens in %.4f s (%.1f tokens/s, %.2f ms/token, %d threads); "
+              "products: %s\n", (long long)(ga->n - 1), t_decode,
+              t_decode > 0 ? (double)(ga->n - 1) / t_decode : 0, 1e3 * t_decode / (double)(ga->n - 1),
+              ls_engine_threads(c->e), ls_engine_matmul_path(c->e));
   }
   if (!rc) {
     int64_t n;

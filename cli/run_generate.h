@@ -12,6 +12,7 @@ typedef struct ls_cli_gen_args {
   double top_p;         /* --top-p P; 1 = off */
   int64_t seed;         /* --seed S (the sampling stream) */
   const char *dump;     /* --dump OUT.safetensors: generate.logits [N, vocab] */
+  int timing;           /* --timing: prefill and decode times on stderr */
 } ls_cli_gen_args;
 
 /* Generates and prints; LS_OK or the core's error in d. */
