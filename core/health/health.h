@@ -86,7 +86,8 @@ void ls_health_report_free(ls_health_report *h);
 typedef struct ls_health_site {
   int line;                  /* 1-based */
   int col, end_col;          /* 0-based UTF-8 columns of the call, -1 unknown */
-  char module[256];          /* "blocks.0.mlp" */
+  char module[256];          /* "blocks.0.mlp"; modules called with the same shapes from one
+                                call site: "blocks.0.fc, blocks.1.fc" */
   char type[128];            /* "MLP", "" unknown */
   char inputs[256], outputs[256]; /* "[8, 512, 768] bf16" */
   int64_t step;              /* the sampled step the shapes are from, -1 unknown */

@@ -2,7 +2,9 @@
  * ls_health_sources), for the language server's hovers and inlay hints on the user's .py
  * files: each row of `sources` (kind "call") says where a module was called, with the shapes
  * of that call at its last sampled step. The latest run that recorded the file wins; with
- * several ranks, the lowest rank's row of a call site. */
+ * several ranks, the lowest rank's row of a call site. One line of code that calls several
+ * modules with the same shapes (`self.fc(x)` in a block repeated four times) is one site
+ * naming them all. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,7 @@ typedef struct sites {
   ls_health_site *v;
   size_t n, cap;
   int oom;
+  char last[256];            /* the module of the last row taken */
 } sites;
 
 static void text(char *dst, size_t cap, const ls_rec_value *v) {
@@ -30,9 +33,20 @@ static int on_site(void *ud, int64_t row, int n_cols, const char *const *names, 
   int col = v[1].type == LS_REC_INT && v[1].i >= 0 && v[1].i < 1000000 ? (int)v[1].i : -1;
   char module[256];
   text(module, sizeof module, &v[3]);
-  /* the same call site on another rank */
-  if (s->n && s->v[s->n - 1].line == (int)v[0].i && s->v[s->n - 1].col == col && !strcmp(s->v[s->n - 1].module, module))
+  int end = v[2].type == LS_REC_INT && v[2].i >= 0 && v[2].i < 1000000 ? (int)v[2].i : -1;
+  ls_health_site *prev = s->n ? &s->v[s->n - 1] : NULL;
+  int same_site = prev && prev->line == (int)v[0].i && prev->col == col && prev->end_col == end;
+  if (same_site && !strcmp(s->last, module)) return 0; /* the same call on another rank */
+  char in[256], out[256];
+  text(in, sizeof in, &v[5]);
+  text(out, sizeof out, &v[6]);
+  snprintf(s->last, sizeof s->last, "%s", module);
+  if (same_site && !strcmp(prev->inputs, in) && !strcmp(prev->outputs, out)) { /* another module, same call */
+    size_t len = strlen(prev->module);
+    if (len + strlen(module) + 3 < sizeof prev->module) snprintf(prev->module + len, sizeof prev->module - len, ", %s", module);
+    else if (len + 5 < sizeof prev->module && strcmp(prev->module + len - 3, "...")) strcat(prev->module, ", ...");
     return 0;
+  }
   if (s->n >= MAX_SITES) return 1;
   if (s->n == s->cap) {
     size_t c = s->cap ? s->cap * 2 : 16;
@@ -45,11 +59,11 @@ static int on_site(void *ud, int64_t row, int n_cols, const char *const *names, 
   memset(x, 0, sizeof *x);
   x->line = (int)v[0].i;
   x->col = col;
-  x->end_col = v[2].type == LS_REC_INT && v[2].i >= 0 && v[2].i < 1000000 ? (int)v[2].i : -1;
+  x->end_col = end;
   snprintf(x->module, sizeof x->module, "%s", module[0] ? module : "(root)");
   text(x->type, sizeof x->type, &v[4]);
-  text(x->inputs, sizeof x->inputs, &v[5]);
-  text(x->outputs, sizeof x->outputs, &v[6]);
+  memcpy(x->inputs, in, sizeof in);
+  memcpy(x->outputs, out, sizeof out);
   x->step = v[7].type == LS_REC_INT ? v[7].i : -1;
   return 0;
 }
