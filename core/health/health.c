@@ -152,6 +152,9 @@ static int load(ls_rec *r, int64_t run_id, loaded *L, ls_diag *d) {
     if (v <= 0) return ls_diag_set(d, LS_ENOENT, "no training health recorded (run `layerscope watch --health "
                                                  "--record RUN.db -- python train.py`)");
     run_id = v;
+  } else {
+    ls_rec_run_row row;
+    if ((rc = ls_rec_run_get(r, run_id, &row, d))) return rc; /* "no run N" */
   }
   L->run = run_id;
   v = -1;
@@ -500,7 +503,11 @@ static void find_update(ctx *c, double *tmp, double *ratios) {
       char name[256], rn[32];
       snprintf(name, sizeof name, "%.190s.%.63s", mod_name(L, p->module), p->tensor);
       ls_health_finding *f = add(c, LS_HEALTH_UPDATE, p->module, name, p->step, p->rank, x, med);
-      if (f)
+      if (f && x == 0)
+        snprintf(f->message, sizeof f->message, "update ratio of %s far from the rest from step %lld%s: 0 (the weights "
+                 "did not change), the median of the step's weight matrices is %.3g", name, (long long)p->step,
+                 rank_note(c, p->rank, rn, sizeof rn), med);
+      else if (f)
         snprintf(f->message, sizeof f->message, "update ratio of %s far from the rest from step %lld%s: %.3g, %.3gx "
                  "the median %.3g of the step's weight matrices", name, (long long)p->step,
                  rank_note(c, p->rank, rn, sizeof rn), x, x / med, med);

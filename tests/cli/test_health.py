@@ -14,7 +14,10 @@ run record, core/health's findings) on a small residual MLP with planted faults
      gives on the torch-computed layer norms, and the first of them is blocks.2.fc;
   5. a clean run: no findings; --health alone samples every 10th step (0 and 10 of 12);
   6. `layerscope report RUN.db --html`: a self-contained page (no network reference) with
-     the heatmaps and the findings.
+     the heatmaps and the findings;
+  7. two ranks (tests/fixtures/programs/ranks.py, gloo on CPU) where rank 1 nudges its last
+     layer's weight after step 0: each step line names its rank, and the one rank-drift
+     finding names that weight (module 3) at step 1, the first step whose weights differ.
 Without torch in /usr/bin/python3 the test is a CTest skip (77), and under CI a failure."""
 import json
 import math
@@ -180,6 +183,16 @@ def main():
         check(not re.search(r"(src|href)=\"(https?:)?//", page) and "@import" not in page,
               "report: the page refers to the network")
         check("blocks.2.fc" in page and page.count("<rect") > 12 * 6, "report: no heatmap cells")
+        # 7. ranks that drift apart
+        db = os.path.join(d, "ranks.db")
+        ranks = os.path.join(HERE, "..", "fixtures", "programs", "ranks.py")
+        r = subprocess.run([LS, "watch", "--health-every", "1", "--record", db, "--python", SYS_PY, "--", ranks,
+                            str(29600 + os.getpid() % 300)], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, PERTURB="1", STEPS="3"))
+        check(r.returncode == 0, "ranks: watch exit %d: %s" % (r.returncode, r.stderr[-2000:]))
+        check(re.search(r"^step 1 rank 1  loss", r.stdout, re.M), "ranks: no rank-1 line:\n" + r.stdout)
+        drift = [l for l in r.stdout.splitlines() if "ranks drifted apart" in l]
+        check(len(drift) == 1 and "at 3.weight from step 1:" in drift[0], "ranks: drift findings %s" % drift)
     print("%d failure(s)" % len(FAILS) if FAILS else "ok")
     sys.exit(1 if FAILS else 0)
 
