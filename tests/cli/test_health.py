@@ -2,8 +2,9 @@
 run record, core/health's findings) on a small residual MLP with planted faults
 (tests/fixtures/programs/train_faults.py), each run by the built binary with the agent:
   1. every figure the agent recorded agrees with the same figure the program computed with
-     torch in float64 (loss, each parameter's gradient norm before clipping, weight norm
-     before the step, update/weight ratio after it, each ReLU's dead-unit fraction), and the
+     torch in float64 (loss; the global gradient norm and each parameter's gradient norm,
+     RMS and absmax before clipping; weight norm before the step, update/weight ratio after
+     it; each ReLU output's mean, std, absmax, fraction of zeros and dead units), and the
      compact per-step line shows the step's loss;
   2. 10x learning rate on blocks.2.fc: an update-ratio finding naming blocks.2.fc.weight at
      the first step its torch-computed ratio is 5x the median of the weight matrices';
@@ -83,25 +84,33 @@ def check_figures(fault, db, ref, out):
     run_id = con.execute("SELECT max(run_id) FROM steps").fetchone()[0]
     names = dict(con.execute("SELECT idx, name FROM modules WHERE run_id = ?", (run_id,)))
     steps = {s: loss for s, loss in con.execute("SELECT step, loss FROM steps WHERE run_id = ?", (run_id,))}
+    gnorm = dict(con.execute("SELECT step, grad_norm FROM steps WHERE run_id = ?", (run_id,)))
     check(sorted(steps) == list(range(len(ref))), "%s: sampled steps %s" % (fault, sorted(steps)))
     n_checked = 0
     for rec in ref:
         s = rec["step"]
         close(steps.get(s), rec["loss"], 1e-5, "%s step %d loss" % (fault, s))
-        rows = con.execute("SELECT module, tensor, grad_norm, weight_norm, update_ratio, dead FROM health "
-                           "WHERE run_id = ? AND step = ?", (run_id, s)).fetchall()
+        close(gnorm.get(s), rec["grad_total"], 1e-4, "%s step %d global grad norm" % (fault, s))
+        rows = con.execute("SELECT module, tensor, grad_norm, weight_norm, update_ratio, dead, grad_rms, grad_absmax, "
+                           "mean, std, absmax, zeros FROM health WHERE run_id = ? AND step = ?", (run_id, s)).fetchall()
         got = {}
-        for m, t, gn, wn, ur, dead in rows:
-            got[names[m] + ("" if t == "output" else "." + t)] = (gn, wn, ur, dead)
+        for row in rows:
+            got[names[row[0]] + ("" if row[1] == "output" else "." + row[1])] = row[2:]
+        none = (None,) * 10
         for p, want in rec["grad"].items():
-            g = got.get(p, (None,) * 4)
+            g = got.get(p, none)
             close(g[0], want, 1e-4, "%s step %d %s grad norm" % (fault, s, p))
+            close(g[4], rec["grad_rms"][p], 1e-4, "%s step %d %s grad rms" % (fault, s, p))
+            close(g[5], rec["grad_absmax"][p], 1e-6, "%s step %d %s grad absmax" % (fault, s, p))
             close(g[1], rec["weight"][p], 1e-5, "%s step %d %s weight norm" % (fault, s, p))
             close(g[2], rec["ratio"][p], 1e-3, "%s step %d %s update ratio" % (fault, s, p))
-            n_checked += 3
+            n_checked += 5
         for mod, want in rec["dead"].items():
-            close(got.get(mod, (None,) * 4)[3], want, 0, "%s step %d %s dead fraction" % (fault, s, mod))
-            n_checked += 1
+            g = got.get(mod, none)
+            close(g[3], want, 0, "%s step %d %s dead fraction" % (fault, s, mod))
+            for k, what in enumerate(("mean", "std", "absmax", "zeros")):
+                close(g[6 + k], rec["act"][mod][k], 1e-4 if k < 3 else 0, "%s step %d %s %s" % (fault, s, mod, what))
+            n_checked += 5
         line = re.search(r"^step %d  loss (\S+)" % s, out, re.M)
         check(line and abs(float(line.group(1)) - rec["loss"]) < 1e-4, "%s: no line for step %d" % (fault, s))
     check(n_checked > 100, "%s: only %d figures checked" % (fault, n_checked))
