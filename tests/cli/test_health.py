@@ -18,8 +18,12 @@ run record, core/health's findings) on a small residual MLP with planted faults
      the heatmaps and the findings;
   7. two ranks (tests/fixtures/programs/ranks.py, gloo on CPU) where rank 1 nudges its last
      layer's weight after step 0: each step line names its rank, and the one rank-drift
-     finding names that weight (module 3) at step 1, the first step whose weights differ.
-Without torch in /usr/bin/python3 the test is a CTest skip (77), and under CI a failure."""
+     finding names that weight (module 3) at step 1, the first step whose weights differ;
+  8. a convolution whose first 3 of 8 channels are dead (bias -100 before a ReLU): channels
+     are the units of a 4-D output, so the ReLU's dead fraction is torch's 3/8, and its zero
+     fraction is torch's count of zeros.
+Without torch in /usr/bin/python3 the test is a CTest skip (77), and under CI a failure.
+"""
 import json
 import math
 import os
@@ -77,6 +81,27 @@ def median(v):
     v = sorted(v)
     n = len(v)
     return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+CONV = """import json, sys
+import torch, torch.nn as nn
+torch.manual_seed(0)
+net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+with torch.no_grad():
+    net[0].bias[:3] = -100.0
+opt = torch.optim.SGD(net.parameters(), lr=1e-2)
+ref = []
+for step in range(3):
+    x = torch.randn(4, 3, 6, 6)
+    with torch.no_grad():  # the ReLU's output, computed without calling the modules
+        h = torch.relu(torch.nn.functional.conv2d(x, net[0].weight, net[0].bias, padding=1))
+    ref.append([float(((h != 0).sum(dim=(0, 2, 3)) == 0).double().mean()), float((h == 0).double().mean())])
+    loss = net(x).pow(2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+json.dump(ref, open(sys.argv[1], "w"))
+"""
 
 
 def check_figures(fault, db, ref, out):
@@ -202,6 +227,27 @@ def main():
         check(re.search(r"^step 1 rank 1  loss", r.stdout, re.M), "ranks: no rank-1 line:\n" + r.stdout)
         drift = [l for l in r.stdout.splitlines() if "ranks drifted apart" in l]
         check(len(drift) == 1 and "at 3.weight from step 1:" in drift[0], "ranks: drift findings %s" % drift)
+        # 8. channels as units
+        conv = os.path.join(d, "conv.py")
+        with open(conv, "w") as f:
+            f.write(CONV)
+        db = os.path.join(d, "conv.db")
+        r = subprocess.run([LS, "watch", "--health-every", "1", "--record", db, "--python", SYS_PY, "--", conv,
+                            os.path.join(d, "conv.json")], capture_output=True, text=True, timeout=300)
+        check(r.returncode == 0, "conv: watch exit %d: %s" % (r.returncode, r.stderr[-2000:]))
+        with open(os.path.join(d, "conv.json")) as f:
+            ref = json.load(f)
+        con = sqlite3.connect(db)
+        got = con.execute("SELECT h.step, h.dead, h.zeros, h.units FROM health h JOIN modules m ON m.run_id = h.run_id "
+                          "AND m.idx = h.module WHERE m.name = '1' AND h.tensor = 'output' ORDER BY h.step").fetchall()
+        con.close()
+        check(len(got) == len(ref), "conv: %d samples, want %d" % (len(got), len(ref)))
+        for (st, dead, zeros, units), (want_dead, want_zeros) in zip(got, ref):
+            check(units == 8 and dead == want_dead and abs(zeros - want_zeros) < 1e-12,
+                  "conv step %d: dead %r zeros %r units %r, torch %r %r 8" % (st, dead, zeros, units, want_dead,
+                                                                          want_zeros))
+        check(any("dead units" in l for l in r.stdout.splitlines()) is False,
+              "conv: 3/8 dead is under the default 0.5, no finding:\n" + r.stdout)
     print("%d failure(s)" % len(FAILS) if FAILS else "ok")
     sys.exit(1 if FAILS else 0)
 
