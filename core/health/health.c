@@ -199,6 +199,9 @@ static double median(const double *v, size_t n, double *scratch) {
   return k % 2 ? scratch[k / 2] : 0.5 * (scratch[k / 2 - 1] + scratch[k / 2]);
 }
 
+/* The index of step in h->steps, NO_STEP when it is not a sampled step (a health row whose
+ * step has no `steps` row: a record from elsewhere). */
+#define NO_STEP ((size_t)-1)
 static size_t step_index(const ls_health_report *h, int64_t step) {
   size_t lo = 0, hi = h->n_steps;
   while (lo < hi) {
@@ -206,7 +209,7 @@ static size_t step_index(const ls_health_report *h, int64_t step) {
     if (h->steps[mid] < step) lo = mid + 1;
     else hi = mid;
   }
-  return lo;
+  return lo < h->n_steps && h->steps[lo] == step ? lo : NO_STEP;
 }
 
 typedef struct ctx {
@@ -337,7 +340,9 @@ static int build(ctx *c, acc **out_acc) {
     size_t r = 0;
     while (r < nr && rk[r] != p->rank) r++;
     if (r == nr) continue; /* a rank without step rows */
-    acc *x = &a[(r * nl + (size_t)lidx[p->module]) * ns + step_index(h, p->step)];
+    size_t k = step_index(h, p->step);
+    if (k == NO_STEP) continue;
+    acc *x = &a[(r * nl + (size_t)lidx[p->module]) * ns + k];
 #define ADDSQ(f, v) if (isfinite(v)) x->f = (isfinite(x->f) ? x->f : 0) + (v) * (v)
     ADDSQ(g, p->gn);
     ADDSQ(w, p->wn);
@@ -350,9 +355,11 @@ static int build(ctx *c, acc **out_acc) {
       h->layer_grad[l * ns + k] = sqrt(x->g);
       h->layer_update[l * ns + k] = x->w > 0 ? sqrt(x->u) / sqrt(x->w) : NAN;
     }
-  for (size_t i = 0; i < L->n_o; i++)
-    if (L->o[i].rank == rk[0] && oidx[L->o[i].module] >= 0)
-      h->out_dead[(size_t)oidx[L->o[i].module] * ns + step_index(h, L->o[i].step)] = L->o[i].dead;
+  for (size_t i = 0; i < L->n_o; i++) {
+    size_t k = step_index(h, L->o[i].step);
+    if (L->o[i].rank == rk[0] && oidx[L->o[i].module] >= 0 && k != NO_STEP)
+      h->out_dead[(size_t)oidx[L->o[i].module] * ns + k] = L->o[i].dead;
+  }
   ls_free(lidx);
   ls_free(oidx);
   ls_free(lsum);

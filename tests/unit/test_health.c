@@ -234,7 +234,8 @@ static void test_dead_and_update(void **state) {
   ls_health_report_free(h);
 }
 
-/* A run without samples: LS_ENOENT; a row naming no module of the run is left out. */
+/* A run without samples: LS_ENOENT; a row naming no module of the run, or a step that has no
+ * `steps` row, is left out of the matrices. */
 static void test_bad_input(void **state) {
   fixture *f = *state;
   run_new(f);
@@ -245,8 +246,13 @@ static void test_bad_input(void **state) {
   assert_null(h);
   step(f, 0, 0, 1);
   param(f, 0, 0, 99, "weight", "[2,2]", 1, 1, 0.01); /* no such module: left out */
+  param(f, 7, 0, 1, "weight", "[2,2]", 1, 1, 0.01);  /* a step without a steps row */
+  output(f, 9, 5, 1.0);
   h = analyze(f);
-  assert_int_equal(h->n_layers, 0);
+  assert_int_equal(h->n_steps, 1);
+  assert_int_equal(h->n_layers, 1);
+  assert_true(isnan(h->layer_grad[0]));
+  assert_true(isnan(h->out_dead[0]));
   ls_health_report_free(h);
 }
 
