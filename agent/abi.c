@@ -25,7 +25,7 @@
 #include "core/tensor/dtype.h"
 #include "core/tensor/stats.h"
 
-#define LSA_ABI_VERSION 1
+#define LSA_ABI_VERSION 2
 #define LSA_MAX_DIMS LS_DBG_MAX_DIMS
 
 #define LSA_EXPORT __attribute__((visibility("default")))
@@ -81,6 +81,35 @@ LSA_EXPORT int lsa_stats_compute(int dtype, const void *data, uint64_t n, lsa_st
   if (rc != LS_OK) return rc;
   *out = (lsa_stats){s.count, s.finite, s.nan, s.pinf, s.ninf, s.zeros, s.subnormals,
                      s.sum, s.mean, s.std, s.min, s.max, s.absmax};
+  return LS_OK;
+}
+
+/* Dead units of a module output for training health: the tensor seen as [outer, units,
+ * inner] (a Linear's [B, S, F]: outer B*S, units F, inner 1; a convolution's [N, C, H, W]:
+ * outer N, units C, inner H*W). A unit is dead when every value of it is exactly zero (a
+ * unit with a NaN or Inf is not). One pass (core/tensor/stats.h, per-row and per-column
+ * absmax); *dead counts the dead units. */
+LSA_EXPORT int lsa_dead_units(int dtype, const void *data, uint64_t outer, uint64_t units, uint64_t inner,
+                              uint64_t *dead) {
+  if (!dead || !valid_dtype(dtype) || !outer || !units || !inner || outer > INT64_MAX / units ||
+      outer * units > INT64_MAX / inner || !data)
+    return LS_EINVAL;
+  ls_rowstats rs;
+  int64_t rows = (int64_t)(inner == 1 ? outer : outer * units), cols = (int64_t)(inner == 1 ? units : inner);
+  int rc = ls_stats_rows((ls_dtype)dtype, data, rows, cols, &rs, NULL);
+  if (rc != LS_OK) return rc;
+  uint64_t n = 0;
+  for (uint64_t u = 0; u < units; u++) {
+    int all_zero = 1;
+    if (inner == 1) {
+      all_zero = rs.col_absmax[u] == 0.0f; /* NaN (no finite value) compares false */
+    } else {
+      for (uint64_t o = 0; o < outer && all_zero; o++) all_zero = rs.row_absmax[o * units + u] == 0.0f;
+    }
+    n += (uint64_t)all_zero;
+  }
+  ls_rowstats_free(&rs);
+  *dead = n;
   return LS_OK;
 }
 

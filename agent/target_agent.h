@@ -9,6 +9,8 @@
  * breakpoints on (ops->configure) and reports stops as LS_DBG_CAUSE_DECIDED, steps and
  * pauses with their causes. Tensors at a stop are fetched from the agent when a front end
  * reads them; the module table is the union of the processes' named_modules(), by name.
+ * With health_every, each agent samples training health (docs/agent.md) and its samples
+ * reach the run as host->health, with module indices mapped into the shared table.
  * The program's stdout/stderr come back as output (or go straight to the terminal).
  *
  * Ownership: ls_agent_target_new copies the options. */
@@ -24,6 +26,8 @@ typedef struct ls_agent_target_opts {
   int no_debug;              /* run without breakpoints or filters (pause still stops) */
   int capture_output;        /* 1: the program's stdout/stderr become output callbacks;
                                 0: they go to this process's stdout/stderr */
+  int health_every;          /* > 0: the agent samples training health every N steps and
+                                sends each sample (host->health); 0: off */
 } ls_agent_target_opts;
 
 int ls_agent_target_new(ls_dbg_target *out, const ls_agent_target_opts *o, ls_diag *d);

@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/debug/run.h"
+#include "core/health/health.h"
+
 #define X(name, handler, usage, desc) int handler(int argc, char **argv);
 #include "cli/commands.def"
 #undef X
@@ -18,5 +21,21 @@ int ls_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 
 /* `layerscope diff` of two run records (diff_runs.c): runs 0 = each file's latest. */
 int ls_cli_diff_runs(const char *a, const char *b, const char *format, int64_t run_a, int64_t run_b, int top);
+
+/* ---- training health (health.c), shared by `watch --health` and `report` */
+
+#define LS_CLI_HEALTH_EVERY 10 /* --health alone: sample every 10th step */
+
+typedef ls_health_opts ls_cli_health_opts;
+void ls_cli_health_opts_init(ls_cli_health_opts *o);
+/* A threshold option a with value v: 1 taken (v consumed), 0 not one, -1 a bad value (said
+ * on stderr, naming cmd). */
+int ls_cli_health_opt(ls_cli_health_opts *o, const char *a, const char *v, const char *cmd);
+extern const char *ls_cli_health_opts_help;
+/* The compact line of a sampled step. */
+void ls_cli_health_line(FILE *f, const ls_dbg_health_line *l, int show_rank);
+/* The findings of run run_id (0: the latest with health) of the record at path, one line
+ * each: their number, or a negative LS_E* code (said on stderr). */
+int ls_cli_health_findings(FILE *f, const char *path, int64_t run_id, const ls_cli_health_opts *o);
 
 #endif

@@ -47,6 +47,8 @@ typedef struct watch_opts {
   unsigned exc;              /* LS_DBG_EXC_* */
   int interactive;
   const char *record;        /* --record RUN.db, or NULL */
+  int health_every;          /* --health / --health-every N: sample every N steps; 0 off */
+  ls_cli_health_opts hopts;  /* the findings' thresholds (cli/health.c) */
 } watch_opts;
 
 /* A call the run posted to this thread. */
@@ -66,6 +68,8 @@ typedef struct watch {
   int sfd;                   /* signalfd of SIGINT and SIGTERM */
   int signo;                 /* the signal that came, 0 none */
   int terminated;            /* the program was told to end */
+  int health_threads[2];     /* the first thread that sent a health sample, and whether
+                                another one did (then every line names its rank) */
 } watch;
 
 /* ------------------------------------------------------------------ usage */
@@ -87,7 +91,14 @@ static void usage_long(FILE *f) {
         "                    continue, next, step, out, stack, inspect, stats X, eval X,\n"
         "                    sql SELECT ... (with --record), quit\n"
         "  --record RUN.db   record the run into a run record (docs/run-record.md): the stops,\n"
-        "                    NaN/Inf findings, the modules the program ran\n\n"
+        "                    NaN/Inf findings, the modules the program ran, the health samples\n"
+        "  --health          sample training health every 10 steps (--health-every N: every N;\n"
+        "                    1: every step): gradient norms before clipping, update/weight\n"
+        "                    ratios, activation statistics, dead units, the loss. A line per\n"
+        "                    sampled step, and at the end the findings (exploding, vanishing,\n"
+        "                    dead units, update ratio outliers, loss spikes, drifting ranks),\n"
+        "                    one line each naming the module and the step (docs/health.md).\n"
+        "                    Thresholds: see `layerscope report --help`\n\n"
         "exit status: 0 the program ended with status 0 and nothing stopped; 1 a stop (with\n"
         "--interactive: a NaN/Inf stop was seen); 2 usage, a program that cannot start or that\n"
         "ended before it ran any nn.Module; N the program's own nonzero status (128+S when a\n"
@@ -166,6 +177,7 @@ static int parse_command(watch_opts *o, char **w, int n) {
 static int parse_args(watch_opts *o, int argc, char **argv) {
   memset(o, 0, sizeof *o);
   o->exc = LS_DBG_EXC_NAN | LS_DBG_EXC_INF;
+  ls_cli_health_opts_init(&o->hopts);
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -182,8 +194,18 @@ static int parse_args(watch_opts *o, int argc, char **argv) {
       o->interactive = 1;
       continue;
     }
+    if (strcmp(a, "--health") == 0) {
+      if (!o->health_every) o->health_every = LS_CLI_HEALTH_EVERY;
+      continue;
+    }
+    int hr = ls_cli_health_opt(&o->hopts, a, v, "watch");
+    if (hr < 0) return EXIT_BAD_INPUT;
+    if (hr > 0) {
+      i++;
+      continue;
+    }
     if (strcmp(a, "--break-on") && strcmp(a, "--break") && strcmp(a, "--python") && strcmp(a, "--cwd") &&
-        strcmp(a, "--record"))
+        strcmp(a, "--record") && strcmp(a, "--health-every"))
       return usage_error("unknown option '%s'", a);
     if (!v) return usage_error("%s needs a value", a);
     i++;
@@ -196,6 +218,12 @@ static int parse_args(watch_opts *o, int argc, char **argv) {
       o->python = v;
     } else if (strcmp(a, "--record") == 0) {
       o->record = v;
+    } else if (strcmp(a, "--health-every") == 0) {
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (*end || end == v || n < 1 || n > 1000000)
+        return usage_error("--health-every: '%s' is not a number of steps from 1 to 1000000", v);
+      o->health_every = (int)n;
     } else {
       o->cwd = v;
     }
@@ -264,6 +292,14 @@ static void on_output(void *ud, ls_dbg_output kind, const char *text) {
   (void)ud;
   if (kind == LS_DBG_OUT_NOTE) fprintf(stderr, "layerscope watch: %s\n", text);
   else fputs(text, kind == LS_DBG_OUT_STDERR ? stderr : stdout);
+}
+
+static void on_health(void *ud, const ls_dbg_health_line *l) {
+  watch *w = ud;
+  if (!w->health_threads[0]) w->health_threads[0] = l->thread;
+  else if (l->thread != w->health_threads[0]) w->health_threads[1] = 1;
+  ls_cli_health_line(stdout, l, w->health_threads[1] || l->rank > 0);
+  fflush(stdout);
 }
 
 /* ------------------------------------------------------------------ the report of a stop */
@@ -436,11 +472,12 @@ int ls_cli_watch(int argc, char **argv) {
   ls_diag d;
   ls_diag_init(&d);
   int status = EXIT_BAD_INPUT;
+  char tmp_rec[64] = "";
   if (watch_init(&w, &d) != LS_OK) goto fail;
   ls_agent_target_opts to = {
       .launch = {.python = o.python, .program = o.program, .module = o.module, .args = o.args, .n_args = o.n_args,
                  .cwd = o.cwd, .env = o.env, .n_env = o.n_env, .out_fd = -1, .err_fd = -1},
-      .capture_output = 0};
+      .capture_output = 0, .health_every = o.health_every};
   ls_dbg_target t;
   /* the program's command line labels a recorded run */
   char program[1024];
@@ -449,7 +486,20 @@ int ls_cli_watch(int argc, char **argv) {
                          o.module ? o.module : o.program ? o.program : "");
   for (int i = 0; i < o.n_args && pl < sizeof program; i++)
     pl += (size_t)snprintf(program + pl, sizeof program - pl, " %s", o.args[i]);
-  ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &w, .post = post, .post_ud = &w},
+  /* findings are computed from the record: without --record, a temporary one */
+  if (o.health_every && !o.record) {
+    snprintf(tmp_rec, sizeof tmp_rec, "/tmp/layerscope-health-XXXXXX");
+    int fd = mkstemp(tmp_rec);
+    if (fd < 0) {
+      ls_diag_set(&d, LS_EIO, "cannot create a temporary run record: %s", strerror(errno));
+      tmp_rec[0] = 0;
+      goto fail;
+    }
+    close(fd);
+    o.record = tmp_rec;
+  }
+  ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .on_health = o.health_every ? on_health : NULL, .ud = &w,
+                                .post = post, .post_ud = &w},
                         .record = o.record, .record_kind = "watch", .record_program = program};
   if (ls_agent_target_new(&t, &to, &d) != LS_OK || ls_dbg_run_open(&w.run, t, &ro, &d) != LS_OK) goto fail;
   ls_cli_repl_init(&w.repl, w.run);
@@ -476,6 +526,10 @@ int ls_cli_watch(int argc, char **argv) {
 fail:
   fprintf(stderr, "layerscope watch: %s\n", d.msg);
 out:
-  watch_deinit(&w);
+  watch_deinit(&w); /* closes the record */
+  if (o.health_every && w.health_threads[0]) ls_cli_health_findings(stdout, o.record, 0, &o.hopts);
+  else if (o.health_every && status != EXIT_BAD_INPUT)
+    printf("health: no step was sampled (the program made no forward pass of a training step)\n");
+  if (tmp_rec[0]) unlink(tmp_rec);
   return status;
 }

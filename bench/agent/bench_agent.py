@@ -6,6 +6,10 @@ PyTorch model (12 layers, 768 wide, 12 heads, vocab 50257), fp32 and bf16 weight
             `layerscope watch` and the NaN/Inf exception filters arm);
   stats     the agent computing full statistics (count, NaN/Inf, mean, std, min, max, zeros)
             of every module output and every gradient;
+  health    `watch --health-every 1`: watching plus a training-health sample of the step
+            (docs/health.md: gradient and update norms, activation statistics, dead units,
+            call sites), the sample encoded as for the adapter; the line after the table
+            estimates `--health` (every 10 steps) as 0.9 watch + 0.1 health;
   anomaly   torch.autograd.detect_anomaly();
   ddo       a DebugUnderflowOverflow-style hook (transformers' debug_utils) written with
             torch reductions: abs min/max and NaN/Inf checks of every module output and
@@ -17,6 +21,7 @@ each step is timed, and the median of each is reported with its ratio to `none`,
   LAYERSCOPE_AGENT_LIB=build/release/agent/liblayerscope_agent.so \\
     /usr/bin/python3 bench/agent/bench_agent.py [--threads 2] [--steps 5] [--batch 4] [--seq 128]"""
 import argparse
+import json
 import math
 import os
 import platform
@@ -97,6 +102,17 @@ def ddo_hooks(model):
     return hs
 
 
+class _EncodeOnly:
+    """A link that encodes each message as the real one does and drops it: the health
+    variant pays for building and encoding its sample, without an adapter."""
+
+    def send(self, msg, data=None):
+        json.dumps(msg)
+
+    def close(self):
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -111,7 +127,7 @@ def main():
                platform.processor())
     print("CPU: %s; torch %s; %d threads; batch %d, seq %d; median of %d steps per variant (interleaved)"
           % (cpu, torch.__version__, a.threads, a.batch, a.seq, a.steps))
-    variants = ["none", "watch", "stats", "anomaly", "ddo"]
+    variants = ["none", "watch", "stats", "health", "anomaly", "ddo"]
     for dname in a.dtypes.split(","):
         dt = {"f32": torch.float32, "bf16": torch.bfloat16}[dname]
         torch.manual_seed(0)
@@ -131,10 +147,13 @@ def main():
         for rep in range(a.steps + 1):
             for v in variants:
                 agent = hooks = None
-                if v in ("watch", "stats"):
+                if v in ("watch", "stats", "health"):
                     agent = Agent()
                     agent.start()
-                    agent._configure({"exceptions": ["nan", "inf"], "collect": v == "stats"})
+                    agent._configure({"exceptions": ["nan", "inf"], "collect": v == "stats",
+                                      "health": {"every": 1 if v == "health" else 0}})
+                    if v == "health":
+                        agent.link = _EncodeOnly()  # the sample is encoded as for the adapter
                 elif v == "ddo":
                     hooks = ddo_hooks(model)
                 t0 = time.perf_counter()
@@ -156,6 +175,9 @@ def main():
         for v in variants:
             m = statistics.median(times[v])
             print("  %-8s | %8.1f ms | %+6.1f%%" % (v, m * 1e3, (m / base - 1) * 100))
+        # `watch --health` (every 10 steps): nine steps as watched, one sampled
+        w, hl = statistics.median(times["watch"]), statistics.median(times["health"])
+        print("  health every 10 steps (0.9 watch + 0.1 health): %+6.1f%%" % (((0.9 * w + 0.1 * hl) / base - 1) * 100))
 
 
 if __name__ == "__main__":

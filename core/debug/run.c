@@ -14,6 +14,7 @@
 #include "core/debug/run.h"
 
 #include <pthread.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ typedef struct run_thread {
   const ls_dbg_event *ev;
 } run_thread;
 
-typedef enum { D_STOP, D_END, D_OUTPUT, D_PROGRESS, D_MODULES } dkind;
+typedef enum { D_STOP, D_END, D_OUTPUT, D_PROGRESS, D_MODULES, D_HEALTH } dkind;
 
 /* One call to the front end, with copies of its strings. */
 typedef struct delivery {
@@ -47,6 +48,7 @@ typedef struct delivery {
   double fraction;          /* PROGRESS */
   const char *s[3];         /* END: message, summary; OUTPUT: text; PROGRESS: id, title,
                                message. Into text[] or NULL */
+  ls_dbg_health_line hl;    /* HEALTH */
   char text[];
 } delivery;
 
@@ -166,6 +168,7 @@ static void deliver(void *arg) {
     case D_MODULES:
       if (cb->on_modules) cb->on_modules(cb->ud, (size_t)dl->code, (size_t)dl->exit_code);
       break;
+    case D_HEALTH: if (cb->on_health) cb->on_health(cb->ud, &dl->hl); break;
     case D_PROGRESS:
       if (cb->on_progress)
         cb->on_progress(cb->ud, (ls_dbg_progress)dl->code, dl->s[0], dl->fraction, dl->s[1], dl->s[2]);
@@ -291,6 +294,11 @@ static int host_modules(void *hud, const ls_dbg_module *mods, size_t n) {
   size_t start = ls_dbg_module_count(r->g);
   int rc = ls_dbg_modules_add(r->g, mods, n);
   if (rc != LS_OK || !n) return rc;
+  if (r->rec) { /* a live reader of the record sees the names the health rows point at */
+    ls_diag d;
+    ls_diag_init(&d);
+    if (ls__runrec_modules(r->rec, r->g, start, n, &d)) rec_failed(r, &d);
+  }
   delivery *dl = dl_new(r, gen_now(r), D_MODULES, NULL, NULL, NULL);
   if (dl) {
     dl->code = (int)start;
@@ -298,6 +306,71 @@ static int host_modules(void *hud, const ls_dbg_module *mods, size_t n) {
   }
   dl_send(r, dl);
   return LS_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* A weight matrix (2-D and up): its shape has a comma ("[768,3072]"). */
+static int is_matrix(const ls_rec_health_row *h) { return h->shape && strchr(h->shape, ','); }
+
+static void module_name(ls_dbg_run *r, int idx, const char *suffix, char *buf, size_t cap) {
+  ls_dbg_module m;
+  const char *name = ls_dbg_module_get(r->g, idx, &m) == LS_OK ? m.name : "?";
+  snprintf(buf, cap, "%s%s%s", name[0] || !suffix ? (name[0] ? name : "(root)") : "", name[0] && suffix ? "." : "",
+           suffix ? suffix : "");
+}
+
+/* The one-line summary of a sample: loss, norm, the update ratios' median and largest, the
+ * deadest module output. */
+static void health_line(ls_dbg_run *r, const ls_dbg_health *h, ls_dbg_health_line *l) {
+  memset(l, 0, sizeof *l);
+  l->step = h->step.step;
+  l->rank = h->step.rank;
+  l->thread = h->thread;
+  l->loss = h->step.loss;
+  l->grad_norm = h->step.grad_norm;
+  l->sample_ns = h->step.sample_ns;
+  l->update_median = l->update_max = l->dead_max = NAN;
+  double *ratios = ls_malloc((h->n_rows ? h->n_rows : 1) * sizeof *ratios);
+  size_t n = 0;
+  int umax = -1, dmax = -1;
+  for (size_t i = 0; i < h->n_rows; i++) {
+    const ls_rec_health_row *x = &h->rows[i];
+    if (is_matrix(x) && isfinite(x->update_ratio)) {
+      if (ratios) ratios[n++] = x->update_ratio;
+      if (umax < 0 || x->update_ratio > h->rows[umax].update_ratio) umax = (int)i;
+    }
+    if (isfinite(x->dead) && (dmax < 0 || x->dead > h->rows[dmax].dead)) dmax = (int)i;
+  }
+  if (n) {
+    qsort(ratios, n, sizeof *ratios, cmp_double);
+    l->update_median = n % 2 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
+  }
+  ls_free(ratios);
+  if (umax >= 0) {
+    l->update_max = h->rows[umax].update_ratio;
+    module_name(r, h->rows[umax].module, h->rows[umax].tensor, l->update_name, sizeof l->update_name);
+  }
+  if (dmax >= 0) {
+    l->dead_max = h->rows[dmax].dead;
+    module_name(r, h->rows[dmax].module, NULL, l->dead_name, sizeof l->dead_name);
+  }
+}
+
+static void host_health(void *hud, const ls_dbg_health *h) {
+  ls_dbg_run *r = hud;
+  if (r->rec) {
+    ls_diag d;
+    ls_diag_init(&d);
+    if (ls__runrec_health(r->rec, h, &d)) rec_failed(r, &d);
+  }
+  if (!r->o.cbs.on_health) return;
+  delivery *dl = dl_new(r, gen_now(r), D_HEALTH, NULL, NULL, NULL);
+  if (dl) health_line(r, h, &dl->hl);
+  dl_send(r, dl);
 }
 
 static void host_progress(void *hud, ls_dbg_progress phase, const char *id, double fraction, const char *title,
@@ -390,7 +463,9 @@ int ls_dbg_run_open(ls_dbg_run **out, ls_dbg_target t, const ls_dbg_run_opts *o,
     ls_dbg_run_close(r);
     return rc;
   }
-  r->host = (ls_dbg_target_host){!o->no_debug, host_event, host_stopped, host_modules, host_progress, host_output, r};
+  r->host = (ls_dbg_target_host){.check_events = !o->no_debug, .event = host_event, .stopped = host_stopped,
+                                 .modules = host_modules, .progress = host_progress, .output = host_output,
+                                 .health = host_health, .hud = r};
   if (t.ops->configure) ls_dbg_set_on_change(r->g, target_configure, r);
   if (t.ops->fetch_named) ls_dbg_set_resolver(r->g, run_resolve, r);
   *out = r;

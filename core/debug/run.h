@@ -58,6 +58,20 @@ typedef struct ls_dbg_run_end {
   const char *summary;      /* the target's result ("top-5 next tokens: ..."); "" when none */
 } ls_dbg_run_end;
 
+/* A health sample in one line (the run's summary of an ls_dbg_health, for `watch --health`):
+ * figures NaN when unknown, names "" when none. */
+typedef struct ls_dbg_health_line {
+  int64_t step;
+  int rank, thread;
+  double loss, grad_norm;   /* the step's loss; every gradient's norm before clipping */
+  double update_median;     /* median update/weight ratio of the weight matrices (2-D and up) */
+  double update_max;        /* the largest of them, and its parameter */
+  char update_name[256];    /* "blocks.2.fc.weight" */
+  double dead_max;          /* the largest dead-unit fraction of a module output, and its module */
+  char dead_name[256];
+  int64_t sample_ns;        /* what sampling cost the program this step */
+} ls_dbg_health_line;
+
 typedef struct ls_dbg_run_cbs {
   void (*on_stop)(void *ud, const ls_dbg_run_stop *stop);
   void (*on_end)(void *ud, const ls_dbg_run_end *end);
@@ -76,6 +90,8 @@ typedef struct ls_dbg_run_cbs {
    * NULL: callbacks run on the target's threads. */
   int (*post)(void *post_ud, void (*fn)(void *arg), void *arg);
   void *post_ud;
+  /* A health sample arrived (and was recorded, with opts.record): its summary (ud). */
+  void (*on_health)(void *ud, const ls_dbg_health_line *line);
 } ls_dbg_run_cbs;
 
 typedef struct ls_dbg_run_opts {
@@ -85,7 +101,8 @@ typedef struct ls_dbg_run_opts {
   /* A run record (core/record/record.h) to write each run into, created or migrated at
    * open (its errors are open's): the run, every module call the run sees with its wall
    * time, each stop with the statistics of its tensors, exception stops as findings, the
-   * module table and the result at the end. NULL: none. A failed write stops the recording
+   * module table (as it grows, then with its calls and times at the end), each health
+   * sample (a transaction per step) and the result at the end. NULL: none. A failed write stops the recording
    * and is told once through on_output (NOTE). */
   const char *record;
   const char *record_kind;    /* runs.kind: "debug" (NULL) or "watch" */

@@ -94,22 +94,25 @@ int ls__runrec_open(ls__runrec **out, const char *path, const char *kind, const 
   return LS_OK;
 }
 
+/* Module i of g as a row, with the calls and times seen so far (caller holds mu). */
+static int module_put(ls__runrec *x, ls_dbg *g, size_t i, ls_diag *d) {
+  ls_dbg_module m;
+  if (ls_dbg_module_get(g, (int)i, &m) != LS_OK) return LS_OK;
+  const modacc *a = i < x->n_acc ? &x->acc[i] : NULL;
+  int ran = a && a->calls > 0;
+  ls_rec_module row = {.idx = (int)i, .name = m.name, .type = m.type, .parent = m.parent, .depth = m.depth,
+                       .layer = m.layer, .calls = ran ? a->calls : 0, .total_ns = ran ? a->total_ns : -1,
+                       .self_ns = ran ? a->self_ns : -1, .flops = -1, .self_flops = -1, .weight_bytes = -1,
+                       .act_bytes = -1, .gflops = NAN, .gbps = NAN, .intensity = NAN, .roof_frac = NAN};
+  return ls_rec_module_add(x->rec, x->run, &row, d);
+}
+
 /* Closes the open run with status (caller holds mu). */
 static int end_run(ls__runrec *x, ls_dbg *g, const char *status, const char *summary, ls_diag *d) {
   if (!x->run || x->failed) return LS_OK;
   int rc = tx_open(x, d);
   size_t n = g ? ls_dbg_module_count(g) : 0;
-  for (size_t i = 0; i < n && !rc; i++) {
-    ls_dbg_module m;
-    if (ls_dbg_module_get(g, (int)i, &m) != LS_OK) continue;
-    const modacc *a = i < x->n_acc ? &x->acc[i] : NULL;
-    int ran = a && a->calls > 0;
-    ls_rec_module row = {.idx = (int)i, .name = m.name, .type = m.type, .parent = m.parent, .depth = m.depth,
-                         .layer = m.layer, .calls = ran ? a->calls : 0, .total_ns = ran ? a->total_ns : -1,
-                         .self_ns = ran ? a->self_ns : -1, .flops = -1, .self_flops = -1, .weight_bytes = -1,
-                         .act_bytes = -1, .gflops = NAN, .gbps = NAN, .intensity = NAN, .roof_frac = NAN};
-    rc = ls_rec_module_add(x->rec, x->run, &row, d);
-  }
+  for (size_t i = 0; i < n && !rc; i++) rc = module_put(x, g, i, d);
   if (!rc) rc = ls_rec_run_end(x->rec, x->run, status, summary, now_ns() - x->origin, -1, d);
   if (!rc) rc = tx_commit(x, d);
   x->run = 0;
@@ -236,6 +239,39 @@ int ls__runrec_stop(ls__runrec *x, ls_dbg_run *r, const ls_dbg_run_stop *stop, l
       rc = ls_rec_finding_add(x->rec, x->run, ev->module, stop->why.filter, (int64_t)ev->step, ev->thread, seq,
                               stop->why.description[0] ? stop->why.description : stop->why.filter, d);
     if (!rc) rc = tx_commit(x, d);
+    if (!rc) rc = tx_open(x, d);
+    if (rc) fail(x, rc);
+  }
+  pthread_mutex_unlock(&x->mu);
+  return rc;
+}
+
+int ls__runrec_modules(ls__runrec *x, ls_dbg *g, size_t start, size_t n, ls_diag *d) {
+  pthread_mutex_lock(&x->mu);
+  int rc = LS_OK;
+  if (x->run && !x->failed) {
+    rc = tx_open(x, d);
+    for (size_t i = start; i < start + n && !rc; i++) rc = module_put(x, g, i, d);
+    if (!rc) rc = tx_commit(x, d);
+    if (!rc) rc = tx_open(x, d);
+    if (rc) fail(x, rc);
+  }
+  pthread_mutex_unlock(&x->mu);
+  return rc;
+}
+
+int ls__runrec_health(ls__runrec *x, const ls_dbg_health *h, ls_diag *d) {
+  pthread_mutex_lock(&x->mu);
+  int rc = LS_OK;
+  if (x->run && !x->failed) {
+    ls_rec_step_row st = h->step;
+    st.thread = h->thread;
+    rc = tx_open(x, d);
+    if (!rc) rc = ls_rec_step_add(x->rec, x->run, &st, d);
+    for (size_t i = 0; i < h->n_rows && !rc; i++)
+      rc = ls_rec_health_add(x->rec, x->run, st.step, st.rank, h->thread, &h->rows[i], d);
+    for (size_t i = 0; i < h->n_sources && !rc; i++) rc = ls_rec_source_put(x->rec, x->run, &h->sources[i], d);
+    if (!rc) rc = tx_commit(x, d); /* a step at a time: a live reader follows the run */
     if (!rc) rc = tx_open(x, d);
     if (rc) fail(x, rc);
   }

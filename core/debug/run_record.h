@@ -4,8 +4,9 @@
  * event row per enter/exit pair, per thread, with its wall time; module calls and times
  * summed), every reported stop (an event row of phase "stop", the statistics of the stop's
  * tensors that live in this process, a finding for an exception stop; then the rows so far
- * are committed, so the file holds them while the user looks around), and the end (the
- * module table with its calls and times, the run's status and result). Queries (the DAP
+ * are committed, so the file holds them while the user looks around), every health sample
+ * (committed per step, so a live reader follows the run), the module table as it grows, and
+ * the end (the module table with its calls and times, the run's status and result). Queries (the DAP
  * `sql` command) go through the same handle and see every row written so far.
  *
  * Thread-safety: every function may be called from any thread; one lock guards the file.
@@ -30,6 +31,12 @@ int ls__runrec_start(ls__runrec *x, const ls_dbg_target_info *info, ls_diag *d);
 int ls__runrec_event(ls__runrec *x, const ls_dbg_event *ev, ls_diag *d);
 /* A stop reported to the front end (control thread, while the stop's scope is valid). */
 int ls__runrec_stop(ls__runrec *x, ls_dbg_run *r, const ls_dbg_run_stop *stop, ls_diag *d);
+/* The module table grew: entries [start, start + n) of g get their rows now (calls 0; the
+ * end writes them again with their calls and times). */
+int ls__runrec_modules(ls__runrec *x, ls_dbg *g, size_t start, size_t n, ls_diag *d);
+/* A health sample: its step row, its parameter and output rows, its source lines, committed
+ * together (target threads). */
+int ls__runrec_health(ls__runrec *x, const ls_dbg_health *h, ls_diag *d);
 /* The run ended: its module table from the session g, status and summary from end. */
 int ls__runrec_end(ls__runrec *x, ls_dbg *g, const ls_dbg_run_end *end, ls_diag *d);
 /* One read-only statement against the record (ls_rec_query). */

@@ -53,6 +53,7 @@
 #include "core/base/diag.h"
 #include "core/debug/expr.h" /* LS_DBG_MAX_DIMS */
 #include "core/model/model.h"
+#include "core/record/record.h" /* the rows of a health sample */
 #include "core/tensor/dtype.h"
 
 typedef struct ls_dbg ls_dbg; /* debug.h */
@@ -201,6 +202,19 @@ typedef enum ls_dbg_output {
   LS_DBG_OUT_STDERR
 } ls_dbg_output;
 
+/* A health sample: the figures of one sampled training step of one thread (a rank), as
+ * the agent measured them in the user's process (docs/agent.md, "Training health"). The
+ * rows' module fields are indices into the run's module table. Borrowed for the call. */
+typedef struct ls_dbg_health {
+  int thread;
+  ls_rec_step_row step;             /* step, rank, loss, gradient norm, scale, sampling cost */
+  const ls_rec_health_row *rows;    /* [n_rows] parameters and module outputs */
+  size_t n_rows;
+  const ls_rec_source_row *sources; /* [n_sources] call sites and forward definitions that
+                                       are new or changed since the last sample */
+  size_t n_sources;
+} ls_dbg_health;
+
 /* What the run gives a target's run(). Every callback is thread-safe. */
 typedef struct ls_dbg_target_host {
   /* 1: call event() at every module event (the run checks breakpoints); 0: do not (a run
@@ -218,6 +232,8 @@ typedef struct ls_dbg_target_host {
   void (*progress)(void *hud, ls_dbg_progress phase, const char *id, double fraction, const char *title,
                    const char *message);
   void (*output)(void *hud, ls_dbg_output kind, const char *text);
+  /* A health sample (a target that samples training health: the agent). */
+  void (*health)(void *hud, const ls_dbg_health *h);
   void *hud;
 } ls_dbg_target_host;
 

@@ -72,6 +72,41 @@ static const char *const k_steps[] = {
     "  thread INTEGER NOT NULL DEFAULT 1,\n"
     "  event_seq INTEGER,\n"
     "  message TEXT NOT NULL);\n",
+    /* 3: training health sampled by the agent (steps, health) and where modules are called
+     * in the user's source (sources) */
+    "CREATE TABLE steps (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  step INTEGER NOT NULL,\n"
+    "  rank INTEGER NOT NULL DEFAULT 0,\n"
+    "  thread INTEGER NOT NULL DEFAULT 1,\n"
+    "  loss REAL, grad_norm REAL, scale REAL,\n"
+    "  sample_ns INTEGER);\n"
+    "CREATE INDEX steps_step ON steps(run_id, step);\n"
+    "CREATE TABLE health (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  step INTEGER NOT NULL,\n"
+    "  rank INTEGER NOT NULL DEFAULT 0,\n"
+    "  thread INTEGER NOT NULL DEFAULT 1,\n"
+    "  module INTEGER NOT NULL,\n"
+    "  tensor TEXT NOT NULL,\n"
+    "  shape TEXT, count INTEGER,\n"
+    "  grad_norm REAL, grad_rms REAL, grad_absmax REAL,\n"
+    "  weight_norm REAL, update_norm REAL, update_ratio REAL,\n"
+    "  mean REAL, std REAL, absmax REAL, zeros REAL, dead REAL, units INTEGER,\n"
+    "  calls INTEGER, time_ns INTEGER);\n"
+    "CREATE INDEX health_module ON health(run_id, module);\n"
+    "CREATE INDEX health_step ON health(run_id, step);\n"
+    "CREATE TABLE sources (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  rank INTEGER NOT NULL DEFAULT 0,\n"
+    "  module INTEGER NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  file TEXT NOT NULL,\n"
+    "  line INTEGER NOT NULL,\n"
+    "  col INTEGER, end_col INTEGER,\n"
+    "  step INTEGER,\n"
+    "  inputs TEXT, outputs TEXT);\n"
+    "CREATE INDEX sources_file ON sources(file, line);\n",
 };
 
 #define N_STEPS ((int)(sizeof k_steps / sizeof k_steps[0]))

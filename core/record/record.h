@@ -2,7 +2,8 @@
  * profile (`layerscope profile --record`), a debug session (`layerscope debug --record`,
  * the debug adapter's `record` launch option), a watched training run. Its schema is a
  * contract with the users who query it (docs/run-record.md): tables runs, modules, events,
- * tensor_stats and findings, versioned by PRAGMA user_version and marked as ours by PRAGMA
+ * tensor_stats, findings, and the training health of watched runs (steps, health,
+ * sources), versioned by PRAGMA user_version and marked as ours by PRAGMA
  * application_id. Opening a file for writing creates the schema or migrates an older one,
  * in one transaction; a file from a newer layerscope, or that is not a run record, is
  * refused with a message saying so.
@@ -24,7 +25,7 @@
 #include "core/base/diag.h"
 #include "core/tensor/stats.h"
 
-#define LS_REC_SCHEMA_VERSION 2
+#define LS_REC_SCHEMA_VERSION 3
 #define LS_REC_APPLICATION_ID 0x4c535252 /* "LSRR" */
 
 typedef struct ls_rec ls_rec;
@@ -101,6 +102,55 @@ int ls_rec_tstats_add(ls_rec *r, int64_t run_id, const ls_rec_tstats *t, ls_diag
 /* One row of `findings`: kind "nan", "inf", "fp16", "breakpoint", "note", "error". */
 int ls_rec_finding_add(ls_rec *r, int64_t run_id, int module, const char *kind, int64_t step, int thread,
                        int64_t event_seq, const char *message, ls_diag *d);
+
+/* ---------------------------------------------------------------- training health (v3) */
+
+/* One row of `steps`: a sampled training step of one rank. Figures NaN: unknown (NULL). */
+typedef struct ls_rec_step_row {
+  int64_t step;
+  int rank, thread;
+  double loss;               /* the step's loss (mean of its backward() roots), unscaled */
+  double grad_norm;          /* L2 norm of every parameter gradient, before clipping, unscaled */
+  double scale;              /* the GradScaler's scale, NaN without one */
+  int64_t sample_ns;         /* what sampling cost the program this step, < 0 unknown */
+} ls_rec_step_row;
+
+int ls_rec_step_add(ls_rec *r, int64_t run_id, const ls_rec_step_row *s, ls_diag *d);
+
+/* One row of `health`: a parameter of a module (tensor = its local name: gradient and update
+ * figures) or a module's output (tensor "output": activation figures) at a sampled step.
+ * NaN figures and negative counts are stored as NULL. */
+typedef struct ls_rec_health_row {
+  int module;                /* modules.idx */
+  const char *tensor;        /* "weight", "bias", ... or "output" */
+  const char *shape;         /* "[768,3072]", or NULL */
+  int64_t count;             /* elements */
+  double grad_norm, grad_rms, grad_absmax;     /* parameters: the gradient before clipping */
+  double weight_norm, update_norm, update_ratio; /* parameters: ||W|| before the step,
+                                                   ||W_after - W_before||, their ratio */
+  double mean, std, absmax, zeros, dead;       /* outputs: over the finite values; zeros and
+                                                  dead units as fractions */
+  int64_t units, calls, time_ns;               /* outputs: units (channels), calls in the
+                                                  step, forward wall time of those calls */
+} ls_rec_health_row;
+
+int ls_rec_health_add(ls_rec *r, int64_t run_id, int64_t step, int rank, int thread, const ls_rec_health_row *h,
+                      ls_diag *d);
+
+/* One row of `sources`: where a module is called in the user's code (kind "call": the line of
+ * `self.mlp(x)`, with the shapes of that call at its last sampled step) or where its class's
+ * forward is defined (kind "forward"). A row with the same run, rank, module, kind, file, line
+ * and column is updated in place. */
+typedef struct ls_rec_source_row {
+  int rank, module;
+  const char *kind, *file;
+  int line;                  /* 1-based */
+  int col, end_col;          /* 0-based UTF-8 columns of the call expression; < 0 unknown */
+  int64_t step;              /* < 0 unknown */
+  const char *inputs, *outputs; /* "[8, 512, 768] bf16", or NULL */
+} ls_rec_source_row;
+
+int ls_rec_source_put(ls_rec *r, int64_t run_id, const ls_rec_source_row *s, ls_diag *d);
 
 /* Batches writes: everything between begin and commit lands together (or not at all). */
 int ls_rec_begin(ls_rec *r, ls_diag *d);

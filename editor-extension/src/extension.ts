@@ -57,7 +57,9 @@ async function startClient(layers: LayersProvider): Promise<void> {
   // No `transport`: vscode-languageclient would append --stdio; stdio is the default anyway.
   const server: ServerOptions = { command: binPath, args: ['lsp'] };
   const opts: LanguageClientOptions = {
-    documentSelector: [{ scheme: 'file', language: 'json' }, { scheme: 'untitled', language: 'json' }],
+    // python: the shapes a watched run recorded for its module calls (layerscope.runRecord)
+    documentSelector: [{ scheme: 'file', language: 'json' }, { scheme: 'untitled', language: 'json' },
+      { scheme: 'file', language: 'python' }],
     synchronize: { configurationSection: 'layerscope' },
     outputChannel: log,
     traceOutputChannel: log,

@@ -5,13 +5,17 @@
  *   num_key_value_heads          "KV 512 KiB/token"
  *   num_hidden_layers            "202.38 M params/layer"
  *   hidden/intermediate/vocab    "shapes 4.33 B params"
- * Every figure comes from the model and figures of core/model. */
+ * Every figure comes from the model and figures of core/model. On a .py file with a run record
+ * set (lsp/pysource.h), after each recorded module call: the shapes of the call,
+ * "[8, 512, 768] bf16 -> [8, 512, 768]". */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/base/fmt.h"
 #include "core/base/errors.h"
+#include "core/base/alloc.h"
 #include "lsp/analysis.h"
+#include "lsp/pysource.h"
 #include "lsp/render.h"
 #include "lsp/server.h"
 
@@ -60,10 +64,33 @@ static int hint_label(const lsp_analysis *a, int key, char *buf, size_t cap) {
   }
 }
 
+/* A .py document: a hint after each recorded call in the range. */
+static int hints_py(lsp_server *s, lsp_req *req, lsp_doc *doc, ls_pos p0, ls_pos p1) {
+  ls_health_site *v = NULL;
+  size_t n = 0;
+  if (lsp_pysource_sites(s, doc, (int)p0.line, (int)p1.line, &v, &n)) return LS_ENOMEM;
+  json_t *hints = json_array();
+  for (size_t i = 0; i < n && hints; i++) {
+    char label[600];
+    lsp_pysource_shapes(&v[i], label, sizeof label);
+    json_t *h = json_pack("{s:o, s:s, s:b, s:s}", "position",
+                          lsp_render_pos(&doc->index, lsp_pysource_offset(doc, &v[i], v[i].end_col), s->enc), "label",
+                          label, "paddingLeft", 1, "tooltip", v[i].module);
+    if (!h || json_array_append_new(hints, h)) json_decref(hints), hints = NULL;
+  }
+  ls_free(v);
+  if (!hints) return LS_ENOMEM;
+  lsp_reply(s, req, hints);
+  return LS_OK;
+}
+
 int lsp_on_inlay_hint(lsp_server *s, lsp_req *req, json_t *params) {
   ls_pos p0, p1;
   if (lsp_param_pos(s, req, params, "range.start", &p0) || lsp_param_pos(s, req, params, "range.end", &p1))
     return LS_EINVAL;
+  const char *uri = json_string_value(json_object_get(json_object_get(params, "textDocument"), "uri"));
+  lsp_doc *doc = uri && lsp_pysource_is_py(uri) ? lsp_docs_find(&s->docs, uri) : NULL;
+  if (doc) return hints_py(s, req, doc, p0, p1);
   lsp_analysis *a = lsp_analysis_for_request(s, req, params, json_array(), lsp_on_inlay_hint);
   if (!a) return LS_OK;
   json_t *hints = json_array();

@@ -6,7 +6,7 @@ A library of another ABI version is refused with a message naming both versions.
 import ctypes
 import os
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 MAX_DIMS = 4
 
 
@@ -57,6 +57,8 @@ class Abi:
         # ours would compete with torch's intra-op threads, which spin between operations
         lib.lsa_threads_set(int(os.environ.get("LAYERSCOPE_AGENT_THREADS", "1") or 1))
         lib.lsa_stats_compute.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.POINTER(Stats)]
+        lib.lsa_dead_units.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64,
+                                       ctypes.POINTER(ctypes.c_uint64)]
         lib.lsa_expr_parse.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
         lib.lsa_expr_parse.restype = ctypes.c_void_p
         lib.lsa_expr_free.argtypes = [ctypes.c_void_p]
@@ -78,6 +80,14 @@ class Abi:
         if rc != 0:
             raise AbiError("statistics failed (%d)" % rc)
         return s
+
+    def dead_units(self, dtype, ptr, outer, units, inner):
+        """Units (of [outer, units, inner]) whose every value is exactly zero."""
+        n = ctypes.c_uint64(0)
+        rc = self.lib.lsa_dead_units(self.dtype_ids[dtype], ptr, outer, units, inner, ctypes.byref(n))
+        if rc != 0:
+            raise AbiError("dead units failed (%d)" % rc)
+        return n.value
 
     def parse(self, src):
         err = ctypes.create_string_buffer(512)

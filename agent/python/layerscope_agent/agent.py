@@ -19,6 +19,11 @@ Events and names:
   - step: optimizer.step() calls completed (counted once an optimizer exists), else the
     root's forward calls so far minus one.
 
+Training health (health.py): when the adapter's configuration asks for it (`health.every`),
+every Nth step is sampled: module outputs in the forward hooks, gradients and updates around
+clipping, GradScaler.unscale_ and optimizer.step() (patched here), the loss at backward(),
+each sample sent as one `health` event.
+
 Threads: hooks run on the user's threads (a thread-local module stack per thread); one
 reader thread receives the adapter's messages: configuration and pause requests take effect
 at once (under the lock), requests for a stopped thread go to its inbox. A forked child
@@ -35,6 +40,7 @@ import torch
 
 from . import tensors as T
 from ._abi import Abi, AbiError
+from .health import Health
 from .link import LinkClosed
 
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -115,6 +121,7 @@ class Agent:
         self.fired = set()
         self.stop_on_entry = False
         self.collect = False
+        self.health = None  # Health while sampling is on
         self.pause_req = False
         self.step_mode = None  # (mode, depth, phase)
         # step counting
@@ -136,6 +143,7 @@ class Agent:
         self.handles.append(M.register_module_forward_hook(self._post))
         self._patch_optimizer()
         self._patch_distributed()
+        self._patch_training()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._forked)
         if self.link is not None:
@@ -195,9 +203,14 @@ class Agent:
             cls_step = type(opt).step
 
             def step(self_, *sa, **sk):
+                h = agent.health if agent.active else None
+                if h is not None:
+                    h.before_step(self_)
                 r = cls_step(self_, *sa, **sk)
                 if agent.active:
                     agent.opt_steps += 1
+                if h is not None:
+                    h.after_step(self_)
                 return r
             # a bound method, so LR schedulers' with_counter() can wrap it as they wrap step
             opt.step = types.MethodType(step, opt)
@@ -205,6 +218,54 @@ class Agent:
         init._layerscope = True
         torch.optim.Optimizer.__init__ = init
         self.handles.append(_Restore(torch.optim.Optimizer, "__init__", orig_init))
+
+    def _patch_training(self):
+        """Where health samples gradients, losses and scales: Tensor.backward (the loss),
+        clip_grad_norm_ / clip_grad_value_ (gradients before clipping), GradScaler.scale and
+        unscale_ (the scale, and gradients before unscaling). Each patch only looks while a
+        step is sampled."""
+        agent = self
+
+        def wrap(obj, name, before=None, after=None):
+            orig = getattr(obj, name, None)
+            if orig is None or getattr(orig, "_layerscope", False):
+                return
+
+            def patched(*a, **k):
+                h = agent.health if agent.active else None
+                if h is not None and before is not None:
+                    before(h, *a)
+                r = orig(*a, **k)
+                if h is not None and after is not None:
+                    after(h, r, *a)
+                return r
+            patched._layerscope = True
+            patched.__doc__ = orig.__doc__
+            patched.__name__ = getattr(orig, "__name__", name)
+            setattr(obj, name, patched)
+            self.handles.append(_Restore(obj, name, orig))
+
+        wrap(torch.Tensor, "backward", before=lambda h, t, *a: h.note_loss(t))
+        import torch.nn.utils as U
+        for mod in (U, getattr(U, "clip_grad", None)):
+            if mod is not None:
+                wrap(mod, "clip_grad_norm_", before=lambda h, *a: h.take_grads())
+                wrap(mod, "clip_grad_value_", before=lambda h, *a: h.take_grads())
+        scalers = []
+        for path in ("amp", "cuda.amp"):
+            m = torch
+            for part in path.split("."):
+                m = getattr(m, part, None)
+            cls = getattr(m, "GradScaler", None) if m is not None else None
+            if cls is not None and cls not in scalers:
+                scalers.append(cls)
+        for cls in scalers:
+            if "scale" in cls.__dict__:
+                wrap(cls, "scale", after=lambda h, r, sc, *a: h.scaled_loss(sc, r))
+            if "unscale_" in cls.__dict__:
+                wrap(cls, "unscale_", before=lambda h, *a: h.before_unscale(), after=lambda h, r, *a: h.after_unscale())
+            if "update" in cls.__dict__:  # a step the scaler skipped (inf found) still ends
+                wrap(cls, "update", after=lambda h, r, *a: h.flush() if h.grads is not None else None)
 
     def _patch_distributed(self):
         try:
@@ -293,6 +354,12 @@ class Agent:
             self.filters = set(f for f in args.get("exceptions", []) if f in FILTERS)
             self.stop_on_entry = bool(args.get("stopOnEntry", self.stop_on_entry))
             self.collect = bool(args.get("collect", self.collect))
+            every = (args.get("health") or {}).get("every", 0) if isinstance(args.get("health"), dict) else 0
+            every = every if isinstance(every, int) and every > 0 else 0
+            if not every:
+                self.health = None
+            elif self.health is None or self.health.every != every:
+                self.health = Health(self, every)
 
     # ---------------------------------------------------------------- module table
     def _stack(self):
@@ -350,9 +417,14 @@ class Agent:
                 self._add_root(module)
                 i = self.index[id(module)]
             self.root_calls += 1
+            if self.health is not None:
+                self.health.begin_forward(self.step_value())
         elif i is None:
             return None  # a module created during the run, outside every root's tree
         stack.append(i)
+        h = self.health
+        if h is not None and h.on:
+            h.pre(i, module, self.tls)
         if self.stop_on_entry or self.pause_req or self.step_mode:
             ev = Event("enter", i, len(stack))
             ev.inputs = T.flat_tensors(inputs, "input", [])
@@ -373,6 +445,9 @@ class Agent:
             if self.bps or self.filters or self.collect or self.pause_req or self.step_mode:
                 ev.inputs = T.flat_tensors(inputs, "input", [])
                 self._decide(ev)
+            h = self.health
+            if h is not None and h.on:
+                h.post(i, module, inputs, outs, lambda t: self._summary(t, ev.cache), self.tls)
             if self.active and self._want_backward():
                 self._hook_backward(i, module, outs)
         finally:
