@@ -273,7 +273,8 @@ int ls_tok_decode(const ls_tok *t, const uint32_t *ids, size_t n, int skip_speci
   ls__buf out = {0};
   for (size_t i = 0; i < toks.n && rc == LS_OK; i++) {
     if (i && !t->dec) rc = ls__buf_add(&out, " ", 1);
-    if (rc == LS_OK) rc = ls__buf_add(&out, toks.bytes.p + toks.off[i], toks.len[i]);
+    /* a decoder may leave every token empty, and then toks.bytes.p is NULL */
+    if (rc == LS_OK && toks.len[i]) rc = ls__buf_add(&out, toks.bytes.p + toks.off[i], toks.len[i]);
   }
   if (rc == LS_OK) rc = ls__buf_add(&out, "", 1);
   ls__strs_free(&toks);

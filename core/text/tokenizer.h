@@ -49,10 +49,11 @@ int ls_tok_encode(ls_tok *t, const char *text, size_t len, int add_special, uint
 int ls_tok_decode(const ls_tok *t, const uint32_t *ids, size_t n, int skip_special, char **text,
                   size_t *len, ls_diag *d);
 
-/* The text one token contributes when decoded on its own (ls_tok_decode of [id]), for
- * labelling token positions in the engine and the debugger: "▁Hello" -> " Hello" with a
- * SentencePiece decoder, "Ġworld" -> " world" with a byte-level one, "<0x0A>" -> "\n".
- * A lone byte of a multi-byte character comes back as U+FFFD, as the reference decodes it. */
+/* The text one token decodes to on its own (ls_tok_decode of [id], keeping special tokens),
+ * for labelling token positions in the engine and the debugger: "Ġworld" -> " world" with a
+ * byte-level decoder, "<0x0A>" -> "\n" with byte fallback. SentencePiece decoders drop the
+ * leading space of a first token, so "▁Hello" -> "Hello", as the reference decodes it. A lone
+ * byte of a multi-byte character comes back as U+FFFD. */
 int ls_tok_decode_one(const ls_tok *t, uint32_t id, char **text, size_t *len, ls_diag *d);
 
 /* The token's vocabulary string (as in the file: "Ġworld", "▁Hello", "##ing", "<s>"), or
