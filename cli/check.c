@@ -43,7 +43,7 @@ static int check_one(checked *c, const unsigned char *disabled) {
   ls_diag d;
   ls_diag_init(&d);
   /* guarded: a file that does not look like JSON is said to be so without quoting it */
-  ls_config_opts co = {.disabled = disabled, .guarded = 1};
+  ls_config_opts co = {.disabled = disabled, .guarded = 1, .path = c->path};
   if (ls_config_analyse_file(c->path, &co, &c->an, &d) != LS_OK) return check_failed(c, d.msg);
   if (c->an.model_rc) fprintf(stderr, "layerscope check: %s: %s\n", c->path, c->an.model_diag.msg);
   return 0;

@@ -7,8 +7,10 @@
  *   commands: otherwise commands are read from stdin (a terminal or a pipe): before the
  *             pass, break GLOB, run, quit; at a stop, the command loop of cli/repl.c
  *             (shared with `layerscope watch --interactive`): break GLOB, continue, next,
- *             step, out, stack, inspect, stats EXPR, eval EXPR, quit; anything else is
- *             evaluated as an expression.
+ *             step, out, stack, inspect, stats EXPR, eval EXPR, sql SELECT ..., quit;
+ *             anything else is evaluated as an expression.
+ * --record RUN.db writes the session into a run record (docs/run-record.md): the module
+ * calls with their times, each stop with its tensors' statistics, NaN/Inf stops as findings.
  * Exit status: 0 done, 1 an exception filter stopped or an expression failed, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +67,7 @@ static int64_t parse_tokens(const char *arg, int64_t **out) {
 int ls_cli_debug(int argc, char **argv) {
   dbg_cli c;
   memset(&c, 0, sizeof c);
-  const char *config = NULL, *weights = NULL, *tokens_arg = NULL;
+  const char *config = NULL, *weights = NULL, *tokens_arg = NULL, *record = NULL;
   const char *globs[MAX_ITEMS];
   int n_globs = 0;
   unsigned exc = 0;
@@ -88,6 +90,7 @@ int ls_cli_debug(int argc, char **argv) {
       if (ls_cli_parse_i64(v, 1, 64, &threads)) { fprintf(stderr, "layerscope debug: --threads: '%s' is not in 1..64\n", v); return 2; }
     } else if (strcmp(a, "--compute") == 0) compute_arg = v;
     else if (strcmp(a, "--break") == 0 && n_globs < MAX_ITEMS) globs[n_globs++] = v;
+    else if (strcmp(a, "--record") == 0) record = v;
     else if (strcmp(a, "--eval") == 0 && c.n_evals < MAX_ITEMS) c.evals[c.n_evals++] = v;
     else if (strcmp(a, "--break-on") == 0) {
       char tmp[128];
@@ -119,7 +122,7 @@ int ls_cli_debug(int argc, char **argv) {
   int status = 1;
   ls_dbg_engine_opts eo = {.config = config, .weights = weights, .tokens = tokens, .n_tokens = (size_t)n_tokens,
                            .n_random = n_random, .seed = (uint64_t)seed, .threads = (int)threads, .compute = compute};
-  ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &c}};
+  ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &c}, .record = record};
   ls_dbg_run *run;
   if (ls_dbg_run_open_engine(&run, &eo, &ro, &d) != LS_OK) goto fail;
   ls_cli_repl_init(&c.repl, run);

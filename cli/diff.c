@@ -13,17 +13,23 @@
  * tensor's scale, which leaves elements near 0 with large relative errors; docs/tensors.md
  * gives the reasoning and measurements. Given --rtol or --atol without --stol, stol is 0:
  * exactly numpy.isclose, as before.
- * Exit 0 when everything matches within tolerance, 1 otherwise, 2 on usage errors. */
+ * Exit 0 when everything matches within tolerance, 1 otherwise, 2 on usage errors.
+ *
+ * Two run records (SQLite files, recognised by their first bytes whatever their names) are
+ * compared as runs instead: diff_runs.c, with --run-a / --run-b / --top. */
 #include <fnmatch.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/base/alloc.h"
 #include "core/base/diag.h"
+#include "core/base/file.h"
+#include "core/record/record.h"
 #include "core/tensor/stats.h"
 #include "core/tensor/tensor.h"
 
@@ -50,10 +56,24 @@ static int cmp_name(const void *a, const void *b) {
 
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
+/* 1 when path is a SQLite file (a run record), 0 when not or unreadable (the tensor reader
+ * then says why). */
+static int is_record(const char *path) {
+  ls_diag d;
+  ls_diag_init(&d);
+  int fd;
+  if (ls_file_open_ro(path, &fd, NULL, &d)) return 0;
+  unsigned char head[16];
+  ssize_t n = pread(fd, head, sizeof head, 0);
+  close(fd);
+  return n == (ssize_t)sizeof head && ls_rec_sniff(head, sizeof head);
+}
+
 int ls_cli_diff(int argc, char **argv) {
   const char *paths[2] = {NULL, NULL}, *format = "text", *order = "file", *filter = NULL;
   ls_difftol tol = {1e-5, 1e-8, -1}; /* stol < 0: not given */
   int np = 0, numpy_tol = 0;
+  int64_t run_ab[2] = {0, 0}, top = 15;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int more = i + 1 < argc;
@@ -73,12 +93,28 @@ int ls_cli_diff(int argc, char **argv) {
     else if (strcmp(a, "--format") == 0 && more) format = argv[++i];
     else if (strcmp(a, "--order") == 0 && more) order = argv[++i];
     else if (strcmp(a, "--filter") == 0 && more) filter = argv[++i];
+    else if ((strcmp(a, "--run-a") == 0 || strcmp(a, "--run-b") == 0) && more) {
+      if (ls_cli_parse_i64(argv[++i], 1, INT64_MAX, &run_ab[a[6] == 'b'])) goto usage;
+    } else if (strcmp(a, "--top") == 0 && more) {
+      if (ls_cli_parse_i64(argv[++i], 1, 100000, &top)) goto usage;
+    }
     else if (a[0] == '-' && a[1]) goto usage;
     else if (np < 2) paths[np++] = a;
     else goto usage;
   }
   if (np != 2 || (strcmp(format, "text") && strcmp(format, "json")) || (strcmp(order, "file") && strcmp(order, "name")))
     goto usage;
+  int rec_a = is_record(paths[0]), rec_b = is_record(paths[1]);
+  if (rec_a && rec_b) return ls_cli_diff_runs(paths[0], paths[1], format, run_ab[0], run_ab[1], (int)top);
+  if (rec_a != rec_b) {
+    fprintf(stderr, "layerscope diff: %s is a run record and %s is not: compare two records or two tensor files\n",
+            paths[rec_a ? 0 : 1], paths[rec_a ? 1 : 0]);
+    return 2;
+  }
+  if (run_ab[0] || run_ab[1]) {
+    fprintf(stderr, "layerscope diff: --run-a and --run-b are for run records\n");
+    return 2;
+  }
   if (tol.stol < 0) tol.stol = numpy_tol ? 0 : 1e-4;
   int text = strcmp(format, "text") == 0;
   ls_tfile *f[2] = {NULL, NULL};

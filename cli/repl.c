@@ -12,6 +12,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/record/record.h"
 
 void ls_cli_repl_init(ls_cli_repl *c, ls_dbg_run *run) {
   memset(c, 0, sizeof *c);
@@ -183,6 +184,10 @@ int ls_cli_repl_prompt(ls_cli_repl *c, const ls_dbg_run_stop *st) {
       else if (rc != LS_OK) printf("error: the breakpoint matches no module\n");
       continue;
     }
+    if (strncmp(l, "sql ", 4) == 0) {
+      ls_cli_repl_sql(c, l + 4);
+      continue;
+    }
     if (strncmp(l, "stats ", 6) == 0) {
       char expr[4200];
       snprintf(expr, sizeof expr, "stats(%s)", l + 6);
@@ -191,4 +196,22 @@ int ls_cli_repl_prompt(ls_cli_repl *c, const ls_dbg_run_stop *st) {
     }
     ls_cli_repl_eval(c, strncmp(l, "eval ", 5) == 0 ? l + 5 : l);
   }
+}
+
+void ls_cli_repl_sql(ls_cli_repl *c, const char *sql) {
+  ls_rec_text t;
+  ls_rec_text_init(&t, 200);
+  ls_diag d;
+  ls_diag_init(&d);
+  char *text = NULL;
+  if (ls_dbg_run_query(c->run, sql, 0, ls_rec_text_row, &t, &d) != LS_OK) {
+    printf("error: %s\n", d.msg);
+    c->failed = 1;
+  } else if (ls_rec_text_render(&t, &text) != LS_OK) {
+    printf("error: out of memory\n");
+  } else {
+    fputs(text, stdout);
+  }
+  ls_free(text);
+  ls_rec_text_free(&t);
 }

@@ -2,7 +2,8 @@
  * `layerscope debug` (the engine's forward pass, cli/debug.c) and `layerscope watch
  * --interactive` (the user's PyTorch program, cli/watch.c). At a stop it reads commands from
  * stdin (a terminal or a pipe): break GLOB, continue, next, step, out, stack, inspect,
- * stats EXPR, eval EXPR, quit; anything else is evaluated as an expression. It also prints
+ * stats EXPR, eval EXPR, sql SELECT ... (against the run's record, --record), quit;
+ * anything else is evaluated as an expression. It also prints
  * what both front ends print: the stop line, the frames, a tensor's one-line statistics.
  *
  * Threads: the control thread of the run, while the run is stopped (the scope of the stop is
@@ -49,6 +50,9 @@ int ls_cli_repl_prompt(ls_cli_repl *c, const ls_dbg_run_stop *st);
 
 /* "stopped (reason) at MODULE [Type, exit] config line N" and the description. */
 void ls_cli_repl_print_stop(ls_cli_repl *c, const ls_dbg_run_stop *st);
+/* One read-only SQL statement against the run's record, printed as a table of at most 200
+ * rows (an error, or a run without a record, sets failed). */
+void ls_cli_repl_sql(ls_cli_repl *c, const char *sql);
 /* Evaluates src at the stop and prints the value (an error sets failed). */
 void ls_cli_repl_eval(ls_cli_repl *c, const char *src);
 /* The one-line statistics of tensor i of a group of the stopped event into line[cap]

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/engine_args.h"
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/forward.h"
@@ -37,38 +38,6 @@ typedef struct run_ctx {
   int stats;       /* --stats-hook */
   double checksum; /* keeps the statistics from being optimised away */
 } run_ctx;
-
-/* "1,2,3" -> ids; returns the count or -1 naming the bad item on stderr. */
-static int64_t parse_list(const char *s, int64_t **out, const char *what) {
-  int64_t n = 1;
-  for (const char *p = s; *p; p++) n += *p == ',';
-  int64_t *v = ls_calloc((size_t)n, sizeof *v);
-  if (!v) return -1;
-  char *copy = ls_strdup(s);
-  if (!copy) {
-    ls_free(v);
-    return -1;
-  }
-  int64_t k = 0;
-  char *save = NULL;
-  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (ls_cli_parse_i64(tok, 0, INT64_MAX, &v[k]) != 0) {
-      fprintf(stderr, "layerscope run: %s: '%s' is not a non-negative integer\n", what, tok);
-      ls_free(copy);
-      ls_free(v);
-      return -1;
-    }
-    k++;
-  }
-  ls_free(copy);
-  if (k == 0) {
-    fprintf(stderr, "layerscope run: %s: empty list\n", what);
-    ls_free(v);
-    return -1;
-  }
-  *out = v;
-  return k;
-}
 
 static int64_t numel(const ls_fwd_tensor *t) {
   int64_t n = 1;
@@ -152,111 +121,49 @@ static double now_s(void) {
 }
 
 int ls_cli_run(int argc, char **argv) {
-  const char *config = NULL, *weights = NULL, *tokens_arg = NULL, *dump = NULL;
-  const char *filter = "*", *types_arg = NULL, *mask_arg = NULL;
-  int64_t n_random = -1, seed = 0, top_k = 5, threads = 0;
+  ls_cli_engine_args ea;
+  ls_cli_engine_args_init(&ea, "run");
+  const char *dump = NULL, *filter = "*";
+  int64_t top_k = 5;
   int timing = 0, stats = 0;
-  /* --compute fp32|bf16 (matrix products; see core/engine/ops_bf16.h); the environment's
-   * LAYERSCOPE_COMPUTE gives the default, so benchmarks can switch without new flags */
-  const char *compute_arg = getenv("LAYERSCOPE_COMPUTE");
-  if (compute_arg && !*compute_arg) compute_arg = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int takes = 1;
-    if (strcmp(a, "--weights") == 0 && v) weights = v;
-    else if (strcmp(a, "--tokens") == 0 && v) tokens_arg = v;
-    else if (strcmp(a, "--token-types") == 0 && v) types_arg = v;
-    else if (strcmp(a, "--attention-mask") == 0 && v) mask_arg = v;
-    else if (strcmp(a, "--dump") == 0 && v) dump = v;
-    else if (strcmp(a, "--dump-filter") == 0 && v) filter = v;
-    else if (strcmp(a, "--compute") == 0 && v) compute_arg = v;
-    else if (strcmp(a, "--random-tokens") == 0 && v) {
-      if (ls_cli_parse_i64(v, 1, 1 << 20, &n_random)) {
-        fprintf(stderr, "layerscope run: --random-tokens: '%s' is not in 1..1048576\n", v);
-        return 2;
-      }
-    } else if (strcmp(a, "--seed") == 0 && v) {
-      if (ls_cli_parse_i64(v, 0, INT64_MAX, &seed)) {
-        fprintf(stderr, "layerscope run: --seed: '%s' is not a non-negative integer\n", v);
-        return 2;
-      }
-    } else if (strcmp(a, "--top-k") == 0 && v) {
+    int took = ls_cli_engine_arg(&ea, argc, argv, &i);
+    if (took == 2) return 2;
+    if (took) continue;
+    if (strcmp(a, "--dump") == 0 && v) dump = argv[++i];
+    else if (strcmp(a, "--dump-filter") == 0 && v) filter = argv[++i];
+    else if (strcmp(a, "--top-k") == 0 && v) {
       if (ls_cli_parse_i64(v, 1, 1000000, &top_k)) {
         fprintf(stderr, "layerscope run: --top-k: '%s' is not in 1..1000000\n", v);
         return 2;
       }
-    } else if (strcmp(a, "--threads") == 0 && v) {
-      if (ls_cli_parse_i64(v, 1, 64, &threads)) {
-        fprintf(stderr, "layerscope run: --threads: '%s' is not in 1..64\n", v);
-        return 2;
-      }
-    } else if (strcmp(a, "--timing") == 0) { timing = 1; takes = 0; }
-    else if (strcmp(a, "--stats-hook") == 0) { stats = 1; takes = 0; }
-    else if (a[0] != '-' && !config) { config = a; takes = 0; }
+      i++;
+    } else if (strcmp(a, "--timing") == 0) timing = 1;
+    else if (strcmp(a, "--stats-hook") == 0) stats = 1;
     else {
       fprintf(stderr, "layerscope run: unknown or incomplete argument '%s'\n", a);
       ls_cli_usage(stderr, "run");
       return 2;
     }
-    i += takes;
   }
-  if (!config || (tokens_arg && n_random > 0) || (!tokens_arg && n_random <= 0)) {
-    fprintf(stderr, "layerscope run: give a CONFIG and either --tokens or --random-tokens\n");
-    ls_cli_usage(stderr, "run");
-    return 2;
-  }
-  int compute = compute_arg ? ls_engine_compute_parse(compute_arg) : LS_ENGINE_COMPUTE_F32;
-  if (compute < 0) {
-    fprintf(stderr, "layerscope run: --compute / LAYERSCOPE_COMPUTE: '%s' is not fp32 or bf16\n",
-            compute_arg);
-    return 2;
-  }
+  ls_cli_engine c;
+  int status = ls_cli_engine_open(&ea, 0, &c);
+  if (status) return status;
   ls_diag d;
   ls_diag_init(&d);
-  ls_model *m = NULL;
-  ls_engine *e = NULL;
   ls_fwd *f = NULL;
-  int64_t *tokens = NULL, *types = NULL, *mask64 = NULL, *ids = NULL;
+  int64_t *ids = NULL;
   float *vals = NULL;
-  int *mask = NULL;
   run_ctx ctx = {.filter = dump ? filter : NULL, .stats = stats};
-  int status = 1;
-  int64_t n = 0;
-  if (ls_model_load_file(config, NULL, &m, &d)) goto fail;
-  ls_engine_opts eo = {.weights = weights, .seed = (uint64_t)seed, .threads = (int)threads,
-                       .compute = compute};
-  if (ls_engine_open(&e, m, &eo, &d)) goto fail;
-  if (compute != ls_engine_compute_get(e))
-    fprintf(stderr, "layerscope run: this CPU has no AVX512_BF16; computing in fp32\n");
-  if (tokens_arg) {
-    n = parse_list(tokens_arg, &tokens, "--tokens");
-    if (n < 0) { status = 2; goto out; }
-  } else {
-    n = n_random;
-    tokens = ls_calloc((size_t)n, sizeof *tokens);
-    if (!tokens) { ls_diag_set(&d, LS_ENOMEM, "out of memory"); goto fail; }
-    ls_fwd_random_tokens((uint64_t)seed, m->sem.vocab, tokens, n);
-  }
-  if (types_arg && parse_list(types_arg, &types, "--token-types") != n) {
-    fprintf(stderr, "layerscope run: --token-types needs one value per token (%lld)\n", (long long)n);
-    status = 2;
-    goto out;
-  }
-  if (mask_arg) {
-    if (parse_list(mask_arg, &mask64, "--attention-mask") != n) {
-      fprintf(stderr, "layerscope run: --attention-mask needs one value per token (%lld)\n",
-              (long long)n);
-      status = 2;
-      goto out;
-    }
-    mask = ls_calloc((size_t)n, sizeof *mask);
-    if (!mask) { ls_diag_set(&d, LS_ENOMEM, "out of memory"); goto fail; }
-    for (int64_t i = 0; i < n; i++) mask[i] = mask64[i] != 0;
-  }
+  const int64_t n = c.n;
+  const char *config = c.config, *weights = c.weights;
+  ls_model *m = c.m;
+  ls_engine *e = c.e;
   ls_fwd_opts fo = {.hook = (dump || stats) ? run_hook : NULL, .ud = &ctx,
-                    .token_type_ids = types, .attention_mask = mask};
-  if (ls_fwd_new(&f, e, tokens, n, &fo, &d)) goto fail;
+                    .token_type_ids = c.types, .attention_mask = c.mask};
+  if (ls_fwd_new(&f, e, c.tokens, n, &fo, &d)) goto fail;
   double t0 = now_s();
   if (ls_fwd_run(f, &d)) {
     if (ctx.failed) ls_diag_set(&d, LS_ENOMEM, "out of memory keeping module outputs");
@@ -293,11 +200,8 @@ int ls_cli_run(int argc, char **argv) {
   }
   status = 0;
   goto out;
-fail:;
-  /* Most core messages already start with the file they name. */
-  int named = d.file[0] && strncmp(d.msg, d.file, strlen(d.file)) != 0;
-  fprintf(stderr, "layerscope run: %s%s%s\n", named ? d.file : "", named ? ": " : "",
-          d.msg[0] ? d.msg : "failed");
+fail:
+  ls_cli_engine_fail("run", &d);
   status = 1;
 out:
   for (size_t i = 0; i < ctx.n; i++) {
@@ -306,12 +210,7 @@ out:
   }
   ls_free(ctx.dumps);
   ls_fwd_free(f);
-  ls_engine_close(e);
-  ls_model_free(m);
-  ls_free(tokens);
-  ls_free(types);
-  ls_free(mask64);
-  ls_free(mask);
+  ls_cli_engine_close(&c);
   ls_free(ids);
   ls_free(vals);
   return status;

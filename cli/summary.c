@@ -24,6 +24,8 @@ typedef struct sum_opts {
   ls_model_wdtype dtype;
   out_fmt fmt;
   const char *arch;
+  int generic;
+  ls_model_attn_impl attn;
 } sum_opts;
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
@@ -74,6 +76,14 @@ static int parse_args(int argc, char **argv, sum_opts *o) {
       if (!v) { fprintf(stderr, "layerscope summary: --arch needs a class name or 'base'\n"); return 2; }
       o->arch = v;
       i++;
+    } else if (strcmp(a, "--attn-impl") == 0) {
+      if (!v || ls_model_attn_impl_parse(v, &o->attn)) {
+        fprintf(stderr, "layerscope summary: --attn-impl must be sdpa, eager or flash, got '%s'\n", v ? v : "");
+        return 2;
+      }
+      i++;
+    } else if (strcmp(a, "--generic") == 0) {
+      o->generic = 1;
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       ls_cli_usage(stdout, "summary");
       return -1;
@@ -109,6 +119,11 @@ static void print_issues(const ls_model *m, const char *path) {
 
 static void print_table(const ls_model *m, const ls_model_figures *f, const sum_opts *o, int md) {
   char sh[96], p1[40], p2[40], h1[40];
+  /* a reading that is not exact says so before any number */
+  if (m->reading == LS_MODEL_READING_GENERIC)
+    printf("%sReading: GENERIC (llama-style, not the model's): %s%s\n\n", md ? "> " : "", m->reading_note, "");
+  else if (m->reading == LS_MODEL_READING_INFERRED)
+    printf("%sReading: inferred: %s\n\n", md ? "> " : "", m->reading_note);
   if (md) {
     printf("| Module | Type | Output shape | Params |\n|---|---|---|---:|\n");
   } else {
@@ -141,11 +156,17 @@ static void print_table(const ls_model *m, const ls_model_figures *f, const sum_
          ls_fmt_count((double)f->params, h1, sizeof h1), md ? "" : "");
   if (f->params_active != f->params)
     printf("%sActive params per token: %s\n", md ? "- " : "", ls_fmt_grouped(f->params_active, p1, sizeof p1));
+  if (f->params_mtp)
+    printf("%sMTP layers stored in the checkpoint (not loaded by transformers, not in the figures): %s params\n",
+           md ? "- " : "", ls_fmt_grouped(f->params_mtp, p1, sizeof p1));
   printf("%sEmbedding params: %s; non-embedding: %s\n", md ? "- " : "", ls_fmt_grouped(f->params_embedding, p1, sizeof p1),
          ls_fmt_grouped(f->params_non_embedding, p2, sizeof p2));
   printf("%sForward FLOPs per token at S=%lld: %s (matmul %s + attention %s; 1 MAC = 2 FLOPs)\n", md ? "- " : "",
          (long long)f->seq, ls_fmt_si((double)f->flops_per_token, "FLOP", h1, sizeof h1),
          ls_fmt_grouped((int64_t)f->flops_matmul_per_token, p1, sizeof p1), ls_fmt_grouped((int64_t)f->flops_attn_per_token, p2, sizeof p2));
+  if (f->flops_per_image)
+    printf("%sVision tower and projector, once per image: %s (not in the per-token figures)\n", md ? "- " : "",
+           ls_fmt_si((double)f->flops_per_image, "FLOP", h1, sizeof h1));
   printf("%sTraining FLOPs per token: %s; forward pass B=%lld S=%lld: %s\n", md ? "- " : "",
          ls_fmt_si((double)f->flops_train_per_token, "FLOP", h1, sizeof h1), (long long)f->batch, (long long)f->seq,
          ls_fmt_si((double)f->flops_forward, "FLOP", p1, sizeof p1));
@@ -153,13 +174,29 @@ static void print_table(const ls_model *m, const ls_model_figures *f, const sum_
   for (int w = 0; w < LS_MODEL_WDTYPE_COUNT; w++)
     printf("%s %s %s", w ? "," : "", ls_model_wdtype_name((ls_model_wdtype)w), ls_fmt_bytes(f->weight_bytes[w], h1, sizeof h1));
   printf("\n");
+  if (f->weight_bytes_stored)
+    printf("%sWeights as stored (%s): %s\n", md ? "- " : "", f->stored_format, ls_fmt_bytes(f->weight_bytes_stored, h1, sizeof h1));
+  else
+    printf("%sWeights as stored: %s\n", md ? "- " : "", f->stored_format);
   if (f->kv_bytes_per_token)
     printf("%sKV cache (%s): %s per token, %s at B=%lld S=%lld\n", md ? "- " : "", ls_model_wdtype_name(f->dtype),
            ls_fmt_bytes(f->kv_bytes_per_token, h1, sizeof h1), ls_fmt_bytes(f->kv_bytes, p1, sizeof p1), (long long)f->batch,
            (long long)f->seq);
-  printf("%sTraining memory (mixed-precision Adam, B=%lld S=%lld): %s; with activation checkpointing %s\n",
-         md ? "- " : "", (long long)f->batch, (long long)f->seq, ls_fmt_bytes(f->train_total, h1, sizeof h1),
-         ls_fmt_bytes(f->train_total_ckpt, p1, sizeof p1));
+  if (f->kv_bytes_per_token_expanded)
+    printf("%s  (MLA latent, as MLA-aware engines cache it; transformers' cache holds K and V expanded: %s per token)\n",
+           md ? "- " : "", ls_fmt_bytes(f->kv_bytes_per_token_expanded, h1, sizeof h1));
+  if (f->ssm_state_bytes_per_seq)
+    printf("%sSSM state (%s): %s per sequence, whatever its length; %s at B=%lld\n", md ? "- " : "",
+           ls_model_wdtype_name(f->dtype), ls_fmt_bytes(f->ssm_state_bytes_per_seq, h1, sizeof h1),
+           ls_fmt_bytes(f->ssm_state_bytes, p1, sizeof p1), (long long)f->batch);
+  if (f->train_activations_unknown)
+    printf("%sTraining memory: weights, gradients and Adam states %s; activations not modelled for state-space "
+           "layers, so no total\n", md ? "- " : "",
+           ls_fmt_bytes(f->train_weights + f->train_grads + f->train_optimizer, h1, sizeof h1));
+  else
+    printf("%sTraining memory (mixed-precision Adam, %s attention, B=%lld S=%lld): %s; with activation checkpointing %s\n",
+           md ? "- " : "", ls_model_attn_impl_name(f->attn), (long long)f->batch, (long long)f->seq,
+           ls_fmt_bytes(f->train_total, h1, sizeof h1), ls_fmt_bytes(f->train_total_ckpt, p1, sizeof p1));
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -183,6 +220,8 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
   json_object_set_new(r, "model_type", json_string(m->model_type ? m->model_type : "unknown"));
   json_object_set_new(r, "family", json_string(ls_model_family_name(m->family)));
   json_object_set_new(r, "architecture", json_string(m->architecture));
+  json_object_set_new(r, "reading", json_string(ls_model_reading_name(m->reading)));
+  if (m->reading_note) json_object_set_new(r, "reading_note", json_string(m->reading_note));
   json_object_set_new(r, "batch", json_integer(f->batch));
   json_object_set_new(r, "seq", json_integer(f->seq));
   json_object_set_new(r, "dtype", json_string(ls_model_wdtype_name(f->dtype)));
@@ -190,11 +229,13 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
   json_object_set_new(r, "params_active", json_integer(f->params_active));
   json_object_set_new(r, "params_embedding", json_integer(f->params_embedding));
   json_object_set_new(r, "params_non_embedding", json_integer(f->params_non_embedding));
+  if (f->params_mtp) json_object_set_new(r, "params_mtp", json_integer(f->params_mtp));
   json_object_set_new(r, "flops_per_token", json_integer((json_int_t)f->flops_per_token));
   json_object_set_new(r, "flops_per_token_matmul", json_integer((json_int_t)f->flops_matmul_per_token));
   json_object_set_new(r, "flops_per_token_attention", json_integer((json_int_t)f->flops_attn_per_token));
   json_object_set_new(r, "flops_train_per_token", json_integer((json_int_t)f->flops_train_per_token));
   json_object_set_new(r, "flops_forward", json_integer((json_int_t)f->flops_forward));
+  json_object_set_new(r, "flops_per_image", json_integer((json_int_t)f->flops_per_image));
   json_object_set_new(r, "flops_convention",
                       json_string("1 multiply-add = 2 FLOPs; matmuls and attention QK^T, AV only; "
                                   "attention over min(seq, sliding_window) keys; MoE counts top-k experts; "
@@ -203,15 +244,27 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
   for (int i = 0; i < LS_MODEL_WDTYPE_COUNT; i++)
     json_object_set_new(w, ls_model_wdtype_name((ls_model_wdtype)i), json_integer((json_int_t)f->weight_bytes[i]));
   json_object_set_new(mem, "weights", w);
+  json_object_set_new(mem, "weights_stored", f->weight_bytes_stored ? json_integer((json_int_t)f->weight_bytes_stored) : json_null());
+  json_object_set_new(mem, "weights_stored_format", json_string(f->stored_format));
   json_object_set_new(mem, "kv_cache_per_token", json_integer((json_int_t)f->kv_bytes_per_token));
   json_object_set_new(mem, "kv_cache", json_integer((json_int_t)f->kv_bytes));
+  if (f->ssm_state_bytes_per_seq) {
+    json_object_set_new(mem, "ssm_state_per_sequence", json_integer((json_int_t)f->ssm_state_bytes_per_seq));
+    json_object_set_new(mem, "ssm_state", json_integer((json_int_t)f->ssm_state_bytes));
+  }
+  if (f->kv_bytes_per_token_expanded)
+    json_object_set_new(mem, "kv_cache_per_token_expanded", json_integer((json_int_t)f->kv_bytes_per_token_expanded));
   json_object_set_new(tr, "weights", json_integer((json_int_t)f->train_weights));
   json_object_set_new(tr, "grads", json_integer((json_int_t)f->train_grads));
   json_object_set_new(tr, "optimizer", json_integer((json_int_t)f->train_optimizer));
-  json_object_set_new(tr, "activations", json_integer((json_int_t)f->train_activations));
-  json_object_set_new(tr, "activations_checkpointed", json_integer((json_int_t)f->train_activations_ckpt));
-  json_object_set_new(tr, "total", json_integer((json_int_t)f->train_total));
-  json_object_set_new(tr, "total_checkpointed", json_integer((json_int_t)f->train_total_ckpt));
+  /* null: not modelled (state-space layers), never a guess */
+#define TR(v) (f->train_activations_unknown ? json_null() : json_integer((json_int_t)(v)))
+  json_object_set_new(tr, "attn_implementation", json_string(ls_model_attn_impl_name(f->attn)));
+  json_object_set_new(tr, "activations", TR(f->train_activations));
+  json_object_set_new(tr, "activations_checkpointed", TR(f->train_activations_ckpt));
+  json_object_set_new(tr, "total", TR(f->train_total));
+  json_object_set_new(tr, "total_checkpointed", TR(f->train_total_ckpt));
+#undef TR
   json_object_set_new(mem, "training", tr);
   json_object_set_new(r, "memory", mem);
 
@@ -271,6 +324,9 @@ static json_t *summary_json(const ls_model *m, const ls_model_figures *f) {
     json_object_set_new(o, "dtype", json_string(t->dtype));
     json_object_set_new(o, "numel", json_integer(t->numel));
     if (t->tied_to >= 0) json_object_set_new(o, "tied_to", json_string(m->tensors[t->tied_to].name));
+    if (t->buffer) json_object_set_new(o, "buffer", json_true());
+    if (t->mtp) json_object_set_new(o, "mtp", json_true());
+    if (t->stacked) json_object_set_new(o, "stacked_experts", json_integer(t->stacked));
     json_array_append_new(ts, o);
   }
   json_object_set_new(r, "tensors", ts);
@@ -286,8 +342,15 @@ int ls_cli_summary(int argc, char **argv) {
   ls_diag d;
   ls_diag_init(&d);
   ls_model *m = NULL;
-  ls_model_opts mo = {o.arch, 0};
+  ls_model_opts mo = {o.arch, 0, o.generic, o.path};
   rc = ls_model_load_file(o.path, &mo, &m, &d);
+  if (m && m->reading == LS_MODEL_READING_NONE) {
+    /* no confident figure for a type layerscope does not model (exit 2: not a config error) */
+    fprintf(stderr, "layerscope summary: %s: %s; --generic prints a llama-style reading of the "
+            "common keys, labelled generic\n", o.path, m->reading_note);
+    ls_model_free(m);
+    return 2;
+  }
   if (rc) {
     if (m && rc == LS_EFORMAT) print_issues(m, o.path);
     else fprintf(stderr, "layerscope summary: %s\n", d.msg);
@@ -295,7 +358,7 @@ int ls_cli_summary(int argc, char **argv) {
     return 1;
   }
   print_issues(m, o.path); /* warnings */
-  ls_model_figopts fo = {o.batch, o.seq, o.have_dtype ? o.dtype : ls_model_wdtype_default(m)};
+  ls_model_figopts fo = {o.batch, o.seq, o.have_dtype ? o.dtype : ls_model_wdtype_default(m), o.attn};
   ls_model_figures f;
   ls_diag_init(&d);
   if ((rc = ls_model_figures_compute(m, &fo, &f, &d)) != 0) {

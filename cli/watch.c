@@ -46,6 +46,7 @@ typedef struct watch_opts {
   int n_globs;
   unsigned exc;              /* LS_DBG_EXC_* */
   int interactive;
+  const char *record;        /* --record RUN.db, or NULL */
 } watch_opts;
 
 /* A call the run posted to this thread. */
@@ -83,7 +84,10 @@ static void usage_long(FILE *f) {
         "                    else python3 on PATH, then /usr/bin/python3; it must import torch)\n"
         "  --cwd DIR         run the program in DIR (a relative program is found there)\n"
         "  --interactive     at each stop, read debugger commands (as `layerscope debug`):\n"
-        "                    continue, next, step, out, stack, inspect, stats X, eval X, quit\n\n"
+        "                    continue, next, step, out, stack, inspect, stats X, eval X,\n"
+        "                    sql SELECT ... (with --record), quit\n"
+        "  --record RUN.db   record the run into a run record (docs/run-record.md): the stops,\n"
+        "                    NaN/Inf findings, the modules the program ran\n\n"
         "exit status: 0 the program ended with status 0 and nothing stopped; 1 a stop (with\n"
         "--interactive: a NaN/Inf stop was seen); 2 usage, a program that cannot start or that\n"
         "ended before it ran any nn.Module; N the program's own nonzero status (128+S when a\n"
@@ -178,7 +182,8 @@ static int parse_args(watch_opts *o, int argc, char **argv) {
       o->interactive = 1;
       continue;
     }
-    if (strcmp(a, "--break-on") && strcmp(a, "--break") && strcmp(a, "--python") && strcmp(a, "--cwd"))
+    if (strcmp(a, "--break-on") && strcmp(a, "--break") && strcmp(a, "--python") && strcmp(a, "--cwd") &&
+        strcmp(a, "--record"))
       return usage_error("unknown option '%s'", a);
     if (!v) return usage_error("%s needs a value", a);
     i++;
@@ -189,6 +194,8 @@ static int parse_args(watch_opts *o, int argc, char **argv) {
       o->globs[o->n_globs++] = v;
     } else if (strcmp(a, "--python") == 0) {
       o->python = v;
+    } else if (strcmp(a, "--record") == 0) {
+      o->record = v;
     } else {
       o->cwd = v;
     }
@@ -435,7 +442,15 @@ int ls_cli_watch(int argc, char **argv) {
                  .cwd = o.cwd, .env = o.env, .n_env = o.n_env, .out_fd = -1, .err_fd = -1},
       .capture_output = 0};
   ls_dbg_target t;
-  ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &w, .post = post, .post_ud = &w}};
+  /* the program's command line labels a recorded run */
+  char program[1024];
+  size_t pl = (size_t)snprintf(program, sizeof program, "%s", o.module ? "-m " : "");
+  pl += (size_t)snprintf(program + pl, pl < sizeof program ? sizeof program - pl : 0, "%s",
+                         o.module ? o.module : o.program ? o.program : "");
+  for (int i = 0; i < o.n_args && pl < sizeof program; i++)
+    pl += (size_t)snprintf(program + pl, sizeof program - pl, " %s", o.args[i]);
+  ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &w, .post = post, .post_ud = &w},
+                        .record = o.record, .record_kind = "watch", .record_program = program};
   if (ls_agent_target_new(&t, &to, &d) != LS_OK || ls_dbg_run_open(&w.run, t, &ro, &d) != LS_OK) goto fail;
   ls_cli_repl_init(&w.repl, w.run);
   w.repl.intr_fd = w.sfd;

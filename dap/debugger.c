@@ -220,8 +220,11 @@ int dap_dbg_open(dap_server *s, ls_diag *d) {
   x->progress = json_is_true(json_object_get(s->client_args, "supportsProgressReporting"));
   ls_dbg_target t;
   int rc = s->session.open_target(la, &t, d);
+  int agent = la->program || la->module || la->connect;
   ls_dbg_run_opts o = {.stop_on_entry = la->stop_on_entry, .no_debug = la->no_debug,
-                       .cbs = {on_stop, on_end, on_output, on_progress, x, on_modules, post, s}};
+                       .cbs = {on_stop, on_end, on_output, on_progress, x, on_modules, post, s},
+                       .record = la->record, .record_kind = agent ? "watch" : "debug",
+                       .record_program = la->program ? la->program : la->module};
   if (rc == LS_OK) rc = ls_dbg_run_open(&x->run, t, &o, d);
   if (rc == LS_OK) {
     x->g = ls_dbg_run_dbg(x->run);

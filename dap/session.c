@@ -57,6 +57,7 @@ void dap_launch_args_free(dap_launch_args *a) {
   ls_free(a->weights);
   ls_free(a->tokens);
   ls_free(a->unknown);
+  ls_free(a->record);
   memset(a, 0, sizeof *a);
 }
 
@@ -124,6 +125,20 @@ static int get_path(const json_t *args, const char *key, const char *cwd, int re
   return LS_OK;
 }
 
+/* A path to write (it need not exist yet): a non-empty string, resolved against cwd. */
+static int get_out_path(const json_t *args, const char *key, const char *cwd, char **out, ls_diag *d) {
+  *out = NULL;
+  json_t *v = json_object_get(args, key);
+  if (!v || json_is_null(v)) return LS_OK;
+  if (!json_is_string(v) || json_string_length(v) == 0)
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a non-empty string path, got %s", key,
+                       json_is_string(v) ? "an empty string" : json_kind(v));
+  if (strlen(json_string_value(v)) != json_string_length(v))
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' contains a NUL character", key);
+  *out = resolve(cwd, json_string_value(v));
+  return *out ? LS_OK : LS_ENOMEM;
+}
+
 static int get_bool(const json_t *args, const char *key, int *out, ls_diag *d) {
   json_t *v = json_object_get(args, key);
   if (!v) return LS_OK;
@@ -170,7 +185,7 @@ static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
 /* The launch arguments of docs/protocol.md. */
 static const char *const k_launch_keys[] = {"config", "weights", "tokens", "randomTokens", "seed", "threads",
                                             "compute", "stopOnEntry", "showNativeFrames", "noDebug", "cwd",
-                                            "program", "module", "args", "env", "python", "connect"};
+                                            "program", "module", "args", "env", "python", "connect", "record"};
 /* Keys clients put in every launch configuration: VS Code's common attributes (its own keys
  * start with "__": __sessionId, __configurationTarget, __workspaceFolder) and DAP's
  * __restart. Not layerscope's, not unknown either. */
@@ -316,6 +331,7 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
   int program = out->program || out->module || out->connect;
   if ((rc = get_path(args, "config", cwd, !program, 0, &out->config, d)) ||
       (rc = get_path(args, "weights", cwd, 0, 1, &out->weights, d)) ||
+      (rc = get_out_path(args, "record", cwd, &out->record, d)) ||
       (rc = get_tokens(args, out, d)))
     goto fail;
   if ((rc = get_int(args, "randomTokens", 1, DAP_MAX_TOKENS, &present, &v, d))) goto fail;

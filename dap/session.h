@@ -52,6 +52,8 @@ typedef struct dap_launch_args {
   char *cwd;             /* owned or NULL: the program's working directory */
   char *connect;         /* owned or NULL: attach: the socket of layerscope_agent.listen() */
   int attach;            /* the request was `attach` */
+  char *record;          /* owned or NULL: a run record file to record the session into
+                            (created or migrated when the run opens; docs/run-record.md) */
   char *unknown;         /* owned or NULL: a warning naming the arguments layerscope does not
                             know (typos such as "stopOnEnty") and the known ones */
 } dap_launch_args;

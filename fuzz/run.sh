@@ -21,6 +21,7 @@ case "$t" in
   json|model|tokjson) max_len=16384 ;;
   safetensors|gguf|npy) max_len=8192 ;;
   lsp|dap) max_len=16384 ;;
+  record) max_len=65536 ;;
   *) max_len=4096 ;;
 esac
 

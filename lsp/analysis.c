@@ -21,7 +21,7 @@ struct lsp_cache {
   int trim_posted;         /* a heap trim is queued on the loop */
 };
 
-static const lsp_settings k_default_settings = {1, 0, 0, LS_MODEL_WDTYPE_F32, {0}};
+static const lsp_settings k_default_settings = {1, 0, 0, LS_MODEL_WDTYPE_F32, {0}, LS_MODEL_ATTN_SDPA, 0};
 
 int lsp_cache_new(lsp_cache **out) {
   lsp_cache *c = ls_calloc(1, sizeof *c);
@@ -99,9 +99,10 @@ static char *text_copy(const lsp_doc *doc) {
 static int job_canceled(void *job) { return rpc_job_canceled(job); }
 
 /* The pipeline's options at settings set; job (may be NULL) cancels it. */
-static ls_config_opts config_opts(const lsp_settings *set, rpc_job *job) {
+static ls_config_opts config_opts(const lsp_settings *set, rpc_job *job, const char *uri) {
   ls_config_opts o = {.disabled = set->disabled, .figures = 1, .batch = set->batch, .seq = set->seq,
-                      .have_dtype = set->have_dtype, .dtype = set->dtype};
+                      .have_dtype = set->have_dtype, .dtype = set->dtype, .attn = set->attn, .generic = set->generic,
+                      .path = uri};
   if (job) { o.canceled = job_canceled; o.cancel_ud = job; }
   return o;
 }
@@ -120,7 +121,7 @@ lsp_analysis *lsp_analysis_get(lsp_server *s, lsp_doc *doc) {
   a->version = doc->version;
   a->settings_gen = s->cache->settings_gen;
   char *text = text_copy(doc);
-  ls_config_opts o = config_opts(&s->cache->settings, NULL);
+  ls_config_opts o = config_opts(&s->cache->settings, NULL, doc->uri);
   if (!text || ls_config_analyse(text, doc->len, &o, &a->cfg) != LS_OK) {
     ls_log_error("lsp: out of memory analysing %s", doc->uri);
     ls_config_analysis_deinit(&a->cfg);
@@ -177,7 +178,7 @@ static ajob *ajob_new(lsp_server *s, lsp_doc *doc) {
 static void ajob_work(rpc_job *job, void *arg) {
   ajob *j = arg;
   if (rpc_job_canceled(job)) { j->rc = LS_ECANCELED; return; }
-  ls_config_opts o = config_opts(&j->set, job);
+  ls_config_opts o = config_opts(&j->set, job, j->uri);
   char *text = j->text;
   j->text = NULL; /* the analysis owns it from here */
   j->rc = ls_config_analyse(text, j->len, &o, &j->cfg);
@@ -351,6 +352,18 @@ static int settings_parse(lsp_server *s, const json_t *j, lsp_settings *out) {
                       "layerscope.dtype must be one of fp32, bf16, fp16, int8, int4, q8_0, q4_0; ignored");
       bad = 1;
     }
+  }
+  v = json_object_get(j, "attnImplementation");
+  if (v && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0)) {
+    if (!json_is_string(v) || ls_model_attn_impl_parse(json_string_value(v), &out->attn)) {
+      lsp_log_message(s, LSP_MSG_WARNING, "layerscope.attnImplementation must be sdpa, eager or flash; ignored");
+      bad = 1;
+    }
+  }
+  v = json_object_get(j, "genericReading");
+  if (v && !json_is_null(v)) {
+    if (json_is_boolean(v)) out->generic = json_is_true(v);
+    else { lsp_log_message(s, LSP_MSG_WARNING, "layerscope.genericReading must be true or false; ignored"); bad = 1; }
   }
   v = json_object_get(j, "disabledRules");
   if (v && !json_is_null(v)) {

@@ -42,6 +42,11 @@ typedef struct lsp_settings {
   int have_dtype;                        /* layerscope.dtype was given */
   ls_model_wdtype dtype;                 /* layerscope.dtype for estimates */
   unsigned char disabled[LS_SMELL_COUNT]; /* layerscope.disabledRules (codes or names) */
+  ls_model_attn_impl attn;               /* layerscope.attnImplementation: sdpa (default),
+                                            eager, flash, for the training estimate */
+  int generic;                           /* layerscope.genericReading: a model_type layerscope
+                                            does not model is read as a labelled llama-style
+                                            decoder (default false: no figures) */
 } lsp_settings;
 
 typedef struct lsp_analysis {

@@ -239,6 +239,16 @@ static int is_kv_role(ls_model_role r) {
          r == LS_MODEL_ROLE_N_LAYERS || r == LS_MODEL_ROLE_HIDDEN || r == LS_MODEL_ROLE_SLIDING_WINDOW;
 }
 
+/* " · generic reading" after the model type, so no figure is shown without its reading */
+static const char *reading_tag(const ls_model *m) {
+  switch (m->reading) {
+  case LS_MODEL_READING_GENERIC: return " · **generic llama-style reading**";
+  case LS_MODEL_READING_INFERRED: return " · inferred";
+  case LS_MODEL_READING_NONE: return " · not modelled";
+  default: return "";
+  }
+}
+
 void lsp_render_key_doc(const ls_model_keyinfo *ki, lsp_md *b) {
   lsp_md_printf(b, "%s", ki->doc ? ki->doc : "");
   lsp_md_printf(b, "\n\nDefault: `%s`", ki->default_expr ? ki->default_expr : "null");
@@ -253,12 +263,17 @@ void lsp_render_hover_key(const lsp_analysis *a, int key, lsp_md *b) {
   lsp_md_printf(b, "**%s** = `%s`", v->spelling ? v->spelling : v->info->name, val);
   if (!v->present) lsp_md_printf(b, " (default `%s`)", v->info->default_expr ? v->info->default_expr : "null");
   else if (!v->valid) lsp_md_printf(b, " (invalid; the default is used)");
-  lsp_md_printf(b, " · %s\n\n%s", m->model_type ? m->model_type : "unknown", v->info->doc ? v->info->doc : "");
+  lsp_md_printf(b, " · %s%s\n\n%s", m->model_type ? m->model_type : "unknown", reading_tag(m),
+                v->info->doc ? v->info->doc : "");
   if (v->info->enum_values) lsp_md_printf(b, "  \nValues: `%s`", v->info->enum_values);
   if (m->n_modules == 0) {
-    lsp_md_printf(b, "\n\n_Shapes unavailable: the config has errors (see Problems)._");
+    lsp_md_printf(b, "\n\n_Shapes unavailable: ");
+    lsp_md_escaped(b, ls_model_no_tree_reason(m));
+    lsp_md_printf(b, "._");
     return;
   }
+  if (m->reading == LS_MODEL_READING_GENERIC)
+    lsp_md_printf(b, "\n\n_Generic reading: these shapes are llama's, not %s's._", m->model_type);
   hover_tensors(a, key, b);
   hover_activations(a, key, b);
   char c1[32], c2[32];
@@ -274,10 +289,21 @@ void lsp_render_hover_key(const lsp_analysis *a, int key, lsp_md *b) {
 void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
   const ls_model *m = a->cfg.model;
   char c1[40], c2[40];
-  lsp_md_printf(b, "**%s** · %s", m->architecture ? m->architecture : "model",
-                m->model_type ? m->model_type : "unknown");
+  lsp_md_printf(b, "**%s** · %s%s", m->architecture && m->architecture[0] ? m->architecture : "model",
+                m->model_type ? m->model_type : "unknown", reading_tag(m));
+  if (m->reading_note) {
+    lsp_md_printf(b, "\n\n_");
+    lsp_md_escaped(b, m->reading_note);
+    lsp_md_printf(b, "._");
+  }
   if (!a->cfg.have_fig) {
-    lsp_md_printf(b, "\n\n_Figures unavailable: the config has errors (see Problems)._");
+    if (m->reading != LS_MODEL_READING_NONE) {
+      lsp_md_printf(b, "\n\n_Figures unavailable: ");
+      lsp_md_escaped(b, ls_model_no_tree_reason(m) ? ls_model_no_tree_reason(m) : "the config has errors");
+      lsp_md_printf(b, "._");
+    } else {
+      lsp_md_printf(b, "\n\n_No figures: set `layerscope.genericReading` for a labelled llama-style reading._");
+    }
     return;
   }
   const ls_model_figures *f = &a->cfg.fig;
@@ -287,6 +313,8 @@ void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
     lsp_md_printf(b, "| active / token | %s |\n", ls_fmt_count((double)f->params_active, c1, sizeof c1));
   lsp_md_printf(b, "| FLOPs / token | %s (S=%lld) |\n", ls_fmt_si((double)f->flops_per_token, "FLOP", c1, sizeof c1),
                 (long long)f->seq);
+  if (f->flops_per_image)
+    lsp_md_printf(b, "| FLOPs / image | %s (vision tower) |\n", ls_fmt_si((double)f->flops_per_image, "FLOP", c1, sizeof c1));
   lsp_md_printf(b, "| weights |");
   static const ls_model_wdtype shown[] = {LS_MODEL_WDTYPE_F32, LS_MODEL_WDTYPE_BF16, LS_MODEL_WDTYPE_INT8,
                                           LS_MODEL_WDTYPE_Q4_0};
@@ -298,16 +326,33 @@ void lsp_render_hover_summary(const lsp_analysis *a, lsp_md *b) {
     lsp_md_printf(b, "| KV cache (%s) | %s/token · %s at B=%lld S=%lld |\n", ls_model_wdtype_name(f->dtype),
                   ls_fmt_bytes(f->kv_bytes_per_token, c1, sizeof c1), ls_fmt_bytes(f->kv_bytes, c2, sizeof c2),
                   (long long)f->batch, (long long)f->seq);
-  lsp_md_printf(b, "| training (Adam) | %s; %s with checkpointing |\n", ls_fmt_bytes(f->train_total, c1, sizeof c1),
-                ls_fmt_bytes(f->train_total_ckpt, c2, sizeof c2));
+  if (f->ssm_state_bytes_per_seq)
+    lsp_md_printf(b, "| SSM state (%s) | %s/sequence · %s at B=%lld |\n", ls_model_wdtype_name(f->dtype),
+                  ls_fmt_bytes(f->ssm_state_bytes_per_seq, c1, sizeof c1), ls_fmt_bytes(f->ssm_state_bytes, c2, sizeof c2),
+                  (long long)f->batch);
+  if (f->train_activations_unknown)
+    lsp_md_printf(b, "| training (Adam) | activations not modelled for state-space layers |\n");
+  else
+    lsp_md_printf(b, "| training (Adam, %s) | %s; %s with checkpointing |\n", ls_model_attn_impl_name(f->attn),
+                  ls_fmt_bytes(f->train_total, c1, sizeof c1), ls_fmt_bytes(f->train_total_ckpt, c2, sizeof c2));
 }
 
 int lsp_render_lens_title(const lsp_analysis *a, char *buf, size_t cap) {
+  const ls_model *m = a->cfg.model;
+  if (m && m->reading == LS_MODEL_READING_NONE)
+    return snprintf(buf, cap, "%s: not modelled by layerscope, no figures (layerscope.genericReading gives a "
+                    "labelled llama-style reading)", m->model_type);
   if (!a->cfg.have_fig) return snprintf(buf, cap, "%s: figures unavailable (the config has errors)",
-                                    a->cfg.model && a->cfg.model->architecture ? a->cfg.model->architecture : "model");
+                                    m && m->architecture ? m->architecture : "model");
   const ls_model_figures *f = &a->cfg.fig;
   char c1[40], c2[40], c3[40];
-  int n = snprintf(buf, cap, "%s params · weights %s %s", ls_fmt_count((double)f->params, c1, sizeof c1),
+  int n = 0;
+  if (m && m->reading == LS_MODEL_READING_GENERIC)
+    n = snprintf(buf, cap, "GENERIC llama-style reading, not %s's: ", m->model_type);
+  else if (m && m->reading == LS_MODEL_READING_INFERRED)
+    n = snprintf(buf, cap, "inferred %s: ", m->model_type);
+  if (n < 0 || (size_t)n >= cap) return n;
+  n += snprintf(buf + n, cap - (size_t)n, "%s params · weights %s %s", ls_fmt_count((double)f->params, c1, sizeof c1),
                    ls_fmt_bytes(f->weight_bytes[f->dtype], c2, sizeof c2), ls_model_wdtype_name(f->dtype));
   if (f->kv_bytes_per_token && n >= 0 && (size_t)n < cap)
     n += snprintf(buf + n, cap - (size_t)n, " · KV %s/token, %s at S=%lld",

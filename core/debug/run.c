@@ -22,6 +22,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/base/log.h"
+#include "core/debug/run_record.h"
 
 #define MAX_MODULE_FRAMES 64
 
@@ -72,6 +73,8 @@ struct ls_dbg_run {
   ls_dbg_run_stop stop;     /* STOPPED: the reported stop */
   ls_dbg_run_end end;       /* ENDED */
   char end_message[512], end_summary[512];
+  ls__runrec *rec;          /* opts.record: the run record it writes, or NULL */
+  atomic_int rec_told;      /* a recording failure was told to the front end */
 };
 
 /* ------------------------------------------------------------------ deliveries */
@@ -119,6 +122,8 @@ static run_thread *thr_find(ls_dbg_run *r, int id) {
   return NULL;
 }
 
+static void rec_failed(ls_dbg_run *r, const ls_diag *d);
+
 /* Runs on the control thread (or at once without post). */
 static void deliver(void *arg) {
   delivery *dl = arg;
@@ -148,6 +153,12 @@ static void deliver(void *arg) {
     r->delivering++;
   }
   pthread_mutex_unlock(&r->mu);
+  if (live && r->rec && (dl->kind == D_STOP || dl->kind == D_END)) {
+    ls_diag d;
+    ls_diag_init(&d);
+    int rc = dl->kind == D_STOP ? ls__runrec_stop(r->rec, r, &stop, &d) : ls__runrec_end(r->rec, r->g, &end, &d);
+    if (rc) rec_failed(r, &d);
+  }
   if (live) switch (dl->kind) {
     case D_STOP: if (cb->on_stop) cb->on_stop(cb->ud, &stop); break;
     case D_END: if (cb->on_end) cb->on_end(cb->ud, &end); break;
@@ -185,6 +196,18 @@ static unsigned gen_now(ls_dbg_run *r) {
   return g;
 }
 
+/* A write to the run record failed: the front end hears it once, as a note delivered like
+ * any output (on its own thread when it posts). */
+static void rec_failed(ls_dbg_run *r, const ls_diag *d) {
+  if (atomic_exchange(&r->rec_told, 1)) return;
+  char msg[700];
+  snprintf(msg, sizeof msg, "recording stopped: %s", d->msg);
+  ls_log_error("debug run: %s", msg);
+  delivery *dl = dl_new(r, gen_now(r), D_OUTPUT, msg, NULL, NULL);
+  if (dl) dl->code = LS_DBG_OUT_NOTE;
+  dl_send(r, dl);
+}
+
 /* ------------------------------------------------------------------ the host (target threads) */
 
 /* The record of thread id, created on first report (caller holds mu); NULL out of memory. */
@@ -209,6 +232,11 @@ static run_thread *thr_get(ls_dbg_run *r, int id) {
 
 static int host_event(void *hud, const ls_dbg_event *ev) {
   ls_dbg_run *r = hud;
+  if (r->rec) {
+    ls_diag d;
+    ls_diag_init(&d);
+    if (ls__runrec_event(r->rec, ev, &d)) rec_failed(r, &d);
+  }
   /* all-stop: while a stop is looked at, other threads only run towards their pause (and
    * must not reset the per-stop caches the front end reads) */
   if (atomic_load_explicit(&r->n_stopped, memory_order_acquire)) return 0;
@@ -356,6 +384,8 @@ int ls_dbg_run_open(ls_dbg_run **out, ls_dbg_target t, const ls_dbg_run_opts *o,
   r->thr = ls_calloc(r->cap_thr, sizeof *r->thr);
   r->ids = ls_calloc(r->cap_thr, sizeof *r->ids);
   int rc = !r->thr || !r->ids ? ls_diag_set(d, LS_ENOMEM, "out of memory") : ls_dbg_new(&r->g, r->info.model, d);
+  if (rc == LS_OK && o->record)
+    rc = ls__runrec_open(&r->rec, o->record, o->record_kind ? o->record_kind : "debug", o->record_program, d);
   if (rc != LS_OK) {
     ls_dbg_run_close(r);
     return rc;
@@ -389,6 +419,7 @@ void ls_dbg_run_close(ls_dbg_run *r) {
   if (!r) return;
   if (r->g) runner_end(r);
   r->t.ops->free(r->t.ud);
+  ls__runrec_close(r->rec);
   ls_dbg_free(r->g);
   ls_free(r->thr);
   ls_free(r->ids);
@@ -420,6 +451,11 @@ int ls_dbg_run_start(ls_dbg_run *r, ls_diag *d) {
   ls_dbg_reset(r->g);
   r->t.ops->reset(r->t.ud);
   if (pause) r->t.ops->pause(r->t.ud);
+  if (r->rec) {
+    ls_diag rd;
+    ls_diag_init(&rd);
+    if (ls__runrec_start(r->rec, &r->info, &rd)) rec_failed(r, &rd);
+  }
   if (pthread_create(&r->thread, NULL, runner, r) != 0) {
     pthread_mutex_lock(&r->mu);
     r->state = LS_DBG_RUN_READY;
@@ -611,3 +647,8 @@ int ls_dbg_run_frames(ls_dbg_run *r, int thread, ls_dbg_frame *out, int cap) {
 }
 
 int ls_dbg_run_threads(ls_dbg_run *r, ls_dbg_thread *out, int cap) { return r->t.ops->threads(r->t.ud, out, cap); }
+
+int ls_dbg_run_query(ls_dbg_run *r, const char *sql, int timeout_ms, ls_rec_row_fn fn, void *ud, ls_diag *d) {
+  if (!r->rec) return ls_diag_set(d, LS_ESTATE, "this session records no run: launch it with a record file");
+  return ls__runrec_query(r->rec, sql, timeout_ms, fn, ud, d);
+}

@@ -32,6 +32,7 @@
 #include "core/debug/debug.h"
 #include "core/debug/target.h"
 #include "core/debug/target_engine.h"
+#include "core/record/record.h"
 
 typedef struct ls_dbg_run ls_dbg_run;
 
@@ -81,6 +82,14 @@ typedef struct ls_dbg_run_opts {
   int stop_on_entry;        /* stop at the first event */
   int no_debug;             /* run without checking breakpoints (steps and pauses still stop) */
   ls_dbg_run_cbs cbs;       /* any callback may be NULL */
+  /* A run record (core/record/record.h) to write each run into, created or migrated at
+   * open (its errors are open's): the run, every module call the run sees with its wall
+   * time, each stop with the statistics of its tensors, exception stops as findings, the
+   * module table and the result at the end. NULL: none. A failed write stops the recording
+   * and is told once through on_output (NOTE). */
+  const char *record;
+  const char *record_kind;    /* runs.kind: "debug" (NULL) or "watch" */
+  const char *record_program; /* runs.program (a watched program's command line), or NULL */
 } ls_dbg_run_opts;
 
 /* A run of target (stolen). The session starts from the target's model (NULL: none). */
@@ -143,5 +152,10 @@ int ls_dbg_run_stop_tensor(ls_dbg_run *r, ls_dbg_group *group, int *index, ls_db
 int ls_dbg_run_frames(ls_dbg_run *r, int thread, ls_dbg_frame *out, int cap);
 /* The target's threads; returns the count. */
 int ls_dbg_run_threads(ls_dbg_run *r, ls_dbg_thread *out, int cap);
+
+/* One read-only SQL statement against the run's record (opts.record), rows to fn as
+ * ls_rec_query gives them; it sees every row written so far. Any time, on the control
+ * thread. LS_ESTATE when the run records nothing; timeout_ms > 0 stops a long query. */
+int ls_dbg_run_query(ls_dbg_run *r, const char *sql, int timeout_ms, ls_rec_row_fn fn, void *ud, ls_diag *d);
 
 #endif

@@ -311,6 +311,8 @@ int ls__norm_bind(ls_engine *e, ls__norm *n, const char *name, int64_t dim, int 
 
 /* The model is one the engine runs: no config errors, a family with a forward pass. */
 static int check_model(const ls_model *m, ls_diag *d) {
+  if (m && m->n_errors == 0 && m->n_modules == 0 && ls_model_no_tree_reason(m))
+    return ls_diag_set(d, LS_EUNSUPPORTED, "no module tree to run: %s", ls_model_no_tree_reason(m));
   if (!m || m->n_errors > 0 || m->n_modules == 0)
     return ls_diag_set(d, LS_EINVAL, "the config has errors; no module tree to run");
   switch (m->family) {

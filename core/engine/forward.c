@@ -153,7 +153,7 @@ int ls__fw_linear(ls_fwd *f, const ls__lin *l, const float *x, int64_t rows, flo
 
 int ls__fw_linears(ls_fwd *f, int n, const ls__lin *const *ls, const float *x, int64_t rows,
                    float *const *ys) {
-  if (n < 1 || n > LS_OPS_BF16_MAX_MATS) {
+  if (n < 1 || n > LS_OPS_BF16_MAX_MATS || f->o.separate_products) {
     for (int i = 0; i < n; i++) {
       int rc = ls__fw_linear(f, ls[i], x, rows, ys[i]);
       if (rc) return rc;

@@ -144,6 +144,11 @@ typedef struct ls_fwd_opts {
   void (*on_pause)(void *ud, const ls_fwd_event *ev, ls_fwd_reason why);
   const int64_t *token_type_ids; /* [S] BERT token types, or NULL (zeros); copied */
   const int *attention_mask;     /* [S] 1 = token, 0 = padding (encoders), NULL = all 1; copied */
+  /* 1: products that the pass fuses (q/k/v, gate/up: one job over shared input) run one per
+   * module, each between its own enter and exit events, so a profiler's clock on those
+   * events measures each module's own product. 0 (default): fused, and the products run
+   * before the first of those modules' enter events (the parent's time). Same results. */
+  int separate_products;
 } ls_fwd_opts;
 
 typedef enum ls_fwd_state {

@@ -40,6 +40,7 @@ struct ls_pool {
   atomic_int next;             /* next task index to hand out */
   atomic_int active;           /* workers still inside the current job */
   pool_scratch *scratch;       /* [n_threads + 1]: one per worker, then the caller's job buffer */
+  ls_pool_trace *trace;        /* job spans for a profiler, or NULL (pool.h) */
 };
 
 typedef struct pool_arg {
@@ -93,10 +94,21 @@ static int all_done(ls_pool *p, unsigned long unused) {
 }
 
 static void pool_drain(ls_pool *p, int worker) {
+  ls_pool_trace *tr = worker > 0 ? p->trace : NULL;
+  long long t0 = 0;
+  int tasks = 0;
   for (;;) {
     int i = atomic_fetch_add(&p->next, 1);
     if (i >= p->n) break;
+    if (tr && !tasks) t0 = mono_ns();
     p->fn(p->ctx, i, worker);
+    tasks++;
+  }
+  if (tr && tasks && worker < tr->n_workers) {
+    if (tr->n[worker] < tr->cap)
+      tr->spans[worker][tr->n[worker]++] = (ls_pool_span){.t0_ns = t0, .t1_ns = mono_ns(), .tasks = tasks};
+    else
+      tr->dropped[worker]++;
   }
 }
 
@@ -194,6 +206,10 @@ void ls_pool_free(ls_pool *p) {
 }
 
 int ls_pool_threads(const ls_pool *p) { return p ? p->n_threads : 1; }
+
+void ls_pool_trace_set(ls_pool *p, ls_pool_trace *t) {
+  if (p) p->trace = t;
+}
 
 void ls_pool_run(ls_pool *p, int n, ls_pool_task_fn task, void *ctx) {
   if (n <= 0) return;

@@ -37,4 +37,27 @@ float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes);
  * time on the first pass). NULL when out of memory or p is NULL. */
 float *ls_pool_job_scratch(ls_pool *p, size_t bytes);
 
+/* ---- job spans, for a profiler ---------------------------------------------------------
+ * With a trace set, each worker w >= 1 appends, for every job it takes tasks of, one span:
+ * when it took its first task and finished its last (CLOCK_MONOTONIC ns) and how many it
+ * ran. Each worker writes only its own array (no locks, no allocation on the workers); a
+ * full array counts the spans it could not keep in `dropped`. Worker 0 is the caller, whose
+ * thread a profiler already times. Set and cleared only while no job runs (between passes):
+ * the next job's publication makes the pointer visible to the workers. */
+typedef struct ls_pool_span {
+  long long t0_ns, t1_ns; /* CLOCK_MONOTONIC */
+  int tasks;              /* tasks of the job this worker ran */
+} ls_pool_span;
+
+typedef struct ls_pool_trace {
+  int n_workers;              /* entries of the arrays below (the pool's thread count) */
+  ls_pool_span **spans;       /* [n_workers][cap] (row 0 unused) */
+  size_t *n;                  /* [n_workers] spans kept */
+  size_t cap;                 /* per worker */
+  size_t *dropped;            /* [n_workers] spans that did not fit */
+} ls_pool_trace;
+
+/* Starts (t != NULL) or stops recording job spans into t (borrowed until stopped). */
+void ls_pool_trace_set(ls_pool *p, ls_pool_trace *t);
+
 #endif

@@ -29,10 +29,11 @@ int ls_config_analyse(char *text, size_t len, const ls_config_opts *opts, ls_con
   if ((opts && opts->guarded ? ls_json_parse_guarded(text, len, &out->doc) : ls_json_parse(text, len, &out->doc)) !=
       LS_OK)
     return LS_ENOMEM;
-  out->is_model = ls_smell_is_model_config(out->doc);
+  out->is_model = ls_smell_is_model_config(out->doc) || ls_model_is_legacy_config(out->doc, opts ? opts->path : NULL);
   if (out->is_model) {
     if (canceled(opts)) return LS_ECANCELED;
-    int rc = ls_model_build(out->doc, NULL, &out->model, &out->model_diag);
+    ls_model_opts mo = {NULL, 0, opts ? opts->generic : 0, opts ? opts->path : NULL};
+    int rc = ls_model_build(out->doc, &mo, &out->model, &out->model_diag);
     if (rc == LS_ENOMEM) return rc;
     if (rc != LS_OK) { /* no object at the root: the document rules still run */
       ls_model_free(out->model);
@@ -46,7 +47,8 @@ int ls_config_analyse(char *text, size_t len, const ls_config_opts *opts, ls_con
   const ls_model *m = out->model;
   /* Figures need a tree without errors; JSON syntax errors alone leave it whole. */
   if (opts && opts->figures && m && m->n_errors == m->n_json_errors && m->n_modules > 0) {
-    ls_model_figopts fo = {opts->batch, opts->seq, opts->have_dtype ? opts->dtype : ls_model_wdtype_default(m)};
+    ls_model_figopts fo = {opts->batch, opts->seq, opts->have_dtype ? opts->dtype : ls_model_wdtype_default(m),
+                           opts->attn};
     ls_diag d;
     ls_diag_init(&d);
     out->have_fig = ls_model_figures_compute(m, &fo, &out->fig, &d) == LS_OK;

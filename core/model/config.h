@@ -34,10 +34,15 @@ typedef struct ls_config_opts {
   int64_t batch, seq;            /* figures: B >= 1 and S (0: the model's default) */
   int have_dtype;                /* figures: dtype given; else the config's torch_dtype */
   ls_model_wdtype dtype;
+  ls_model_attn_impl attn;       /* figures: attention kernel of the training estimate */
   /* Polled between stages (may be NULL); non-zero stops the analysis with LS_ECANCELED.
    * Lets a pool job of the language server be canceled. */
   int (*canceled)(void *ud);
   void *cancel_ud;
+  int generic;                   /* a model_type layerscope does not model gets the labelled
+                                    generic reading (ls_model_opts.generic) */
+  const char *path;              /* the document's path or URI, for recognising a config
+                                    without model_type by its name (may be NULL) */
   int guarded;                   /* parse with ls_json_parse_guarded: a file that does not look
                                     like JSON is said to be so without quoting its content (files
                                     opened by path; an editor's own document is shown as is) */

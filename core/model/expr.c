@@ -8,6 +8,8 @@
  *   add  := mul {('+'|'-') mul}          mul := unary {('*'|'/'|'%') unary}
  *   unary := ('!'|'-') unary | primary
  *   primary := INT | IDENT | '(' expr ')' | startswith(IDENT, "lit") | inlist(IDENT, expr)
+ *            | itemis(IDENT, expr, "lit") | has(IDENT)
+ *   IDENT may be a dotted path into a nested config: text_config.hidden_size
  * Division is floor division as Python's `//` (upstream computes head_dim that way);
  * division by zero is an error, never a trap. The source strings come from our own tables,
  * but the values come from untrusted config files, hence the checks. */
@@ -68,8 +70,21 @@ static int64_t parse_expr(expr_p *p);
 static int ident_len(const char *s) {
   int n = 0;
   if (!(isalpha((unsigned char)s[0]) || s[0] == '_')) return 0;
-  while (isalnum((unsigned char)s[n]) || s[n] == '_') n++;
+  while (isalnum((unsigned char)s[n]) || s[n] == '_' ||
+         (s[n] == '.' && (isalpha((unsigned char)s[n + 1]) || s[n + 1] == '_')))
+    n++;
   return n;
+}
+
+/* A string literal at p->s: its start and length; p->s moves past it. */
+static const char *parse_lit(expr_p *p, size_t *ln) {
+  skip_ws(p);
+  if (*p->s != '"') { fail(p, LS_EINVAL, "expected a string at '%s'", p->s); return NULL; }
+  const char *lit = ++p->s;
+  while (*p->s && *p->s != '"') p->s++;
+  *ln = (size_t)(p->s - lit);
+  if (*p->s == '"') p->s++;
+  return lit;
 }
 
 static int64_t parse_primary(expr_p *p) {
@@ -95,30 +110,40 @@ static int64_t parse_primary(expr_p *p) {
   const char *name = p->s;
   p->s += n;
   skip_ws(p);
-  if (*p->s == '(' && ((n == 10 && strncmp(name, "startswith", 10) == 0) ||
-                       (n == 6 && strncmp(name, "inlist", 6) == 0))) {
-    int is_sw = n == 10;
+  int fn = *p->s != '(' ? 0
+           : n == 10 && strncmp(name, "startswith", 10) == 0 ? 1
+           : n == 6 && strncmp(name, "inlist", 6) == 0 ? 2
+           : n == 6 && strncmp(name, "itemis", 6) == 0 ? 3
+           : n == 3 && strncmp(name, "has", 3) == 0 ? 4 : 0;
+  if (fn) {
     p->s++;
     skip_ws(p);
     const char *arg = p->s;
     int an = ident_len(arg);
     if (an == 0) return fail(p, LS_EINVAL, "expected a key name at '%s'", p->s);
     p->s += an;
-    if (!accept(p, ",")) return fail(p, LS_EINVAL, "expected ',' at '%s'", p->s);
     int64_t r = 0;
-    if (is_sw) {
-      skip_ws(p);
-      if (*p->s != '"') return fail(p, LS_EINVAL, "expected a string at '%s'", p->s);
-      const char *lit = ++p->s;
-      while (*p->s && *p->s != '"') p->s++;
-      size_t ln = (size_t)(p->s - lit);
-      if (*p->s == '"') p->s++;
+    if (fn != 4 && !accept(p, ",")) return fail(p, LS_EINVAL, "expected ',' at '%s'", p->s);
+    if (fn == 1) {
+      size_t ln = 0;
+      const char *lit = parse_lit(p, &ln);
+      if (!lit) return 0;
       const char *sv = p->env->lookup_str ? p->env->lookup_str(p->env->ctx, arg, (size_t)an, p->deps) : NULL;
       r = sv && strncmp(sv, lit, ln) == 0;
-    } else {
+    } else if (fn == 2) {
       int64_t v = parse_expr(p);
       if (p->rc) return 0;
       r = p->env->in_list ? p->env->in_list(p->env->ctx, arg, (size_t)an, v, p->deps) : 0;
+    } else if (fn == 3) {
+      int64_t v = parse_expr(p);
+      if (p->rc) return 0;
+      if (!accept(p, ",")) return fail(p, LS_EINVAL, "expected ',' at '%s'", p->s);
+      size_t ln = 0;
+      const char *lit = parse_lit(p, &ln);
+      if (!lit) return 0;
+      r = p->env->item_is ? p->env->item_is(p->env->ctx, arg, (size_t)an, v, lit, ln, p->deps) : 0;
+    } else {
+      r = p->env->present ? p->env->present(p->env->ctx, arg, (size_t)an, p->deps) : 0;
     }
     if (!accept(p, ")")) return fail(p, LS_EINVAL, "expected ')' at '%s'", p->s);
     return r;

@@ -1,84 +1,22 @@
 /* fam_llama.c: llama-style decoder families as data: llama (Llama 1/2/3, TinyLlama,
- * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2. Key defaults are those
+ * CodeLlama, Yi), mistral, mixtral, qwen2, qwen2_moe, gemma, gemma2, olmo2, granite, phimoe. Key defaults are those
  * of the upstream transformers config classes (LlamaConfig, MistralConfig, ...); module
  * names and registration order follow the upstream modeling files, so tensor names equal
- * the state_dict names. Shared structure is written once as row macros. */
-#include "core/model/fam_docs.h"
+ * the state_dict names. Shared structure is written once as row macros (fam_ll.h). */
+#include "core/model/fam_ll.h"
 
-/* ---------------------------------------------------------------- shared rows */
+/* ---------------------------------------------------------------- shared heads */
 
-/* Attention with q/k/v/o projections; win = per-layer sliding window expression. */
-#define LL_ATTN(type, win, qkvb, ob)                                                           \
-  LS_F_ATTN(NULL, "self_attn", type, "B, S, hidden_size",                                      \
-            "num_attention_heads n_kv hd rope_theta rope_scaling attention_dropout "           \
-            "max_position_embeddings sliding_window",                                          \
-            "num_attention_heads*hd | n_kv*hd | " win " | 0"),                                 \
-      LS_F_LINEAR(NULL, "q_proj", "num_attention_heads*hd", "hidden_size", qkvb),              \
-      LS_F_LINEAR(NULL, "k_proj", "n_kv*hd", "hidden_size", qkvb),                             \
-      LS_F_LINEAR(NULL, "v_proj", "n_kv*hd", "hidden_size", qkvb),                             \
-      LS_F_LINEAR(NULL, "o_proj", "hidden_size", "num_attention_heads*hd", ob), LS_F_END
-
-/* Gated MLP: down(act(gate(x)) * up(x)) */
-#define LL_MLP(cond, name, type, ffn, mb)                                                      \
-  LS_F_MOD(cond, name, type, MLP, "B, S, hidden_size", "hidden_act hidden_activation " ffn),   \
-      LS_F_LINEAR(NULL, "gate_proj", ffn, "hidden_size", mb),                                  \
-      LS_F_LINEAR(NULL, "up_proj", ffn, "hidden_size", mb),                                    \
-      LS_F_LINEAR(NULL, "down_proj", "hidden_size", ffn, mb), LS_F_END
-
-#define LL_NORM(name, type) LS_F_RMSNORM(NULL, name, type, "hidden_size", "rms_norm_eps")
-
-#define LL_EMBED LS_F_EMBEDDING(NULL, "embed_tokens", "vocab_size", "hidden_size", "pad_token_id")
-
-#define LL_LAYERS_OPEN(type)                                                                   \
-  LS_F_MOD(NULL, "layers", "ModuleList", LIST, "B, S, hidden_size", NULL),                     \
-      LS_F_LOOP(NULL, "L", "num_hidden_layers", type, BLOCK, "B, S, hidden_size", NULL)
-#define LL_LAYERS_CLOSE LS_F_ENDLOOP, LS_F_END
-
-/* Heads shared by the decoder families: CausalLM (lm_head tied by tie_word_embeddings) and
- * SequenceClassification (score, no bias). */
-#define LL_LM_HEAD(embed)                                                                      \
-  {'M', NULL, "lm_head", "Linear", LS_MODEL_KIND_LINEAR, "B, S, vocab_size", NULL, NULL,        \
-   "B, S, hidden_size"},                                                                       \
-      LS_F_PARTIE(NULL, "weight", "vocab_size, hidden_size", embed, "tie_word_embeddings"),    \
-      LS_F_END
 static const ls__frow k_ll_clm[] = {LS_F_BACKBONE, LL_LM_HEAD("{P}embed_tokens.weight")};
 static const ls__frow k_ll_seqcls[] = {
     LS_F_BACKBONE, LS_F_LINEAR(NULL, "score", "num_labels", "hidden_size", "0")};
 static const ls__frow k_ll_tokcls[] = {
     LS_F_BACKBONE, LS_F_LINEAR(NULL, "score", "num_labels", "hidden_size", "1")};
-static const ls__fhead k_ll_heads[] = {
+const ls__fhead ls__ll_heads[LS__LL_N_HEADS] = {
     {LS_MODEL_HEAD_CAUSAL_LM, "ForCausalLM", k_ll_clm, LS_F_N(k_ll_clm)},
     {LS_MODEL_HEAD_SEQ_CLS, "ForSequenceClassification", k_ll_seqcls, LS_F_N(k_ll_seqcls)},
     {LS_MODEL_HEAD_TOKEN_CLS, "ForTokenClassification", k_ll_tokcls, LS_F_N(k_ll_tokcls)},
 };
-
-/* Keys every llama-style config has, with the family's defaults. */
-#define LL_KEYS(vocab, hidden, inter, layers, heads, act, maxpos, eps, theta)                   \
-  LS_F_KEY("vocab_size", "", INT, DIM, VOCAB, vocab, D_VOCAB, NULL),                           \
-      LS_F_KEY("hidden_size", "", INT, DIM, HIDDEN, hidden, D_HIDDEN, NULL),                   \
-      LS_F_KEY("intermediate_size", "", INT, DIM, INTERMEDIATE, inter, D_INTER, NULL),         \
-      LS_F_KEY("num_hidden_layers", "", INT, DIM, N_LAYERS, layers, D_LAYERS, NULL),           \
-      LS_F_KEY("num_attention_heads", "", INT, DIM, N_HEADS, heads, D_HEADS, NULL),            \
-      LS_F_KEY("hidden_act", "", STRING, 0, ACT, act, D_ACT, ACTS),                            \
-      LS_F_KEY("max_position_embeddings", "", INT, DIM, MAX_POS, maxpos, D_MAXPOS, NULL),      \
-      LS_F_KEY("rms_norm_eps", "", FLOAT, 0, NORM_EPS, eps, D_RMS, NULL),                      \
-      LS_F_KEY("rope_theta", "", FLOAT, 0, ROPE_THETA, theta, D_THETA, NULL),                  \
-      LS_F_KEY("rope_scaling", "", OBJECT, NULLABLE, ROPE_SCALING, "null", D_ROPE_SCALING, NULL), \
-      LS_F_KEY("attention_dropout", "", FLOAT, 0, DROPOUT, "0.0", D_ATTN_DROP, NULL),          \
-      K_INIT("0.02"), K_CACHE
-#define LL_KV(def) LS_F_KEY("num_key_value_heads", "", INT, DIM | NULLDEF, N_KV_HEADS, def, D_KV, NULL)
-#define LL_HEAD_DIM(def) LS_F_KEY("head_dim", "", INT, DIM | NULLDEF, HEAD_DIM, def, D_HEAD_DIM, NULL)
-#define LL_WINDOW(def) LS_F_KEY("sliding_window", "", INT, DIM | NULLABLE, SLIDING_WINDOW, def, D_WINDOW, NULL)
-
-#define LL_DERIVED(qkvb, ob, mb, win)                                                          \
-  {"hd", "head_dim"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},           \
-      {"sem_qkv_bias", qkvb}, {"sem_out_bias", ob}, {"sem_mlp_bias", mb}, {"sem_window", win}
-
-#define LL_FAMILY(ID, keys, derived, backbone, norm)                                           \
-  const ls__family ls__family_##ID = {                                                         \
-      LS_MODEL_FAMILY_##ID, keys, LS_F_N(keys), derived, LS_F_N(derived), "model",             \
-      "{C}Model", "B, S, hidden_size", backbone, LS_F_N(backbone), k_ll_heads,                 \
-      LS_F_N(k_ll_heads), norm, LS_MODEL_POS_ROPE, 1, 1, 0, 0, 0}
 
 /* ---------------------------------------------------------------- llama */
 
@@ -123,6 +61,22 @@ LL_FAMILY(MISTRAL, k_mistral_keys, k_mistral_derived, k_mistral_bb, LS_MODEL_NOR
 
 /* ---------------------------------------------------------------- mixtral */
 
+/* Mixtral's sparse block (also Phi-3.5-MoE's): gate, then experts.N with w1 (gate), w2
+ * (down), w3 (up) of intermediate_size */
+#define LL_TOP2_MOE(noise_keys)                                                                \
+  LS_F_MOD(NULL, "block_sparse_moe", "{C}SparseMoeBlock", MOE, "B, S, hidden_size",            \
+           "num_local_experts num_experts_per_tok " noise_keys),                               \
+      {'M', NULL, "gate", "Linear", LS_MODEL_KIND_ROUTER, "B, S, num_local_experts", NULL, NULL, \
+       "B, S, hidden_size"},                                                                   \
+      LS_F_PAR(NULL, "weight", "num_local_experts, hidden_size"), LS_F_END,                    \
+      LS_F_MOD(NULL, "experts", "ModuleList", LIST, "B, S, hidden_size", NULL),                \
+      LS_F_LOOP(NULL, "X", "num_local_experts", "{C}BlockSparseTop2MLP", EXPERT, "B, S, hidden_size", \
+                "intermediate_size hidden_act"),                                               \
+      LS_F_LINEAR(NULL, "w1", "intermediate_size", "hidden_size", "0"),                        \
+      LS_F_LINEAR(NULL, "w2", "hidden_size", "intermediate_size", "0"),                        \
+      LS_F_LINEAR(NULL, "w3", "intermediate_size", "hidden_size", "0"),                        \
+      LS_F_ENDLOOP, LS_F_END, LS_F_END
+
 static const ls_model_keyinfo k_mixtral_keys[] = {
     LL_KEYS("32000", "4096", "14336", "32", "32", "\"silu\"", "131072", "1e-05", "1000000.0"),
     LL_KV("8"), LL_HEAD_DIM("hidden_size / num_attention_heads"), LL_WINDOW("null"),
@@ -140,17 +94,7 @@ static const ls__frow k_mixtral_bb[] = {
     LL_EMBED,
     LL_LAYERS_OPEN("{C}DecoderLayer"),
     LL_ATTN("{C}Attention", "sliding_window", "0", "0"),
-    LS_F_MOD(NULL, "block_sparse_moe", "{C}SparseMoeBlock", MOE, "B, S, hidden_size",
-             "num_local_experts num_experts_per_tok router_jitter_noise"),
-    {'M', NULL, "gate", "Linear", LS_MODEL_KIND_ROUTER, "B, S, num_local_experts", NULL, NULL, "B, S, hidden_size"},
-    LS_F_PAR(NULL, "weight", "num_local_experts, hidden_size"), LS_F_END,
-    LS_F_MOD(NULL, "experts", "ModuleList", LIST, "B, S, hidden_size", NULL),
-    LS_F_LOOP(NULL, "X", "num_local_experts", "{C}BlockSparseTop2MLP", EXPERT, "B, S, hidden_size",
-              "intermediate_size hidden_act"),
-    LS_F_LINEAR(NULL, "w1", "intermediate_size", "hidden_size", "0"),
-    LS_F_LINEAR(NULL, "w2", "hidden_size", "intermediate_size", "0"),
-    LS_F_LINEAR(NULL, "w3", "intermediate_size", "hidden_size", "0"),
-    LS_F_ENDLOOP, LS_F_END, LS_F_END,
+    LL_TOP2_MOE("router_jitter_noise"),
     LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
     LL_LAYERS_CLOSE,
     LL_NORM("norm", "{C}RMSNorm"),
@@ -159,12 +103,6 @@ LL_FAMILY(MIXTRAL, k_mixtral_keys, k_mixtral_derived, k_mixtral_bb, LS_MODEL_NOR
 
 /* ---------------------------------------------------------------- qwen2 */
 
-#define QWEN_WINDOW_KEYS                                                                       \
-  LS_F_KEY("use_sliding_window", "", BOOL, 0, USE_SLIDING, "false", "Enable sliding-window attention on layers >= max_window_layers.", NULL), \
-      LL_WINDOW("4096"),                                                                       \
-      LS_F_KEY("max_window_layers", "", INT, CNT, NONE, "28", "Layers below this index use full attention.", NULL), \
-      LS_F_KEY("layer_types", "", ARRAY, 0, NONE, "null", "Per-layer attention type (sliding_attention | full_attention).", NULL)
-#define QWEN_WIN "(use_sliding_window && L >= max_window_layers ? sliding_window : 0)"
 
 static const ls_model_keyinfo k_qwen2_keys[] = {
     LL_KEYS("151936", "4096", "22016", "32", "32", "\"silu\"", "32768", "1e-06", "10000.0"),
@@ -268,7 +206,7 @@ static const ls__frow k_gemma_bb[] = {
 const ls__family ls__family_GEMMA = {
     LS_MODEL_FAMILY_GEMMA, k_gemma_keys, LS_F_N(k_gemma_keys), k_gemma_derived,
     LS_F_N(k_gemma_derived), "model", "{C}Model", "B, S, hidden_size", k_gemma_bb,
-    LS_F_N(k_gemma_bb), k_ll_heads, LS_F_N(k_ll_heads), LS_MODEL_NORM_RMS_PLUS1,
+    LS_F_N(k_gemma_bb), ls__ll_heads, LS__LL_N_HEADS, LS_MODEL_NORM_RMS_PLUS1,
     LS_MODEL_POS_ROPE, 1, 1, 0, 1, 0};
 
 static const ls_model_keyinfo k_gemma2_keys[] = {
@@ -295,5 +233,122 @@ static const ls__frow k_gemma2_bb[] = {
 const ls__family ls__family_GEMMA2 = {
     LS_MODEL_FAMILY_GEMMA2, k_gemma2_keys, LS_F_N(k_gemma2_keys), k_gemma2_derived,
     LS_F_N(k_gemma2_derived), "model", "{C}Model", "B, S, hidden_size", k_gemma2_bb,
-    LS_F_N(k_gemma2_bb), k_ll_heads, LS_F_N(k_ll_heads), LS_MODEL_NORM_RMS_PLUS1,
+    LS_F_N(k_gemma2_bb), ls__ll_heads, LS__LL_N_HEADS, LS_MODEL_NORM_RMS_PLUS1,
     LS_MODEL_POS_ROPE, 1, 1, 0, 1, 0};
+
+/* ---------------------------------------------------------------- olmo2 */
+
+/* Olmo2Config / modeling_olmo2.py (transformers 4.47): llama's projections, then RMSNorm over
+ * the whole query and key projections (q_norm [heads x head_dim], k_norm [kv heads x
+ * head_dim], unlike Qwen3's per-head norms), and norms after each sublayer instead of before:
+ * the layer has post_attention_layernorm and post_feedforward_layernorm, no input_layernorm. */
+static const ls_model_keyinfo k_olmo2_keys[] = {
+    LL_KEYS("50304", "4096", "11008", "32", "32", "\"silu\"", "2048", "1e-05", "10000.0"),
+    LL_KV("num_attention_heads"),
+    LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL),
+    K_TIE("false"), K_BOS("null"), K_EOS("50279"), K_PAD("1"),
+};
+static const ls__fderived k_olmo2_derived[] = {
+    {"hd", "hidden_size / num_attention_heads"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},
+    {"sem_qkv_bias", "attention_bias"}, {"sem_out_bias", "attention_bias"}, {"sem_mlp_bias", "0"},
+    {"sem_window", "0"}, {"sem_post_norm", "1"}};
+static const ls__frow k_olmo2_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LS_F_ATTN(NULL, "self_attn", "{C}Attention", "B, S, hidden_size",
+              "num_attention_heads n_kv rope_theta rope_scaling attention_dropout rms_norm_eps",
+              "num_attention_heads*hd | n_kv*hd | 0 | 0"),
+    LS_F_LINEAR(NULL, "q_proj", "num_attention_heads*hd", "hidden_size", "attention_bias"),
+    LS_F_LINEAR(NULL, "k_proj", "n_kv*hd", "hidden_size", "attention_bias"),
+    LS_F_LINEAR(NULL, "v_proj", "n_kv*hd", "hidden_size", "attention_bias"),
+    LS_F_LINEAR(NULL, "o_proj", "hidden_size", "num_attention_heads*hd", "attention_bias"),
+    LS_F_RMSNORM(NULL, "q_norm", "{C}RMSNorm", "num_attention_heads*hd", "rms_norm_eps"),
+    LS_F_RMSNORM(NULL, "k_norm", "{C}RMSNorm", "n_kv*hd", "rms_norm_eps"),
+    LS_F_END,
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
+    LL_NORM("post_attention_layernorm", "{C}RMSNorm"), LL_NORM("post_feedforward_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(OLMO2, k_olmo2_keys, k_olmo2_derived, k_olmo2_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- granite */
+
+/* GraniteConfig / modeling_granite.py (transformers 4.45): Llama's tree, with four scalars
+ * that change the arithmetic and no tensor: embeddings x embedding_multiplier, attention
+ * scores x attention_multiplier (instead of 1/sqrt(head_dim)), each residual branch x
+ * residual_multiplier, logits / logits_scaling. */
+static const ls_model_keyinfo k_granite_keys[] = {
+    LL_KEYS("32000", "4096", "11008", "32", "32", "\"silu\"", "2048", "1e-06", "10000.0"),
+    LL_KV("num_attention_heads"),
+    LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL),
+    LS_F_KEY("mlp_bias", "", BOOL, 0, NONE, "false", "Bias on the gate, up and down projections.", NULL),
+    LS_F_KEY("embedding_multiplier", "", FLOAT, 0, NONE, "1.0", "Token embeddings are multiplied by this.", NULL),
+    LS_F_KEY("logits_scaling", "", FLOAT, 0, NONE, "1.0", "Logits are divided by this.", NULL),
+    LS_F_KEY("residual_multiplier", "", FLOAT, 0, NONE, "1.0", "Each attention and MLP output is multiplied by this before the residual add.", NULL),
+    LS_F_KEY("attention_multiplier", "", FLOAT, 0, NONE, "1.0", "Scale of the attention scores (replaces 1/sqrt(head_dim)).", NULL),
+    K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
+};
+static const ls__fderived k_granite_derived[] = {
+    {"hd", "hidden_size / num_attention_heads"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},
+    {"sem_qkv_bias", "attention_bias"}, {"sem_out_bias", "attention_bias"}, {"sem_mlp_bias", "mlp_bias"},
+    {"sem_window", "0"}};
+static const ls__frow k_granite_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", "0", "attention_bias", "attention_bias"),
+    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "mlp_bias"),
+    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
+    LL_LAYERS_CLOSE,
+    LL_NORM("norm", "{C}RMSNorm"),
+};
+LL_FAMILY(GRANITE, k_granite_keys, k_granite_derived, k_granite_bb, LS_MODEL_NORM_RMS);
+
+/* ---------------------------------------------------------------- phimoe */
+
+/* PhimoeConfig / modeling_phimoe.py (transformers 4.46): Mixtral's sparse MoE block (gate,
+ * experts.N.w1/w2/w3) under Phi-3's attention with biases, LayerNorms with bias instead of
+ * RMSNorms (despite the key's name rms_norm_eps), and an LM head with a bias. Its longrope
+ * rope_scaling carries short_mscale and long_mscale, which PhimoeRotaryEmbedding reads. */
+static const ls_model_keyinfo k_phimoe_keys[] = {
+    LL_KEYS("32064", "4096", "6400", "32", "32", "\"silu\"", "131072", "1e-05", "1000000.0"),
+    LL_KV("8"), LL_WINDOW("null"),
+    LS_F_KEY("num_experts_per_tok", "", INT, DIM, TOP_K, "2", "Experts each token is routed to (top-k).", NULL),
+    LS_F_KEY("num_local_experts", "", INT, DIM, N_EXPERTS, "16", "Experts per sparse MoE block.", NULL),
+    LS_F_KEY("output_router_logits", "", BOOL, 0, NONE, "false", "Return router logits.", NULL),
+    LS_F_KEY("router_aux_loss_coef", "", FLOAT, 0, NONE, "0.001", "Weight of the load-balancing loss.", NULL),
+    LS_F_KEY("router_jitter_noise", "", FLOAT, 0, NONE, "0.01", "Multiplicative noise on router inputs in training.", NULL),
+    LS_F_KEY("input_jitter_noise", "", FLOAT, 0, NONE, "0.0", "Multiplicative noise on expert inputs in training.", NULL),
+    LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL),
+    LS_F_KEY("lm_head_bias", "", BOOL, 0, NONE, "false", "Bias on the LM head.", NULL),
+    LS_F_KEY("original_max_position_embeddings", "", INT, DIM, NONE, "4096", "Context length of pretraining (longrope scaling starts from it).", NULL),
+    LS_F_KEY("hidden_dropout", "", FLOAT, 0, DROPOUT, "0.0", "Dropout of Phi-3.5-MoE's own code on residual branches (kept as an attribute).", NULL),
+    K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
+};
+static const ls__fderived k_phimoe_derived[] = {
+    {"hd", "hidden_size / num_attention_heads"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},
+    {"sem_qkv_bias", "attention_bias"}, {"sem_out_bias", "attention_bias"}, {"sem_mlp_bias", "0"},
+    {"sem_window", "sliding_window"}, {"sem_experts", "num_local_experts"}, {"moe_ffn", "intermediate_size"},
+    {"sem_norm", "0"}};
+#define PM_LN(name) LS_F_LAYERNORM_S(NULL, name, "hidden_size", NULL, "rms_norm_eps", "S")
+static const ls__frow k_phimoe_bb[] = {
+    LL_EMBED,
+    LL_LAYERS_OPEN("{C}DecoderLayer"),
+    LL_ATTN("{C}Attention", "sliding_window", "attention_bias", "attention_bias"),
+    LL_TOP2_MOE("router_jitter_noise input_jitter_noise"),
+    PM_LN("input_layernorm"), PM_LN("post_attention_layernorm"),
+    LL_LAYERS_CLOSE,
+    PM_LN("norm"),
+};
+static const ls__frow k_phimoe_clm[] = {
+    LS_F_BACKBONE,
+    {'M', NULL, "lm_head", "Linear", LS_MODEL_KIND_LINEAR, "B, S, vocab_size", NULL, NULL, "B, S, hidden_size"},
+    LS_F_PARTIE(NULL, "weight", "vocab_size, hidden_size", "{P}embed_tokens.weight", "tie_word_embeddings"),
+    LS_F_PAR("lm_head_bias", "bias", "vocab_size"), LS_F_END};
+static const ls__fhead k_phimoe_heads[] = {
+    {LS_MODEL_HEAD_CAUSAL_LM, "ForCausalLM", k_phimoe_clm, LS_F_N(k_phimoe_clm)}};
+const ls__family ls__family_PHIMOE = {
+    LS_MODEL_FAMILY_PHIMOE, k_phimoe_keys, LS_F_N(k_phimoe_keys), k_phimoe_derived,
+    LS_F_N(k_phimoe_derived), "model", "{C}Model", "B, S, hidden_size", k_phimoe_bb,
+    LS_F_N(k_phimoe_bb), k_phimoe_heads, LS_F_N(k_phimoe_heads), LS_MODEL_NORM_LAYER,
+    LS_MODEL_POS_ROPE, 1, 1, 0, 0, 0};

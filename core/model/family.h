@@ -7,15 +7,22 @@
  * builder (build.c) evaluates them and records which keys each expression read, which is how
  * "which tensors does this key shape" falls out without any per-family code.
  *
+ * Key names may be dotted paths into nested configs ("text_config.hidden_size").
+ *
  * Row language (ls__frow.op):
  *   'M' open a module   name (relative), type ("{C}" = class prefix), kind, out shape, keys;
- *       for ATTENTION, `arg` = "d_attn | cached kv dim | window | cross" expressions
+ *       for ATTENTION, `arg` = "d_attn | cached kv dim | window | cross [| d_v | latent]"
+ *       expressions (d_v: width of AV when the value heads differ; latent: MLA's cached
+ *       elements per token); for SSM, `arg` = the elements of its cached state per
+ *       sequence (conv state + scan state, whatever the sequence length)
  *   'E' close the module opened last
  *   'L' open a loop: count expression in `arg`; loop variable `name` ("L" layer, "X" expert)
- *       creates numbered child modules "0".."n-1" of type/kind/out given; closed by 'N'
+ *       creates numbered child modules "0".."n-1" of type/kind/out given (from `in` when
+ *       given: the first index, so DeepSeek's MTP layer after 61 layers is "61"); closed by 'N'
  *   'N' close the loop
  *   'P' parameter tensor on the current module: leaf name, shape; `arg` = tie target (full
- *       name with "{P}" = backbone prefix), `keys` = condition for the tie
+ *       name with "{P}" = backbone prefix), `keys` = condition for the tie; `in` = "buffer"
+ *       for a persistent buffer, "stacked:<expr>" for experts stacked on dim 0
  *   'B' insert the backbone here (its rows are ls__family.backbone)
  * Every row has an optional condition `cond` (NULL = always); a false 'M'/'L' skips the
  * whole module/loop.
@@ -76,6 +83,11 @@ typedef struct ls__expr_env {
   /* inlist(key, v): 1 when the key's array holds integer v */
   int (*in_list)(void *ctx, const char *name, size_t len, int64_t v, ls_model_keyset *deps);
   void *ctx;
+  /* itemis(key, i, "lit"): 1 when item i of the key's array is the string lit (layer_types);
+   * has(key): 1 when the key is written in the file (not defaulted). May be NULL (0). */
+  int (*item_is)(void *ctx, const char *name, size_t len, int64_t i, const char *lit, size_t lit_len,
+                 ls_model_keyset *deps);
+  int (*present)(void *ctx, const char *name, size_t len, ls_model_keyset *deps);
 } ls__expr_env;
 
 /* Evaluates expression src (checked 64-bit integer arithmetic; booleans are 0/1). On error
@@ -106,6 +118,11 @@ static inline void ls__keyset_union(ls_model_keyset *a, const ls_model_keyset *b
   {'L', cond, var, type, LS_MODEL_KIND_##kind, out, count, keys, NULL}
 #define LS_F_ENDLOOP {'N', NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}
 #define LS_F_PAR(cond, leaf, shape) {'P', cond, leaf, NULL, 0, shape, NULL, NULL, NULL}
+#define LS_F_BUF(cond, leaf, shape) {'P', cond, leaf, NULL, 0, shape, NULL, NULL, "buffer"}
+/* experts stacked on dim 0 (n = expression of the expert count) */
+#define LS_F_STACKED(cond, leaf, shape, n) {'P', cond, leaf, NULL, 0, shape, NULL, NULL, "stacked:" n}
+#define LS_F_LOOP_FROM(cond, var, start, count, type, kind, out, keys)                         \
+  {'L', cond, var, type, LS_MODEL_KIND_##kind, out, count, keys, start}
 #define LS_F_PARTIE(cond, leaf, shape, target, tiecond)                                        \
   {'P', cond, leaf, NULL, 0, shape, target, tiecond, NULL}
 /* An attention module; arg = "d_attn_expr | cached_kv_dim_expr | window_expr | cross(0/1)" */

@@ -4,9 +4,12 @@
  *   - 1 multiply-add = 2 FLOPs; FLOPs count matrix products only (Linear/Conv1D weights,
  *     the LM head, and attention's QK^T and AV); norms, activations, softmax are left out.
  *   - Attention at sequence length S: each token attends to min(S, sliding_window) keys
- *     (no causal halving; Chinchilla appendix F counts the same way).
+ *     (no causal halving; Chinchilla appendix F counts the same way): 2 x keys x (d_qk + d_v).
  *   - MoE: FLOPs use the active (top_k) experts per token.
  *   - Training FLOPs = 3 x forward (backward = 2 x forward).
+ *   - A vision tower (modules of kind VISION and below) runs once per image on its patches:
+ *     its FLOPs are per image, each matrix applied to the tokens of its output shape
+ *     ([B, T, ...]), attention over its input's T; never in the per-token figures.
  * Every figure is computed with checked 64-bit arithmetic; LS_EOVERFLOW when one does not
  * fit. Pure function of the model and options: no allocation, safe from any thread. */
 #ifndef LS_MODEL_FIGURES_H
@@ -46,30 +49,61 @@ int ls_model_wdtype_parse(const char *s, ls_model_wdtype *out);
 /* Bytes to store n elements in format t (checked); LS_EOVERFLOW. */
 int ls_model_wdtype_bytes(ls_model_wdtype t, int64_t n, uint64_t *out);
 
+/* The attention kernel training runs with, for the activation memory it keeps: eager stores
+ * the S x S probabilities (Korthikanti et al.), sdpa (PyTorch's default kernels on GPU) and
+ * flash store only a float32 log-sum-exp per head and token. */
+typedef enum ls_model_attn_impl {
+  LS_MODEL_ATTN_SDPA = 0,   /* transformers' default */
+  LS_MODEL_ATTN_EAGER,
+  LS_MODEL_ATTN_FLASH
+} ls_model_attn_impl;
+/* "sdpa", "eager", "flash" (also "flash_attention_2") -> 0 and *out; LS_EINVAL otherwise. */
+int ls_model_attn_impl_parse(const char *s, ls_model_attn_impl *out);
+const char *ls_model_attn_impl_name(ls_model_attn_impl a);
+
 typedef struct ls_model_figopts {
   int64_t batch;            /* B >= 1 (default 1 when 0) */
   int64_t seq;              /* S >= 1 (0: min(max_pos, 2048); fixed-length models such as ViT
                                always use their own length) */
   ls_model_wdtype dtype;    /* dtype for activations, KV cache and the "weights" headline */
+  ls_model_attn_impl attn;  /* attention kernel of the training estimate (default sdpa) */
 } ls_model_figopts;
 
 typedef struct ls_model_figures {
   int64_t batch, seq;                  /* as used (defaults resolved) */
   ls_model_wdtype dtype;
+  ls_model_attn_impl attn;
   int64_t params, params_active, params_embedding, params_non_embedding;
+  int64_t params_mtp;                  /* checkpoint-only MTP layers (DeepSeek-V3), not in params
+                                          nor in any other figure; 0 when none */
   /* FLOPs per token at sequence length seq, forward: */
   uint64_t flops_matmul_per_token;     /* 2 x (active matmul weights), incl. LM head */
   uint64_t flops_attn_per_token;       /* 4 x layers x min(S, window) x (n_heads x head_dim) */
   uint64_t flops_per_token;            /* sum of the two */
   uint64_t flops_train_per_token;      /* 3 x flops_per_token */
   uint64_t flops_forward;              /* flops_per_token x batch x seq */
+  uint64_t flops_per_image;            /* vision tower + projector of a multimodal model, once
+                                          per image (not in the per-token figures); 0 when none */
   uint64_t weight_bytes[LS_MODEL_WDTYPE_COUNT]; /* summed per tensor, tied counted once */
-  uint64_t kv_bytes_per_token;         /* K and V, all layers, in dtype (0: no KV cache) */
+  uint64_t weight_bytes_stored;        /* as the checkpoint stores them (quantization_config:
+                                          fp8 with block scales, mxfp4 experts; else torch_dtype);
+                                          0 when its format is not modelled */
+  char stored_format[128];             /* what weight_bytes_stored assumed, or why it is 0 */
+  uint64_t kv_bytes_per_token;         /* K and V, all layers, in dtype (0: no KV cache); for
+                                          MLA the latent (kv_lora_rank + qk_rope_head_dim) that
+                                          MLA-aware engines cache */
+  uint64_t kv_bytes_per_token_expanded; /* MLA only (else 0): K and V decompressed per head, as
+                                          transformers' own cache holds them */
   uint64_t kv_bytes;                   /* x batch x min(seq, window) */
+  uint64_t ssm_state_bytes_per_seq;    /* state-space (Mamba) layers: the state they cache per
+                                          sequence instead of K and V, whatever its length */
+  uint64_t ssm_state_bytes;            /* x batch */
   /* training estimate, mixed precision Adam (docs/figures.md): */
   uint64_t train_weights;              /* 16-bit weights: 2 bytes/param */
   uint64_t train_grads;                /* 16-bit grads: 2 bytes/param */
   uint64_t train_optimizer;            /* fp32 master + Adam m, v: 12 bytes/param */
+  int train_activations_unknown;       /* 1: some layer is not modelled (state-space layers):
+                                          activations and totals are 0, and unknown */
   uint64_t train_activations;          /* all layers stored (Korthikanti et al. 2022) */
   uint64_t train_activations_ckpt;     /* full recomputation: layer inputs + one layer */
   uint64_t train_total, train_total_ckpt;

@@ -55,6 +55,10 @@ const ls_model_keyinfo *ls__common_keys(size_t *n) {
   return k_common;
 }
 
+const ls__family ls__family_none = {
+    LS_MODEL_FAMILY_UNKNOWN, NULL, 0, NULL, 0, "", "", "", NULL, 0, NULL, 0,
+    LS_MODEL_NORM_LAYER, LS_MODEL_POS_NONE, 0, 0, 0, 0, 0};
+
 #define X(id, type, prefix) extern const ls__family ls__family_##id;
 #include "core/model/families.def"
 #undef X

@@ -42,6 +42,10 @@ const char *ls_model_family_class_prefix(ls_model_family f) {
 const char *ls_model_kind_name(ls_model_kind k) {
   return (unsigned)k < LS_MODEL_KIND_COUNT ? k_kind_names[k] : "?";
 }
+const char *ls_model_reading_name(ls_model_reading r) {
+  static const char *const names[] = {"exact", "inferred", "generic", "none"};
+  return (unsigned)r < 4 ? names[r] : "none";
+}
 const char *ls_model_role_name(ls_model_role r) {
   return (unsigned)r < LS_MODEL_ROLE_COUNT ? k_role_names[r] : "?";
 }
@@ -69,20 +73,53 @@ static const struct { const char *suffix; ls_model_head head; } k_suffixes[] = {
     {"Model", LS_MODEL_HEAD_BASE},
 };
 
+/* 1 when family f builds the class suffix (its heads, or its base model). */
+static int family_has_suffix(ls_model_family f, const char *suffix) {
+  const ls__family *t = ls__family_get(f);
+  if (!t) return 0;
+  if (strcmp(suffix, "Model") == 0) return 1;
+  for (size_t i = 0; i < t->n_heads; i++)
+    if (strcmp(t->heads[i].suffix, suffix) == 0) return 1;
+  return 0;
+}
+
 static int class_split(const char *cls, ls_model_family *fam, ls_model_head *head) {
   size_t best = 0;
-  int found = 0;
+  int found = 0, best_has = 0;
   for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++) {
     size_t pl = strlen(k_family_prefixes[f]);
     if (strncmp(cls, k_family_prefixes[f], pl) != 0 || pl < best) continue;
     for (size_t s = 0; s < sizeof k_suffixes / sizeof k_suffixes[0]; s++)
       if (strcmp(cls + pl, k_suffixes[s].suffix) == 0) {
+        /* families sharing a prefix (gemma3_text's Gemma3ForCausalLM, gemma3's
+         * Gemma3ForConditionalGeneration): the one that builds this class wins */
+        int has = family_has_suffix((ls_model_family)f, k_suffixes[s].suffix);
+        if (pl == best && found && best_has >= has) break;
         best = pl;
+        best_has = has;
         *fam = (ls_model_family)f;
         *head = k_suffixes[s].head;
         found = 1;
         break;
       }
+  }
+  if (!found) {
+    static const struct { const char *prefix; ls_model_family fam; } aliases[] = {
+#define X(prefix, id) {prefix, LS_MODEL_FAMILY_##id},
+#include "core/model/class_aliases.def"
+#undef X
+    };
+    for (size_t a = 0; a < sizeof aliases / sizeof aliases[0] && !found; a++) {
+      size_t pl = strlen(aliases[a].prefix);
+      if (strncmp(cls, aliases[a].prefix, pl) != 0) continue;
+      for (size_t s = 0; s < sizeof k_suffixes / sizeof k_suffixes[0]; s++)
+        if (strcmp(cls + pl, k_suffixes[s].suffix) == 0) {
+          *fam = aliases[a].fam;
+          *head = k_suffixes[s].head;
+          found = 1;
+          break;
+        }
+    }
   }
   return found;
 }
@@ -216,6 +253,14 @@ void ls__sem_fill(ls_model *m) {
   s->initializer_range = role_f(m, LS_MODEL_ROLE_INIT_RANGE, 0.02);
   const ls_model_value *dt = role(m, LS_MODEL_ROLE_TORCH_DTYPE);
   s->torch_dtype = dt && dt->kind == LS_MODEL_VT_STRING ? dt->s : "float32";
+  if (!(dt && dt->present) && m->doc && m->doc->root) {
+    /* an MXFP4 checkpoint without torch_dtype loads in bfloat16
+     * (Mxfp4HfQuantizer.update_torch_dtype: "Overriding torch_dtype=None with
+     * torch_dtype=torch.bfloat16"), and its other tensors are stored so (gpt-oss) */
+    const ls_json *q = ls_json_get(m->doc->root, "quantization_config");
+    const ls_json *qm = q && q->kind == LS_JSON_OBJECT ? ls_json_get(q, "quant_method") : NULL;
+    if (qm && qm->kind == LS_JSON_STRING && strcmp(qm->u.str.s, "mxfp4") == 0) s->torch_dtype = "bfloat16";
+  }
 }
 
 /* ---------------------------------------------------------------- build */
@@ -257,7 +302,9 @@ int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model *
   ls_arena_init(&p->arena, 0);
   int rc = LS_ENOMEM;
 
-  /* family */
+  /* family: model_type, else (no model_type) architectures, the model's name in the path,
+   * the key signature (recognise.c); a type layerscope does not model gets no tree unless
+   * the caller asks for the generic reading */
   const ls_json *mt = ls_json_get(root, "model_type");
   const ls_json *archs = ls_json_get(root, "architectures");
   const char *arch0 = NULL;
@@ -269,17 +316,62 @@ int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model *
   ls_model_head head = LS_MODEL_HEAD_CAUSAL_LM;
   int arch_ok = arch0 && class_split(arch0, &fam, &head);
   ls_model_family arch_fam = arch_ok ? fam : LS_MODEL_FAMILY_UNKNOWN;
+  char note[512] = "";
+  const char *type_name = NULL; /* the model_type as written or as inferred */
   if (mt && mt->kind == LS_JSON_STRING) {
-    fam = ls_model_family_from_type(mt->u.str.s);
-    m->model_type = mt->u.str.s;
-    if (fam == LS_MODEL_FAMILY_UNKNOWN && arch_fam != LS_MODEL_FAMILY_UNKNOWN) fam = arch_fam;
-  } else {
+    type_name = mt->u.str.s;
+    fam = ls_model_family_from_type(type_name);
+    if (fam == LS_MODEL_FAMILY_UNKNOWN && arch_fam != LS_MODEL_FAMILY_UNKNOWN &&
+        !ls_model_type_is_upstream(type_name)) {
+      /* a custom type (remote code) whose weights are a class layerscope models */
+      fam = arch_fam;
+      snprintf(note, sizeof note, "model_type \"%s\" is not a transformers type; read as %s from "
+               "architectures \"%s\"", type_name, ls_model_family_name(fam), arch0);
+    }
+  } else if (arch_fam != LS_MODEL_FAMILY_UNKNOWN) {
     fam = arch_fam;
-    m->model_type = ls_model_family_name(fam);
+    snprintf(note, sizeof note, "no model_type: read as %s from architectures \"%s\"",
+             ls_model_family_name(fam), arch0);
+  } else {
+    char where[160], why[200];
+    const char *t = ls__type_from_path(opts ? opts->path : NULL, where, sizeof where);
+    ls_model_family kf;
+    if (t) {
+      type_name = t;
+      fam = ls_model_family_from_type(t);
+      snprintf(note, sizeof note, "no model_type: inferred \"%s\" from the model name \"%s\" in "
+               "its path, as AutoConfig does", t, where);
+    } else if ((kf = ls__family_from_keys(root, why, sizeof why)) != LS_MODEL_FAMILY_UNKNOWN) {
+      fam = kf;
+      snprintf(note, sizeof note, "no model_type: inferred %s from its keys (%s)",
+               ls_model_family_name(fam), why);
+    }
   }
   m->family = fam;
-  p->fam = ls__family_get(fam == LS_MODEL_FAMILY_UNKNOWN ? LS_MODEL_FAMILY_LLAMA : fam);
-  if (!p->fam) goto fail;
+  m->model_type = fam != LS_MODEL_FAMILY_UNKNOWN && !(mt && mt->kind == LS_JSON_STRING)
+                      ? ls_model_family_name(fam) : type_name ? type_name : "unknown";
+  int generic = opts && opts->generic;
+  m->reading = fam != LS_MODEL_FAMILY_UNKNOWN ? (note[0] ? LS_MODEL_READING_INFERRED : LS_MODEL_READING_EXACT)
+               : generic ? LS_MODEL_READING_GENERIC : LS_MODEL_READING_NONE;
+  if (fam == LS_MODEL_FAMILY_UNKNOWN) {
+    char lead[sizeof note + 160];
+    if (type_name && ls_model_type_is_upstream(type_name))
+      snprintf(lead, sizeof lead, "%s%smodel_type \"%s\" is a transformers model type that layerscope "
+               "does not model yet", note, note[0] ? "; " : "", type_name);
+    else if (type_name)
+      snprintf(lead, sizeof lead, "model_type \"%s\" is not a model type layerscope or transformers "
+               "knows", type_name);
+    else
+      snprintf(lead, sizeof lead, "no model_type, and neither architectures, the path nor the keys "
+               "name a family");
+    if (!(m->reading_note = ls_arena_sprintf(&p->arena, "%s (supported: %s)%s", lead, ls_model_supported_types(),
+             generic ? "; the shapes and figures are a generic llama-style reading of the common keys, "
+                       "not this model's"
+                     : ": no shapes or figures (the generic llama-style reading is available on request)")))
+      goto fail;
+  } else if (note[0] && !(m->reading_note = ls_arena_strndup(&p->arena, note, strlen(note)))) goto fail;
+  p->fam = ls__family_get(m->reading == LS_MODEL_READING_GENERIC ? LS_MODEL_FAMILY_LLAMA : fam);
+  if (!p->fam) p->fam = &ls__family_none;
   size_t nc;
   const ls_model_keyinfo *common = ls__common_keys(&nc);
   m->n_values = p->fam->n_keys + nc;
@@ -298,15 +390,20 @@ int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model *
   }
   if (fam == LS_MODEL_FAMILY_UNKNOWN) {
     const ls_json_member *mm = ls_json_get_member(root, "model_type");
-    if (mt && mt->kind == LS_JSON_STRING)
-      rc = ls__issue_add(m, LS_MODEL_SEV_WARNING, "unknown-model-type", -1, mm->value->span,
-                         "model_type \"%s\" is not a known family: reading the common keys as a "
-                         "llama-style decoder", mt->u.str.s);
-    else
-      rc = ls__issue_add(m, LS_MODEL_SEV_WARNING, "no-model-type", -1, (ls_json_span){0, 0},
-                         "no model_type and no recognised architectures: reading the common keys "
-                         "as a llama-style decoder");
+    rc = ls__issue_add(m, LS_MODEL_SEV_WARNING,
+                       mt && mt->kind == LS_JSON_STRING ? "unknown-model-type" : "no-model-type", -1,
+                       mm ? mm->value->span : (ls_json_span){0, 0}, "%s", m->reading_note);
     if (rc) goto fail;
+  }
+  if (m->reading == LS_MODEL_READING_NONE) {
+    /* no family tables to read the keys with: the common keys only, no tree */
+    m->architecture = arch0 ? arch0 : "";
+    m->base_prefix = "";
+    m->head = LS_MODEL_HEAD_BASE;
+    if ((rc = ls__values_read(m, root)) != 0 || (rc = ls__values_resolve(m)) != 0) goto fail;
+    ls__sem_fill(m);
+    *out = m;
+    return 0;
   }
 
   /* head */
@@ -330,7 +427,9 @@ int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model *
                               p->fam->heads[0].suffix)) != 0)
         goto fail;
     }
-    head = p->fam->heads[0].head;
+    /* a legacy config (no model_type, no architectures) is what AutoModel builds: the base
+     * class; any other config without a class gets the family's default head */
+    head = !arch0 && m->reading == LS_MODEL_READING_INFERRED ? LS_MODEL_HEAD_BASE : p->fam->heads[0].head;
   }
   int have = head == LS_MODEL_HEAD_BASE;
   for (size_t i = 0; i < p->fam->n_heads && !have; i++) have = p->fam->heads[i].head == head;
@@ -375,6 +474,13 @@ fail:
   ls_model_free(m);
   return ls_diag_set(d, rc ? rc : LS_ENOMEM, "%s", rc == LS_ENOMEM || rc == 0 ? "out of memory building the model"
                                                                              : "cannot build the model");
+}
+
+const char *ls_model_no_tree_reason(const ls_model *m) {
+  if (!m) return "no model";
+  if (m->n_modules > 0) return NULL;
+  if (m->reading == LS_MODEL_READING_NONE && m->reading_note) return m->reading_note;
+  return "the config has errors (see the problems it reports)";
 }
 
 void ls_model_free(ls_model *m) {

@@ -28,7 +28,7 @@
 /* ---------------------------------------------------------------- families, kinds, roles */
 
 typedef enum ls_model_family {
-  LS_MODEL_FAMILY_UNKNOWN = 0, /* generic reading of the common keys (llama-like), warned */
+  LS_MODEL_FAMILY_UNKNOWN = 0, /* a type layerscope does not model (reading GENERIC or NONE) */
 #define X(id, type, prefix) LS_MODEL_FAMILY_##id,
 #include "core/model/families.def"
 #undef X
@@ -56,6 +56,11 @@ const char *ls_model_kind_name(ls_model_kind k);
 const char *ls_model_role_name(ls_model_role r);
 /* model_type string -> family; LS_MODEL_FAMILY_UNKNOWN when not known. */
 ls_model_family ls_model_family_from_type(const char *model_type);
+/* 1 when t is a model_type transformers knows (upstream_types.def), whether or not
+ * layerscope models it. */
+int ls_model_type_is_upstream(const char *t);
+/* The model_types layerscope models, comma-separated ("gpt2, llama, ..."). Static. */
+const char *ls_model_supported_types(void);
 /* An `architectures` class name ("MistralForCausalLM") -> family (longest class prefix that
  * matches and is followed by a known head suffix); UNKNOWN when none. */
 ls_model_family ls_model_family_from_class(const char *class_name);
@@ -175,6 +180,12 @@ typedef struct ls_model_tensor {
   const char *dtype;       /* storage dtype from torch_dtype: "f32", "bf16", "f16" */
   int tied_to;             /* index of the tensor it shares storage with, or -1; a tied
                               tensor is listed (state_dict has it) but counted once */
+  int buffer;              /* 1: a persistent buffer (in the state_dict and the checkpoint,
+                              not a parameter: DeepSeek-V3's e_score_correction_bias) */
+  int mtp;                 /* 1: stored in the checkpoint but not part of the upstream class
+                              (DeepSeek-V3's multi-token-prediction layer): counted apart */
+  int64_t stacked;         /* n > 0: dim 0 stacks n experts ([n_experts, ...], gpt-oss) of
+                              which top_k are active per token; 0 otherwise */
   int layer, expert;       /* -1 when not inside a layer / expert */
   ls_model_keyset keys;    /* config keys that shape it */
 } ls_model_tensor;
@@ -199,8 +210,17 @@ typedef struct ls_model_module {
   int64_t attn_kv_dim;     /* n_kv_heads x head_dim cached per token for K (and for V);
                               0 when nothing is cached (encoder, cross-attention) */
   int64_t attn_window;     /* sliding window of this layer in tokens, 0 = full context */
+  int64_t attn_v_dim;      /* n_heads x value head dim (width of AV); equals attn_dim unless
+                              the value heads differ (MLA: v_head_dim) */
+  int64_t attn_latent;     /* MLA: elements cached per token instead of K and V
+                              (kv_lora_rank + qk_rope_head_dim); 0 = K and V are cached */
   int cross;               /* 1 for cross-attention (keys from the encoder) */
   ls_model_keyset shape_keys; /* keys its output activation shape reads (a subset of keys) */
+  int64_t ssm_state;       /* SSM modules only: elements of the state cached per sequence
+                              (conv state + scan state), independent of its length */
+  int mtp;                 /* 1 inside a checkpoint-only MTP layer (kind MTP and below) */
+  int per_image;           /* 1 inside a vision tower or projector (kind VISION and below):
+                              runs once per image, counted apart from per-token figures */
   int def_key;             /* value index of the key that creates it (the layer/expert
                               count for repeated blocks), -1 if none; see
                               ls_model_module_def_key */
@@ -256,6 +276,21 @@ typedef struct ls_model_sem {
   const char *torch_dtype;    /* "float32", "bfloat16", "float16" (default "float32") */
 } ls_model_sem;
 
+/* How far the figures of a model can be trusted (see docs/figures.md#readings). */
+typedef enum ls_model_reading {
+  LS_MODEL_READING_EXACT = 0, /* model_type names a family layerscope models */
+  LS_MODEL_READING_INFERRED,  /* a modelled family inferred for a config without (a known)
+                                 model_type: from architectures, the model's name in its path
+                                 (as AutoConfig does) or its keys; reading_note says which */
+  LS_MODEL_READING_GENERIC,   /* a type layerscope does not model, read as a llama-style
+                                 decoder because the caller asked (ls_model_opts.generic):
+                                 the figures are not the model's */
+  LS_MODEL_READING_NONE       /* a type layerscope does not model: no tree, no figures */
+} ls_model_reading;
+
+/* "exact", "inferred", "generic", "none". Static. */
+const char *ls_model_reading_name(ls_model_reading r);
+
 typedef enum ls_model_head {
   LS_MODEL_HEAD_BASE = 0,     /* ...Model: backbone only, no prefix on names */
   LS_MODEL_HEAD_CAUSAL_LM,    /* ...ForCausalLM, ...LMHeadModel, ...ForConditionalGeneration */
@@ -270,7 +305,11 @@ typedef enum ls_model_head {
 
 typedef struct ls_model {
   ls_model_family family;
-  const char *model_type;        /* as resolved ("llama"); "unknown" for a generic reading */
+  const char *model_type;        /* as written ("llama", "qwen3_next"), or the type inferred
+                                    for a config without one; "unknown" when none */
+  ls_model_reading reading;
+  const char *reading_note;      /* one sentence: what was inferred or why there is no exact
+                                    reading; NULL for an exact reading (owned by the model) */
   const char *architecture;      /* class built: "LlamaForCausalLM", "BertModel" */
   ls_model_head head;
   const char *base_prefix;       /* prefix of backbone names in this class: "model.",
@@ -285,6 +324,8 @@ typedef struct ls_model {
   int64_t params;                /* unique parameters (tied counted once) */
   int64_t params_active;         /* per token: MoE counts top_k experts (+ shared); else params */
   int64_t params_embedding;      /* token (+ position, type) embedding tables, unique */
+  int64_t params_mtp;            /* unique parameters of checkpoint-only MTP layers (0: none);
+                                    not in params */
   const ls_json_doc *doc;        /* borrowed or owned doc (see ownership above) */
   void *priv;                    /* internal */
   size_t n_json_errors;          /* of n_errors, JSON syntax errors: the tree is still built
@@ -296,6 +337,11 @@ typedef struct ls_model_opts {
   const char *arch;        /* NULL: use architectures[0]; else a class name to build instead
                               ("DistilBertModel") or "base" for the family's base model */
   int64_t num_labels;      /* 0: from the config (num_labels / id2label, default 2) */
+  int generic;             /* a model_type layerscope does not model is read as a llama-style
+                              decoder (READING_GENERIC) instead of getting no tree (NONE) */
+  const char *path;        /* the config's path or URI (may be NULL): a config without
+                              model_type is recognised from the model name in it, as
+                              AutoConfig does; ls_model_load uses its `file` when NULL */
 } ls_model_opts;
 
 /* ---------------------------------------------------------------- building */
@@ -306,6 +352,14 @@ typedef struct ls_model_opts {
  * The doc is borrowed and must outlive the model. opts may be NULL. */
 int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model **out,
                    ls_diag *d);
+/* 1 when a JSON document without model_type and architectures is still a model config:
+ * a legacy one whose path names a model type (as AutoConfig reads it) or whose keys are
+ * those of a family's legacy config (recognise.c). path may be NULL. */
+int ls_model_is_legacy_config(const ls_json_doc *doc, const char *path);
+/* Why a built model has no module tree, as one sentence for hovers and messages ("model_type
+ * \"qwen3_next\" is not a family layerscope models (supported: ...)", "the config has
+ * errors"); NULL when it has one. Owned by the model or static. */
+const char *ls_model_no_tree_reason(const ls_model *m);
 /* Parses text and builds; the model owns the parsed doc. Fails with LS_EPARSE on JSON
  * syntax errors (diag: "file:line:col: invalid JSON: ...", d->line, d->col; *out NULL) and
  * LS_EFORMAT when the config has errors (diag: the first error, naming key and value; *out

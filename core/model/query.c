@@ -1,6 +1,7 @@
 /* query.c: loading from text or a file (read by the bounded reader of config.h), and the
  * read-only queries on a built model that the LSP (hover: value at offset, tensors a key
  * shapes), the debugger (modules a config line configures) and the CLI use. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,7 +39,9 @@ int ls_model_load(const char *text, size_t len, const char *file, const ls_model
     return LS_EPARSE;
   }
   ls_model *m = NULL;
-  rc = ls_model_build(doc, opts, &m, d);
+  ls_model_opts o = opts ? *opts : (ls_model_opts){0};
+  if (!o.path) o.path = file; /* a config without model_type is recognised by its name */
+  rc = ls_model_build(doc, &o, &m, d);
   if (rc) {
     ls_json_doc_free(doc);
     ls_diag_prefix(d, "%s: ", fname);
@@ -96,14 +99,21 @@ const ls_model_value *ls_model_value_by_role(const ls_model *m, ls_model_role r)
 }
 
 int ls_model_value_at(const ls_model *m, size_t off) {
+  /* the innermost: a key of a nested config (text_config.hidden_size) lies inside the value
+   * of its object (text_config) */
+  int best = -1;
+  size_t best_len = SIZE_MAX;
   for (size_t i = 0; i < m->n_values; i++) {
     const ls_model_value *v = &m->values[i];
     if (!v->present) continue;
-    if ((off >= v->key_span.start && off < v->key_span.end) ||
-        (off >= v->value_span.start && off < v->value_span.end))
-      return (int)i;
+    size_t len = v->value_span.end - v->key_span.start;
+    if (((off >= v->key_span.start && off < v->key_span.end) ||
+         (off >= v->value_span.start && off < v->value_span.end)) && len < best_len) {
+      best = (int)i;
+      best_len = len;
+    }
   }
-  return -1;
+  return best;
 }
 
 int ls_model_module_find(const ls_model *m, const char *name) {

@@ -208,12 +208,29 @@ static int read_present(ls_model *m, int idx, const ls_json_member *mem) {
   }
 }
 
+/* The member named by a key: "text_config.hidden_size" is hidden_size inside the object
+ * text_config (a nested config; a null or absent object means its class defaults). */
+static const ls_json_member *member_at(const ls_json *root, const char *name) {
+  const char *dot;
+  while ((dot = strchr(name, '.')) != NULL) {
+    char part[64];
+    size_t n = (size_t)(dot - name);
+    if (n >= sizeof part) return NULL;
+    memcpy(part, name, n);
+    part[n] = 0;
+    root = ls_json_get(root, part);
+    if (!root || root->kind != LS_JSON_OBJECT) return NULL;
+    name = dot + 1;
+  }
+  return ls_json_get_member(root, name);
+}
+
 int ls__values_read(ls_model *m, const ls_json *root) {
   ls__priv *p = m->priv;
   for (size_t i = 0; i < m->n_values; i++) {
     ls_model_value *v = &m->values[i];
     ls__keyset_add(&v->deps, (int)i);
-    const ls_json_member *mem = ls_json_get_member(root, v->info->name);
+    const ls_json_member *mem = member_at(root, v->info->name);
     if (!mem && v->info->aliases && v->info->aliases[0]) {
       /* aliases in their listed order; the first present wins */
       const char *s = v->info->aliases;
@@ -225,7 +242,7 @@ int ls__values_read(ls_model *m, const ls_json *root) {
         if (e > s && (size_t)(e - s) < sizeof nm) {
           memcpy(nm, s, (size_t)(e - s));
           nm[e - s] = 0;
-          mem = ls_json_get_member(root, nm);
+          mem = member_at(root, nm);
         }
         s = e;
       }
@@ -309,6 +326,26 @@ int ls__in_list(void *ctx, const char *name, size_t len, int64_t x, ls_model_key
   return 0;
 }
 
+int ls__item_is(void *ctx, const char *name, size_t len, int64_t x, const char *lit, size_t lit_len,
+                ls_model_keyset *deps) {
+  ls_model *m = ctx;
+  int idx = ls__value_index_n(m, name, len);
+  if (idx < 0) return 0;
+  const ls_model_value *v = &m->values[idx];
+  if (deps) ls__keyset_add(deps, idx);
+  if (!v->present || !v->json || v->json->kind != LS_JSON_ARRAY || x < 0 || (uint64_t)x >= v->json->u.arr.n) return 0;
+  const ls_json *it = v->json->u.arr.items[x];
+  return it->kind == LS_JSON_STRING && it->u.str.len == lit_len && memcmp(it->u.str.s, lit, lit_len) == 0;
+}
+
+int ls__present(void *ctx, const char *name, size_t len, ls_model_keyset *deps) {
+  ls_model *m = ctx;
+  int idx = ls__value_index_n(m, name, len);
+  if (idx < 0) return 0;
+  if (deps) ls__keyset_add(deps, idx);
+  return m->values[idx].present && m->values[idx].valid && m->values[idx].kind != LS_MODEL_VT_NULL;
+}
+
 static int eval_default(ls_model *m, int idx) {
   ls__priv *p = m->priv;
   if (p->state[idx] == 2) return 0;
@@ -349,7 +386,7 @@ static int eval_default(ls_model *m, int idx) {
     } else { /* an expression (e.g. query_pre_attn_scalar = head_dim) */
       int64_t x = 0;
       char err[160];
-      ls__expr_env env = {ls__lookup, ls__lookup_str, ls__in_list, m};
+      ls__expr_env env = LS__ENV(m);
       rc = ls__expr_eval(d, &env, &x, &v->deps, err, sizeof err);
       v->kind = LS_MODEL_VT_FLOAT;
       v->f = (double)x;
@@ -358,7 +395,7 @@ static int eval_default(ls_model *m, int idx) {
   } else {
     int64_t x = 0;
     char err[160];
-    ls__expr_env env = {ls__lookup, ls__lookup_str, ls__in_list, m};
+    ls__expr_env env = LS__ENV(m);
     rc = ls__expr_eval(d, &env, &x, &v->deps, err, sizeof err);
     if (rc == 0) {
       v->kind = k->type == LS_MODEL_VT_BOOL ? LS_MODEL_VT_BOOL : LS_MODEL_VT_INT;
@@ -394,7 +431,7 @@ int ls__derived_eval(ls_model *m) {
   p->n_derived_done = 0;
   for (size_t i = 0; i < f->n_derived && i < LS__MAX_DERIVED; i++) {
     char err[160];
-    ls__expr_env env = {ls__lookup, ls__lookup_str, ls__in_list, m};
+    ls__expr_env env = LS__ENV(m);
     p->derived_deps[i] = (ls_model_keyset){{0, 0}};
     int rc = ls__expr_eval(f->derived[i].expr, &env, &p->derived_val[i], &p->derived_deps[i],
                            err, sizeof err);

@@ -299,9 +299,14 @@ int ls_smell_is_model_config(const ls_json_doc *doc) {
 /* Unknown keys at the top level. A key is known when the model read it (its family's keys,
  * legacy aliases, the PretrainedConfig keys). A typo of a known key (edit distance <= 2 and
  * less than half the key) is a warning with a rename fix; any other unknown key is only a
- * hint, since transformers keeps unknown keys as plain attributes without complaint. */
+ * hint, since transformers keeps unknown keys as plain attributes without complaint.
+ * Renames are only proposed towards keys that shape or configure the model (a family's own
+ * keys, common keys with a role): "num_heads" is Mamba-2's head count, not a typo of the
+ * generation setting num_beams. For a type layerscope does not model nothing is said: its
+ * keys are not known here, so no key of it is a typo. */
 static void rule_unknown_keys(ls__sctx *c) {
   const ls_model *m = c->m;
+  if (m->reading == LS_MODEL_READING_NONE || m->reading == LS_MODEL_READING_GENERIC) return;
   const ls_json *root = c->doc->root;
   for (size_t i = 0; i < root->u.obj.n; i++) {
     const ls_json_member *mem = &root->u.obj.members[i];
@@ -310,11 +315,13 @@ static void rule_unknown_keys(ls__sctx *c) {
     int best_d = 3;
     int max = mem->key_len >= 6 ? 2 : 1;
     for (size_t k = 0; k < m->n_values; k++) {
-      const char *name = m->values[k].info->name;
-      int d = ls_smell_edit_distance(mem->key, mem->key_len, name, strlen(name), max);
-      if (d <= max && d < best_d) { best_d = d; best = name; }
+      const ls_model_keyinfo *ki = m->values[k].info;
+      if ((ki->flags & LS_MODEL_KEY_COMMON) && ki->role == LS_MODEL_ROLE_NONE) continue;
+      if (strchr(ki->name, '.')) continue; /* a key of a nested config, not of the top level */
+      int d = ls_smell_edit_distance(mem->key, mem->key_len, ki->name, strlen(ki->name), max);
+      if (d <= max && d < best_d) { best_d = d; best = ki->name; }
     }
-    const char *fam = m->family == LS_MODEL_FAMILY_UNKNOWN ? "the generic" : ls_model_family_name(m->family);
+    const char *fam = ls_model_family_name(m->family);
     ls__sb b;
     if (best && !ls_json_get_member(root, best)) {
       ls__sb_init(&b, LS_SMELL_UNKNOWN_KEY, mem->key_span, mem->key,
@@ -323,8 +330,6 @@ static void rule_unknown_keys(ls__sctx *c) {
       char text[96];
       snprintf(text, sizeof text, "\"%s\"", best);
       ls__sb_fix(&b, 1, mem->key_span, text, "Rename to \"%s\"", best);
-      /* For a family layerscope does not know, the key may be right for it: only a hint. */
-      if (m->family == LS_MODEL_FAMILY_UNKNOWN) b.severity = LS_SMELL_HINT;
     } else {
       ls__sb_init(&b, LS_SMELL_UNKNOWN_KEY, mem->key_span, mem->key,
                    "key \"%s\" is not read by %s configs (kept as a plain attribute)%s%s%s",
@@ -372,15 +377,21 @@ static void rule_model_type(ls__sctx *c) {
     ls__sb b;
     const ls_json_member *ar = ls_json_get_member(root, "architectures");
     ls_json_span at = ar ? ar->key_span : ls__anchor(c);
+    int known = c->m && c->m->family != LS_MODEL_FAMILY_UNKNOWN;
     ls__sb_init(&b, LS_SMELL_NO_MODEL_TYPE, at, NULL,
-                "no \"model_type\": AutoConfig cannot pick a config class for this file%s%s",
-                c->m && c->m->family != LS_MODEL_FAMILY_UNKNOWN ? "; architectures says " : "",
-                c->m && c->m->family != LS_MODEL_FAMILY_UNKNOWN ? ls_model_family_name(c->m->family) : "");
-    if (c->m && c->m->family != LS_MODEL_FAMILY_UNKNOWN) {
+                "no \"model_type\": AutoConfig can only guess the config class from the model's "
+                "name in its path%s%s", c->m && c->m->reading_note ? "; " : "",
+                c->m && c->m->reading_note
+                    ? c->m->reading_note + (strncmp(c->m->reading_note, "no model_type: ", 15) == 0 ? 15 : 0)
+                    : "");
+    if (known) {
       char text[96];
       snprintf(text, sizeof text, "\n  \"model_type\": \"%s\",", ls_model_family_name(c->m->family));
       ls_json_span ins = {root->span.start + 1, root->span.start + 1};
-      ls__sb_fix(&b, 1, ins, text, "Add \"model_type\": \"%s\"", ls_model_family_name(c->m->family));
+      /* preferred only when a class in architectures names the family; a family inferred from
+       * a path or from keys is a guess the user confirms */
+      ls__sb_fix(&b, ar != NULL && ls_model_family_from_class(c->m->architecture) == c->m->family, ins, text,
+                 "Add \"model_type\": \"%s\"", ls_model_family_name(c->m->family));
     }
     ls__sb_commit(c, &b);
     return;
@@ -395,6 +406,18 @@ static void rule_model_type(ls__sctx *c) {
   }
   const char *t = mt->value->u.str.s;
   if (ls_model_family_from_type(t) != LS_MODEL_FAMILY_UNKNOWN) return;
+  ls__sb b;
+  if (ls_model_type_is_upstream(t)) {
+    /* a real transformers type: never "corrected" to another (qwen3 is not a typo of qwen2) */
+    ls__sb_init(&b, LS_SMELL_UNKNOWN_MODEL_TYPE, mt->value->span, "model_type",
+                "model_type \"%s\" is a transformers model type that layerscope does not model "
+                "yet: no shapes or figures%s", t,
+                c->m && c->m->reading == LS_MODEL_READING_GENERIC
+                    ? " of its own; the ones shown are a generic llama-style reading, not this model's"
+                    : " (a generic llama-style reading is available on request)");
+    ls__sb_commit(c, &b);
+    return;
+  }
   const char *best = NULL;
   int best_d = 3;
   for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++) {
@@ -402,11 +425,14 @@ static void rule_model_type(ls__sctx *c) {
     int d = ls_smell_edit_distance(t, mt->value->u.str.len, name, strlen(name), 2);
     if (d < best_d) { best_d = d; best = name; }
   }
-  ls__sb b;
   ls__sb_init(&b, LS_SMELL_UNKNOWN_MODEL_TYPE, mt->value->span, "model_type",
-              "model_type \"%s\" is not a family layerscope knows%s%s%s: shapes and figures "
-              "use a generic llama-style reading of the common keys", t,
-              best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "");
+              "model_type \"%s\" is not a type layerscope or transformers knows%s%s%s: %s", t,
+              best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "",
+              c->m && c->m->family != LS_MODEL_FAMILY_UNKNOWN
+                  ? "read from architectures instead"
+                  : c->m && c->m->reading == LS_MODEL_READING_GENERIC
+                        ? "shapes and figures are a generic llama-style reading of the common keys"
+                        : "no shapes or figures");
   if (best) {
     char text[96];
     snprintf(text, sizeof text, "\"%s\"", best);
@@ -431,7 +457,8 @@ int ls_smell_check(const ls_json_doc *doc, const ls_model *model, const ls_smell
   if (!r) return LS_ENOMEM;
   ls_arena_init(&r->arena, 16 * 1024);
   ls__sctx c = {doc, model, opts, r, NULL, 0, 0, 0};
-  r->is_model_config = ls_smell_is_model_config(doc);
+  /* a legacy config (no model_type, no architectures) is one when the model recognised it */
+  r->is_model_config = ls_smell_is_model_config(doc) || (model && model->reading == LS_MODEL_READING_INFERRED);
   if (doc) rule_json_errors(&c);
   if (doc && doc->root && doc->root->kind != LS_JSON_INVALID && !r->is_model_config) {
     /* Not a model config: say so once and run nothing else (an editor leaves such files
@@ -452,6 +479,7 @@ int ls_smell_check(const ls_json_doc *doc, const ls_model *model, const ls_smell
       rule_unknown_keys(&c);
       rule_model_issues(&c);
       ls__smell_rules_run(&c);
+      ls__smell_family_rules_run(&c);
     }
   }
   if (!c.oom && c.n) {

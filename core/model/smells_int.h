@@ -56,6 +56,8 @@ void ls__sb_commit(ls__sctx *c, ls__sb *b);
 
 /* Architecture rules (smells_rules.c); each reads c->m and commits its findings. */
 void ls__smell_rules_run(ls__sctx *c);
+/* Rules of the families added for issue 17 (smells_families.c). */
+void ls__smell_family_rules_run(ls__sctx *c);
 
 /* Helpers shared by the rules. */
 /* The resolved value with this role when it is usable: present and valid, or defaulted. */

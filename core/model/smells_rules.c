@@ -262,9 +262,13 @@ static void rule_topk(ls__sctx *c) {
 }
 
 /* LS111: only when the window is active (sem.sliding_window is 0 when it is off, e.g. qwen2
- * with use_sliding_window false). */
+ * with use_sliding_window false). Phi-3's released long-context configs (Phi-3-mini-128k,
+ * Phi-3.5-mini) set sliding_window to 262144, twice their context, as their way of saying
+ * "no window": in that family a window at or above the context is the upstream idiom, not a
+ * mistake (docs/rules.md#LS111). */
 static void rule_window(ls__sctx *c) {
   const ls_model *m = c->m;
+  if (m->family == LS_MODEL_FAMILY_PHI3 || m->family == LS_MODEL_FAMILY_PHIMOE) return;
   const ls_model_value *w = ls__sv(m, LS_MODEL_ROLE_SLIDING_WINDOW), *mp = ls__sv(m, LS_MODEL_ROLE_MAX_POS);
   int64_t wv, mpv;
   if (ls__sv_int(w, &wv) || ls__sv_int(mp, &mpv) || m->sem.sliding_window <= 0) return;
@@ -332,7 +336,8 @@ static void rule_dropout(ls__sctx *c) {
     const char *d = v->info->default_expr;
     char *end = NULL;
     if (d) def = strtod(d, &end);
-    int family_off = d && end && *end == 0 && def == 0;
+    /* the generic reading's defaults are llama's, not the model's: no claim about them */
+    int family_off = d && end && *end == 0 && def == 0 && m->family != LS_MODEL_FAMILY_UNKNOWN;
     if (!family_off && !quantized) continue;
     ls__sb b;
     char why[96];
@@ -476,7 +481,11 @@ static void rule_rope(ls__sctx *c) {
                   "and transformers warns that the factor must be a float >= 1", f);
       b.severity = LS_SMELL_WARNING;
       ls__sb_commit(c, &b);
-    } else if (fm->value->u.num.is_integer && strcmp(type, "default") != 0) {
+    } else if (fm->value->u.num.is_integer && strcmp(type, "default") != 0 &&
+               c->m->family != LS_MODEL_FAMILY_DEEPSEEK_V2 && c->m->family != LS_MODEL_FAMILY_DEEPSEEK_V3) {
+      /* DeepSeek's released configs write factor (and beta_fast, beta_slow) as integers, and
+       * its config classes read them as floats ("Models on the hub were saved as int",
+       * DeepseekV3Config): not a mistake there (docs/rules.md#LS112) */
       char text[48];
       snprintf(text, sizeof text, "%lld.0", (long long)fm->value->u.num.int_value);
       ls__sb_init(&b, LS_SMELL_ROPE_SCALING, fm->value->span, "rope_scaling",
@@ -509,6 +518,11 @@ static void rule_rope(ls__sctx *c) {
     const ls_json_member *f = &o->u.obj.members[i];
     if (strcmp(f->key, "type") == 0 || strcmp(f->key, "rope_type") == 0) continue;
     if (in_list(k->required, f->key, f->key_len) || in_list(k->optional, f->key, f->key_len)) continue;
+    /* Phi-3.5-MoE's longrope also scales attention by short_mscale / long_mscale, which
+     * PhimoeRotaryEmbedding reads */
+    if (c->m->family == LS_MODEL_FAMILY_PHIMOE && strcmp(type, "longrope") == 0 &&
+        (strcmp(f->key, "short_mscale") == 0 || strcmp(f->key, "long_mscale") == 0))
+      continue;
     ls__sb_init(&b, LS_SMELL_ROPE_SCALING, f->key_span, "rope_scaling",
                 "\"%s\" is not a field of %s rope_scaling (fields: %s%s%s): transformers "
                 "ignores it with a warning", f->key, type, k->required,

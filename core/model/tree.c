@@ -173,6 +173,8 @@ static int module_push(tb *t, int parent, const char *leaf, const char *type, ls
   else
     md->name = ls_arena_sprintf(&p->arena, "%s.%s", m->modules[parent].name, md->leaf);
   if (!md->type || !md->leaf || !md->name) return LS_ENOMEM;
+  md->per_image = kind == LS_MODEL_KIND_VISION || (parent >= 0 && m->modules[parent].per_image);
+  md->mtp = kind == LS_MODEL_KIND_MTP || (parent >= 0 && m->modules[parent].mtp);
   if (parent >= 0) {
     ls_model_module *pm = &m->modules[parent];
     md->depth = pm->depth + 1;
@@ -260,6 +262,10 @@ static int tensor_push(tb *t, int mod, const ls__frow *r, ls_model_keyset cond_d
     }
   }
   tt->dtype = p->dtype;
+  tt->mtp = md->mtp;
+  if (r->in && strcmp(r->in, "buffer") == 0) tt->buffer = 1;
+  if (r->in && strncmp(r->in, "stacked:", 8) == 0 && (rc = eval(t, r->in + 8, &tt->stacked, &tt->keys)) != 0)
+    return add_error(t, rc, "expert count", &tt->keys);
   if (r->arg) {
     int64_t tie = 1;
     if (r->keys && (rc = eval(t, r->keys, &tie, &tt->keys)) != 0)
@@ -274,6 +280,11 @@ static int tensor_push(tb *t, int mod, const ls__frow *r, ls_model_keyset cond_d
         snprintf(target, sizeof target, "%s", r->arg);
       for (size_t i = m->n_tensors; i-- > 0;)
         if (strcmp(m->tensors[i].name, target) == 0) { tt->tied_to = (int)i; break; }
+      if (tt->tied_to < 0 && p->n_pend < (int)(sizeof p->pend_tensor / sizeof p->pend_tensor[0])) {
+        p->pend_target[p->n_pend] = ls_arena_strndup(&p->arena, target, strlen(target));
+        if (!p->pend_target[p->n_pend]) return LS_ENOMEM;
+        p->pend_tensor[p->n_pend++] = (int)m->n_tensors;
+      }
     }
   }
   ls__keyset_union(&m->modules[mod].keys, &tt->keys);
@@ -311,18 +322,24 @@ static int open_module(tb *t, const ls__frow *r, int parent, const char *leaf, l
   else md->in = md->out;
   if (rc == 0) rc = add_keys_list(t, r->keys, &md->keys);
   if (rc == 0 && r->kind == LS_MODEL_KIND_ATTENTION && r->arg) {
-    /* "d_attn | kv | window | cross" */
-    char buf[256];
+    /* "d_attn | kv | window | cross [| d_v | latent]" */
+    char buf[512];
     snprintf(buf, sizeof buf, "%s", r->arg);
-    int64_t vals[4] = {0, 0, 0, 0};
+    int64_t vals[6] = {0, 0, 0, 0, -1, 0};
     char *save = NULL, *tok = strtok_r(buf, "|", &save);
-    for (int k = 0; k < 4 && tok && rc == 0; k++, tok = strtok_r(NULL, "|", &save))
-      rc = eval(t, tok, &vals[k], &md->keys);
+    /* not eval(): tok points into a stack copy, whose address says nothing about its text
+     * (two attention rows at the same stack depth would share cache entries) */
+    for (int k = 0; k < 6 && tok && rc == 0; k++, tok = strtok_r(NULL, "|", &save))
+      rc = ls__expr_eval(tok, &t->env, &vals[k], &md->keys, t->err, sizeof t->err);
     md->attn_dim = vals[0];
     md->attn_kv_dim = vals[1];
     md->attn_window = vals[2];
     md->cross = vals[3] != 0;
+    md->attn_v_dim = vals[4] >= 0 ? vals[4] : vals[0];
+    md->attn_latent = vals[5];
   }
+  if (rc == 0 && r->kind == LS_MODEL_KIND_SSM && r->arg)
+    rc = ls__expr_eval(r->arg, &t->env, &md->ssm_state, &md->keys, t->err, sizeof t->err);
   if (rc) {
     char what[300];
     snprintf(what, sizeof what, "module %s", md->name);
@@ -379,10 +396,16 @@ static int run_rows(tb *t, const ls__frow *rows, size_t n, int parent) {
           while (a[an] && (a[an] == '_' || (a[an] >= 'a' && a[an] <= 'z') || (a[an] >= '0' && a[an] <= '9'))) an++;
           count_key = ls__value_index_n(m, a, an);
         }
+        int64_t start = 0;
+        if (r->in && (rc = eval(t, r->in, &start, &kdeps)) != 0) return add_error(t, rc, "first index", &kdeps);
+        if (start < 0 || start > (LS__MAX_MODULES / 2)) {
+          snprintf(t->err, sizeof t->err, "first index %lld (%s) is out of range", (long long)start, r->in);
+          return add_error(t, LS_ELIMIT, "repeated block", &kdeps);
+        }
         int lv = p->n_loopvars++;
         p->loopvar_name[lv] = r->name[0];
         int saved_layer = p->cur_layer, saved_expert = p->cur_expert;
-        for (int64_t k = 0; k < count; k++) {
+        for (int64_t k = start; k < start + count; k++) {
           char leaf[24];
           snprintf(leaf, sizeof leaf, "%lld", (long long)k);
           p->loopvar_val[lv] = k;
@@ -430,33 +453,43 @@ static int run_rows(tb *t, const ls__frow *rows, size_t n, int parent) {
   return 0;
 }
 
-/* Parameter counts bottom-up; tied copies count 0. */
+/* Parameter counts bottom-up; tied copies and buffers count 0; an MTP layer's parameters
+ * go to params_mtp (and to its own modules), not to the model's. */
 static int count_params(ls_model *m) {
-  int64_t total = 0, active = 0, embed = 0;
+  int64_t total = 0, active = 0, embed = 0, mtp = 0;
   for (size_t i = 0; i < m->n_modules; i++) m->modules[i].params = 0;
   int64_t top_k = m->sem.top_k;
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *tt = &m->tensors[i];
-    if (tt->tied_to >= 0) continue;
+    if (tt->tied_to >= 0 || tt->buffer) continue;
+    for (int md = tt->module; md >= 0; md = m->modules[md].parent) {
+      if (tt->mtp && !m->modules[md].mtp) break;
+      if (ls__add_i64(m->modules[md].params, tt->numel, &m->modules[md].params)) return LS_EOVERFLOW;
+    }
+    if (tt->mtp) {
+      if (ls__add_i64(mtp, tt->numel, &mtp)) return LS_EOVERFLOW;
+      continue;
+    }
     if (ls__add_i64(total, tt->numel, &total)) return LS_EOVERFLOW;
-    if (tt->expert < 0 || tt->expert < top_k)
-      if (ls__add_i64(active, tt->numel, &active)) return LS_EOVERFLOW;
+    int64_t act = tt->numel;
+    if (tt->stacked > 0) act = top_k < tt->stacked ? tt->numel / tt->stacked * top_k : tt->numel;
+    else if (tt->expert >= 0 && tt->expert >= top_k) act = 0;
+    if (ls__add_i64(active, act, &active)) return LS_EOVERFLOW;
     if (m->modules[tt->module].kind == LS_MODEL_KIND_EMBEDDING ||
         strcmp(tt->leaf, "position_embeddings") == 0 || strcmp(tt->leaf, "cls_token") == 0)
       if (ls__add_i64(embed, tt->numel, &embed)) return LS_EOVERFLOW;
-    for (int md = tt->module; md >= 0; md = m->modules[md].parent)
-      if (ls__add_i64(m->modules[md].params, tt->numel, &m->modules[md].params)) return LS_EOVERFLOW;
   }
   m->params = total;
   m->params_active = active;
   m->params_embedding = embed;
+  m->params_mtp = mtp;
   return 0;
 }
 
 static int tree_run(tb *tp);
 
 int ls__tree_build(ls_model *m) {
-  tb t = {m, {ls__lookup, ls__lookup_str, ls__in_list, m}, ls_calloc(CACHE_N, sizeof(ecache)), {0}};
+  tb t = {m, LS__ENV(m), ls_calloc(CACHE_N, sizeof(ecache)), {0}};
   if (!t.cache) return LS_ENOMEM;
   int rc = tree_run(&t);
   ls_free(t.cache);
@@ -487,6 +520,9 @@ static int tree_run(tb *t) {
     rc = ls__issue_add(m, LS_MODEL_SEV_ERROR, "overflow", -1, (ls_json_span){0, 0},
                        "the model would have more than %d modules", LS__MAX_MODULES);
   if (rc) return rc;
+  for (int k = 0; k < p->n_pend && m->n_errors == m->n_json_errors; k++)
+    for (size_t i = 0; i < m->n_tensors; i++)
+      if (strcmp(m->tensors[i].name, p->pend_target[k]) == 0) { m->tensors[p->pend_tensor[k]].tied_to = (int)i; break; }
   if (m->n_errors == m->n_json_errors && m->n_modules > 0) {
     /* the root's output is its last child's (the head's) */
     ls_model_module *root = &m->modules[0];

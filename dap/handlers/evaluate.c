@@ -1,11 +1,48 @@
 /* evaluate.c: the DAP `evaluate` request (repl, watch, hover) in the debugger's own
  * expression language (core/debug/expr.h): names of the paused module's tensors and of
  * kept outputs, indexing, statistics functions, arithmetic. Nothing else is reachable.
- * Errors name the column and the problem. */
+ * Errors name the column and the problem.
+ *
+ * `sql SELECT ...` in the REPL is answered from the session's run record (the launch's
+ * `record` argument) at any time, stopped or not: one read-only statement, its rows as an
+ * aligned table of at most SQL_MAX_ROWS rows, stopped after SQL_TIMEOUT_MS so the adapter's
+ * loop never waits long on a query. */
 #include <stdio.h>
+#include <string.h>
 
+#include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/record/record.h"
 #include "dap/vars.h"
+
+#define SQL_MAX_ROWS 200
+#define SQL_TIMEOUT_MS 10000
+
+static int eval_sql(dap_server *s, dap_req *req, const char *sql) {
+  dap_dbg *x = s->session.dbg;
+  if (!x) {
+    dap_respond_error(s, req, DAP_ERR_BAD_STATE, "sql: no run yet (launch with a 'record' file first)");
+    return LS_OK;
+  }
+  ls_rec_text t;
+  ls_rec_text_init(&t, SQL_MAX_ROWS);
+  ls_diag d;
+  ls_diag_init(&d);
+  char *text = NULL;
+  int rc = ls_dbg_run_query(x->run, sql, SQL_TIMEOUT_MS, ls_rec_text_row, &t, &d);
+  if (rc == LS_OK) rc = ls_rec_text_render(&t, &text);
+  ls_rec_text_free(&t);
+  if (rc == LS_ENOMEM) return rc;
+  if (rc != LS_OK) {
+    dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "sql: %s", d.msg);
+    return LS_OK;
+  }
+  size_t n = strlen(text);
+  if (n && text[n - 1] == '\n') text[n - 1] = 0; /* the REPL adds its own line end */
+  dap_respond(s, req, json_pack("{s:s, s:i}", "result", text, "variablesReference", 0));
+  ls_free(text);
+  return LS_OK;
+}
 
 int dap_on_evaluate(dap_server *s, dap_req *req, json_t *args) {
   json_t *ex = json_object_get(args, "expression");
@@ -13,6 +50,9 @@ int dap_on_evaluate(dap_server *s, dap_req *req, json_t *args) {
     dap_respond_error(s, req, DAP_ERR_BAD_ARGUMENTS, "evaluate: 'expression' must be a string");
     return LS_OK;
   }
+  const char *src = json_string_value(ex);
+  while (*src == ' ') src++;
+  if (strncmp(src, "sql ", 4) == 0) return eval_sql(s, req, src + 4);
   dap_dbg *x = dap_dbg_stopped(s, req);
   if (!x) return LS_OK;
   ls_diag d;

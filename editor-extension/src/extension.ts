@@ -3,7 +3,8 @@
  * through vscode-languageclient, settings section "layerscope" pushed and pulled), registers
  * the `layerscope` debug type (`layerscope dap`, debug.ts), the Model Layers view
  * (layersView.ts: a config's module tree, or the live one of a debugged PyTorch program from
- * the adapter's `layerscopeModules` events) and the webview commands (panels.ts). All server and adapter logs go to
+ * the adapter's `layerscopeModules` events) and the webview commands (panels.ts: summary,
+ * profile, tensor pictures). All server and adapter logs go to
  * the "layerscope" output channel.
  *
  * A change of `layerscope.path` restarts the language server with the new executable (the
@@ -17,7 +18,7 @@ import { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-lan
 import { resolveBinary } from './binary';
 import { registerDebug } from './debug';
 import { addModuleBreakpoint, LayersProvider } from './layersView';
-import { showSummary, showTensor } from './panels';
+import { showProfile, showSummary, showTensor } from './panels';
 
 let client: LanguageClient | undefined;
 let log: vscode.OutputChannel;
@@ -115,6 +116,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
       ed.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     }),
     vscode.commands.registerCommand('layerscope.showSummary', (uri?: vscode.Uri) => showSummary(binPath, uri, log)),
+    vscode.commands.registerCommand('layerscope.profile', (uri?: vscode.Uri, opts?: { tokens?: number }) =>
+      showProfile(binPath, uri, log, opts)),
     vscode.commands.registerCommand('layerscope.showHistogram', (arg) => showTensor('histogram', arg, log)),
     vscode.commands.registerCommand('layerscope.showHeatmap', (arg) => showTensor('heatmap', arg, log)),
     vscode.commands.registerCommand('layerscope.showLog', () => log.show(true)),

@@ -1,6 +1,21 @@
-/* html.ts: helpers shared by the webview pages (summary, tensor pictures): escaping and the
- * page frame with a Content-Security-Policy that allows no scripts at all, because every
- * picture is static HTML + inline SVG rendered here from data. Pure, no `vscode` import. */
+/* html.ts: helpers shared by the webview pages (summary, profile, tensor pictures): escaping,
+ * the page frame with a Content-Security-Policy that allows no scripts at all, because every
+ * picture is static HTML + inline SVG rendered here from data, and the check of the
+ * versioned JSON the CLI prints for them. Pure, no `vscode` import. */
+
+/* The JSON object a `layerscope ... --format json` printed, whose "schema" must be exactly
+ * `want` (e.g. layerscope.summary/1); errors say what (`what`) went wrong. */
+export function parseVersioned(text: string, what: string, want: string): Record<string, unknown> {
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (e) { throw new Error(`${what}: output is not JSON (${(e as Error).message})`); }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what}: output is not a JSON object`);
+  const o = v as Record<string, unknown>;
+  const family = want.slice(0, want.lastIndexOf('/') + 1);
+  if (typeof o.schema !== 'string' || !o.schema.startsWith(family))
+    throw new Error(`${what}: unexpected schema ${JSON.stringify(o.schema)}`);
+  if (o.schema !== want) throw new Error(`${what}: schema ${o.schema} is newer than this extension understands (${want})`);
+  return o;
+}
 
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) =>

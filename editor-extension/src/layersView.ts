@@ -11,7 +11,7 @@
 import * as vscode from 'vscode';
 import { LanguageClient } from 'vscode-languageclient/node';
 import { ModuleTable } from './liveModules';
-import { buildLayerTree, describeNode, LayerNode, validateModelTree } from './modelTree';
+import { buildLayerTree, describeNode, LayerNode, readingBanner, validateModelTree } from './modelTree';
 
 export type Item = { node?: LayerNode; message?: string; total: number; uri?: vscode.Uri; session?: string };
 
@@ -52,7 +52,11 @@ export class LayersProvider implements vscode.TreeDataProvider<Item> {
       const raw = await c.sendRequest('layerscope/modelTree', { textDocument: { uri: uri.toString() } });
       const res = validateModelTree(raw);
       if (!res) items = [];
-      else items = buildLayerTree(res.modules).map((node) => ({ node, total: res.params, uri }));
+      else {
+        items = buildLayerTree(res.modules).map((node) => ({ node, total: res.params, uri }));
+        const banner = readingBanner(res);
+        if (banner) items.unshift({ message: banner, total: 0 });
+      }
     } catch (e) {
       const msg = (e as Error).message ?? String(e);
       this.log.appendLine(`[layers] modelTree failed: ${msg}`);

@@ -4,7 +4,10 @@
  *
  * Contract of the request (implemented in lsp/handlers/model_tree.c, documented in
  * docs/lsp.md): params {textDocument: {uri}} -> {model_type, architecture, params,
- * modules: [{name, type, params, output_shape, depth, line}]}, modules in pre-order (parents
+ * modules: [{name, type, params, output_shape, depth, line}], reading, reading_note}: reading
+ * "generic" is a llama-style reading of a type layerscope does not model (the view says so
+ * above the tree), "none" such a type without a tree, "inferred" a family inferred for a
+ * config without model_type (reading_note says how). Modules in pre-order (parents
  * before children) with depth 0 for the root; `line` is the 0-based config line of the key
  * that configures the module, or null. The result is null for a document that is not a model
  * config. `output_shape` is a string such as "[B, S, 768]" ("" when the module has none). Nesting is rebuilt from `depth` rather than from dotted names because upstream
@@ -21,11 +24,15 @@ export interface ModuleInfo {
   line?: number | null;
 }
 
+export type Reading = 'exact' | 'inferred' | 'generic' | 'none';
+
 export interface ModelTreeResult {
   model_type: string;
   architecture: string;
   params: number;
   modules: ModuleInfo[];
+  reading: Reading;
+  reading_note: string | null;
 }
 
 export interface LayerNode {
@@ -58,7 +65,18 @@ export function validateModelTree(v: unknown): ModelTreeResult | null {
     architecture: typeof r.architecture === 'string' ? r.architecture : '',
     params: typeof r.params === 'number' ? r.params : 0,
     modules: r.modules as ModuleInfo[],
+    reading: r.reading === 'inferred' || r.reading === 'generic' || r.reading === 'none' ? r.reading : 'exact',
+    reading_note: typeof r.reading_note === 'string' ? r.reading_note : null,
   };
+}
+
+/* The line shown above the tree when the reading is not exact (undefined when it is): a
+ * generic reading must never look like the model's own tree. */
+export function readingBanner(r: ModelTreeResult): string | undefined {
+  if (r.reading === 'generic') return `Generic llama-style reading, not ${r.model_type}'s modules`;
+  if (r.reading === 'none') return r.reading_note ?? `${r.model_type} is not modelled by layerscope`;
+  if (r.reading === 'inferred') return r.reading_note ?? `model_type inferred as ${r.model_type}`;
+  return undefined;
 }
 
 /* Rebuilds the nesting from depths. A depth that jumps by more than one (should not happen)

@@ -1,17 +1,22 @@
-/* panels.ts: the two webview commands. Model Summary runs `layerscope summary CONFIG
- * --format json` with execFile (no shell: the path is passed as one argument whatever it
- * contains) and renders summary.ts's page. The tensor pictures send the custom DAP request
- * `layerscopeTensor` to the paused session and render tensor.ts's page. Both pages are
- * static HTML without scripts. */
+/* panels.ts: the webview commands. Model Summary runs `layerscope summary CONFIG --format
+ * json` with execFile (no shell: the path is passed as one argument whatever it contains)
+ * and renders summary.ts's page. Profile runs `layerscope profile` on a config or a model
+ * directory (random tokens, the flame graph written to a temporary file) and renders
+ * profile.ts's page. The tensor pictures send the custom DAP request `layerscopeTensor` to
+ * the paused session and render tensor.ts's page. Every page is static HTML without scripts. */
 import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import { supportsTensorRequest } from './debug';
+import { parseProfile, profileArgs, profileHtml, profileTarget } from './profile';
 import { parseSummary, summaryHtml } from './summary';
 import { parseHistogramText, shapeFromValue, TensorKind, TensorReply, TensorRequestArgs, tensorHtml, validateTensorReply } from './tensor';
 
-function runSummary(bin: string, args: string[]): Promise<string> {
+function runSummary(bin: string, args: string[], timeout = 60000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { maxBuffer: 256 * 1024 * 1024, timeout: 60000 }, (err, stdout, stderr) => {
+    execFile(bin, args, { maxBuffer: 256 * 1024 * 1024, timeout }, (err, stdout, stderr) => {
       if (err) reject(new Error(`layerscope ${args.join(' ')} failed: ${(stderr || err.message).trim()}`));
       else resolve(stdout);
     });
@@ -43,6 +48,46 @@ export async function showSummary(bin: string | undefined, target: vscode.Uri | 
   } catch (e) {
     log.appendLine(`[summary] ${(e as Error).message}`);
     void vscode.window.showErrorMessage((e as Error).message);
+  }
+}
+
+/* Profile on a config.json (the editor's or the explorer's) or a model directory. opts.tokens
+ * skips the question (tests, keybindings). */
+export async function showProfile(bin: string | undefined, target: vscode.Uri | undefined, log: vscode.OutputChannel,
+  opts?: { tokens?: number }): Promise<void> {
+  const uri = target instanceof vscode.Uri ? target : vscode.window.activeTextEditor?.document.uri;
+  if (!uri || uri.scheme !== 'file') { void vscode.window.showWarningMessage('layerscope: open a model config.json or pick a model folder first.'); return; }
+  if (!bin) { void vscode.window.showErrorMessage('layerscope executable not found (set layerscope.path).'); return; }
+  let isDir = false;
+  try { isDir = fs.statSync(uri.fsPath).isDirectory(); } catch { /* reported by layerscope */ }
+  const t = profileTarget(uri.fsPath, isDir, (d) => fs.readdirSync(d));
+  if (t.error || !t.config) { void vscode.window.showErrorMessage(`layerscope: ${t.error}`); return; }
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === t.config);
+  if (doc?.isDirty) await doc.save();
+  let tokens = opts?.tokens;
+  if (!tokens) {
+    const v = await vscode.window.showInputBox({ prompt: 'Tokens of the profiled forward pass (seeded random ids)', value: '128',
+      validateInput: (x) => /^\d+$/.test(x) && Number(x) >= 1 && Number(x) <= 1048576 ? undefined : 'a whole number of tokens, 1..1048576' });
+    if (!v) return;
+    tokens = Number(v);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerscope-profile-'));
+  const flame = path.join(dir, 'flame.svg');
+  const args = profileArgs(t.config, t.weights, tokens, flame);
+  const name = t.config.split('/').slice(-2).join('/');
+  try {
+    const out = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification,
+      title: `layerscope: profiling ${name} (${tokens} tokens)` }, () => runSummary(bin, args, 30 * 60000));
+    const p = parseProfile(out);
+    const svg = fs.readFileSync(flame, 'utf8');
+    const panel = vscode.window.createWebviewPanel('layerscope.profile', `Profile: ${name}`, vscode.ViewColumn.Beside,
+      { enableScripts: false });
+    panel.webview.html = profileHtml(p, svg, `Profile: ${name}`, 25, panel.webview.cspSource);
+  } catch (e) {
+    log.appendLine(`[profile] ${(e as Error).message}`);
+    void vscode.window.showErrorMessage((e as Error).message);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -4,7 +4,7 @@
  * parameter count and its share of the model's parameters drawn as a bar. Pure, no `vscode`
  * import. Sizes above 2^53 would lose precision in JSON.parse; parameter counts and byte
  * sizes of real models stay far below it (1e15), so plain numbers are used. */
-import { esc, page } from './html';
+import { esc, page, parseVersioned } from './html';
 import { formatCount, formatShape, Dim } from './modelTree';
 
 export interface SummaryModule {
@@ -34,17 +34,10 @@ export interface Summary {
 }
 
 export function parseSummary(text: string): Summary {
-  let v: unknown;
-  try { v = JSON.parse(text); } catch (e) { throw new Error(`summary: output is not JSON (${(e as Error).message})`); }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('summary: output is not a JSON object');
-  const s = v as Record<string, unknown>;
-  if (typeof s.schema !== 'string' || !s.schema.startsWith('layerscope.summary/'))
-    throw new Error(`summary: unexpected schema ${JSON.stringify(s.schema)}`);
-  if (s.schema !== 'layerscope.summary/1')
-    throw new Error(`summary: schema ${s.schema} is newer than this extension understands (layerscope.summary/1)`);
+  const s = parseVersioned(text, 'summary', 'layerscope.summary/1');
   if (typeof s.params !== 'number') throw new Error('summary: "params" is missing');
   if (!Array.isArray(s.modules)) throw new Error('summary: "modules" is not an array');
-  return v as Summary;
+  return s as unknown as Summary;
 }
 
 export function formatBytes(n: number | undefined): string {

@@ -2,7 +2,7 @@
  * `layerscope/modelTree` reply, malformed replies rejected with the field named, labels. */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { buildLayerTree, describeNode, formatCount, ModuleInfo, shortName, validateModelTree } from '../src/modelTree';
+import { buildLayerTree, describeNode, formatCount, ModuleInfo, readingBanner, shortName, validateModelTree } from '../src/modelTree';
 
 const m = (name: string, depth: number, params = 0, type = 'Module'): ModuleInfo =>
   ({ name, depth, params, type, output_shape: ['B', 'S', 8], line: null });
@@ -35,6 +35,18 @@ test('validation names the bad field and accepts null', () => {
   assert.throws(() => validateModelTree({ modules: [{ name: '', depth: 0, output_shape: 5 }] }), /output_shape/);
   const ok = validateModelTree({ model_type: 'gpt2', architecture: 'GPT2LMHeadModel', params: 5, modules: [m('', 0)] });
   assert.equal(ok?.modules.length, 1);
+  assert.equal(ok?.reading, 'exact');
+  assert.equal(ok && readingBanner(ok), undefined);
+});
+
+test('a reading that is not exact is said above the tree', () => {
+  const g = validateModelTree({ model_type: 'qwen3_next', architecture: 'x', params: 5, modules: [m('', 0)],
+    reading: 'generic', reading_note: 'not modelled' });
+  assert.equal(g?.reading, 'generic');
+  assert.match(g ? readingBanner(g) ?? '' : '', /^Generic llama-style reading, not qwen3_next's/);
+  const n = validateModelTree({ model_type: 'qwen3_next', architecture: '', params: 0, modules: [],
+    reading: 'none', reading_note: 'model_type "qwen3_next" is a transformers model type that layerscope does not model yet' });
+  assert.match(n ? readingBanner(n) ?? '' : '', /does not model yet/);
 });
 
 test('labels: short names, counts, shapes, share', () => {

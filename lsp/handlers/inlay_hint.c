@@ -28,8 +28,10 @@ static int hint_label(const lsp_analysis *a, int key, char *buf, size_t cap) {
   char c1[40], c2[40];
   switch (v->info->role) {
   case LS_MODEL_ROLE_MODEL_TYPE:
+    if (m->reading == LS_MODEL_READING_NONE) return snprintf(buf, cap, "not modelled: no figures");
     if (!a->cfg.have_fig) return 0;
-    return snprintf(buf, cap, "%s params", ls_fmt_count((double)a->cfg.fig.params, c1, sizeof c1));
+    return snprintf(buf, cap, "%s%s params", m->reading == LS_MODEL_READING_GENERIC ? "generic llama-style reading: " : "",
+                    ls_fmt_count((double)a->cfg.fig.params, c1, sizeof c1));
   case LS_MODEL_ROLE_N_HEADS: {
     const ls_model_value *hd = ls_model_value_by_role(m, LS_MODEL_ROLE_HEAD_DIM);
     if ((hd && hd->present) || m->sem.head_dim <= 0) return 0;
@@ -67,13 +69,16 @@ int lsp_on_inlay_hint(lsp_server *s, lsp_req *req, json_t *params) {
   json_t *hints = json_array();
   if (!hints) return LS_ENOMEM;
   const ls_model *m = a->cfg.model;
-  if (!m || m->n_modules == 0) { lsp_reply(s, req, hints); return LS_OK; }
+  if (!m || (m->n_modules == 0 && m->reading != LS_MODEL_READING_NONE)) { lsp_reply(s, req, hints); return LS_OK; }
   size_t lo = lsp_analysis_offset(a, p0, s->enc), hi = lsp_analysis_offset(a, p1, s->enc);
   for (size_t k = 0; k < m->n_values; k++) {
     const ls_model_value *v = &m->values[k];
     if (!v->present || v->value_span.end < lo || v->value_span.end > hi) continue;
-    char label[128];
-    if (hint_label(a, (int)k, label, sizeof label) <= 0) continue;
+    char text[128], label[160];
+    if (hint_label(a, (int)k, text, sizeof text) <= 0) continue;
+    /* every figure of a generic reading says so, not only the one on model_type */
+    snprintf(label, sizeof label, "%s%s",
+             m->reading == LS_MODEL_READING_GENERIC && v->info->role != LS_MODEL_ROLE_MODEL_TYPE ? "generic: " : "", text);
     json_t *h = json_pack("{s:o, s:s, s:b}", "position", lsp_render_pos(&a->cfg.index, v->value_span.end, s->enc),
                           "label", label, "paddingLeft", 1);
     if (!h) { json_decref(hints); return LS_ENOMEM; }

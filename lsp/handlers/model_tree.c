@@ -1,7 +1,9 @@
 /* model_tree.c: layerscope/modelTree {textDocument: {uri}} -> the module tree of a model
  * config for the editor's Layers view (docs/lsp.md): {model_type, architecture, params,
- * modules: [{name, type, params, output_shape, depth, line}]}, modules in pre-order with the
- * upstream state_dict names; line is the 0-based line of the config key that best locates the
+ * modules: [{name, type, params, output_shape, depth, line}], reading, reading_note}; reading
+ * is "exact", "inferred", "generic" (a labelled llama-style reading) or "none" (a type
+ * layerscope does not model: no modules). Modules in pre-order with the upstream state_dict
+ * names; line is the 0-based line of the config key that best locates the
  * module (null when none is in the file). A non-model document gets null. */
 #include "core/base/errors.h"
 #include "lsp/analysis.h"
@@ -29,9 +31,10 @@ int lsp_on_model_tree(lsp_server *s, lsp_req *req, json_t *params) {
     if (!e) { json_decref(mods); return LS_ENOMEM; }
     json_array_append_new(mods, e);
   }
-  json_t *r = json_pack("{s:s, s:s, s:I, s:o}", "model_type", m->model_type ? m->model_type : "unknown",
+  json_t *r = json_pack("{s:s, s:s, s:I, s:o, s:s, s:o}", "model_type", m->model_type ? m->model_type : "unknown",
                         "architecture", m->architecture ? m->architecture : "", "params", (json_int_t)m->params,
-                        "modules", mods);
+                        "modules", mods, "reading", ls_model_reading_name(m->reading), "reading_note",
+                        m->reading_note ? json_string(m->reading_note) : json_null());
   if (!r) return LS_ENOMEM;
   lsp_reply(s, req, r);
   return LS_OK;

@@ -191,6 +191,26 @@ def test_fixture_configs_no_errors():
     print("fixture configs: %d files, %d findings, none an error" % (len(files), sum(len(f["findings"]) for f in out["files"])))
 
 
+def test_official_family_configs_no_warning():
+    """Issue 17: the official configs of the families added for it (tests/fixtures/configs/
+    families/, and Phi-3.5-mini, which used to get LS111) raise no warning or error: a rule
+    that fires on a published config is a false alarm."""
+    import glob
+    fam = os.path.join(SRC, "tests", "fixtures", "configs", "families")
+    files = sorted(glob.glob(os.path.join(fam, "*.config.json")))
+    files.append(os.path.join(SRC, "tests", "fixtures", "configs", "extra", "phi-3.5-mini-instruct.config.json"))
+    if len(files) < 4:
+        fail("expected the family fixtures under %s" % fam)
+    rc, out = check_json(files, cwd=SRC)
+    for f in out["files"]:
+        if not f["is_model_config"]:
+            fail("%s: not read as a model config" % f["file"])
+        for x in f["findings"]:
+            if x["severity"] in ("error", "warning"):
+                fail("%s: %s %s %s" % (os.path.basename(f["file"]), x["severity"], x["rule"], x["message"]))
+    print("official family configs: %d files, no warning" % len(files))
+
+
 # ---------------------------------------------------------------- SARIF
 
 URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -381,6 +401,7 @@ if __name__ == "__main__":
     test_golden()
     test_real_configs()
     test_fixture_configs_no_errors()
+    test_official_family_configs_no_warning()
     test_sarif()
     test_usage_and_bad_input()
     test_positions_crlf_non_ascii()

@@ -41,7 +41,7 @@ def published(tsv):
 
 def test_counts():
     n = 0
-    for base in (CFG, os.path.join(CFG, "extra")):
+    for base in (CFG, os.path.join(CFG, "extra"), os.path.join(CFG, "families")):
         for row in published(os.path.join(base, "params.tsv")):
             extra = ["--arch", "DistilBertModel"] if row["counted_as"].startswith("DistilBertModel") else []
             p = run(os.path.join(base, row["file"]), "--format", "json", *extra)
@@ -56,9 +56,116 @@ def test_counts():
     print(f"ok counts: {n} configs equal their published parameter counts")
 
 
+# Rounded figures that model cards publish besides the total: (config under families/, how
+# the publisher counts it from the JSON, published value in billions, decimals, truncated
+# rather than rounded, where). Qwen's "Non-Embedding" leaves out the LM head as well as the
+# token embedding (8,190,735,360 - 2 x 622,329,856 = 6.946 B for Qwen3-8B), where
+# params_non_embedding counts the head (Kaplan et al.); Qwen's "3.3B activated" is
+# 3,353,032,704 cut to one decimal.
+
+
+def lm_head(j):
+    return sum(t["numel"] for t in j["tensors"] if t["name"] == "lm_head.weight" and "tied_to" not in t)
+
+
+PUBLISHED_ROUNDED = [
+    ("qwen3-8b", lambda j: j["params_non_embedding"] - lm_head(j), 6.95, 2, False, "Qwen/Qwen3-8B model card, Non-Embedding"),
+    ("qwen3-0.6b", lambda j: j["params_non_embedding"] - lm_head(j), 0.44, 2, False, "Qwen/Qwen3-0.6B model card, Non-Embedding"),
+    ("qwen3-30b-a3b", lambda j: j["params_active"], 3.3, 1, True, "Qwen/Qwen3-30B-A3B model card, activated"),
+    ("qwen3-30b-a3b", lambda j: j["params_non_embedding"] - lm_head(j), 29.9, 1, False, "Qwen/Qwen3-30B-A3B model card, Non-Embedding"),
+    ("gemma-3-1b-it", lambda j: j["params_embedding"], 0.302, 3, False, "Gemma 3 Technical Report, Table 1, embedding"),
+    ("gemma-3-1b-it", lambda j: j["params_non_embedding"], 0.698, 3, False, "Gemma 3 Technical Report, Table 1, non-embedding"),
+    ("gemma-3-4b-it", lambda j: under(j, "vision_tower."), 0.417, 3, False, "Gemma 3 Technical Report, Table 1, vision encoder"),
+    ("gemma-3-4b-it", lambda j: under(j, "language_model.model.layers.") + under(j, "language_model.model.norm."),
+     3.209, 3, False, "Gemma 3 Technical Report, Table 1, non-embedding"),
+    ("deepseek-v3", lambda j: j["params"], 671, 0, False, "DeepSeek-V3 README_WEIGHTS.md, main model"),
+    # the MTP layer's decoder layer: DeepSeek's "11.5B unique parameters"
+    ("deepseek-v3", lambda j: under(j, "model.layers.61.self_attn.") + under(j, "model.layers.61.mlp.") +
+     under(j, "model.layers.61.input_layernorm.") + under(j, "model.layers.61.post_attention_layernorm."),
+     11.5, 1, False, "DeepSeek-V3 README_WEIGHTS.md, MTP module"),
+    ("deepseek-v2-lite", lambda j: j["params"], 15.7, 1, False, "DeepSeek-V2-Lite model page"),
+    # OpenAI counts the active parameters without the embedding table (a lookup, not a matmul)
+    ("gpt-oss-20b", lambda j: j["params"], 20.91, 2, False, "gpt-oss model card, Table 1, total"),
+    ("gpt-oss-20b", lambda j: j["params_active"] - j["params_embedding"], 3.61, 2, False, "gpt-oss model card, active"),
+    ("gpt-oss-20b", lambda j: j["memory"]["weights_stored"] / 2 ** 30 * 1e9, 12.8, 1, False, "gpt-oss model card, checkpoint GiB"),
+    ("gpt-oss-120b", lambda j: j["params"], 116.83, 2, False, "gpt-oss model card, Table 1, total"),
+    ("gpt-oss-120b", lambda j: j["params_active"] - j["params_embedding"], 5.13, 2, False, "gpt-oss model card, active"),
+    ("gpt-oss-120b", lambda j: j["memory"]["weights_stored"] / 2 ** 30 * 1e9, 60.8, 1, False, "gpt-oss model card, checkpoint GiB"),
+    ("olmo-2-1124-7b", lambda j: j["params"], 7.3, 1, False, "allenai/OLMo-2-1124-7B model page"),
+    ("granite-3.1-8b-instruct", lambda j: j["params"], 8.17, 2, False, "ibm-granite/granite-3.1-8b-instruct model page"),
+    ("falcon-mamba-7b", lambda j: j["params"], 7.27, 2, False, "tiiuae/falcon-mamba-7b model page"),
+    ("jamba-v0.1", lambda j: j["params"], 51.6, 1, False, "ai21labs/Jamba-v0.1 model page"),
+    ("jamba-v0.1", lambda j: j["params_active"], 12, 0, False, "Jamba paper, Table 1: active"),
+    # 4 attention layers: 4 GiB of KV cache at 256K tokens (Jamba paper, Table 1)
+    ("jamba-v0.1", lambda j: j["memory"]["kv_cache_per_token"] * 262144 / 2 ** 30 * 1e9, 4, 0, False,
+     "Jamba paper, Table 1: KV cache at 256K context"),
+    ("phi-3.5-moe-instruct", lambda j: j["params"], 41.9, 1, False, "microsoft/Phi-3.5-MoE-instruct model page"),
+    ("phi-3.5-moe-instruct", lambda j: j["params_active"], 6.6, 1, False, "Phi-3.5-MoE model card: 6.6B active"),
+]
+
+
+def test_ssm_state():
+    """State-space models: no KV cache; the state per sequence (conv + scan) computed here from
+    the config, as MambaCache / Mamba2Cache allocate it; training activations not modelled."""
+    for name, per_layer in (
+            ("mamba-codestral-7b", lambda c: (2 * c["hidden_size"] + 2 * c["n_groups"] * c["state_size"]) * c["conv_kernel"]
+             + c["num_heads"] * c["head_dim"] * c["state_size"]),
+            ("falcon-mamba-7b", lambda c: c["intermediate_size"] * (c["conv_kernel"] + c["state_size"]))):
+        path = os.path.join(CFG, "families", name + ".config.json")
+        c = json.load(open(path))
+        p = run(path, "--format", "json", "--batch", "3")
+        j = json.loads(p.stdout)
+        m = j["memory"]
+        want = per_layer(c) * c["num_hidden_layers"] * 2  # bf16
+        check(m["kv_cache_per_token"] == 0 and m["ssm_state_per_sequence"] == want and m["ssm_state"] == 3 * want,
+              f"{name}: kv {m['kv_cache_per_token']}, state {m.get('ssm_state_per_sequence')} != {want}")
+        check(m["training"]["activations"] is None and m["training"]["total"] is None,
+              f"{name}: training activations should be unknown")
+    print("ok SSM state")
+
+
+def under(j, prefix):
+    return sum(t["numel"] for t in j["tensors"] if t["name"].startswith(prefix) and "tied_to" not in t)
+
+
+def test_published_rounded():
+    import math
+    for name, field, want, dec, trunc, where in PUBLISHED_ROUNDED:
+        p = run(os.path.join(CFG, "families", name + ".config.json"), "--format", "json")
+        if p.returncode:
+            check(False, f"{name}: exit {p.returncode}: {p.stderr}")
+            continue
+        got = field(json.loads(p.stdout))
+        shown = math.floor(got / 10 ** (9 - dec)) / 10 ** dec if trunc else round(got / 1e9, dec)
+        check(abs(shown - want) < 1e-9, f"{name}: {got} does not give {want} B ({where})")
+    print(f"ok published rounded figures: {len(PUBLISHED_ROUNDED)}")
+
+
+def test_attn_impl():
+    """--attn-impl: eager keeps 5 a s^2 b bytes of probabilities per layer, sdpa (default)
+    and flash 4 a s b of log-sum-exp (docs/figures.md); the difference is computed here."""
+    path = os.path.join(CFG, "gpt2.config.json")
+    got = {}
+    for impl in ("sdpa", "eager", "flash"):
+        p = run(path, "--format", "json", "--seq", "1024", "--batch", "2", "--attn-impl", impl)
+        check(p.returncode == 0, f"--attn-impl {impl}: exit {p.returncode}")
+        if p.returncode == 0:
+            t = json.loads(p.stdout)["memory"]["training"]
+            check(t["attn_implementation"] == impl, f"--attn-impl {impl}: says {t['attn_implementation']}")
+            got[impl] = t["activations"]
+    s, b, a, L = 1024, 2, 12, 12
+    if len(got) == 3:
+        check(got["eager"] - got["sdpa"] == L * (5 * a * s * s * b - 4 * a * s * b), f"eager - sdpa: {got}")
+        check(got["flash"] == got["sdpa"], f"flash != sdpa: {got}")
+    default = json.loads(run(path, "--format", "json", "--seq", "1024", "--batch", "2").stdout)["memory"]["training"]
+    check(default["attn_implementation"] == "sdpa" and default["activations"] == got.get("sdpa"), "default is sdpa")
+    check(run(path, "--attn-impl", "xformers").returncode == 2, "--attn-impl xformers: usage error")
+    print("ok attention implementations")
+
+
 def test_every_family_loads():
     fams = set()
-    for base in (CFG, os.path.join(CFG, "extra")):
+    for base in (CFG, os.path.join(CFG, "extra"), os.path.join(CFG, "families")):
         for f in sorted(os.listdir(base)):
             if f.endswith(".json"):
                 p = run(os.path.join(base, f), "--format", "json")
@@ -66,7 +173,8 @@ def test_every_family_loads():
                 if p.returncode == 0:
                     fams.add(json.loads(p.stdout)["family"])
     want = {"gpt2", "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "gemma2", "phi", "phi3",
-            "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper"}
+            "gpt_neox", "falcon", "bloom", "opt", "bert", "roberta", "distilbert", "t5", "vit", "whisper",
+            "qwen3", "qwen3_moe", "gemma3_text", "gemma3", "deepseek_v2", "deepseek_v3", "gpt_oss", "olmo2", "granite", "mamba2", "falcon_mamba", "jamba", "phimoe"}
     check(want <= fams, f"families not loaded: {sorted(want - fams)}")
     print(f"ok families: {len(fams)} loaded")
 
@@ -160,8 +268,61 @@ def test_bad_input():
     print("ok bad input")
 
 
+def test_readings():
+    """Issue 17: a model_type layerscope does not model gets no confident figure (exit 2,
+    naming the type and the supported list) unless --generic asks for the llama-style
+    reading, which then says so in text and JSON; a legacy config without model_type is
+    recognised by its name as AutoConfig does, else by its keys, and the reading says how."""
+    with tempfile.TemporaryDirectory() as d:
+        cfg = {"architectures": ["Qwen3NextForCausalLM"], "model_type": "qwen3_next", "hidden_size": 2048,
+               "num_attention_heads": 16, "num_hidden_layers": 48, "vocab_size": 151936}
+        path = os.path.join(d, "config.json")
+        json.dump(cfg, open(path, "w"))
+        p = run(path)
+        check(p.returncode == 2, f"unsupported type: exit {p.returncode}, expected 2")
+        check('"qwen3_next"' in p.stderr and "supported: gpt2, llama" in p.stderr and "--generic" in p.stderr,
+              f"unsupported type: message {p.stderr!r}")
+        check(p.stdout == "", "unsupported type: nothing on stdout")
+        p = run(path, "--format", "json", "--generic")
+        check(p.returncode == 0, f"--generic: exit {p.returncode}")
+        if p.returncode == 0:
+            j = json.loads(p.stdout)
+            check(j["reading"] == "generic" and "not this model's" in j["reading_note"], f"--generic JSON: {j.get('reading')}")
+        p = run(path, "--generic", "--depth", "0")
+        check(p.stdout.startswith("Reading: GENERIC"), f"--generic text: {p.stdout[:80]!r}")
+        # a config that is not JSON-typed as a family layerscope or transformers knows: same
+        json.dump({"model_type": "frobnicator", "hidden_size": 64}, open(path, "w"))
+        check(run(path).returncode == 2, "unknown type: exit 2")
+    legacy = os.path.join(CFG, "legacy", "roberta-base", "config.json")
+    p = run(legacy, "--format", "json")
+    check(p.returncode == 0, f"legacy roberta-base: exit {p.returncode}: {p.stderr}")
+    if p.returncode == 0:
+        j = json.loads(p.stdout)
+        check(j["family"] == "roberta" and j["reading"] == "inferred" and "roberta-base" in j["reading_note"],
+              f"legacy roberta-base: {j['family']} {j['reading']} {j.get('reading_note')}")
+        check(j["architecture"] == "RobertaModel", f"legacy roberta-base: class {j['architecture']}")
+        # RobertaModel with its pooler: roberta-base's published RobertaForMaskedLM count
+        # (extra/params.tsv, 124,697,433) less the LM head, plus the pooler
+        h, v = 768, 50265
+        want = 124697433 - (h * h + h + 2 * h + v) + (h * h + h)
+        check(j["params"] == want == 124645632, f"legacy roberta-base: params {j['params']} != {want}")
+    with tempfile.TemporaryDirectory() as d:  # no name to go by: the keys say RoBERTa
+        os.makedirs(os.path.join(d, "ckpt"))
+        path = os.path.join(d, "ckpt", "config.json")
+        open(path, "w").write(open(legacy).read())
+        p = run(path, "--format", "json")
+        j = json.loads(p.stdout) if p.returncode == 0 else {}
+        check(j.get("family") == "roberta" and "from its keys" in j.get("reading_note", ""),
+              f"legacy config without a name: {p.returncode} {j.get('family')} {j.get('reading_note')}")
+    print("ok readings: unsupported types exit 2, --generic labelled, legacy roberta-base inferred")
+
+
 def main():
+    test_readings()
     test_counts()
+    test_published_rounded()
+    test_attn_impl()
+    test_ssm_state()
     test_every_family_loads()
     test_json_contract()
     test_text_and_markdown()

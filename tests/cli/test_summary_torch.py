@@ -721,7 +721,10 @@ def compare(name, model, extra=()):
     got = summary(path, *extra)
     want = [(k, list(v.shape)) for k, v in model.state_dict(keep_vars=True).items()]
     if GOLDEN:
-        stem = os.path.basename(name).replace(".config.json", "") + ("." + extra[-1] if extra else "")
+        base = os.path.basename(name)
+        if base == "config.json":  # a model directory: legacy/roberta-base/config.json -> legacy-roberta-base
+            base = os.path.dirname(name).replace("/", "-")
+        stem = base.replace(".config.json", "") + ("." + extra[-1] if extra else "")
         with open(os.path.join(GOLDEN, stem + ".tsv"), "w") as f:
             f.write(f"# {name} {' '.join(extra)}\n# state_dict of the PyTorch reference in "
                     f"tests/cli/test_summary_torch.py; params {sum(p.numel() for p in model.parameters())}\n")
@@ -738,6 +741,21 @@ def compare(name, model, extra=()):
         raise AssertionError(f"{name}: params {got['params']} != PyTorch {unique}")
     tied = {t["name"] for t in got["tensors"] if "tied_to" in t}
     print(f"ok {name}: {len(ours)} tensors ({len(tied)} tied), {unique:,} params")
+
+
+def compare_config(name, config, model, extra=()):
+    """compare() for a config written here (a variant of a fixture): into a temporary file."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, os.path.basename(name))
+        with open(path, "w") as f:
+            json.dump(config, f)
+        global GOLDEN
+        saved, GOLDEN = GOLDEN, None  # variants have no golden file
+        try:
+            compare(path, model, extra)
+        finally:
+            GOLDEN = saved
 
 
 def main():
@@ -776,6 +794,8 @@ def main():
     compare(x("gemma-2-2b"), Gemma2ForCausalLM(cfg(x("gemma-2-2b"))))
     compare(x("qwen1.5-moe-a2.7b"), Qwen2MoeForCausalLM(cfg(x("qwen1.5-moe-a2.7b"))))
     compare(x("roberta-base"), RobertaForMaskedLM(cfg(x("roberta-base"))))
+    # roberta-base's legacy config (no model_type, no architectures): RobertaModel, pooler included
+    compare("legacy/roberta-base/config.json", BertModel(cfg("legacy/roberta-base/config.json")))
     compare(x("t5-small"), T5ForConditionalGeneration(cfg(x("t5-small"))))
     compare(x("flan-t5-small"), T5ForConditionalGeneration(cfg(x("flan-t5-small"))))
     compare(x("flan-t5-small"), T5ForConditionalGeneration(cfg(x("flan-t5-small")), True),

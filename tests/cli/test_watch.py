@@ -21,7 +21,10 @@ is /usr/bin/python3, which has torch):
   6. SIGINT (and SIGTERM) while a long program runs, and SIGINT at the --interactive
      prompt: exit 130 (143) within seconds, and the program's process is gone;
   7. --interactive: the command loop of `layerscope debug` at the stop (stack with the
-     program's frames, inspect, expressions), quit ends the program.
+     program's frames, inspect, expressions), quit ends the program;
+  8. --record: the watched run in a run record (kind watch, the program's command line, the
+     Inf stop as an event and a finding), queried at the stop with `sql` and afterwards with
+     Python's sqlite3.
 Under LS_SANITIZE=1 the agent's library is built with AddressSanitizer and Python is not:
 the programs run through a wrapper interpreter that preloads the ASan runtime (leak checks
 off for Python's own allocations); layerscope itself runs with the sanitizers as usual.
@@ -568,6 +571,27 @@ def case_interactive(d, py):
     check("planted step 2" not in out, "interactive: quit ended the program")
 
 
+def case_record(d, py):
+    prog = os.path.join(d, "planted.py")
+    os.environ["PIDFILE"] = os.devnull
+    db = os.path.join(d, "watch.db")
+    r = watch("--interactive", "--record", db, "--python", py, prog, "--steps", "3",
+              stdin="sql SELECT kind, message FROM findings\nquit\n")
+    out = r.stdout
+    check(r.returncode == 1, f"record: exit {r.returncode}\n{out}\n{r.stderr}")
+    check(re.search(r"^inf\s+Inf in gradient of planted\.w \(backward, step 2\)", out, re.M) is not None,
+          f"record: sql at the stop\n{out}")
+    import sqlite3
+    c = sqlite3.connect(db)
+    runs = c.execute("SELECT kind, status, program FROM runs").fetchall()
+    check(len(runs) == 1 and runs[0][0] == "watch" and runs[0][1] == "terminated" and
+          runs[0][2] == prog + " --steps 3", f"record: runs {runs}")
+    stops = c.execute("SELECT e.phase, e.step, m.name FROM events e JOIN modules m ON m.run_id = e.run_id "
+                      "AND m.idx = e.module WHERE e.phase = 'stop'").fetchall()
+    check(stops == [("stop", 2, "planted")], f"record: stop events {stops}")
+    c.close()
+
+
 def main():
     if not os.path.exists(SYS_PY) or subprocess.run([SYS_PY, "-c", "import torch"], capture_output=True,
                                                     timeout=120).returncode != 0:
@@ -577,7 +601,7 @@ def main():
     try:
         py = interpreter(d)
         for case in (case_clean, case_planted, case_break, case_forward_inf, case_bad_input, case_signals,
-                     case_interactive):
+                     case_interactive, case_record):
             t0 = time.time()
             n = len(FAILS)
             case(d, py)

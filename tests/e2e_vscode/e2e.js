@@ -2,8 +2,8 @@
 /* e2e.js: drives VS Code (code-server) in headless Debian Chromium with playwright-core the
  * way a user would, after run.sh installed the layerscope VSIX: open config.json, hover a key
  * and read the shapes, open Problems and see the smell, apply its quick fix, look at the
- * Model Layers view and add a module breakpoint from it, open the Model Summary webview,
- * then F5 (no launch.json: the extension's configuration provider fills in the active
+ * Model Layers view and add a module breakpoint from it, open the Model Summary webview and
+ * the Profile webview (table, per-kind bars, flame graph), then F5 (no launch.json: the extension's configuration provider fills in the active
  * config.json), wait for the pause, read Call Stack and Variables and open the histogram
  * webview. Then F9 in the gutter on the n_head and n_inner lines and F5: the pass stops at
  * transformer.h.0.attn (line of n_head), where the attention heatmap of `probs` head 1 must
@@ -268,6 +268,35 @@ async function stopDebugging(page) {
       await shot(page, '08-summary');
       // 1024-token vocab after the quick fix: 172,288 - 64,000 + 65,536 = 173,824 (tied lm_head).
       return /GPT2LMHeadModel/.test(text) && /173,824/.test(text) && /lm_head/.test(text);
+    });
+
+    // Profile Forward Pass on the same config: the webview shows the pass's figures, the time
+    // per kind (shares summing to 100%), the notes and the flame graph with a box per module.
+    await step('profile', async () => {
+      await page.keyboard.press('Control+K'); await page.keyboard.press('Control+W'); // close the summary
+      await page.waitForTimeout(500);
+      await openFile(page, 'config.json');
+      await palette(page, 'layerscope: Profile Forward Pass');
+      await answerInput(page, '32');
+      let text = '';
+      for (let i = 0; i < 60 && !text; i++) { await page.waitForTimeout(500); text = await frameText(page, /Time per kind of work/); }
+      report.details.profile = text.slice(0, 600);
+      const fig = await frameEval(page, /Time per kind of work/, () => {
+        const rects = document.querySelectorAll('svg.flame rect').length;
+        const shares = [...document.querySelectorAll('table.kinds tr')].slice(1)
+          .map((r) => Number((r.children[2] && r.children[2].textContent || '').replace('%', '')));
+        const titles = [...document.querySelectorAll('svg.flame title')].map((x) => x.textContent);
+        return { rects, shares, lm: titles.some((x) => /^lm_head /.test(x)) };
+      });
+      report.details.profileFigures = fig;
+      await hidePanel(page);
+      await page.keyboard.press('Control+B'); // the side bar, so the view is wide enough to read
+      await page.waitForTimeout(800);
+      await shot(page, '08b-profile');
+      await page.keyboard.press('Control+B');
+      const sum = fig ? fig.shares.reduce((x, y) => x + y, 0) : 0;
+      return /GPT2LMHeadModel/.test(text) && /S=32/.test(text) && /Flame graph/.test(text) && /Modules by self time/.test(text) &&
+        fig && fig.rects > 20 && fig.lm && Math.abs(sum - 100) < 0.5;
     });
 
     await step('debugPaused', async () => {

@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"; root="$(cd "$here/../.." && pwd)"
 BIN="${LAYERSCOPE:-$root/build/release/cli/layerscope}"
 PORT="${PORT:-$((18000 + RANDOM % 1000))}"
 ART="${E2E_ARTIFACTS:-$here/artifacts/$(basename "${LS_BUILD_DIR:-local}")}"
-REQUIRE="${E2E_REQUIRE:-vsixInstalled,hover,problem,quickfix,layers,layersBreakpoint,summary,debugPaused,statusBar,variables,histogram,heatmap,gutterBreakpoint,program,programLayers,programBreakpoint,weights}"
+REQUIRE="${E2E_REQUIRE:-vsixInstalled,hover,problem,quickfix,layers,layersBreakpoint,summary,profile,debugPaused,statusBar,variables,histogram,heatmap,gutterBreakpoint,program,programLayers,programBreakpoint,weights}"
 [ -x "$BIN" ] || { echo "FAIL: layerscope binary not found at $BIN (set LAYERSCOPE)"; exit 1; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 

@@ -141,7 +141,7 @@ test('a launch that cannot run is an error response naming the problem; unknown 
   assert.strictEqual(outputs[0].category, 'important');
   assert.strictEqual(outputs[0].output, "layerscope: unknown launch arguments 'stopOnEnty', 'treads' (ignored; the known ones are "
     + 'config, weights, tokens, randomTokens, seed, threads, compute, stopOnEntry, showNativeFrames, noDebug, cwd, '
-    + 'program, module, args, env, python, connect)\n');
+    + 'program, module, args, env, python, connect, record)\n');
   await dc.disconnectRequest({});
   await done(dc);
 });

@@ -191,3 +191,72 @@ test('a large document is analysed on the pool: stale results dropped, requests 
   await F.waitDiag(s, uri, (p) => p.version === 3, 60000);
   await F.finish(s);
 });
+
+test('a model_type layerscope does not model: no figures, then a generic reading labelled in hover, code lens, inlay hints and modelTree (issue 17)', async () => {
+  const s = await F.start({ ...h.BASE_CAPS, workspace: { configuration: true } });
+  // Qwen3-Next: a transformers model type layerscope does not model. Its keys are never
+  // typos of llama's, and its type is never "corrected" to another.
+  const text = '{\n  "architectures": ["Qwen3NextForCausalLM"],\n  "model_type": "qwen3_next",\n  "hidden_size": 2048,\n' +
+    '  "num_attention_heads": 16,\n  "num_key_value_heads": 2,\n  "num_hidden_layers": 48,\n  "linear_num_value_heads": 32,\n' +
+    '  "vocab_size": 151936\n}\n';
+  const uri = 'file:///w/qwen3-next/config.json';
+  const d1 = await F.open(s, uri, text);
+  const t117 = d1.diagnostics.find((x) => x.code === 'LS117');
+  assert.ok(t117 && /transformers model type that layerscope does not model/.test(t117.message), JSON.stringify(d1.diagnostics));
+  assert.ok(!d1.diagnostics.some((x) => x.code === 'LS003'), 'no unknown-key findings for a family layerscope does not know');
+  const acts = await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: t117.range, context: { diagnostics: [t117] } });
+  assert.deepStrictEqual(acts, [], 'no "Change to" fix on a valid upstream type');
+  const mt = F.rangeOf(text, '"model_type"').start;
+  const at = { textDocument: { uri }, position: { line: mt.line, character: mt.character + 2 } };
+  const hv = await s.conn.sendRequest('textDocument/hover', at);
+  assert.match(hv.contents.value, /not modelled/);
+  assert.doesNotMatch(hv.contents.value, /params \|/, 'no parameter count');
+  const lens = await s.conn.sendRequest('textDocument/codeLens', { textDocument: { uri } });
+  assert.match(lens[0].command.title, /^qwen3_next: not modelled by layerscope, no figures/);
+  const tree = await s.conn.sendRequest('layerscope/modelTree', { textDocument: { uri } });
+  assert.strictEqual(tree.reading, 'none');
+  assert.deepStrictEqual(tree.modules, []);
+  // On request: the llama-style reading, and every place that shows a figure says it is generic.
+  const before = s.published.length;
+  s.settings = { genericReading: true };
+  s.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+  await F.waitDiag(s, uri, (p) => s.published.indexOf(p) >= before);
+  const hv2 = await s.conn.sendRequest('textDocument/hover', at);
+  assert.match(hv2.contents.value, /generic llama-style reading/);
+  assert.match(hv2.contents.value, /params \|/);
+  const lens2 = await s.conn.sendRequest('textDocument/codeLens', { textDocument: { uri } });
+  assert.match(lens2[0].command.title, /^GENERIC llama-style reading, not qwen3_next's: [0-9.]+ B params/);
+  const hints = await s.conn.sendRequest('textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 99, character: 0 } } });
+  assert.ok(hints.length > 0);
+  for (const x of hints) assert.match(x.label, /generic/, x.label);
+  const tree2 = await s.conn.sendRequest('layerscope/modelTree', { textDocument: { uri } });
+  assert.strictEqual(tree2.reading, 'generic');
+  assert.match(tree2.reading_note, /generic llama-style reading/);
+  await F.finish(s);
+});
+
+test('layerscope.attnImplementation: the training estimate follows the kernel (eager keeps the S x S probabilities)', async () => {
+  const s = await F.start({ ...h.BASE_CAPS, workspace: { configuration: true } });
+  const uri = 'file:///w/attn/config.json';
+  await F.open(s, uri, LLAMA7B);
+  const cfg = JSON.parse(LLAMA7B);
+  const mt = F.rangeOf(LLAMA7B, '"model_type"').start;
+  const at = { textDocument: { uri }, position: { line: mt.line, character: mt.character + 2 } };
+  const total = async (impl) => {
+    const r = (await s.conn.sendRequest('textDocument/hover', at)).contents.value.split('\n').find((l) => l.startsWith('| training'));
+    const m = new RegExp(`^\\| training \\(Adam, ${impl}\\) \\| ([0-9.]+) GiB;`).exec(r);
+    assert.ok(m, r);
+    return Number(m[1]);
+  };
+  const sdpa = await total('sdpa'); // the default
+  const before = s.published.length;
+  s.settings = { attnImplementation: 'eager' };
+  s.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+  await F.waitDiag(s, uri, (p) => s.published.indexOf(p) >= before);
+  const eager = await total('eager');
+  // per layer 5 a s^2 b bytes of probabilities instead of 4 a s b of log-sum-exp, S = 2048, B = 1
+  const a = cfg.num_attention_heads, S = 2048;
+  const diff = cfg.num_hidden_layers * (5 * a * S * S - 4 * a * S) / 2 ** 30;
+  assert.ok(Math.abs(eager - sdpa - diff) < 0.02, `${eager} - ${sdpa} != ${diff}`);
+  await F.finish(s);
+});

@@ -6,6 +6,9 @@
  * tests/numeric/test_engine_*.py. */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -383,6 +386,60 @@ static void test_pool(void **st) {
   ls_pool_free(p);
 }
 
+/* The pool's job spans (ls_pool_trace_set): each task waits until every worker has taken
+ * one, so worker 0 cannot run the whole job alone and each worker >= 1 must record exactly
+ * one span per job with its task count; spans lie inside the job and nothing is recorded
+ * once the trace is cleared. */
+typedef struct meet_ctx {
+  int threads;
+  atomic_int arrived;
+} meet_ctx;
+
+static void meet_task(void *ctx, int i, int worker) {
+  (void)i;
+  (void)worker;
+  meet_ctx *c = ctx;
+  atomic_fetch_add(&c->arrived, 1);
+  while (atomic_load(&c->arrived) < c->threads) sched_yield();
+}
+
+static long long mono(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void test_pool_trace(void **st) {
+  (void)st;
+  enum { T = 3, JOBS = 5, CAP = 16 };
+  ls_pool *p = NULL;
+  assert_int_equal(ls_pool_new(&p, T), LS_OK);
+  ls_pool_span rows[T][CAP], *spans[T] = {NULL, rows[1], rows[2]};
+  size_t n[T] = {0}, dropped[T] = {0};
+  ls_pool_trace tr = {.n_workers = T, .spans = spans, .n = n, .cap = CAP, .dropped = dropped};
+  ls_pool_trace_set(p, &tr);
+  long long t0 = mono();
+  for (int j = 0; j < JOBS; j++) {
+    meet_ctx c = {.threads = T};
+    atomic_init(&c.arrived, 0);
+    ls_pool_run(p, T, meet_task, &c); /* T tasks, each blocking until all T workers hold one */
+  }
+  long long t1 = mono();
+  ls_pool_trace_set(p, NULL);
+  meet_ctx c = {.threads = T};
+  atomic_init(&c.arrived, 0);
+  ls_pool_run(p, T, meet_task, &c); /* not recorded */
+  assert_int_equal(n[0], 0);
+  for (int w = 1; w < T; w++) {
+    assert_int_equal(n[w], JOBS);
+    assert_int_equal(dropped[w], 0);
+    for (int j = 0; j < JOBS; j++) {
+      assert_int_equal(rows[w][j].tasks, 1);
+      assert_true(rows[w][j].t0_ns >= t0 && rows[w][j].t0_ns <= rows[w][j].t1_ns && rows[w][j].t1_ns <= t1);
+    }
+  }
+  ls_pool_free(p);
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -391,6 +448,7 @@ int main(void) {
       cmocka_unit_test(test_exp),   cmocka_unit_test(test_norms_softmax),
       cmocka_unit_test(test_rope),          cmocka_unit_test(test_attention),
       cmocka_unit_test(test_topk),          cmocka_unit_test(test_pool),
+      cmocka_unit_test(test_pool_trace),
   };
   int rc = cmocka_run_group_tests_name("engine ops", tests, NULL, NULL);
   return rc;

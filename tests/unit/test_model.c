@@ -33,7 +33,7 @@ static ls_model *load_file(const char *name, const char *arch) {
   ls_model *m = NULL;
   ls_diag d;
   ls_diag_init(&d);
-  ls_model_opts o = {arch, 0};
+  ls_model_opts o = {arch, 0, 0, NULL};
   int rc = ls_model_load_file(fixture(name), &o, &m, &d);
   if (rc) fprintf(stderr, "%s: %s\n", name, d.msg);
   assert_int_equal(rc, 0);
@@ -46,6 +46,15 @@ static ls_model *load_text(const char *text, int expect_rc) {
   ls_diag_init(&d);
   int rc = ls_model_load(text, strlen(text), "t.json", NULL, &m, &d);
   assert_int_equal(rc, expect_rc);
+  return m;
+}
+
+static ls_model *load_text_opts(const char *text, const char *path, int generic) {
+  ls_model *m = NULL;
+  ls_diag d;
+  ls_diag_init(&d);
+  ls_model_opts o = {NULL, 0, generic, path};
+  assert_int_equal(ls_model_load(text, strlen(text), "t.json", &o, &m, &d), 0);
   return m;
 }
 
@@ -168,7 +177,7 @@ static void test_flops_papers(void **state) {
   int64_t d = 1024, L = 24, ff = 4096, V = 50257, S = 1024;
   int64_t N = 2 * d * L * (2 * d + ff);
   ls_model_figures f;
-  ls_model_figopts o = {1, S, LS_MODEL_WDTYPE_F32};
+  ls_model_figopts o = {1, S, LS_MODEL_WDTYPE_F32, LS_MODEL_ATTN_SDPA};
   assert_int_equal(ls_model_figures_compute(m, &o, &f, NULL), 0);
   assert_int_equal(f.flops_matmul_per_token, 2 * N + 2 * V * d);
   assert_int_equal(f.flops_attn_per_token, L * (2 * S * d + 2 * S * d));
@@ -233,17 +242,29 @@ static void test_memory_sum(void **state) {
   }
 }
 
-/* Korthikanti et al. 2022, eq. (1): sbh(34 + 5as/h) bytes per layer for GPT (4h MLP). */
+/* Korthikanti et al. 2022, eq. (1): sbh(34 + 5as/h) bytes per layer for GPT (4h MLP) with
+ * the eager attention kernel, which stores the S x S probabilities; sdpa (the default since
+ * issue 17) and flash keep a float32 log-sum-exp per head and token instead: sbh 34 + 4asb. */
 static void test_activation_formula(void **state) {
   (void)state;
   ls_model *m = load_file("gpt2.config.json", NULL);
   ls_model_figures f;
-  ls_model_figopts o = {4, 1024, LS_MODEL_WDTYPE_BF16};
+  ls_model_figopts o = {4, 1024, LS_MODEL_WDTYPE_BF16, LS_MODEL_ATTN_EAGER};
   assert_int_equal(ls_model_figures_compute(m, &o, &f, NULL), 0);
   uint64_t s = 1024, b = 4, h = 768, a = 12, L = 12;
   uint64_t per_layer = s * b * h * 34 + 5 * a * s * s * b;
   assert_int_equal(f.train_activations, L * per_layer);
   assert_int_equal(f.train_activations_ckpt, 2 * s * b * h * L + per_layer);
+  for (int k = 0; k < 2; k++) {
+    o.attn = k ? LS_MODEL_ATTN_FLASH : LS_MODEL_ATTN_SDPA;
+    assert_int_equal(ls_model_figures_compute(m, &o, &f, NULL), 0);
+    per_layer = s * b * h * 34 + 4 * a * s * b;
+    assert_int_equal(f.train_activations, L * per_layer);
+  }
+  ls_model_attn_impl ai;
+  assert_int_equal(ls_model_attn_impl_parse("flash_attention_2", &ai), 0);
+  assert_int_equal(ai, LS_MODEL_ATTN_FLASH);
+  assert_int_not_equal(ls_model_attn_impl_parse("xformers", &ai), 0);
   ls_model_free(m);
 }
 
@@ -313,12 +334,91 @@ static void test_recognition(void **state) {
   assert_int_equal(m->family, LS_MODEL_FAMILY_QWEN2_MOE);
   assert_int_equal(m->sem.n_experts, 4);
   ls_model_free(m);
-  /* unknown type: generic reading with a warning */
-  m = load_text("{\"model_type\": \"frobnicator\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
-                "\"num_hidden_layers\": 2, \"intermediate_size\": 128, \"vocab_size\": 1000}", 0);
+  /* unknown type: no tree and no figures (issue 17: a confident llama reading of a type
+   * layerscope does not model was wrong); the generic reading only on request, labelled */
+  const char *frob = "{\"model_type\": \"frobnicator\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                     "\"num_hidden_layers\": 2, \"intermediate_size\": 128, \"vocab_size\": 1000}";
+  m = load_text(frob, 0);
   assert_int_equal(m->family, LS_MODEL_FAMILY_UNKNOWN);
+  assert_int_equal(m->reading, LS_MODEL_READING_NONE);
+  assert_int_equal(m->n_modules, 0);
+  assert_int_equal(m->params, 0);
   assert_true(has_issue(m, "unknown-model-type", "frobnicator"));
+  assert_non_null(ls_model_no_tree_reason(m));
+  assert_non_null(strstr(ls_model_no_tree_reason(m), "supported: gpt2"));
+  ls_model_figures nofig;
+  assert_int_not_equal(ls_model_figures_compute(m, NULL, &nofig, NULL), 0);
+  ls_model_free(m);
+  m = load_text_opts(frob, NULL, 1);
+  assert_int_equal(m->reading, LS_MODEL_READING_GENERIC);
+  assert_non_null(strstr(m->reading_note, "generic"));
   assert_int_equal(m->params, 1000 * 64 * 2 + 2 * (4 * 64 * 64 + 3 * 64 * 128 + 2 * 64) + 64);
+  ls_model_free(m);
+  /* a transformers type layerscope does not model is named as such, never guessed */
+  m = load_text("{\"model_type\": \"qwen3_next\", \"architectures\": [\"Qwen3NextForCausalLM\"]}", 0);
+  assert_int_equal(m->reading, LS_MODEL_READING_NONE);
+  assert_non_null(strstr(m->reading_note, "is a transformers model type"));
+  ls_model_free(m);
+  assert_true(ls_model_type_is_upstream("qwen3_next"));
+  assert_false(ls_model_type_is_upstream("frobnicator"));
+  /* key sets are 128-bit: every family's keys and the common ones must fit, or the key ->
+   * tensor relation would silently lose keys */
+  size_t nc = 0;
+  ls_model_common_keys(&nc);
+  for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++) {
+    size_t nk = 0;
+    ls_model_family_keys((ls_model_family)f, &nk);
+    if (nk + nc > 128) fprintf(stderr, "%s: %zu keys\n", ls_model_family_name((ls_model_family)f), nk + nc);
+    assert_true(nk + nc <= 128);
+  }
+  /* every family layerscope models is a transformers type */
+  for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++)
+    assert_true(ls_model_type_is_upstream(ls_model_family_name((ls_model_family)f)));
+  /* Gemma 3: keys of the nested text_config are read (issue 17: it was ignored, and the
+   * defaults of Llama 2 7B were shown); the innermost key is the one at an offset */
+  const char *g3 = "{\"model_type\": \"gemma3\", \"text_config\": {\"hidden_size\": 64, \"intermediate_size\": 96,"
+                   " \"num_hidden_layers\": 7, \"vocab_size\": 100, \"num_attention_heads\": 2, \"num_key_value_heads\": 1,"
+                   " \"head_dim\": 16, \"sliding_window\": 4},"
+                   " \"vision_config\": {\"hidden_size\": 32, \"intermediate_size\": 40, \"num_hidden_layers\": 1,"
+                   " \"num_attention_heads\": 2, \"image_size\": 28, \"patch_size\": 14, \"vision_use_head\": false}}";
+  m = load_text(g3, 0);
+  assert_int_equal(m->family, LS_MODEL_FAMILY_GEMMA3);
+  assert_int_equal(m->sem.hidden, 64);
+  expect_shape(m, "language_model.model.layers.6.mlp.up_proj.weight", 2, 96, 64);
+  expect_shape(m, "language_model.model.layers.0.self_attn.q_proj.weight", 2, 32, 64);
+  expect_shape(m, "multi_modal_projector.mm_input_projection_weight", 2, 32, 64);
+  expect_shape(m, "vision_tower.vision_model.embeddings.position_embedding.weight", 2, 4, 32);
+  int hs = ls_model_value_index(m, "text_config.hidden_size");
+  assert_true(hs >= 0);
+  assert_int_equal(ls_model_value_at(m, m->values[hs].key_span.start + 1), hs);
+  /* hidden_size shapes the language model's tensors through the derived plain name */
+  assert_true(ls_model_key_tensors(m, hs, NULL, 0, NULL) > 7 * 4);
+  /* five local layers to one global: layer 5 is global */
+  int a5 = ls_model_module_find(m, "language_model.model.layers.5.self_attn");
+  int a4 = ls_model_module_find(m, "language_model.model.layers.4.self_attn");
+  assert_int_equal(m->modules[a5].attn_window, 0);
+  assert_int_equal(m->modules[a4].attn_window, 4);
+  ls_model_free(m);
+  /* a legacy config without model_type (roberta-base's, transformers 2.x): by the model's
+   * name in its path as AutoConfig does (roberta before bert), else by its keys */
+  const char *legacy = "{\"attention_probs_dropout_prob\": 0.1, \"hidden_act\": \"gelu\", "
+                       "\"hidden_dropout_prob\": 0.1, \"hidden_size\": 768, \"initializer_range\": 0.02, "
+                       "\"intermediate_size\": 3072, \"layer_norm_eps\": 1e-05, \"max_position_embeddings\": 514, "
+                       "\"num_attention_heads\": 12, \"num_hidden_layers\": 12, \"type_vocab_size\": 1, "
+                       "\"vocab_size\": 50265}";
+  m = load_text_opts(legacy, "/models/roberta-base/config.json", 0);
+  assert_int_equal(m->family, LS_MODEL_FAMILY_ROBERTA);
+  assert_int_equal(m->reading, LS_MODEL_READING_INFERRED);
+  assert_non_null(strstr(m->reading_note, "roberta-base"));
+  assert_int_equal(m->params, 124645632); /* RobertaModel with its pooler */
+  ls_model_free(m);
+  m = load_text_opts(legacy, "/home/me/compiled/config.json", 0); /* "led" does not start a word */
+  assert_int_equal(m->family, LS_MODEL_FAMILY_ROBERTA);
+  assert_non_null(strstr(m->reading_note, "keys"));
+  ls_model_free(m);
+  m = load_text_opts(legacy, "/cache/models--FacebookAI--xlm-roberta-base/snapshots/abc123/config.json", 0);
+  assert_int_equal(m->reading, LS_MODEL_READING_NONE); /* xlm-roberta: a type layerscope does not model */
+  assert_string_equal(m->model_type, "xlm-roberta");
   ls_model_free(m);
   /* an editor's half-typed document: syntax errors, yet the tree is built from what parsed */
   const char *partial = "{\"model_type\": \"llama\", \"hidden_size\": 64,, \"num_attention_heads\": 4,\n"

@@ -108,6 +108,69 @@ static void test_typo_and_threshold(void **state) {
   done(&x);
 }
 
+/* Issue 17: quick fixes marked preferred must never corrupt a valid config. A transformers
+ * model type layerscope does not model is not a typo of one it does (qwen3_next is not
+ * qwen3); its keys are not typos either; a rename never targets a generation setting. */
+static void test_no_false_corrections(void **state) {
+  (void)state;
+  run x = check("{\"model_type\": \"qwen3_next\", \"linear_num_value_heads\": 32, \"num_heads\": 8}", NULL);
+  const ls_smell_finding *f = find(&x, LS_SMELL_UNKNOWN_MODEL_TYPE);
+  assert_non_null(f);
+  assert_int_equal(f->n_fixes, 0);
+  assert_non_null(strstr(f->msg, "transformers model type that layerscope does not model"));
+  assert_int_equal(count(&x, LS_SMELL_UNKNOWN_KEY), 0);
+  done(&x);
+  /* mamba2 is a transformers type too: no "Change to" */
+  x = check("{\"model_type\": \"mamba2\", \"num_heads\": 128}", NULL);
+  f = find(&x, LS_SMELL_UNKNOWN_MODEL_TYPE);
+  assert_true(!f || f->n_fixes == 0);
+  done(&x);
+  /* a real typo of a family still gets its fix */
+  x = check("{\"model_type\": \"lama\"}", NULL);
+  f = find(&x, LS_SMELL_UNKNOWN_MODEL_TYPE);
+  assert_non_null(f);
+  assert_int_equal(f->n_fixes, 1);
+  done(&x);
+  /* num_heads is one edit from num_beams, a generation setting: never proposed */
+  x = check("{\"model_type\": \"llama\", \"num_heads\": 8}", NULL);
+  f = find(&x, LS_SMELL_UNKNOWN_KEY);
+  assert_non_null(f);
+  assert_int_equal(f->n_fixes, 0);
+  assert_int_equal(f->severity, LS_SMELL_HINT);
+  done(&x);
+}
+
+/* LS112 on an integer rope_scaling factor: DeepSeek's released configs write them (and its
+ * config classes read them as floats), so not there; elsewhere still. */
+static void test_rope_int_factor(void **state) {
+  (void)state;
+  const char *ds = "{\"model_type\": \"deepseek_v3\", \"num_hidden_layers\": 1, \"n_routed_experts\": 2,"
+                   " \"num_experts_per_tok\": 1, \"hidden_size\": 64, \"num_attention_heads\": 2,"
+                   " \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 40, \"beta_fast\": 32, \"beta_slow\": 1,"
+                   " \"mscale\": 1.0, \"mscale_all_dim\": 1.0, \"original_max_position_embeddings\": 4096}}";
+  run x = check(ds, NULL);
+  assert_int_equal(count(&x, LS_SMELL_ROPE_SCALING), 0);
+  done(&x);
+  x = check("{\"model_type\": \"llama\", \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 40}}", NULL);
+  assert_int_equal(count(&x, LS_SMELL_ROPE_SCALING), 1);
+  done(&x);
+}
+
+/* LS115 names the family whose default it compares with (issue 17: granite's configs got
+ * "unknown's upstream default" when granite was read as a generic llama). */
+static void test_dropout_names_family(void **state) {
+  (void)state;
+  run x = check("{\"model_type\": \"granite\", \"attention_dropout\": 0.1}", NULL);
+  const ls_smell_finding *f = find(&x, LS_SMELL_DROPOUT_INFERENCE);
+  assert_non_null(f);
+  assert_non_null(strstr(f->msg, "granite's upstream default is 0.0"));
+  assert_int_equal(f->severity, LS_SMELL_INFO);
+  done(&x);
+  x = check("{\"model_type\": \"granite\", \"attention_dropout\": 0.0}", NULL);
+  assert_null(find(&x, LS_SMELL_DROPOUT_INFERENCE));
+  done(&x);
+}
+
 static void test_options(void **state) {
   (void)state;
   const char *t = "{\"model_type\": \"llama\", \"num_attention_heads\": 32, \"num_key_value_heads\": 7}";
@@ -364,6 +427,9 @@ int main(void) {
     cmocka_unit_test(test_rule_table),
     cmocka_unit_test(test_edit_distance),
     cmocka_unit_test(test_typo_and_threshold),
+    cmocka_unit_test(test_no_false_corrections),
+    cmocka_unit_test(test_rope_int_factor),
+    cmocka_unit_test(test_dropout_names_family),
     cmocka_unit_test(test_options),
     cmocka_unit_test(test_documents_without_model),
     cmocka_unit_test(test_half_typed),

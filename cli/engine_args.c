@@ -1,0 +1,201 @@
+/* engine_args.c: parsing and opening the inputs of a forward pass for `run` and `profile`
+ * (engine_args.h). */
+#include "cli/engine_args.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+
+void ls_cli_engine_args_init(ls_cli_engine_args *a, const char *cmd) {
+  memset(a, 0, sizeof *a);
+  a->cmd = cmd;
+  a->n_random = -1;
+  /* --compute fp32|bf16 (matrix products; see core/engine/ops_bf16.h); the environment's
+   * LAYERSCOPE_COMPUTE gives the default, so benchmarks can switch without new flags */
+  a->compute_arg = getenv("LAYERSCOPE_COMPUTE");
+  if (a->compute_arg && !*a->compute_arg) a->compute_arg = NULL;
+}
+
+static int bad_int(const ls_cli_engine_args *a, const char *opt, const char *v, const char *range) {
+  fprintf(stderr, "layerscope %s: %s: '%s' is not %s\n", a->cmd, opt, v, range);
+  return 2;
+}
+
+int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i) {
+  const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+  if (o[0] != '-') {
+    if (a->config) return 0;
+    a->config = o;
+    return 1;
+  }
+  if (!v) return 0;
+  if (strcmp(o, "--weights") == 0) a->weights = v;
+  else if (strcmp(o, "--tokens") == 0) a->tokens_arg = v;
+  else if (strcmp(o, "--token-types") == 0) a->types_arg = v;
+  else if (strcmp(o, "--attention-mask") == 0) a->mask_arg = v;
+  else if (strcmp(o, "--compute") == 0) a->compute_arg = v;
+  else if (strcmp(o, "--random-tokens") == 0) {
+    if (ls_cli_parse_i64(v, 1, 1 << 20, &a->n_random)) return bad_int(a, o, v, "in 1..1048576");
+  } else if (strcmp(o, "--seed") == 0) {
+    if (ls_cli_parse_i64(v, 0, INT64_MAX, &a->seed)) return bad_int(a, o, v, "a non-negative integer");
+  } else if (strcmp(o, "--threads") == 0) {
+    if (ls_cli_parse_i64(v, 1, 64, &a->threads)) return bad_int(a, o, v, "in 1..64");
+  } else {
+    return 0;
+  }
+  (*i)++;
+  return 1;
+}
+
+/* "1,2,3" -> ids; returns the count, or -1 with the bad item named on stderr. */
+static int64_t parse_list(const char *cmd, const char *s, int64_t **out, const char *what) {
+  int64_t n = 1;
+  for (const char *p = s; *p; p++) n += *p == ',';
+  int64_t *v = ls_calloc((size_t)n, sizeof *v);
+  char *copy = ls_strdup(s);
+  if (!v || !copy) {
+    ls_free(v);
+    ls_free(copy);
+    fprintf(stderr, "layerscope %s: out of memory\n", cmd);
+    return -1;
+  }
+  int64_t k = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (ls_cli_parse_i64(tok, 0, INT64_MAX, &v[k]) != 0) {
+      fprintf(stderr, "layerscope %s: %s: '%s' is not a non-negative integer\n", cmd, what, tok);
+      ls_free(copy);
+      ls_free(v);
+      return -1;
+    }
+    k++;
+  }
+  ls_free(copy);
+  if (k == 0) {
+    fprintf(stderr, "layerscope %s: %s: empty list\n", cmd, what);
+    ls_free(v);
+    return -1;
+  }
+  *out = v;
+  return k;
+}
+
+void ls_cli_engine_fail(const char *cmd, const ls_diag *d) {
+  /* Most core messages already start with the file they name. */
+  int named = d->file[0] && strncmp(d->msg, d->file, strlen(d->file)) != 0;
+  fprintf(stderr, "layerscope %s: %s%s%s\n", cmd, named ? d->file : "", named ? ": " : "",
+          d->msg[0] ? d->msg : "failed");
+}
+
+void ls_cli_engine_close(ls_cli_engine *c) {
+  ls_engine_close(c->e);
+  ls_model_free(c->m);
+  ls_free(c->tokens);
+  ls_free(c->types);
+  ls_free(c->mask);
+  c->e = NULL;
+  c->m = NULL;
+  c->tokens = c->types = NULL;
+  c->mask = NULL;
+}
+
+/* A model directory: its config.json, and the directory itself as the weights when it holds
+ * any (safetensors, a sharded index, GGUF) and none were given. 0, or 1 when dir is no
+ * directory; cfg[cap] gets the config's path. */
+static int model_dir(const char *dir, char *cfg, size_t cap, int *has_weights) {
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return 1;
+  snprintf(cfg, cap, "%s/config.json", dir);
+  *has_weights = 0;
+  DIR *dp = opendir(dir);
+  for (struct dirent *e; dp && (e = readdir(dp));) {
+    size_t n = strlen(e->d_name);
+    if ((n > 12 && strcmp(e->d_name + n - 12, ".safetensors") == 0) || (n > 5 && strcmp(e->d_name + n - 5, ".gguf") == 0))
+      *has_weights = 1;
+  }
+  if (dp) closedir(dp);
+  return 0;
+}
+
+int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, ls_cli_engine *c) {
+  memset(c, 0, sizeof *c);
+  ls_cli_engine_args dir_args = *a_in, *a = &dir_args;
+  int dir_weights = 0;
+  if (a->config && model_dir(a->config, c->config_buf, sizeof c->config_buf, &dir_weights) == 0) {
+    if (!a->weights && dir_weights) {
+      snprintf(c->weights_buf, sizeof c->weights_buf, "%s", a->config);
+      a->weights = c->weights_buf;
+    }
+    a->config = c->config_buf;
+  }
+  c->config = a->config;
+  c->weights = a->weights;
+  int64_t n_random = a->n_random;
+  if (!a->tokens_arg && n_random <= 0) n_random = default_random;
+  if (!a->config || (a->tokens_arg && a->n_random > 0) || (!a->tokens_arg && n_random <= 0)) {
+    fprintf(stderr, "layerscope %s: give a CONFIG and either --tokens or --random-tokens\n", a->cmd);
+    ls_cli_usage(stderr, a->cmd);
+    return 2;
+  }
+  int compute = a->compute_arg ? ls_engine_compute_parse(a->compute_arg) : LS_ENGINE_COMPUTE_F32;
+  if (compute < 0) {
+    fprintf(stderr, "layerscope %s: --compute / LAYERSCOPE_COMPUTE: '%s' is not fp32 or bf16\n", a->cmd,
+            a->compute_arg);
+    return 2;
+  }
+  ls_diag d;
+  ls_diag_init(&d);
+  if (ls_model_load_file(a->config, NULL, &c->m, &d)) goto fail;
+  ls_engine_opts eo = {.weights = a->weights, .seed = (uint64_t)a->seed, .threads = (int)a->threads,
+                       .compute = compute};
+  if (ls_engine_open(&c->e, c->m, &eo, &d)) goto fail;
+  if (compute != ls_engine_compute_get(c->e))
+    fprintf(stderr, "layerscope %s: this CPU has no AVX512_BF16; computing in fp32\n", a->cmd);
+  if (a->tokens_arg) {
+    c->n = parse_list(a->cmd, a->tokens_arg, &c->tokens, "--tokens");
+    if (c->n < 0) goto usage;
+  } else {
+    c->n = n_random;
+    c->tokens = ls_calloc((size_t)c->n, sizeof *c->tokens);
+    if (!c->tokens) {
+      ls_diag_set(&d, LS_ENOMEM, "out of memory");
+      goto fail;
+    }
+    ls_fwd_random_tokens((uint64_t)a->seed, c->m->sem.vocab, c->tokens, c->n);
+  }
+  if (a->types_arg && parse_list(a->cmd, a->types_arg, &c->types, "--token-types") != c->n) {
+    fprintf(stderr, "layerscope %s: --token-types needs one value per token (%lld)\n", a->cmd, (long long)c->n);
+    goto usage;
+  }
+  if (a->mask_arg) {
+    int64_t *mask64 = NULL;
+    int64_t k = parse_list(a->cmd, a->mask_arg, &mask64, "--attention-mask");
+    if (k != c->n) {
+      ls_free(mask64);
+      fprintf(stderr, "layerscope %s: --attention-mask needs one value per token (%lld)\n", a->cmd,
+              (long long)c->n);
+      goto usage;
+    }
+    c->mask = ls_calloc((size_t)c->n, sizeof *c->mask);
+    for (int64_t i = 0; c->mask && i < c->n; i++) c->mask[i] = mask64[i] != 0;
+    ls_free(mask64);
+    if (!c->mask) {
+      ls_diag_set(&d, LS_ENOMEM, "out of memory");
+      goto fail;
+    }
+  }
+  return 0;
+usage:
+  ls_cli_engine_close(c);
+  return 2;
+fail:
+  ls_cli_engine_fail(a->cmd, &d);
+  ls_cli_engine_close(c);
+  return 1;
+}

@@ -1,0 +1,53 @@
+/* engine_args.h: the inputs of a forward pass as the CLI takes them, shared by the
+ * subcommands that run the reference engine (`run`, `profile`): the config, --weights,
+ * --tokens 1,2,3 or --random-tokens N with --seed, --token-types, --attention-mask,
+ * --threads and --compute; the config may be a model directory (default from LAYERSCOPE_COMPUTE). One parser and one opener, so
+ * the options mean the same thing and fail with the same messages everywhere. */
+#ifndef LS_CLI_ENGINE_ARGS_H
+#define LS_CLI_ENGINE_ARGS_H
+
+#include <stdint.h>
+
+#include "core/engine/forward.h"
+#include "core/model/model.h"
+
+typedef struct ls_cli_engine_args {
+  const char *cmd;            /* "run": prefixes every message ("layerscope run: ...") */
+  const char *config, *weights, *tokens_arg, *types_arg, *mask_arg, *compute_arg;
+  int64_t n_random;           /* --random-tokens; -1 when not given */
+  int64_t seed, threads;
+} ls_cli_engine_args;
+
+/* Defaults for cmd (compute from LAYERSCOPE_COMPUTE when set). */
+void ls_cli_engine_args_init(ls_cli_engine_args *a, const char *cmd);
+
+/* Tries argv[*i] (the option, its value in argv[*i + 1]) as one of the engine options, or a
+ * bare word as the config. Returns 1 when it took it (*i then points at its last word), 0
+ * when it is not one of them, 2 on a bad value (the message printed on stderr). */
+int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i);
+
+/* What the options open. */
+typedef struct ls_cli_engine {
+  const char *config;         /* the config file opened (a model directory's config.json) */
+  const char *weights;        /* the weights bound, NULL: seeded random */
+  char config_buf[4096], weights_buf[4096];
+  ls_model *m;                /* owned */
+  ls_engine *e;               /* owned */
+  int64_t *tokens;            /* [n] owned */
+  int64_t n;
+  int64_t *types;             /* [n] owned, NULL when not given */
+  int *mask;                  /* [n] owned, NULL when not given */
+} ls_cli_engine;
+
+/* Checks the combination (a config; --tokens or --random-tokens, or default_random > 0
+ * random tokens when neither is given), loads the model, opens the engine and prepares the
+ * tokens. The config may be a model directory: its config.json, with the directory as the
+ * weights when it holds safetensors or GGUF files and no --weights was given. Returns an exit status: 0, 1 (the core failed, message printed) or 2 (usage). */
+int ls_cli_engine_open(const ls_cli_engine_args *a, int64_t default_random, ls_cli_engine *out);
+void ls_cli_engine_close(ls_cli_engine *c);
+
+/* Prints "layerscope CMD: <message>" for a core failure, naming the file when the message
+ * does not already start with it. */
+void ls_cli_engine_fail(const char *cmd, const ls_diag *d);
+
+#endif
