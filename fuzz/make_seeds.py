@@ -110,6 +110,21 @@ def gguf():
         ("blk.0.ffn_up.weight", "q4_k", (1, 256), q4k),
         ("blk.0.ffn_down.weight", "q6_k", (1, 256), q6k),
         ("output_norm.weight", "f16", (8,), rng.standard_normal(8).astype(np.float16).tobytes())], version=2))
+    # tokenizers only (no tensors), for core/text/tok_gguf.c: byte-level BPE with merges, and
+    # SentencePiece BPE whose merges come from scores, with byte tokens and a user-defined one
+    bl = ["a", "b", "\u0120", "\u0120a", "ab", "<|end|>"]
+    out("gguf", "tok-gpt2.gguf", via_file(tg.write_gguf, [
+        ("tokenizer.ggml.model", tg.GSTR, "gpt2"), ("tokenizer.ggml.pre", tg.GSTR, "llama-bpe"),
+        ("tokenizer.ggml.tokens", tg.GARR, (tg.GSTR, bl)),
+        ("tokenizer.ggml.token_type", tg.GARR, (tg.GI32, [1, 1, 1, 1, 1, 3])),
+        ("tokenizer.ggml.merges", tg.GARR, (tg.GSTR, ["\u0120 a", "a b"])),
+        ("tokenizer.ggml.bos_token_id", tg.GU32, 5), ("tokenizer.ggml.add_bos_token", tg.GBOOL, True)], []))
+    sp = ["<unk>", "<s>", "<0x0A>", "<0xC3>", "\u2581", "h", "i", "\u2581h", "\u2581hi", "  "]
+    out("gguf", "tok-llama.gguf", via_file(tg.write_gguf, [
+        ("tokenizer.ggml.model", tg.GSTR, "llama"), ("tokenizer.ggml.tokens", tg.GARR, (tg.GSTR, sp)),
+        ("tokenizer.ggml.scores", tg.GARR, (tg.GF32, [0, 0, 0, 0, -1, -2, -3, -4, -5, -6])),
+        ("tokenizer.ggml.token_type", tg.GARR, (tg.GI32, [2, 3, 6, 6, 1, 1, 1, 1, 1, 4])),
+        ("tokenizer.ggml.bos_token_id", tg.GU32, 1), ("tokenizer.ggml.add_space_prefix", tg.GBOOL, True)], []))
 
 
 def npy():

@@ -74,6 +74,28 @@ int ls_tfile_meta_str(const ls_tfile *f, const char *key, const char **out);
 int ls_tfile_meta_int(const ls_tfile *f, const char *key, int64_t *out);
 int ls_tfile_meta_f64(const ls_tfile *f, const char *key, double *out);
 
+/* GGUF metadata arrays (tokenizer.ggml.tokens, .scores, .token_type, .merges), read in
+ * place from the mapping: valid until ls_tfile_close. Items were bounds-checked when the
+ * file was opened. ls_tfile_meta_array: LS_OK, LS_ENOENT (absent), LS_EFORMAT (not an
+ * array). */
+typedef enum ls_meta_item { LS_META_ITEM_INT, LS_META_ITEM_FLOAT, LS_META_ITEM_STRING,
+                            LS_META_ITEM_ARRAY } ls_meta_item;
+typedef struct ls_meta_array {
+  ls_meta_item item;          /* integers include bools */
+  uint64_t n;                 /* items */
+  int gguf_type;              /* the GGUF item type (for the accessors) */
+  const unsigned char *data;  /* [nbytes] the items as stored */
+  uint64_t nbytes;
+} ls_meta_array;
+int ls_tfile_meta_array(const ls_tfile *f, const char *key, ls_meta_array *out);
+/* Item i of a numeric array (integers convert to double). LS_EINVAL: i out of range or
+ * the wrong kind. */
+int ls_meta_array_int(const ls_meta_array *a, uint64_t i, int64_t *v);
+int ls_meta_array_f64(const ls_meta_array *a, uint64_t i, double *v);
+/* Walks a string array in order: *pos starts at 0 and is advanced; *s points into the
+ * mapping (not NUL-terminated), *n bytes. LS_ENOENT past the last item. */
+int ls_meta_array_next_str(const ls_meta_array *a, uint64_t *pos, const char **s, size_t *n);
+
 /* Rows of a tensor of ndim >= 1: shape[0] rows of nelem/shape[0] elements each. */
 int64_t ls_tensor_rows(const ls_tensor *t);
 int64_t ls_tensor_row_len(const ls_tensor *t);

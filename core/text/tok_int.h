@@ -11,6 +11,7 @@
 #define LS_TEXT_TOK_INT_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <jansson.h>
 #include <pcre2.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -293,8 +294,10 @@ int ls__added_build(ls_tok *t, ls_diag *d);                 /* normalized forms 
 int ls__added_split(const ls_tok *t, const ls__trie *tr, ls__work *w, const ls__piece *p);
 void ls__added_free(ls_tok *t);
 
-/* tok_json.c */
+/* tok_json.c: from the text of a tokenizer.json, or from the document already parsed
+ * (borrowed; tok_gguf.c builds one from a GGUF file's tokenizer.ggml.* keys) */
 int ls__tok_from_json(ls_tok *t, const char *text, size_t len, ls_diag *d);
+int ls__tok_from_doc(ls_tok *t, const json_t *root, ls_diag *d);
 /* tok_gguf.c */
 int ls__tok_from_gguf(ls_tok *t, const char *path, ls_diag *d);
 /* tokenizer.c */

@@ -602,6 +602,12 @@ int ls__tok_from_json(ls_tok *t, const char *text, size_t len, ls_diag *d) {
   if (!root)
     return ls_diag_set(d, LS_EPARSE, "tokenizer.json is not valid JSON: line %d, column %d: %s", je.line, je.column,
                        je.text);
+  int rc = ls__tok_from_doc(t, root, d);
+  json_decref(root);
+  return rc;
+}
+
+int ls__tok_from_doc(ls_tok *t, const json_t *root, ls_diag *d) {
   rd r = {t, d};
   int rc = LS_OK;
   if (!json_is_object(root)) { rc = bad(&r, "(top level)", "must be an object, not %s", kind_name(root)); goto out; }
@@ -636,7 +642,6 @@ int ls__tok_from_json(ls_tok *t, const char *text, size_t len, ls_diag *d) {
   if ((rc = read_added(&r, json_object_get(root, "added_tokens")))) goto out;
   rc = ls__added_build(t, d);
 out:
-  json_decref(root);
   if (rc == LS_ENOMEM) ls_diag_set(d, rc, "out of memory while reading tokenizer.json");
   return rc;
 }

@@ -83,10 +83,13 @@ int ls_tok_open(const char *path, ls_tok **out, ls_diag *d) {
   const char *file = p ? p : path;
   char *text = NULL;
   size_t len = 0;
-  int rc = ls_file_read(file, LS_TOK_MAX_JSON, &text, &len, d);
-  if (rc == LS_OK && len >= 4 && memcmp(text, "GGUF", 4) == 0) {
-    ls_free(text);
-    text = NULL;
+  /* a GGUF file (its magic) is a model of gigabytes: only its header is read */
+  char magic[4] = {0};
+  FILE *fp = fopen(file, "rb");
+  int gguf = fp && fread(magic, 1, 4, fp) == 4 && memcmp(magic, "GGUF", 4) == 0;
+  if (fp) fclose(fp);
+  int rc = gguf ? LS_OK : ls_file_read(file, LS_TOK_MAX_JSON, &text, &len, d);
+  if (rc == LS_OK && gguf) {
     ls_tok *t = ls__tok_new();
     if (!t) rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
     else if ((rc = ls__tok_from_gguf(t, file, d)) != LS_OK) ls_tok_free(t);
