@@ -96,7 +96,7 @@ static json_t *ids_json(const uint32_t *ids, size_t n) {
 }
 
 /* --jsonl: one JSON string per line in, one object per line out. */
-static int run_jsonl(ls_tok *t, const char *path, int add_special, int strict) {
+static int run_jsonl(ls_tok *t, const char *path, int add_special, int strict, int timing) {
   char *text;
   size_t len;
   ls_diag d;
@@ -107,6 +107,8 @@ static int run_jsonl(ls_tok *t, const char *path, int add_special, int strict) {
   }
   int status = 0;
   size_t line_no = 0;
+  double enc_ms = 0; /* --timing: encoding only, summed over the lines */
+  size_t enc_bytes = 0, enc_tokens = 0;
   for (char *p = text, *end = text + len; p < end;) {
     char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -130,7 +132,12 @@ static int run_jsonl(ls_tok *t, const char *path, int add_special, int strict) {
         status = 1;
       } else {
         ls_diag_init(&d);
-        if (ls_tok_encode(t, s, sl, add_special, &ids, &n, &d) != 0) {
+        double t1 = now_ms();
+        int erc = ls_tok_encode(t, s, sl, add_special, &ids, &n, &d);
+        enc_ms += now_ms() - t1;
+        enc_bytes += sl;
+        enc_tokens += n;
+        if (erc != 0) {
           json_object_set_new(out, "error", json_string(d.msg));
           status = 1;
         } else {
@@ -159,6 +166,9 @@ static int run_jsonl(ls_tok *t, const char *path, int add_special, int strict) {
     p += ll + 1;
   }
   ls_free(text);
+  if (timing)
+    fprintf(stderr, "layerscope tokenize: encode %.3f ms for %zu bytes in %zu lines -> %zu tokens (%.2f MB/s)\n", enc_ms,
+            enc_bytes, line_no, enc_tokens, enc_ms > 0 ? (double)enc_bytes / 1e6 / (enc_ms / 1e3) : 0.0);
   return status;
 }
 
@@ -216,7 +226,7 @@ int ls_cli_tokenize(int argc, char **argv) {
   double t_load = now_ms() - t0;
   int status = 0;
   if (jsonl) {
-    status = run_jsonl(t, jsonl, add_special, strict);
+    status = run_jsonl(t, jsonl, add_special, strict, timing);
     ls_tok_free(t);
     return status;
   }

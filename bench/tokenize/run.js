@@ -2,9 +2,14 @@
 // the Rust library, through its node bindings @anush008/tokenizers), in one run on the same
 // machine, on the same few MB of mixed text (generated deterministically: English-like prose,
 // code, digits, CJK, Cyrillic, emoji, whitespace runs), with the same tokenizer.json files
-// the tests use (tests/tokenizers). Each side encodes the whole text as one string REPEAT
-// times in one process and keeps its fastest run (warm caches on both sides; loading the
-// file is not timed); ids must be identical, or the figure is not reported.
+// the tests use (tests/tokenizers). Two ways of feeding the text, each side on one thread:
+//   docs   the text as documents of about 2 KB, encoded one after the other: the reference
+//          through encodeBatch with TOKENIZERS_PARALLELISM=false (sequential, one call, so no
+//          per-call overhead of the bindings), layerscope through --jsonl --timing (the sum
+//          of its encode calls; reading JSON lines and decoding are not timed);
+//   whole  the text as one string (encode(text); tokenize --file --repeat).
+// Each side keeps its fastest of REPEAT runs (warm caches; loading the file is not timed);
+// ids must be identical, or no figure is printed. The CPU model is printed with the table.
 // Usage: node bench/tokenize/run.js [--bin build/release/cli/layerscope] [--mb 4] [--repeat 3]
 //                                   [--only llama3,qwen3] [--json out.json]
 'use strict';
@@ -13,6 +18,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+process.env.TOKENIZERS_PARALLELISM = 'false'; // before the bindings load: one thread
 const ROOT = path.resolve(__dirname, '..', '..');
 const lib = require(path.join(ROOT, 'tests', 'tokenizers', 'lib.js'));
 const args = process.argv.slice(2);
@@ -32,7 +38,8 @@ function rng(seed) {
   };
 }
 
-function mixedText(bytes) {
+// The mixed text as a list of documents of about docBytes each.
+function mixedDocs(bytes, docBytes) {
   const r = rng(20240601);
   const pick = (a) => a[Math.floor(r() * a.length)];
   const words = ('the of and to in is was for that with as on by this be are from at or an it not which have ' +
@@ -43,8 +50,8 @@ function mixedText(bytes) {
     '{"hidden_size": 4096, "num_attention_heads": 32, "vocab_size": 32000}\n', '    if err != nil {\n        return nil, err\n    }\n'];
   const other = ['分词器将文本切分为词元。', 'モデルの重みを読み込みます。', 'Привет, как дела? ', 'Καλημέρα! ', 'مرحبا بالعالم ',
     '🤖🚀✨ ', '👍🏽 ', '    ', '\n\n', '\t', '12345 ', '3.14159 ', '2024-06-01 '];
-  const parts = [];
-  let n = 0;
+  const docs = [];
+  let parts = [], n = 0, nd = 0;
   while (n < bytes) {
     let s;
     const x = r();
@@ -58,13 +65,24 @@ function mixedText(bytes) {
     else s = pick(other);
     parts.push(s);
     n += Buffer.byteLength(s);
+    nd += Buffer.byteLength(s);
+    if (nd >= docBytes) { docs.push(parts.join('')); parts = []; nd = 0; }
   }
-  return parts.join('');
+  if (parts.length) docs.push(parts.join(''));
+  return docs;
 }
 
 function cpuModel() {
-  const cpus = os.cpus();
-  return `${cpus[0].model} (${cpus.length} logical CPUs)`;
+  const m = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  return `${m ? m[1] : os.cpus()[0].model} (${os.cpus().length} logical CPUs)`;
+}
+
+const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1e3);
+
+function runLs(args) {
+  const r = cp.spawnSync(BIN, ['tokenize', ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) { console.error(`layerscope failed: ${r.stderr}`); process.exit(1); }
+  return r;
 }
 
 async function main() {
@@ -72,41 +90,63 @@ async function main() {
   const dir = lib.tmpdir('tokbench');
   const files = lib.tokenizerFiles();
   files.bert = lib.writeBertTokenizer(ref, dir);
-  const text = mixedText(MB * 1e6);
-  const textFile = path.join(dir, 'mixed.txt');
+  const docs = mixedDocs(MB * 1e6, 2000);
+  const text = docs.join('');
+  const textFile = path.join(dir, 'mixed.txt'), docsFile = path.join(dir, 'mixed.jsonl');
   fs.writeFileSync(textFile, text);
+  fs.writeFileSync(docsFile, docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
   const bytes = Buffer.byteLength(text);
   console.log(`CPU: ${cpuModel()}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`text: ${(bytes / 1e6).toFixed(2)} MB of mixed text; best of ${REPEAT} encodes of the whole text per side`);
-  console.log('tokenizer     tokens    reference MB/s  layerscope MB/s  ratio');
+  console.log(`text: ${(bytes / 1e6).toFixed(2)} MB of mixed text, ${docs.length} documents; best of ${REPEAT} runs per side, one thread each`);
+  console.log('tokenizer     tokens   docs: reference  layerscope  ratio   whole: reference  layerscope  ratio   (MB/s)');
   const rows = [];
   for (const [name, file] of Object.entries(files)) {
     if (ONLY && !ONLY.split(',').includes(name)) continue;
     const tok = ref.Tokenizer.fromFile(file);
     await tok.encode('warm up');
-    let best = Infinity, ids = null;
+    // docs
+    let refDocs = Infinity, refDocIds = null;
+    for (let i = 0; i < REPEAT; i++) {
+      const t0 = process.hrtime.bigint();
+      const encs = await tok.encodeBatch(docs);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (ms < refDocs) refDocs = ms;
+      if (!refDocIds) refDocIds = encs.map((e) => e.getIds().join(','));
+    }
+    let lsDocs = Infinity;
+    for (let i = 0; i < REPEAT; i++) {
+      const r = runLs([file, '--jsonl', docsFile, '--timing']);
+      lsDocs = Math.min(lsDocs, Number(/encode ([0-9.]+) ms/.exec(r.stderr)[1]));
+      if (i === 0) {
+        const got = r.stdout.trim().split('\n').map((l) => JSON.parse(l).ids.join(','));
+        if (got.length !== refDocIds.length || got.some((g, k) => g !== refDocIds[k])) {
+          console.error(`${name}: ids of the documents differ from the reference; no figure`);
+          process.exit(1);
+        }
+      }
+    }
+    // whole
+    let refWhole = Infinity, ids = null;
     for (let i = 0; i < REPEAT; i++) {
       const t0 = process.hrtime.bigint();
       const enc = await tok.encode(text);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (ms < best) best = ms;
+      if (ms < refWhole) refWhole = ms;
       if (!ids) ids = enc.getIds();
     }
-    const r = cp.spawnSync(BIN, ['tokenize', file, '--file', textFile, '--repeat', String(REPEAT)], { encoding: 'utf8', maxBuffer: 1 << 30 });
-    if (r.status !== 0) { console.error(`${name}: layerscope failed: ${r.stderr}`); process.exit(1); }
-    const m = /encode ([0-9.]+) ms/.exec(r.stderr);
-    const ours = r.stdout.trim();
-    if (ours !== ids.join(',')) { console.error(`${name}: ids differ from the reference; no figure`); process.exit(1); }
-    const lsMs = Number(m[1]);
-    const row = { tokenizer: name, tokens: ids.length, bytes, reference_ms: best, layerscope_ms: lsMs,
-      reference_mbps: bytes / 1e6 / (best / 1e3), layerscope_mbps: bytes / 1e6 / (lsMs / 1e3) };
-    row.ratio = row.layerscope_mbps / row.reference_mbps;
+    const r = runLs([file, '--file', textFile, '--repeat', String(REPEAT)]);
+    if (r.stdout.trim() !== ids.join(',')) { console.error(`${name}: ids differ from the reference; no figure`); process.exit(1); }
+    const lsWhole = Number(/encode ([0-9.]+) ms/.exec(r.stderr)[1]);
+    const row = { tokenizer: name, tokens: ids.length, bytes,
+      docs: { reference_mbps: mbps(bytes, refDocs), layerscope_mbps: mbps(bytes, lsDocs), ratio: refDocs / lsDocs },
+      whole: { reference_mbps: mbps(bytes, refWhole), layerscope_mbps: mbps(bytes, lsWhole), ratio: refWhole / lsWhole } };
     rows.push(row);
-    console.log(`${name.padEnd(12)} ${String(ids.length).padStart(8)}  ${row.reference_mbps.toFixed(2).padStart(14)}  ` +
-      `${row.layerscope_mbps.toFixed(2).padStart(15)}  ${row.ratio.toFixed(2)}x`);
+    const f = (x) => x.toFixed(2).padStart(10);
+    console.log(`${name.padEnd(12)} ${String(ids.length).padStart(8)}   ${f(row.docs.reference_mbps)}  ${f(row.docs.layerscope_mbps)}  ` +
+      `${row.docs.ratio.toFixed(2).padStart(5)}x   ${f(row.whole.reference_mbps)}  ${f(row.whole.layerscope_mbps)}  ${row.whole.ratio.toFixed(2).padStart(5)}x`);
   }
   const out = opt('--json', '');
-  if (out) fs.writeFileSync(out, JSON.stringify({ cpu: cpuModel(), loadavg: os.loadavg(), mb: bytes / 1e6, repeat: REPEAT, rows }, null, 2));
+  if (out) fs.writeFileSync(out, JSON.stringify({ cpu: cpuModel(), loadavg: os.loadavg(), mb: bytes / 1e6, docs: docs.length, repeat: REPEAT, rows }, null, 2));
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
