@@ -250,6 +250,7 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
       (align <= 0 || align > (1 << 20) || (align & (align - 1))))
     return ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: general.alignment %lld is not a power of two <= 1 MiB", path,
                           (long long)align);
+  if (f->meta_only) return LS_OK; /* the tensor infos are not read: any ggml type may follow */
   const char *arch = "";
   ls_tfile_meta_str(f, "general.architecture", &arch);
   char akey[160];

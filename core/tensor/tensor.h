@@ -57,6 +57,10 @@ typedef struct ls_tfile ls_tfile;
  * LS_ETRUNC, LS_EOVERFLOW, LS_EUNSUPPORTED, LS_ELIMIT or LS_ENOMEM. */
 int ls_tfile_open(const char *path, ls_tfile **out, ls_diag *d);
 void ls_tfile_close(ls_tfile *f);
+/* Opens only the key/values of a GGUF file, not its tensor infos (which may use ggml types
+ * the readers do not decode): what the tokenizer reads. No tensors; LS_EFORMAT for another
+ * format. *out is new (ls_tfile_close). */
+int ls_tfile_open_meta(const char *path, ls_tfile **out, ls_diag *d);
 
 ls_tfile_format ls_tfile_format_of(const ls_tfile *f);
 const char *ls_tfile_format_name(const ls_tfile *f); /* "safetensors", "gguf", ... */

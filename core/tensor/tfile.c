@@ -266,6 +266,19 @@ int ls_tfile_open(const char *path, ls_tfile **out, ls_diag *d) {
   return LS_OK;
 }
 
+int ls_tfile_open_meta(const char *path, ls_tfile **out, ls_diag *d) {
+  *out = NULL;
+  ls_tfile *f = ls_calloc(1, sizeof *f);
+  if (!f) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  f->meta_only = 1;
+  int rc = open_file(f, path, d);
+  if (rc == LS_OK && f->format != LS_TF_GGUF) rc = ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: not a GGUF file", path);
+  if (rc == LS_OK) rc = ls__tfile_index(f, d);
+  if (rc != LS_OK) { ls_tfile_close(f); return rc; }
+  *out = f;
+  return LS_OK;
+}
+
 void ls_tfile_close(ls_tfile *f) {
   if (!f) return;
   for (int i = 0; i < f->n_maps; i++) {

@@ -30,6 +30,7 @@ struct ls_tfile {
   ls_tensor *tensors; size_t n_tensors, cap_tensors;
   size_t *by_name;   /* [n_tensors] tensor indices sorted by name */
   ls__meta *meta; size_t n_meta, cap_meta;
+  int meta_only;     /* GGUF: stop after the key/values (ls_tfile_open_meta) */
 };
 
 /* Maps `path` read-only; *idx receives its file index. */

@@ -7,8 +7,9 @@
 // the merge that first makes it, as a SentencePiece model's scores rank its merges), bos/eos
 // ids and add_bos_token/add_eos_token as the file's post-processor behaves. Every id of the
 // corpus, with and without special tokens, must be the reference's (Hugging Face tokenizers
-// on the tokenizer.json), and so must the decoded text. Then the errors: a GGUF without a
-// tokenizer, an unsupported model and pre-tokenizer, a duplicate token.
+// on the tokenizer.json), and so must the decoded text. Then a model whose tensors use a
+// ggml type the tensor readers do not decode, and the errors: a GGUF without a tokenizer,
+// an unsupported model and pre-tokenizer, a duplicate token.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -32,7 +33,8 @@ function run(args) {
 
 // ---- a GGUF v3 writer (ggml's docs/gguf.md): header, key/values, no tensors ----------------
 const T = { U32: 4, I32: 5, F32: 6, BOOL: 7, STR: 8, ARR: 9 };
-function ggufWrite(file, kvs) {
+// tensors: [name, ne (fastest first), ggml type, data bytes], laid out at 32-byte alignment
+function ggufWrite(file, kvs, tensors = []) {
   const parts = [];
   const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); parts.push(b); };
   const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); parts.push(b); };
@@ -46,14 +48,25 @@ function ggufWrite(file, kvs) {
   };
   parts.push(Buffer.from('GGUF'));
   u32(3);
-  u64(0);
+  u64(tensors.length);
   u64(kvs.length);
   for (const [key, t, v, et] of kvs) {
     str(key);
     u32(t);
     if (t === T.ARR) { u32(et); u64(v.length); for (const x of v) scalar(et, x); } else scalar(t, v);
   }
-  fs.writeFileSync(file, Buffer.concat(parts));
+  let off = 0;
+  for (const [name, ne, type, nbytes] of tensors) {
+    str(name);
+    u32(ne.length);
+    for (const x of ne) u64(x);
+    u32(type);
+    u64(off);
+    off += Math.ceil(nbytes / 32) * 32;
+  }
+  const head = Buffer.concat(parts);
+  const pad = tensors.length ? (32 - (head.length % 32)) % 32 : 0;
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.alloc(pad + off, 1)]));
 }
 
 // ---- tokenizer.json -> GGUF, as llama.cpp's converter does ----------------------------
@@ -132,6 +145,17 @@ async function compare(name, file, gguf, dir) {
   return same;
 }
 
+// The tokenizer of a model whose tensors use a ggml type layerscope's tensor readers do not
+// decode (q2_K): only the key/values are read, so it still loads.
+function unreadTensors(dir) {
+  const f = path.join(dir, 'q2k.gguf');
+  ggufWrite(f, [['general.architecture', T.STR, 'llama'], ['tokenizer.ggml.model', T.STR, 'gpt2'],
+    ['tokenizer.ggml.pre', T.STR, 'qwen2'], ['tokenizer.ggml.tokens', T.ARR, ['a', 'b', 'ab'], T.STR],
+    ['tokenizer.ggml.merges', T.ARR, ['a b'], T.STR]], [['blk.0.attn_q.weight', [256, 1], 10, 84]]);
+  const r = run([f, '--text', 'abba']);
+  check(r.status === 0 && r.stdout.trim() === '2,1,0', `a GGUF with q2_K tensors: ids 2,1,0 (got ${r.status} ${r.stdout} ${r.stderr})`);
+}
+
 function badInput(dir) {
   const expectError = (kvs, re, what) => {
     const f = path.join(dir, 'bad.gguf');
@@ -164,6 +188,7 @@ async function main() {
     summary.push(`${name}.gguf (${FAMILY[name].model}${FAMILY[name].pre ? ', ' + FAMILY[name].pre : ''}): ${n}/${CORPUS.length} strings, ids and decode as the reference on tokenizer.json`);
     fs.rmSync(gguf, { force: true });
   }
+  unreadTensors(dir);
   badInput(dir);
   fs.rmSync(dir, { recursive: true, force: true });
   for (const line of summary) console.log(line);
