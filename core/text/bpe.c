@@ -78,6 +78,22 @@ int ls__bpe_finish(ls__model *m, ls_diag *d) {
       if ((uint32_t)k == s->len && cp < 0x10000) m->cp_ids[cp] = (int32_t)s->id;
     }
   }
+  /* SentencePiece-style models see a whole text as one word (no pre-tokenizer). When no
+   * token holds U+2581 after another character, and U+2581 is a token itself, no merge can
+   * join the pieces on either side of such a U+2581 (a merge makes a token) and no unknown
+   * run fuses across it: each "▁word" can be merged on its own, and cached, with the same
+   * result. */
+  uint32_t meta_id;
+  m->split_meta = !m->ignore_merges && m->prefix_len == 0 && m->suffix_len == 0 &&
+                  ls__smap_get(&m->vocab, "\xe2\x96\x81", 3, &meta_id);
+  for (size_t i = 0; m->split_meta && i < m->vocab.cap; i++) {
+    const ls__smap_slot *sl = &m->vocab.slots[i];
+    for (uint32_t k = 1; sl->key && k + 3 <= sl->len; k++)
+      if (memcmp(sl->key + k, "\xe2\x96\x81", 3) == 0 && !(k >= 3 && memcmp(sl->key + k - 3, "\xe2\x96\x81", 3) == 0)) {
+        m->split_meta = 0;
+        break;
+      }
+  }
   m->cache = ls_calloc(CACHE_CAP, sizeof *m->cache);
   if (!m->cache) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   m->cache_cap = CACHE_CAP;
@@ -249,10 +265,8 @@ static int merge_word(ls__model *m, const char *s, size_t n, ls__ids *out, ls_di
   return rc;
 }
 
-int ls__bpe_tokenize(ls__model *m, const char *s, size_t n, ls__ids *out, ls_diag *d) {
-  if (n == 0) return LS_OK;
-  uint32_t id;
-  if (m->ignore_merges && ls__smap_get(&m->vocab, s, n, &id)) return ls__ids_add(out, id);
+/* One word: from the cache, or merged and cached. */
+static int tokenize_word(ls__model *m, const char *s, size_t n, ls__ids *out, ls_diag *d) {
   if (n >= CACHE_MAX_LEN || !m->cache) return merge_word(m, s, n, out, d);
   uint32_t h = ls__hash_bytes(s, n);
   size_t j = h & (m->cache_cap - 1);
@@ -278,6 +292,23 @@ int ls__bpe_tokenize(ls__model *m, const char *s, size_t n, ls__ids *out, ls_dia
   m->cache[j] = (ls__bpe_cache_entry){key, (uint32_t)n, h, off, (uint32_t)(out->n - before)};
   m->cache_n++;
   return LS_OK;
+}
+
+int ls__bpe_tokenize(ls__model *m, const char *s, size_t n, ls__ids *out, ls_diag *d) {
+  if (n == 0) return LS_OK;
+  uint32_t id;
+  if (m->ignore_merges && ls__smap_get(&m->vocab, s, n, &id)) return ls__ids_add(out, id);
+  if (!m->split_meta) return tokenize_word(m, s, n, out, d);
+  /* cut before each U+2581 that follows another character (see ls__bpe_finish) */
+  size_t start = 0;
+  for (size_t i = 1; i + 3 <= n; i++) {
+    if (memcmp(s + i, "\xe2\x96\x81", 3) != 0 || (i >= 3 && memcmp(s + i - 3, "\xe2\x96\x81", 3) == 0)) continue;
+    int rc = tokenize_word(m, s + start, i - start, out, d);
+    if (rc) return rc;
+    start = i;
+    i += 2;
+  }
+  return tokenize_word(m, s + start, n - start, out, d);
 }
 
 void ls__model_free(ls__model *m) {

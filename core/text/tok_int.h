@@ -195,6 +195,8 @@ typedef struct ls__model {
   const char *prefix, *suffix;    /* continuing_subword_prefix / end_of_word_suffix or NULL */
   size_t prefix_len, suffix_len;
   int fuse_unk, byte_fallback, ignore_merges;
+  int split_meta;                 /* words may be cut before each U+2581 that follows another
+                                     character: no token spans such a place (bpe.c) */
   int32_t byte_ids[256];          /* id of "<0xHH>" or -1 */
   int32_t *cp_ids;                /* [0x10000] id of a one-character token, -1 none; NULL
                                      when a prefix/suffix changes what a character looks up */

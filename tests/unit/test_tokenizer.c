@@ -158,6 +158,24 @@ static void test_sentencepiece_byte_fallback(void **state) {
   ls_tok_free(t);
 }
 
+/* A SentencePiece-style model merges its whole text as one word; it may be cut before each
+ * "▁" only when no token holds "▁" after another character. Here "h▁" is a token, so the
+ * merge across "h|▁" must still happen: "h h" -> "▁h▁h" -> ▁, h▁, h. */
+static void test_sentencepiece_inner_space_token(void **state) {
+  (void)state;
+  ls_tok *t = load(
+    "{\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\\u2581\"},"
+    "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\\u2581\"}]},"
+    "\"model\":{\"type\":\"BPE\",\"unk_token\":\"?\",\"vocab\":{\"?\":0,\"\\u2581\":1,\"h\":2,\"h\\u2581\":3},"
+    "\"merges\":[\"h \\u2581\"]}}");
+  expect_ids(t, "h h", 1, "1,3,2");
+  ls_tok_free(t);
+  /* without that token the cut is taken, and "▁hi" repeated comes from the word cache */
+  t = load(k_sp);
+  expect_ids(t, "hi hi hi", 0, "8,8,8");
+  ls_tok_free(t);
+}
+
 /* Byte-level BPE (GPT-2): every byte is a character of the vocabulary; the GPT-2 pattern
  * splits " world" with its space, which becomes "Ġ". */
 static const char *k_bytelevel =
@@ -378,6 +396,7 @@ static void test_alloc_failures(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_bpe_rank_order),          cmocka_unit_test(test_sentencepiece_byte_fallback),
+    cmocka_unit_test(test_sentencepiece_inner_space_token),
     cmocka_unit_test(test_bytelevel),               cmocka_unit_test(test_added_tokens),
     cmocka_unit_test(test_wordpiece_bert),          cmocka_unit_test(test_metaspace_and_split),
     cmocka_unit_test(test_errors_name_the_feature), cmocka_unit_test(test_utf8_lossy),
