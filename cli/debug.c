@@ -71,13 +71,15 @@ int ls_cli_debug(int argc, char **argv) {
   const char *globs[MAX_ITEMS];
   int n_globs = 0;
   unsigned exc = 0;
-  int64_t n_random = 8, seed = 0, threads = 0;
+  int64_t n_random = 8, seed = 0, threads = 0, layers = 0, generate = 0;
+  int random_weights = 0;
   const char *compute_arg = getenv("LAYERSCOPE_COMPUTE");
   if (compute_arg && !*compute_arg) compute_arg = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { ls_cli_usage(stdout, "debug"); return 0; }
     if (a[0] != '-') { if (config) return usage(); config = a; continue; }
+    if (strcmp(a, "--random-weights") == 0) { random_weights = 1; continue; }
     if (!v) { fprintf(stderr, "layerscope debug: %s needs a value\n", a); return usage(); }
     i++;
     if (strcmp(a, "--weights") == 0) weights = v;
@@ -86,6 +88,10 @@ int ls_cli_debug(int argc, char **argv) {
       if (ls_cli_parse_i64(v, 1, 1 << 20, &n_random)) { fprintf(stderr, "layerscope debug: --random-tokens: '%s' is not in 1..1048576\n", v); return 2; }
     } else if (strcmp(a, "--seed") == 0) {
       if (ls_cli_parse_i64(v, 0, INT64_MAX, &seed)) { fprintf(stderr, "layerscope debug: --seed: '%s' is not a non-negative integer\n", v); return 2; }
+    } else if (strcmp(a, "--generate") == 0) {
+      if (ls_cli_parse_i64(v, 1, 1 << 20, &generate)) { fprintf(stderr, "layerscope debug: --generate: '%s' is not in 1..1048576\n", v); return 2; }
+    } else if (strcmp(a, "--layers") == 0) {
+      if (ls_cli_parse_i64(v, 1, 1 << 20, &layers)) { fprintf(stderr, "layerscope debug: --layers: '%s' is not in 1..1048576\n", v); return 2; }
     } else if (strcmp(a, "--threads") == 0) {
       if (ls_cli_parse_i64(v, 1, 64, &threads)) { fprintf(stderr, "layerscope debug: --threads: '%s' is not in 1..64\n", v); return 2; }
     } else if (strcmp(a, "--compute") == 0) compute_arg = v;
@@ -120,7 +126,8 @@ int ls_cli_debug(int argc, char **argv) {
   ls_diag d;
   ls_diag_init(&d);
   int status = 1;
-  ls_dbg_engine_opts eo = {.config = config, .weights = weights, .tokens = tokens, .n_tokens = (size_t)n_tokens,
+  ls_dbg_engine_opts eo = {.config = config, .weights = weights, .random_weights = random_weights,
+                           .max_layers = layers, .generate = generate, .tokens = tokens, .n_tokens = (size_t)n_tokens,
                            .n_random = n_random, .seed = (uint64_t)seed, .threads = (int)threads, .compute = compute};
   ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &c}, .record = record};
   ls_dbg_run *run;

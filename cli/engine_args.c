@@ -2,11 +2,9 @@
  * (engine_args.h). */
 #include "cli/engine_args.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/base/alloc.h"
@@ -34,8 +32,13 @@ int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i) {
     a->config = o;
     return 1;
   }
+  if (strcmp(o, "--random-weights") == 0) {
+    a->random_weights = 1;
+    return 1;
+  }
   if (!v) return 0;
   if (strcmp(o, "--weights") == 0) a->weights = v;
+  else if (strcmp(o, "--prompt") == 0) a->prompt_arg = v;
   else if (strcmp(o, "--tokens") == 0) a->tokens_arg = v;
   else if (strcmp(o, "--token-types") == 0) a->types_arg = v;
   else if (strcmp(o, "--attention-mask") == 0) a->mask_arg = v;
@@ -44,6 +47,8 @@ int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i) {
     if (ls_cli_parse_i64(v, 1, 1 << 20, &a->n_random)) return bad_int(a, o, v, "in 1..1048576");
   } else if (strcmp(o, "--seed") == 0) {
     if (ls_cli_parse_i64(v, 0, INT64_MAX, &a->seed)) return bad_int(a, o, v, "a non-negative integer");
+  } else if (strcmp(o, "--layers") == 0) {
+    if (ls_cli_parse_i64(v, 1, 1 << 20, &a->layers)) return bad_int(a, o, v, "in 1..1048576");
   } else if (strcmp(o, "--threads") == 0) {
     if (ls_cli_parse_i64(v, 1, 64, &a->threads)) return bad_int(a, o, v, "in 1..64");
   } else {
@@ -105,37 +110,15 @@ void ls_cli_engine_close(ls_cli_engine *c) {
   c->mask = NULL;
 }
 
-/* A model directory: its config.json, and the directory itself as the weights when it holds
- * any (safetensors, a sharded index, GGUF) and none were given. 0, or 1 when dir is no
- * directory; cfg[cap] gets the config's path. */
-static int model_dir(const char *dir, char *cfg, size_t cap, int *has_weights) {
-  struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return 1;
-  snprintf(cfg, cap, "%s/config.json", dir);
-  *has_weights = 0;
-  DIR *dp = opendir(dir);
-  for (struct dirent *e; dp && (e = readdir(dp));) {
-    size_t n = strlen(e->d_name);
-    if ((n > 12 && strcmp(e->d_name + n - 12, ".safetensors") == 0) || (n > 5 && strcmp(e->d_name + n - 5, ".gguf") == 0))
-      *has_weights = 1;
-  }
-  if (dp) closedir(dp);
-  return 0;
-}
-
 int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, ls_cli_engine *c) {
   memset(c, 0, sizeof *c);
   ls_cli_engine_args dir_args = *a_in, *a = &dir_args;
-  int dir_weights = 0;
-  if (a->config && model_dir(a->config, c->config_buf, sizeof c->config_buf, &dir_weights) == 0) {
-    if (!a->weights && dir_weights) {
-      snprintf(c->weights_buf, sizeof c->weights_buf, "%s", a->config);
-      a->weights = c->weights_buf;
-    }
-    a->config = c->config_buf;
+  if (a->prompt_arg) {
+    /* The place where core/text will encode the prompt into c->tokens once tokenizers land. */
+    fprintf(stderr, "layerscope %s: --prompt needs a tokenizer, which this build does not have yet; "
+            "give token ids with --tokens\n", a->cmd);
+    return 2;
   }
-  c->config = a->config;
-  c->weights = a->weights;
   int64_t n_random = a->n_random;
   if (!a->tokens_arg && n_random <= 0) n_random = default_random;
   if (!a->config || (a->tokens_arg && a->n_random > 0) || (!a->tokens_arg && n_random <= 0)) {
@@ -151,7 +134,16 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
   }
   ls_diag d;
   ls_diag_init(&d);
-  if (ls_model_load_file(a->config, NULL, &c->m, &d)) goto fail;
+  /* a config file or a hub model directory (config.json + weights), resolved by the core */
+  if (ls_engine_src_resolve(a->config, a->weights, a->random_weights, &c->src, &d)) goto fail;
+  c->config = c->src.config;
+  c->weights = c->src.weights[0] ? c->src.weights : NULL;
+  a->config = c->config;
+  a->weights = c->weights;
+  ls_engine_src_describe(&c->src, (unsigned long long)a->seed, c->weights_line, sizeof c->weights_line);
+  if (!c->weights) fprintf(stderr, "layerscope %s: %s\n", a->cmd, c->weights_line);
+  ls_model_opts mo = {.max_layers = a->layers}; /* --layers N: the first N layers */
+  if (ls_model_load_file(a->config, &mo, &c->m, &d)) goto fail;
   ls_engine_opts eo = {.weights = a->weights, .seed = (uint64_t)a->seed, .threads = (int)a->threads,
                        .compute = compute};
   if (ls_engine_open(&c->e, c->m, &eo, &d)) goto fail;

@@ -9,13 +9,18 @@
 #include <stdint.h>
 
 #include "core/engine/forward.h"
+#include "core/engine/source.h"
 #include "core/model/model.h"
 
 typedef struct ls_cli_engine_args {
   const char *cmd;            /* "run": prefixes every message ("layerscope run: ...") */
   const char *config, *weights, *tokens_arg, *types_arg, *mask_arg, *compute_arg;
+  const char *prompt_arg;     /* --prompt TEXT: refused until core/text's tokenizers land */
+  int random_weights;         /* --random-weights: seeded random weights, also for a model
+                                 directory (which otherwise must hold weights) */
   int64_t n_random;           /* --random-tokens; -1 when not given */
   int64_t seed, threads;
+  int64_t layers;             /* --layers N: keep the first N layers; 0 = all */
 } ls_cli_engine_args;
 
 /* Defaults for cmd (compute from LAYERSCOPE_COMPUTE when set). */
@@ -30,7 +35,8 @@ int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i);
 typedef struct ls_cli_engine {
   const char *config;         /* the config file opened (a model directory's config.json) */
   const char *weights;        /* the weights bound, NULL: seeded random */
-  char config_buf[4096], weights_buf[4096];
+  ls_engine_src src;          /* what the config argument resolved to (core/engine/source.h) */
+  char weights_line[4400];    /* "weights: DIR/model.safetensors (...)", "weights: none, seeded random (seed 0)" */
   ls_model *m;                /* owned */
   ls_engine *e;               /* owned */
   int64_t *tokens;            /* [n] owned */
@@ -41,8 +47,9 @@ typedef struct ls_cli_engine {
 
 /* Checks the combination (a config; --tokens or --random-tokens, or default_random > 0
  * random tokens when neither is given), loads the model, opens the engine and prepares the
- * tokens. The config may be a model directory: its config.json, with the directory as the
- * weights when it holds safetensors or GGUF files and no --weights was given. Returns an exit status: 0, 1 (the core failed, message printed) or 2 (usage). */
+ * tokens. The config may be a hub model directory (core/engine/source.h: its config.json and
+ * weights, an error without weights unless --random-weights); random weights are announced
+ * on stderr. Returns an exit status: 0, 1 (the core failed, message printed) or 2 (usage). */
 int ls_cli_engine_open(const ls_cli_engine_args *a, int64_t default_random, ls_cli_engine *out);
 void ls_cli_engine_close(ls_cli_engine *c);
 

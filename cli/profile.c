@@ -93,9 +93,9 @@ static double ms(int64_t ns) { return (double)ns / 1e6; }
 static double pct(const ls_prof *p, int64_t ns) { return p->total_ns ? 100.0 * (double)ns / (double)p->total_ns : 0; }
 
 static void print_text(const ls_prof *p, const ls_cli_engine *ea, const prof_cli *o, const int *order, int n) {
-  printf("%s: %s, S=%lld, %d threads, %s compute, weights %s%s\n", ea->config, p->m->architecture,
-         (long long)p->seq, p->threads, p->compute == LS_ENGINE_COMPUTE_BF16 ? "bf16" : "fp32",
-         ea->weights ? ea->weights : "random (seeded)",
+  printf("%s: %s, S=%lld, %d threads, %s compute (products: %s), %s%s\n", ea->config,
+         p->m->architecture, (long long)p->seq, p->threads,
+         p->compute == LS_ENGINE_COMPUTE_BF16 ? "bf16" : "fp32", p->products, ea->weights_line,
          p->separate_products ? "" : ", fused products");
   printf("pass: %.3f ms (%.1f tokens/s); %.3f ms inside the root module; %llu module events timed\n",
          ms(p->wall_ns), p->wall_ns ? (double)p->seq * 1e9 / (double)p->wall_ns : 0, ms(p->total_ns),
@@ -173,10 +173,11 @@ static json_t *to_json(const ls_prof *p, const ls_cli_engine *ea, const int *ord
   for (int k = 0; k < p->n_notes; k++) json_array_append_new(notes, json_string(p->notes[k]));
   json_t *peaks = json_pack("{s:f, s:f, s:b, s:f}", "gflops", p->peaks.gflops, "gbps", p->peaks.gbps,
                             "given", p->peaks.given, "ridge", p->ridge);
-  return json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:b, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s}",
+  return json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:b, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s}",
                    "schema", "layerscope.profile/1", "config", ea->config, "architecture", p->m->architecture,
                    "weights", ea->weights ? ea->weights : "", "seq", (json_int_t)p->seq, "threads", p->threads,
                    "compute", p->compute == LS_ENGINE_COMPUTE_BF16 ? "bf16" : "fp32",
+                   "products", p->products,
                    "separate_products", p->separate_products, "wall_ns", (json_int_t)p->wall_ns,
                    "total_ns", (json_int_t)p->total_ns, "events", (json_int_t)p->events, "cpu", p->cpu,
                    "peaks", peaks, "kinds", kinds, "modules", mods, "notes", notes,

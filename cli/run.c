@@ -6,7 +6,9 @@
  * `logits`, as f32 tensors of a safetensors file named by module, so `layerscope diff` and
  * PyTorch can compare them with a reference. --timing prints the forward pass's wall time
  * and tokens/s to stderr; --stats-hook arms a hook computing statistics of every module
- * output (the cost a debugger session adds), for benchmarks. */
+ * output (the cost a debugger session adds), for benchmarks. --generate N generates N
+ * tokens after the given ones instead (run_generate.c). */
+#include <math.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/engine_args.h"
+#include "cli/run_generate.h"
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/forward.h"
@@ -126,6 +129,7 @@ int ls_cli_run(int argc, char **argv) {
   const char *dump = NULL, *filter = "*";
   int64_t top_k = 5;
   int timing = 0, stats = 0;
+  ls_cli_gen_args ga = {.n = 0, .temperature = 0, .top_p = 1.0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -140,6 +144,23 @@ int ls_cli_run(int argc, char **argv) {
         return 2;
       }
       i++;
+    } else if (strcmp(a, "--generate") == 0 && v) {
+      if (ls_cli_parse_i64(v, 1, 1 << 20, &ga.n)) {
+        fprintf(stderr, "layerscope run: --generate: '%s' is not in 1..1048576\n", v);
+        return 2;
+      }
+      i++;
+    } else if ((strcmp(a, "--temperature") == 0 || strcmp(a, "--top-p") == 0) && v) {
+      char *end = NULL;
+      double x = strtod(v, &end);
+      int top_p = a[2] == 't' && a[3] == 'o';
+      if (!end || *end || !isfinite(x) || x < 0 || (top_p && (x <= 0 || x > 1))) {
+        fprintf(stderr, "layerscope run: %s: '%s' is not %s\n", a, v, top_p ? "in (0, 1]" : "a number >= 0");
+        return 2;
+      }
+      if (top_p) ga.top_p = x;
+      else ga.temperature = x;
+      i++;
     } else if (strcmp(a, "--timing") == 0) timing = 1;
     else if (strcmp(a, "--stats-hook") == 0) stats = 1;
     else {
@@ -148,17 +169,30 @@ int ls_cli_run(int argc, char **argv) {
       return 2;
     }
   }
+  if (!ga.n && (ga.temperature > 0 || ga.top_p < 1)) {
+    fprintf(stderr, "layerscope run: --temperature and --top-p need --generate N\n");
+    return 2;
+  }
   ls_cli_engine c;
   int status = ls_cli_engine_open(&ea, 0, &c);
   if (status) return status;
   ls_diag d;
   ls_diag_init(&d);
+  if (ga.n) {
+    ga.seed = ea.seed;
+    ga.dump = dump;
+    ga.timing = timing;
+    status = ls_cli_run_generate(&c, &ga, &d) ? 1 : 0;
+    if (status) ls_cli_engine_fail("run", &d);
+    ls_cli_engine_close(&c);
+    return status;
+  }
   ls_fwd *f = NULL;
   int64_t *ids = NULL;
   float *vals = NULL;
   run_ctx ctx = {.filter = dump ? filter : NULL, .stats = stats};
   const int64_t n = c.n;
-  const char *config = c.config, *weights = c.weights;
+  const char *config = c.config;
   ls_model *m = c.m;
   ls_engine *e = c.e;
   ls_fwd_opts fo = {.hook = (dump || stats) ? run_hook : NULL, .ud = &ctx,
@@ -171,9 +205,11 @@ int ls_cli_run(int argc, char **argv) {
   }
   double dt = now_s() - t0;
   if (timing)
-    fprintf(stderr, "forward: %lld tokens in %.4f s (%.1f tokens/s, %d threads)%s; peak RSS %.1f MiB\n",
+    fprintf(stderr, "forward: %lld tokens in %.4f s (%.1f tokens/s, %d threads)%s; peak RSS %.1f MiB; "
+            "products: %s\n",
             (long long)n, dt, (double)n / dt, ls_engine_threads(e),
-            stats ? ", statistics hook on every module" : "", peak_rss_mib());
+            stats ? ", statistics hook on every module" : "", peak_rss_mib(),
+            ls_engine_matmul_path(e));
   int64_t rows, cols;
   const float *logits = ls_fwd_logits(f, &rows, &cols);
   if (top_k > cols) top_k = cols;
@@ -184,8 +220,7 @@ int ls_cli_run(int argc, char **argv) {
   int ranked = 0;
   int64_t nan = 0, all = 0;
   ls_fwd_next_tokens(f, k, ids, vals, &ranked, &nan, &all);
-  printf("%s: %s, %lld tokens, weights %s\n", config, m->architecture, (long long)n,
-         weights ? weights : "random (seeded)");
+  printf("%s: %s, %lld tokens, %s\n", config, m->architecture, (long long)n, c.weights_line);
   if (ranked)
     printf("top-%d next tokens at position %lld%s:\n", ranked, (long long)(n - 1),
            cols == m->sem.vocab ? "" : " (no LM head: hidden units)");

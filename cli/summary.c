@@ -342,7 +342,7 @@ int ls_cli_summary(int argc, char **argv) {
   ls_diag d;
   ls_diag_init(&d);
   ls_model *m = NULL;
-  ls_model_opts mo = {o.arch, 0, o.generic, o.path};
+  ls_model_opts mo = {o.arch, 0, o.generic, o.path, 0};
   rc = ls_model_load_file(o.path, &mo, &m, &d);
   if (m && m->reading == LS_MODEL_READING_NONE) {
     /* no confident figure for a type layerscope does not model (exit 2: not a config error) */

@@ -164,7 +164,8 @@ int dap_target_open_engine(const dap_launch_args *la, ls_dbg_target *out, ls_dia
     if (!(tokens = ls_calloc(la->n_tokens, sizeof *tokens))) return ls_diag_set(d, LS_ENOMEM, "out of memory");
     for (size_t i = 0; i < la->n_tokens; i++) tokens[i] = la->tokens[i];
   }
-  ls_dbg_engine_opts eo = {.config = la->config, .weights = la->weights, .tokens = tokens, .n_tokens = la->n_tokens,
+  ls_dbg_engine_opts eo = {.config = la->config, .weights = la->weights, .random_weights = la->random_weights,
+                          .max_layers = la->layers, .generate = la->generate, .tokens = tokens, .n_tokens = la->n_tokens,
                            .n_random = la->random_tokens, .seed = la->seed, .threads = la->threads,
                            .compute = la->compute, .native_frames = la->show_native_frames,
                            .tokens_what = la->tokens ? "tokens" : "randomTokens"};

@@ -183,7 +183,7 @@ static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
 }
 
 /* The launch arguments of docs/protocol.md. */
-static const char *const k_launch_keys[] = {"config", "weights", "tokens", "randomTokens", "seed", "threads",
+static const char *const k_launch_keys[] = {"config", "model", "randomWeights", "layers", "generate", "weights", "tokens", "randomTokens", "seed", "threads",
                                             "compute", "stopOnEntry", "showNativeFrames", "noDebug", "cwd",
                                             "program", "module", "args", "env", "python", "connect", "record"};
 /* Keys clients put in every launch configuration: VS Code's common attributes (its own keys
@@ -329,7 +329,14 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
   int64_t v;
   if ((rc = get_program(args, cwd, out, d))) goto fail;
   int program = out->program || out->module || out->connect;
-  if ((rc = get_path(args, "config", cwd, !program, 0, &out->config, d)) ||
+  /* model: a hub directory (config.json + weights) or a config file; config: the file */
+  json_t *jmod = json_object_get(args, "model");
+  if (jmod && json_object_get(args, "config")) {
+    rc = ls_diag_set(d, LS_EINVAL, "launch: give either 'model' (a model directory) or 'config', not both");
+    goto fail;
+  }
+  if ((rc = get_path(args, jmod ? "model" : "config", cwd, !program, jmod != NULL, &out->config, d)) ||
+      (rc = get_bool(args, "randomWeights", &out->random_weights, d)) ||
       (rc = get_path(args, "weights", cwd, 0, 1, &out->weights, d)) ||
       (rc = get_out_path(args, "record", cwd, &out->record, d)) ||
       (rc = get_tokens(args, out, d)))
@@ -342,6 +349,10 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
   }
   if ((rc = get_int(args, "seed", 0, INT64_MAX, &present, &v, d))) goto fail;
   if (present) out->seed = (uint64_t)v;
+  if ((rc = get_int(args, "layers", 1, 1 << 20, &present, &v, d))) goto fail;
+  if (present) out->layers = v;
+  if ((rc = get_int(args, "generate", 1, 1 << 20, &present, &v, d))) goto fail;
+  if (present) out->generate = v;
   if ((rc = get_int(args, "threads", 1, DAP_MAX_THREADS, &present, &v, d))) goto fail;
   if (present) out->threads = (int)v;
   json_t *jm = json_object_get(args, "compute");

@@ -30,7 +30,12 @@ typedef enum dap_state {
 
 /* launch request arguments, validated. */
 typedef struct dap_launch_args {
-  char *config;          /* owned: absolute path of a readable config.json */
+  char *config;          /* owned: absolute path of a readable config.json, or of a model
+                            directory ("model"), resolved by core/engine/source.h */
+  int64_t layers;        /* "layers": keep the first N layers (0: all) */
+  int64_t generate;      /* "generate": N tokens, greedy, one pass each (0: one pass) */
+  int random_weights;    /* "randomWeights": true: seeded random weights, also for a model
+                            directory (which otherwise must hold weights) */
   char *weights;         /* owned or NULL: readable file or directory of weights */
   int32_t *tokens;       /* [n_tokens] owned or NULL: input token ids */
   size_t n_tokens;

@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ls_model_free(m);
     /* The other heads of the family (base model, another class) build other trees. */
     static const char *archs[] = {"base", "LlamaForSequenceClassification", "BertForMaskedLM"};
-    ls_model_opts o = {archs[size % 3], (int64_t)(size % 7) - 1, (int)(size & 1), NULL};
+    ls_model_opts o = {archs[size % 3], (int64_t)(size % 7) - 1, (int)(size & 1), NULL, 0};
     ls_diag_init(&d);
     m = NULL;
     if (ls_model_build(doc, &o, &m, &d) == 0 && m) {

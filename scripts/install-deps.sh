@@ -35,7 +35,7 @@ node nodejs
 npm npm
 "
 pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
-      libjansson-dev libuv1-dev libcmocka-dev libunwind-dev libopenblas-dev libsqlite3-dev
+      libjansson-dev libuv1-dev libcmocka-dev libunwind-dev libopenblas-dev libsqlite3-dev libdnnl-dev
       libpcre2-dev libutf8proc-dev   # tokenizers: pre-tokenizer patterns, Unicode normalization
       python3 python3-numpy python3-torch valgrind clang strace neovim
       debootstrap)   # debootstrap: scripts/fresh-root.sh (CI's bare Debian 12 root)

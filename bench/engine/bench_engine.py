@@ -78,20 +78,29 @@ def time_torch(model, ids, hooks):
     return dt
 
 
-def time_engine(cfg_path, wpath, seq, threads, hooks, compute="fp32"):
-    """One `layerscope run --timing` process; returns (forward seconds, peak RSS bytes)."""
+def time_engine(cfg_path, wpath, seq, threads, hooks, compute="fp32", matmul=None):
+    """One `layerscope run --timing` process; returns (forward seconds, peak RSS bytes).
+    matmul: force the bf16 product path (LAYERSCOPE_MATMUL=kernel|dnnl), else the CPU's."""
     cmd = [os.environ["LAYERSCOPE"], "run", cfg_path, "--weights", wpath, "--random-tokens",
            str(seq), "--seed", "1", "--threads", str(threads), "--timing", "--compute", compute]
     if hooks:
         cmd.append("--stats-hook")
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    env.pop("LAYERSCOPE_MATMUL", None)
+    if matmul:
+        env["LAYERSCOPE_MATMUL"] = matmul
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         sys.exit("layerscope failed: %s" % p.stderr)
+    PATHS[(compute, matmul)] = p.stderr.split("products: ")[1].split("\n")[0]
     line = [l for l in p.stderr.splitlines() if l.startswith("forward:")][0]
     # the process reports its own VmHWM: getrusage(RUSAGE_CHILDREN) here would count the
     # forked copy of this (large) Python process before exec
     return (float(line.split(" in ")[1].split(" s")[0]),
             float(line.split("peak RSS ")[1].split(" MiB")[0]) * 2**20)
+
+
+PATHS = {}  # (compute, forced path) -> the products path the engine reported
 
 
 def main():
@@ -102,6 +111,10 @@ def main():
     ap.add_argument("--cases", default="gpt2-f32,gpt2-bf16,tinyllama-bf16")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+    print("CPU: %s (%s)" % (cpu, " ".join(f for f in ("avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni")
+                                          if f in flags) or "no AVX-512 BF16 / AMX"))
     print("threads %d, seq %d, best of %d; torch %s" % (a.threads, a.seq, a.reps, torch.__version__))
     print("%-16s %-22s %10s %13s %13s" % ("case", "runner", "tokens/s", "vs torch f32", "vs torch bf16"))
     ids = torch.randint(0, 32000, (1, a.seq), generator=torch.Generator().manual_seed(1))
@@ -124,7 +137,8 @@ def main():
                 import copy
                 models["torch bf16"] = copy.deepcopy(model).to(torch.bfloat16)
                 runners += [("torch bf16", False), ("torch bf16 +hooks", True),
-                            ("layerscope bf16", False), ("layerscope bf16 +stats", True)]
+                            ("layerscope bf16", False), ("layerscope bf16 +stats", True),
+                            ("layerscope bf16 kernel", False), ("layerscope bf16 onednn", False)]
             # Round-robin: every repetition runs every runner once, so a busy spell on a
             # shared machine slows all of them alike; each keeps its best time. Repetition 0
             # is a warm-up for the in-process PyTorch runs.
@@ -133,8 +147,9 @@ def main():
             for rep in range(a.reps + 1):
                 for r, hooks in runners:
                     if r.startswith("layerscope"):
+                        forced = "kernel" if r.endswith(" kernel") else "dnnl" if r.endswith(" onednn") else None
                         t, m_rss = time_engine(cpath, wpath, a.seq, a.threads, hooks,
-                                               "bf16" if " bf16" in r else "fp32")
+                                               "bf16" if " bf16" in r else "fp32", forced)
                         rss = max(rss, m_rss)
                     else:
                         t = time_torch(models[r.replace(" +hooks", "")], ids, hooks)
@@ -149,6 +164,9 @@ def main():
                 hk = runner.endswith("+stats") or runner.endswith("+hooks")
                 vb = "%12.2fx" % (tb[hk] / t) if tb else "%13s" % "-"
                 print("%-16s %-22s %10.1f %12.2fx %s" % (case, runner, a.seq / t, tt[hk] / t, vb))
+            for (comp, forced), path in sorted(PATHS.items(), key=str):
+                print("%-16s %-22s %s" % (case, "products %s%s" % (comp, " (forced %s)" % forced if forced else ""), path))
+            PATHS.clear()
             slow = rows[1][1] / rows[0][1] - 1
             print("%-16s %-22s %9.1f%%" % (case, "stats hook slowdown", 100 * slow))
             if dtype == "bf16":

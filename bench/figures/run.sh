@@ -9,7 +9,7 @@ BUILD=${1:-$ROOT/build/release}
 CFG=$ROOT/tests/fixtures/configs
 OUT=${TMPDIR:-/tmp}/ls_bench_figures
 cc -O2 -std=c11 -I"$ROOT" "$ROOT/bench/figures/bench_figures.c" "$BUILD/core/libls_core.a" \
-  $(pkg-config --libs jansson libunwind openblas) -lpthread -lm -o "$OUT"
+  $(pkg-config --libs jansson libunwind openblas sqlite3) -ldnnl -ldl -lpthread -lm -o "$OUT"
 "$OUT" -n 300 "$CFG/extra/llama-3.1-405b.config.json" "$CFG/mixtral-8x7b-v0.1.config.json" \
   "$CFG/extra/qwen1.5-moe-a2.7b.config.json" "$CFG/gpt2.config.json"
 echo "CLI, 20 runs of: layerscope summary llama-3.1-405b.config.json --format json > /dev/null"

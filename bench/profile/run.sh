@@ -9,7 +9,7 @@ BUILD=${1:-$ROOT/build/release}
 PAIRS=${2:-7}
 OUT=${TMPDIR:-/tmp}/ls_bench_profile
 cc -O2 -std=c11 -I"$ROOT" "$ROOT/bench/profile/bench_profile.c" "$BUILD/core/libls_core.a" \
-  $(pkg-config --libs jansson libunwind openblas) -lpthread -lm -o "$OUT"
+  $(pkg-config --libs jansson libunwind openblas sqlite3) -ldnnl -ldl -lpthread -lm -o "$OUT"
 # a tiny model, where the module events are most of the pass: the profiler's cost per event
 "$OUT" "$ROOT/tests/fixtures/configs/tiny-random-LlamaForCausalLM.config.json" -s 16 -n 301
 "$OUT" "$ROOT/examples/gpt2/config.json" -s 128 -n "$PAIRS"

@@ -20,7 +20,7 @@ py=/usr/bin/python3
 mkdir -p "$dir"
 cc -O2 -o "$dir/stream_read" "$here/stream_read.c"
 cc -O2 -I"$root" -o "$dir/bench_f32" "$here/bench_f32.c" "$build/core/libls_core.a" \
-  $(pkg-config --libs jansson libunwind openblas) -lpthread -lm
+  $(pkg-config --libs jansson libunwind openblas sqlite3) -ldnnl -ldl -lpthread -lm
 
 best() { # "wall cpu" seconds of the best (lowest wall) of 3 runs; cpu = user + sys
   $py -c '

@@ -611,6 +611,7 @@ static int scope_lookup(void *ud, const char *name, ls_dbg_value *out) {
     if (strcmp(name, "layer") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->layer; return 1; }
     if (strcmp(name, "depth") == 0) { out->kind = LS_DBG_V_NUM; out->num = ev->depth; return 1; }
     if (strcmp(name, "step") == 0) { out->kind = LS_DBG_V_NUM; out->num = (double)ev->step; return 1; }
+    if (ev->has_token && strcmp(name, "token") == 0) { out->kind = LS_DBG_V_NUM; out->num = (double)ev->token; return 1; }
     for (size_t k = 0; k < sizeof k_scope_order / sizeof k_scope_order[0]; k++) {
       int found = find_in(s, k_scope_order[k], name, out);
       if (found) return found;
@@ -660,6 +661,7 @@ static void scope_names(void *ud, char *buf, size_t cap) {
     name_add(buf, cap, &len, "layer");
     name_add(buf, cap, &len, "depth");
     name_add(buf, cap, &len, "step");
+    if (ev->has_token) name_add(buf, cap, &len, "token");
   }
   size_t n = 0;
   for (size_t i = 0; i < s->g->n_kept; i++) n += s->g->kept[i].name[0] != 0;

@@ -110,6 +110,10 @@ typedef struct ls_dbg_event {
   ls_dbg_pass pass;
   int thread;            /* the thread (rank) it happened on: an id >= 1 */
   uint64_t step;         /* engine: 0; agent: the training step */
+  int has_token;         /* 1: the engine is generating and token says which pass */
+  int64_t token;         /* generation: the pass's step, 0 = the prefill over the prompt
+                            (which chooses the first new token), k = the pass over the k-th
+                            generated token; the expression name `token` */
   uint64_t serial;       /* events before it on this thread in this run (0: the first) */
   const ls_dbg_var *vars[LS_DBG_G_COUNT]; /* [n_vars[g]] per group */
   int n_vars[LS_DBG_G_COUNT];
@@ -165,8 +169,10 @@ typedef enum ls_dbg_frame_kind {
   LS_DBG_FRAME_MODULE = 0, /* a module of the table (the run makes these) */
   LS_DBG_FRAME_NATIVE,     /* a native frame of the target's thread (engine) */
   LS_DBG_FRAME_SOURCE,     /* a frame of the user's program (agent: Python file, line) */
-  LS_DBG_FRAME_LIBRARY     /* a frame of a library the program calls (torch), with its source:
+  LS_DBG_FRAME_LIBRARY,    /* a frame of a library the program calls (torch), with its source:
                               front ends may fold or omit it */
+  LS_DBG_FRAME_TOKEN       /* engine generation: the token whose pass this is, below the
+                              module frames ("token 3 of 8, position 10") */
 } ls_dbg_frame_kind;
 
 typedef struct ls_dbg_frame {

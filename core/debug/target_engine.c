@@ -15,11 +15,14 @@
 #include "core/base/alloc.h"
 #include "core/base/backtrace.h"
 #include "core/base/errors.h"
+#include "core/engine/generate.h"
+#include "core/engine/source.h"
 
 #define MAX_NATIVE 32
 
 typedef struct eng {
   char *config, *weights, *tokens_what; /* owned copies of the options */
+  char weights_line[4400];              /* ls_engine_src_describe: which weights, or random */
   int64_t *tokens;                      /* [n] owned: the input ids */
   int64_t n;
   uint64_t seed;
@@ -29,6 +32,13 @@ typedef struct eng {
   ls_fwd *f;                            /* the pass, while run() is on */
   int cancel;                           /* terminate asked the run to end */
   int pause_req;                        /* pause asked before the pass existed */
+  int64_t generate;                     /* tokens to generate; 0: one forward pass */
+  double temperature, top_p;            /* sampling (temperature 0: greedy) */
+  int64_t token;                        /* generating: the pass's step (0 = prefill) */
+  int step_carry;                       /* a step resumed at a pass's last event: stop at
+                                           the next token's first event */
+  int step_stop;                        /* the next request-pause is that step's stop */
+  char token_frame[96];                 /* control thread: the token frame's name */
   const ls_dbg_target_host *host;       /* run()'s */
   ls_dbg_fwd_event ev;                  /* engine thread: the event decided or stopped at */
   ls_native_frame native[MAX_NATIVE];   /* the engine thread at the stop, innermost first */
@@ -66,20 +76,29 @@ void ls_dbg_event_from_fwd(ls_dbg_fwd_event *out, const ls_fwd_event *fe) {
   }
 }
 
+/* The engine event as the run's event, with the generation step when generating. */
+static void event_of(eng *t, const ls_fwd_event *fe) {
+  ls_dbg_event_from_fwd(&t->ev, fe);
+  t->ev.ev.has_token = t->generate > 0;
+  t->ev.ev.token = t->token;
+}
+
 static int hook(void *ud, const ls_fwd_event *fe) {
   eng *t = ud;
-  ls_dbg_event_from_fwd(&t->ev, fe);
+  event_of(t, fe);
   return t->host->event(t->host->hud, &t->ev.ev) ? LS_FWD_PAUSE : LS_FWD_CONTINUE;
 }
 
 static void on_pause(void *ud, const ls_fwd_event *fe, ls_fwd_reason why) {
   eng *t = ud;
-  ls_dbg_event_from_fwd(&t->ev, fe); /* the hook may not have seen it (a step, a pause) */
+  event_of(t, fe); /* the hook may not have seen it (a step, a pause) */
   pthread_mutex_lock(&t->mu);
+  int step_stop = t->step_stop && why == LS_FWD_REASON_REQUEST;
+  t->step_stop = 0;
   /* the engine thread's own stack: only this thread can unwind itself */
   t->n_native = t->native_frames ? ls_backtrace_capture(t->native, MAX_NATIVE, 1) : 0;
   pthread_mutex_unlock(&t->mu);
-  ls_dbg_cause cause = why == LS_FWD_REASON_STEP ? LS_DBG_CAUSE_STEP
+  ls_dbg_cause cause = why == LS_FWD_REASON_STEP || step_stop ? LS_DBG_CAUSE_STEP
                        : why == LS_FWD_REASON_REQUEST ? LS_DBG_CAUSE_PAUSE
                                                        : LS_DBG_CAUSE_EVENT;
   t->host->stopped(t->host->hud, &t->ev.ev, cause, NULL);
@@ -106,9 +125,60 @@ static int eng_check(void *ud, ls_diag *d) {
   return rc;
 }
 
+/* Makes f the pass that resume, pause and terminate act on, applying what was asked before
+ * it existed (a pause, a terminate, a step from the previous token's last event). */
+static void pass_attach(eng *t, ls_fwd *f) {
+  pthread_mutex_lock(&t->mu);
+  t->f = f;
+  if (t->cancel) ls_fwd_abort(f);
+  if (t->pause_req || t->step_carry) ls_fwd_request_pause(f);
+  t->step_stop = t->step_carry; /* that pause is the step's stop */
+  t->pause_req = t->step_carry = 0;
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void pass_detach(eng *t) {
+  pthread_mutex_lock(&t->mu);
+  t->f = NULL;
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void gen_on_pass(void *ud, ls_fwd *f, int64_t index) {
+  eng *t = ud;
+  t->token = index;
+  pass_attach(t, f);
+}
+
+/* Generation: one pass per token over the KV cache (core/engine/generate.h), each a level
+ * of the stack (the token frame) with `token` in expressions; a note per chosen token. */
+static int run_generate(eng *t, ls_engine *e, const ls_fwd_opts *fo, ls_dbg_target_end *end, ls_diag *d) {
+  ls_gen_opts go = {.max_new = t->generate, .temperature = t->temperature, .top_p = t->top_p, .seed = t->seed,
+                    .fwd = *fo, .on_pass = gen_on_pass, .on_pass_ud = t};
+  ls_gen *g = NULL;
+  int rc = ls_gen_begin(&g, e, t->tokens, t->n, &go, d);
+  size_t len = 0;
+  for (int64_t i = 0; !rc && i < t->generate; i++) {
+    ls_gen_token st;
+    rc = ls_gen_step(g, &st, d);
+    pass_detach(t);
+    if (rc) break;
+    char line[160];
+    snprintf(line, sizeof line, "token %lld of %lld: id %lld at position %lld (logit %.4f)", (long long)i + 1,
+             (long long)t->generate, (long long)st.token, (long long)st.pos, st.logit);
+    t->host->output(t->host->hud, LS_DBG_OUT_NOTE, line);
+    if (len + 24 < sizeof end->summary)
+      len += (size_t)snprintf(end->summary + len, sizeof end->summary - len, "%s%lld",
+                              i ? "," : "generated ids: ", (long long)st.token);
+  }
+  pass_detach(t);
+  ls_gen_end(g);
+  return rc;
+}
+
 static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *end, ls_diag *d) {
   eng *t = ud;
   t->host = host;
+  if (t->weights_line[0]) host->output(host->hud, LS_DBG_OUT_NOTE, t->weights_line);
   host->progress(host->hud, LS_DBG_PROGRESS_START, "weights", 0, "Loading weights",
                  t->weights ? t->weights : "random initialisation");
   ls_engine_opts eo = {.weights = t->weights, .seed = t->seed, .threads = t->threads, .compute = t->compute,
@@ -120,15 +190,14 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
   if (t->compute != ls_engine_compute_get(e))
     host->output(host->hud, LS_DBG_OUT_NOTE, "this CPU has no AVX512_BF16; computing in fp32");
   ls_fwd_opts fo = {.hook = host->check_events ? hook : NULL, .ud = t, .on_pause = on_pause};
+  if (t->generate > 0) {
+    rc = run_generate(t, e, &fo, end, d);
+    goto out;
+  }
   ls_fwd *f = NULL;
   if ((rc = ls_fwd_new(&f, e, t->tokens, t->n, &fo, d)) != LS_OK) goto out;
-  pthread_mutex_lock(&t->mu);
-  t->f = f;
-  int cancel = t->cancel;
-  if (t->pause_req) ls_fwd_request_pause(f);
-  t->pause_req = 0;
-  pthread_mutex_unlock(&t->mu);
-  rc = cancel ? LS_ECANCELED : ls_fwd_run(f, d);
+  pass_attach(t, f);
+  rc = ls_fwd_run(f, d);
   if (rc == LS_OK) { /* the result: the next tokens of a language model */
     int64_t rows = 0, cols = 0;
     ls_fwd_logits(f, &rows, &cols);
@@ -137,9 +206,7 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
         ls_fwd_next_tokens_line(f, k, end->summary, sizeof end->summary) != LS_OK)
       end->summary[0] = 0;
   }
-  pthread_mutex_lock(&t->mu);
-  t->f = NULL;
-  pthread_mutex_unlock(&t->mu);
+  pass_detach(t);
   ls_fwd_free(f);
 out:
   if (e) ls_engine_close(e);
@@ -153,6 +220,11 @@ static int eng_resume(void *ud, int thread, ls_dbg_action action) {
   if (thread != 1 || (unsigned)action >= sizeof A / sizeof A[0]) return LS_EINVAL;
   pthread_mutex_lock(&t->mu);
   int rc = t->f ? ls_fwd_resume(t->f, A[action]) : LS_ESTATE;
+  /* a step from the root's exit (a pass's last event) while generating lands on the next
+   * token's first event */
+  if (rc == LS_OK && t->generate > 0 && action != LS_DBG_CONTINUE && t->ev.ev.depth == 0 &&
+      t->ev.ev.phase == LS_DBG_EXIT)
+    t->step_carry = 1;
   pthread_mutex_unlock(&t->mu);
   return rc;
 }
@@ -178,6 +250,7 @@ static void eng_reset(void *ud) {
   pthread_mutex_lock(&t->mu);
   t->cancel = 0;
   t->pause_req = 0;
+  t->step_carry = t->step_stop = 0;
   t->n_native = 0;
   pthread_mutex_unlock(&t->mu);
 }
@@ -194,9 +267,14 @@ static int eng_frames(void *ud, int thread, ls_dbg_frame *out, int cap) {
   if (thread != 1) return 0;
   pthread_mutex_lock(&t->mu);
   int n = 0;
-  for (; n < cap && (size_t)n < t->n_native; n++) {
-    ls_backtrace_frame_format(&t->native[n], t->native_names[n], sizeof t->native_names[n]);
-    out[n] = (ls_dbg_frame){LS_DBG_FRAME_NATIVE, -1, t->native_names[n], NULL, NULL, 0};
+  if (t->generate > 0 && cap > 0) {
+    snprintf(t->token_frame, sizeof t->token_frame, "token %lld of %lld (position %lld)", (long long)t->token + 1,
+             (long long)t->generate, (long long)(t->n + t->token));
+    out[n++] = (ls_dbg_frame){LS_DBG_FRAME_TOKEN, -1, t->token_frame, NULL, NULL, 0};
+  }
+  for (int k = 0; n < cap && (size_t)k < t->n_native; n++, k++) {
+    ls_backtrace_frame_format(&t->native[k], t->native_names[k], sizeof t->native_names[k]);
+    out[n] = (ls_dbg_frame){LS_DBG_FRAME_NATIVE, -1, t->native_names[k], NULL, NULL, 0};
   }
   pthread_mutex_unlock(&t->mu);
   return n;
@@ -226,13 +304,24 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
   t->threads = o->threads;
   t->compute = o->compute;
   t->native_frames = o->native_frames;
-  int rc = LS_ENOMEM;
-  if (!(t->config = ls_strdup(o->config ? o->config : "")) || (o->weights && !(t->weights = ls_strdup(o->weights))) ||
+  t->generate = o->generate;
+  t->temperature = o->temperature;
+  t->top_p = o->top_p;
+  /* a config file or a hub model directory: the same resolution as the CLI's */
+  ls_engine_src src;
+  int rc = ls_engine_src_resolve(o->config, o->weights, o->random_weights, &src, d);
+  if (rc) goto fail;
+  rc = LS_ENOMEM;
+  if (!(t->config = ls_strdup(src.config)) || (src.weights[0] && !(t->weights = ls_strdup(src.weights))) ||
       (o->tokens_what && !(t->tokens_what = ls_strdup(o->tokens_what)))) {
     ls_diag_set(d, LS_ENOMEM, "out of memory");
     goto fail;
   }
-  if ((rc = ls_model_load_file(t->config, NULL, &t->m, d)) != LS_OK) goto fail;
+  /* announced when run: random weights always, and the weights a model directory gave */
+  if (strcmp(src.found, "given") != 0)
+    ls_engine_src_describe(&src, (unsigned long long)o->seed, t->weights_line, sizeof t->weights_line);
+  ls_model_opts mo = {.max_layers = o->max_layers};
+  if ((rc = ls_model_load_file(t->config, &mo, &t->m, d)) != LS_OK) goto fail;
   t->n = o->tokens ? (int64_t)o->n_tokens : o->n_random > 0 ? o->n_random : 8;
   if (!(t->tokens = ls_calloc(t->n > 0 ? (size_t)t->n : 1, sizeof *t->tokens))) {
     rc = ls_diag_set(d, LS_ENOMEM, "out of memory");

@@ -18,8 +18,15 @@
 #include "core/engine/forward.h"
 
 typedef struct ls_dbg_engine_opts {
-  const char *config;        /* path of the config.json */
-  const char *weights;       /* safetensors / GGUF / directory, NULL: seeded random weights */
+  const char *config;        /* path of the config.json, or a hub model directory */
+  const char *weights;       /* safetensors / GGUF / directory, NULL: the model directory's,
+                                or seeded random weights for a config file */
+  int64_t generate;          /* > 0: generate that many tokens (core/engine/generate.h), one
+                                pass each over a KV cache; 0: one forward pass */
+  double temperature, top_p; /* sampling with `seed` (temperature 0: greedy) */
+  int64_t max_layers;        /* > 0: keep the first N layers (ls_model_opts.max_layers) */
+  int random_weights;        /* 1: seeded random weights (a model directory needs this when
+                                it holds none; core/engine/source.h) */
   const int64_t *tokens;     /* [n_tokens] input ids, or NULL: n_random seeded random ones */
   size_t n_tokens;
   int64_t n_random;          /* random tokens when tokens is NULL (<= 0: 8) */

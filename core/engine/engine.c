@@ -19,6 +19,8 @@
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
 #include "core/engine/ops_bf16.h" /* ls_ops_bf16_supported: bf16 compute mode */
+#include "core/engine/ops_dnnl.h" /* ls_ops_bf16_path_name */
+#include "core/engine/ops_q8.h"   /* ls_ops_q8_supported */
 #include "core/engine/rng.h"
 #include "core/tensor/tensor.h"
 
@@ -86,6 +88,8 @@ static int fill_const(void *data, int dtype, int64_t n, float v) {
 
 static int bind_random(ls_engine *e, uint64_t seed, const ls_engine_opts *o, ls_diag *d) {
   const ls_model *m = e->m;
+  int rc = ls__engine_mem_check(m, NULL, d); /* before allocating anything */
+  if (rc) return rc;
   const char *td = m->sem.torch_dtype ? m->sem.torch_dtype : "float32";
   int dtype = strcmp(td, "bfloat16") == 0 ? LS_OPS_BF16
               : strcmp(td, "float16") == 0 ? LS_OPS_F16 : LS_OPS_F32;
@@ -158,15 +162,29 @@ static int check_tensor(const ls_model *m, size_t i, ls_tfile *tf, const ls_tens
   return LS_OK;
 }
 
+/* The stored tensor for model tensor `name`. Hub checkpoints saved from the base model
+ * (GPT-2's own: "h.0.attn.c_attn.weight", "wte.weight") lack the head class's backbone
+ * prefix ("transformer."), so a name with the prefix falls back to the name without it.
+ * Stored tensors no module owns (GPT-2's h.N.attn.bias / masked_bias buffers,
+ * position_ids) are simply never looked up. */
+const ls_tensor *ls__stored(const ls_model *m, const void *tfile, const char *name) {
+  const ls_tfile *tf = tfile;
+  const ls_tensor *v = ls_tfile_find(tf, name);
+  size_t pl = m->base_prefix ? strlen(m->base_prefix) : 0;
+  if (!v && pl && strncmp(name, m->base_prefix, pl) == 0) v = ls_tfile_find(tf, name + pl);
+  return v;
+}
+
 static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   const ls_model *m = e->m;
   ls_tfile *tf = NULL;
   int rc = ls_tfile_open(o->weights, &tf, d);
   if (rc) return rc;
   e->src = tf;
+  if ((rc = ls__engine_mem_check(m, tf, d))) return rc; /* before reading a byte of data */
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
-    const ls_tensor *v = ls_tfile_find(tf, t->name);
+    const ls_tensor *v = ls__stored(m, tf, t->name);
     int transposed = 0, type = 0, ext = 0;
     rc = check_tensor(m, i, tf, v, o->weights, &transposed, &type, &ext, d);
     if (rc == 1) continue;
@@ -323,27 +341,39 @@ static int check_model(const ls_model *m, ls_diag *d) {
   case LS_MODEL_FAMILY_GEMMA:
   case LS_MODEL_FAMILY_PHI3:
   case LS_MODEL_FAMILY_MIXTRAL:
+  case LS_MODEL_FAMILY_QWEN2_MOE:
+  case LS_MODEL_FAMILY_QWEN3:
+  case LS_MODEL_FAMILY_QWEN3_MOE:
+  case LS_MODEL_FAMILY_OLMO2:
+  case LS_MODEL_FAMILY_GRANITE:
+  case LS_MODEL_FAMILY_GPT_OSS:
+  case LS_MODEL_FAMILY_GEMMA2:
+  case LS_MODEL_FAMILY_GEMMA3_TEXT:
+  case LS_MODEL_FAMILY_GEMMA3:
   case LS_MODEL_FAMILY_BERT:
   case LS_MODEL_FAMILY_ROBERTA: return LS_OK;
   default:
     return ls_diag_set(d, LS_EUNSUPPORTED,
                        "the engine does not run model_type \"%s\" yet (it runs gpt2, llama, "
-                       "mistral, qwen2, gemma, phi3, mixtral, bert, roberta)",
+                       "mistral, qwen2, qwen2_moe, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, "
+                       "gemma3 (text), phi3, mixtral, olmo2, granite, gpt_oss, bert, roberta)",
                        m->model_type);
   }
 }
 
 int ls_engine_check(const ls_model *m, const char *weights, ls_diag *d) {
   int rc = check_model(m, d);
-  if (rc || !weights) return rc;
+  if (rc) return rc;
+  if (!weights) return ls__engine_mem_check(m, NULL, d);
   ls_tfile *tf = NULL;
   if ((rc = ls_tfile_open(weights, &tf, d))) return rc;
   for (size_t i = 0; i < m->n_tensors && rc <= 0; i++) {
     int transposed, type, ext;
-    rc = check_tensor(m, i, tf, ls_tfile_find(tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
+    rc = check_tensor(m, i, tf, ls__stored(m, tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
     if (rc == 1) rc = LS_OK;
     if (rc) break;
   }
+  if (!rc) rc = ls__engine_mem_check(m, tf, d);
   ls_tfile_close(tf);
   return rc;
 }
@@ -371,6 +401,15 @@ int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opt
     e->compute = LS_ENGINE_COMPUTE_BF16;
     for (size_t i = 0; i < m->n_tensors; i++) e->wb[i].mat.compute_bf16 = 1;
   }
+  if (!rc) { /* say which code computes the products: per mode, and for GGUF quantized weights */
+    int quant = 0;
+    for (size_t i = 0; i < m->n_tensors; i++)
+      quant |= e->wb[i].mat.type == LS_OPS_Q8_0 || e->wb[i].mat.type == LS_OPS_Q4_0;
+    snprintf(e->matmul_path, sizeof e->matmul_path, "%s%s",
+             e->compute == LS_ENGINE_COMPUTE_BF16 ? ls_ops_bf16_path_name() : "openblas sgemm",
+             !quant ? "" : ls_ops_q8_supported() ? "; q8_0/q4_0 as int8 (avx512_vnni)"
+                                                 : "; q8_0/q4_0 dequantized to fp32");
+  }
   if (!rc && opts->weights) prefault(e, opts);
   if (!rc) {
     if (m->family == LS_MODEL_FAMILY_BERT || m->family == LS_MODEL_FAMILY_ROBERTA)
@@ -389,7 +428,10 @@ int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opt
 void ls_engine_close(ls_engine *e) {
   if (!e) return;
   if (e->layer)
-    for (int64_t l = 0; l < e->n_layers; l++) ls_free(e->layer[l].experts);
+    for (int64_t l = 0; l < e->n_layers; l++) {
+      ls_free(e->layer[l].experts);
+      ls_free(e->layer[l].oss_bias);
+    }
   ls_free(e->layer);
   for (size_t i = 0; i < e->n_owned; i++) ls_free(e->owned[i]);
   ls_free(e->owned);
@@ -403,6 +445,7 @@ const ls_model *ls_engine_model(const ls_engine *e) { return e->m; }
 int ls_engine_threads(const ls_engine *e) { return ls_pool_threads(e->pool); }
 size_t ls_engine_owned_bytes(const ls_engine *e) { return e->owned_bytes; }
 int ls_engine_compute_get(const ls_engine *e) { return e->compute; }
+const char *ls_engine_matmul_path(const ls_engine *e) { return e->matmul_path; }
 
 int ls_engine_compute_parse(const char *name) {
   if (strcmp(name, "fp32") == 0 || strcmp(name, "f32") == 0) return LS_ENGINE_COMPUTE_F32;

@@ -1,6 +1,8 @@
 /* engine_int.h (internal to core/engine): the state shared by engine.c (weight binding),
  * forward.c (pass lifecycle, events, pausing) and the family forward files
- * (fwd_decoder.c: gpt2 and the llama family; fwd_encoder.c: bert and roberta).
+ * (fwd_decoder.c: gpt2 and the llama family, with the per-family pieces of qwen3,
+ * qwen2_moe, qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_encoder.c: bert and
+ * roberta).
  *
  * At open, each family's plan function resolves every module the forward pass touches to
  * its index in the module tree and its bound weights, so the pass itself never looks a name
@@ -47,7 +49,15 @@ typedef struct ls__expert {
 typedef struct ls__layer {
   int mod, attn, mlp;
   ls__norm n1, n2;    /* pre-attention / pre-MLP norms (bert: attention.output.LayerNorm,
-                         output.LayerNorm: post-norms) */
+                         output.LayerNorm: post-norms); w == NULL: none (olmo2) */
+  ls__norm pn1, pn2;  /* norms of the attention / MLP outputs before the residual add
+                         (gemma2/3: post_attention_layernorm, post_feedforward_layernorm;
+                         olmo2 the same pair); w == NULL: none */
+  ls__norm qn, kn;    /* q_norm / k_norm before RoPE; w == NULL: none. Over each head's
+                         head_dim (qwen3, gemma3: qk_per_head = 1) or over the whole
+                         projection (olmo2: 0) */
+  int qk_per_head;
+  int local_rope;     /* gemma3: a sliding layer, rotated with the local base (rope_local) */
   ls__lin qkv;        /* fused: gpt2 c_attn (Conv1D), phi3 qkv_proj */
   ls__lin q, k, v, o; /* separate projections; o = c_proj / o_proj / attention.output.dense */
   int attn_self, attn_out; /* bert: attention.self, attention.output containers */
@@ -56,10 +66,19 @@ typedef struct ls__layer {
   ls__lin fc2;        /* gpt2 mlp.c_proj, llama down_proj, bert output.dense */
   int inter_mod, out_mod; /* bert: intermediate, output */
   int64_t window;     /* sliding window for this layer, 0 = none */
-  /* MoE (mixtral) */
+  /* MoE (mixtral; qwen3_moe's sparse layers); experts NULL on a dense layer */
   int moe, experts_list;
   ls__lin router;
   ls__expert *experts; /* [n_experts] */
+  /* gpt_oss: per-head sink logits, and the experts stacked in four parameters of one
+   * module (experts_list): [E, H, 2I] gate/up interleaved, [E, I, H] down, [E, ...] biases */
+  const float *sinks;  /* [n_heads] self_attn.sinks, or NULL */
+  /* qwen2_moe: mlp.shared_expert (a gated MLP on every token) and mlp.shared_expert_gate
+   * ([1, H]: its sigmoid weighs the shared expert's output); shared.mod -1 when none */
+  int shared_mod;
+  ls__lin sh_gate, sh_up, sh_down, sh_g;
+  const ls__wb *gate_up, *down;
+  float *oss_bias;     /* owned: [E, 2I] gate_up_proj_bias then [E, H] down_proj_bias */
 } ls__layer;
 
 typedef enum ls__arch { LS__ARCH_GPT2 = 0, LS__ARCH_LLAMA, LS__ARCH_BERT } ls__arch;
@@ -68,6 +87,7 @@ struct ls_engine {
   const ls_model *m;
   ls_pool *pool;
   ls__wb *wb;            /* [m->n_tensors] bindings, tied tensors share the target's mat */
+  char matmul_path[192]; /* ls_engine_matmul_path: which code computes the products */
   void *src;             /* weight source: an ls_tfile (core/tensor/tensor.h, tfile.c), NULL for random init */
   void **owned;          /* buffers to free: random weights, decoded vectors */
   size_t n_owned, cap_owned, owned_bytes;
@@ -75,7 +95,29 @@ struct ls_engine {
   ls__arch arch;
   int act;               /* ls_ops_act */
   ls_ops_rope rope;
+  ls_ops_rope rope_local; /* gemma3's sliding layers: rope_local_base_freq, no scaling */
+  int has_local_rope;
+  int has_qk_norm;       /* some layer has q_norm / k_norm (the pass allocates qk for them) */
+  int gemma3;            /* gemma3_text, or gemma3's text model: the gemma3 pieces */
+  int lm_wrap;           /* gemma3: language_model, around the backbone and lm_head; -1 */
+  /* per-family scalars (1 / 0 = the llama arithmetic) */
+  float attn_scale;      /* scores scale: 1/sqrt(head_dim); granite attention_multiplier,
+                            gemma2/3 query_pre_attn_scalar^-0.5 */
+  float attn_softcap;    /* > 0: scores c * tanh(s / c) (gemma2 attn_logit_softcapping) */
+  float swiglu_limit;    /* gpt_oss experts: gate <= limit, |up| <= limit */
+  float embed_mul;       /* token embeddings times this (gemma: sqrt(hidden), granite:
+                            embedding_multiplier) */
+  int embed_in_module;   /* 1: the scale is inside embed_tokens (gemma3's
+                            Gemma3TextScaledWordEmbedding), so its event shows it */
+  float resid_mul;       /* attention / MLP outputs times this before the residual add
+                            (granite residual_multiplier) */
+  float logit_div;       /* logits / this (granite logits_scaling) */
+  float final_softcap;   /* > 0: logits c * tanh(x / c) (gemma2/3 final_logit_softcapping) */
   int64_t H, n_heads, n_kv, head_dim, inter, vocab, max_pos, n_layers, n_experts, top_k;
+  int64_t moe_inter;     /* an expert's inner width (qwen3_moe: moe_intermediate_size) */
+  int64_t shared_inter;  /* qwen2_moe: shared_expert_intermediate_size; 0 */
+  int moe_renorm;        /* top-k routing weights renormalised to sum 1 (mixtral;
+                            qwen3_moe with norm_topk_prob) */
   int root, backbone, layers_list, lm_head_mod, final_norm_mod;
   const ls__wb *tok_emb, *pos_emb, *type_emb;
   int tok_emb_mod, pos_emb_mod, type_emb_mod, emb_container; /* bert: embeddings */
@@ -93,10 +135,20 @@ struct ls_engine {
                             compute_bf16 set, so ls_ops_matmul takes ops_bf16.c's kernel) */
 };
 
+/* forward.h's KV cache: the keys and values of the positions already run. */
+struct ls_kv {
+  int64_t n_layers, width; /* width = n_kv * head_dim */
+  int64_t cap, len;        /* positions allocated / filled */
+  float *k, *v;            /* [n_layers, cap, width] keys after RoPE, values */
+};
+
 struct ls_fwd {
   ls_engine *e;
   const ls_model *m;
   int64_t S;
+  ls_kv *kv;             /* borrowed KV cache or NULL */
+  int64_t pos0;          /* position of token 0: the cached length (0 without a cache) */
+  int64_t T;             /* positions attention sees: pos0 + S */
   int64_t *tokens;       /* [S] */
   int64_t *types;        /* [S] token types */
   int *mask;             /* [S] 1 = attend */
@@ -122,11 +174,13 @@ struct ls_fwd {
   float *nrm2;           /* [S, H] normed input of the MLP */
   float *qkv;            /* [S, (n_heads + 2 n_kv) head_dim] projections (fused or not) */
   float *att;            /* [S, n_heads head_dim] attention output before o_proj */
-  float *probs;          /* [n_heads, S, S] */
+  float *probs;          /* [n_heads, S, T] */
   float *ao;             /* [S, H] attention block output */
   float *ff1, *ff2;      /* [S, 2 inter] MLP hidden (gate / up) */
   float *fo;             /* [S, H] MLP output */
-  float *cos_t, *sin_t;  /* [S, rot_dim / 2] */
+  float *cos_t, *sin_t;  /* [T, rot_dim / 2] for positions 0..T-1 */
+  float *cos_l, *sin_l;  /* [T, rot_dim / 2] local-base tables (gemma3), or NULL */
+  float *qk;             /* [S, (n_heads + n_kv) head_dim] q_norm then k_norm outputs */
   float *router;         /* [S, n_experts] logits, then */
   float *routing;        /* [S, n_experts] routing weights (0 for unselected) */
   float *ex_in, *ex_out; /* [S, H] gathered expert rows */
@@ -139,6 +193,13 @@ struct ls_fwd {
 /* fwd_decoder.c / fwd_encoder.c: each family's plan, built by engine.c at open */
 int ls__engine_plan_decoder(ls_engine *e, ls_diag *d);
 int ls__engine_plan_encoder(ls_engine *e, ls_diag *d);
+
+/* engine.c: the stored tensor (an ls_tensor of an ls_tfile) for model tensor `name`, also
+ * under the name without the head class's backbone prefix (hub GPT-2); NULL when absent. */
+const struct ls_tensor *ls__stored(const ls_model *m, const void *tfile, const char *name);
+/* memcheck.c: LS_ENOMEM with the figures and the ways out when the weights (tfile: stored
+ * in that ls_tfile; NULL: random in the config's torch_dtype) exceed MemAvailable. */
+int ls__engine_mem_check(const ls_model *m, const void *tfile, ls_diag *d);
 
 /* engine.c: the lookups and bindings the plans use */
 /* Finds a module index (-1 when absent) by printf-style name. */

@@ -196,6 +196,55 @@ int ls__fw_norm(ls_fwd *f, const ls__norm *n, int kind, const float *x, float *y
   return ls__fw_exit(f, n->mod, &in, 1, &out, 1, NULL, 0);
 }
 
+/* ---- KV cache ------------------------------------------------------------------------ */
+
+size_t ls_kv_bytes(const ls_engine *e, int64_t cap) {
+  uint64_t w = (uint64_t)e->n_kv * (uint64_t)e->head_dim, n = (uint64_t)(e->n_layers > 0 ? e->n_layers : 1);
+  if (cap <= 0 || w == 0) return 0;
+  if ((uint64_t)cap > SIZE_MAX / 8 / w / n) return 0;
+  return (size_t)(2 * sizeof(float) * n * (uint64_t)cap * w);
+}
+
+int ls_kv_new(ls_kv **out, const ls_engine *e, int64_t cap, ls_diag *d) {
+  *out = NULL;
+  if (e->arch == LS__ARCH_BERT)
+    return ls_diag_set(d, LS_EUNSUPPORTED, "a KV cache is for decoder families; %s is an encoder",
+                       e->m->model_type);
+  size_t bytes = ls_kv_bytes(e, cap);
+  if (!bytes) return ls_diag_set(d, LS_EOVERFLOW, "a KV cache of %lld positions is too large", (long long)cap);
+  ls_kv *kv = ls_calloc(1, sizeof *kv);
+  if (!kv) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  kv->n_layers = e->n_layers;
+  kv->width = e->n_kv * e->head_dim;
+  kv->cap = cap;
+  kv->k = ls_malloc(bytes / 2);
+  kv->v = ls_malloc(bytes / 2);
+  if (!kv->k || !kv->v) {
+    ls_kv_free(kv);
+    return ls_diag_set(d, LS_ENOMEM, "out of memory for a KV cache of %lld positions (%zu bytes)",
+                       (long long)cap, bytes);
+  }
+  *out = kv;
+  return LS_OK;
+}
+
+void ls_kv_free(ls_kv *kv) {
+  if (!kv) return;
+  ls_free(kv->k);
+  ls_free(kv->v);
+  ls_free(kv);
+}
+
+int64_t ls_kv_len(const ls_kv *kv) { return kv->len; }
+int64_t ls_kv_cap(const ls_kv *kv) { return kv->cap; }
+
+const float *ls_kv_layer(const ls_kv *kv, int64_t l, int which, int64_t *len, int64_t *width) {
+  if (l < 0 || l >= kv->n_layers) return NULL;
+  if (len) *len = kv->len;
+  if (width) *width = kv->width;
+  return (which ? kv->v : kv->k) + l * kv->cap * kv->width;
+}
+
 /* ---- lifecycle ----------------------------------------------------------------------- */
 
 /* The activation buffers come from calloc: large ones are fresh zero pages that fault in
@@ -278,13 +327,27 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
                const ls_fwd_opts *opts, ls_diag *d) {
   *out = NULL;
   int learned = e->arch == LS__ARCH_GPT2 || e->arch == LS__ARCH_BERT;
-  int rc = check_tokens(e->vocab, learned ? e->max_pos : 0, tokens, n, d);
+  ls_kv *kv = opts ? opts->kv : NULL;
+  int64_t pos0 = kv ? kv->len : 0;
+  if (kv && e->arch == LS__ARCH_BERT)
+    return ls_diag_set(d, LS_EUNSUPPORTED, "a KV cache is for decoder families; %s is an encoder",
+                       e->m->model_type);
+  if (kv && (n > kv->cap - kv->len || kv->n_layers != e->n_layers))
+    return ls_diag_set(d, LS_ELIMIT, "%lld more tokens do not fit the KV cache (%lld of %lld positions used)",
+                       (long long)n, (long long)kv->len, (long long)kv->cap);
+  if (kv && learned && n > e->max_pos - pos0)
+    return ls_diag_set(d, LS_ELIMIT, "positions %lld..%lld exceed the %lld learned positions", (long long)pos0,
+                       (long long)(pos0 + n - 1), (long long)e->max_pos);
+  int rc = check_tokens(e->vocab, learned && !kv ? e->max_pos : 0, tokens, n, d);
   if (rc) return rc;
   ls_fwd *f = ls_calloc(1, sizeof *f);
   if (!f) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   f->e = e;
   f->m = e->m;
   f->S = n;
+  f->kv = kv;
+  f->pos0 = pos0;
+  f->T = pos0 + n;
   if (opts) f->o = *opts;
   f->o.token_type_ids = NULL;
   f->o.attention_mask = NULL;
@@ -295,6 +358,8 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   const int64_t S = n, H = e->H, D = e->head_dim;
   int64_t qkv = (e->n_heads + 2 * e->n_kv) * D;
   int64_t wide = e->inter * 2 > H ? e->inter * 2 : H;
+  if (e->n_experts > 0 && e->moe_inter * 2 > wide) wide = e->moe_inter * 2;
+  if (e->shared_inter * 2 > wide) wide = e->shared_inter * 2;
   f->tokens = ls_calloc((size_t)S, sizeof *f->tokens);
   f->types = ls_calloc((size_t)S, sizeof *f->types);
   f->mask = ls_calloc((size_t)S, sizeof *f->mask);
@@ -312,12 +377,18 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   f->fo = fbuf(S, H, &fb);
   f->ff1 = fbuf(S, wide, &fb);
   f->ff2 = fbuf(S, wide, &fb);
-  if ((uint64_t)S * (uint64_t)S > (uint64_t)INT64_MAX / (uint64_t)(e->n_heads + 1)) fb.fail = 1;
-  else f->probs = fbuf(e->n_heads * S, S, &fb);
+  const int64_t T = f->T;
+  if ((uint64_t)S * (uint64_t)T > (uint64_t)INT64_MAX / (uint64_t)(e->n_heads + 1)) fb.fail = 1;
+  else f->probs = fbuf(e->n_heads * S, T, &fb);
   if (e->rope.rot_dim > 0) {
-    f->cos_t = fbuf(S, e->rope.rot_dim / 2, &fb);
-    f->sin_t = fbuf(S, e->rope.rot_dim / 2, &fb);
+    f->cos_t = fbuf(T, e->rope.rot_dim / 2, &fb);
+    f->sin_t = fbuf(T, e->rope.rot_dim / 2, &fb);
+    if (e->has_local_rope) {
+      f->cos_l = fbuf(T, e->rope.rot_dim / 2, &fb);
+      f->sin_l = fbuf(T, e->rope.rot_dim / 2, &fb);
+    }
   }
+  if (e->has_qk_norm) f->qk = fbuf(S, (e->n_heads + e->n_kv) * D, &fb);
   if (e->n_experts > 0) {
     f->router = fbuf(S, e->n_experts, &fb);
     f->routing = fbuf(S, e->n_experts, &fb);
@@ -357,7 +428,8 @@ void ls_fwd_free(ls_fwd *f) {
   pthread_mutex_destroy(&f->mu);
   pthread_cond_destroy(&f->cv);
   float *bufs[] = {f->x, f->x2, f->h, f->nrm, f->nrm2, f->aux, f->qkv, f->att, f->ao, f->fo,
-                   f->ff1, f->ff2, f->probs, f->cos_t, f->sin_t, f->router, f->routing,
+                   f->ff1, f->ff2, f->probs, f->cos_t, f->sin_t, f->cos_l, f->sin_l, f->qk,
+                   f->router, f->routing,
                    f->ex_in, f->ex_out, f->logits};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ls_free(bufs[i]);
   ls_free(f->tokens);
@@ -383,6 +455,7 @@ int ls_fwd_run(ls_fwd *f, ls_diag *d) {
   f->state = LS_FWD_RUNNING;
   pthread_mutex_unlock(&f->mu);
   int rc = f->e->arch == LS__ARCH_BERT ? ls__fwd_encoder(f) : ls__fwd_decoder(f);
+  if (rc == 0 && f->kv) f->kv->len = f->T; /* the pass wrote rows pos0..T-1 of every layer */
   f->result = rc;
   if (rc == LS_ECANCELED) ls_diag_set(&f->diag, rc, "forward pass aborted");
   else if (rc && f->diag.code == 0) ls_diag_set(&f->diag, rc, "forward pass failed");

@@ -36,6 +36,7 @@
 
 typedef struct ls_engine ls_engine;
 typedef struct ls_fwd ls_fwd;
+typedef struct ls_kv ls_kv;
 
 /* ---------------------------------------------------------------- engine (weights) */
 
@@ -81,6 +82,10 @@ int ls_engine_threads(const ls_engine *e);
 size_t ls_engine_owned_bytes(const ls_engine *e);
 /* The compute mode in effect: BF16 only when asked for and the CPU has AVX512_BF16. */
 int ls_engine_compute_get(const ls_engine *e);
+/* Which code computes the matrix products of a pass, for --timing and profiles: "openblas
+ * sgemm" (fp32 mode), "onednn brg:avx512_core_amx" / "onednn brg:avx512_core_bf16" or
+ * "kernel avx512_bf16" (bf16 mode; ops_dnnl.h says how it is chosen). Static string. */
+const char *ls_engine_matmul_path(const ls_engine *e);
 /* "fp32" / "bf16" to ls_engine_compute; -1 when unknown. */
 int ls_engine_compute_parse(const char *name);
 
@@ -149,11 +154,31 @@ typedef struct ls_fwd_opts {
    * events measures each module's own product. 0 (default): fused, and the products run
    * before the first of those modules' enter events (the parent's time). Same results. */
   int separate_products;
+  /* A KV cache (decoder families only; borrowed, see ls_kv_new) or NULL. The pass's tokens
+   * follow the ls_kv_len(kv) tokens already cached: their positions start there, attention
+   * sees the cached keys and values as well as their own (probs is [1, H, S, cached + S]),
+   * and a pass that finishes (DONE) appends its keys and values. So a prefill pass over the
+   * prompt then one pass per new token computes what one pass over everything would. */
+  ls_kv *kv;
 } ls_fwd_opts;
 
 typedef enum ls_fwd_state {
   LS_FWD_READY = 0, LS_FWD_RUNNING, LS_FWD_PAUSED, LS_FWD_DONE, LS_FWD_ABORTED, LS_FWD_FAILED
 } ls_fwd_state;
+
+/* ---------------------------------------------------------------- KV cache */
+
+/* A cache of every layer's keys (after RoPE) and values for up to cap positions: fp32
+ * [n_layers, cap, n_kv * head_dim] each, allocated here (ls_kv_bytes says how much). New
+ * (ls_kv_free); borrows the engine. LS_EUNSUPPORTED for an encoder family. */
+int ls_kv_new(ls_kv **out, const ls_engine *e, int64_t cap, ls_diag *d);
+void ls_kv_free(ls_kv *kv);
+int64_t ls_kv_len(const ls_kv *kv);  /* positions cached */
+int64_t ls_kv_cap(const ls_kv *kv);
+size_t ls_kv_bytes(const ls_engine *e, int64_t cap); /* 0 on overflow */
+/* Layer l's cached keys or values (which 0 = keys, 1 = values): [len, n_kv * head_dim],
+ * borrowed; NULL for a bad layer. */
+const float *ls_kv_layer(const ls_kv *kv, int64_t l, int which, int64_t *len, int64_t *width);
 
 /* ---------------------------------------------------------------- a forward pass */
 

@@ -16,6 +16,7 @@
 
 #include "core/base/errors.h"
 #include "core/engine/ops_bf16.h"
+#include "core/engine/ops_q8.h"
 #include "core/engine/ops_simd.h"
 #include "core/tensor/dtype.h"
 
@@ -104,13 +105,18 @@ uint16_t ls_ops_f32_to_f16(float f) {
   return (uint16_t)(sign | h);
 }
 
-void ls_ops_mat_row(const ls_ops_mat *m, int64_t row, int64_t col0, int64_t n, float *out) {
-  size_t rb = ls_ops_mat_row_bytes(m);
+int64_t ls_ops_mat_stored_row(const ls_ops_mat *m, int64_t row) {
   if (m->rowmap_heads > 0 && m->rows % m->rowmap_heads == 0) {
     int64_t hd = m->rows / m->rowmap_heads, half = hd / 2;
     int64_t h = row / hd, r = row % hd;
     if (half > 0 && hd % 2 == 0) row = h * hd + 2 * (r % half) + r / half;
   }
+  return row;
+}
+
+void ls_ops_mat_row(const ls_ops_mat *m, int64_t row, int64_t col0, int64_t n, float *out) {
+  size_t rb = ls_ops_mat_row_bytes(m);
+  row = ls_ops_mat_stored_row(m, row);
   const uint8_t *r = (const uint8_t *)m->data + (size_t)row * rb;
   switch (m->type) {
   case LS_OPS_F32: memcpy(out, (const float *)r + col0, (size_t)n * sizeof(float)); break;
@@ -204,6 +210,11 @@ int ls_ops_matmul(ls_pool *p, float *y, const float *x, int64_t M, const ls_ops_
   /* The opt-in bf16 compute mode (ops_bf16.h); it never calls back here for such a w. */
   if (w->compute_bf16 && ls_ops_bf16_applies(w))
     return ls_ops_matmul_bf16(p, y, x, M, w, w_is_nk, bias);
+  /* Q8_0 / Q4_0 as int8 products (ops_q8.h); a non-finite activation takes the fp32 path */
+  if (ls_ops_q8_applies(w, w_is_nk)) {
+    int rc = ls_ops_matmul_q8(p, y, x, M, w, bias);
+    if (rc != LS_EUNSUPPORTED) return rc;
+  }
   mm_job j = {.pool = p, .y = y, .x = x, .M = M, .w = w, .nk = w_is_nk, .bias = bias};
   atomic_init(&j.failed, 0);
   j.N = w_is_nk ? w->rows : w->cols;

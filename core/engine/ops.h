@@ -55,6 +55,9 @@ size_t ls_ops_mat_row_bytes(const ls_ops_mat *m);
  * numbers (bool) or have no decoder. */
 int ls_ops_type_from_dtype(int ls_dtype_value, int *ext);
 
+/* The stored row of logical row `row` (differs only for rowmap_heads matrices). */
+int64_t ls_ops_mat_stored_row(const ls_ops_mat *m, int64_t row);
+
 /* Decodes elements [col0, col0 + n) of row `row` into out[n]. col0 must be a multiple of
  * the block size and n a multiple of it or reach the end of the row (programmer errors). */
 void ls_ops_mat_row(const ls_ops_mat *m, int64_t row, int64_t col0, int64_t n, float *out);
@@ -123,6 +126,8 @@ typedef enum ls_ops_rope_kind {
   LS_OPS_ROPE_LINEAR,  /* positions / factor */
   LS_OPS_ROPE_DYNAMIC, /* NTK-aware base growth once seq_len > max_position_embeddings */
   LS_OPS_ROPE_LLAMA3,  /* Llama 3.1 wavelength-banded frequency scaling */
+  LS_OPS_ROPE_YARN,    /* YaRN: interpolated / extrapolated frequencies blended by a linear
+                          ramp over the correction range, cos and sin times attn_factor */
   LS_OPS_ROPE_COUNT
 } ls_ops_rope_kind;
 
@@ -134,12 +139,16 @@ typedef struct ls_ops_rope {
   double low_freq_factor, high_freq_factor;  /* llama3 */
   double original_max_pos;                   /* llama3: original_max_position_embeddings */
   double max_pos;                            /* dynamic: max_position_embeddings */
+  double beta_fast, beta_slow;               /* yarn: correction range in rotations */
+  int truncate;                              /* yarn: round the range to whole dims */
+  double attn_factor;                        /* yarn: cos / sin multiplier (mscale) */
 } ls_ops_rope;
 
 /* Parses a rope_scaling "type"/"rope_type" name; -1 when unknown. */
 int ls_ops_rope_kind_parse(const char *name);
 /* Fills cos/sin tables [S, rot_dim / 2] for positions 0..S-1 as upstream computes them
- * (inv_freq in fp32, angle = pos * inv_freq in fp32, then cos/sin). */
+ * (inv_freq in fp32, angle = pos * inv_freq in fp32, then cos/sin; yarn: times
+ * attn_factor). */
 void ls_ops_rope_tables(const ls_ops_rope *r, int64_t S, float *cos_t, float *sin_t);
 /* Rotate-half RoPE in place on x [S, stride] holding H heads of head_dim at the start of
  * each row, first rot_dim dims of each head:
@@ -150,7 +159,10 @@ void ls_ops_rope_apply(float *x, int64_t S, int64_t H, int64_t head_dim, int64_t
 /* ---- attention ----------------------------------------------------------------------- */
 
 typedef struct ls_ops_attn {
-  int64_t S;        /* sequence length (batch 1) */
+  int64_t S;        /* queries (batch 1) */
+  int64_t T;        /* keys and values; 0 = S. With a KV cache T = q0 + S */
+  int64_t q0;       /* position of query 0 among the keys (KV cache: the cached length);
+                       causality and the window compare q0 + i with key j */
   int64_t n_heads;  /* query heads */
   int64_t n_kv;     /* key/value heads; n_heads % n_kv == 0 (GQA: kv head = h / group) */
   int64_t head_dim;
@@ -159,21 +171,27 @@ typedef struct ls_ops_attn {
   int causal;       /* key j visible from query i only if j <= i */
   int64_t window;   /* > 0: also only if i - j < window (Mistral sliding window) */
   const int *key_mask; /* [S] 1 = attend, 0 = padding (BERT attention_mask), or NULL */
+  float softcap;    /* > 0: each scaled score s becomes softcap * tanh(s / softcap) before
+                       the mask (gemma2's attn_logit_softcapping); 0: none */
+  const float *sinks; /* [n_heads] or NULL: gpt-oss's learned sink logit per head, one more
+                       column in each row's softmax that is then dropped (the row's
+                       probabilities sum to less than 1) */
 } ls_ops_attn;
 
 /* out[S, n_heads * head_dim] = softmax(q k^T * scale + mask) v, with
- * q [S, q_stride] (head h at h*head_dim), k, v likewise with n_kv heads.
- * probs [n_heads, S, S] receives the attention probabilities (required: callers expose
+ * q [S, q_stride] (head h at h*head_dim), k, v [T, stride] likewise with n_kv heads.
+ * probs [n_heads, S, T] receives the attention probabilities (required: callers expose
  * them as an intermediate). Masked keys get probability 0. A row with no visible key at all
  * (only possible with a key_mask of all zeros) gets uniform weights, which is what
  * upstream's additive finfo.min mask produces there. */
 void ls_ops_attention(ls_pool *p, const ls_ops_attn *a, const float *q, const float *k,
                       const float *v, float *probs, float *out);
 
-/* One head's scores pr[S, S] (q.k) into probabilities: each visible score times mul, the
- * others -INFINITY (causal, window, key mask), then a row softmax. Shared by the fp32 and
+/* Query head `head`'s scores pr[S, T] (q.k) into probabilities: each visible score times mul
+ * (then soft-capped when a->softcap > 0), the others -INFINITY (causal, window, key mask),
+ * then a row softmax (with the head's sink when a->sinks). Shared by the fp32 and
  * the bf16 attention. */
-void ls_ops_attn_softmax(const ls_ops_attn *a, float *pr, float mul);
+void ls_ops_attn_softmax(const ls_ops_attn *a, int64_t head, float *pr, float mul);
 
 /* ---- misc ---------------------------------------------------------------------------- */
 

@@ -39,6 +39,7 @@
  * The activations x[M, K] are rounded to bf16 once per call (round to nearest even, NaN
  * kept quiet, exactly as ls_ops_f32_to_bf16 and PyTorch's float->bfloat16 cast). */
 #include "core/engine/ops_bf16.h"
+#include "core/engine/ops_dnnl.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -301,6 +302,7 @@ typedef struct bf_job {
   int64_t panels;      /* over all matrices */
   int64_t xrows;       /* activation rows per rounding task */
   atomic_int failed;   /* a worker could not get its panel buffer */
+  int dnnl;            /* panels go through oneDNN (ops_dnnl.h) */
 } bf_job;
 
 static void bf_round_task(void *ctx, int i, int worker) {
@@ -378,6 +380,20 @@ static void bf_chunk_nk(const bf_job *j, const bf_mat *mt, int64_t n0, int64_t c
   }
 }
 
+#define BF_DNNL_NB 128 /* output columns per oneDNN call */
+
+/* Panel [n0, n0 + cnt) of mt through oneDNN: w is its bf16 weights, rows ldw apart ([cnt, K]
+ * when nk, else [K, cnt]). Not LS_OK: oneDNN refused or failed, and the caller computes the
+ * panel itself (nothing of y has been written that the kernel does not overwrite). */
+static int bf_dnnl(const bf_job *j, int worker, const uint16_t *w, int64_t ldw, int nk,
+                   const bf_mat *mt, int64_t n0, int64_t cnt) {
+  ls_dnnl_worker *local = NULL, **slot = ls_pool_dnnl_slot(j->pool, worker);
+  int rc = ls_dnnl_gemm_bf16(slot ? slot : &local, j->xb, j->M, j->K, w, ldw, nk, cnt,
+                             mt->y + n0, mt->N, mt->bias ? mt->bias + n0 : NULL);
+  ls_dnnl_worker_free(local);
+  return rc;
+}
+
 /* Panel q of the job: its matrix, first row and row count. */
 static const bf_mat *bf_panel(const bf_job *j, int64_t q, int64_t *n0, int64_t *cnt) {
   int i = 0;
@@ -395,6 +411,10 @@ static void bf_task(void *ctx, int q, int worker) {
   int64_t n0, cnt;
   const bf_mat *mt = bf_panel(j, q, &n0, &cnt);
   int in_place = mt->w->type == LS_OPS_BF16 && mt->w->rowmap_heads == 0;
+  if (j->dnnl && in_place) { /* oneDNN on the mapped rows (Linear) or columns (Conv1D) */
+    const uint16_t *w = (const uint16_t *)mt->w->data + (j->nk ? n0 * K : n0);
+    if (bf_dnnl(j, worker, w, j->nk ? K : mt->N, j->nk, mt, n0, cnt) == LS_OK) return;
+  }
   if (!j->nk && in_place) {
     bf_panel_kn(j, mt, n0, cnt);
     return;
@@ -413,6 +433,8 @@ static void bf_task(void *ctx, int q, int worker) {
     uint16_t *buf = (uint16_t *)(s + tmp_bytes);
     bf_pack(j, mt, n0, cnt, buf, (float *)s);
     wp = buf;
+    /* the packed panel is Linear-shaped [cnt, K] whatever the layout was */
+    if (j->dnnl && bf_dnnl(j, worker, wp, K, 1, mt, n0, cnt) == LS_OK) return;
   }
   for (int64_t kc = 0; kc < K; kc += BF_KC)
     bf_chunk_nk(j, mt, n0, cnt, wp, K, kc, K - kc < BF_KC ? K - kc : BF_KC, !in_place);
@@ -460,6 +482,7 @@ int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x
   /* rounding x is O(M K) against O(M N K): split it only when there is enough of it */
   j.xrows = M * j.K < (1 << 16) ? M : (M + 2 * threads - 1) / (2 * threads);
   ls_pool_run(p, (int)((M + j.xrows - 1) / j.xrows), bf_round_task, &j);
+  j.dnnl = ls_ops_bf16_path() == LS_BF16_PATH_DNNL;
   /* panel of about 256 KiB of bf16 per K chunk, at least two panels per worker */
   int64_t kcmax = w_is_nk ? BF_KC : BF_KKC, kc = j.K < kcmax ? j.K : kcmax;
   int64_t nb = (1 << 17) / kc;
@@ -467,6 +490,10 @@ int ls_ops_matmul_bf16_multi(ls_pool *p, int n, float *const *ys, const float *x
   if (threads > 1 && nb > per_worker) nb = per_worker;
   int64_t blk = w_is_nk ? 8 * BF_NR : BF_KNR; /* whole tiles of the micro-kernel */
   nb = (nb + blk - 1) / blk * blk;
+  /* oneDNN blocks a panel itself; its panels have a fixed width, so that which kernel (and
+   * which order of sums) computes a column depends neither on the thread count nor on the
+   * products sharing the job: results are the same bit for bit either way. */
+  if (j.dnnl) nb = BF_DNNL_NB;
   j.nb = nb;
   for (int i = 0; i < n; i++) {
     j.mats[i].p0 = j.panels;
@@ -555,7 +582,7 @@ static void bfa_head_task(void *ctx, int h, int worker) {
   float *pr = j->probs + (int64_t)h * S * S;  /* [S, S] */
   for (int64_t i = 0; i < S; i++) bf_round(j->q + i * a->q_stride + h * D, qb + i * D, D);
   bf_gemm_kn(qb, D, S, j->kt + g * D * S, S, S, D, pr, S, a->causal);
-  ls_ops_attn_softmax(a, pr, a->scale);
+  ls_ops_attn_softmax(a, h, pr, a->scale);
   bf_round(pr, pb, S * S);
   bf_gemm_kn(pb, S, S, j->vb + g * S * D, D, D, S, j->out + h * D, a->n_heads * D, 0);
 }
@@ -568,7 +595,8 @@ int ls_ops_attention_bf16(ls_pool *p, const ls_ops_attn *a, const float *q, cons
   }
   const int64_t S = a->S, D = a->head_dim;
   if (S <= 0 || a->n_heads <= 0) return LS_OK;
-  if (D <= 0) { /* nothing to round */
+  /* nothing to round, or keys from a KV cache (T != S): the bf16 kernels are square */
+  if (D <= 0 || (a->T > 0 && a->T != S) || a->q0 != 0) {
     ls_ops_attention(p, a, q, k, v, probs, out);
     return LS_OK;
   }

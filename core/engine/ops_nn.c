@@ -201,11 +201,39 @@ void ls_ops_softmax(float *x, int64_t rows, int64_t n) {
 /* ---- rotary embeddings --------------------------------------------------------------- */
 
 int ls_ops_rope_kind_parse(const char *name) {
-  static const char *const k[LS_OPS_ROPE_COUNT] = {"default", "linear", "dynamic", "llama3"};
+  static const char *const k[LS_OPS_ROPE_COUNT] = {"default", "linear", "dynamic", "llama3",
+                                                    "yarn"};
   if (!name) return LS_OPS_ROPE_DEFAULT;
   for (int i = 0; i < LS_OPS_ROPE_COUNT; i++)
     if (strcmp(name, k[i]) == 0) return i;
   return -1;
+}
+
+/* transformers _compute_yarn_parameters: the dimension at which a wavelength makes
+ * num_rot rotations over the original context. */
+static double yarn_dim(double num_rot, double dim, double base, double max_pos) {
+  return dim * log(max_pos / (num_rot * 2.0 * M_PI)) / (2.0 * log(base));
+}
+
+/* YaRN's inverse frequency of pair i (fp32 as upstream's tensors): interpolation (1 /
+ * (factor * pos_freq)) below the correction range, extrapolation (1 / pos_freq) above it,
+ * a linear ramp between. */
+static float yarn_inv(const ls_ops_rope *r, int i, float pos_freq) {
+  const double dim = (double)r->rot_dim;
+  double lo = yarn_dim(r->beta_fast, dim, r->theta, r->original_max_pos);
+  double hi = yarn_dim(r->beta_slow, dim, r->theta, r->original_max_pos);
+  if (r->truncate) {
+    lo = floor(lo);
+    hi = ceil(hi);
+  }
+  if (lo < 0) lo = 0;
+  if (hi > dim - 1) hi = dim - 1;
+  if (lo == hi) hi += 0.001;
+  float ramp = ((float)i - (float)lo) / ((float)hi - (float)lo);
+  ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+  float extra = 1.0f - ramp; /* inv_freq_extrapolation_factor */
+  float inv_ex = 1.0f / pos_freq, inv_in = 1.0f / ((float)r->factor * pos_freq);
+  return inv_in * (1.0f - extra) + inv_ex * extra;
 }
 
 void ls_ops_rope_tables(const ls_ops_rope *r, int64_t S, float *cos_t, float *sin_t) {
@@ -234,10 +262,15 @@ void ls_ops_rope_tables(const ls_ops_rope *r, int64_t S, float *cos_t, float *si
       }
       inv = (float)v;
     }
+    float mul = 1.0f;
+    if (r->kind == LS_OPS_ROPE_YARN && r->factor > 0) {
+      inv = yarn_inv(r, i, powf((float)base, (float)(2 * i) / dim));
+      mul = (float)r->attn_factor;
+    }
     for (int64_t s = 0; s < S; s++) {
       float ang = (float)s * inv;
-      cos_t[s * half + i] = (float)cos((double)ang);
-      sin_t[s * half + i] = (float)sin((double)ang);
+      cos_t[s * half + i] = (float)cos((double)ang) * mul;
+      sin_t[s * half + i] = (float)sin((double)ang) * mul;
     }
   }
 }
@@ -266,35 +299,50 @@ typedef struct attn_job {
   float *probs, *out;
 } attn_job;
 
-void ls_ops_attn_softmax(const ls_ops_attn *a, float *pr, float mul) {
-  const int64_t S = a->S;
+/* softmax_row over x[n] and one more logit, sink, whose probability is dropped
+ * (eager_attention_forward of modeling_gpt_oss.py: cat, subtract the max, softmax, [:-1]). */
+static void softmax_row_sink(float *x, int64_t n, float sink) {
+  float mx = max_f32(x, n);
+  if (sink > mx) mx = sink;
+  for (int64_t t = 0; t < n; t++) x[t] -= mx;
+  ls__exp_vec(x, x, n);
+  float inv = (float)(1.0 / (sum_f64(x, n) + exp((double)(sink - mx))));
+  for (int64_t t = 0; t < n; t++) x[t] *= inv;
+}
+
+void ls_ops_attn_softmax(const ls_ops_attn *a, int64_t head, float *pr, float mul) {
+  const int64_t S = a->S, T = a->T > 0 ? a->T : S;
   for (int64_t i = 0; i < S; i++) {
-    float *row = pr + i * S;
+    float *row = pr + i * T;
+    const int64_t p = a->q0 + i; /* the query's position among the keys */
     /* visible keys: [lo, hi) by window and causality, then the key mask */
-    int64_t lo = a->window > 0 && i - a->window + 1 > 0 ? i - a->window + 1 : 0;
-    int64_t hi = a->causal ? i + 1 : S;
+    int64_t lo = a->window > 0 && p - a->window + 1 > 0 ? p - a->window + 1 : 0;
+    int64_t hi = a->causal ? (p + 1 < T ? p + 1 : T) : T;
     if (lo > hi) lo = hi;
     for (int64_t t = 0; t < lo; t++) row[t] = -INFINITY;
-    for (int64_t t = hi; t < S; t++) row[t] = -INFINITY;
+    for (int64_t t = hi; t < T; t++) row[t] = -INFINITY;
     if (mul != 1.0f)
       for (int64_t t = lo; t < hi; t++) row[t] *= mul;
+    if (a->softcap > 0)
+      for (int64_t t = lo; t < hi; t++) row[t] = a->softcap * tanhf(row[t] / a->softcap);
     if (a->key_mask)
       for (int64_t t = lo; t < hi; t++)
         if (!a->key_mask[t]) row[t] = -INFINITY;
-    softmax_row(row, S);
+    if (a->sinks) softmax_row_sink(row, T, a->sinks[head]);
+    else softmax_row(row, T);
   }
 }
 
 static void attn_task(void *ctx, int h, int worker) {
   const attn_job *j = ctx;
   const ls_ops_attn *a = j->a;
-  const int64_t S = a->S, D = a->head_dim;
+  const int64_t S = a->S, T = a->T > 0 ? a->T : S, D = a->head_dim;
   const int64_t kvh = h / (a->n_heads / a->n_kv);
-  float *pr = j->probs + (int64_t)h * S * S; /* [S, S] */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)S, (int)S, (int)D, a->scale,
-              j->q + h * D, (int)a->q_stride, j->k + kvh * D, (int)a->k_stride, 0.0f, pr, (int)S);
-  ls_ops_attn_softmax(a, pr, 1.0f);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)D, (int)S, 1.0f, pr, (int)S,
+  float *pr = j->probs + (int64_t)h * S * T; /* [S, T] */
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)S, (int)T, (int)D, a->scale,
+              j->q + h * D, (int)a->q_stride, j->k + kvh * D, (int)a->k_stride, 0.0f, pr, (int)T);
+  ls_ops_attn_softmax(a, h, pr, 1.0f);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)S, (int)D, (int)T, 1.0f, pr, (int)T,
               j->v + kvh * D, (int)a->v_stride, 0.0f, j->out + h * D, (int)(a->n_heads * D));
 }
 

@@ -20,10 +20,12 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/engine/ops_dnnl.h"
 
 typedef struct pool_scratch {
   float *buf;  /* [cap / sizeof(float)] scratch floats, 64-byte aligned */
   size_t cap;  /* bytes */
+  ls_dnnl_worker *dnnl; /* this worker's oneDNN stream and primitives (ops_dnnl.h), or NULL */
 } pool_scratch;
 
 struct ls_pool {
@@ -196,7 +198,10 @@ void ls_pool_free(ls_pool *p) {
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mu);
   for (int w = 1; w < p->n_threads; w++) pthread_join(p->threads[w - 1], NULL);
-  for (int w = 0; w <= p->n_threads; w++) free(p->scratch[w].buf);
+  for (int w = 0; w <= p->n_threads; w++) {
+    free(p->scratch[w].buf);
+    ls_dnnl_worker_free(p->scratch[w].dnnl);
+  }
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->wake);
   pthread_cond_destroy(&p->done);
@@ -247,6 +252,11 @@ static float *scratch_get(pool_scratch *s, size_t bytes) {
 float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes) {
   if (!p || worker < 0 || worker >= p->n_threads) return NULL;
   return scratch_get(&p->scratch[worker], bytes);
+}
+
+ls_dnnl_worker **ls_pool_dnnl_slot(ls_pool *p, int worker) {
+  if (!p || worker < 0 || worker >= p->n_threads) return NULL;
+  return &p->scratch[worker].dnnl;
 }
 
 float *ls_pool_job_scratch(ls_pool *p, size_t bytes) {

@@ -30,6 +30,11 @@ void ls_pool_run(ls_pool *p, int n, ls_pool_task_fn task, void *ctx);
  * asking for more, or ls_pool_free. NULL when out of memory or p is NULL. */
 float *ls_pool_scratch(ls_pool *p, int worker, size_t bytes);
 
+/* Worker `worker`'s oneDNN state (ops_dnnl.h): created by the first oneDNN product it runs,
+ * freed with the pool. NULL when p is NULL or worker is out of range. */
+typedef struct ls_dnnl_worker ls_dnnl_worker;
+ls_dnnl_worker **ls_pool_dnnl_slot(ls_pool *p, int worker);
+
 /* A buffer for the caller of ls_pool_run to share with its tasks (a product's activations
  * rounded to bf16), kept between calls like the per-worker scratch: one per pool, so it is
  * valid until the next ls_pool_job_scratch call asking for more, or ls_pool_free. Reusing

@@ -502,6 +502,7 @@ int ls_prof_run(ls_prof **out, ls_engine *e, const int64_t *tokens, int64_t n, c
   p->seq = n;
   p->threads = ls_engine_threads(e);
   p->compute = ls_engine_compute_get(e);
+  p->products = ls_engine_matmul_path(e);
   p->separate_products = !o.fused;
   read_cpu(p->cpu, sizeof p->cpu);
   size_t nm = m->n_modules ? m->n_modules : 1;

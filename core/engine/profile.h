@@ -130,6 +130,7 @@ typedef struct ls_prof {
   int64_t seq;             /* S: tokens of the pass */
   int threads;             /* the engine's worker threads */
   int compute;             /* ls_engine_compute in effect */
+  const char *products;    /* which code ran the matrix products (ls_engine_matmul_path) */
   int separate_products;   /* as run (ls_prof_opts.fused inverted) */
   int64_t wall_ns;         /* ls_fwd_run measured by the caller's clock, outside the hooks
                               (less stats_ns) */

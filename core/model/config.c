@@ -32,7 +32,7 @@ int ls_config_analyse(char *text, size_t len, const ls_config_opts *opts, ls_con
   out->is_model = ls_smell_is_model_config(out->doc) || ls_model_is_legacy_config(out->doc, opts ? opts->path : NULL);
   if (out->is_model) {
     if (canceled(opts)) return LS_ECANCELED;
-    ls_model_opts mo = {NULL, 0, opts ? opts->generic : 0, opts ? opts->path : NULL};
+    ls_model_opts mo = {NULL, 0, opts ? opts->generic : 0, opts ? opts->path : NULL, 0};
     int rc = ls_model_build(out->doc, &mo, &out->model, &out->model_diag);
     if (rc == LS_ENOMEM) return rc;
     if (rc != LS_OK) { /* no object at the root: the document rules still run */

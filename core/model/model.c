@@ -457,6 +457,14 @@ int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model *
     int li = ls_model_value_index(m, "num_labels");
     if (li >= 0) { m->values[li].kind = LS_MODEL_VT_INT; m->values[li].i = opts->num_labels; }
   }
+  if (opts && opts->max_layers > 0) /* --layers N: a prefix of the layers */
+    for (size_t k = 0; k < m->n_values; k++) {
+      ls_model_value *v = &m->values[k];
+      if (v->info->role == LS_MODEL_ROLE_N_LAYERS && v->kind == LS_MODEL_VT_INT && v->i > opts->max_layers) {
+        v->i = opts->max_layers;
+        v->f = (double)opts->max_layers;
+      }
+    }
   if ((rc = ls__derived_eval(m)) != 0) goto fail;
   heads_check(m);
   ls__sem_fill(m);

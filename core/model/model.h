@@ -342,6 +342,10 @@ typedef struct ls_model_opts {
   const char *path;        /* the config's path or URI (may be NULL): a config without
                               model_type is recognised from the model name in it, as
                               AutoConfig does; ls_model_load uses its `file` when NULL */
+  int64_t max_layers;      /* > 0: keep only the first max_layers layers (the layer count
+                              value, e.g. num_hidden_layers, is lowered before the tree is
+                              built): `--layers N`, to run a slice of a model too big for
+                              memory. 0: as the config says */
 } ls_model_opts;
 
 /* ---------------------------------------------------------------- building */

@@ -68,7 +68,7 @@ int dap_on_stack_trace(dap_server *s, dap_req *req, json_t *args) {
     else /* module frames of a program (no config.json: a label above the Python frames), and
           * native frames of the engine's thread: no source */
       o = json_pack("{s:i, s:s, s:i, s:i, s:s}", "id", i + 1, "name", name, "line", 0, "column", 0,
-                    "presentationHint", f->kind == LS_DBG_FRAME_MODULE ? "label" : "subtle");
+                    "presentationHint", f->kind == LS_DBG_FRAME_MODULE || f->kind == LS_DBG_FRAME_TOKEN ? "label" : "subtle");
     if (o && f->kind == LS_DBG_FRAME_LIBRARY) { /* torch's frames: shown, the user's get the focus */
       json_object_set_new(o, "presentationHint", json_string("subtle"));
       json_t *src = json_object_get(o, "source");

@@ -80,13 +80,16 @@ function checkProgram(cfg: LaunchConfig): string | undefined {
   return undefined;
 }
 
-/* The engine target's arguments: config, tokens | randomTokens. */
+/* The engine target's arguments: config | model (a model directory), tokens | randomTokens. */
 function checkEngine(cfg: LaunchConfig, ctx: LaunchContext): string | undefined {
-  if (cfg.config === undefined || cfg.config === '') {
+  if (cfg.model !== undefined) {
+    if (cfg.config !== undefined) return 'layerscope: give either "model" (a model directory) or "config", not both.';
+    if (typeof cfg.model !== 'string' || cfg.model === '') return 'layerscope: "model" must be a path (string).';
+  } else if (cfg.config === undefined || cfg.config === '') {
     if (!isJson(ctx)) return 'layerscope: the launch configuration has no "config" and no JSON file is active.';
     cfg.config = ctx.activeFile;
   }
-  if (typeof cfg.config !== 'string') return 'layerscope: "config" must be a path (string).';
+  if (cfg.model === undefined && typeof cfg.config !== 'string') return 'layerscope: "config" must be a path (string).';
   if (cfg.tokens !== undefined && cfg.randomTokens !== undefined)
     return 'layerscope: give either "tokens" or "randomTokens", not both.';
   if (cfg.tokens !== undefined) {

@@ -104,6 +104,15 @@ test('bad inputs are caught before the adapter starts', () => {
   assert.match(resolveLaunch({ ...base, request: 'restart' }, {}).error ?? '', /use "launch"/);
   assert.match(resolveLaunch({ ...base, config: 7 }, {}).error ?? '', /must be a path/);
   assert.match(resolveLaunch({ type: 'layerscope', request: 'launch', name: 'x' }, {}).error ?? '', /no "config"/);
+  assert.match(resolveLaunch({ ...base, model: '/m' }, {}).error ?? '', /either "model"/);
+});
+
+test('a model directory needs no config (the adapter finds config.json and the weights)', () => {
+  const r = resolveLaunch({ type: 'layerscope', request: 'launch', name: 'x', model: '/w/llama', generate: 4 },
+    { activeFile: '/w/c.json', activeLanguage: 'json' });
+  assert.equal(r.error, undefined);
+  assert.equal(r.config?.model, '/w/llama');
+  assert.equal(r.config?.config, undefined);
 });
 
 test('executable: setting, then PATH, then the bundled bin/', () => {

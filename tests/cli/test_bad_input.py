@@ -59,6 +59,14 @@ def write(d, name, data):
     return path
 
 
+def model_dir(d, name):
+    """A hub-style model directory holding config.json only (no weights)."""
+    path = os.path.join(d, name)
+    os.makedirs(path, exist_ok=True)
+    write(path, "config.json", cfg())
+    return path
+
+
 def frame(body, length=None):
     b = body if isinstance(body, bytes) else json.dumps(body).encode()
     return b"Content-Length: %d\r\n\r\n" % (len(b) if length is None else length) + b
@@ -135,6 +143,9 @@ CASES = [
     ("dap request", "compute: fp8", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "compute": "fp8"}}), None, (0, 1), r"compute.*fp32.*bf16"),
     ("dap request", "launch: token outside the vocabulary", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "tokens": [1, 60000]}}), None, (0, 1), r"token 60000 .*vocabulary"),
     ("dap request", "launch: weights of the wrong shape", "dap", lambda d: DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": os.path.join(SRC, "tests", "fixtures", "configs", "gpt2.config.json"), "weights": write(d, "w.safetensors", st({"transformer.wte.weight": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 16))}}), None, (0, 1), r"transformer\.wte\.weight has shape \[4\]"),
+    ("dap request", "launch: a model directory without weights", "dap", lambda d: DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"model": model_dir(d, "m")}}), None, (0, 1), r"config\.json but no weights.*randomWeights"),
+    ("dap request", "launch: a 70B config on random weights (more than the memory available)", "dap", lambda d: DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"config": write(d, "big.json", cfg(hidden_size=8192, intermediate_size=28672, num_hidden_layers=80, num_attention_heads=64, num_key_value_heads=8, vocab_size=32000, torch_dtype="float32"))}}), None, (0, 1), r"random weights need .* GiB .* available \(MemAvailable.*refusing before allocating.*--layers N"),
+    ("dap request", "launch: model and config", "dap", lambda d: DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"model": model_dir(d, "m"), "config": os.path.join(d, "m", "config.json")}}), None, (0, 1), r"either 'model'.*or 'config'"),
     ("dap request", "launch: a program that does not exist", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"program": "/nonexistent/train.py"}}), None, (0, 1), r"program '/nonexistent/train\.py' does not exist"),
     ("dap request", "launch: a Python without torch", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"program": os.path.join(SRC, "tests", "fixtures", "programs", "gpt_train.py"), "python": "/bin/false"}}), None, (0, 1), r"no Python that can import torch: tried /bin/false"),
     ("dap request", "launch: program and module", "dap", DAP_INIT + frame({"seq": 2, "type": "request", "command": "launch", "arguments": {"program": os.path.join(SRC, "tests", "fixtures", "programs", "gpt_train.py"), "module": "train"}}), None, (0, 1), r"either 'program'.*or 'module', not both"),

@@ -15,7 +15,7 @@ up, the LM head's weight and activations. With given peaks the roofline is check
 its definition. The exports: the collapsed stacks sum to the total, the SVG parses as XML
 with one box per module call in proportion to its time. Usage errors exit 2, a file that
 cannot be written exits 1 naming it. A model directory profiles its config.json, with its
-weights when it holds a safetensors file. (The trace is checked against the Trace Event Format
+weights when it holds a safetensors file (without any: an error unless --random-weights). (The trace is checked against the Trace Event Format
 by test_profile_trace.js.)"""
 import json
 import os
@@ -219,7 +219,10 @@ def main():
         os.mkdir(mdir)
         with open(os.path.join(mdir, "config.json"), "w") as f:
             json.dump(LLAMA, f)
-        prof, _ = profile(mdir, "--random-tokens", "4", "--no-peaks")
+        p = ls("profile", mdir, "--random-tokens", "4", "--no-peaks")
+        check(p.returncode == 1 and "--random-weights" in p.stderr,
+              "model directory without weights and without --random-weights: exit %d" % p.returncode)
+        prof, _ = profile(mdir, "--random-tokens", "4", "--no-peaks", "--random-weights")
         check(prof is not None and prof["config"] == os.path.join(mdir, "config.json") and prof["weights"] == "",
               "model directory without weights: %r" % ((prof or {}).get("config"), ))
         summ = json.loads(ls("summary", cfgs["llama"], "--format", "json").stdout)
@@ -229,7 +232,8 @@ def main():
                              [(t["name"], "F32", t["shape"], bytes(4 * prod(t["shape"])))
                               for t in summ["tensors"]])
         prof, _ = profile(mdir, "--random-tokens", "4", "--no-peaks")
-        check(prof is not None and prof["weights"] == mdir and prof["next_tokens"].startswith("top-5"),
+        check(prof is not None and prof["weights"] == os.path.join(mdir, "model.safetensors") and
+              prof["next_tokens"].startswith("top-5"),
               "model directory with weights: %r" % ((prof or {}).get("weights"), ))
 
         # usage and write errors

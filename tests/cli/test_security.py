@@ -8,7 +8,7 @@
 2. Under `strace -f -e trace=openat,open,connect,socket,bind,listen,execve`, a whole debug
    session (launch with config + weights, a breakpoint with a condition, evaluate requests
    naming files, run to the end, disconnect) opens only the config, the weights and an
-   allow-list of system files (shared libraries, /proc/self, /sys CPU information, /dev/null
+   allow-list of system files (shared libraries, /proc/self, /proc/meminfo, /sys CPU information, /dev/null
    or /dev/urandom), creates no socket, connects nowhere and executes nothing but itself.
    The same for `layerscope lsp` over a session with didOpen, hovers and diagnostics.
 The DAP client here is a minimal raw one (Content-Length frames over pipes), independent of
@@ -187,7 +187,7 @@ def lsp_session(argv, text):
 
 
 ALLOW = [r"^/(usr/)?lib(32|64|x86_64-linux-gnu)?/", r"^/etc/ld\.so\.(cache|preload)$", r"^/proc/self/",
-         r"^/proc/\d+/(maps|status|stat|task)", r"^/sys/devices/system/cpu/", r"^/sys/fs/cgroup/", r"^/dev/(null|urandom)$",
+         r"^/proc/\d+/(maps|status|stat|task)", r"^/sys/devices/system/cpu/", r"^/proc/meminfo$", r"^/sys/fs/cgroup/", r"^/dev/(null|urandom)$",
          r"^/usr/lib/locale/", r"^/usr/share/locale/", r"^/etc/localtime$"]
 # A library looked up relative to the working directory (the editor's workspace) could be
 # planted there: an empty RUNPATH entry does that, which the build avoids

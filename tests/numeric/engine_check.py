@@ -67,6 +67,7 @@ def compare(name, eng, ref, rtol=1e-4, skip=()):
     """eng, ref: dict name -> tensor. Returns the number of tensors compared."""
     n = 0
     worst = (0.0, "")
+    worst_abs = 0.0
     for k, r in ref.items():
         if k not in eng or any(k.startswith(s) for s in skip):
             continue
@@ -81,15 +82,20 @@ def compare(name, eng, ref, rtol=1e-4, skip=()):
             die("%s: module %s differs: max abs diff %.3g, scale %.3g (tolerance %.3g)"
                 % (name, k, err, scale, rtol * scale))
         worst = max(worst, (err / scale, k))
+        worst_abs = max(worst_abs, err)
         n += 1
-    print("  %s: %d tensors agree, worst relative error %.2e (%s)" % (name, n, worst[0], worst[1]))
+    print("  %s: %d tensors agree, worst relative error %.2e (%s), max abs diff %.2e"
+          % (name, n, worst[0], worst[1], worst_abs))
     return n
 
 
 def check_case(name, cfg, tokens, wdtype="F32", seed=0, std=0.08, rtol=1e-4, kw=None, extra=(),
-               skip=(), mutate=None):
+               skip=(), mutate=None, layout=None):
     """Runs one model both ways and compares. mutate(weights) may edit the float weights
-    before they are stored. Returns the engine's dump."""
+    before they are stored. layout(name, tensor) may return a reference output in the
+    engine's element order where upstream's differs only by a transpose (gemma3's per-head
+    q_norm / k_norm outputs are [B, heads, S, head_dim], the engine's [B, S, heads,
+    head_dim]). Returns the engine's dump."""
     kw = kw or {}
     model = R.build(cfg)
     w = R.random_weights(model, seed, std=std)
@@ -103,6 +109,8 @@ def check_case(name, cfg, tokens, wdtype="F32", seed=0, std=0.08, rtol=1e-4, kw=
     ids = torch.tensor([tokens])
     logits, outs = R.dump_modules(model, ids, **kw)
     outs["logits"] = logits
+    if layout:
+        outs = {k: layout(k, v) for k, v in outs.items()}
     # coverage: every reference module with its own parameters must be in the dump
     missing = []
     for mname, mod in model.named_modules():

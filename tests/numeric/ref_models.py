@@ -416,18 +416,34 @@ class MixtralSparseMoeBlock(nn.Module):
     def forward(self, x):
         B, S, H = x.shape
         h = x.view(-1, H)
-        logits = self.gate(h)
-        w = F.softmax(logits, dim=1, dtype=torch.float)
-        w, sel = torch.topk(w, self.k, dim=-1)
-        w = w / w.sum(dim=-1, keepdim=True)
+        _, w, sel = route_topk(self.gate, h, self.k, True)
         self.router_weights = (w, sel)
-        out = torch.zeros_like(h)
-        for e, expert in enumerate(self.experts):
-            rows, which = torch.where(sel == e)
-            if rows.numel() == 0:
-                continue
-            out.index_add_(0, rows, expert(h[rows]) * w[rows, which, None])
-        return out.view(B, S, H)
+        return run_experts(self.experts, h, w, sel).view(B, S, H)
+
+
+def route_topk(gate, h, k, renorm):
+    """The router of the upstream sparse MoE blocks: softmax of gate(h) in fp32 over all
+    experts, top-k, renormalised over the top-k when renorm (Mixtral always, Qwen3-MoE with
+    norm_topk_prob), cast back to h's dtype. Returns (logits, w [T, k], sel [T, k])."""
+    logits = gate(h)
+    w = F.softmax(logits, dim=1, dtype=torch.float)
+    w, sel = torch.topk(w, k, dim=-1)
+    if renorm:
+        w = w / w.sum(dim=-1, keepdim=True)
+    return logits, w.to(h.dtype), sel
+
+
+def run_experts(experts, h, w, sel):
+    """The expert loop of the upstream sparse MoE blocks (Mixtral, Qwen3-MoE): each expert
+    runs on the tokens routed to it (h[rows]), weighted by w [T, k] at its slot in sel [T, k],
+    summed into a [T, H] output with index_add_; experts without a token are not called."""
+    out = torch.zeros_like(h)
+    for e, expert in enumerate(experts):
+        rows, which = torch.where(sel == e)
+        if rows.numel() == 0:
+            continue
+        out.index_add_(0, rows, expert(h[rows]) * w[rows, which, None])
+    return out
 
 
 class LlamaDecoderLayer(nn.Module):
@@ -717,7 +733,10 @@ def build(cfg):
             m = BertModel(cfg, roberta=(mt == "roberta"))
             m.tied = {}
     else:
-        raise ValueError("no reference for model_type %r" % mt)
+        import ref_decoders  # the newer llama-style families (imports this module)
+        if mt not in ref_decoders.DEFAULTS and mt != "gemma3":
+            raise ValueError("no reference for model_type %r" % mt)
+        m = ref_decoders.build(cfg)
     return m.eval()
 
 

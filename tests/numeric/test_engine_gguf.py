@@ -9,6 +9,7 @@ PyTorch reference on the dequantized weights."""
 import json
 import os
 import struct
+import subprocess
 import tempfile
 
 import numpy as np
@@ -18,6 +19,10 @@ import engine_check as C
 import ref_models as R
 
 C.require_exe()
+# The comparisons below hold quantized products to the dequantized weights: the fp32 path.
+# The int8 path (ops_q8.h), which also quantizes the activations, is checked at the end of
+# test_engine_gguf.py against PyTorch quantizing them the same way.
+os.environ["LAYERSCOPE_Q8"] = "fp32"
 small = C.SANITIZE
 H, NH, NKV, I, V, L = (64, 4, 2, 128, 96, 1) if small else (128, 8, 2, 256, 160, 2)
 cfg = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": V,
@@ -171,4 +176,53 @@ R.load_weights(gm, gdeq)
 logits, outs = R.dump_modules(gm, torch.tensor([gtoks]))
 outs["logits"] = logits
 C.compare("gpt2 gguf (transposed Conv1D, q8_0) vs PyTorch", eg2, outs, rtol=1e-4)
+
+# The int8 path (core/engine/ops_q8.h, CPUs with AVX512-VNNI): every Q8_0 / Q4_0 product
+# quantizes its input rows to int8 in blocks of 32 (scale = block max |x| / 127 in fp32,
+# round half to even) and sums exact integer products. PyTorch does the same here with a
+# pre-hook on each of those Linears; the engine must match it as closely as the fp32 path
+# matches the plain reference (rtol 1e-4; an activation that fp32 noise moves across a
+# rounding boundary moves one step, a few 1e-5 of the scale), and stay within a loose 5e-2
+# of the unquantized reference (what quantizing activations costs on this random model).
+def q8_input(mod, inp):
+    x = inp[0]
+    shp = x.shape
+    b = x.reshape(-1, 32)
+    d = b.abs().amax(dim=1, keepdim=True) / 127.0
+    q = torch.where(d > 0, torch.round(b * torch.where(d > 0, 1.0 / d, torch.zeros_like(d))),
+                    torch.zeros_like(b)).clamp(-127, 127)
+    return ((q * d).reshape(shp),)
+
+
+del os.environ["LAYERSCOPE_Q8"]
+with tempfile.TemporaryDirectory() as d:
+    cpath = os.path.join(d, "config.json")
+    with open(cpath, "w") as f:
+        json.dump(cfg, f)
+    gpath = os.path.join(d, "model.gguf")
+    write_gguf(gpath, meta, gg)
+    C.run_engine(cpath, gpath, toks, os.path.join(d, "g8.safetensors"))
+    e8 = R.read_safetensors(os.path.join(d, "g8.safetensors"))
+    # --timing names the path the products took
+    p = subprocess.run([C.EXE, "run", cpath, "--weights", gpath, "--tokens", "1,2,3", "--timing"],
+                       capture_output=True, text=True, timeout=600)
+    vnni = "avx512_vnni" in open("/proc/cpuinfo").read().split()
+    want = "q8_0/q4_0 as int8 (avx512_vnni)" if vnni else "q8_0/q4_0 dequantized to fp32"
+    if p.returncode != 0 or want not in p.stderr:
+        C.die("--timing should say '%s': %s" % (want, p.stderr))
+if vnni:
+    R.load_weights(model, deq)
+    plain_logits, _ = R.dump_modules(model, torch.tensor([toks]))
+    hooks = [m.register_forward_pre_hook(q8_input) for n, m in model.named_modules()
+             if isinstance(m, torch.nn.Linear) and "embed" not in n]
+    logits, outs8 = R.dump_modules(model, torch.tensor([toks]))
+    for h in hooks:
+        h.remove()
+    outs8["logits"] = logits
+    C.compare("gguf int8 products vs PyTorch quantizing the activations the same way", e8, outs8, rtol=1e-4)
+    C.compare("gguf int8 products vs PyTorch on the dequantized weights (quantization error)",
+              {"logits": e8["logits"]}, {"logits": plain_logits}, rtol=5e-2)
+
+else:
+    C.compare("gguf without AVX512-VNNI: the fp32 path whatever LAYERSCOPE_Q8 says", e8, eg, rtol=0)
 print("ok")

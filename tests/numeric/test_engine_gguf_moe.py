@@ -17,6 +17,10 @@ import lib_tensorgen as tg
 import ref_models as R
 
 C.require_exe()
+# The comparisons below hold quantized products to the dequantized weights: the fp32 path.
+# The int8 path (ops_q8.h), which also quantizes the activations, is checked at the end of
+# test_engine_gguf.py against PyTorch quantizing them the same way.
+os.environ["LAYERSCOPE_Q8"] = "fp32"
 H, NH, NKV, E, L = 64, 4, 2, 4, 2
 I = H + 32
 cfg = {"model_type": "mixtral", "architectures": ["MixtralForCausalLM"], "vocab_size": 128,

@@ -140,10 +140,56 @@ test('a launch that cannot run is an error response naming the problem; unknown 
   assert.strictEqual(outputs.length, 1, JSON.stringify(outputs));
   assert.strictEqual(outputs[0].category, 'important');
   assert.strictEqual(outputs[0].output, "layerscope: unknown launch arguments 'stopOnEnty', 'treads' (ignored; the known ones are "
-    + 'config, weights, tokens, randomTokens, seed, threads, compute, stopOnEntry, showNativeFrames, noDebug, cwd, '
+    + 'config, model, randomWeights, layers, generate, weights, tokens, randomTokens, seed, threads, compute, stopOnEntry, showNativeFrames, noDebug, cwd, '
     + 'program, module, args, env, python, connect, record)\n');
   await dc.disconnectRequest({});
   await done(dc);
+});
+
+test('launch model: DIR finds config.json and the weights, and says which; random weights only when asked', async () => {
+  const { dir, config } = ds.scratch('ls-dap-model-');
+  const mdir = path.join(dir, 'hub');
+  fs.mkdirSync(mdir);
+  fs.copyFileSync(config, path.join(mdir, 'config.json'));
+  const dc = new h.CheckedDebugClient();
+  await dc.start();
+  await dc.initializeRequest(INIT_ARGS);
+  const bare = await dc.raw('launch', { model: mdir, tokens: [1, 2] });
+  assert.strictEqual(bare.success, false);
+  assert.match(bare.message, /config\.json but no weights .*"randomWeights": true/);
+  ds.writeSafetensors(path.join(mdir, 'model.safetensors'), config);
+  const outputs = [];
+  dc.on('output', (e) => outputs.push(e.body.output));
+  const initialized = dc.waitForEvent('initialized', 5000);
+  const ok = await dc.raw('launch', { model: mdir, tokens: [1, 2] });
+  assert.strictEqual(ok.success, true, ok.message);
+  await initialized;
+  const terminated = dc.waitForEvent('terminated', 20000);
+  await dc.configurationDoneRequest();
+  await terminated;
+  const all = outputs.join('');
+  assert.ok(all.includes('weights: ' + path.join(mdir, 'model.safetensors')), all);
+  assert.match(all, /forward pass done: top-\d+ next tokens/);
+  await dc.disconnectRequest({});
+  await done(dc);
+  // config.json alone, random weights asked for: announced
+  fs.rmSync(path.join(mdir, 'model.safetensors'));
+  const dc2 = new h.CheckedDebugClient();
+  await dc2.start();
+  await dc2.initializeRequest(INIT_ARGS);
+  const out2 = [];
+  dc2.on('output', (e) => out2.push(e.body.output));
+  const init2 = dc2.waitForEvent('initialized', 5000);
+  const r2 = await dc2.raw('launch', { model: mdir, randomWeights: true, tokens: [1, 2] });
+  assert.strictEqual(r2.success, true, r2.message);
+  await init2;
+  const term2 = dc2.waitForEvent('terminated', 20000);
+  await dc2.configurationDoneRequest();
+  await term2;
+  assert.match(out2.join(''), /weights: none, seeded random \(seed 0\)/);
+  await dc2.disconnectRequest({});
+  await done(dc2);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('unknown commands, requests out of order, terminate', async () => {

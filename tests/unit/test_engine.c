@@ -302,6 +302,36 @@ static void test_rope(void **st) {
   r.factor = 4;
   ls_ops_rope_tables(&r, S, c, s);
   assert_true(fabs(s[8 * HALF + 0] - sin(8 / 4.0)) < 2e-6);
+  /* YaRN (transformers _compute_yarn_parameters, written out in double): correction range
+   * from beta_fast / beta_slow over the original context, a ramp between interpolated and
+   * extrapolated frequencies, cos / sin times the attention factor */
+  r.kind = LS_OPS_ROPE_YARN;
+  r.factor = 16;
+  r.original_max_pos = 64;
+  r.beta_fast = 32;
+  r.beta_slow = 1;
+  r.attn_factor = 0.1 * log(16.0) + 1.0;
+  for (int trunc = 0; trunc < 2; trunc++) {
+    r.truncate = trunc;
+    ls_ops_rope_tables(&r, S, c, s);
+    double lo = D * log(64 / (32 * 2 * M_PI)) / (2 * log(10000.0));
+    double hi = D * log(64 / (1 * 2 * M_PI)) / (2 * log(10000.0));
+    if (trunc) lo = floor(lo), hi = ceil(hi);
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > D - 1 ? D - 1 : hi;
+    for (int i = 0; i < HALF; i++) {
+      double pf = pow(10000, 2.0 * i / D), ramp = (i - lo) / (hi - lo);
+      ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+      double inv = 1 / (16 * pf) * ramp + 1 / pf * (1 - ramp);
+      for (int q = 0; q < S; q++) {
+        assert_true(fabs(c[q * HALF + i] - cos(q * inv) * r.attn_factor) < 4e-6);
+        assert_true(fabs(s[q * HALF + i] - sin(q * inv) * r.attn_factor) < 4e-6);
+      }
+    }
+  }
+  r.kind = LS_OPS_ROPE_LINEAR;
+  r.factor = 4;
+  ls_ops_rope_tables(&r, S, c, s);
   /* rotate-half on one head: (x1, x2) -> (x1 c - x2 s, x2 c + x1 s) */
   float x[D] = {1, 2, 3, 4, 5, 6, 7, 8};
   ls_ops_rope_apply(x, 1, 1, D, D, D, c + 8 * HALF, s + 8 * HALF);
@@ -316,26 +346,32 @@ static void test_attention(void **st) {
   for (int i = 0; i < S * NH * D; i++) q[i] = (float)(urand() * 2 - 1);
   for (int i = 0; i < S * NKV * D; i++) k[i] = (float)(urand() * 2 - 1), v[i] = (float)urand();
   int mask[S] = {1, 1, 0, 1, 1, 1};
+  const float sinks[NH] = {0.5f, -1.0f, 2.0f, 0.0f}; /* mode 4 (gpt-oss) */
+  const double cap = 0.7;                          /* mode 3 (gemma2): c tanh(s / c) */
   ls_pool *p = NULL;
   assert_int_equal(ls_pool_new(&p, 2), LS_OK);
-  for (int mode = 0; mode < 3; mode++) {
+  for (int mode = 0; mode < 5; mode++) {
     ls_ops_attn a = {.S = S, .n_heads = NH, .n_kv = NKV, .head_dim = D, .q_stride = NH * D,
                      .k_stride = NKV * D, .v_stride = NKV * D, .scale = 0.35f,
-                     .causal = mode != 2, .window = mode == 1 ? 3 : 0,
-                     .key_mask = mode == 2 ? mask : NULL};
+                     .causal = mode != 2, .window = mode == 1 || mode == 4 ? 3 : 0,
+                     .key_mask = mode == 2 ? mask : NULL, .softcap = mode == 3 ? (float)cap : 0,
+                     .sinks = mode == 4 ? sinks : NULL};
     ls_ops_attention(p, &a, q, k, v, probs, out);
     for (int h = 0; h < NH; h++)
       for (int i = 0; i < S; i++) {
         int g = h / (NH / NKV);
         double sc[S], mx = -1e300, sum = 0;
         for (int j = 0; j < S; j++) {
-          int vis = (mode == 2) ? mask[j] : (j <= i && (mode == 0 || i - j < 3));
+          int vis = (mode == 2) ? mask[j] : (j <= i && (mode == 0 || mode == 3 || i - j < 3));
           double dot = 0;
           for (int t = 0; t < D; t++) dot += (double)q[i * NH * D + h * D + t] * k[j * NKV * D + g * D + t];
           sc[j] = vis ? dot * 0.35 : -INFINITY;
+          if (vis && mode == 3) sc[j] = cap * tanh(sc[j] / cap);
           if (sc[j] > mx) mx = sc[j];
         }
+        if (mode == 4 && sinks[h] > mx) mx = sinks[h];
         for (int j = 0; j < S; j++) sum += sc[j] == -INFINITY ? 0 : exp(sc[j] - mx);
+        if (mode == 4) sum += exp(sinks[h] - mx); /* the sink's share, dropped */
         for (int t = 0; t < D; t++) {
           double o = 0;
           for (int j = 0; j < S; j++) {
@@ -442,6 +478,9 @@ static void test_pool_trace(void **st) {
 }
 
 int main(void) {
+  /* test_matmul holds quantized products to the dequantized values (the fp32 path); the int8
+   * path, which also quantizes the activations, has its own bounds in test_engine_q8.c */
+  setenv("LAYERSCOPE_Q8", "fp32", 1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_f16_roundtrip), cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_activations),

@@ -7,7 +7,10 @@
  * every tail: M = 1, 3, 17, 25 (micro-kernel rows 8), N not a multiple of 3 or of the panel,
  * K below 32, odd, and past one and two 2048 K chunks; several products in one job
  * (ls_ops_matmul_multi) equal the same products made one at a time, bit for bit. On a CPU
- * without AVX512_BF16 the kernel tests are skipped and only the fp32 fallback is checked. */
+ * without AVX512_BF16 the kernel tests are skipped and only the fp32 fallback is checked.
+ * CTest runs the file three times: the path this CPU picks, and each path forced with
+ * LAYERSCOPE_MATMUL (kernel: the hand-written vdpbf16ps kernel; dnnl: oneDNN's matmul,
+ * ops_dnnl.h), so both are held to the same double-precision reference. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +24,7 @@
 #include "core/base/errors.h"
 #include "core/engine/ops.h"
 #include "core/engine/ops_bf16.h"
+#include "core/engine/ops_dnnl.h"
 #include "core/engine/pool.h"
 
 static uint64_t g_rng = 0x2545f4914f6cdd1dull;
@@ -335,6 +339,29 @@ static void test_fallback(void **st) {
 }
 
 /* Rounding of the activations: ties to even and NaN, through a 1 x 1 identity product. */
+/* The path the products took is the one LAYERSCOPE_MATMUL forces (CTest runs this file once
+ * per path: unit.test_engine_bf16 with the CPU's choice, unit.test_engine_bf16_kernel and
+ * unit.test_engine_bf16_onednn forced), so the tests above ran through it. */
+static void test_path(void **st) {
+  (void)st;
+  const char *env = getenv("LAYERSCOPE_MATMUL");
+  if (!ls_ops_bf16_supported()) {
+    assert_int_equal(ls_ops_bf16_path(), LS_BF16_PATH_NONE);
+    assert_string_equal(ls_ops_bf16_path_name(), "fp32");
+    return;
+  }
+  assert_true(ls_ops_dnnl_impl()[0] != '\0'); /* oneDNN makes a bf16 matmul on this CPU */
+  if (env && !strcmp(env, "kernel")) {
+    assert_int_equal(ls_ops_bf16_path(), LS_BF16_PATH_KERNEL);
+    assert_string_equal(ls_ops_bf16_path_name(), "kernel avx512_bf16");
+  } else if (env && !strcmp(env, "dnnl")) {
+    assert_int_equal(ls_ops_bf16_path(), LS_BF16_PATH_DNNL);
+    assert_non_null(strstr(ls_ops_bf16_path_name(), "onednn"));
+  } else {
+    assert_int_not_equal(ls_ops_bf16_path(), LS_BF16_PATH_NONE);
+  }
+}
+
 static void test_rounding(void **st) {
   (void)st;
   if (!ls_ops_bf16_supported()) skip();
@@ -357,7 +384,7 @@ int main(void) {
       cmocka_unit_test(test_kernel),   cmocka_unit_test(test_other_types),
       cmocka_unit_test(test_large),    cmocka_unit_test(test_fallback),
       cmocka_unit_test(test_rounding), cmocka_unit_test(test_multi),
-      cmocka_unit_test(test_attention),
+      cmocka_unit_test(test_attention), cmocka_unit_test(test_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

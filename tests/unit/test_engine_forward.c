@@ -43,6 +43,52 @@ static const char *k_phi3 =
     " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 1,"
     " \"num_attention_heads\": 4, \"max_position_embeddings\": 16}";
 
+/* the newer llama-style families: q/k norms (per head, whole projection), post-norms, the
+ * gemma2/3 four-norm layer with sliding and local-RoPE layers, granite's multipliers */
+static const char *k_qwen3 =
+    "{\"model_type\": \"qwen3\", \"architectures\": [\"Qwen3ForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2, \"head_dim\": 16,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"max_position_embeddings\": 32}";
+static const char *k_qwen3_moe =
+    "{\"model_type\": \"qwen3_moe\", \"architectures\": [\"Qwen3MoeForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2, \"head_dim\": 16,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"num_experts\": 4,"
+    " \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 24, \"mlp_only_layers\": [0]}";
+static const char *k_gpt_oss =
+    "{\"model_type\": \"gpt_oss\", \"architectures\": [\"GptOssForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 24, \"num_hidden_layers\": 2, \"head_dim\": 16,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"num_local_experts\": 4,"
+    " \"num_experts_per_tok\": 2, \"sliding_window\": 3, \"max_position_embeddings\": 256,"
+    " \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 8.0, \"truncate\": false,"
+    " \"original_max_position_embeddings\": 32}}";
+static const char *k_qwen2_moe =
+    "{\"model_type\": \"qwen2_moe\", \"architectures\": [\"Qwen2MoeForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"num_experts\": 4,"
+    " \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 24,"
+    " \"shared_expert_intermediate_size\": 40, \"mlp_only_layers\": [1]}";
+static const char *k_olmo2 =
+    "{\"model_type\": \"olmo2\", \"architectures\": [\"Olmo2ForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"max_position_embeddings\": 32}";
+static const char *k_gemma3 =
+    "{\"model_type\": \"gemma3_text\", \"architectures\": [\"Gemma3ForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 3, \"head_dim\": 16,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"sliding_window\": 3,"
+    " \"sliding_window_pattern\": 2, \"final_logit_softcapping\": 5.0}";
+static const char *k_gemma3_mm =
+    "{\"model_type\": \"gemma3\", \"architectures\": [\"Gemma3ForConditionalGeneration\"],"
+    " \"mm_tokens_per_image\": 4, \"text_config\": {\"vocab_size\": 64, \"hidden_size\": 32,"
+    " \"intermediate_size\": 48, \"num_hidden_layers\": 2, \"head_dim\": 16, \"num_attention_heads\": 4,"
+    " \"num_key_value_heads\": 2, \"sliding_window\": 3}, \"vision_config\": {\"hidden_size\": 16,"
+    " \"intermediate_size\": 24, \"num_hidden_layers\": 1, \"num_attention_heads\": 2,"
+    " \"image_size\": 28, \"patch_size\": 14, \"vision_use_head\": false}}";
+static const char *k_granite =
+    "{\"model_type\": \"granite\", \"architectures\": [\"GraniteForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 1,"
+    " \"num_attention_heads\": 4, \"embedding_multiplier\": 12.0, \"residual_multiplier\": 0.2,"
+    " \"attention_multiplier\": 0.1, \"logits_scaling\": 4.0}";
+
 static const int64_t k_tokens[6] = {1, 5, 9, 63, 0, 17};
 
 static ls_model *load(const char *text) {
@@ -125,7 +171,7 @@ static void check_order(const char *text, int all_modules) {
   order_ctx c = {.m = m};
   c.enters = calloc(m->n_modules, sizeof(int));
   c.exits = calloc(m->n_modules, sizeof(int));
-  float a[6 * 64], b[6 * 64];
+  float a[6 * 64] = {0}, b[6 * 64] = {0}; /* a base encoder fills only [6, hidden] */
   run_logits(e, order_hook, &c, a, 6 * 64);
   if (c.bad) fail_msg("%s", c.why);
   assert_int_equal(c.depth, 0);
@@ -149,6 +195,14 @@ static void test_event_order(void **st) {
   check_order(k_gpt2, 1);
   check_order(k_bert, 1);
   check_order(k_phi3, 1);
+  check_order(k_qwen3, 1);
+  check_order(k_qwen3_moe, 0);
+  check_order(k_qwen2_moe, 0);
+  check_order(k_gpt_oss, 1);
+  check_order(k_olmo2, 1);
+  check_order(k_gemma3, 1);
+  check_order(k_granite, 1);
+  check_order(k_gemma3_mm, 0); /* text tokens: the vision tower is never called */
   check_order(k_mixtral, 0); /* experts with no routed token are skipped, as upstream */
 }
 

@@ -33,7 +33,7 @@ static ls_model *load_file(const char *name, const char *arch) {
   ls_model *m = NULL;
   ls_diag d;
   ls_diag_init(&d);
-  ls_model_opts o = {arch, 0, 0, NULL};
+  ls_model_opts o = {arch, 0, 0, NULL, 0};
   int rc = ls_model_load_file(fixture(name), &o, &m, &d);
   if (rc) fprintf(stderr, "%s: %s\n", name, d.msg);
   assert_int_equal(rc, 0);
@@ -53,7 +53,7 @@ static ls_model *load_text_opts(const char *text, const char *path, int generic)
   ls_model *m = NULL;
   ls_diag d;
   ls_diag_init(&d);
-  ls_model_opts o = {NULL, 0, generic, path};
+  ls_model_opts o = {NULL, 0, generic, path, 0};
   assert_int_equal(ls_model_load(text, strlen(text), "t.json", &o, &m, &d), 0);
   return m;
 }

@@ -1,0 +1,97 @@
+/* run_generate.c: `layerscope run --generate N`, generation through core/engine/generate.h:
+ * one line per generated token (its position, the token chosen, its logit, and the best
+ * token when sampling chose another), then the generated ids as one list. --dump writes the
+ * logits each token was chosen from as `generate.logits` [N, vocab] (f32), so a test can
+ * compare every step with a reference.
+ *
+ * Text: the ids are printed as ids. token_text is the place where core/text's decoder will
+ * turn a generated id into text once tokenizers land (and engine_args.c's --prompt the
+ * place where the prompt is encoded). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/run_generate.h"
+#include "core/base/alloc.h"
+#include "core/base/errors.h"
+#include "core/engine/forward.h"
+#include "core/engine/generate.h"
+#include "core/tensor/tensor.h"
+
+/* The text of a generated token, or NULL while the CLI has no tokenizer (core/text). */
+static const char *token_text(const ls_cli_engine *c, int64_t id) {
+  (void)c;
+  (void)id;
+  return NULL;
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d) {
+  ls_gen_opts go = {.max_new = ga->n, .temperature = ga->temperature, .top_p = ga->top_p,
+                    .seed = ga->seed};
+  ls_gen *g = NULL;
+  float *all = NULL; /* [n, vocab] chosen-from logits for --dump */
+  int rc = ls_gen_begin(&g, c->e, c->tokens, c->n, &go, d);
+  if (rc) return rc;
+  int64_t V = c->m->sem.vocab;
+  if (ga->dump && !(all = ls_calloc((size_t)(ga->n * V), sizeof *all))) {
+    ls_gen_end(g);
+    return ls_diag_set(d, LS_ENOMEM, "out of memory keeping the logits of %lld steps", (long long)ga->n);
+  }
+  printf("%s: %s, %lld prompt tokens, %s\n", c->config, c->m->architecture, (long long)c->n, c->weights_line);
+  if (ga->temperature > 0)
+    printf("generating %lld tokens: sampling, temperature %g, top-p %g, seed %lld (KV cache)\n",
+           (long long)ga->n, ga->temperature, ga->top_p > 0 && ga->top_p < 1 ? ga->top_p : 1.0,
+           (long long)ga->seed);
+  else
+    printf("generating %lld tokens: greedy (KV cache)\n", (long long)ga->n);
+  double t_prefill = 0, t_decode = 0; /* step 0 is the prefill pass, each later step one token */
+  for (int64_t i = 0; i < ga->n && !rc; i++) {
+    ls_gen_token st;
+    double t0 = now_s();
+    rc = ls_gen_step(g, &st, d);
+    if (rc) break;
+    *(i == 0 ? &t_prefill : &t_decode) += now_s() - t0;
+    const char *text = token_text(c, st.token);
+    printf("  step %-4lld pos %-5lld token %-8lld logit %.6f", (long long)st.index, (long long)st.pos,
+           (long long)st.token, st.logit);
+    if (st.top != st.token) printf("  (top %lld, logit %.6f)", (long long)st.top, st.top_logit);
+    if (st.n_nan) printf("  (%lld NaN logits)", (long long)st.n_nan);
+    if (text) printf("  %s", text);
+    printf("\n");
+    if (all) memcpy(all + i * V, st.logits, (size_t)V * sizeof *all);
+  }
+  if (!rc && ga->timing) {
+    fprintf(stderr, "prefill: %lld tokens in %.4f s (%.1f tokens/s)\n", (long long)c->n, t_prefill,
+            t_prefill > 0 ? (double)c->n / t_prefill : 0);
+    if (ga->n > 1)
+      fprintf(stderr, "decode: %lld tokens in %.4f s (%.1f tokens/s, %.2f ms/token, %d threads); "
+              "products: %s\n", (long long)(ga->n - 1), t_decode,
+              t_decode > 0 ? (double)(ga->n - 1) / t_decode : 0, 1e3 * t_decode / (double)(ga->n - 1),
+              ls_engine_threads(c->e), ls_engine_matmul_path(c->e));
+  }
+  if (!rc) {
+    int64_t n;
+    const int64_t *ids = ls_gen_tokens(g, &n);
+    printf("generated ids:");
+    for (int64_t i = c->n; i < n; i++) printf("%s%lld", i == c->n ? " " : ",", (long long)ids[i]);
+    printf("\n");
+  }
+  if (!rc && all) {
+    ls_st_writer *w = NULL;
+    int64_t shape[2] = {ga->n, V};
+    rc = ls_st_writer_open(ga->dump, &w, d);
+    if (!rc) rc = ls_st_writer_add(w, "generate.logits", LS_DT_F32, 2, shape, all, d);
+    if (!rc) rc = ls_st_writer_close(w, d);
+    else if (w) ls_st_writer_abort(w);
+    if (!rc) fprintf(stderr, "wrote the logits of %lld steps to %s\n", (long long)ga->n, ga->dump);
+  }
+  ls_free(all);
+  ls_gen_end(g);
+  return rc;
+}
