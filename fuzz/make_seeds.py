@@ -110,6 +110,21 @@ def gguf():
         ("blk.0.ffn_up.weight", "q4_k", (1, 256), q4k),
         ("blk.0.ffn_down.weight", "q6_k", (1, 256), q6k),
         ("output_norm.weight", "f16", (8,), rng.standard_normal(8).astype(np.float16).tobytes())], version=2))
+    # tokenizers only (no tensors), for core/text/tok_gguf.c: byte-level BPE with merges, and
+    # SentencePiece BPE whose merges come from scores, with byte tokens and a user-defined one
+    bl = ["a", "b", "\u0120", "\u0120a", "ab", "<|end|>"]
+    out("gguf", "tok-gpt2.gguf", via_file(tg.write_gguf, [
+        ("tokenizer.ggml.model", tg.GSTR, "gpt2"), ("tokenizer.ggml.pre", tg.GSTR, "llama-bpe"),
+        ("tokenizer.ggml.tokens", tg.GARR, (tg.GSTR, bl)),
+        ("tokenizer.ggml.token_type", tg.GARR, (tg.GI32, [1, 1, 1, 1, 1, 3])),
+        ("tokenizer.ggml.merges", tg.GARR, (tg.GSTR, ["\u0120 a", "a b"])),
+        ("tokenizer.ggml.bos_token_id", tg.GU32, 5), ("tokenizer.ggml.add_bos_token", tg.GBOOL, True)], []))
+    sp = ["<unk>", "<s>", "<0x0A>", "<0xC3>", "\u2581", "h", "i", "\u2581h", "\u2581hi", "  "]
+    out("gguf", "tok-llama.gguf", via_file(tg.write_gguf, [
+        ("tokenizer.ggml.model", tg.GSTR, "llama"), ("tokenizer.ggml.tokens", tg.GARR, (tg.GSTR, sp)),
+        ("tokenizer.ggml.scores", tg.GARR, (tg.GF32, [0, 0, 0, 0, -1, -2, -3, -4, -5, -6])),
+        ("tokenizer.ggml.token_type", tg.GARR, (tg.GI32, [2, 3, 6, 6, 1, 1, 1, 1, 1, 4])),
+        ("tokenizer.ggml.bos_token_id", tg.GU32, 1), ("tokenizer.ggml.add_space_prefix", tg.GBOOL, True)], []))
 
 
 def npy():
@@ -220,14 +235,80 @@ def expr():
         out("expr", "e%02d" % i, e.encode())
 
 
+def tokenizers():
+    """tokjson: small tokenizer.json documents, one per model kind and pipeline stage the
+    reader knows (the shapes of tests/unit/test_tokenizer.c), plus malformed ones. tokenize:
+    texts behind the selector byte of fuzz_tokenize.c (0 byte-level, 1 SentencePiece, 2 BERT)."""
+    def added(content, i):
+        return {"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+                "normalized": False, "special": True}
+    docs = {
+        "bpe": {"version": "1.0", "pre_tokenizer": {"type": "WhitespaceSplit"},
+                "model": {"type": "BPE", "unk_token": "?", "fuse_unk": True,
+                          "vocab": {"?": 0, "a": 1, "b": 2, "c": 3, "ab": 4, "bc": 5, "abc": 6},
+                          "merges": ["b c", "a b", "a bc"]}},
+        "bytelevel": {"added_tokens": [added("<|end|>", 9)],
+                      "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+                      "post_processor": {"type": "ByteLevel", "trim_offsets": False},
+                      "decoder": {"type": "ByteLevel"},
+                      "model": {"type": "BPE", "vocab": {"w": 0, "o": 1, "\u0120": 2, "\u0120w": 3, "\u0120wo": 4},
+                                "merges": [["\u0120", "w"], ["\u0120w", "o"]], "ignore_merges": True}},
+        "split": {"pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+                      {"type": "Split", "pattern": {"Regex": "(?i:'s|'t)|\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"},
+                       "behavior": "Isolated", "invert": False},
+                      {"type": "Digits", "individual_digits": True}, {"type": "Punctuation"}]},
+                  "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "a": 1, "1": 2}}},
+        "sentencepiece": {"added_tokens": [added("<unk>", 0), added("<s>", 1)],
+                          "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                         {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+                          "post_processor": {"type": "TemplateProcessing",
+                                             "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                                        {"Sequence": {"id": "A", "type_id": 0}}],
+                                             "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
+                          "decoder": {"type": "Sequence", "decoders": [
+                              {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                              {"type": "ByteFallback"}, {"type": "Fuse"},
+                              {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+                          "model": {"type": "BPE", "unk_token": "<unk>", "byte_fallback": True,
+                                    "vocab": {"<unk>": 0, "<s>": 1, "<0xC3>": 2, "<0xA9>": 3, "\u2581": 4, "h": 5, "\u2581h": 6},
+                                    "merges": ["\u2581 h"]}},
+        "metaspace": {"pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+                      "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first"},
+                      "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "\u2581a": 1}}},
+        "bert": {"added_tokens": [added("[CLS]", 2), added("[SEP]", 3)],
+                 "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                                "strip_accents": None, "lowercase": True},
+                 "pre_tokenizer": {"type": "BertPreTokenizer"},
+                 "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]},
+                 "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+                 "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                           "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "un": 4, "##aff": 5}}},
+        "normalizers": {"normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"},
+                                       {"type": "Strip", "left": True, "right": True}, {"type": "NFD"}, {"type": "StripAccents"}]},
+                        "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0}}},
+    }
+    for name, doc in docs.items():
+        out("tokjson", name + ".json", json.dumps(doc).encode())
+    out("tokjson", "bad-merge.json", b'{"model":{"type":"BPE","vocab":{"a":0},"merges":[["a","a"]]}}')
+    out("tokjson", "unigram.json", b'{"model":{"type":"Unigram","vocab":[["a",0.0]]}}')
+    out("tokjson", "truncated.json", b'{"model":{"type":"BPE","vocab":{"a":0,"b')
+    texts = ["Hello world", "  two  spaces\n\n\ttab", "caf\u00e9 \u4e2d\u6587 \U0001F600 123456789",
+             "<|end|>x<|start|> <s>[CLS]", "it's THEY'LL", "\u00e9\u0301 \u2581a", "a" * 300]
+    for sel in range(3):
+        for i, t in enumerate(texts):
+            out("tokenize", "t%d-%02d" % (sel, i), bytes([sel]) + t.encode())
+    out("tokenize", "t0-bad-utf8", b"\x00ab\xff\xc3(\xed\xa0\x80z")
+
+
 TARGETS = {"model": configs, "safetensors": safetensors, "gguf": gguf, "npy": npy, "framing": framing,
-           "lsp": lsp, "dap": dap, "expr": expr}
+           "lsp": lsp, "dap": dap, "expr": expr,
+           "tokjson": tokenizers}
 
 if __name__ == "__main__":
     # Rewrites the seed folders of the named targets (default: all); regress-* seeds,
     # committed after findings, are kept.
     chosen = sys.argv[1:] or list(TARGETS)
-    folders = set(chosen) | ({"json"} if "model" in chosen else set())
+    folders = set(chosen) | ({"json"} if "model" in chosen else set()) | ({"tokenize"} if "tokjson" in chosen else set())
     for t in folders:
         d = os.path.join(CORPUS, t)
         if os.path.isdir(d):

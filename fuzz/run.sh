@@ -18,7 +18,7 @@ bin="$build/fuzz/fuzz_$t"
 # tensor files a header plus a little data.
 case "$t" in
   framing) max_len=4096 ;;
-  json|model) max_len=16384 ;;
+  json|model|tokjson) max_len=16384 ;;
   safetensors|gguf|npy) max_len=8192 ;;
   lsp|dap) max_len=16384 ;;
   record) max_len=65536 ;;
@@ -37,8 +37,9 @@ set +e
   "$corpus" "$root/fuzz/corpus/$t" >"$logs/$t.log" 2>&1
 rc=$?
 set -e
-status="$(grep -E '^#[0-9]+' "$logs/$t.log" | tail -1)"
-[ -n "$status" ] || status="$(grep -E '^#[0-9]+:? ' "$logs/$t.log" | tail -1)"
+# (|| true: a run that stopped before its first status line still gets its summary below)
+status="$(grep -E '^#[0-9]+' "$logs/$t.log" | tail -1 || true)"
+[ -n "$status" ] || status="$(grep -E '^#[0-9]+:? ' "$logs/$t.log" | tail -1 || true)"
 execs="$(grep -E '^stat::number_of_executed_units' "$logs/$t.log" | awk '{print $2}' || true)"
 [ -n "$execs" ] || execs="$(echo "$status" | sed -E 's/^#([0-9]+).*/\1/')" # fork mode: no final stats
 echo "fuzz_$t: rc=$rc ${secs}s execs=${execs:-?} corpus=$(ls "$corpus" | wc -l) last: $status"

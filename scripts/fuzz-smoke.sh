@@ -12,7 +12,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${FUZZ_BUILD:-$root/build/fuzz}"
 secs="${FUZZ_SECS:-20}"
-all=(framing json model safetensors gguf npy expr lsp dap record)
+all=(framing json model safetensors gguf npy expr lsp dap record tokjson tokenize)
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 command -v clang >/dev/null || { echo "fuzz-smoke: clang not found (scripts/install-deps.sh installs it)" >&2; exit 2; }

@@ -36,6 +36,7 @@ npm npm
 "
 pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
       libjansson-dev libuv1-dev libcmocka-dev libunwind-dev libopenblas-dev libsqlite3-dev libdnnl-dev
+      libpcre2-dev libutf8proc-dev   # tokenizers: pre-tokenizer patterns, Unicode normalization
       python3 python3-numpy python3-torch valgrind clang strace neovim
       debootstrap)   # debootstrap: scripts/fresh-root.sh (CI's bare Debian 12 root)
 pkgs+=(libclang-rt-14-dev) # libFuzzer runtime for scripts/fuzz-smoke.sh (a Recommends of clang, skipped by --no-install-recommends)

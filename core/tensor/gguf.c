@@ -119,11 +119,14 @@ static int rd_value(cur *c, ls_tfile *f, const char *key, uint32_t type, int dep
       return ls_diag_set_at(c->d, LS_ETRUNC, c->path, (int64_t)c->pos,
                             "%s: metadata '%s': array of %llu items cannot fit in the %llu bytes left", c->path,
                             key ? key : "?", (unsigned long long)n, (unsigned long long)(c->size - c->pos));
-    if (key && ls__tfile_meta_add(f, key, LS__META_INT, (int64_t)n, 0, NULL)) /* length, for info */
+    uint64_t start = c->pos;
+    if (k_gt_size[et]) c->pos += n * min_item;
+    else
+      for (uint64_t i = 0; i < n; i++)
+        if ((rc = rd_value(c, f, NULL, et, depth + 1))) return rc;
+    /* kept in place, for ls_tfile_meta_array (the tokenizer's arrays) */
+    if (key && ls__tfile_meta_add_array(f, key, n, (int)et, c->p + start, c->pos - start))
       return ls_diag_set(c->d, LS_ENOMEM, "out of memory");
-    if (k_gt_size[et]) { c->pos += n * min_item; return LS_OK; }
-    for (uint64_t i = 0; i < n; i++)
-      if ((rc = rd_value(c, f, NULL, et, depth + 1))) return rc;
     return LS_OK;
   }
   int rc = need(c, (uint64_t)k_gt_size[type], "a metadata value");
@@ -247,6 +250,7 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
       (align <= 0 || align > (1 << 20) || (align & (align - 1))))
     return ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: general.alignment %lld is not a power of two <= 1 MiB", path,
                           (long long)align);
+  if (f->meta_only) return LS_OK; /* the tensor infos are not read: any ggml type may follow */
   const char *arch = "";
   ls_tfile_meta_str(f, "general.architecture", &arch);
   char akey[160];
@@ -359,4 +363,70 @@ int ls__gguf_load(ls_tfile *f, const char *path, ls_diag *d) {
   }
   if (rc == LS_OK) rc = ls__tfile_check_overlap(f, file, d);
   return rc;
+}
+
+/* ---------------------------------------------------------------- metadata arrays */
+
+int ls_tfile_meta_array(const ls_tfile *f, const char *key, ls_meta_array *out) {
+  for (size_t i = 0; i < f->n_meta; i++) {
+    const ls__meta *m = &f->meta[i];
+    if (strcmp(m->key, key) != 0) continue;
+    if (m->arr_type < 0) return LS_EFORMAT;
+    out->n = (uint64_t)m->i;
+    out->gguf_type = m->arr_type;
+    out->data = m->arr;
+    out->nbytes = m->arr_bytes;
+    out->item = m->arr_type == GT_STRING ? LS_META_ITEM_STRING
+              : m->arr_type == GT_ARRAY ? LS_META_ITEM_ARRAY
+              : (m->arr_type == GT_F32 || m->arr_type == GT_F64) ? LS_META_ITEM_FLOAT : LS_META_ITEM_INT;
+    return LS_OK;
+  }
+  return LS_ENOENT;
+}
+
+/* Item i of a fixed-size array as its raw little-endian bits; 0 when out of range. */
+static int arr_bits(const ls_meta_array *a, uint64_t i, uint64_t *u) {
+  if (a->gguf_type < 0 || a->gguf_type >= GT_COUNT || !k_gt_size[a->gguf_type] || i >= a->n) return 0;
+  int sz = k_gt_size[a->gguf_type];
+  const unsigned char *p = a->data + i * (uint64_t)sz;
+  *u = 0;
+  for (int k = sz - 1; k >= 0; k--) *u = (*u << 8) | p[k];
+  return 1;
+}
+
+int ls_meta_array_int(const ls_meta_array *a, uint64_t i, int64_t *v) {
+  uint64_t u;
+  if (a->item != LS_META_ITEM_INT || !arr_bits(a, i, &u)) return LS_EINVAL;
+  switch (a->gguf_type) {
+  case GT_I8: *v = (int8_t)u; break;
+  case GT_I16: *v = (int16_t)u; break;
+  case GT_I32: *v = (int32_t)u; break;
+  default: *v = (int64_t)u; break; /* unsigned, bool, i64 */
+  }
+  return LS_OK;
+}
+
+int ls_meta_array_f64(const ls_meta_array *a, uint64_t i, double *v) {
+  uint64_t u;
+  if (a->item == LS_META_ITEM_INT) {
+    int64_t x;
+    int rc = ls_meta_array_int(a, i, &x);
+    if (rc == LS_OK) *v = (double)x;
+    return rc;
+  }
+  if (a->item != LS_META_ITEM_FLOAT || !arr_bits(a, i, &u)) return LS_EINVAL;
+  if (a->gguf_type == GT_F32) { uint32_t b = (uint32_t)u; float x; memcpy(&x, &b, 4); *v = x; }
+  else memcpy(v, &u, 8);
+  return LS_OK;
+}
+
+int ls_meta_array_next_str(const ls_meta_array *a, uint64_t *pos, const char **s, size_t *n) {
+  if (a->item != LS_META_ITEM_STRING || *pos >= a->nbytes || a->nbytes - *pos < 8) return LS_ENOENT;
+  uint64_t len = 0;
+  for (int k = 7; k >= 0; k--) len = (len << 8) | a->data[*pos + (uint64_t)k];
+  if (len > a->nbytes - *pos - 8) return LS_ENOENT; /* cannot happen: checked when opened */
+  *s = (const char *)a->data + *pos + 8;
+  *n = (size_t)len;
+  *pos += 8 + len;
+  return LS_OK;
 }

@@ -57,6 +57,10 @@ typedef struct ls_tfile ls_tfile;
  * LS_ETRUNC, LS_EOVERFLOW, LS_EUNSUPPORTED, LS_ELIMIT or LS_ENOMEM. */
 int ls_tfile_open(const char *path, ls_tfile **out, ls_diag *d);
 void ls_tfile_close(ls_tfile *f);
+/* Opens only the key/values of a GGUF file, not its tensor infos (which may use ggml types
+ * the readers do not decode): what the tokenizer reads. No tensors; LS_EFORMAT for another
+ * format. *out is new (ls_tfile_close). */
+int ls_tfile_open_meta(const char *path, ls_tfile **out, ls_diag *d);
 
 ls_tfile_format ls_tfile_format_of(const ls_tfile *f);
 const char *ls_tfile_format_name(const ls_tfile *f); /* "safetensors", "gguf", ... */
@@ -73,6 +77,28 @@ const char *ls_tfile_file_path(const ls_tfile *f, int file); /* borrowed */
 int ls_tfile_meta_str(const ls_tfile *f, const char *key, const char **out);
 int ls_tfile_meta_int(const ls_tfile *f, const char *key, int64_t *out);
 int ls_tfile_meta_f64(const ls_tfile *f, const char *key, double *out);
+
+/* GGUF metadata arrays (tokenizer.ggml.tokens, .scores, .token_type, .merges), read in
+ * place from the mapping: valid until ls_tfile_close. Items were bounds-checked when the
+ * file was opened. ls_tfile_meta_array: LS_OK, LS_ENOENT (absent), LS_EFORMAT (not an
+ * array). */
+typedef enum ls_meta_item { LS_META_ITEM_INT, LS_META_ITEM_FLOAT, LS_META_ITEM_STRING,
+                            LS_META_ITEM_ARRAY } ls_meta_item;
+typedef struct ls_meta_array {
+  ls_meta_item item;          /* integers include bools */
+  uint64_t n;                 /* items */
+  int gguf_type;              /* the GGUF item type (for the accessors) */
+  const unsigned char *data;  /* [nbytes] the items as stored */
+  uint64_t nbytes;
+} ls_meta_array;
+int ls_tfile_meta_array(const ls_tfile *f, const char *key, ls_meta_array *out);
+/* Item i of a numeric array (integers convert to double). LS_EINVAL: i out of range or
+ * the wrong kind. */
+int ls_meta_array_int(const ls_meta_array *a, uint64_t i, int64_t *v);
+int ls_meta_array_f64(const ls_meta_array *a, uint64_t i, double *v);
+/* Walks a string array in order: *pos starts at 0 and is advanced; *s points into the
+ * mapping (not NUL-terminated), *n bytes. LS_ENOENT past the last item. */
+int ls_meta_array_next_str(const ls_meta_array *a, uint64_t *pos, const char **s, size_t *n);
 
 /* Rows of a tensor of ndim >= 1: shape[0] rows of nelem/shape[0] elements each. */
 int64_t ls_tensor_rows(const ls_tensor *t);

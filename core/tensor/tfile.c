@@ -79,9 +79,21 @@ int ls__tfile_meta_add(ls_tfile *f, const char *key, ls__meta_type type, int64_t
     f->meta = m;
     f->cap_meta = cap;
   }
-  ls__meta m = {ls_strdup(key), type, i, x, s ? ls_strdup(s) : NULL};
+  ls__meta m = {ls_strdup(key), type, i, x, s ? ls_strdup(s) : NULL, -1, NULL, 0};
   if (!m.key || (s && !m.s)) { ls_free(m.key); ls_free(m.s); return LS_ENOMEM; }
   f->meta[f->n_meta++] = m;
+  return LS_OK;
+}
+
+int ls__tfile_meta_add_array(ls_tfile *f, const char *key, uint64_t n, int item_type,
+                             const unsigned char *items, uint64_t nbytes) {
+  if (n > INT64_MAX) return LS_EOVERFLOW;
+  int rc = ls__tfile_meta_add(f, key, LS__META_INT, (int64_t)n, 0, NULL);
+  if (rc) return rc;
+  ls__meta *m = &f->meta[f->n_meta - 1];
+  m->arr_type = item_type;
+  m->arr = items;
+  m->arr_bytes = nbytes;
   return LS_OK;
 }
 
@@ -251,6 +263,19 @@ int ls_tfile_open(const char *path, ls_tfile **out, ls_diag *d) {
   if (rc == LS_OK) rc = ls__tfile_index(f, d);
   if (rc != LS_OK) { ls_tfile_close(f); return rc; }
   if (out) *out = f; else ls_tfile_close(f);
+  return LS_OK;
+}
+
+int ls_tfile_open_meta(const char *path, ls_tfile **out, ls_diag *d) {
+  *out = NULL;
+  ls_tfile *f = ls_calloc(1, sizeof *f);
+  if (!f) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  f->meta_only = 1;
+  int rc = open_file(f, path, d);
+  if (rc == LS_OK && f->format != LS_TF_GGUF) rc = ls_diag_set_at(d, LS_EFORMAT, path, -1, "%s: not a GGUF file", path);
+  if (rc == LS_OK) rc = ls__tfile_index(f, d);
+  if (rc != LS_OK) { ls_tfile_close(f); return rc; }
+  *out = f;
   return LS_OK;
 }
 

@@ -16,9 +16,12 @@ typedef enum ls__meta_type { LS__META_INT, LS__META_F64, LS__META_STR } ls__meta
 typedef struct ls__meta {
   char *key;
   ls__meta_type type;
-  int64_t i;
+  int64_t i;                 /* an integer, or an array's item count */
   double f;
   char *s;
+  int arr_type;              /* an array's GGUF item type; -1 for a scalar or string */
+  const unsigned char *arr;  /* [arr_bytes] the array's items inside the mapping */
+  uint64_t arr_bytes;
 } ls__meta;
 
 struct ls_tfile {
@@ -27,6 +30,7 @@ struct ls_tfile {
   ls_tensor *tensors; size_t n_tensors, cap_tensors;
   size_t *by_name;   /* [n_tensors] tensor indices sorted by name */
   ls__meta *meta; size_t n_meta, cap_meta;
+  int meta_only;     /* GGUF: stop after the key/values (ls_tfile_open_meta) */
 };
 
 /* Maps `path` read-only; *idx receives its file index. */
@@ -35,6 +39,9 @@ int ls__tfile_map(ls_tfile *f, const char *path, int *idx, ls_diag *d);
 int ls__tfile_add(ls_tfile *f, const ls_tensor *t, ls_diag *d);
 int ls__tfile_meta_add(ls_tfile *f, const char *key, ls__meta_type type, int64_t i, double x,
                        const char *s);
+/* Records a GGUF array (its item count is also what ls_tfile_meta_int answers). */
+int ls__tfile_meta_add_array(ls_tfile *f, const char *key, uint64_t n, int item_type,
+                             const unsigned char *items, uint64_t nbytes);
 /* Product of shape with overflow check; LS_EOVERFLOW names the tensor. */
 int ls__shape_nelem(const int64_t *shape, int ndim, uint64_t *out);
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates). */

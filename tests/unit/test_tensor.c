@@ -271,6 +271,76 @@ static void test_gguf_good_and_prefixes(void **state) {
   }
 }
 
+/* Metadata arrays read in place (the tokenizer's tokens, scores and types): values as
+ * written by hand in little-endian, strings walked in order, kinds checked. */
+static void test_gguf_meta_arrays(void **state) {
+  (void)state;
+  gbuf g;
+  gguf_start(&g, 3, 0, 4);
+  g_str(&g, "tokenizer.ggml.tokens");
+  g_u32(&g, 9);
+  g_u32(&g, 8);
+  g_u64(&g, 3);
+  g_str(&g, "a");
+  g_str(&g, "");
+  g_str(&g, "\xe2\x96\x81" "b");
+  g_str(&g, "tokenizer.ggml.scores");
+  g_u32(&g, 9);
+  g_u32(&g, 6); /* f32 */
+  g_u64(&g, 2);
+  g_u32(&g, 0x3fc00000u); /* 1.5 */
+  g_u32(&g, 0xc0200000u); /* -2.5 */
+  g_str(&g, "tokenizer.ggml.token_type");
+  g_u32(&g, 9);
+  g_u32(&g, 5); /* i32 */
+  g_u64(&g, 2);
+  g_u32(&g, 3);
+  g_u32(&g, 0xffffffffu); /* -1 */
+  g_str(&g, "general.name");
+  g_u32(&g, 8);
+  g_str(&g, "x");
+  g_pad(&g, 32);
+  write_bytes(tmp_path("arrays.gguf"), g.b, g.n);
+  ls_tfile *f;
+  assert_int_equal(ls_tfile_open(tmp_path("arrays.gguf"), &f, NULL), LS_OK);
+  ls_meta_array a;
+  assert_int_equal(ls_tfile_meta_array(f, "tokenizer.ggml.tokens", &a), LS_OK);
+  assert_int_equal(a.item, LS_META_ITEM_STRING);
+  assert_int_equal(a.n, 3);
+  const char *want[] = {"a", "", "\xe2\x96\x81" "b"};
+  uint64_t pos = 0;
+  for (int i = 0; i < 3; i++) {
+    const char *str;
+    size_t n;
+    assert_int_equal(ls_meta_array_next_str(&a, &pos, &str, &n), LS_OK);
+    assert_int_equal(n, strlen(want[i]));
+    assert_memory_equal(str, want[i], n);
+  }
+  const char *str;
+  size_t n;
+  assert_int_equal(ls_meta_array_next_str(&a, &pos, &str, &n), LS_ENOENT);
+  int64_t iv;
+  assert_int_equal(ls_meta_array_int(&a, 0, &iv), LS_EINVAL); /* strings are not numbers */
+  assert_int_equal(ls_tfile_meta_array(f, "tokenizer.ggml.scores", &a), LS_OK);
+  assert_int_equal(a.item, LS_META_ITEM_FLOAT);
+  double x;
+  assert_int_equal(ls_meta_array_f64(&a, 1, &x), LS_OK);
+  assert_true(x == -2.5);
+  assert_int_equal(ls_meta_array_f64(&a, 2, &x), LS_EINVAL);
+  assert_int_equal(ls_tfile_meta_array(f, "tokenizer.ggml.token_type", &a), LS_OK);
+  assert_int_equal(a.item, LS_META_ITEM_INT);
+  assert_int_equal(ls_meta_array_int(&a, 1, &iv), LS_OK);
+  assert_int_equal(iv, -1);
+  assert_int_equal(ls_meta_array_f64(&a, 0, &x), LS_OK);
+  assert_true(x == 3.0);
+  /* the item count still answers as an integer; a scalar is not an array */
+  assert_int_equal(ls_tfile_meta_int(f, "tokenizer.ggml.tokens", &iv), LS_OK);
+  assert_int_equal(iv, 3);
+  assert_int_equal(ls_tfile_meta_array(f, "general.name", &a), LS_EFORMAT);
+  assert_int_equal(ls_tfile_meta_array(f, "nope", &a), LS_ENOENT);
+  ls_tfile_close(f);
+}
+
 static void test_gguf_bad(void **state) {
   (void)state;
   gbuf g;
@@ -498,7 +568,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_st_good),      cmocka_unit_test(test_st_brace_length), cmocka_unit_test(test_st_prefixes), cmocka_unit_test(test_st_bad),
     cmocka_unit_test(test_index),        cmocka_unit_test(test_gguf_good_and_prefixes),
-    cmocka_unit_test(test_gguf_bad),     cmocka_unit_test(test_npy),         cmocka_unit_test(test_writer),
+    cmocka_unit_test(test_gguf_meta_arrays), cmocka_unit_test(test_gguf_bad), cmocka_unit_test(test_npy),         cmocka_unit_test(test_writer),
     cmocka_unit_test(test_conversions),  cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
