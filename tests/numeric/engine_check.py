@@ -128,6 +128,15 @@ def check_case(name, cfg, tokens, wdtype="F32", seed=0, std=0.08, rtol=1e-4, kw=
     return eng
 
 
+def heads_major_to_seq_major(*suffixes):
+    """A check_case layout for per-head norms that upstream runs on [B, heads, S, head_dim]
+    (gemma3's q_norm / k_norm, phi's q_layernorm / k_layernorm), where the engine's order is
+    [B, S, heads, head_dim]: the same values, transposed."""
+    def layout(name, t):
+        return t.transpose(1, 2).contiguous() if name.endswith(suffixes) else t
+    return layout
+
+
 def tokens_for(vocab, n, seed):
     g = np.random.default_rng(seed)
     return [int(t) for t in g.integers(0, vocab, size=n)]
