@@ -1,7 +1,8 @@
 /* engine_int.h (internal to core/engine): the state shared by engine.c (weight binding),
  * forward.c (pass lifecycle, events, pausing) and the family forward files
  * (fwd_decoder.c: gpt2 and the llama family, with the per-family pieces of qwen3,
- * qwen2_moe, qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_encoder.c: bert and
+ * qwen2_moe, qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_parallel.c: the
+ * layer plans of gpt_neox and phi, run by fwd_decoder.c's pass; fwd_encoder.c: bert and
  * roberta).
  *
  * At open, each family's plan function resolves every module the forward pass touches to
@@ -57,6 +58,14 @@ typedef struct ls__layer {
                          head_dim (qwen3, gemma3: qk_per_head = 1) or over the whole
                          projection (olmo2: 0) */
   int qk_per_head;
+  int qk_late;        /* q_norm / k_norm after all three projections (gemma3, phi), not each
+                         right after its own (qwen3, olmo2) */
+  int parallel;       /* the MLP's norm reads the layer input x, not h = x + attn:
+                         x + attn(n1(x)) + mlp(n2(x)) (gpt_neox use_parallel_residual); with no
+                         n2 the MLP reads n1(x) (phi) */
+  int qkv_per_head;   /* fused qkv row is [heads, 3, head_dim] (gpt_neox query_key_value),
+                         not q | k | v */
+  int mlp_plain;      /* fc2(act(fc1(x))) with Linear weights and biases (gpt_neox, phi) */
   int local_rope;     /* gemma3: a sliding layer, rotated with the local base (rope_local) */
   ls__lin qkv;        /* fused: gpt2 c_attn (Conv1D), phi3 qkv_proj */
   ls__lin q, k, v, o; /* separate projections; o = c_proj / o_proj / attention.output.dense */
@@ -98,6 +107,7 @@ struct ls_engine {
   ls_ops_rope rope_local; /* gemma3's sliding layers: rope_local_base_freq, no scaling */
   int has_local_rope;
   int has_qk_norm;       /* some layer has q_norm / k_norm (the pass allocates qk for them) */
+  int has_qkv_per_head;  /* some layer has qkv_per_head (the pass allocates qkv_raw) */
   int gemma3;            /* gemma3_text, or gemma3's text model: the gemma3 pieces */
   int lm_wrap;           /* gemma3: language_model, around the backbone and lm_head; -1 */
   /* per-family scalars (1 / 0 = the llama arithmetic) */
@@ -163,6 +173,8 @@ struct ls_fwd {
   float *nrm;            /* [S, H] normed input of attention */
   float *nrm2;           /* [S, H] normed input of the MLP */
   float *qkv;            /* [S, (n_heads + 2 n_kv) head_dim] projections (fused or not) */
+  float *qkv_raw;        /* [S, 3 n_heads head_dim] gpt_neox query_key_value output, per head
+                            [q k v], before the split into qkv; NULL for other families */
   float *att;            /* [S, n_heads head_dim] attention output before o_proj */
   float *probs;          /* [n_heads, S, S] */
   float *ao;             /* [S, H] attention block output */
@@ -183,6 +195,11 @@ struct ls_fwd {
 /* fwd_decoder.c / fwd_encoder.c: each family's plan, built by engine.c at open */
 int ls__engine_plan_decoder(ls_engine *e, ls_diag *d);
 int ls__engine_plan_encoder(ls_engine *e, ls_diag *d);
+
+/* fwd_parallel.c: one layer of gpt_neox or phi (b: its module name), and the split of a
+ * per-head [q k v] row into q | k | v */
+int ls__plan_parallel_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *d);
+void ls__qkv_split_heads(const float *raw, int64_t S, int64_t heads, int64_t head_dim, float *qkv);
 
 /* engine.c: the lookups and bindings the plans use */
 /* Finds a module index (-1 when absent) by printf-style name. */

@@ -13,7 +13,9 @@
  * and post norms around both sublayers, query_pre_attn_scalar, soft-capped scores and
  * logits, alternating sliding windows) and gemma3_text (gemma2's layer with per-head q/k
  * norms, the embedding scale inside embed_tokens, and a local RoPE base on its sliding
- * layers). Each follows the upstream modeling_<family>.py forward; the events are emitted
+ * layers). gpt_neox and phi (a parallel block: the MLP reads the layer input, not the
+ * attention's residual) are planned by fwd_parallel.c and run by this pass. Each follows
+ * the upstream modeling_<family>.py forward; the events are emitted
  * in upstream module-call order, so a hook sees what a PyTorch forward hook on the same
  * module would (gemma3's q_norm / k_norm: the same values in [S, heads, head_dim] order,
  * where upstream's tensor is [heads, S, head_dim]).
@@ -71,6 +73,7 @@ static int plan_qk_norms(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) 
   const ls__wb *qw = ls__wb_find(e, n);
   if (!qw) return LS_OK;
   L->qk_per_head = qw->ndim == 1 && qw->shape[0] == D;
+  L->qk_late = e->gemma3;
   e->has_qk_norm = 1;
   snprintf(n, sizeof n, "%s.self_attn.q_norm", b);
   int rc = ls__norm_bind(e, &L->qn, n, L->qk_per_head ? D : nh * D, 1, d);
@@ -212,6 +215,8 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
     return rc;
   }
   snprintf(b, sizeof b, "%slayers.%lld", pre, (long long)l);
+  if (m->family == LS_MODEL_FAMILY_GPT_NEOX || m->family == LS_MODEL_FAMILY_PHI)
+    return ls__plan_parallel_layer(e, L, b, d);
   L->mod = ls__mod(e, "%s", b);
   L->attn = ls__mod(e, "%s.self_attn", b);
   char n[600];
@@ -433,12 +438,17 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
       return rc ? rc : ls_diag_set(d, LS_EUNSUPPORTED, "no %swpe.weight [n_positions, n_embd]", pre);
     e->max_pos = e->pos_emb->shape[0];
   } else {
-    snprintf(n, sizeof n, "%sembed_tokens.weight", pre);
+    /* upstream names: gpt_neox embed_in, final_layer_norm, embed_out; phi final_layernorm */
+    int neox = m->family == LS_MODEL_FAMILY_GPT_NEOX;
+    const char *emb = neox ? "embed_in" : "embed_tokens";
+    const char *fin = neox ? "final_layer_norm" : m->family == LS_MODEL_FAMILY_PHI ? "final_layernorm" : "norm";
+    if (neox) head = "embed_out";
+    snprintf(n, sizeof n, "%s%s.weight", pre, emb);
     e->tok_emb = ls__wb_find(e, n);
-    e->tok_emb_mod = ls__mod(e, "%sembed_tokens", pre);
+    e->tok_emb_mod = ls__mod(e, "%s%s", pre, emb);
     e->pos_emb_mod = -1;
     e->layers_list = ls__mod(e, "%slayers", pre);
-    snprintf(n, sizeof n, "%snorm", pre);
+    snprintf(n, sizeof n, "%s%s", pre, fin);
     rc = ls__norm_bind(e, &e->final_norm, n, e->H, 1, d);
     if (!rc) rc = plan_rope(e, d);
     if (!rc && e->gemma3) {
@@ -608,7 +618,7 @@ static int mlp_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   if (e->arch != LS__ARCH_GPT2 && L->up.w) return gated_mlp(f, L->mlp, &L->fc1, &L->up, &L->fc2, I, in, out);
   ls_fwd_tensor tin = ls__act("input", in, S, H);
   TRY(ls__fw_enter(f, L->mlp, &tin, 1));
-  if (e->arch == LS__ARCH_GPT2) {
+  if (e->arch == LS__ARCH_GPT2 || L->mlp_plain) {
     TRY(ls__fw_linear(f, &L->fc1, in, S, f->ff1));
     ls_ops_act_apply(e->pool, e->act, f->ff1, f->ff1, S * I);
     TRY(ls__fw_linear(f, &L->fc2, f->ff1, S, out));
@@ -640,8 +650,11 @@ static int qk_norm(ls_fwd *f, const ls__layer *L, const ls__norm *n, int64_t hea
   }
   TRY(ls__fw_enter(f, n->mod, &in, 1));
   int64_t rows = L->qk_per_head ? S * heads : S, dim = L->qk_per_head ? D : heads * D;
-  ls_ops_rmsnorm(e->pool, y, x, rows, dim, n->w,
-                 e->m->sem.norm == LS_MODEL_NORM_RMS_PLUS1 ? 1.0f : 0.0f, (float)e->m->sem.norm_eps);
+  if (e->m->sem.norm == LS_MODEL_NORM_LAYER) /* phi's q_layernorm / k_layernorm */
+    ls_ops_layernorm(e->pool, y, x, rows, dim, n->w, n->b, (float)e->m->sem.norm_eps);
+  else
+    ls_ops_rmsnorm(e->pool, y, x, rows, dim, n->w,
+                   e->m->sem.norm == LS_MODEL_NORM_RMS_PLUS1 ? 1.0f : 0.0f, (float)e->m->sem.norm_eps);
   return ls__fw_exit(f, n->mod, &in, 1, &out, 1, NULL, 0);
 }
 
@@ -652,8 +665,9 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
   TRY(ls__fw_enter(f, L->attn, &tin, 1));
   float *q, *k, *v;
   int64_t qs, ks, vs;
-  if (L->qkv.w) { /* fused: q | k | v along the row */
-    TRY(ls__fw_linear(f, &L->qkv, in, S, f->qkv));
+  if (L->qkv.w) { /* fused: q | k | v along the row (gpt_neox: per head, split here) */
+    TRY(ls__fw_linear(f, &L->qkv, in, S, L->qkv_per_head ? f->qkv_raw : f->qkv));
+    if (L->qkv_per_head) ls__qkv_split_heads(f->qkv_raw, S, nh, D, f->qkv);
     int64_t w = (nh + 2 * nkv) * D;
     q = f->qkv;
     k = q + nh * D;
@@ -667,8 +681,9 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     ks = vs = nkv * D;
     float *qn = f->qk, *kn = f->qk + S * nh * D; /* [S, nh D], [S, nkv D] */
     /* in upstream call order: qwen3 and olmo2 norm each projection as it comes
-     * (q_norm(q_proj(x)), k_norm(k_proj(x)), v_proj(x)); gemma3 projects all three first */
-    int late = e->gemma3;
+     * (q_norm(q_proj(x)), k_norm(k_proj(x)), v_proj(x)); gemma3 and phi project all three
+     * first */
+    int late = L->qk_late;
     TRY(ls__fw_linear(f, &L->q, in, S, q));
     if (!late) TRY(qk_norm(f, L, &L->qn, nh, q, qn));
     TRY(ls__fw_linear(f, &L->k, in, S, k));
@@ -747,14 +762,16 @@ int ls__fwd_decoder(ls_fwd *f) {
     TRY(ls__fw_enter(f, L->mod, &tin, 1));
     /* h = x + post(attn(pre(x))) * resid_mul; x2 = h + post(mlp(pre(h))) * resid_mul, each
      * pre / post norm present or not as the plan found them (plan_layer_norms) */
-    const float *ain = L->n1.w ? f->nrm : x, *min = L->n2.w ? f->nrm2 : f->h;
+    const float *ain = L->n1.w ? f->nrm : x;
+    const float *min = L->n2.w ? f->nrm2 : L->parallel ? f->nrm : f->h;
     float *ao = L->pn1.w ? f->nrm : f->ao, *fo = L->pn2.w ? f->nrm : f->fo;
     if (L->n1.w) TRY(ls__fw_norm(f, &L->n1, nk, x, f->nrm, S, H, eps));
     TRY(attn_block(f, L, ain, f->ao));
     if (L->pn1.w) TRY(ls__fw_norm(f, &L->pn1, nk, f->ao, ao, S, H, eps));
     if (e->resid_mul != 1.0f) ls_ops_scale(ao, e->resid_mul, S * H);
     ls_ops_add2(e->pool, f->h, x, ao, S * H);
-    if (L->n2.w) TRY(ls__fw_norm(f, &L->n2, nk, f->h, f->nrm2, S, H, eps));
+    /* parallel (gpt_neox, phi): the MLP's norm reads x; x2 = (x + attn) + mlp as below */
+    if (L->n2.w) TRY(ls__fw_norm(f, &L->n2, nk, L->parallel ? x : f->h, f->nrm2, S, H, eps));
     if (L->gate_up) TRY(oss_moe_block(f, L, min, f->fo));
     else if (L->experts) TRY(moe_block(f, L, min, f->fo));
     else TRY(mlp_block(f, L, min, f->fo));

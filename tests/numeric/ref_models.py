@@ -732,6 +732,9 @@ def build(cfg):
         else:
             m = BertModel(cfg, roberta=(mt == "roberta"))
             m.tied = {}
+    elif mt in ("gpt_neox", "phi"):
+        import ref_parallel  # the parallel-block families (imports this module)
+        m = ref_parallel.build(cfg)
     else:
         import ref_decoders  # the newer llama-style families (imports this module)
         if mt not in ref_decoders.DEFAULTS and mt != "gemma3":
