@@ -160,6 +160,39 @@ static int check_tensor(const ls_model *m, size_t i, ls_tfile *tf, const ls_tens
   return LS_OK;
 }
 
+/* gpt-oss checkpoints store the stacked expert matrices (mlp.experts.gate_up_proj [E, H, 2I],
+ * down_proj [E, I, H]) in MXFP4 as <name>_blocks u8 [E, out, in / 32, 16] and <name>_scales
+ * u8 [E, out, in / 32]: each expert's matrix transposed, [out, in], with the 32-value blocks
+ * along the reduction (transformers integrations/mxfp4.py: convert_moe_packed_tensors decodes
+ * them to [E, out, in], then transposes). Binds model tensor i to such a pair, as an
+ * LS_OPS_MXFP4 matrix the products decode a panel at a time (never the whole expert set);
+ * 1 = the file has no such pair. */
+static int bind_mxfp4(ls_engine *e, size_t i, ls_tfile *tf, const char *file, ls_diag *d) {
+  const ls_model_tensor *t = &e->m->tensors[i];
+  char n[512];
+  if (t->ndim != 3) return 1;
+  snprintf(n, sizeof n, "%s_blocks", t->name);
+  const ls_tensor *bl = ls_tfile_find(tf, n);
+  snprintf(n, sizeof n, "%s_scales", t->name);
+  const ls_tensor *sc = ls_tfile_find(tf, n);
+  if (!bl || !sc) return 1;
+  const int64_t E = t->shape[0], in = t->shape[1], out = t->shape[2], G = in / 32;
+  if (in % 32 || bl->dtype != LS_DT_U8 || sc->dtype != LS_DT_U8 || bl->ndim != 4 || sc->ndim != 3 ||
+      bl->fortran || sc->fortran || bl->shape[0] != E || bl->shape[1] != out || bl->shape[2] != G ||
+      bl->shape[3] != 16 || sc->shape[0] != E || sc->shape[1] != out || sc->shape[2] != G)
+    return ls_diag_set(d, LS_ESHAPE, "%s: %s_blocks / %s_scales are not the MXFP4 encoding of [%lld, %lld, "
+                       "%lld] (u8 [%lld, %lld, %lld, 16] and [%lld, %lld, %lld], %lld a multiple of 32)",
+                       file, t->name, t->name, (long long)E, (long long)in, (long long)out, (long long)E,
+                       (long long)out, (long long)G, (long long)E, (long long)out, (long long)G, (long long)in);
+  ls__wb *b = &e->wb[i];
+  b->transposed = 1;
+  b->mat.type = LS_OPS_MXFP4;
+  b->mat.data = bl->data;
+  b->mat.scales = sc->data;
+  b->dtype = LS_DT_U8;
+  return LS_OK;
+}
+
 static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   const ls_model *m = e->m;
   ls_tfile *tf = NULL;
@@ -169,6 +202,10 @@ static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
     const ls_tensor *v = ls_tfile_find(tf, t->name);
+    if (!v && (rc = bind_mxfp4(e, i, tf, o->weights, d)) != 1) {
+      if (rc) return rc;
+      continue;
+    }
     int transposed = 0, type = 0, ext = 0;
     rc = check_tensor(m, i, tf, v, o->weights, &transposed, &type, &ext, d);
     if (rc == 1) continue;
@@ -198,7 +235,8 @@ static int finish_bindings(ls_engine *e, ls_diag *d) {
       b->dtype = e->wb[t->tied_to].dtype;
     }
     if (!b->mat.data) return ls_diag_set(d, LS_ENOENT, "no storage for tensor %s", t->name);
-    int64_t r0 = b->transposed ? t->shape[1] : t->shape[0];
+    /* transposed: a 2-D [in, out] stored [out, in]; a 3-D [E, in, out] stored [E, out, in] */
+    int64_t r0 = !b->transposed ? t->shape[0] : t->ndim == 3 ? t->shape[0] * t->shape[2] : t->shape[1];
     b->mat.rows = t->ndim == 1 ? 1 : r0;
     b->mat.cols = t->ndim == 1 ? t->shape[0] : t->numel / (r0 ? r0 : 1);
     if (ls_ops_mat_row_bytes(&b->mat) == 0 && b->mat.cols > 0)
@@ -386,13 +424,16 @@ int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opt
     for (size_t i = 0; i < m->n_tensors; i++) e->wb[i].mat.compute_bf16 = 1;
   }
   if (!rc) { /* say which code computes the products: per mode, and for GGUF quantized weights */
-    int quant = 0;
-    for (size_t i = 0; i < m->n_tensors; i++)
+    int quant = 0, mx = 0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
       quant |= e->wb[i].mat.type == LS_OPS_Q8_0 || e->wb[i].mat.type == LS_OPS_Q4_0;
-    snprintf(e->matmul_path, sizeof e->matmul_path, "%s%s",
+      mx |= e->wb[i].mat.type == LS_OPS_MXFP4;
+    }
+    snprintf(e->matmul_path, sizeof e->matmul_path, "%s%s%s",
              e->compute == LS_ENGINE_COMPUTE_BF16 ? ls_ops_bf16_path_name() : "openblas sgemm",
              !quant ? "" : ls_ops_q8_supported() ? "; q8_0/q4_0 as int8 (avx512_vnni)"
-                                                 : "; q8_0/q4_0 dequantized to fp32");
+                                                 : "; q8_0/q4_0 dequantized to fp32",
+             mx ? "; mxfp4 experts dequantized to fp32 a panel at a time" : "");
   }
   if (!rc && opts->weights) prefault(e, opts);
   if (!rc) {

@@ -21,7 +21,9 @@
 typedef struct ls__wb {
   const char *name;   /* borrowed from the model */
   ls_dtype dtype;     /* stored dtype (shown to hooks) */
-  int transposed;     /* a Conv1D weight stored [out, in] (GGUF gpt2): mat is [out, in] */
+  int transposed;     /* a Conv1D weight stored [out, in] (GGUF gpt2): mat is [out, in]; a
+                         stacked [E, in, out] stored [E, out, in] (gpt_oss MXFP4 experts):
+                         mat is [E out, in] */
   int ndim;
   int64_t shape[4];   /* upstream order */
   ls_ops_mat mat;     /* 2-D view [shape[0], prod(shape[1:])]; 1-D: [1, shape[0]] */

@@ -98,13 +98,15 @@ static int plan_shared_expert(ls_engine *e, ls__layer *L, const char *b, ls_diag
   return rc ? rc : ls__lin_bind(e, &L->sh_g, n, 1, H, 1, 1, d);
 }
 
-/* A [rows, cols] view of item x of a stacked [n, rows, cols] parameter w; cols must be
- * whole blocks of its encoding (checked by plan_oss_layer). */
+/* A [rows, cols] view of item x of a stacked [n, rows, cols] parameter w ([cols, rows] when
+ * stored transposed: MXFP4 experts, multiplied with nk = w->transposed); cols must be whole
+ * blocks of its encoding (checked by plan_oss_layer). */
 static ls_ops_mat stacked_item(const ls__wb *w, int64_t x) {
   ls_ops_mat v = w->mat;
-  v.rows = w->shape[1];
-  v.cols = w->shape[2];
+  v.rows = w->shape[w->transposed ? 2 : 1];
+  v.cols = w->shape[w->transposed ? 1 : 2];
   v.data = (const char *)w->mat.data + (size_t)x * (size_t)v.rows * ls_ops_mat_row_bytes(&v);
+  if (v.scales) v.scales += (size_t)x * (size_t)v.rows * (size_t)(v.cols / 32);
   return v;
 }
 
@@ -594,7 +596,7 @@ static int oss_moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *
     int64_t n = expert_gather(f, x, in);
     if (n == 0) continue;
     ls_ops_mat gu = stacked_item(L->gate_up, x), dn = stacked_item(L->down, x);
-    if (ls_ops_matmul(e->pool, f->ff1, f->ex_in, n, &gu, 0, L->oss_bias + x * 2 * I))
+    if (ls_ops_matmul(e->pool, f->ff1, f->ex_in, n, &gu, L->gate_up->transposed, L->oss_bias + x * 2 * I))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->gate_up->name);
     for (int64_t r = 0; r < n * I; r++) {
       float g = f->ff1[2 * r], u = f->ff1[2 * r + 1];
@@ -602,7 +604,7 @@ static int oss_moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *
       u = u > lim ? lim : u < -lim ? -lim : u;
       f->ff2[r] = (u + 1.0f) * (g / (1.0f + expf(-g * alpha)));
     }
-    if (ls_ops_matmul(e->pool, f->ex_out, f->ff2, n, &dn, 0, L->oss_bias + E * 2 * I + x * H))
+    if (ls_ops_matmul(e->pool, f->ex_out, f->ff2, n, &dn, L->down->transposed, L->oss_bias + E * 2 * I + x * H))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->down->name);
     expert_scatter(f, x, n, out);
   }

@@ -36,6 +36,7 @@ modeling_<family>.py, cited there):
 import torch
 
 import engine_check as C
+import ref_decoders
 
 C.require_exe()
 small = C.SANITIZE
@@ -124,12 +125,7 @@ gpt_oss = {"model_type": "gpt_oss", "architectures": ["GptOssForCausalLM"], "voc
 
 
 def oss_weights(w):
-    g = torch.Generator().manual_seed(35)
-    for k in list(w):
-        if k.endswith(".sinks"):
-            w[k] = torch.randn(w[k].shape, generator=g)
-        elif k.endswith("experts.gate_up_proj"):
-            w[k] = w[k] * 30.0
+    ref_decoders.gpt_oss_test_weights(w, 35)
 
 
 C.check_case("gpt_oss", gpt_oss, C.tokens_for(128, S, 15), seed=35, mutate=oss_weights)
