@@ -326,6 +326,7 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   }
   if (e->has_qk_norm) f->qk = fbuf(S, (e->n_heads + e->n_kv) * D, &fb);
   if (e->has_qkv_per_head) f->qkv_raw = fbuf(S, 3 * e->n_heads * D, &fb);
+  if (e->mla_rope > 0) f->mla = fbuf(S, e->mla_scratch, &fb);
   if (e->n_experts > 0) {
     f->router = fbuf(S, e->n_experts, &fb);
     f->routing = fbuf(S, e->n_experts, &fb);
@@ -366,7 +367,7 @@ void ls_fwd_free(ls_fwd *f) {
   pthread_cond_destroy(&f->cv);
   float *bufs[] = {f->x, f->x2, f->h, f->nrm, f->nrm2, f->aux, f->qkv, f->att, f->ao, f->fo,
                    f->ff1, f->ff2, f->probs, f->cos_t, f->sin_t, f->cos_l, f->sin_l, f->qk,
-                   f->qkv_raw, f->router, f->routing,
+                   f->qkv_raw, f->mla, f->router, f->routing,
                    f->ex_in, f->ex_out, f->logits};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ls_free(bufs[i]);
   ls_free(f->tokens);

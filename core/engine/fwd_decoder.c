@@ -14,7 +14,9 @@
  * logits, alternating sliding windows) and gemma3_text (gemma2's layer with per-head q/k
  * norms, the embedding scale inside embed_tokens, and a local RoPE base on its sliding
  * layers). gpt_neox and phi (a parallel block: the MLP reads the layer input, not the
- * attention's residual) are planned by fwd_parallel.c and run by this pass. Each follows
+ * attention's residual) are planned by fwd_parallel.c and run by this pass; deepseek_v3's
+ * dense layers are planned by fwd_mla.c, which also runs their multi-head latent attention.
+ * Each follows
  * the upstream modeling_<family>.py forward; the events are emitted
  * in upstream module-call order, so a hook sees what a PyTorch forward hook on the same
  * module would (gemma3's q_norm / k_norm: the same values in [S, heads, head_dim] order,
@@ -219,6 +221,7 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   snprintf(b, sizeof b, "%slayers.%lld", pre, (long long)l);
   if (m->family == LS_MODEL_FAMILY_GPT_NEOX || m->family == LS_MODEL_FAMILY_PHI)
     return ls__plan_parallel_layer(e, L, b, d);
+  if (m->family == LS_MODEL_FAMILY_DEEPSEEK_V3) return ls__plan_mla_layer(e, l, L, b, d);
   L->mod = ls__mod(e, "%s", b);
   L->attn = ls__mod(e, "%s.self_attn", b);
   char n[600];
@@ -453,6 +456,7 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
     snprintf(n, sizeof n, "%s%s", pre, fin);
     rc = ls__norm_bind(e, &e->final_norm, n, e->H, 1, d);
     if (!rc) rc = plan_rope(e, d);
+    if (!rc && m->family == LS_MODEL_FAMILY_DEEPSEEK_V3) rc = ls__plan_mla(e, d);
     if (!rc && e->gemma3) {
       /* Gemma3RotaryEmbedding of the sliding layers: base rope_local_base_freq, and
        * rope_scaling applies to the global layers only */
@@ -768,7 +772,7 @@ int ls__fwd_decoder(ls_fwd *f) {
     const float *min = L->n2.w ? f->nrm2 : L->parallel ? f->nrm : f->h;
     float *ao = L->pn1.w ? f->nrm : f->ao, *fo = L->pn2.w ? f->nrm : f->fo;
     if (L->n1.w) TRY(ls__fw_norm(f, &L->n1, nk, x, f->nrm, S, H, eps));
-    TRY(attn_block(f, L, ain, f->ao));
+    TRY(L->mla ? ls__fwd_mla_attn(f, L, ain, f->ao) : attn_block(f, L, ain, f->ao));
     if (L->pn1.w) TRY(ls__fw_norm(f, &L->pn1, nk, f->ao, ao, S, H, eps));
     if (e->resid_mul != 1.0f) ls_ops_scale(ao, e->resid_mul, S * H);
     ls_ops_add2(e->pool, f->h, x, ao, S * H);

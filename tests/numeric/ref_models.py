@@ -774,6 +774,9 @@ def build(cfg):
         else:
             m = BertModel(cfg, roberta=(mt == "roberta"))
             m.tied = {}
+    elif mt == "deepseek_v3":
+        import ref_deepseek  # MLA and the dense layers (imports this module)
+        m = ref_deepseek.build(cfg)
     elif mt in ("gpt_neox", "phi"):
         import ref_parallel  # the parallel-block families (imports this module)
         m = ref_parallel.build(cfg)

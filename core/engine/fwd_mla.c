@@ -1,0 +1,199 @@
+/* fwd_mla.c: DeepSeek-V3's multi-head latent attention (MLA) in the decoder pass, following
+ * transformers' models/deepseek_v3/modular_deepseek_v3.py DeepseekV3Attention:
+ *
+ *   q      = q_proj(x), or q_b_proj(q_a_layernorm(q_a_proj(x)))    [S, heads, nope + rope]
+ *   c      = kv_a_proj_with_mqa(x) = [latent (kv_lora_rank) | k_rot (rope)], k_rot shared by
+ *            all heads
+ *   kv     = kv_b_proj(kv_a_layernorm(latent))                      [S, heads, nope + v]
+ *   scores = ([q_nope | rope(q_rot)] . [k_nope | rope(k_rot)]) * scaling, causal softmax,
+ *            times v, then o_proj.
+ *
+ * rope_interleave (DeepSeek's layout, the default): the rotary dims come as pairs (2i, 2i+1)
+ * rotated by frequency i; upstream de-interleaves them (evens then odds) and rotates halves,
+ * which is what is done here. scaling = (nope + rope)^-0.5, times mscale^2 with
+ * mscale = 0.1 mscale_all_dim ln(factor) + 1 when rope_scaling is set and has
+ * mscale_all_dim. The two inner norms are DeepseekV3RMSNorm with its default eps 1e-6 (upstream
+ * does not pass rms_norm_eps to them).
+ *
+ * The engine's attention kernel takes one head_dim for q, k and v, so each head is laid out
+ * zero-padded to head_dim = max(nope + rope, v), its dims reordered [rope | nope] (the same
+ * order in q and k, so every dot product is upstream's); the output's first v dims of each
+ * head are then packed for o_proj. Dense layers only: the MoE layers (from
+ * first_k_dense_replace) are refused at plan time. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/errors.h"
+#include "core/engine/engine_int.h"
+#include "core/engine/ops_bf16.h"
+
+#define MLA_NORM_EPS 1e-6f /* DeepseekV3RMSNorm's default: q_a_layernorm, kv_a_layernorm */
+
+static int64_t cfg_i(const ls_model *m, const char *key, int64_t def) {
+  const ls_model_value *v = ls_model_value_get(m, key);
+  return v && v->kind == LS_MODEL_VT_INT ? v->i : def;
+}
+
+static double rs_num(const ls_json *rs, const char *k) {
+  const ls_json *v = rs ? ls_json_get(rs, k) : NULL;
+  return v && v->kind == LS_JSON_NUMBER ? v->u.num.value : 0.0;
+}
+
+int ls__plan_mla(ls_engine *e, ls_diag *d) {
+  const ls_model *m = e->m;
+  e->mla_nope = cfg_i(m, "qk_nope_head_dim", 0);
+  e->mla_rope = cfg_i(m, "qk_rope_head_dim", 0);
+  e->mla_v = cfg_i(m, "v_head_dim", 0);
+  e->mla_kv_rank = cfg_i(m, "kv_lora_rank", 0);
+  e->mla_q_rank = cfg_i(m, "q_lora_rank", 0);
+  const ls_model_value *il = ls_model_value_get(m, "rope_interleave");
+  e->mla_interleave = !(il && il->kind == LS_MODEL_VT_BOOL && !il->i);
+  if (e->mla_nope < 0 || e->mla_rope <= 0 || e->mla_rope % 2 || e->mla_v <= 0 || e->mla_kv_rank <= 0 ||
+      e->mla_q_rank < 0)
+    return ls_diag_set(d, LS_EINVAL, "MLA sizes cannot be run (qk_nope_head_dim %lld, "
+                       "qk_rope_head_dim %lld, v_head_dim %lld, kv_lora_rank %lld)",
+                       (long long)e->mla_nope, (long long)e->mla_rope, (long long)e->mla_v,
+                       (long long)e->mla_kv_rank);
+  int64_t first_dense = cfg_i(m, "first_k_dense_replace", 0);
+  if (e->n_experts > 0 && first_dense < e->n_layers)
+    return ls_diag_set(d, LS_EUNSUPPORTED, "deepseek_v3's MoE layers (%lld of %lld, from "
+                       "first_k_dense_replace %lld) are not run by the engine yet; it runs the "
+                       "dense layers and multi-head latent attention", (long long)(e->n_layers - first_dense),
+                       (long long)e->n_layers, (long long)first_dense);
+  e->n_experts = 0;
+  const int64_t qk = e->mla_nope + e->mla_rope, nh = e->n_heads;
+  e->head_dim = qk > e->mla_v ? qk : e->mla_v;
+  e->n_kv = nh;
+  e->rope.rot_dim = (int)e->mla_rope; /* frequencies over the rotary dims (config head_dim) */
+  double scale = 1.0 / sqrt((double)qk);
+  const ls_json *rs = m->sem.rope_scaling;
+  double msa = rs_num(rs, "mscale_all_dim"), factor = rs_num(rs, "factor");
+  if (rs && msa != 0 && factor > 1) { /* yarn_get_mscale(factor, mscale_all_dim)^2 */
+    double ms = 0.1 * msa * log(factor) + 1.0;
+    scale *= ms * ms;
+  }
+  e->attn_scale = (float)scale;
+  /* q, q_a, q_a normed, kv_a, latent, latent normed, kv_b */
+  e->mla_scratch = nh * qk + 2 * e->mla_q_rank + (e->mla_kv_rank + e->mla_rope) + 2 * e->mla_kv_rank +
+                   nh * (e->mla_nope + e->mla_v);
+  return LS_OK;
+}
+
+int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_diag *d) {
+  const int64_t H = e->H, nh = e->n_heads, qk = e->mla_nope + e->mla_rope;
+  const int64_t R = e->mla_kv_rank, Q = e->mla_q_rank;
+  char n[600];
+  (void)l;
+  L->mla = 1;
+  L->mod = ls__mod(e, "%s", b);
+  L->attn = ls__mod(e, "%s.self_attn", b);
+  L->pn1.mod = L->pn2.mod = L->qn.mod = L->kn.mod = -1;
+  L->window = 0;
+  int rc = 0;
+  if (Q > 0) {
+    snprintf(n, sizeof n, "%s.self_attn.q_a_proj", b);
+    rc = ls__lin_bind(e, &L->q_a, n, 1, H, Q, 1, d);
+    snprintf(n, sizeof n, "%s.self_attn.q_a_layernorm", b);
+    rc = rc ? rc : ls__norm_bind(e, &L->q_an, n, Q, 1, d);
+    snprintf(n, sizeof n, "%s.self_attn.q_b_proj", b);
+    rc = rc ? rc : ls__lin_bind(e, &L->q_b, n, 1, Q, nh * qk, 1, d);
+  } else {
+    snprintf(n, sizeof n, "%s.self_attn.q_proj", b);
+    rc = ls__lin_bind(e, &L->q, n, 1, H, nh * qk, 1, d);
+  }
+  snprintf(n, sizeof n, "%s.self_attn.kv_a_proj_with_mqa", b);
+  rc = rc ? rc : ls__lin_bind(e, &L->kv_a, n, 1, H, R + e->mla_rope, 1, d);
+  snprintf(n, sizeof n, "%s.self_attn.kv_a_layernorm", b);
+  rc = rc ? rc : ls__norm_bind(e, &L->kv_an, n, R, 1, d);
+  snprintf(n, sizeof n, "%s.self_attn.kv_b_proj", b);
+  rc = rc ? rc : ls__lin_bind(e, &L->kv_b, n, 1, R, nh * (e->mla_nope + e->mla_v), 1, d);
+  snprintf(n, sizeof n, "%s.self_attn.o_proj", b);
+  rc = rc ? rc : ls__lin_bind(e, &L->o, n, 1, nh * e->mla_v, H, 1, d);
+  snprintf(n, sizeof n, "%s.input_layernorm", b);
+  rc = rc ? rc : ls__norm_bind(e, &L->n1, n, H, 1, d);
+  snprintf(n, sizeof n, "%s.post_attention_layernorm", b);
+  rc = rc ? rc : ls__norm_bind(e, &L->n2, n, H, 1, d);
+  L->mlp = ls__mod(e, "%s.mlp", b);
+  snprintf(n, sizeof n, "%s.mlp.gate_proj", b);
+  rc = rc ? rc : ls__lin_bind(e, &L->fc1, n, 1, H, e->inter, 1, d);
+  snprintf(n, sizeof n, "%s.mlp.up_proj", b);
+  rc = rc ? rc : ls__lin_bind(e, &L->up, n, 1, H, e->inter, 1, d);
+  snprintf(n, sizeof n, "%s.mlp.down_proj", b);
+  return rc ? rc : ls__lin_bind(e, &L->fc2, n, 1, e->inter, H, 1, d);
+}
+
+#define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
+
+/* dst[rope] = src's rotary dims: as stored, or de-interleaved (evens, then odds). */
+static void rot_dims(float *dst, const float *src, int64_t rope, int interleave) {
+  if (!interleave) {
+    memcpy(dst, src, (size_t)rope * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < rope / 2; i++) {
+    dst[i] = src[2 * i];
+    dst[rope / 2 + i] = src[2 * i + 1];
+  }
+}
+
+int ls__fwd_mla_attn(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
+  ls_engine *e = f->e;
+  const int64_t S = f->S, H = e->H, nh = e->n_heads, D = e->head_dim;
+  const int64_t nope = e->mla_nope, rope = e->mla_rope, vd = e->mla_v, qk = nope + rope;
+  const int64_t R = e->mla_kv_rank, Q = e->mla_q_rank, W = nh * D;
+  /* the projections, [S, width] each, in f->mla */
+  float *qp = f->mla;                 /* [S, nh qk] */
+  float *qa = qp + S * nh * qk;       /* [S, Q] */
+  float *qan = qa + S * Q;            /* [S, Q] */
+  float *kva = qan + S * Q;           /* [S, R + rope] */
+  float *kvl = kva + S * (R + rope);  /* [S, R] the latent part of kva */
+  float *kvn = kvl + S * R;           /* [S, R] */
+  float *kvb = kvn + S * R;           /* [S, nh (nope + vd)] */
+  float *q = f->qkv, *k = q + S * W, *v = k + S * W; /* [S, nh, D] each, zero-padded */
+  ls_fwd_tensor tin = ls__act("input", in, S, H);
+  TRY(ls__fw_enter(f, L->attn, &tin, 1));
+  if (Q > 0) {
+    TRY(ls__fw_linear(f, &L->q_a, in, S, qa));
+    TRY(ls__fw_norm(f, &L->q_an, LS_MODEL_NORM_RMS, qa, qan, S, Q, MLA_NORM_EPS));
+    TRY(ls__fw_linear(f, &L->q_b, qan, S, qp));
+  } else {
+    TRY(ls__fw_linear(f, &L->q, in, S, qp));
+  }
+  TRY(ls__fw_linear(f, &L->kv_a, in, S, kva));
+  /* kv_a_layernorm reads the latent part of each row of kva: gather it first */
+  for (int64_t s = 0; s < S; s++) memcpy(kvl + s * R, kva + s * (R + rope), (size_t)R * sizeof(float));
+  TRY(ls__fw_norm(f, &L->kv_an, LS_MODEL_NORM_RMS, kvl, kvn, S, R, MLA_NORM_EPS));
+  TRY(ls__fw_linear(f, &L->kv_b, kvn, S, kvb));
+  memset(f->qkv, 0, (size_t)(3 * S * W) * sizeof(float));
+  for (int64_t s = 0; s < S; s++)
+    for (int64_t h = 0; h < nh; h++) {
+      const float *qs = qp + (s * nh + h) * qk, *ks = kvb + (s * nh + h) * (nope + vd);
+      float *qd = q + s * W + h * D, *kd = k + s * W + h * D, *vdst = v + s * W + h * D;
+      rot_dims(qd, qs + nope, rope, e->mla_interleave);
+      memcpy(qd + rope, qs, (size_t)nope * sizeof(float));
+      rot_dims(kd, kva + s * (R + rope) + R, rope, e->mla_interleave);
+      memcpy(kd + rope, ks, (size_t)nope * sizeof(float));
+      memcpy(vdst, ks + nope, (size_t)vd * sizeof(float));
+    }
+  ls_ops_rope_apply(q, S, nh, D, W, (int)rope, f->cos_t, f->sin_t);
+  ls_ops_rope_apply(k, S, nh, D, W, (int)rope, f->cos_t, f->sin_t);
+  ls_ops_attn a = {.S = S, .n_heads = nh, .n_kv = nh, .head_dim = D, .q_stride = W, .k_stride = W,
+                   .v_stride = W, .scale = e->attn_scale, .causal = 1};
+  if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
+    if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
+      return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
+  } else {
+    ls_ops_attention(e->pool, &a, q, k, v, f->probs, f->att);
+  }
+  /* each head's first vd output dims, packed [S, nh vd] for o_proj (in place: the packed
+   * index never passes the padded one) */
+  for (int64_t s = 0; s < S; s++)
+    for (int64_t h = 0; h < nh; h++)
+      memmove(f->att + (s * nh + h) * vd, f->att + s * W + h * D, (size_t)vd * sizeof(float));
+  TRY(ls__fw_linear(f, &L->o, f->att, S, out));
+  ls_fwd_tensor tout = ls__act("output", out, S, H);
+  ls_fwd_tensor pr = {.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
+                      .shape = {1, nh, S, S}};
+  return ls__fw_exit(f, L->attn, &tin, 1, &tout, 1, &pr, 1);
+}

@@ -1,0 +1,158 @@
+"""ref_deepseek.py: a PyTorch reference of DeepSeek-V3's dense path, written from upstream
+transformers models/deepseek_v3/modular_deepseek_v3.py (transformers is not installed here),
+with the upstream attribute names so that `named_modules()` gives the checkpoint names.
+ref_models.build() dispatches here.
+
+  DeepseekV3Attention -- multi-head latent attention: q = q_proj(x) (q_lora_rank null) or
+      q_b_proj(q_a_layernorm(q_a_proj(x))), viewed [B, heads, S, nope + rope] and split
+      [q_pass | q_rot]; kv_a_proj_with_mqa(x) split [latent kv_lora_rank | k_rot rope];
+      kv_b_proj(kv_a_layernorm(latent)) viewed [B, heads, S, nope + v] and split [k_pass |
+      value]; k_rot one head, expanded to all after RoPE; RoPE over qk_rope_head_dim
+      (apply_rotary_pos_emb_interleave when rope_interleave: each head's rotary dims viewed
+      [d / 2, 2], transposed, then rotate-half); query = [q_pass | q_rot], key = [k_pass |
+      k_rot]; eager attention with scaling = (nope + rope) ** -0.5, times
+      yarn_get_mscale(factor, mscale_all_dim) ** 2 when rope scaling is set with
+      mscale_all_dim; o_proj. q_a_layernorm and kv_a_layernorm are DeepseekV3RMSNorm with
+      its default eps 1e-6.
+  DeepseekV3DecoderLayer -- LlamaDecoderLayer: pre-norm residuals; DeepseekV3MLP (gated,
+      SiLU) on the layers below first_k_dense_replace (the only ones this reference has: the
+      MoE layers are not run by the engine).
+  DeepseekV3RotaryEmbedding -- LlamaRotaryEmbedding over config.head_dim =
+      qk_rope_head_dim: default, or YaRN (cos / sin times attention_factor)."""
+
+import math
+
+import torch
+import torch.nn as nn
+
+import ref_decoders as D
+import ref_models as R
+
+# DeepseekV3Config defaults for the keys read here (configuration_deepseek_v3.py)
+DEFAULTS = {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+            "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_rope_head_dim": 64,
+            "qk_nope_head_dim": 128, "v_head_dim": 128, "rope_interleave": True,
+            "first_k_dense_replace": 3, "attention_bias": False, "tie_word_embeddings": False,
+            "rope_scaling": None, "max_position_embeddings": 4096}
+
+
+def yarn_get_mscale(scale=1, mscale=1):
+    if scale <= 1:
+        return 1.0
+    return 0.1 * mscale * math.log(scale) + 1.0
+
+
+def apply_rotary_pos_emb_interleave(q, k, cos, sin):
+    b, h, s, d = q.shape
+    q = q.view(b, h, s, d // 2, 2).transpose(4, 3).reshape(b, h, s, d)
+    b, h, s, d = k.shape
+    k = k.view(b, h, s, d // 2, 2).transpose(4, 3).reshape(b, h, s, d)
+    return q * cos + R.rotate_half(q) * sin, k * cos + R.rotate_half(k) * sin
+
+
+class DeepseekV3Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        H = c["hidden_size"]
+        self.c = c
+        self.nh = c["num_attention_heads"]
+        self.q_lora_rank, self.kv_lora_rank = c["q_lora_rank"], c["kv_lora_rank"]
+        self.nope, self.rope, self.v = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"]
+        self.qk = self.nope + self.rope
+        b = c["attention_bias"]
+        if self.q_lora_rank is None:
+            self.q_proj = nn.Linear(H, self.nh * self.qk, bias=False)
+        else:
+            self.q_a_proj = nn.Linear(H, self.q_lora_rank, bias=b)
+            self.q_a_layernorm = R.RMSNorm(self.q_lora_rank, 1e-6)
+            self.q_b_proj = nn.Linear(self.q_lora_rank, self.nh * self.qk, bias=False)
+        self.kv_a_proj_with_mqa = nn.Linear(H, self.kv_lora_rank + self.rope, bias=b)
+        self.kv_a_layernorm = R.RMSNorm(self.kv_lora_rank, 1e-6)
+        self.kv_b_proj = nn.Linear(self.kv_lora_rank, self.nh * (self.nope + self.v), bias=False)
+        self.o_proj = nn.Linear(self.nh * self.v, H, bias=b)
+        self.scaling = self.qk ** -0.5
+        rs = c["rope_scaling"]
+        if rs is not None:
+            msa = rs.get("mscale_all_dim", 0)
+            if msa:
+                m = yarn_get_mscale(rs["factor"], msa)
+                self.scaling = self.scaling * m * m
+
+    def _cos_sin(self, S):
+        c = self.c
+        if c["rope_scaling"] is not None:  # yarn
+            inv, att = D._yarn(c, self.rope)
+        else:
+            inv, att = R.rope_inv_freq(c, self.rope, S), 1.0
+        ang = torch.arange(S, dtype=torch.float32)[:, None] * inv[None, :]
+        emb = torch.cat((ang, ang), dim=-1)
+        return emb.cos() * att, emb.sin() * att
+
+    def forward(self, x):
+        B, S, _ = x.shape
+        if self.q_lora_rank is None:
+            q = self.q_proj(x)
+        else:
+            q = self.q_b_proj(self.q_a_layernorm(self.q_a_proj(x)))
+        q = q.view(B, S, -1, self.qk).transpose(1, 2)
+        q_pass, q_rot = torch.split(q, [self.nope, self.rope], dim=-1)
+        ckv = self.kv_a_proj_with_mqa(x)
+        k_pass, k_rot = torch.split(ckv, [self.kv_lora_rank, self.rope], dim=-1)
+        k_pass = self.kv_b_proj(self.kv_a_layernorm(k_pass)).view(B, S, -1, self.nope + self.v).transpose(1, 2)
+        k_pass, value = torch.split(k_pass, [self.nope, self.v], dim=-1)
+        k_rot = k_rot.view(B, 1, S, self.rope)
+        cos, sin = self._cos_sin(S)
+        if self.c["rope_interleave"]:
+            q_rot, k_rot = apply_rotary_pos_emb_interleave(q_rot, k_rot, cos, sin)
+        else:
+            q_rot, k_rot = q_rot * cos + R.rotate_half(q_rot) * sin, k_rot * cos + R.rotate_half(k_rot) * sin
+        k_rot = k_rot.expand(*k_pass.shape[:-1], -1)
+        query = torch.cat((q_pass, q_rot), dim=-1)
+        key = torch.cat((k_pass, k_rot), dim=-1)
+        o, self.probs = R.eager_attention(query, key, value, R.causal_mask(S), self.scaling, 1)
+        return self.o_proj(o.transpose(1, 2).reshape(B, S, -1))
+
+
+class DeepseekV3DecoderLayer(nn.Module):
+    def __init__(self, c, idx):
+        super().__init__()
+        if idx >= c["first_k_dense_replace"]:
+            raise ValueError("the reference has no DeepseekV3MoE (layer %d)" % idx)
+        H, eps = c["hidden_size"], c["rms_norm_eps"]
+        self.self_attn = DeepseekV3Attention(c)
+        self.mlp = D.GatedMLP(c, c["hidden_act"])
+        self.input_layernorm = R.RMSNorm(H, eps)
+        self.post_attention_layernorm = R.RMSNorm(H, eps)
+
+    def forward(self, x):
+        h = x + self.self_attn(self.input_layernorm(x))
+        return h + self.mlp(self.post_attention_layernorm(h))
+
+
+class DeepseekV3Model(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
+        self.layers = nn.ModuleList([DeepseekV3DecoderLayer(c, i) for i in range(c["num_hidden_layers"])])
+        self.norm = R.RMSNorm(c["hidden_size"], c["rms_norm_eps"])
+
+    def forward(self, ids):
+        x = self.embed_tokens(ids)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)
+
+
+class DeepseekV3ForCausalLM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.model = DeepseekV3Model(c)
+        self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        self.tied = {}
+
+    def forward(self, ids, **kw):
+        return self.lm_head(self.model(ids))
+
+
+def build(cfg):
+    return DeepseekV3ForCausalLM(dict(DEFAULTS, **cfg))
