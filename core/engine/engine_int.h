@@ -94,7 +94,10 @@ typedef struct ls__layer {
   /* qwen2_moe: mlp.shared_expert (a gated MLP on every token) and mlp.shared_expert_gate
    * ([1, H]: its sigmoid weighs the shared expert's output); shared.mod -1 when none */
   int shared_mod;
-  ls__lin sh_gate, sh_up, sh_down, sh_g;
+  ls__lin sh_gate, sh_up, sh_down, sh_g; /* sh_g.w NULL: an ungated shared expert
+                                           (deepseek_v3 mlp.shared_experts) */
+  const float *ds_bias; /* [E] deepseek_v3 mlp.gate.e_score_correction_bias: non-NULL selects
+                           its sigmoid, group-limited routing (ls__ds_route) */
   const ls__wb *gate_up, *down;
   float *oss_bias;     /* owned: [E, 2I] gate_up_proj_bias then [E, H] down_proj_bias */
 } ls__layer;
@@ -122,6 +125,9 @@ struct ls_engine {
   int64_t mla_nope, mla_rope, mla_v, mla_q_rank, mla_kv_rank;
   int mla_interleave;    /* rope_interleave: the rotary dims come as pairs (2i, 2i + 1) */
   int64_t mla_scratch;   /* floats per position of the pass's mla buffer */
+  int64_t ds_first_moe;  /* deepseek_v3: first_k_dense_replace (layers from it are MoE) */
+  int64_t ds_groups, ds_topk_groups; /* n_group, topk_group */
+  float ds_scale;        /* routed_scaling_factor */
   int gemma3;            /* gemma3_text, or gemma3's text model: the gemma3 pieces */
   int lm_wrap;           /* gemma3: language_model, around the backbone and lm_head; -1 */
   /* per-family scalars (1 / 0 = the llama arithmetic) */
@@ -218,6 +224,12 @@ int ls__plan_parallel_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *
  * attention block of an MLA layer (in -> out [S, H], with its module events) */
 int ls__plan_mla(ls_engine *e, ls_diag *d);
 int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_diag *d);
+/* deepseek_v3's routing of one token: router logits[E] -> routing[E] (0 where unselected) */
+void ls__ds_route(const ls_engine *e, const ls__layer *L, const float *logits, float *routing);
+/* fwd_decoder.c: binds b.blk.gate (router) and the experts b.blk.experts.N.{wg, wd, wu}
+ * (gate [moe_inter, H], down [H, moe_inter], up) of a MoE layer */
+int ls__plan_experts(ls_engine *e, ls__layer *L, const char *b, const char *blk, const char *wg,
+                     const char *wd, const char *wu, ls_diag *d);
 int ls__fwd_mla_attn(ls_fwd *f, const ls__layer *L, const float *in, float *out);
 void ls__qkv_split_heads(const float *raw, int64_t S, int64_t heads, int64_t head_dim, float *qkv);
 

@@ -15,7 +15,8 @@
  * norms, the embedding scale inside embed_tokens, and a local RoPE base on its sliding
  * layers). gpt_neox and phi (a parallel block: the MLP reads the layer input, not the
  * attention's residual) are planned by fwd_parallel.c and run by this pass; deepseek_v3's
- * dense layers are planned by fwd_mla.c, which also runs their multi-head latent attention.
+ * layers are planned by fwd_mla.c, which also runs their multi-head latent attention and
+ * routes their MoE blocks (run by moe_block below).
  * Each follows
  * the upstream modeling_<family>.py forward; the events are emitted
  * in upstream module-call order, so a hook sees what a PyTorch forward hook on the same
@@ -155,6 +156,31 @@ static int plan_oss_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *d)
   return LS_OK;
 }
 
+int ls__plan_experts(ls_engine *e, ls__layer *L, const char *b, const char *blk, const char *wg,
+                     const char *wd, const char *wu, ls_diag *d) {
+  const int64_t H = e->H, EI = e->moe_inter;
+  char n[600];
+  L->moe = ls__mod(e, "%s.%s", b, blk);
+  L->experts_list = ls__mod(e, "%s.%s.experts", b, blk);
+  L->mlp = -1;
+  snprintf(n, sizeof n, "%s.%s.gate", b, blk);
+  int rc = ls__lin_bind(e, &L->router, n, 1, H, e->n_experts, 1, d);
+  if (rc) return rc;
+  L->experts = ls_calloc((size_t)e->n_experts, sizeof *L->experts);
+  if (!L->experts) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  for (int64_t x = 0; x < e->n_experts && !rc; x++) {
+    ls__expert *X = &L->experts[x];
+    X->mod = ls__mod(e, "%s.%s.experts.%lld", b, blk, (long long)x);
+    snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wg);
+    rc = ls__lin_bind(e, &X->w1, n, 1, H, EI, 1, d);
+    snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wd);
+    rc = rc ? rc : ls__lin_bind(e, &X->w2, n, 1, EI, H, 1, d);
+    snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wu);
+    rc = rc ? rc : ls__lin_bind(e, &X->w3, n, 1, H, EI, 1, d);
+  }
+  return rc;
+}
+
 /* A config value by its text model's name: gemma3 (multimodal) nests them in text_config. */
 static const ls_model_value *cfg_v(const ls_model *m, const char *key) {
   if (m->family == LS_MODEL_FAMILY_GEMMA3) {
@@ -255,24 +281,7 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
     char gw[620];
     snprintf(gw, sizeof gw, "%s.weight", n);
     if (mx || ls__wb_find(e, gw)) {
-      const int64_t EI = e->moe_inter;
-      L->moe = ls__mod(e, "%s.%s", b, blk);
-      L->experts_list = ls__mod(e, "%s.%s.experts", b, blk);
-      L->mlp = -1;
-      rc = ls__lin_bind(e, &L->router, n, 1, H, e->n_experts, 1, d);
-      if (rc) return rc;
-      L->experts = ls_calloc((size_t)e->n_experts, sizeof *L->experts);
-      if (!L->experts) return ls_diag_set(d, LS_ENOMEM, "out of memory");
-      for (int64_t x = 0; x < e->n_experts && !rc; x++) {
-        ls__expert *X = &L->experts[x];
-        X->mod = ls__mod(e, "%s.%s.experts.%lld", b, blk, (long long)x);
-        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wg);
-        rc = ls__lin_bind(e, &X->w1, n, 1, H, EI, 1, d);
-        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wd);
-        rc = rc ? rc : ls__lin_bind(e, &X->w2, n, 1, EI, H, 1, d);
-        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wu);
-        rc = rc ? rc : ls__lin_bind(e, &X->w3, n, 1, H, EI, 1, d);
-      }
+      rc = ls__plan_experts(e, L, b, blk, wg, wd, wu, d);
       return rc ? rc : plan_shared_expert(e, L, b, d);
     }
   }
@@ -531,7 +540,8 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   int64_t sel[256]; /* [K] selected experts */
   float w[256];     /* [K] their probabilities */
   memset(f->routing, 0, (size_t)(S * E) * sizeof(float));
-  for (int64_t s = 0; s < S; s++) {
+  for (int64_t s = 0; s < S && L->ds_bias; s++) ls__ds_route(e, L, f->router + s * E, f->routing + s * E);
+  for (int64_t s = 0; s < S && !L->ds_bias; s++) {
     memcpy(probs, f->router + s * E, (size_t)E * sizeof(float));
     ls_ops_softmax(probs, 1, E);
     ls_ops_topk(probs, E, (int)K, sel, w);
@@ -559,8 +569,12 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   }
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   TRY(ls__fw_exit(f, L->experts_list, &tl, 1, &tout, 1, NULL, 0));
-  if (L->shared_mod >= 0) { /* qwen2_moe: + sigmoid(shared_expert_gate(x)) * shared_expert(x) */
+  if (L->shared_mod >= 0) { /* qwen2_moe: + sigmoid(shared_expert_gate(x)) * shared_expert(x);
+                              deepseek_v3: + shared_experts(x) */
     TRY(gated_mlp(f, L->shared_mod, &L->sh_gate, &L->sh_up, &L->sh_down, e->shared_inter, in, f->aux));
+    if (!L->sh_g.w) ls_ops_add(out, f->aux, S * H);
+  }
+  if (L->shared_mod >= 0 && L->sh_g.w) {
     TRY(ls__fw_linear(f, &L->sh_g, in, S, f->ex_out));
     for (int64_t s = 0; s < S; s++) {
       float g = 1.0f / (1.0f + expf(-f->ex_out[s]));

@@ -1,5 +1,7 @@
-/* fwd_mla.c: DeepSeek-V3's multi-head latent attention (MLA) in the decoder pass, following
- * transformers' models/deepseek_v3/modular_deepseek_v3.py DeepseekV3Attention:
+/* fwd_mla.c: DeepSeek-V3 in the decoder pass: its multi-head latent attention (MLA) and its
+ * router, following transformers' models/deepseek_v3 (modular_deepseek_v3.py; the MoE block
+ * as transformers 4.5x registers it, per-expert ModuleList, the checkpoints' names).
+ * DeepseekV3Attention:
  *
  *   q      = q_proj(x), or q_b_proj(q_a_layernorm(q_a_proj(x)))    [S, heads, nope + rope]
  *   c      = kv_a_proj_with_mqa(x) = [latent (kv_lora_rank) | k_rot (rope)], k_rot shared by
@@ -18,8 +20,15 @@
  * The engine's attention kernel takes one head_dim for q, k and v, so each head is laid out
  * zero-padded to head_dim = max(nope + rope, v), its dims reordered [rope | nope] (the same
  * order in q and k, so every dot product is upstream's); the output's first v dims of each
- * head are then packed for o_proj. Dense layers only: the MoE layers (from
- * first_k_dense_replace) are refused at plan time. */
+ * head are then packed for o_proj.
+ *
+ * The layers from first_k_dense_replace on are DeepseekV3MoE, run by fwd_decoder.c's
+ * moe_block with the routing of ls__ds_route (DeepseekV3TopkRouter): sigmoid of the router
+ * logits; for the choice only, plus e_score_correction_bias; experts in n_group groups, each
+ * scored by the sum of its two best, the topk_group best groups kept and the other experts'
+ * choice scores set to 0.0 (masked_fill, not -inf); the top_k by choice score; their weights
+ * the sigmoid scores, renormalised (sum + 1e-20) with norm_topk_prob, times
+ * routed_scaling_factor; then + shared_experts(x), ungated. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,13 +64,23 @@ int ls__plan_mla(ls_engine *e, ls_diag *d) {
                        "qk_rope_head_dim %lld, v_head_dim %lld, kv_lora_rank %lld)",
                        (long long)e->mla_nope, (long long)e->mla_rope, (long long)e->mla_v,
                        (long long)e->mla_kv_rank);
-  int64_t first_dense = cfg_i(m, "first_k_dense_replace", 0);
-  if (e->n_experts > 0 && first_dense < e->n_layers)
-    return ls_diag_set(d, LS_EUNSUPPORTED, "deepseek_v3's MoE layers (%lld of %lld, from "
-                       "first_k_dense_replace %lld) are not run by the engine yet; it runs the "
-                       "dense layers and multi-head latent attention", (long long)(e->n_layers - first_dense),
-                       (long long)e->n_layers, (long long)first_dense);
-  e->n_experts = 0;
+  e->ds_first_moe = cfg_i(m, "first_k_dense_replace", 0);
+  if (e->n_experts > 0 && e->ds_first_moe < e->n_layers) {
+    const int64_t E = e->n_experts;
+    e->ds_groups = cfg_i(m, "n_group", 1);
+    e->ds_topk_groups = cfg_i(m, "topk_group", 1);
+    const ls_model_value *rs = ls_model_value_get(m, "routed_scaling_factor");
+    e->ds_scale = rs && rs->kind == LS_MODEL_VT_FLOAT ? (float)rs->f : rs && rs->kind == LS_MODEL_VT_INT ? (float)rs->i : 1.0f;
+    e->shared_inter = e->moe_inter * cfg_i(m, "n_shared_experts", 0);
+    if (e->ds_groups <= 0 || E % e->ds_groups || E / e->ds_groups < 2 || e->ds_topk_groups <= 0 ||
+        e->ds_topk_groups > e->ds_groups || e->top_k > e->ds_topk_groups * (E / e->ds_groups))
+      return ls_diag_set(d, LS_EINVAL, "deepseek_v3 routing cannot be run: %lld experts in n_group %lld "
+                         "(at least 2 per group), topk_group %lld, num_experts_per_tok %lld",
+                         (long long)E, (long long)e->ds_groups, (long long)e->ds_topk_groups,
+                         (long long)e->top_k);
+  } else {
+    e->n_experts = 0;
+  }
   const int64_t qk = e->mla_nope + e->mla_rope, nh = e->n_heads;
   e->head_dim = qk > e->mla_v ? qk : e->mla_v;
   e->n_kv = nh;
@@ -114,6 +133,24 @@ int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_
   rc = rc ? rc : ls__norm_bind(e, &L->n1, n, H, 1, d);
   snprintf(n, sizeof n, "%s.post_attention_layernorm", b);
   rc = rc ? rc : ls__norm_bind(e, &L->n2, n, H, 1, d);
+  if (rc) return rc;
+  if (e->n_experts > 0 && l >= e->ds_first_moe) {
+    rc = ls__plan_experts(e, L, b, "mlp", "gate_proj", "down_proj", "up_proj", d);
+    snprintf(n, sizeof n, "%s.mlp.gate.e_score_correction_bias", b);
+    const ls__wb *cb = ls__wb_find(e, n);
+    if (!rc && (!cb || cb->ndim != 1 || cb->shape[0] != e->n_experts))
+      return ls_diag_set(d, LS_ESHAPE, "%s is missing or not [%lld]", n, (long long)e->n_experts);
+    if (rc) return rc;
+    L->ds_bias = cb->vec;
+    L->shared_mod = ls__mod(e, "%s.mlp.shared_experts", b);
+    if (L->shared_mod < 0 || e->shared_inter <= 0) return LS_OK;
+    snprintf(n, sizeof n, "%s.mlp.shared_experts.gate_proj", b);
+    rc = ls__lin_bind(e, &L->sh_gate, n, 1, H, e->shared_inter, 1, d);
+    snprintf(n, sizeof n, "%s.mlp.shared_experts.up_proj", b);
+    rc = rc ? rc : ls__lin_bind(e, &L->sh_up, n, 1, H, e->shared_inter, 1, d);
+    snprintf(n, sizeof n, "%s.mlp.shared_experts.down_proj", b);
+    return rc ? rc : ls__lin_bind(e, &L->sh_down, n, 1, e->shared_inter, H, 1, d);
+  }
   L->mlp = ls__mod(e, "%s.mlp", b);
   snprintf(n, sizeof n, "%s.mlp.gate_proj", b);
   rc = rc ? rc : ls__lin_bind(e, &L->fc1, n, 1, H, e->inter, 1, d);
@@ -121,6 +158,30 @@ int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_
   rc = rc ? rc : ls__lin_bind(e, &L->up, n, 1, H, e->inter, 1, d);
   snprintf(n, sizeof n, "%s.mlp.down_proj", b);
   return rc ? rc : ls__lin_bind(e, &L->fc2, n, 1, e->inter, H, 1, d);
+}
+
+void ls__ds_route(const ls_engine *e, const ls__layer *L, const float *logits, float *routing) {
+  const int64_t E = e->n_experts, G = e->ds_groups, per = E / G, K = e->top_k;
+  float sc[256], ch[256], gs[256], v[256]; /* [E] scores, choice scores; [G] group scores */
+  int64_t idx[256];
+  for (int64_t x = 0; x < E; x++) {
+    sc[x] = 1.0f / (1.0f + expf(-logits[x]));
+    ch[x] = sc[x] + L->ds_bias[x];
+  }
+  for (int64_t g = 0; g < G; g++) {
+    ls_ops_topk(ch + g * per, per, 2, idx, v);
+    gs[g] = v[0] + v[1];
+  }
+  ls_ops_topk(gs, G, (int)e->ds_topk_groups, idx, v);
+  int keep[256] = {0}; /* [G] */
+  for (int64_t k = 0; k < e->ds_topk_groups; k++) keep[idx[k]] = 1;
+  for (int64_t x = 0; x < E; x++)
+    if (!keep[x / per]) ch[x] = 0.0f;
+  ls_ops_topk(ch, E, (int)K, idx, v);
+  double sum = 0;
+  for (int64_t k = 0; k < K; k++) sum += sc[idx[k]];
+  double div = e->moe_renorm ? sum + 1e-20 : 1.0;
+  for (int64_t k = 0; k < K; k++) routing[idx[k]] = (float)(sc[idx[k]] / div) * e->ds_scale;
 }
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)

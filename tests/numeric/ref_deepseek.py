@@ -15,8 +15,15 @@ ref_models.build() dispatches here.
       mscale_all_dim; o_proj. q_a_layernorm and kv_a_layernorm are DeepseekV3RMSNorm with
       its default eps 1e-6.
   DeepseekV3DecoderLayer -- LlamaDecoderLayer: pre-norm residuals; DeepseekV3MLP (gated,
-      SiLU) on the layers below first_k_dense_replace (the only ones this reference has: the
-      MoE layers are not run by the engine).
+      SiLU) on the layers below first_k_dense_replace, DeepseekV3MoE from there.
+  DeepseekV3MoE -- as transformers 4.5x registers it (experts as a ModuleList of
+      DeepseekV3MLP of moe_intermediate_size, the checkpoints' names): gate =
+      DeepseekV3TopkRouter (weight, buffer e_score_correction_bias; sigmoid of the fp32
+      logits, group-limited top-k on scores + bias with the other groups' scores
+      masked_fill'ed to 0.0, weights the sigmoid scores of the chosen, / (sum + 1e-20) with
+      norm_topk_prob, times routed_scaling_factor; its forward returns (topk_indices,
+      topk_weights)), each expert on its routed tokens weighted and index_add'ed, then +
+      shared_experts(x) (a DeepseekV3MLP of moe_intermediate_size * n_shared_experts).
   DeepseekV3RotaryEmbedding -- LlamaRotaryEmbedding over config.head_dim =
       qk_rope_head_dim: default, or YaRN (cos / sin times attention_factor)."""
 
@@ -24,6 +31,7 @@ import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import ref_decoders as D
 import ref_models as R
@@ -33,6 +41,9 @@ DEFAULTS = {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu",
             "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_rope_head_dim": 64,
             "qk_nope_head_dim": 128, "v_head_dim": 128, "rope_interleave": True,
             "first_k_dense_replace": 3, "attention_bias": False, "tie_word_embeddings": False,
+            "n_routed_experts": 256, "num_experts_per_tok": 8, "n_group": 8, "topk_group": 4,
+            "n_shared_experts": 1, "moe_intermediate_size": 2048, "routed_scaling_factor": 2.5,
+            "norm_topk_prob": True,
             "rope_scaling": None, "max_position_embeddings": 4096}
 
 
@@ -113,14 +124,68 @@ class DeepseekV3Attention(nn.Module):
         return self.o_proj(o.transpose(1, 2).reshape(B, S, -1))
 
 
+class DeepseekV3TopkRouter(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        self.E, self.k = c["n_routed_experts"], c["num_experts_per_tok"]
+        self.n_group, self.topk_group = c["n_group"], c["topk_group"]
+        self.weight = nn.Parameter(torch.empty((self.E, c["hidden_size"])))
+        self.register_buffer("e_score_correction_bias", torch.zeros(self.E))
+
+    @torch.no_grad()
+    def get_topk_indices(self, scores):
+        choice = scores.view(-1, self.E) + self.e_score_correction_bias.unsqueeze(0)
+        group_scores = choice.view(-1, self.n_group, self.E // self.n_group).topk(2, dim=-1)[0].sum(dim=-1)
+        group_idx = torch.topk(group_scores, k=self.topk_group, dim=-1, sorted=False)[1]
+        group_mask = torch.zeros_like(group_scores)
+        group_mask.scatter_(1, group_idx, 1)
+        score_mask = group_mask.unsqueeze(-1).expand(-1, self.n_group, self.E // self.n_group).reshape(-1, self.E)
+        choice = choice.masked_fill(~score_mask.bool(), 0.0)
+        return torch.topk(choice, k=self.k, dim=-1, sorted=False)[1]
+
+    def forward(self, x):
+        x = x.view(-1, self.c["hidden_size"])
+        logits = F.linear(x.type(torch.float32), self.weight.type(torch.float32))
+        scores = logits.sigmoid()
+        idx = self.get_topk_indices(scores)
+        w = scores.gather(1, idx)
+        if self.c["norm_topk_prob"]:
+            w = w / (w.sum(dim=-1, keepdim=True) + 1e-20)
+        return idx, w * self.c["routed_scaling_factor"]
+
+
+class DeepseekV3MoE(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        ec = dict(c, intermediate_size=c["moe_intermediate_size"])
+        self.experts = nn.ModuleList([D.GatedMLP(ec, c["hidden_act"]) for _ in range(c["n_routed_experts"])])
+        self.gate = DeepseekV3TopkRouter(c)
+        sc = dict(c, intermediate_size=c["moe_intermediate_size"] * c["n_shared_experts"])
+        self.shared_experts = D.GatedMLP(sc, c["hidden_act"])
+
+    def forward(self, x):
+        shape = x.shape
+        idx, w = self.gate(x)
+        h = x.view(-1, shape[-1])
+        out = torch.zeros_like(h, dtype=w.dtype)
+        mask = F.one_hot(idx, num_classes=len(self.experts)).permute(2, 0, 1)
+        for e, expert in enumerate(self.experts):
+            tok, slot = torch.where(mask[e])
+            if tok.numel() > 0:
+                out.index_add_(0, tok, expert(h[tok]) * w[tok, slot].unsqueeze(-1))
+        return out.type(x.dtype).view(*shape) + self.shared_experts(x)
+
+
 class DeepseekV3DecoderLayer(nn.Module):
     def __init__(self, c, idx):
         super().__init__()
-        if idx >= c["first_k_dense_replace"]:
-            raise ValueError("the reference has no DeepseekV3MoE (layer %d)" % idx)
         H, eps = c["hidden_size"], c["rms_norm_eps"]
         self.self_attn = DeepseekV3Attention(c)
-        self.mlp = D.GatedMLP(c, c["hidden_act"])
+        if idx >= c["first_k_dense_replace"]:
+            self.mlp = DeepseekV3MoE(c)
+        else:
+            self.mlp = D.GatedMLP(c, c["hidden_act"])
         self.input_layernorm = R.RMSNorm(H, eps)
         self.post_attention_layernorm = R.RMSNorm(H, eps)
 
