@@ -7,7 +7,13 @@ what transformers' convert_moe_packed_tensors (integrations/mxfp4.py, ported in
 ref_models.py) decodes them to, and the engine, which decodes them a panel at a time in its
 products, must agree with it module by module within 1e-4 of each output's scale. A second
 case has experts whose blocks span exponents far apart (scales from 2^-20 to 2^4), and
-rows of zeros."""
+rows of zeros. A file whose scales do not match their blocks must be refused with a message
+naming the MXFP4 pair."""
+import json
+import os
+import subprocess
+import tempfile
+
 import torch
 
 import engine_check as C
@@ -70,4 +76,22 @@ C.check_case("gpt_oss, mxfp4 experts", gpt_oss, C.tokens_for(128, S, 51), seed=5
              mutate=oss_weights, pack=mxfp4)
 C.check_case("gpt_oss, mxfp4 experts with spread scales, bf16 rest", gpt_oss,
              C.tokens_for(128, S, 52), wdtype="BF16", seed=52, mutate=spread, pack=mxfp4)
+model = R.build(gpt_oss)
+w = R.random_weights(model, 53)
+enc = {}
+for k, v in w.items():
+    enc.update(mxfp4({k: v})[k][0] if k.endswith("experts.down_proj") else {k: C.encode(v, "F32")})
+bad = next(k for k in enc if k.endswith("down_proj_scales"))
+enc[bad] = ("U8", enc[bad][1][:, :, :1].copy())  # one block of scales per row, not two
+with tempfile.TemporaryDirectory() as d:
+    cpath, wpath = os.path.join(d, "config.json"), os.path.join(d, "model.safetensors")
+    with open(cpath, "w") as f:
+        json.dump(gpt_oss, f)
+    R.write_safetensors(wpath, enc)
+    p = subprocess.run([C.EXE, "run", cpath, "--weights", wpath, "--tokens", "1,2,3"],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode == 0 or "MXFP4" not in p.stderr or "down_proj" not in p.stderr:
+        C.die("mismatched MXFP4 scales: expected a refusal naming them, got rc %d: %s"
+              % (p.returncode, p.stderr))
+    print("  mismatched MXFP4 scales: refused (%s)" % p.stderr.strip().splitlines()[-1][:120])
 print("ok")
