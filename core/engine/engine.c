@@ -359,6 +359,7 @@ static int check_model(const ls_model *m, ls_diag *d) {
   case LS_MODEL_FAMILY_GPT2:
   case LS_MODEL_FAMILY_GPT_NEOX:
   case LS_MODEL_FAMILY_PHI:
+  case LS_MODEL_FAMILY_DEEPSEEK_V2:
   case LS_MODEL_FAMILY_DEEPSEEK_V3:
   case LS_MODEL_FAMILY_LLAMA:
   case LS_MODEL_FAMILY_MISTRAL:
@@ -381,7 +382,7 @@ static int check_model(const ls_model *m, ls_diag *d) {
     return ls_diag_set(d, LS_EUNSUPPORTED,
                        "the engine does not run model_type \"%s\" yet (it runs gpt2, llama, "
                        "mistral, qwen2, qwen2_moe, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, "
-                       "gemma3 (text), phi, phi3, gpt_neox, deepseek_v3, mixtral, olmo2, granite, "
+                       "gemma3 (text), phi, phi3, gpt_neox, deepseek_v2, deepseek_v3, mixtral, olmo2, granite, "
                        "gpt_oss, bert, roberta)",
                        m->model_type);
   }

@@ -96,8 +96,8 @@ typedef struct ls__layer {
   int shared_mod;
   ls__lin sh_gate, sh_up, sh_down, sh_g; /* sh_g.w NULL: an ungated shared expert
                                            (deepseek_v3 mlp.shared_experts) */
-  const float *ds_bias; /* [E] deepseek_v3 mlp.gate.e_score_correction_bias: non-NULL selects
-                           its sigmoid, group-limited routing (ls__ds_route) */
+  int ds_route;         /* a DeepSeek MoE layer: routed by ls__ds_route */
+  const float *ds_bias; /* [E] deepseek_v3 mlp.gate.e_score_correction_bias; NULL (v2) */
   const ls__wb *gate_up, *down;
   float *oss_bias;     /* owned: [E, 2I] gate_up_proj_bias then [E, H] down_proj_bias */
 } ls__layer;
@@ -128,6 +128,9 @@ struct ls_engine {
   int64_t ds_first_moe;  /* deepseek_v3: first_k_dense_replace (layers from it are MoE) */
   int64_t ds_groups, ds_topk_groups; /* n_group, topk_group */
   float ds_scale;        /* routed_scaling_factor */
+  int ds_v2;             /* deepseek_v2: softmax routing (greedy, or group-limited by each
+                            group's best score when ds_groups > 1), complex-pair RoPE, no
+                            mscale in the scores' scale */
   int gemma3;            /* gemma3_text, or gemma3's text model: the gemma3 pieces */
   int lm_wrap;           /* gemma3: language_model, around the backbone and lm_head; -1 */
   /* per-family scalars (1 / 0 = the llama arithmetic) */
@@ -224,7 +227,7 @@ int ls__plan_parallel_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *
  * attention block of an MLA layer (in -> out [S, H], with its module events) */
 int ls__plan_mla(ls_engine *e, ls_diag *d);
 int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_diag *d);
-/* deepseek_v3's routing of one token: router logits[E] -> routing[E] (0 where unselected) */
+/* deepseek_v2 / v3 routing of one token: router logits[E] -> routing[E] (0 where unselected) */
 void ls__ds_route(const ls_engine *e, const ls__layer *L, const float *logits, float *routing);
 /* fwd_decoder.c: binds b.blk.gate (router) and the experts b.blk.experts.N.{wg, wd, wu}
  * (gate [moe_inter, H], down [H, moe_inter], up) of a MoE layer */

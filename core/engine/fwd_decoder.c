@@ -14,8 +14,8 @@
  * logits, alternating sliding windows) and gemma3_text (gemma2's layer with per-head q/k
  * norms, the embedding scale inside embed_tokens, and a local RoPE base on its sliding
  * layers). gpt_neox and phi (a parallel block: the MLP reads the layer input, not the
- * attention's residual) are planned by fwd_parallel.c and run by this pass; deepseek_v3's
- * layers are planned by fwd_mla.c, which also runs their multi-head latent attention and
+ * attention's residual) are planned by fwd_parallel.c and run by this pass; deepseek_v2 /
+ * v3's layers are planned by fwd_mla.c, which also runs their multi-head latent attention and
  * routes their MoE blocks (run by moe_block below).
  * Each follows
  * the upstream modeling_<family>.py forward; the events are emitted
@@ -247,7 +247,8 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
   snprintf(b, sizeof b, "%slayers.%lld", pre, (long long)l);
   if (m->family == LS_MODEL_FAMILY_GPT_NEOX || m->family == LS_MODEL_FAMILY_PHI)
     return ls__plan_parallel_layer(e, L, b, d);
-  if (m->family == LS_MODEL_FAMILY_DEEPSEEK_V3) return ls__plan_mla_layer(e, l, L, b, d);
+  if (m->family == LS_MODEL_FAMILY_DEEPSEEK_V2 || m->family == LS_MODEL_FAMILY_DEEPSEEK_V3)
+    return ls__plan_mla_layer(e, l, L, b, d);
   L->mod = ls__mod(e, "%s", b);
   L->attn = ls__mod(e, "%s.self_attn", b);
   char n[600];
@@ -465,7 +466,8 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
     snprintf(n, sizeof n, "%s%s", pre, fin);
     rc = ls__norm_bind(e, &e->final_norm, n, e->H, 1, d);
     if (!rc) rc = plan_rope(e, d);
-    if (!rc && m->family == LS_MODEL_FAMILY_DEEPSEEK_V3) rc = ls__plan_mla(e, d);
+    if (!rc && (m->family == LS_MODEL_FAMILY_DEEPSEEK_V2 || m->family == LS_MODEL_FAMILY_DEEPSEEK_V3))
+      rc = ls__plan_mla(e, d);
     if (!rc && e->gemma3) {
       /* Gemma3RotaryEmbedding of the sliding layers: base rope_local_base_freq, and
        * rope_scaling applies to the global layers only */
@@ -540,8 +542,8 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   int64_t sel[256]; /* [K] selected experts */
   float w[256];     /* [K] their probabilities */
   memset(f->routing, 0, (size_t)(S * E) * sizeof(float));
-  for (int64_t s = 0; s < S && L->ds_bias; s++) ls__ds_route(e, L, f->router + s * E, f->routing + s * E);
-  for (int64_t s = 0; s < S && !L->ds_bias; s++) {
+  for (int64_t s = 0; s < S && L->ds_route; s++) ls__ds_route(e, L, f->router + s * E, f->routing + s * E);
+  for (int64_t s = 0; s < S && !L->ds_route; s++) {
     memcpy(probs, f->router + s * E, (size_t)E * sizeof(float));
     ls_ops_softmax(probs, 1, E);
     ls_ops_topk(probs, E, (int)K, sel, w);

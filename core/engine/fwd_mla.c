@@ -1,7 +1,7 @@
-/* fwd_mla.c: DeepSeek-V3 in the decoder pass: its multi-head latent attention (MLA) and its
- * router, following transformers' models/deepseek_v3 (modular_deepseek_v3.py; the MoE block
- * as transformers 4.5x registers it, per-expert ModuleList, the checkpoints' names).
- * DeepseekV3Attention:
+/* fwd_mla.c: DeepSeek-V2 and V3 in the decoder pass: their multi-head latent attention (MLA)
+ * and their routers, following transformers' models/deepseek_v3/modular_deepseek_v3.py and
+ * models/deepseek_v2/modular_deepseek_v2.py (the MoE blocks as transformers 4.5x registers
+ * them, per-expert ModuleLists, the checkpoints' names). DeepseekV3Attention:
  *
  *   q      = q_proj(x), or q_b_proj(q_a_layernorm(q_a_proj(x)))    [S, heads, nope + rope]
  *   c      = kv_a_proj_with_mqa(x) = [latent (kv_lora_rank) | k_rot (rope)], k_rot shared by
@@ -28,7 +28,14 @@
  * scored by the sum of its two best, the topk_group best groups kept and the other experts'
  * choice scores set to 0.0 (masked_fill, not -inf); the top_k by choice score; their weights
  * the sigmoid scores, renormalised (sum + 1e-20) with norm_topk_prob, times
- * routed_scaling_factor; then + shared_experts(x), ungated. */
+ * routed_scaling_factor; then + shared_experts(x), ungated.
+ *
+ * DeepSeek-V2 differs in three places: DeepseekV2Attention rotates the rotary dims as complex
+ * pairs (2i, 2i+1) (apply_rotary_emb; the same rotation as rope_interleave) and its scaling
+ * is (nope + rope)^-0.5 without mscale; DeepseekV2MoEGate takes the softmax of the logits,
+ * then top-k of them (greedy) or of those in the topk_group groups with the best maximum
+ * (group_limited_greedy; the others 0.0), weights the chosen probabilities times
+ * routed_scaling_factor, never renormalised (norm_topk_prob is not read). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,7 +64,8 @@ int ls__plan_mla(ls_engine *e, ls_diag *d) {
   e->mla_kv_rank = cfg_i(m, "kv_lora_rank", 0);
   e->mla_q_rank = cfg_i(m, "q_lora_rank", 0);
   const ls_model_value *il = ls_model_value_get(m, "rope_interleave");
-  e->mla_interleave = !(il && il->kind == LS_MODEL_VT_BOOL && !il->i);
+  e->ds_v2 = m->family == LS_MODEL_FAMILY_DEEPSEEK_V2;
+  e->mla_interleave = e->ds_v2 || !(il && il->kind == LS_MODEL_VT_BOOL && !il->i);
   if (e->mla_nope < 0 || e->mla_rope <= 0 || e->mla_rope % 2 || e->mla_v <= 0 || e->mla_kv_rank <= 0 ||
       e->mla_q_rank < 0)
     return ls_diag_set(d, LS_EINVAL, "MLA sizes cannot be run (qk_nope_head_dim %lld, "
@@ -69,15 +77,27 @@ int ls__plan_mla(ls_engine *e, ls_diag *d) {
     const int64_t E = e->n_experts;
     e->ds_groups = cfg_i(m, "n_group", 1);
     e->ds_topk_groups = cfg_i(m, "topk_group", 1);
+    if (e->ds_v2) {
+      const ls_model_value *tm = ls_model_value_get(m, "topk_method");
+      const char *method = tm && tm->kind == LS_MODEL_VT_STRING && tm->s ? tm->s : "greedy";
+      if (strcmp(method, "greedy") == 0) {
+        e->ds_groups = e->ds_topk_groups = 1;
+      } else if (strcmp(method, "group_limited_greedy") != 0) {
+        return ls_diag_set(d, LS_EUNSUPPORTED, "deepseek_v2 topk_method \"%s\" is not run by the "
+                           "engine (transformers has greedy and group_limited_greedy)", method);
+      }
+    }
     const ls_model_value *rs = ls_model_value_get(m, "routed_scaling_factor");
-    e->ds_scale = rs && rs->kind == LS_MODEL_VT_FLOAT ? (float)rs->f : rs && rs->kind == LS_MODEL_VT_INT ? (float)rs->i : 1.0f;
+    e->ds_scale = !rs ? 1.0f : rs->kind == LS_MODEL_VT_FLOAT ? (float)rs->f
+                : rs->kind == LS_MODEL_VT_INT ? (float)rs->i : 1.0f;
     e->shared_inter = e->moe_inter * cfg_i(m, "n_shared_experts", 0);
-    if (e->ds_groups <= 0 || E % e->ds_groups || E / e->ds_groups < 2 || e->ds_topk_groups <= 0 ||
+    const int64_t min_per = e->ds_v2 ? 1 : 2; /* v3 scores a group by its two best */
+    if (e->ds_groups <= 0 || E % e->ds_groups || E / e->ds_groups < min_per || e->ds_topk_groups <= 0 ||
         e->ds_topk_groups > e->ds_groups || e->top_k > e->ds_topk_groups * (E / e->ds_groups))
-      return ls_diag_set(d, LS_EINVAL, "deepseek_v3 routing cannot be run: %lld experts in n_group %lld "
-                         "(at least 2 per group), topk_group %lld, num_experts_per_tok %lld",
-                         (long long)E, (long long)e->ds_groups, (long long)e->ds_topk_groups,
-                         (long long)e->top_k);
+      return ls_diag_set(d, LS_EINVAL, "%s routing cannot be run: %lld experts in n_group %lld "
+                         "(at least %lld per group), topk_group %lld, num_experts_per_tok %lld",
+                         m->model_type, (long long)E, (long long)e->ds_groups, (long long)min_per,
+                         (long long)e->ds_topk_groups, (long long)e->top_k);
   } else {
     e->n_experts = 0;
   }
@@ -88,7 +108,7 @@ int ls__plan_mla(ls_engine *e, ls_diag *d) {
   double scale = 1.0 / sqrt((double)qk);
   const ls_json *rs = m->sem.rope_scaling;
   double msa = rs_num(rs, "mscale_all_dim"), factor = rs_num(rs, "factor");
-  if (rs && msa != 0 && factor > 1) { /* yarn_get_mscale(factor, mscale_all_dim)^2 */
+  if (rs && msa != 0 && factor > 1 && !e->ds_v2) { /* yarn_get_mscale(factor, mscale_all_dim)^2 */
     double ms = 0.1 * msa * log(factor) + 1.0;
     scale *= ms * ms;
   }
@@ -136,12 +156,15 @@ int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_
   if (rc) return rc;
   if (e->n_experts > 0 && l >= e->ds_first_moe) {
     rc = ls__plan_experts(e, L, b, "mlp", "gate_proj", "down_proj", "up_proj", d);
-    snprintf(n, sizeof n, "%s.mlp.gate.e_score_correction_bias", b);
-    const ls__wb *cb = ls__wb_find(e, n);
-    if (!rc && (!cb || cb->ndim != 1 || cb->shape[0] != e->n_experts))
-      return ls_diag_set(d, LS_ESHAPE, "%s is missing or not [%lld]", n, (long long)e->n_experts);
     if (rc) return rc;
-    L->ds_bias = cb->vec;
+    L->ds_route = 1;
+    if (!e->ds_v2) {
+      snprintf(n, sizeof n, "%s.mlp.gate.e_score_correction_bias", b);
+      const ls__wb *cb = ls__wb_find(e, n);
+      if (!cb || cb->ndim != 1 || cb->shape[0] != e->n_experts)
+        return ls_diag_set(d, LS_ESHAPE, "%s is missing or not [%lld]", n, (long long)e->n_experts);
+      L->ds_bias = cb->vec;
+    }
     L->shared_mod = ls__mod(e, "%s.mlp.shared_experts", b);
     if (L->shared_mod < 0 || e->shared_inter <= 0) return LS_OK;
     snprintf(n, sizeof n, "%s.mlp.shared_experts.gate_proj", b);
@@ -164,13 +187,19 @@ void ls__ds_route(const ls_engine *e, const ls__layer *L, const float *logits, f
   const int64_t E = e->n_experts, G = e->ds_groups, per = E / G, K = e->top_k;
   float sc[256], ch[256], gs[256], v[256]; /* [E] scores, choice scores; [G] group scores */
   int64_t idx[256];
-  for (int64_t x = 0; x < E; x++) {
-    sc[x] = 1.0f / (1.0f + expf(-logits[x]));
-    ch[x] = sc[x] + L->ds_bias[x];
+  if (e->ds_v2) { /* softmax; a group's score is its best probability */
+    memcpy(sc, logits, (size_t)E * sizeof(float));
+    ls_ops_softmax(sc, 1, E);
+    memcpy(ch, sc, (size_t)E * sizeof(float));
+  } else { /* sigmoid; choose by score + correction bias, a group by its two best */
+    for (int64_t x = 0; x < E; x++) {
+      sc[x] = 1.0f / (1.0f + expf(-logits[x]));
+      ch[x] = sc[x] + L->ds_bias[x];
+    }
   }
   for (int64_t g = 0; g < G; g++) {
-    ls_ops_topk(ch + g * per, per, 2, idx, v);
-    gs[g] = v[0] + v[1];
+    ls_ops_topk(ch + g * per, per, e->ds_v2 ? 1 : 2, idx, v);
+    gs[g] = e->ds_v2 ? v[0] : v[0] + v[1];
   }
   ls_ops_topk(gs, G, (int)e->ds_topk_groups, idx, v);
   int keep[256] = {0}; /* [G] */
@@ -180,7 +209,7 @@ void ls__ds_route(const ls_engine *e, const ls__layer *L, const float *logits, f
   ls_ops_topk(ch, E, (int)K, idx, v);
   double sum = 0;
   for (int64_t k = 0; k < K; k++) sum += sc[idx[k]];
-  double div = e->moe_renorm ? sum + 1e-20 : 1.0;
+  double div = e->moe_renorm && !e->ds_v2 ? sum + 1e-20 : 1.0;
   for (int64_t k = 0; k < K; k++) routing[idx[k]] = (float)(sc[idx[k]] / div) * e->ds_scale;
 }
 

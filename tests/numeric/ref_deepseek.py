@@ -1,7 +1,8 @@
-"""ref_deepseek.py: a PyTorch reference of DeepSeek-V3's dense path, written from upstream
-transformers models/deepseek_v3/modular_deepseek_v3.py (transformers is not installed here),
-with the upstream attribute names so that `named_modules()` gives the checkpoint names.
-ref_models.build() dispatches here.
+"""ref_deepseek.py: PyTorch references of DeepSeek-V3 and DeepSeek-V2, written from upstream
+transformers models/deepseek_v3/modular_deepseek_v3.py and
+models/deepseek_v2/modular_deepseek_v2.py (transformers 4.5x, per-expert ModuleLists;
+transformers is not installed here), with the upstream attribute names so that
+`named_modules()` gives the checkpoint names. ref_models.build() dispatches here.
 
   DeepseekV3Attention -- multi-head latent attention: q = q_proj(x) (q_lora_rank null) or
       q_b_proj(q_a_layernorm(q_a_proj(x))), viewed [B, heads, S, nope + rope] and split
@@ -24,6 +25,13 @@ ref_models.build() dispatches here.
       norm_topk_prob, times routed_scaling_factor; its forward returns (topk_indices,
       topk_weights)), each expert on its routed tokens weighted and index_add'ed, then +
       shared_experts(x) (a DeepseekV3MLP of moe_intermediate_size * n_shared_experts).
+  DeepSeek-V2 -- DeepseekV2Attention: the same MLA, rotary as complex pairs (apply_rotary_emb:
+      view_as_complex of [..., d / 2, 2] times freqs_cis = polar(1, freqs) *
+      attention_scaling), scaling (nope + rope) ** -0.5 without mscale; DeepseekV2MoEGate:
+      softmax of the fp32 logits, top-k (greedy) or top-k among the topk_group groups with
+      the best maximum (group_limited_greedy, the others masked_fill'ed to 0.0), weights
+      times routed_scaling_factor (never renormalised); DeepseekV2MoE combines the experts'
+      outputs weighted by slot, then + shared_experts(x).
   DeepseekV3RotaryEmbedding -- LlamaRotaryEmbedding over config.head_dim =
       qk_rope_head_dim: default, or YaRN (cos / sin times attention_factor)."""
 
@@ -43,8 +51,23 @@ DEFAULTS = {"rope_theta": 10000.0, "rms_norm_eps": 1e-6, "hidden_act": "silu",
             "first_k_dense_replace": 3, "attention_bias": False, "tie_word_embeddings": False,
             "n_routed_experts": 256, "num_experts_per_tok": 8, "n_group": 8, "topk_group": 4,
             "n_shared_experts": 1, "moe_intermediate_size": 2048, "routed_scaling_factor": 2.5,
-            "norm_topk_prob": True,
+            "norm_topk_prob": True, "topk_method": "noaux_tc",
             "rope_scaling": None, "max_position_embeddings": 4096}
+
+
+# DeepseekV2Config's differences (configuration_deepseek_v2.py)
+V2_DEFAULTS = dict(DEFAULTS, rope_interleave=True, first_k_dense_replace=0, n_routed_experts=64,
+                   n_shared_experts=2, topk_method="greedy", n_group=None, topk_group=None,
+                   routed_scaling_factor=1.0, norm_topk_prob=False, moe_intermediate_size=1407,
+                   max_position_embeddings=2048)
+
+
+def apply_rotary_emb(xq, xk, freqs_cis):
+    xq_ = torch.view_as_complex(xq.float().reshape(*xq.shape[:-1], -1, 2))
+    xk_ = torch.view_as_complex(xk.float().reshape(*xk.shape[:-1], -1, 2))
+    freqs_cis = freqs_cis.unsqueeze(1)
+    return (torch.view_as_real(xq_ * freqs_cis).flatten(3).type_as(xq),
+            torch.view_as_real(xk_ * freqs_cis).flatten(3).type_as(xk))
 
 
 def yarn_get_mscale(scale=1, mscale=1):
@@ -83,7 +106,7 @@ class DeepseekV3Attention(nn.Module):
         self.o_proj = nn.Linear(self.nh * self.v, H, bias=b)
         self.scaling = self.qk ** -0.5
         rs = c["rope_scaling"]
-        if rs is not None:
+        if rs is not None and c["model_type"] == "deepseek_v3":
             msa = rs.get("mscale_all_dim", 0)
             if msa:
                 m = yarn_get_mscale(rs["factor"], msa)
@@ -113,7 +136,10 @@ class DeepseekV3Attention(nn.Module):
         k_pass, value = torch.split(k_pass, [self.nope, self.v], dim=-1)
         k_rot = k_rot.view(B, 1, S, self.rope)
         cos, sin = self._cos_sin(S)
-        if self.c["rope_interleave"]:
+        if self.c["model_type"] == "deepseek_v2":  # freqs_cis = cos + i sin of the first half
+            h = self.rope // 2
+            q_rot, k_rot = apply_rotary_emb(q_rot, k_rot, torch.complex(cos[None, :, :h], sin[None, :, :h]))
+        elif self.c["rope_interleave"]:
             q_rot, k_rot = apply_rotary_pos_emb_interleave(q_rot, k_rot, cos, sin)
         else:
             q_rot, k_rot = q_rot * cos + R.rotate_half(q_rot) * sin, k_rot * cos + R.rotate_half(k_rot) * sin
@@ -160,7 +186,7 @@ class DeepseekV3MoE(nn.Module):
         super().__init__()
         ec = dict(c, intermediate_size=c["moe_intermediate_size"])
         self.experts = nn.ModuleList([D.GatedMLP(ec, c["hidden_act"]) for _ in range(c["n_routed_experts"])])
-        self.gate = DeepseekV3TopkRouter(c)
+        self.gate = DeepseekV3TopkRouter(c) if c["model_type"] == "deepseek_v3" else DeepseekV2MoEGate(c)
         sc = dict(c, intermediate_size=c["moe_intermediate_size"] * c["n_shared_experts"])
         self.shared_experts = D.GatedMLP(sc, c["hidden_act"])
 
@@ -175,6 +201,31 @@ class DeepseekV3MoE(nn.Module):
             if tok.numel() > 0:
                 out.index_add_(0, tok, expert(h[tok]) * w[tok, slot].unsqueeze(-1))
         return out.type(x.dtype).view(*shape) + self.shared_experts(x)
+
+
+class DeepseekV2MoEGate(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        self.weight = nn.Parameter(torch.empty((c["n_routed_experts"], c["hidden_size"])))
+
+    def forward(self, x):
+        c = self.c
+        B, S, H = x.shape
+        logits = F.linear(x.view(-1, H).type(torch.float32), self.weight.type(torch.float32), None)
+        scores = logits.softmax(dim=-1, dtype=torch.float32)
+        if c["topk_method"] == "greedy":
+            w, idx = torch.topk(scores, k=c["num_experts_per_tok"], dim=-1, sorted=False)
+        else:  # group_limited_greedy
+            E, G = c["n_routed_experts"], c["n_group"]
+            group_scores = scores.view(B * S, G, -1).max(dim=-1).values
+            group_idx = torch.topk(group_scores, k=c["topk_group"], dim=-1, sorted=False)[1]
+            group_mask = torch.zeros_like(group_scores)
+            group_mask.scatter_(1, group_idx, 1)
+            score_mask = group_mask.unsqueeze(-1).expand(B * S, G, E // G).reshape(B * S, -1)
+            tmp = scores.masked_fill(~score_mask.bool(), 0.0)
+            w, idx = torch.topk(tmp, k=c["num_experts_per_tok"], dim=-1, sorted=False)
+        return idx, w * c["routed_scaling_factor"]
 
 
 class DeepseekV3DecoderLayer(nn.Module):
@@ -220,4 +271,6 @@ class DeepseekV3ForCausalLM(nn.Module):
 
 
 def build(cfg):
-    return DeepseekV3ForCausalLM(dict(DEFAULTS, **cfg))
+    """deepseek_v3 or deepseek_v2 (the same classes; the V2 differences are keyed on
+    model_type, as upstream's V2 classes differ from V3's only there)."""
+    return DeepseekV3ForCausalLM(dict(V2_DEFAULTS if cfg["model_type"] == "deepseek_v2" else DEFAULTS, **cfg))

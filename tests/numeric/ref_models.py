@@ -774,7 +774,7 @@ def build(cfg):
         else:
             m = BertModel(cfg, roberta=(mt == "roberta"))
             m.tied = {}
-    elif mt == "deepseek_v3":
+    elif mt in ("deepseek_v2", "deepseek_v3"):
         import ref_deepseek  # MLA and the dense layers (imports this module)
         m = ref_deepseek.build(cfg)
     elif mt in ("gpt_neox", "phi"):

@@ -10,7 +10,9 @@ within 1e-4 of their scale:
     by mscale^2, cos / sin by attention_factor).
   - MoE layers from first_k_dense_replace: DeepseekV3TopkRouter's group-limited sigmoid
     routing with e_score_correction_bias, routed_scaling_factor, with and without
-    norm_topk_prob, and the shared experts."""
+    norm_topk_prob, and the shared experts;
+  - deepseek_v2 (ref_deepseek.py's V2 differences: complex-pair RoPE, no mscale, softmax
+    routing greedy and group_limited_greedy, never renormalised)."""
 import engine_check as C
 
 C.require_exe()
@@ -46,4 +48,15 @@ C.check_case("deepseek_v3 moe: without norm_topk_prob, one group",
              dict(moe, norm_topk_prob=False, n_group=1, topk_group=1, n_shared_experts=1,
                   routed_scaling_factor=1.0),
              C.tokens_for(128, S, 65), seed=65, skip=gates)
+v2 = dict(ds, model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"], num_hidden_layers=3,
+          first_k_dense_replace=1, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=2,
+          topk_method="greedy", routed_scaling_factor=1.5)
+del v2["n_group"], v2["topk_group"]
+C.check_case("deepseek_v2: complex-pair rope, greedy softmax routing", v2, C.tokens_for(128, S, 66),
+             seed=66, skip=gates)
+C.check_case("deepseek_v2: group_limited_greedy, q_proj, yarn",
+             dict(v2, topk_method="group_limited_greedy", n_group=4, topk_group=2,
+                  num_experts_per_tok=3, q_lora_rank=None, rope_scaling=yarn,
+                  max_position_embeddings=640, rope_theta=500.0),
+             C.tokens_for(128, S, 67), seed=67, skip=gates)
 print("ok")

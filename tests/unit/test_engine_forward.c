@@ -1,7 +1,7 @@
 /* test_engine_forward.c: unit tests of the forward-pass control of core/engine/forward.h on
  * tiny random-weight models built from config text: every module of the module tree gets
  * exactly one enter and one exit event, properly nested, with its parameters (gpt_neox, phi
- * and deepseek_v3 among the families); a hook changes
+ * and deepseek_v2 / v3 among the families); a hook changes
  * nothing numerically; a pass started on its own thread pauses in a hook while this thread
  * inspects the paused event, then steps in / over / out and continues; pause requests and
  * aborts; the seeded random initialisation is deterministic and independent of the thread
@@ -106,6 +106,15 @@ static const char *k_deepseek_v3 =
     " \"kv_lora_rank\": 16, \"qk_rope_head_dim\": 8, \"qk_nope_head_dim\": 8, \"v_head_dim\": 12,"
     " \"n_routed_experts\": 4, \"num_experts_per_tok\": 2, \"n_group\": 2, \"topk_group\": 1,"
     " \"n_shared_experts\": 1}";
+
+static const char *k_deepseek_v2 =
+    "{\"model_type\": \"deepseek_v2\", \"architectures\": [\"DeepseekV2ForCausalLM\"],"
+    " \"vocab_size\": 64, \"hidden_size\": 32, \"intermediate_size\": 48,"
+    " \"moe_intermediate_size\": 16, \"num_hidden_layers\": 2, \"first_k_dense_replace\": 1,"
+    " \"num_attention_heads\": 4, \"q_lora_rank\": null, \"kv_lora_rank\": 16,"
+    " \"qk_rope_head_dim\": 8, \"qk_nope_head_dim\": 8, \"v_head_dim\": 12,"
+    " \"n_routed_experts\": 4, \"num_experts_per_tok\": 2, \"n_shared_experts\": 1,"
+    " \"topk_method\": \"group_limited_greedy\", \"n_group\": 2, \"topk_group\": 1}";
 
 static const int64_t k_tokens[6] = {1, 5, 9, 63, 0, 17};
 
@@ -216,6 +225,7 @@ static void test_event_order(void **st) {
   check_order(k_neox, 1);
   check_order(k_phi, 1);
   check_order(k_deepseek_v3, 0);
+  check_order(k_deepseek_v2, 0);
   check_order(k_qwen3, 1);
   check_order(k_qwen3_moe, 0);
   check_order(k_qwen2_moe, 0);
