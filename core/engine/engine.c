@@ -164,17 +164,18 @@ static int check_tensor(const ls_model *m, size_t i, ls_tfile *tf, const ls_tens
  * down_proj [E, I, H]) in MXFP4 as <name>_blocks u8 [E, out, in / 32, 16] and <name>_scales
  * u8 [E, out, in / 32]: each expert's matrix transposed, [out, in], with the 32-value blocks
  * along the reduction (transformers integrations/mxfp4.py: convert_moe_packed_tensors decodes
- * them to [E, out, in], then transposes). Binds model tensor i to such a pair, as an
- * LS_OPS_MXFP4 matrix the products decode a panel at a time (never the whole expert set);
- * 1 = the file has no such pair. */
-static int bind_mxfp4(ls_engine *e, size_t i, ls_tfile *tf, const char *file, ls_diag *d) {
-  const ls_model_tensor *t = &e->m->tensors[i];
+ * them to [E, out, in], then transposes). Finds and checks such a pair for model tensor i
+ * (*bl, *sc); 1 = the file has none. bind_file binds it as an LS_OPS_MXFP4 matrix the
+ * products decode a panel at a time (never the whole expert set). */
+static int find_mxfp4(const ls_model *m, size_t i, ls_tfile *tf, const char *file, const ls_tensor **blp,
+                      const ls_tensor **scp, ls_diag *d) {
+  const ls_model_tensor *t = &m->tensors[i];
   char n[512];
   if (t->ndim != 3) return 1;
   snprintf(n, sizeof n, "%s_blocks", t->name);
-  const ls_tensor *bl = ls_tfile_find(tf, n);
+  const ls_tensor *bl = *blp = ls_tfile_find(tf, n);
   snprintf(n, sizeof n, "%s_scales", t->name);
-  const ls_tensor *sc = ls_tfile_find(tf, n);
+  const ls_tensor *sc = *scp = ls_tfile_find(tf, n);
   if (!bl || !sc) return 1;
   const int64_t E = t->shape[0], in = t->shape[1], out = t->shape[2], G = in / 32;
   if (in % 32 || bl->dtype != LS_DT_U8 || sc->dtype != LS_DT_U8 || bl->ndim != 4 || sc->ndim != 3 ||
@@ -184,6 +185,13 @@ static int bind_mxfp4(ls_engine *e, size_t i, ls_tfile *tf, const char *file, ls
                        "%lld] (u8 [%lld, %lld, %lld, 16] and [%lld, %lld, %lld], %lld a multiple of 32)",
                        file, t->name, t->name, (long long)E, (long long)in, (long long)out, (long long)E,
                        (long long)out, (long long)G, (long long)E, (long long)out, (long long)G, (long long)in);
+  return LS_OK;
+}
+
+static int bind_mxfp4(ls_engine *e, size_t i, ls_tfile *tf, const char *file, ls_diag *d) {
+  const ls_tensor *bl, *sc;
+  int rc = find_mxfp4(e->m, i, tf, file, &bl, &sc, d);
+  if (rc) return rc;
   ls__wb *b = &e->wb[i];
   b->transposed = 1;
   b->mat.type = LS_OPS_MXFP4;
@@ -395,7 +403,12 @@ int ls_engine_check(const ls_model *m, const char *weights, ls_diag *d) {
   if ((rc = ls_tfile_open(weights, &tf, d))) return rc;
   for (size_t i = 0; i < m->n_tensors && rc <= 0; i++) {
     int transposed, type, ext;
-    rc = check_tensor(m, i, tf, ls_tfile_find(tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
+    const ls_tensor *v = ls_tfile_find(tf, m->tensors[i].name), *bl, *sc;
+    if (!v && (rc = find_mxfp4(m, i, tf, weights, &bl, &sc, d)) != 1) {
+      if (rc) break;
+      continue;
+    }
+    rc = check_tensor(m, i, tf, v, weights, &transposed, &type, &ext, d);
     if (rc == 1) rc = LS_OK;
     if (rc) break;
   }

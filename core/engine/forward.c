@@ -52,6 +52,11 @@ static void fill_params(ls_fwd *f, ls_fwd_event *ev) {
     p->data = b->mat.data;
     p->ndim = t->ndim;
     memcpy(p->shape, t->shape, sizeof p->shape);
+    if (b->mat.type == LS_OPS_MXFP4) { /* the blocks as stored, u8 [E, out, in / 32, 16] */
+      const int64_t shp[4] = {t->shape[0], t->shape[2], t->shape[1] / 32, 16};
+      p->ndim = 4;
+      memcpy(p->shape, shp, sizeof shp);
+    }
   }
 }
 

@@ -7,8 +7,10 @@ what transformers' convert_moe_packed_tensors (integrations/mxfp4.py, ported in
 ref_models.py) decodes them to, and the engine, which decodes them a panel at a time in its
 products, must agree with it module by module within 1e-4 of each output's scale. A second
 case has experts whose blocks span exponents far apart (scales from 2^-20 to 2^4), and
-rows of zeros. A file whose scales do not match their blocks must be refused with a message
-naming the MXFP4 pair."""
+rows of zeros. `layerscope debug` (whose launch checks the file first) runs the same file and
+shows the experts' parameter as the blocks it is stored as (u8 [E, out, in / 32, 16]). A
+file whose scales do not match their blocks must be refused with a message naming the MXFP4
+pair."""
 import json
 import os
 import subprocess
@@ -74,6 +76,18 @@ def mxfp4(w):
 
 C.check_case("gpt_oss, mxfp4 experts", gpt_oss, C.tokens_for(128, S, 51), seed=51,
              mutate=oss_weights, pack=mxfp4)
+with tempfile.TemporaryDirectory() as d:
+    model = R.build(gpt_oss)
+    w = R.random_weights(model, 54)
+    cpath, wpath = C.write_model(d, gpt_oss, model, w, "F32", mxfp4(w))
+    p = subprocess.run([C.EXE, "debug", cpath, "--weights", wpath, "--tokens", "1,2,3",
+                        "--break", "model.layers.0.mlp.experts", "--eval", "gate_up_proj"],
+                       capture_output=True, text=True, timeout=300)
+    want = "u8[4,128,%d,16]" % (H // 32)
+    if p.returncode != 0 or want not in p.stdout or "done:" not in p.stdout:
+        C.die("layerscope debug on MXFP4 experts: rc %d, want %s in:\n%s%s"
+              % (p.returncode, want, p.stdout, p.stderr))
+    print("  layerscope debug, mxfp4 experts: %s" % next(l for l in p.stdout.splitlines() if want in l).strip())
 C.check_case("gpt_oss, mxfp4 experts with spread scales, bf16 rest", gpt_oss,
              C.tokens_for(128, S, 52), wdtype="BF16", seed=52, mutate=spread, pack=mxfp4)
 model = R.build(gpt_oss)
