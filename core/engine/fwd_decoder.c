@@ -16,12 +16,11 @@
  * layers). gpt_neox and phi (a parallel block: the MLP reads the layer input, not the
  * attention's residual) are planned by fwd_parallel.c and run by this pass; deepseek_v2 /
  * v3's layers are planned by fwd_mla.c, which also runs their multi-head latent attention and
- * routes their MoE blocks (run by moe_block below).
- * Each follows
- * the upstream modeling_<family>.py forward; the events are emitted
- * in upstream module-call order, so a hook sees what a PyTorch forward hook on the same
- * module would (gemma3's q_norm / k_norm: the same values in [S, heads, head_dim] order,
- * where upstream's tensor is [heads, S, head_dim]).
+ * routes their MoE blocks (run by moe_block below). Each follows the upstream
+ * modeling_<family>.py forward; the events are emitted in upstream module-call order, so a
+ * hook sees what a PyTorch forward hook on the same module would (gemma3's q_norm / k_norm,
+ * phi's q_layernorm / k_layernorm: the same values in [S, heads, head_dim] order, where
+ * upstream's tensor is [heads, S, head_dim]).
  *
  * Buffers are the pass's (engine_int.h); the residual stream ping-pongs between x and x2 so
  * a layer's input is still intact when its exit event shows it. */
