@@ -136,6 +136,13 @@ static int check_tensor(const ls_model *m, size_t i, ls_tfile *tf, const ls_tens
   if (!v && t->tied_to >= 0) return 1; /* shares the target's storage */
   if (!v)
     return ls_diag_set(d, LS_ENOENT, "%s: no tensor %s (the config's module tree needs it)", file, t->name);
+  /* DeepSeek-V3's released fp8 weights come with per-block scales in <name>_scale_inv
+   * ([out/128, in/128] by default); decoding the fp8 values alone would be silently wrong */
+  char sn[520];
+  snprintf(sn, sizeof sn, "%s_scale_inv", t->name);
+  if ((v->dtype == LS_DT_F8_E4M3 || v->dtype == LS_DT_F8_E5M2) && ls_tfile_find(tf, sn))
+    return ls_diag_set(d, LS_EUNSUPPORTED, "%s: tensor %s is fp8 with block scales (%s), which the "
+                       "engine does not apply; dequantize the checkpoint to bf16 first", file, t->name, sn);
   /* llama.cpp stores GPT-2's Conv1D weights as Linear [out, in] (always, so a square
    * c_proj is transposed too): multiply with the other layout (ls__lin_bind). */
   *transposed = ls_tfile_format_of(tf) == LS_TF_GGUF && t->ndim == 2 && v->ndim == 2 &&
