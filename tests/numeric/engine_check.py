@@ -141,6 +141,21 @@ def check_case(name, cfg, tokens, wdtype="F32", seed=0, std=0.08, rtol=1e-4, kw=
     return eng
 
 
+def expect_refusal(name, cfg, tensors, words):
+    """Writes cfg and tensors (name -> (safetensors dtype, numpy array)) and requires
+    `layerscope run` to fail with a message containing every one of words."""
+    with tempfile.TemporaryDirectory() as d:
+        cpath, wpath = os.path.join(d, "config.json"), os.path.join(d, "model.safetensors")
+        with open(cpath, "w") as f:
+            json.dump(cfg, f)
+        R.write_safetensors(wpath, tensors)
+        p = subprocess.run([EXE, "run", cpath, "--weights", wpath, "--tokens", "1,2,3"],
+                           capture_output=True, text=True, timeout=120)
+    if p.returncode == 0 or not all(w in p.stderr for w in words):
+        die("%s: expected a refusal naming %s, got rc %d: %s" % (name, words, p.returncode, p.stderr))
+    print("  %s: refused (%s)" % (name, p.stderr.strip().splitlines()[-1][:100]))
+
+
 def heads_major_to_seq_major(*suffixes):
     """A check_case layout for per-head norms that upstream runs on [B, heads, S, head_dim]
     (gemma3's q_norm / k_norm, phi's q_layernorm / k_layernorm), where the engine's order is
