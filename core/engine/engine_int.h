@@ -68,7 +68,7 @@ typedef struct ls__layer {
   int qkv_per_head;   /* fused qkv row is [heads, 3, head_dim] (gpt_neox query_key_value),
                          not q | k | v */
   int mlp_plain;      /* fc2(act(fc1(x))) with Linear weights and biases (gpt_neox, phi) */
-  /* deepseek_v3 multi-head latent attention (fwd_mla.c): q = q_proj(x), or
+  /* deepseek_v2 / v3 multi-head latent attention (fwd_mla.c): q = q_proj(x), or
    * q_b_proj(q_a_layernorm(q_a_proj(x))) when q_a.w; kv_a_proj_with_mqa(x) = [latent
    * kv_lora_rank | shared rotary key qk_rope_head_dim]; kv_b_proj(kv_a_layernorm(latent)) =
    * per head [k_nope | v]. mla = 0: not an MLA layer */
@@ -95,7 +95,7 @@ typedef struct ls__layer {
    * ([1, H]: its sigmoid weighs the shared expert's output); shared.mod -1 when none */
   int shared_mod;
   ls__lin sh_gate, sh_up, sh_down, sh_g; /* sh_g.w NULL: an ungated shared expert
-                                           (deepseek_v3 mlp.shared_experts) */
+                                           (deepseek mlp.shared_experts) */
   int ds_route;         /* a DeepSeek MoE layer: routed by ls__ds_route */
   const float *ds_bias; /* [E] deepseek_v3 mlp.gate.e_score_correction_bias; NULL (v2) */
   const ls__wb *gate_up, *down;
@@ -120,12 +120,12 @@ struct ls_engine {
   int has_local_rope;
   int has_qk_norm;       /* some layer has q_norm / k_norm (the pass allocates qk for them) */
   int has_qkv_per_head;  /* some layer has qkv_per_head (the pass allocates qkv_raw) */
-  /* deepseek_v3 MLA sizes (fwd_mla.c); mla_rope 0 = not MLA. head_dim is then
+  /* deepseek_v2 / v3 MLA sizes (fwd_mla.c); mla_rope 0 = not MLA. head_dim is then
    * max(nope + rope, v): q / k / v heads are laid out zero-padded to it */
   int64_t mla_nope, mla_rope, mla_v, mla_q_rank, mla_kv_rank;
   int mla_interleave;    /* rope_interleave: the rotary dims come as pairs (2i, 2i + 1) */
   int64_t mla_scratch;   /* floats per position of the pass's mla buffer */
-  int64_t ds_first_moe;  /* deepseek_v3: first_k_dense_replace (layers from it are MoE) */
+  int64_t ds_first_moe;  /* deepseek: first_k_dense_replace (layers from it are MoE) */
   int64_t ds_groups, ds_topk_groups; /* n_group, topk_group */
   float ds_scale;        /* routed_scaling_factor */
   int ds_v2;             /* deepseek_v2: softmax routing (greedy, or group-limited by each
@@ -198,7 +198,7 @@ struct ls_fwd {
   float *qkv;            /* [S, (n_heads + 2 n_kv) head_dim] projections (fused or not) */
   float *qkv_raw;        /* [S, 3 n_heads head_dim] gpt_neox query_key_value output, per head
                             [q k v], before the split into qkv; NULL for other families */
-  float *mla;            /* [S, e->mla_scratch] deepseek_v3: the projections of fwd_mla.c; NULL */
+  float *mla;            /* [S, e->mla_scratch] deepseek: the projections of fwd_mla.c; NULL */
   float *att;            /* [S, n_heads head_dim] attention output before o_proj */
   float *probs;          /* [n_heads, S, S] */
   float *ao;             /* [S, H] attention block output */
@@ -223,7 +223,7 @@ int ls__engine_plan_encoder(ls_engine *e, ls_diag *d);
 /* fwd_parallel.c: one layer of gpt_neox or phi (b: its module name), and the split of a
  * per-head [q k v] row into q | k | v */
 int ls__plan_parallel_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *d);
-/* fwd_mla.c: deepseek_v3's sizes, scale and rotary dims (after plan_rope), one layer, and the
+/* fwd_mla.c: deepseek_v2 / v3 sizes, scale and rotary dims (after plan_rope), one layer, and the
  * attention block of an MLA layer (in -> out [S, H], with its module events) */
 int ls__plan_mla(ls_engine *e, ls_diag *d);
 int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_diag *d);

@@ -123,7 +123,6 @@ int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_
   const int64_t H = e->H, nh = e->n_heads, qk = e->mla_nope + e->mla_rope;
   const int64_t R = e->mla_kv_rank, Q = e->mla_q_rank;
   char n[600];
-  (void)l;
   L->mla = 1;
   L->mod = ls__mod(e, "%s", b);
   L->attn = ls__mod(e, "%s.self_attn", b);
