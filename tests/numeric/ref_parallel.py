@@ -15,7 +15,10 @@ ref_models.py's.
               x + attn(input_layernorm(x)) + mlp(post_attention_layernorm(x)), else
               h = x + attn(input_layernorm(x)); h + mlp(post_attention_layernorm(h)).
               GPTNeoXMLP: dense_4h_to_h(act(dense_h_to_4h(x))).
-  phi      -- models/phi/modeling_phi.py (transformers >= 4.48): PhiModel (embed_tokens,
+  phi      -- models/phi/modeling_phi.py (the modular version, whose attention views q, k
+              as [B, heads, S, head_dim] before q_layernorm; earlier versions applied
+              LayerNorm(head_dim) to the flat [B, S, heads * head_dim] projection, which
+              runs only with one head): PhiModel (embed_tokens,
               layers, final_layernorm), PhiForCausalLM (lm_head with bias). PhiAttention:
               q_proj / k_proj / v_proj / dense with biases, q and k viewed [B, heads, S,
               head_dim], then with qk_layernorm q_layernorm / k_layernorm (LayerNorm over
