@@ -138,6 +138,13 @@ static int check_tensor(const ls_model *m, size_t i, ls_tfile *tf, const ls_tens
   if (!v && t->tied_to >= 0) return 1; /* shares the target's storage */
   if (!v)
     return ls_diag_set(d, LS_ENOENT, "%s: no tensor %s (the config's module tree needs it)", file, t->name);
+  /* DeepSeek-V3's released fp8 weights come with per-block scales in <name>_scale_inv
+   * ([out/128, in/128] by default); decoding the fp8 values alone would be silently wrong */
+  char sn[520];
+  snprintf(sn, sizeof sn, "%s_scale_inv", t->name);
+  if ((v->dtype == LS_DT_F8_E4M3 || v->dtype == LS_DT_F8_E5M2) && ls_tfile_find(tf, sn))
+    return ls_diag_set(d, LS_EUNSUPPORTED, "%s: tensor %s is fp8 with block scales (%s), which the "
+                       "engine does not apply; dequantize the checkpoint to bf16 first", file, t->name, sn);
   /* llama.cpp stores GPT-2's Conv1D weights as Linear [out, in] (always, so a square
    * c_proj is transposed too): multiply with the other layout (ls__lin_bind). */
   *transposed = ls_tfile_format_of(tf) == LS_TF_GGUF && t->ndim == 2 && v->ndim == 2 &&
@@ -175,6 +182,47 @@ const ls_tensor *ls__stored(const ls_model *m, const void *tfile, const char *na
   return v;
 }
 
+/* gpt-oss checkpoints store the stacked expert matrices (mlp.experts.gate_up_proj [E, H, 2I],
+ * down_proj [E, I, H]) in MXFP4 as <name>_blocks u8 [E, out, in / 32, 16] and <name>_scales
+ * u8 [E, out, in / 32]: each expert's matrix transposed, [out, in], with the 32-value blocks
+ * along the reduction (transformers integrations/mxfp4.py: convert_moe_packed_tensors decodes
+ * them to [E, out, in], then transposes). Finds and checks such a pair for model tensor i
+ * (*bl, *sc); 1 = the file has none. bind_file binds it as an LS_OPS_MXFP4 matrix the
+ * products decode a panel at a time (never the whole expert set). */
+static int find_mxfp4(const ls_model *m, size_t i, ls_tfile *tf, const char *file, const ls_tensor **blp,
+                      const ls_tensor **scp, ls_diag *d) {
+  const ls_model_tensor *t = &m->tensors[i];
+  char n[512];
+  if (t->ndim != 3) return 1;
+  snprintf(n, sizeof n, "%s_blocks", t->name);
+  const ls_tensor *bl = *blp = ls_tfile_find(tf, n);
+  snprintf(n, sizeof n, "%s_scales", t->name);
+  const ls_tensor *sc = *scp = ls_tfile_find(tf, n);
+  if (!bl || !sc) return 1;
+  const int64_t E = t->shape[0], in = t->shape[1], out = t->shape[2], G = in / 32;
+  if (in % 32 || bl->dtype != LS_DT_U8 || sc->dtype != LS_DT_U8 || bl->ndim != 4 || sc->ndim != 3 ||
+      bl->fortran || sc->fortran || bl->shape[0] != E || bl->shape[1] != out || bl->shape[2] != G ||
+      bl->shape[3] != 16 || sc->shape[0] != E || sc->shape[1] != out || sc->shape[2] != G)
+    return ls_diag_set(d, LS_ESHAPE, "%s: %s_blocks / %s_scales are not the MXFP4 encoding of [%lld, %lld, "
+                       "%lld] (u8 [%lld, %lld, %lld, 16] and [%lld, %lld, %lld], %lld a multiple of 32)",
+                       file, t->name, t->name, (long long)E, (long long)in, (long long)out, (long long)E,
+                       (long long)out, (long long)G, (long long)E, (long long)out, (long long)G, (long long)in);
+  return LS_OK;
+}
+
+static int bind_mxfp4(ls_engine *e, size_t i, ls_tfile *tf, const char *file, ls_diag *d) {
+  const ls_tensor *bl, *sc;
+  int rc = find_mxfp4(e->m, i, tf, file, &bl, &sc, d);
+  if (rc) return rc;
+  ls__wb *b = &e->wb[i];
+  b->transposed = 1;
+  b->mat.type = LS_OPS_MXFP4;
+  b->mat.data = bl->data;
+  b->mat.scales = sc->data;
+  b->dtype = LS_DT_U8;
+  return LS_OK;
+}
+
 static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   const ls_model *m = e->m;
   ls_tfile *tf = NULL;
@@ -185,6 +233,10 @@ static int bind_file(ls_engine *e, const ls_engine_opts *o, ls_diag *d) {
   for (size_t i = 0; i < m->n_tensors; i++) {
     const ls_model_tensor *t = &m->tensors[i];
     const ls_tensor *v = ls__stored(m, tf, t->name);
+    if (!v && (rc = bind_mxfp4(e, i, tf, o->weights, d)) != 1) {
+      if (rc) return rc;
+      continue;
+    }
     int transposed = 0, type = 0, ext = 0;
     rc = check_tensor(m, i, tf, v, o->weights, &transposed, &type, &ext, d);
     if (rc == 1) continue;
@@ -214,7 +266,8 @@ static int finish_bindings(ls_engine *e, ls_diag *d) {
       b->dtype = e->wb[t->tied_to].dtype;
     }
     if (!b->mat.data) return ls_diag_set(d, LS_ENOENT, "no storage for tensor %s", t->name);
-    int64_t r0 = b->transposed ? t->shape[1] : t->shape[0];
+    /* transposed: a 2-D [in, out] stored [out, in]; a 3-D [E, in, out] stored [E, out, in] */
+    int64_t r0 = !b->transposed ? t->shape[0] : t->ndim == 3 ? t->shape[0] * t->shape[2] : t->shape[1];
     b->mat.rows = t->ndim == 1 ? 1 : r0;
     b->mat.cols = t->ndim == 1 ? t->shape[0] : t->numel / (r0 ? r0 : 1);
     if (ls_ops_mat_row_bytes(&b->mat) == 0 && b->mat.cols > 0)
@@ -335,6 +388,10 @@ static int check_model(const ls_model *m, ls_diag *d) {
     return ls_diag_set(d, LS_EINVAL, "the config has errors; no module tree to run");
   switch (m->family) {
   case LS_MODEL_FAMILY_GPT2:
+  case LS_MODEL_FAMILY_GPT_NEOX:
+  case LS_MODEL_FAMILY_PHI:
+  case LS_MODEL_FAMILY_DEEPSEEK_V2:
+  case LS_MODEL_FAMILY_DEEPSEEK_V3:
   case LS_MODEL_FAMILY_LLAMA:
   case LS_MODEL_FAMILY_MISTRAL:
   case LS_MODEL_FAMILY_QWEN2:
@@ -356,7 +413,8 @@ static int check_model(const ls_model *m, ls_diag *d) {
     return ls_diag_set(d, LS_EUNSUPPORTED,
                        "the engine does not run model_type \"%s\" yet (it runs gpt2, llama, "
                        "mistral, qwen2, qwen2_moe, qwen3, qwen3_moe, gemma, gemma2, gemma3_text, "
-                       "gemma3 (text), phi3, mixtral, olmo2, granite, gpt_oss, bert, roberta)",
+                       "gemma3 (text), phi, phi3, gpt_neox, deepseek_v2, deepseek_v3, mixtral, olmo2, granite, "
+                       "gpt_oss, bert, roberta)",
                        m->model_type);
   }
 }
@@ -369,7 +427,12 @@ int ls_engine_check(const ls_model *m, const char *weights, ls_diag *d) {
   if ((rc = ls_tfile_open(weights, &tf, d))) return rc;
   for (size_t i = 0; i < m->n_tensors && rc <= 0; i++) {
     int transposed, type, ext;
-    rc = check_tensor(m, i, tf, ls__stored(m, tf, m->tensors[i].name), weights, &transposed, &type, &ext, d);
+    const ls_tensor *v = ls__stored(m, tf, m->tensors[i].name), *bl, *sc;
+    if (!v && (rc = find_mxfp4(m, i, tf, weights, &bl, &sc, d)) != 1) {
+      if (rc) break;
+      continue;
+    }
+    rc = check_tensor(m, i, tf, v, weights, &transposed, &type, &ext, d);
     if (rc == 1) rc = LS_OK;
     if (rc) break;
   }
@@ -402,13 +465,16 @@ int ls_engine_open(ls_engine **out, const ls_model *m, const ls_engine_opts *opt
     for (size_t i = 0; i < m->n_tensors; i++) e->wb[i].mat.compute_bf16 = 1;
   }
   if (!rc) { /* say which code computes the products: per mode, and for GGUF quantized weights */
-    int quant = 0;
-    for (size_t i = 0; i < m->n_tensors; i++)
+    int quant = 0, mx = 0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
       quant |= e->wb[i].mat.type == LS_OPS_Q8_0 || e->wb[i].mat.type == LS_OPS_Q4_0;
-    snprintf(e->matmul_path, sizeof e->matmul_path, "%s%s",
+      mx |= e->wb[i].mat.type == LS_OPS_MXFP4;
+    }
+    snprintf(e->matmul_path, sizeof e->matmul_path, "%s%s%s",
              e->compute == LS_ENGINE_COMPUTE_BF16 ? ls_ops_bf16_path_name() : "openblas sgemm",
              !quant ? "" : ls_ops_q8_supported() ? "; q8_0/q4_0 as int8 (avx512_vnni)"
-                                                 : "; q8_0/q4_0 dequantized to fp32");
+                                                 : "; q8_0/q4_0 dequantized to fp32",
+             mx ? "; mxfp4 experts dequantized to fp32 a panel at a time" : "");
   }
   if (!rc && opts->weights) prefault(e, opts);
   if (!rc) {

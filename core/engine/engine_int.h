@@ -1,7 +1,8 @@
 /* engine_int.h (internal to core/engine): the state shared by engine.c (weight binding),
  * forward.c (pass lifecycle, events, pausing) and the family forward files
  * (fwd_decoder.c: gpt2 and the llama family, with the per-family pieces of qwen3,
- * qwen2_moe, qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_encoder.c: bert and
+ * qwen2_moe, qwen3_moe, gpt_oss, olmo2, granite, gemma2 and gemma3_text; fwd_parallel.c: the
+ * layer plans of gpt_neox and phi, run by fwd_decoder.c's pass; fwd_encoder.c: bert and
  * roberta).
  *
  * At open, each family's plan function resolves every module the forward pass touches to
@@ -20,7 +21,9 @@
 typedef struct ls__wb {
   const char *name;   /* borrowed from the model */
   ls_dtype dtype;     /* stored dtype (shown to hooks) */
-  int transposed;     /* a Conv1D weight stored [out, in] (GGUF gpt2): mat is [out, in] */
+  int transposed;     /* a Conv1D weight stored [out, in] (GGUF gpt2): mat is [out, in]; a
+                         stacked [E, in, out] stored [E, out, in] (gpt_oss MXFP4 experts):
+                         mat is [E out, in] */
   int ndim;
   int64_t shape[4];   /* upstream order */
   ls_ops_mat mat;     /* 2-D view [shape[0], prod(shape[1:])]; 1-D: [1, shape[0]] */
@@ -57,6 +60,21 @@ typedef struct ls__layer {
                          head_dim (qwen3, gemma3: qk_per_head = 1) or over the whole
                          projection (olmo2: 0) */
   int qk_per_head;
+  int qk_late;        /* q_norm / k_norm after all three projections (gemma3, phi), not each
+                         right after its own (qwen3, olmo2) */
+  int parallel;       /* the MLP's norm reads the layer input x, not h = x + attn:
+                         x + attn(n1(x)) + mlp(n2(x)) (gpt_neox use_parallel_residual); with no
+                         n2 the MLP reads n1(x) (phi) */
+  int qkv_per_head;   /* fused qkv row is [heads, 3, head_dim] (gpt_neox query_key_value),
+                         not q | k | v */
+  int mlp_plain;      /* fc2(act(fc1(x))) with Linear weights and biases (gpt_neox, phi) */
+  /* deepseek_v2 / v3 multi-head latent attention (fwd_mla.c): q = q_proj(x), or
+   * q_b_proj(q_a_layernorm(q_a_proj(x))) when q_a.w; kv_a_proj_with_mqa(x) = [latent
+   * kv_lora_rank | shared rotary key qk_rope_head_dim]; kv_b_proj(kv_a_layernorm(latent)) =
+   * per head [k_nope | v]. mla = 0: not an MLA layer */
+  int mla;
+  ls__lin q_a, q_b, kv_a, kv_b;
+  ls__norm q_an, kv_an;
   int local_rope;     /* gemma3: a sliding layer, rotated with the local base (rope_local) */
   ls__lin qkv;        /* fused: gpt2 c_attn (Conv1D), phi3 qkv_proj */
   ls__lin q, k, v, o; /* separate projections; o = c_proj / o_proj / attention.output.dense */
@@ -76,7 +94,10 @@ typedef struct ls__layer {
   /* qwen2_moe: mlp.shared_expert (a gated MLP on every token) and mlp.shared_expert_gate
    * ([1, H]: its sigmoid weighs the shared expert's output); shared.mod -1 when none */
   int shared_mod;
-  ls__lin sh_gate, sh_up, sh_down, sh_g;
+  ls__lin sh_gate, sh_up, sh_down, sh_g; /* sh_g.w NULL: an ungated shared expert
+                                           (deepseek mlp.shared_experts) */
+  int ds_route;         /* a DeepSeek MoE layer: routed by ls__ds_route */
+  const float *ds_bias; /* [E] deepseek_v3 mlp.gate.e_score_correction_bias; NULL (v2) */
   const ls__wb *gate_up, *down;
   float *oss_bias;     /* owned: [E, 2I] gate_up_proj_bias then [E, H] down_proj_bias */
 } ls__layer;
@@ -98,6 +119,18 @@ struct ls_engine {
   ls_ops_rope rope_local; /* gemma3's sliding layers: rope_local_base_freq, no scaling */
   int has_local_rope;
   int has_qk_norm;       /* some layer has q_norm / k_norm (the pass allocates qk for them) */
+  int has_qkv_per_head;  /* some layer has qkv_per_head (the pass allocates qkv_raw) */
+  /* deepseek_v2 / v3 MLA sizes (fwd_mla.c); mla_rope 0 = not MLA. head_dim is then
+   * max(nope + rope, v): q / k / v heads are laid out zero-padded to it */
+  int64_t mla_nope, mla_rope, mla_v, mla_q_rank, mla_kv_rank;
+  int mla_interleave;    /* rope_interleave: the rotary dims come as pairs (2i, 2i + 1) */
+  int64_t mla_scratch;   /* floats per position of the pass's mla buffer */
+  int64_t ds_first_moe;  /* deepseek: first_k_dense_replace (layers from it are MoE) */
+  int64_t ds_groups, ds_topk_groups; /* n_group, topk_group */
+  float ds_scale;        /* routed_scaling_factor */
+  int ds_v2;             /* deepseek_v2: softmax routing (greedy, or group-limited by each
+                            group's best score when ds_groups > 1), complex-pair RoPE, no
+                            mscale in the scores' scale */
   int gemma3;            /* gemma3_text, or gemma3's text model: the gemma3 pieces */
   int lm_wrap;           /* gemma3: language_model, around the backbone and lm_head; -1 */
   /* per-family scalars (1 / 0 = the llama arithmetic) */
@@ -173,6 +206,9 @@ struct ls_fwd {
   float *nrm;            /* [S, H] normed input of attention */
   float *nrm2;           /* [S, H] normed input of the MLP */
   float *qkv;            /* [S, (n_heads + 2 n_kv) head_dim] projections (fused or not) */
+  float *qkv_raw;        /* [S, 3 n_heads head_dim] gpt_neox query_key_value output, per head
+                            [q k v], before the split into qkv; NULL for other families */
+  float *mla;            /* [S, e->mla_scratch] deepseek: the projections of fwd_mla.c; NULL */
   float *att;            /* [S, n_heads head_dim] attention output before o_proj */
   float *probs;          /* [n_heads, S, T] */
   float *ao;             /* [S, H] attention block output */
@@ -200,6 +236,25 @@ const struct ls_tensor *ls__stored(const ls_model *m, const void *tfile, const c
 /* memcheck.c: LS_ENOMEM with the figures and the ways out when the weights (tfile: stored
  * in that ls_tfile; NULL: random in the config's torch_dtype) exceed MemAvailable. */
 int ls__engine_mem_check(const ls_model *m, const void *tfile, ls_diag *d);
+/* fwd_parallel.c: one layer of gpt_neox or phi (b: its module name), and the split of a
+ * per-head [q k v] row into q | k | v */
+int ls__plan_parallel_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *d);
+/* fwd_mla.c: deepseek_v2 / v3 sizes, scale and rotary dims (after plan_rope), one layer, and the
+ * attention block of an MLA layer (in -> out [S, H], with its module events) */
+int ls__plan_mla(ls_engine *e, ls_diag *d);
+int ls__plan_mla_layer(ls_engine *e, int64_t l, ls__layer *L, const char *b, ls_diag *d);
+/* deepseek_v2 / v3 routing of one token: router logits[E] -> routing[E] (0 where unselected) */
+void ls__ds_route(const ls_engine *e, const ls__layer *L, const float *logits, float *routing);
+/* fwd_decoder.c: binds b.blk.gate (router) and the experts b.blk.experts.N.{wg, wd, wu}
+ * (gate [moe_inter, H], down [H, moe_inter], up) of a MoE layer */
+int ls__plan_experts(ls_engine *e, ls__layer *L, const char *b, const char *blk, const char *wg,
+                     const char *wd, const char *wu, ls_diag *d);
+int ls__fwd_mla_attn(ls_fwd *f, const ls__layer *L, const float *in, float *out);
+/* fwd_decoder.c: with a KV cache (f->kv), appends layer l's keys / values of this pass
+ * (positions pos0..) and points *k / *v at the cache's rows 0..T-1 (strides *ks = *vs = the
+ * cache's width, n_kv head_dim) */
+void ls__fw_kv_append(ls_fwd *f, int64_t l, float **k, float **v, int64_t *ks, int64_t *vs);
+void ls__qkv_split_heads(const float *raw, int64_t S, int64_t heads, int64_t head_dim, float *qkv);
 
 /* engine.c: the lookups and bindings the plans use */
 /* Finds a module index (-1 when absent) by printf-style name. */

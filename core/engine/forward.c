@@ -52,6 +52,11 @@ static void fill_params(ls_fwd *f, ls_fwd_event *ev) {
     p->data = b->mat.data;
     p->ndim = t->ndim;
     memcpy(p->shape, t->shape, sizeof p->shape);
+    if (b->mat.type == LS_OPS_MXFP4) { /* the blocks as stored, u8 [E, out, in / 32, 16] */
+      const int64_t shp[4] = {t->shape[0], t->shape[2], t->shape[1] / 32, 16};
+      p->ndim = 4;
+      memcpy(p->shape, shp, sizeof shp);
+    }
   }
 }
 
@@ -389,6 +394,8 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
     }
   }
   if (e->has_qk_norm) f->qk = fbuf(S, (e->n_heads + e->n_kv) * D, &fb);
+  if (e->has_qkv_per_head) f->qkv_raw = fbuf(S, 3 * e->n_heads * D, &fb);
+  if (e->mla_rope > 0) f->mla = fbuf(S, e->mla_scratch, &fb);
   if (e->n_experts > 0) {
     f->router = fbuf(S, e->n_experts, &fb);
     f->routing = fbuf(S, e->n_experts, &fb);
@@ -429,7 +436,7 @@ void ls_fwd_free(ls_fwd *f) {
   pthread_cond_destroy(&f->cv);
   float *bufs[] = {f->x, f->x2, f->h, f->nrm, f->nrm2, f->aux, f->qkv, f->att, f->ao, f->fo,
                    f->ff1, f->ff2, f->probs, f->cos_t, f->sin_t, f->cos_l, f->sin_l, f->qk,
-                   f->router, f->routing,
+                   f->qkv_raw, f->mla, f->router, f->routing,
                    f->ex_in, f->ex_out, f->logits};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ls_free(bufs[i]);
   ls_free(f->tokens);

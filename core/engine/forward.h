@@ -96,7 +96,8 @@ typedef struct ls_fwd_tensor {
   ls_dtype dtype;     /* core/tensor dtype: LS_DT_F32 for every activation; parameters
                          keep their stored encoding (LS_DT_BF16, LS_DT_Q8_0, ...) */
   const void *data;   /* borrowed; [shape] row-major in `dtype` (GGUF q/k projections:
-                         rows in llama.cpp's stored order, see core/tensor/tensor.h) */
+                         rows in llama.cpp's stored order, see core/tensor/tensor.h; gpt_oss
+                         MXFP4 experts: the *_blocks tensor, LS_DT_U8 [E, out, in / 32, 16]) */
   int ndim;           /* 1..4 */
   int64_t shape[4];   /* activations carry the batch dim: [1, S, hidden] */
 } ls_fwd_tensor;

@@ -13,10 +13,14 @@
  * and post norms around both sublayers, query_pre_attn_scalar, soft-capped scores and
  * logits, alternating sliding windows) and gemma3_text (gemma2's layer with per-head q/k
  * norms, the embedding scale inside embed_tokens, and a local RoPE base on its sliding
- * layers). Each follows the upstream modeling_<family>.py forward; the events are emitted
- * in upstream module-call order, so a hook sees what a PyTorch forward hook on the same
- * module would (gemma3's q_norm / k_norm: the same values in [S, heads, head_dim] order,
- * where upstream's tensor is [heads, S, head_dim]).
+ * layers). gpt_neox and phi (a parallel block: the MLP reads the layer input, not the
+ * attention's residual) are planned by fwd_parallel.c and run by this pass; deepseek_v2 /
+ * v3's layers are planned by fwd_mla.c, which also runs their multi-head latent attention and
+ * routes their MoE blocks (run by moe_block below). Each follows the upstream
+ * modeling_<family>.py forward; the events are emitted in upstream module-call order, so a
+ * hook sees what a PyTorch forward hook on the same module would (gemma3's q_norm / k_norm,
+ * phi's q_layernorm / k_layernorm: the same values in [S, heads, head_dim] order, where
+ * upstream's tensor is [heads, S, head_dim]).
  *
  * Buffers are the pass's (engine_int.h); the residual stream ping-pongs between x and x2 so
  * a layer's input is still intact when its exit event shows it. */
@@ -71,6 +75,7 @@ static int plan_qk_norms(ls_engine *e, ls__layer *L, const char *b, ls_diag *d) 
   const ls__wb *qw = ls__wb_find(e, n);
   if (!qw) return LS_OK;
   L->qk_per_head = qw->ndim == 1 && qw->shape[0] == D;
+  L->qk_late = e->gemma3;
   e->has_qk_norm = 1;
   snprintf(n, sizeof n, "%s.self_attn.q_norm", b);
   int rc = ls__norm_bind(e, &L->qn, n, L->qk_per_head ? D : nh * D, 1, d);
@@ -95,13 +100,15 @@ static int plan_shared_expert(ls_engine *e, ls__layer *L, const char *b, ls_diag
   return rc ? rc : ls__lin_bind(e, &L->sh_g, n, 1, H, 1, 1, d);
 }
 
-/* A [rows, cols] view of item x of a stacked [n, rows, cols] parameter w; cols must be
- * whole blocks of its encoding (checked by plan_oss_layer). */
+/* A [rows, cols] view of item x of a stacked [n, rows, cols] parameter w ([cols, rows] when
+ * stored transposed: MXFP4 experts, multiplied with nk = w->transposed); cols must be whole
+ * blocks of its encoding (checked by plan_oss_layer). */
 static ls_ops_mat stacked_item(const ls__wb *w, int64_t x) {
   ls_ops_mat v = w->mat;
-  v.rows = w->shape[1];
-  v.cols = w->shape[2];
+  v.rows = w->shape[w->transposed ? 2 : 1];
+  v.cols = w->shape[w->transposed ? 1 : 2];
   v.data = (const char *)w->mat.data + (size_t)x * (size_t)v.rows * ls_ops_mat_row_bytes(&v);
+  if (v.scales) v.scales += (size_t)x * (size_t)v.rows * (size_t)(v.cols / 32);
   return v;
 }
 
@@ -146,6 +153,31 @@ static int plan_oss_layer(ls_engine *e, ls__layer *L, const char *b, ls_diag *d)
     ls_ops_mat_row(&w[3]->mat, x, 0, H, L->oss_bias + E * 2 * I + x * H);
   }
   return LS_OK;
+}
+
+int ls__plan_experts(ls_engine *e, ls__layer *L, const char *b, const char *blk, const char *wg,
+                     const char *wd, const char *wu, ls_diag *d) {
+  const int64_t H = e->H, EI = e->moe_inter;
+  char n[600];
+  L->moe = ls__mod(e, "%s.%s", b, blk);
+  L->experts_list = ls__mod(e, "%s.%s.experts", b, blk);
+  L->mlp = -1;
+  snprintf(n, sizeof n, "%s.%s.gate", b, blk);
+  int rc = ls__lin_bind(e, &L->router, n, 1, H, e->n_experts, 1, d);
+  if (rc) return rc;
+  L->experts = ls_calloc((size_t)e->n_experts, sizeof *L->experts);
+  if (!L->experts) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  for (int64_t x = 0; x < e->n_experts && !rc; x++) {
+    ls__expert *X = &L->experts[x];
+    X->mod = ls__mod(e, "%s.%s.experts.%lld", b, blk, (long long)x);
+    snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wg);
+    rc = ls__lin_bind(e, &X->w1, n, 1, H, EI, 1, d);
+    snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wd);
+    rc = rc ? rc : ls__lin_bind(e, &X->w2, n, 1, EI, H, 1, d);
+    snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wu);
+    rc = rc ? rc : ls__lin_bind(e, &X->w3, n, 1, H, EI, 1, d);
+  }
+  return rc;
 }
 
 /* A config value by its text model's name: gemma3 (multimodal) nests them in text_config. */
@@ -212,6 +244,10 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
     return rc;
   }
   snprintf(b, sizeof b, "%slayers.%lld", pre, (long long)l);
+  if (m->family == LS_MODEL_FAMILY_GPT_NEOX || m->family == LS_MODEL_FAMILY_PHI)
+    return ls__plan_parallel_layer(e, L, b, d);
+  if (m->family == LS_MODEL_FAMILY_DEEPSEEK_V2 || m->family == LS_MODEL_FAMILY_DEEPSEEK_V3)
+    return ls__plan_mla_layer(e, l, L, b, d);
   L->mod = ls__mod(e, "%s", b);
   L->attn = ls__mod(e, "%s.self_attn", b);
   char n[600];
@@ -245,24 +281,7 @@ static int plan_layer(ls_engine *e, int64_t l, const char *pre, ls_diag *d) {
     char gw[620];
     snprintf(gw, sizeof gw, "%s.weight", n);
     if (mx || ls__wb_find(e, gw)) {
-      const int64_t EI = e->moe_inter;
-      L->moe = ls__mod(e, "%s.%s", b, blk);
-      L->experts_list = ls__mod(e, "%s.%s.experts", b, blk);
-      L->mlp = -1;
-      rc = ls__lin_bind(e, &L->router, n, 1, H, e->n_experts, 1, d);
-      if (rc) return rc;
-      L->experts = ls_calloc((size_t)e->n_experts, sizeof *L->experts);
-      if (!L->experts) return ls_diag_set(d, LS_ENOMEM, "out of memory");
-      for (int64_t x = 0; x < e->n_experts && !rc; x++) {
-        ls__expert *X = &L->experts[x];
-        X->mod = ls__mod(e, "%s.%s.experts.%lld", b, blk, (long long)x);
-        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wg);
-        rc = ls__lin_bind(e, &X->w1, n, 1, H, EI, 1, d);
-        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wd);
-        rc = rc ? rc : ls__lin_bind(e, &X->w2, n, 1, EI, H, 1, d);
-        snprintf(n, sizeof n, "%s.%s.experts.%lld.%s", b, blk, (long long)x, wu);
-        rc = rc ? rc : ls__lin_bind(e, &X->w3, n, 1, H, EI, 1, d);
-      }
+      rc = ls__plan_experts(e, L, b, blk, wg, wd, wu, d);
       return rc ? rc : plan_shared_expert(e, L, b, d);
     }
   }
@@ -433,14 +452,21 @@ int ls__engine_plan_decoder(ls_engine *e, ls_diag *d) {
       return rc ? rc : ls_diag_set(d, LS_EUNSUPPORTED, "no %swpe.weight [n_positions, n_embd]", pre);
     e->max_pos = e->pos_emb->shape[0];
   } else {
-    snprintf(n, sizeof n, "%sembed_tokens.weight", pre);
+    /* upstream names: gpt_neox embed_in, final_layer_norm, embed_out; phi final_layernorm */
+    int neox = m->family == LS_MODEL_FAMILY_GPT_NEOX;
+    const char *emb = neox ? "embed_in" : "embed_tokens";
+    const char *fin = neox ? "final_layer_norm" : m->family == LS_MODEL_FAMILY_PHI ? "final_layernorm" : "norm";
+    if (neox) head = "embed_out";
+    snprintf(n, sizeof n, "%s%s.weight", pre, emb);
     e->tok_emb = ls__wb_find(e, n);
-    e->tok_emb_mod = ls__mod(e, "%sembed_tokens", pre);
+    e->tok_emb_mod = ls__mod(e, "%s%s", pre, emb);
     e->pos_emb_mod = -1;
     e->layers_list = ls__mod(e, "%slayers", pre);
-    snprintf(n, sizeof n, "%snorm", pre);
+    snprintf(n, sizeof n, "%s%s", pre, fin);
     rc = ls__norm_bind(e, &e->final_norm, n, e->H, 1, d);
     if (!rc) rc = plan_rope(e, d);
+    if (!rc && (m->family == LS_MODEL_FAMILY_DEEPSEEK_V2 || m->family == LS_MODEL_FAMILY_DEEPSEEK_V3))
+      rc = ls__plan_mla(e, d);
     if (!rc && e->gemma3) {
       /* Gemma3RotaryEmbedding of the sliding layers: base rope_local_base_freq, and
        * rope_scaling applies to the global layers only */
@@ -515,7 +541,8 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   int64_t sel[256]; /* [K] selected experts */
   float w[256];     /* [K] their probabilities */
   memset(f->routing, 0, (size_t)(S * E) * sizeof(float));
-  for (int64_t s = 0; s < S; s++) {
+  for (int64_t s = 0; s < S && L->ds_route; s++) ls__ds_route(e, L, f->router + s * E, f->routing + s * E);
+  for (int64_t s = 0; s < S && !L->ds_route; s++) {
     memcpy(probs, f->router + s * E, (size_t)E * sizeof(float));
     ls_ops_softmax(probs, 1, E);
     ls_ops_topk(probs, E, (int)K, sel, w);
@@ -543,8 +570,12 @@ static int moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   }
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   TRY(ls__fw_exit(f, L->experts_list, &tl, 1, &tout, 1, NULL, 0));
-  if (L->shared_mod >= 0) { /* qwen2_moe: + sigmoid(shared_expert_gate(x)) * shared_expert(x) */
+  if (L->shared_mod >= 0) { /* qwen2_moe: + sigmoid(shared_expert_gate(x)) * shared_expert(x);
+                              deepseek_v3: + shared_experts(x) */
     TRY(gated_mlp(f, L->shared_mod, &L->sh_gate, &L->sh_up, &L->sh_down, e->shared_inter, in, f->aux));
+    if (!L->sh_g.w) ls_ops_add(out, f->aux, S * H);
+  }
+  if (L->shared_mod >= 0 && L->sh_g.w) {
     TRY(ls__fw_linear(f, &L->sh_g, in, S, f->ex_out));
     for (int64_t s = 0; s < S; s++) {
       float g = 1.0f / (1.0f + expf(-f->ex_out[s]));
@@ -584,7 +615,7 @@ static int oss_moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *
     int64_t n = expert_gather(f, x, in);
     if (n == 0) continue;
     ls_ops_mat gu = stacked_item(L->gate_up, x), dn = stacked_item(L->down, x);
-    if (ls_ops_matmul(e->pool, f->ff1, f->ex_in, n, &gu, 0, L->oss_bias + x * 2 * I))
+    if (ls_ops_matmul(e->pool, f->ff1, f->ex_in, n, &gu, L->gate_up->transposed, L->oss_bias + x * 2 * I))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->gate_up->name);
     for (int64_t r = 0; r < n * I; r++) {
       float g = f->ff1[2 * r], u = f->ff1[2 * r + 1];
@@ -592,7 +623,7 @@ static int oss_moe_block(ls_fwd *f, const ls__layer *L, const float *in, float *
       u = u > lim ? lim : u < -lim ? -lim : u;
       f->ff2[r] = (u + 1.0f) * (g / (1.0f + expf(-g * alpha)));
     }
-    if (ls_ops_matmul(e->pool, f->ex_out, f->ff2, n, &dn, 0, L->oss_bias + E * 2 * I + x * H))
+    if (ls_ops_matmul(e->pool, f->ex_out, f->ff2, n, &dn, L->down->transposed, L->oss_bias + E * 2 * I + x * H))
       return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for a weight panel of %s", L->down->name);
     expert_scatter(f, x, n, out);
   }
@@ -608,7 +639,7 @@ static int mlp_block(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   if (e->arch != LS__ARCH_GPT2 && L->up.w) return gated_mlp(f, L->mlp, &L->fc1, &L->up, &L->fc2, I, in, out);
   ls_fwd_tensor tin = ls__act("input", in, S, H);
   TRY(ls__fw_enter(f, L->mlp, &tin, 1));
-  if (e->arch == LS__ARCH_GPT2) {
+  if (e->arch == LS__ARCH_GPT2 || L->mlp_plain) {
     TRY(ls__fw_linear(f, &L->fc1, in, S, f->ff1));
     ls_ops_act_apply(e->pool, e->act, f->ff1, f->ff1, S * I);
     TRY(ls__fw_linear(f, &L->fc2, f->ff1, S, out));
@@ -640,14 +671,17 @@ static int qk_norm(ls_fwd *f, const ls__layer *L, const ls__norm *n, int64_t hea
   }
   TRY(ls__fw_enter(f, n->mod, &in, 1));
   int64_t rows = L->qk_per_head ? S * heads : S, dim = L->qk_per_head ? D : heads * D;
-  ls_ops_rmsnorm(e->pool, y, x, rows, dim, n->w,
-                 e->m->sem.norm == LS_MODEL_NORM_RMS_PLUS1 ? 1.0f : 0.0f, (float)e->m->sem.norm_eps);
+  if (e->m->sem.norm == LS_MODEL_NORM_LAYER) /* phi's q_layernorm / k_layernorm */
+    ls_ops_layernorm(e->pool, y, x, rows, dim, n->w, n->b, (float)e->m->sem.norm_eps);
+  else
+    ls_ops_rmsnorm(e->pool, y, x, rows, dim, n->w,
+                   e->m->sem.norm == LS_MODEL_NORM_RMS_PLUS1 ? 1.0f : 0.0f, (float)e->m->sem.norm_eps);
   return ls__fw_exit(f, n->mod, &in, 1, &out, 1, NULL, 0);
 }
 
 /* KV cache: copies this pass's keys and values (after RoPE) of layer l to the cache's rows
  * pos0..T-1 and points k / v at the cache's rows 0..T-1, so attention sees every position. */
-static void kv_append(ls_fwd *f, int64_t l, float **k, float **v, int64_t *ks, int64_t *vs) {
+void ls__fw_kv_append(ls_fwd *f, int64_t l, float **k, float **v, int64_t *ks, int64_t *vs) {
   ls_kv *kv = f->kv;
   const int64_t W = kv->width;
   float *kc = kv->k + l * kv->cap * W, *vc = kv->v + l * kv->cap * W; /* [cap, W] */
@@ -667,8 +701,9 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
   TRY(ls__fw_enter(f, L->attn, &tin, 1));
   float *q, *k, *v;
   int64_t qs, ks, vs;
-  if (L->qkv.w) { /* fused: q | k | v along the row */
-    TRY(ls__fw_linear(f, &L->qkv, in, S, f->qkv));
+  if (L->qkv.w) { /* fused: q | k | v along the row (gpt_neox: per head, split here) */
+    TRY(ls__fw_linear(f, &L->qkv, in, S, L->qkv_per_head ? f->qkv_raw : f->qkv));
+    if (L->qkv_per_head) ls__qkv_split_heads(f->qkv_raw, S, nh, D, f->qkv);
     int64_t w = (nh + 2 * nkv) * D;
     q = f->qkv;
     k = q + nh * D;
@@ -682,8 +717,9 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     ks = vs = nkv * D;
     float *qn = f->qk, *kn = f->qk + S * nh * D; /* [S, nh D], [S, nkv D] */
     /* in upstream call order: qwen3 and olmo2 norm each projection as it comes
-     * (q_norm(q_proj(x)), k_norm(k_proj(x)), v_proj(x)); gemma3 projects all three first */
-    int late = e->gemma3;
+     * (q_norm(q_proj(x)), k_norm(k_proj(x)), v_proj(x)); gemma3 and phi project all three
+     * first */
+    int late = L->qk_late;
     TRY(ls__fw_linear(f, &L->q, in, S, q));
     if (!late) TRY(qk_norm(f, L, &L->qn, nh, q, qn));
     TRY(ls__fw_linear(f, &L->k, in, S, k));
@@ -711,7 +747,7 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     ls_ops_rope_apply(q, S, nh, D, qs, e->rope.rot_dim, ct + f->pos0 * half, st + f->pos0 * half);
     ls_ops_rope_apply(k, S, nkv, D, ks, e->rope.rot_dim, ct + f->pos0 * half, st + f->pos0 * half);
   }
-  if (f->kv) kv_append(f, L - e->layer, &k, &v, &ks, &vs);
+  if (f->kv) ls__fw_kv_append(f, L - e->layer, &k, &v, &ks, &vs);
   ls_ops_attn a = {.S = S, .T = f->T, .q0 = f->pos0, .n_heads = nh, .n_kv = nkv, .head_dim = D,
                    .q_stride = qs, .k_stride = ks, .v_stride = vs, .scale = e->attn_scale,
                    .causal = 1, .window = L->window, .key_mask = NULL,
@@ -768,14 +804,16 @@ int ls__fwd_decoder(ls_fwd *f) {
     TRY(ls__fw_enter(f, L->mod, &tin, 1));
     /* h = x + post(attn(pre(x))) * resid_mul; x2 = h + post(mlp(pre(h))) * resid_mul, each
      * pre / post norm present or not as the plan found them (plan_layer_norms) */
-    const float *ain = L->n1.w ? f->nrm : x, *min = L->n2.w ? f->nrm2 : f->h;
+    const float *ain = L->n1.w ? f->nrm : x;
+    const float *min = L->n2.w ? f->nrm2 : L->parallel ? f->nrm : f->h;
     float *ao = L->pn1.w ? f->nrm : f->ao, *fo = L->pn2.w ? f->nrm : f->fo;
     if (L->n1.w) TRY(ls__fw_norm(f, &L->n1, nk, x, f->nrm, S, H, eps));
-    TRY(attn_block(f, L, ain, f->ao));
+    TRY(L->mla ? ls__fwd_mla_attn(f, L, ain, f->ao) : attn_block(f, L, ain, f->ao));
     if (L->pn1.w) TRY(ls__fw_norm(f, &L->pn1, nk, f->ao, ao, S, H, eps));
     if (e->resid_mul != 1.0f) ls_ops_scale(ao, e->resid_mul, S * H);
     ls_ops_add2(e->pool, f->h, x, ao, S * H);
-    if (L->n2.w) TRY(ls__fw_norm(f, &L->n2, nk, f->h, f->nrm2, S, H, eps));
+    /* parallel (gpt_neox, phi): the MLP's norm reads x; x2 = (x + attn) + mlp as below */
+    if (L->n2.w) TRY(ls__fw_norm(f, &L->n2, nk, L->parallel ? x : f->h, f->nrm2, S, H, eps));
     if (L->gate_up) TRY(oss_moe_block(f, L, min, f->fo));
     else if (L->experts) TRY(moe_block(f, L, min, f->fo));
     else TRY(mlp_block(f, L, min, f->fo));

@@ -23,7 +23,7 @@
 /* ---- encodings ----------------------------------------------------------------------- */
 
 static const char *const k_wtype_names[LS_OPS_WTYPE_COUNT] = {"f32", "f16", "bf16", "q8_0",
-                                                              "q4_0", "ext"};
+                                                              "q4_0", "ext", "mxfp4"};
 
 const char *ls_ops_mat_type_name(const ls_ops_mat *m) {
   if (m->type == LS_OPS_EXT) return ls_dtype_name((ls_dtype)m->ext);
@@ -33,7 +33,7 @@ const char *ls_ops_mat_type_name(const ls_ops_mat *m) {
 int ls_ops_mat_block_elems(const ls_ops_mat *m) {
   switch (m->type) {
   case LS_OPS_F32: case LS_OPS_F16: case LS_OPS_BF16: return 1;
-  case LS_OPS_Q8_0: case LS_OPS_Q4_0: return 32;
+  case LS_OPS_Q8_0: case LS_OPS_Q4_0: case LS_OPS_MXFP4: return 32;
   case LS_OPS_EXT: return m->ext >= 0 && m->ext < LS_DT_COUNT ? ls_dtype_block_elems((ls_dtype)m->ext) : 0;
   default: return 0;
   }
@@ -46,6 +46,7 @@ int ls_ops_mat_block_bytes(const ls_ops_mat *m) {
   case LS_OPS_BF16: return 2;
   case LS_OPS_Q8_0: return 34;
   case LS_OPS_Q4_0: return 18;
+  case LS_OPS_MXFP4: return 16;
   case LS_OPS_EXT: return m->ext >= 0 && m->ext < LS_DT_COUNT ? ls_dtype_block_bytes((ls_dtype)m->ext) : 0;
   default: return 0;
   }
@@ -114,6 +115,23 @@ int64_t ls_ops_mat_stored_row(const ls_ops_mat *m, int64_t row) {
   return row;
 }
 
+/* e2m1 code -> value (OCP MX spec; transformers integrations/mxfp4.py FP4_VALUES) */
+static const float k_e2m1[16] = {0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
+                                 -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+
+/* n (whole blocks) values of mxfp4 blocks b with exponents sc into out. */
+static void dec_mxfp4(float *out, const uint8_t *b, const uint8_t *sc, int64_t n) {
+  for (int64_t k = 0; k < n / 32; k++) {
+    const float s = ldexpf(1.0f, (int)sc[k] - 127);
+    const uint8_t *q = b + k * 16;
+    float *o = out + k * 32;
+    for (int j = 0; j < 16; j++) {
+      o[2 * j] = k_e2m1[q[j] & 15] * s;
+      o[2 * j + 1] = k_e2m1[q[j] >> 4] * s;
+    }
+  }
+}
+
 void ls_ops_mat_row(const ls_ops_mat *m, int64_t row, int64_t col0, int64_t n, float *out) {
   size_t rb = ls_ops_mat_row_bytes(m);
   row = ls_ops_mat_stored_row(m, row);
@@ -124,6 +142,9 @@ void ls_ops_mat_row(const ls_ops_mat *m, int64_t row, int64_t col0, int64_t n, f
   case LS_OPS_BF16: ls__dec_bf16(out, (const uint16_t *)r + col0, n); break;
   case LS_OPS_Q8_0: ls__dec_q8_0(out, r + (col0 / 32) * 34, n); break;
   case LS_OPS_Q4_0: ls__dec_q4_0(out, r + (col0 / 32) * 18, n); break;
+  case LS_OPS_MXFP4:
+    dec_mxfp4(out, r + (col0 / 32) * 16, m->scales + (size_t)row * (size_t)(m->cols / 32) + col0 / 32, n);
+    break;
   case LS_OPS_EXT: {
     int be = ls_ops_mat_block_elems(m), bb = ls_ops_mat_block_bytes(m);
     if (n % be == 0) {

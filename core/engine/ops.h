@@ -25,6 +25,9 @@ typedef enum ls_ops_wtype {
   LS_OPS_Q4_0, /* GGUF: blocks of 32: f16 scale d, 16 bytes of nibbles; x = d * (q - 8) */
   LS_OPS_EXT,  /* any other core/tensor dtype (Q4_1, Q5_*, Q4_K, Q6_K, f64, ...): decoded by
                   ls_dtype_to_f32, slower but complete */
+  LS_OPS_MXFP4, /* OCP microscaling FP4 (gpt-oss experts): blocks of 32 e2m1 values, 16
+                   bytes, two a byte, low nibble first; each block's e8m0 exponent s is in a
+                   separate array (ls_ops_mat.scales); x = e2m1 * 2^(s - 127) */
   LS_OPS_WTYPE_COUNT
 } ls_ops_wtype;
 
@@ -34,6 +37,8 @@ typedef struct ls_ops_mat {
   int type;          /* ls_ops_wtype */
   int ext;           /* LS_OPS_EXT only: the core/tensor ls_dtype */
   const void *data;  /* [rows, row_bytes] */
+  const uint8_t *scales; /* LS_OPS_MXFP4 only: [rows, cols / 32] block exponents (borrowed,
+                            like data); NULL for other encodings */
   int64_t rows, cols;
   int rowmap_heads;  /* > 0: rows are stored in llama.cpp's interleaved-rotary order for
                         this many heads (GGUF q/k projections); upstream row
@@ -46,7 +51,8 @@ typedef struct ls_ops_mat {
 /* "f32", "bf16", "q8_0", ... (for EXT: the core/tensor name). */
 const char *ls_ops_mat_type_name(const ls_ops_mat *m);
 /* Elements and bytes per block of the matrix's encoding (1 and 4 for f32, 32 and 34 for
- * q8_0, 256 and 210 for q6_k); 0 for an unknown encoding. */
+ * q8_0, 256 and 210 for q6_k, 32 and 16 for mxfp4: its scales are not in the row); 0 for an
+ * unknown encoding. */
 int ls_ops_mat_block_elems(const ls_ops_mat *m);
 int ls_ops_mat_block_bytes(const ls_ops_mat *m);
 /* Bytes of one row; 0 if cols is not a whole number of blocks or the size overflows. */

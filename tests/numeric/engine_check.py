@@ -40,15 +40,27 @@ def encode(t, dtype):
     raise ValueError(dtype)
 
 
-def write_model(d, cfg, model, w, wdtype="F32"):
+def write_model(d, cfg, model, w, wdtype="F32", packed=None):
     """Writes cfg as d/config.json and the weights w in wdtype as d/model.safetensors, and
-    loads the stored (rounded) values into model. Returns (config path, weights path)."""
+    loads the stored (rounded) values into model. packed: name -> (dict stored name ->
+    (dtype, numpy array), float tensor they decode to): weights written in their own
+    encoding instead (gpt-oss's MXFP4 experts), the reference loading the decoded values.
+    Returns (config path, weights path)."""
+    packed = packed or {}
     cpath = os.path.join(d, "config.json")
     with open(cpath, "w") as f:
         json.dump(cfg, f)
     wpath = os.path.join(d, "model.safetensors")
-    R.write_safetensors(wpath, {k: encode(v, wdtype) for k, v in w.items()})
-    R.load_weights(model, R.read_safetensors(wpath))  # the rounded values both sides use
+    enc = {}
+    for k, v in w.items():
+        enc.update(packed[k][0] if k in packed else {k: encode(v, wdtype)})
+    R.write_safetensors(wpath, enc)
+    stored = R.read_safetensors(wpath)  # the rounded values both sides use
+    for k, (parts, deq) in packed.items():
+        for p in parts:
+            del stored[p]
+        stored[k] = deq
+    R.load_weights(model, stored)
     return cpath, wpath
 
 
@@ -90,19 +102,20 @@ def compare(name, eng, ref, rtol=1e-4, skip=()):
 
 
 def check_case(name, cfg, tokens, wdtype="F32", seed=0, std=0.08, rtol=1e-4, kw=None, extra=(),
-               skip=(), mutate=None, layout=None):
+               skip=(), mutate=None, layout=None, pack=None):
     """Runs one model both ways and compares. mutate(weights) may edit the float weights
     before they are stored. layout(name, tensor) may return a reference output in the
     engine's element order where upstream's differs only by a transpose (gemma3's per-head
     q_norm / k_norm outputs are [B, heads, S, head_dim], the engine's [B, S, heads,
-    head_dim]). Returns the engine's dump."""
+    head_dim]). pack(weights) may return write_model's `packed` (weights stored in another
+    encoding). Returns the engine's dump."""
     kw = kw or {}
     model = R.build(cfg)
     w = R.random_weights(model, seed, std=std)
     if mutate:
         mutate(w)
     with tempfile.TemporaryDirectory() as d:
-        cpath, wpath = write_model(d, cfg, model, w, wdtype)
+        cpath, wpath = write_model(d, cfg, model, w, wdtype, pack(w) if pack else None)
         dump = os.path.join(d, "dump.safetensors")
         run_engine(cpath, wpath, tokens, dump, extra)
         eng = R.read_safetensors(dump)
@@ -126,6 +139,30 @@ def check_case(name, cfg, tokens, wdtype="F32", seed=0, std=0.08, rtol=1e-4, kw=
     if n < 5:
         die("%s: only %d tensors compared" % (name, n))
     return eng
+
+
+def expect_refusal(name, cfg, tensors, words):
+    """Writes cfg and tensors (name -> (safetensors dtype, numpy array)) and requires
+    `layerscope run` to fail with a message containing every one of words."""
+    with tempfile.TemporaryDirectory() as d:
+        cpath, wpath = os.path.join(d, "config.json"), os.path.join(d, "model.safetensors")
+        with open(cpath, "w") as f:
+            json.dump(cfg, f)
+        R.write_safetensors(wpath, tensors)
+        p = subprocess.run([EXE, "run", cpath, "--weights", wpath, "--tokens", "1,2,3"],
+                           capture_output=True, text=True, timeout=120)
+    if p.returncode == 0 or not all(w in p.stderr for w in words):
+        die("%s: expected a refusal naming %s, got rc %d: %s" % (name, words, p.returncode, p.stderr))
+    print("  %s: refused (%s)" % (name, p.stderr.strip().splitlines()[-1][:100]))
+
+
+def heads_major_to_seq_major(*suffixes):
+    """A check_case layout for per-head norms that upstream runs on [B, heads, S, head_dim]
+    (gemma3's q_norm / k_norm, phi's q_layernorm / k_layernorm), where the engine's order is
+    [B, S, heads, head_dim]: the same values, transposed."""
+    def layout(name, t):
+        return t.transpose(1, 2).contiguous() if name.endswith(suffixes) else t
+    return layout
 
 
 def tokens_for(vocab, n, seed):

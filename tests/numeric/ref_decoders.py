@@ -509,6 +509,18 @@ class Gemma3ForConditionalGeneration(nn.Module):
         return self.language_model(ids)
 
 
+def gpt_oss_test_weights(w, seed):
+    """Edits random gpt_oss weights w so that a test sees what matters: sinks drawn N(0, 1)
+    (a visible share of each softmax) and gate_up_proj scaled up so that the SwiGLU clamp
+    at 7 bites."""
+    g = torch.Generator().manual_seed(seed)
+    for k in list(w):
+        if k.endswith(".sinks"):
+            w[k] = torch.randn(w[k].shape, generator=g)
+        elif k.endswith("experts.gate_up_proj"):
+            w[k] = w[k] * 30.0
+
+
 def build(cfg):
     """config dict (model_type one of DEFAULTS, or gemma3) -> reference model, not yet in
     eval mode."""

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 # ---------------------------------------------------------------- safetensors I/O --------
 
 _ST_DTYPES = {"F32": (np.float32, 4), "F16": (np.float16, 2), "BF16": (np.uint16, 2),
-              "I32": (np.int32, 4), "I64": (np.int64, 8)}
+              "I32": (np.int32, 4), "I64": (np.int64, 8), "U8": (np.uint8, 1)}
 
 
 def to_bf16_bits(t):
@@ -91,6 +91,48 @@ def read_safetensors(path):
             t = torch.from_numpy(arr.astype(np.float32) if npdt != np.float32 else arr.copy())
         out[name] = t.clone()
     return out
+
+# ---------------------------------------------------------------- MXFP4 (gpt-oss) --------
+
+# transformers integrations/mxfp4.py FP4_VALUES: e2m1 code -> value
+FP4_VALUES = [+0.0, +0.5, +1.0, +1.5, +2.0, +3.0, +4.0, +6.0,
+              -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0]
+
+
+def convert_moe_packed_tensors(blocks, scales):
+    """transformers integrations/mxfp4.py convert_moe_packed_tensors (in fp32, one chunk):
+    blocks u8 [E, out, G, 16], scales u8 [E, out, G] -> [E, in = 32 G, out]: low nibble the
+    even element, high nibble the odd one, times 2^(scale - 127), then transpose(1, 2)."""
+    scales = scales.to(torch.int32) - 127
+    lut = torch.tensor(FP4_VALUES, dtype=torch.float32)
+    *prefix, G, B = blocks.shape
+    rows = int(np.prod(prefix)) * G
+    blk = blocks.reshape(rows, B)
+    exp = scales.reshape(rows, 1)
+    out = torch.empty(rows, B * 2, dtype=torch.float32)
+    out[:, 0::2] = lut[(blk & 0x0F).to(torch.long)]
+    out[:, 1::2] = lut[(blk >> 4).to(torch.long)]
+    torch.ldexp(out, exp, out=out)
+    out = out.reshape(*prefix, G, B * 2).view(*prefix, G * B * 2)
+    return out.transpose(1, 2).contiguous()
+
+
+def quant_mxfp4(w):
+    """A stacked expert parameter [E, in, out] (in a multiple of 32) -> (blocks u8 [E, out,
+    in / 32, 16], scales u8 [E, out, in / 32]) as gpt-oss checkpoints store it: per 32-value
+    block along `in` the exponent s = ceil(log2(amax / 6)) + 127 (so the block fits e2m1's
+    +-6), each value the nearest e2m1 code of x / 2^(s - 127)."""
+    E, n_in, n_out = w.shape
+    t = w.detach().float().transpose(1, 2).reshape(E, n_out, n_in // 32, 32)
+    amax = t.abs().amax(dim=-1)
+    s = torch.where(amax > 0, torch.ceil(torch.log2(amax / 6.0)), torch.zeros_like(amax))
+    s = torch.clamp(s + 127, 0, 254)
+    v = t / torch.pow(2.0, s - 127)[..., None]
+    lut = torch.tensor(FP4_VALUES)
+    code = (v[..., None] - lut).abs().argmin(dim=-1).to(torch.uint8)  # [E, out, G, 32]
+    blocks = code[..., 0::2] | (code[..., 1::2] << 4)
+    return blocks.to(torch.uint8), s.to(torch.uint8)
+
 
 # ---------------------------------------------------------------- GGML quantisation ------
 
@@ -732,6 +774,12 @@ def build(cfg):
         else:
             m = BertModel(cfg, roberta=(mt == "roberta"))
             m.tied = {}
+    elif mt in ("deepseek_v2", "deepseek_v3"):
+        import ref_deepseek  # MLA and the dense layers (imports this module)
+        m = ref_deepseek.build(cfg)
+    elif mt in ("gpt_neox", "phi"):
+        import ref_parallel  # the parallel-block families (imports this module)
+        m = ref_parallel.build(cfg)
     else:
         import ref_decoders  # the newer llama-style families (imports this module)
         if mt not in ref_decoders.DEFAULTS and mt != "gemma3":

@@ -36,6 +36,7 @@ modeling_<family>.py, cited there):
 import torch
 
 import engine_check as C
+import ref_decoders
 
 C.require_exe()
 small = C.SANITIZE
@@ -124,12 +125,7 @@ gpt_oss = {"model_type": "gpt_oss", "architectures": ["GptOssForCausalLM"], "voc
 
 
 def oss_weights(w):
-    g = torch.Generator().manual_seed(35)
-    for k in list(w):
-        if k.endswith(".sinks"):
-            w[k] = torch.randn(w[k].shape, generator=g)
-        elif k.endswith("experts.gate_up_proj"):
-            w[k] = w[k] * 30.0
+    ref_decoders.gpt_oss_test_weights(w, 35)
 
 
 C.check_case("gpt_oss", gpt_oss, C.tokens_for(128, S, 15), seed=35, mutate=oss_weights)
@@ -160,14 +156,7 @@ gemma2 = {"model_type": "gemma2", "architectures": ["Gemma2ForCausalLM"], "vocab
 C.check_case("gemma2", gemma2, C.tokens_for(128, S, 10), seed=30)
 
 
-def heads_major_to_seq_major(name, t):
-    """gemma3's q_norm / k_norm run on [B, heads, S, head_dim]; the engine's order is
-    [B, S, heads, head_dim]: the same values, transposed."""
-    if name.endswith(".q_norm") or name.endswith(".k_norm"):
-        return t.transpose(1, 2).contiguous()
-    return t
-
-
+gemma3_layout = C.heads_major_to_seq_major(".q_norm", ".k_norm")
 gemma3 = {"model_type": "gemma3_text", "architectures": ["Gemma3ForCausalLM"], "vocab_size": 128,
           "hidden_size": H, "intermediate_size": 2 * H, "num_hidden_layers": 3,
           "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
@@ -175,11 +164,11 @@ gemma3 = {"model_type": "gemma3_text", "architectures": ["Gemma3ForCausalLM"], "
           "sliding_window": 4, "sliding_window_pattern": 2, "rope_theta": 1e6,
           "rope_local_base_freq": 100.0, "rope_scaling": {"rope_type": "linear", "factor": 8.0}}
 C.check_case("gemma3_text, sliding_window_pattern", gemma3, C.tokens_for(128, S, 11), seed=31,
-             layout=heads_major_to_seq_major)
+             layout=gemma3_layout)
 types3 = ["full_attention", "sliding_attention", "full_attention"]
 gemma3_lt = dict(gemma3, layer_types=types3, final_logit_softcapping=2.0)
 C.check_case("gemma3_text, layer_types, final soft-cap", gemma3_lt, C.tokens_for(128, S, 12),
-             seed=32, layout=heads_major_to_seq_major)
+             seed=32, layout=gemma3_layout)
 mm = {"model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"],
       "mm_tokens_per_image": 4,
       "text_config": {k: v for k, v in gemma3_lt.items() if k not in ("model_type", "architectures")},
@@ -188,5 +177,5 @@ mm = {"model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"
                         "vision_use_head": False}}
 mm["text_config"]["model_type"] = "gemma3_text"
 C.check_case("gemma3 (text tokens), text_config", mm, C.tokens_for(128, S, 17), seed=37,
-             layout=heads_major_to_seq_major)
+             layout=gemma3_layout)
 print("ok")

@@ -1,7 +1,8 @@
 """test_engine_generate_families.py: generation with the KV cache (core/engine/generate.c) on
 the families whose attention has more than llama's: qwen3 (q/k norms, a sliding window on some
 layers), gemma2 (soft-capped scores, alternating windows), gemma3_text (local RoPE base on the
-sliding layers), gpt_oss (attention sinks, YaRN, windows) and granite (attention multiplier).
+sliding layers), gpt_oss (attention sinks, YaRN, windows) granite (attention multiplier), gpt_neox and phi (parallel blocks, partial rotary, phi's q/k
+LayerNorms) and deepseek_v2 / v3 (MLA: the cache holds each head's expanded keys and values).
 Each cached step must give the logits that a full pass over the prompt and the tokens chosen
 so far gives for its last position, within 1e-4 of their scale: the full pass itself is held
 to PyTorch by test_engine_families.py, so a cached step that used the wrong rotary table, a
@@ -71,4 +72,24 @@ check("gpt_oss, sinks, yarn, window 3", dict(base, model_type="gpt_oss", archite
 check("granite, multipliers", dict(base, model_type="granite", architectures=["GraniteForCausalLM"],
       embedding_multiplier=12.0, attention_multiplier=0.09, residual_multiplier=0.22,
       logits_scaling=8.0), 5)
+check("gpt_neox, parallel residual, partial rotary", {"model_type": "gpt_neox",
+      "architectures": ["GPTNeoXForCausalLM"], "vocab_size": 128, "hidden_size": 64,
+      "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4, "rotary_pct": 0.25,
+      "rotary_emb_base": 10000, "max_position_embeddings": 64, "layer_norm_eps": 1e-5,
+      "hidden_act": "gelu", "use_parallel_residual": True}, 6)
+check("phi, qk_layernorm, GQA", {"model_type": "phi", "architectures": ["PhiForCausalLM"],
+      "vocab_size": 128, "hidden_size": 64, "intermediate_size": 256, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "num_key_value_heads": 2, "partial_rotary_factor": 0.5,
+      "rope_theta": 10000.0, "max_position_embeddings": 64, "layer_norm_eps": 1e-5,
+      "hidden_act": "gelu_new", "qk_layernorm": True}, 7)
+ds = {"model_type": "deepseek_v3", "architectures": ["DeepseekV3ForCausalLM"], "vocab_size": 128,
+      "hidden_size": 64, "intermediate_size": 128, "moe_intermediate_size": 32,
+      "num_hidden_layers": 3, "first_k_dense_replace": 1, "num_attention_heads": 4,
+      "num_key_value_heads": 4, "q_lora_rank": 48, "kv_lora_rank": 32, "qk_rope_head_dim": 16,
+      "qk_nope_head_dim": 24, "v_head_dim": 20, "max_position_embeddings": 64,
+      "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "n_routed_experts": 8,
+      "num_experts_per_tok": 2, "n_group": 2, "topk_group": 1, "n_shared_experts": 1}
+check("deepseek_v3, MLA (cache of expanded keys/values), MoE", ds, 8)
+check("deepseek_v2, MLA, greedy routing", dict(ds, model_type="deepseek_v2",
+      architectures=["DeepseekV2ForCausalLM"], topk_method="greedy", n_group=None, topk_group=None), 9)
 print("ok")

@@ -106,11 +106,10 @@ static void *make_mat(int type, int64_t rows, int64_t cols, double *ref) {
   return buf;
 }
 
-static void check_matmul(ls_pool *p, int type, int nk, int64_t M, int64_t K, int64_t N, int bias) {
-  int64_t rows = nk ? N : K, cols = nk ? K : N;
-  double *wref = calloc((size_t)(rows * cols), sizeof *wref);
-  void *w = make_mat(type, rows, cols, wref);
-  ls_ops_mat mat = {.type = type, .data = w, .rows = rows, .cols = cols};
+/* ls_ops_matmul with mat (whose exact values are wref) against a double loop. */
+static void check_matmul_mat(ls_pool *p, const ls_ops_mat *w, const double *wref, int nk, int64_t M,
+                             int64_t K, int64_t N, int bias) {
+  ls_ops_mat mat = *w;
   float *x = malloc((size_t)(M * K) * sizeof *x), *y = malloc((size_t)(M * N) * sizeof *y);
   float *b = malloc((size_t)N * sizeof *b);
   for (int64_t i = 0; i < M * K; i++) x[i] = (float)(urand() * 2 - 1);
@@ -129,11 +128,54 @@ static void check_matmul(ls_pool *p, int type, int nk, int64_t M, int64_t K, int
                                            ls_ops_mat_type_name(&mat), nk, (long long)M, (long long)K,
                                            (long long)N, (long long)m, (long long)n, y[m * N + n], acc);
     }
-  free(wref);
-  free(w);
   free(x);
   free(y);
   free(b);
+}
+
+static void check_matmul(ls_pool *p, int type, int nk, int64_t M, int64_t K, int64_t N, int bias) {
+  int64_t rows = nk ? N : K, cols = nk ? K : N;
+  double *wref = calloc((size_t)(rows * cols), sizeof *wref);
+  void *w = make_mat(type, rows, cols, wref);
+  ls_ops_mat mat = {.type = type, .data = w, .rows = rows, .cols = cols};
+  check_matmul_mat(p, &mat, wref, nk, M, K, N, bias);
+  free(wref);
+  free(w);
+}
+
+/* MXFP4 (OCP Microscaling spec): e2m1 = sign bit, 2 exponent bits, 1 mantissa bit, bias 1,
+ * exponent 0 subnormal (m * 0.5); a block of 32 of them (element 2i in the low nibble of
+ * byte i) shares the e8m0 scale 2^(s - 127) kept in a separate array. Random codes and
+ * scales 2^-20 .. 2^5, decoded here from the bit fields, against the row decoder and both
+ * product layouts. */
+static void check_matmul_mxfp4(ls_pool *p, int nk, int64_t M, int64_t K, int64_t N) {
+  int64_t rows = nk ? N : K, cols = nk ? K : N, g = cols / 32;
+  uint8_t *blk = calloc((size_t)(rows * cols / 2), 1), *sc = calloc((size_t)(rows * g), 1);
+  double *wref = calloc((size_t)(rows * cols), sizeof *wref);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t b = 0; b < g; b++) {
+      int s = 107 + (int)(urand() * 26);
+      sc[r * g + b] = (uint8_t)s;
+      for (int t = 0; t < 32; t++) {
+        int q = (int)(urand() * 16), e = (q >> 1) & 3, m = q & 1;
+        double v = e == 0 ? m * 0.5 : ldexp(1.0 + m * 0.5, e - 1);
+        uint8_t *byte = blk + r * cols / 2 + b * 16 + t / 2;
+        *byte = (uint8_t)(t % 2 ? (*byte & 0x0f) | (q << 4) : (*byte & 0xf0) | q);
+        wref[r * cols + b * 32 + t] = ldexp(q & 8 ? -v : v, s - 127);
+      }
+    }
+  ls_ops_mat mat = {.type = LS_OPS_MXFP4, .data = blk, .scales = sc, .rows = rows, .cols = cols};
+  assert_int_equal(ls_ops_mat_row_bytes(&mat), (size_t)(cols / 2));
+  float *row = malloc((size_t)cols * sizeof *row);
+  for (int64_t r = 0; r < rows; r++) {
+    ls_ops_mat_row(&mat, r, 0, cols, row);
+    for (int64_t c = 0; c < cols; c++) assert_true(row[c] == (float)wref[r * cols + c]);
+  }
+  free(row);
+  check_matmul_mat(p, &mat, wref, nk, M, K, N, 1);
+  free(wref);
+  free(blk);
+  free(sc);
 }
 
 static void test_matmul(void **st) {
@@ -148,6 +190,9 @@ static void test_matmul(void **st) {
       check_matmul(p, type, 1, 7, 4096, 160, 1); /* panels narrower than N */
       check_matmul(p, type, 0, 2, 2048, 544, 1);
     }
+    check_matmul_mxfp4(p, 1, 5, 96, 64);
+    check_matmul_mxfp4(p, 1, 7, 4096, 160);
+    check_matmul_mxfp4(p, 0, 3, 64, 96);
     check_matmul(p, LS_OPS_BF16, 1, 4, 40, 37, 1); /* odd sizes for plain types */
     check_matmul(p, LS_OPS_F32, 0, 4, 40, 37, 1);
     ls_pool_free(p);

@@ -1,6 +1,7 @@
 /* test_engine_forward.c: unit tests of the forward-pass control of core/engine/forward.h on
  * tiny random-weight models built from config text: every module of the module tree gets
- * exactly one enter and one exit event, properly nested, with its parameters; a hook changes
+ * exactly one enter and one exit event, properly nested, with its parameters (gpt_neox, phi
+ * and deepseek_v2 / v3 among the families); a hook changes
  * nothing numerically; a pass started on its own thread pauses in a hook while this thread
  * inspects the paused event, then steps in / over / out and continues; pause requests and
  * aborts; the seeded random initialisation is deterministic and independent of the thread
@@ -88,6 +89,32 @@ static const char *k_granite =
     " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 1,"
     " \"num_attention_heads\": 4, \"embedding_multiplier\": 12.0, \"residual_multiplier\": 0.2,"
     " \"attention_multiplier\": 0.1, \"logits_scaling\": 4.0}";
+
+static const char *k_neox =
+    "{\"model_type\": \"gpt_neox\", \"architectures\": [\"GPTNeoXForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2,"
+    " \"num_attention_heads\": 4, \"rotary_pct\": 0.5}";
+static const char *k_phi =
+    "{\"model_type\": \"phi\", \"architectures\": [\"PhiForCausalLM\"], \"vocab_size\": 64,"
+    " \"hidden_size\": 32, \"intermediate_size\": 48, \"num_hidden_layers\": 2,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"qk_layernorm\": true}";
+static const char *k_deepseek_v3 =
+    "{\"model_type\": \"deepseek_v3\", \"architectures\": [\"DeepseekV3ForCausalLM\"],"
+    " \"vocab_size\": 64, \"hidden_size\": 32, \"intermediate_size\": 48,"
+    " \"moe_intermediate_size\": 16, \"num_hidden_layers\": 2, \"first_k_dense_replace\": 1,"
+    " \"num_attention_heads\": 4, \"num_key_value_heads\": 4, \"q_lora_rank\": 24,"
+    " \"kv_lora_rank\": 16, \"qk_rope_head_dim\": 8, \"qk_nope_head_dim\": 8, \"v_head_dim\": 12,"
+    " \"n_routed_experts\": 4, \"num_experts_per_tok\": 2, \"n_group\": 2, \"topk_group\": 1,"
+    " \"n_shared_experts\": 1}";
+
+static const char *k_deepseek_v2 =
+    "{\"model_type\": \"deepseek_v2\", \"architectures\": [\"DeepseekV2ForCausalLM\"],"
+    " \"vocab_size\": 64, \"hidden_size\": 32, \"intermediate_size\": 48,"
+    " \"moe_intermediate_size\": 16, \"num_hidden_layers\": 2, \"first_k_dense_replace\": 1,"
+    " \"num_attention_heads\": 4, \"q_lora_rank\": null, \"kv_lora_rank\": 16,"
+    " \"qk_rope_head_dim\": 8, \"qk_nope_head_dim\": 8, \"v_head_dim\": 12,"
+    " \"n_routed_experts\": 4, \"num_experts_per_tok\": 2, \"n_shared_experts\": 1,"
+    " \"topk_method\": \"group_limited_greedy\", \"n_group\": 2, \"topk_group\": 1}";
 
 static const int64_t k_tokens[6] = {1, 5, 9, 63, 0, 17};
 
@@ -195,6 +222,10 @@ static void test_event_order(void **st) {
   check_order(k_gpt2, 1);
   check_order(k_bert, 1);
   check_order(k_phi3, 1);
+  check_order(k_neox, 1);
+  check_order(k_phi, 1);
+  check_order(k_deepseek_v3, 0);
+  check_order(k_deepseek_v2, 0);
   check_order(k_qwen3, 1);
   check_order(k_qwen3_moe, 0);
   check_order(k_qwen2_moe, 0);
