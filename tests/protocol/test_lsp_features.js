@@ -183,6 +183,36 @@ test('completion: keys of the family with docs, enumerated values, valid inserti
   await F.finish(s);
 });
 
+test('nested configs: typos inside text_config / vision_config at their own positions, with fixes', async () => {
+  const s = await F.start({ workspace: { configuration: true, workspaceEdit: { documentChanges: true } } });
+  // Gemma 3 4B: its language model and vision tower are configured by nested objects.
+  const G3 = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'configs', 'families', 'gemma-3-4b-it.config.json'), 'utf8');
+  const text = G3.replace('"num_hidden_layers": 34', '"num_hiden_layers": 34').replace('"patch_size": 14', '"patch_sise": 14')
+    .replace('"vision_use_head": false', '"vision_use_head": false, "torch_dtype": "bfloat16", "frobnication": 1');
+  const uri = 'file:///w/g3/config.json';
+  const d = await F.open(s, uri, text);
+  const typo = d.diagnostics.filter((x) => x.code === 'LS003');
+  const at = (needle) => typo.find((x) => JSON.stringify(x.range) === JSON.stringify(F.rangeOf(text, needle)));
+  const layers = at('"num_hiden_layers"');
+  assert.ok(layers, JSON.stringify(d.diagnostics));
+  assert.match(layers.message, /in text_config .*did you mean "num_hidden_layers"/);
+  assert.strictEqual(layers.severity, 2);
+  const patch = at('"patch_sise"');
+  assert.ok(patch && /in vision_config .*did you mean "patch_size"/.test(patch.message), JSON.stringify(typo));
+  // A key no config class reads is a hint; torch_dtype (PretrainedConfig's) is no finding.
+  const other = at('"frobnication"');
+  assert.ok(other && other.severity === 4, JSON.stringify(typo));
+  assert.strictEqual(typo.length, 3, JSON.stringify(typo));
+  // The rename lands inside the nested object.
+  const all = { start: { line: 0, character: 0 }, end: { line: 999, character: 0 } };
+  const actions = await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: all, context: { diagnostics: [layers] } });
+  const rename = actions.find((a) => a.diagnostics[0].code === 'LS003');
+  const fixed = JSON.parse(TextDocument.applyEdits(TextDocument.create(uri, 'json', 1, text), rename.edit.documentChanges[0].edits));
+  assert.strictEqual(fixed.text_config.num_hidden_layers, 34);
+  assert.ok(!('num_hidden_layers' in fixed));
+  await F.finish(s);
+});
+
 test('inlay hints, code lens, document symbols, layerscope/modelTree', async () => {
   const s = await F.start();
   const uri = 'file:///w/7b/config.json';
