@@ -134,7 +134,7 @@ ls_model_family ls_model_family_from_class(const char *cls) {
 /* ---------------------------------------------------------------- keys */
 
 const ls_model_keyinfo *ls_model_family_keys(ls_model_family f, size_t *n) {
-  const ls__family *fam = ls__family_get(f == LS_MODEL_FAMILY_UNKNOWN ? LS_MODEL_FAMILY_LLAMA : f);
+  const ls__family *fam = ls__family_get(f);
   *n = fam ? fam->n_keys : 0;
   return fam ? fam->keys : NULL;
 }
