@@ -374,6 +374,22 @@ static void test_recognition(void **state) {
   /* every family layerscope models is a transformers type */
   for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++)
     assert_true(ls_model_type_is_upstream(ls_model_family_name((ls_model_family)f)));
+  /* head_dim when a config leaves it out: Qwen3Config's default is 128; Qwen3MoeConfig has no
+   * such key and Qwen3MoeAttention falls back to hidden_size // num_attention_heads (issue 17:
+   * layerscope used 128 for both) */
+  m = load_text("{\"model_type\": \"qwen3\", \"hidden_size\": 256, \"num_attention_heads\": 8,"
+                " \"num_key_value_heads\": 2, \"num_hidden_layers\": 1, \"intermediate_size\": 64,"
+                " \"vocab_size\": 100}", 0);
+  expect_shape(m, "model.layers.0.self_attn.q_proj.weight", 2, 8 * 128, 256);
+  ls_model_free(m);
+  m = load_text("{\"model_type\": \"qwen3_moe\", \"hidden_size\": 256, \"num_attention_heads\": 8,"
+                " \"num_key_value_heads\": 2, \"num_hidden_layers\": 1, \"intermediate_size\": 64,"
+                " \"vocab_size\": 100, \"num_experts\": 2, \"num_experts_per_tok\": 1,"
+                " \"moe_intermediate_size\": 32}", 0);
+  expect_shape(m, "model.layers.0.self_attn.q_proj.weight", 2, 8 * 32, 256);
+  expect_shape(m, "model.layers.0.self_attn.k_proj.weight", 2, 2 * 32, 256);
+  expect_shape(m, "model.layers.0.self_attn.q_norm.weight", 1, 32, 0);
+  ls_model_free(m);
   /* Gemma 3: keys of the nested text_config are read (issue 17: it was ignored, and the
    * defaults of Llama 2 7B were shown); the innermost key is the one at an offset */
   const char *g3 = "{\"model_type\": \"gemma3\", \"text_config\": {\"hidden_size\": 64, \"intermediate_size\": 96,"
