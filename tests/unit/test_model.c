@@ -390,6 +390,41 @@ static void test_recognition(void **state) {
   expect_shape(m, "model.layers.0.self_attn.k_proj.weight", 2, 2 * 32, 256);
   expect_shape(m, "model.layers.0.self_attn.q_norm.weight", 1, 32, 0);
   ls_model_free(m);
+  /* SmolLM3 (issue 17): with use_sliding_window, the layers layer_types marks slide; without
+   * layer_types, the NoPE layers do (SmolLM3Config.__post_init__): no_rope_layers' zeros, or
+   * every no_rope_layer_interval-th layer. head_dim is hidden / heads (no head_dim key). */
+  const char *sm3 = "{\"model_type\": \"smollm3\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                    " \"num_key_value_heads\": 2, \"num_hidden_layers\": 4, \"intermediate_size\": 96,"
+                    " \"vocab_size\": 100, \"use_sliding_window\": true, \"sliding_window\": 8%s}";
+  const char *sm3_cases[][2] = {
+      {", \"no_rope_layers\": [1, 0, 1, 1]", "0800"},
+      {", \"no_rope_layer_interval\": 2", "0808"},
+      {"", "0008"},
+      {", \"no_rope_layers\": [1, 0, 1, 1], \"layer_types\": [\"sliding_attention\", \"full_attention\","
+       " \"full_attention\", \"full_attention\"]", "8000"},
+  };
+  for (size_t c = 0; c < sizeof sm3_cases / sizeof *sm3_cases; c++) {
+    char text[512], name[64];
+    snprintf(text, sizeof text, sm3, sm3_cases[c][0]);
+    m = load_text(text, 0);
+    assert_int_equal(m->family, LS_MODEL_FAMILY_SMOLLM3);
+    expect_shape(m, "model.layers.0.self_attn.k_proj.weight", 2, 2 * 16, 64);
+    for (int l = 0; l < 4; l++) {
+      snprintf(name, sizeof name, "model.layers.%d.self_attn", l);
+      int a = ls_model_module_find(m, name);
+      assert_true(a >= 0);
+      assert_int_equal(m->modules[a].attn_window, sm3_cases[c][1][l] == '8' ? 8 : 0);
+    }
+    ls_model_free(m);
+  }
+  /* without use_sliding_window no layer slides */
+  m = load_text("{\"model_type\": \"smollm3\", \"num_hidden_layers\": 4, \"sliding_window\": 8}", 0);
+  for (int l = 0; l < 4; l++) {
+    char name[64];
+    snprintf(name, sizeof name, "model.layers.%d.self_attn", l);
+    assert_int_equal(m->modules[ls_model_module_find(m, name)].attn_window, 0);
+  }
+  ls_model_free(m);
   /* Gemma 3: keys of the nested text_config are read (issue 17: it was ignored, and the
    * defaults of Llama 2 7B were shown); the innermost key is the one at an offset */
   const char *g3 = "{\"model_type\": \"gemma3\", \"text_config\": {\"hidden_size\": 64, \"intermediate_size\": 96,"
