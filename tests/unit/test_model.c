@@ -371,6 +371,13 @@ static void test_recognition(void **state) {
     if (nk + nc > 128) fprintf(stderr, "%s: %zu keys\n", ls_model_family_name((ls_model_family)f), nk + nc);
     assert_true(nk + nc <= 128);
   }
+  /* a type layerscope does not model has no keys of its own (issue 17: llama's were offered);
+   * the PretrainedConfig keys are still found */
+  size_t nu = 1;
+  assert_null(ls_model_family_keys(LS_MODEL_FAMILY_UNKNOWN, &nu));
+  assert_int_equal(nu, 0);
+  assert_null(ls_model_family_key_find(LS_MODEL_FAMILY_UNKNOWN, "hidden_size"));
+  assert_non_null(ls_model_family_key_find(LS_MODEL_FAMILY_UNKNOWN, "torch_dtype"));
   /* every family layerscope models is a transformers type */
   for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++)
     assert_true(ls_model_type_is_upstream(ls_model_family_name((ls_model_family)f)));
