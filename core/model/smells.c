@@ -268,6 +268,8 @@ static void rule_json_errors(ls__sctx *c) {
     ls__sb b;
     ls_smell_id id = e->kind == LS_JSON_ERR_DUPLICATE_KEY ? LS_SMELL_DUPLICATE_KEY : LS_SMELL_JSON_SYNTAX;
     ls__sb_init(&b, id, e->span, NULL, "%s", e->msg);
+    /* Python's NaN / Infinity: the config loads (transformers reads it with Python's json) */
+    if (e->kind == LS_JSON_ERR_PYTHON_NUMBER) b.severity = LS_SMELL_INFO;
     if (id == LS_SMELL_DUPLICATE_KEY) {
       /* Point at the earlier occurrence so the editor can show both. */
       const ls_json *parent = NULL;
