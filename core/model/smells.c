@@ -384,8 +384,11 @@ static void rule_unknown_keys(ls__sctx *c) {
       report_unknown_key(c, root, mem, NULL);
       continue;
     }
+    /* a nested config: an object under a key the family reads as one (such names are short,
+     * so the prefixes built from them fit; a key with a NUL byte in it is none) */
     const ls_json *nest = mem->value;
-    if (nest->kind != LS_JSON_OBJECT || mem->key_len > 48 || !is_nested_config(m, mem->key, mem->key_len))
+    if (nest->kind != LS_JSON_OBJECT || mem->key_len > 48 || strlen(mem->key) != mem->key_len ||
+        !is_nested_config(m, mem->key, mem->key_len))
       continue;
     for (size_t j = 0; j < nest->u.obj.n; j++) {
       const ls_json_member *in = &nest->u.obj.members[j];
