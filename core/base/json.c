@@ -17,6 +17,7 @@
  * per-level allocation) and copied into the doc's arena when their container closes. */
 #include "core/base/json.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,8 +526,17 @@ static ls_json *parse_word(parser *p) {
     err_fix(p, a, i, "null", a, i, "'None' is Python; JSON spells it 'null'");
     return node_new(p, LS_JSON_NULL, a, i);
   }
-  if (WORD_IS("NaN") || WORD_IS("Infinity") || WORD_IS("-Infinity") || WORD_IS("nan") ||
-      WORD_IS("inf") || WORD_IS("-inf")) {
+  if (WORD_IS("NaN") || WORD_IS("Infinity") || WORD_IS("-Infinity")) {
+    /* Python's spellings, which its json module reads and writes: the value is kept, and the
+     * error is of its own kind so that readers of Python's JSON can let it pass */
+    err(p, a, i, "'%s' is not strict JSON (Python's json module reads it as a float, as "
+        "transformers does; strict JSON readers reject it)", w[0] == 'N' ? "NaN" : w[0] == 'I' ? "Infinity" : "-Infinity");
+    err_kind(p, LS_JSON_ERR_PYTHON_NUMBER);
+    ls_json *nd = node_new(p, LS_JSON_NUMBER, a, i);
+    if (nd) nd->u.num.value = w[0] == 'N' ? NAN : w[0] == 'I' ? INFINITY : -INFINITY;
+    return nd;
+  }
+  if (WORD_IS("nan") || WORD_IS("inf") || WORD_IS("-inf")) {
     char tmp[32];
     err(p, a, i, "'%s' is not valid JSON (strict JSON has no NaN or infinity; use null or a "
         "finite number)", excerpt_max(p, a, i, KEY_QUOTE_MAX, tmp, sizeof tmp)); /* one of 6 words */

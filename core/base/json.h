@@ -52,7 +52,10 @@ typedef enum ls_json_errkind {
   LS_JSON_ERR_SYNTAX = 0,     /* not JSON (includes comments, NaN, single quotes, ...) */
   LS_JSON_ERR_DUPLICATE_KEY,  /* a key repeated in one object; the last one wins */
   LS_JSON_ERR_ENCODING,       /* invalid UTF-8 or a lone UTF-16 surrogate escape */
-  LS_JSON_ERR_DEPTH           /* nesting past LS_JSON_MAX_DEPTH */
+  LS_JSON_ERR_DEPTH,          /* nesting past LS_JSON_MAX_DEPTH */
+  LS_JSON_ERR_PYTHON_NUMBER   /* NaN, Infinity or -Infinity: not JSON, but Python's json module
+                                 reads them (json.dump writes float("inf") so, as transformers
+                                 does for Mamba-2's time_step_limit); the node is a NUMBER */
 } ls_json_errkind;
 
 typedef struct ls_json_error {

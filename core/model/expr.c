@@ -10,6 +10,8 @@
  *   primary := INT | IDENT | '(' expr ')' | startswith(IDENT, "lit") | inlist(IDENT, expr)
  *            | itemis(IDENT, expr, "lit") | has(IDENT)
  *   IDENT may be a dotted path into a nested config: text_config.hidden_size
+ *   itemis(list, i, "lit") is true when item i is the string lit, or an integer whose decimal
+ *   spelling is lit (SmolLM3's no_rope_layers: itemis(no_rope_layers, L, "0"))
  * Division is floor division as Python's `//` (upstream computes head_dim that way);
  * division by zero is an error, never a trap. The source strings come from our own tables,
  * but the values come from untrusted config files, hence the checks. */

@@ -114,6 +114,9 @@ static const ls_model_keyinfo k_g3_keys[] = {
     LS_F_KEY(V "layer_norm_eps", "", FLOAT, 0, NONE, "1e-06", "Epsilon of the vision LayerNorms (and of the projector's RMSNorm).", NULL),
     LS_F_KEY(V "attention_dropout", "", FLOAT, 0, NONE, "0.0", D_ATTN_DROP, NULL),
     LS_F_KEY(V "vision_use_head", "", BOOL, 0, NONE, "true", "SigLIP's attention-pooling head (Gemma 3 turns it off).", NULL),
+    LS_F_KEY(V "initializer_range", "", FLOAT, 0, NONE, "0.02", D_INIT, NULL),
+    LS_F_KEY(V "initializer_factor", "", FLOAT, 0, NONE, "1.0", "Scale of the vision tower's weight initialisation (testing only).", NULL),
+    LS_F_KEY(V "projection_dim", "", INT, DIM, NONE, "512", "Width of SigLIP's contrastive projection (read by SiglipModel, not by Gemma 3; older SiglipVisionConfig).", NULL),
 };
 
 /* plain names for the text keys, read by the shared rows (derived values shadow keys) */

@@ -56,6 +56,14 @@
    "B, S, hidden_size"},                                                                       \
       LS_F_PARTIE(NULL, "weight", "vocab_size, hidden_size", embed, "tie_word_embeddings"),    \
       LS_F_END
+/* Llama's decoder: embeddings, layers of q/k/v/o attention (window expression win, biases
+ * qkvb / ob) and a gated MLP (bias mb) between two RMSNorms, the final norm. */
+#define LL_DECODER_BB(win, qkvb, ob, mb)                                                       \
+  LL_EMBED, LL_LAYERS_OPEN("{C}DecoderLayer"), LL_ATTN("{C}Attention", win, qkvb, ob),          \
+      LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", mb),                                  \
+      LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"), \
+      LL_LAYERS_CLOSE, LL_NORM("norm", "{C}RMSNorm")
+
 /* Keys every llama-style config has, with the family's defaults. */
 #define LL_KEYS(vocab, hidden, inter, layers, heads, act, maxpos, eps, theta)                   \
   LS_F_KEY("vocab_size", "", INT, DIM, VOCAB, vocab, D_VOCAB, NULL),                           \

@@ -29,15 +29,7 @@ static const ls_model_keyinfo k_llama_keys[] = {
     K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
 };
 static const ls__fderived k_llama_derived[] = {LL_DERIVED("attention_bias", "attention_bias", "mlp_bias", "0")};
-static const ls__frow k_llama_bb[] = {
-    LL_EMBED,
-    LL_LAYERS_OPEN("{C}DecoderLayer"),
-    LL_ATTN("{C}Attention", "0", "attention_bias", "attention_bias"),
-    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "mlp_bias"),
-    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
-    LL_LAYERS_CLOSE,
-    LL_NORM("norm", "{C}RMSNorm"),
-};
+static const ls__frow k_llama_bb[] = {LL_DECODER_BB("0", "attention_bias", "attention_bias", "mlp_bias")};
 LL_FAMILY(LLAMA, k_llama_keys, k_llama_derived, k_llama_bb, LS_MODEL_NORM_RMS);
 
 /* ---------------------------------------------------------------- mistral */
@@ -48,15 +40,7 @@ static const ls_model_keyinfo k_mistral_keys[] = {
     K_TIE("false"), K_BOS("1"), K_EOS("2"), K_PAD("null"),
 };
 static const ls__fderived k_mistral_derived[] = {LL_DERIVED("0", "0", "0", "sliding_window")};
-static const ls__frow k_mistral_bb[] = {
-    LL_EMBED,
-    LL_LAYERS_OPEN("{C}DecoderLayer"),
-    LL_ATTN("{C}Attention", "sliding_window", "0", "0"),
-    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
-    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
-    LL_LAYERS_CLOSE,
-    LL_NORM("norm", "{C}RMSNorm"),
-};
+static const ls__frow k_mistral_bb[] = {LL_DECODER_BB("sliding_window", "0", "0", "0")};
 LL_FAMILY(MISTRAL, k_mistral_keys, k_mistral_derived, k_mistral_bb, LS_MODEL_NORM_RMS);
 
 /* ---------------------------------------------------------------- mixtral */
@@ -112,15 +96,7 @@ static const ls_model_keyinfo k_qwen2_keys[] = {
 };
 static const ls__fderived k_qwen2_derived[] = {
     LL_DERIVED("1", "0", "0", "use_sliding_window ? sliding_window : 0")};
-static const ls__frow k_qwen2_bb[] = {
-    LL_EMBED,
-    LL_LAYERS_OPEN("{C}DecoderLayer"),
-    LL_ATTN("{C}Attention", QWEN_WIN, "1", "0"),
-    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
-    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
-    LL_LAYERS_CLOSE,
-    LL_NORM("norm", "{C}RMSNorm"),
-};
+static const ls__frow k_qwen2_bb[] = {LL_DECODER_BB(QWEN_WIN, "1", "0", "0")};
 LL_FAMILY(QWEN2, k_qwen2_keys, k_qwen2_derived, k_qwen2_bb, LS_MODEL_NORM_RMS);
 
 /* ---------------------------------------------------------------- qwen2_moe */
@@ -194,15 +170,7 @@ LL_FAMILY(QWEN2_MOE, k_qwen2_moe_keys, k_qwen2_moe_derived, k_qwen2_moe_bb, LS_M
 static const ls_model_keyinfo k_gemma_keys[] = {GEMMA_COMMON("3072", "24576", "28", "16", "16")};
 static const ls__fderived k_gemma_derived[] = {
     LL_DERIVED("attention_bias", "attention_bias", "0", "0")};
-static const ls__frow k_gemma_bb[] = {
-    LL_EMBED,
-    LL_LAYERS_OPEN("{C}DecoderLayer"),
-    LL_ATTN("{C}Attention", "0", "attention_bias", "attention_bias"),
-    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "0"),
-    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
-    LL_LAYERS_CLOSE,
-    LL_NORM("norm", "{C}RMSNorm"),
-};
+static const ls__frow k_gemma_bb[] = {LL_DECODER_BB("0", "attention_bias", "attention_bias", "0")};
 const ls__family ls__family_GEMMA = {
     LS_MODEL_FAMILY_GEMMA, k_gemma_keys, LS_F_N(k_gemma_keys), k_gemma_derived,
     LS_F_N(k_gemma_derived), "model", "{C}Model", "B, S, hidden_size", k_gemma_bb,
@@ -293,15 +261,7 @@ static const ls__fderived k_granite_derived[] = {
     {"hd", "hidden_size / num_attention_heads"}, {"n_kv", "num_key_value_heads"}, {"ffn", "intermediate_size"},
     {"sem_qkv_bias", "attention_bias"}, {"sem_out_bias", "attention_bias"}, {"sem_mlp_bias", "mlp_bias"},
     {"sem_window", "0"}};
-static const ls__frow k_granite_bb[] = {
-    LL_EMBED,
-    LL_LAYERS_OPEN("{C}DecoderLayer"),
-    LL_ATTN("{C}Attention", "0", "attention_bias", "attention_bias"),
-    LL_MLP(NULL, "mlp", "{C}MLP", "intermediate_size", "mlp_bias"),
-    LL_NORM("input_layernorm", "{C}RMSNorm"), LL_NORM("post_attention_layernorm", "{C}RMSNorm"),
-    LL_LAYERS_CLOSE,
-    LL_NORM("norm", "{C}RMSNorm"),
-};
+static const ls__frow k_granite_bb[] = {LL_DECODER_BB("0", "attention_bias", "attention_bias", "mlp_bias")};
 LL_FAMILY(GRANITE, k_granite_keys, k_granite_derived, k_granite_bb, LS_MODEL_NORM_RMS);
 
 /* ---------------------------------------------------------------- phimoe */
@@ -352,3 +312,33 @@ const ls__family ls__family_PHIMOE = {
     LS_F_N(k_phimoe_derived), "model", "{C}Model", "B, S, hidden_size", k_phimoe_bb,
     LS_F_N(k_phimoe_bb), k_phimoe_heads, LS_F_N(k_phimoe_heads), LS_MODEL_NORM_LAYER,
     LS_MODEL_POS_ROPE, 1, 1, 0, 0, 0};
+
+/* ---------------------------------------------------------------- smollm3 */
+
+/* SmolLM3Config / modeling_smollm3.py (transformers 4.53): Llama's tensors (q/k/v/o with
+ * attention_bias, a gated MLP with mlp_bias, two RMSNorms per layer, tied LM head by default);
+ * some layers skip RoPE (NoPE), which adds and removes no tensor: no_rope_layers[i] is 1 where
+ * layer i rotates, else every no_rope_layer_interval-th layer is NoPE. SmolLM3Config has no
+ * head_dim: SmolLM3Attention takes getattr(config, "head_dim", hidden_size //
+ * num_attention_heads). A layer slides only when use_sliding_window and its layer_types entry
+ * is "sliding_attention"; unwritten layer_types make the NoPE layers the sliding ones
+ * (SmolLM3Config.__post_init__). */
+#define SM3_NOPE "(has(no_rope_layers) ? itemis(no_rope_layers, L, \"0\") : (L + 1) % no_rope_layer_interval == 0)"
+#define SM3_WIN                                                                                \
+  "(use_sliding_window ? ((has(layer_types) ? itemis(layer_types, L, \"sliding_attention\") : " \
+  SM3_NOPE ") ? sliding_window : 0) : 0)"
+static const ls_model_keyinfo k_smollm3_keys[] = {
+    LL_KEYS("128256", "2048", "11008", "36", "16", "\"silu\"", "32768", "1e-06", "2000000.0"),
+    LL_KV("4"), LL_HEAD_DIM("hidden_size / num_attention_heads"), LL_WINDOW("null"),
+    LS_F_KEY("use_sliding_window", "", BOOL, 0, USE_SLIDING, "false", "Enable sliding-window attention on the layers layer_types marks sliding_attention.", NULL),
+    LS_F_KEY("no_rope_layers", "", ARRAY, NULLABLE, NONE, "null", "Per layer: 1 where the layer applies RoPE, 0 for a NoPE layer (when null, every no_rope_layer_interval-th layer is NoPE).", NULL),
+    LS_F_KEY("no_rope_layer_interval", "", INT, DIM, NONE, "4", "Every n-th layer skips RoPE when no_rope_layers is null.", NULL),
+    LS_F_KEY("layer_types", "", ARRAY, NULLABLE, NONE, "null", "Per-layer attention type (sliding_attention | full_attention); when null, the NoPE layers slide if use_sliding_window.", NULL),
+    LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL),
+    LS_F_KEY("mlp_bias", "", BOOL, 0, NONE, "false", "Bias on the gate, up and down projections.", NULL),
+    K_TIE("true"), K_BOS("128000"), K_EOS("128001"), K_PAD("128004"),
+};
+static const ls__fderived k_smollm3_derived[] = {
+    LL_DERIVED("attention_bias", "attention_bias", "mlp_bias", "use_sliding_window ? sliding_window : 0")};
+static const ls__frow k_smollm3_bb[] = {LL_DECODER_BB(SM3_WIN, "attention_bias", "attention_bias", "mlp_bias")};
+LL_FAMILY(SMOLLM3, k_smollm3_keys, k_smollm3_derived, k_smollm3_bb, LS_MODEL_NORM_RMS);

@@ -1,7 +1,9 @@
 /* fam_qwen3.c: Qwen3 (qwen3) and Qwen3-MoE (qwen3_moe) as data. Both are llama-style
  * decoders with RMSNorm on each head's queries and keys before RoPE (q_norm, k_norm over
- * head_dim: "unlike olmo, only on the head dim" in modular_qwen3.py), an explicit head_dim
- * (128 by default, not hidden_size / heads) and Qwen2's window keys. Qwen3-MoE has no shared
+ * head_dim: "unlike olmo, only on the head dim" in modular_qwen3.py) and Qwen2's window keys.
+ * Qwen3Config has head_dim (128 by default, not hidden_size / heads); Qwen3MoeConfig has none,
+ * and Qwen3MoeAttention takes getattr(config, "head_dim", hidden_size // num_attention_heads),
+ * so a Qwen3-MoE config without it gets hidden_size / heads (64 with the class defaults). Qwen3-MoE has no shared
  * expert (unlike Qwen2-MoE): a layer is sparse unless listed in mlp_only_layers or off the
  * decoder_sparse_step grid. Defaults from Qwen3Config / Qwen3MoeConfig (transformers 4.51,
  * where both appeared); tensor names are the checkpoints' (per-expert
@@ -21,15 +23,15 @@
   "(has(layer_types) ? (itemis(layer_types, L, \"sliding_attention\") && use_sliding_window ? " \
   "sliding_window : 0) : " QWEN_WIN ")"
 
-#define Q3_KEYS(hidden, inter, layers, heads, kv)                                              \
+#define Q3_KEYS(hidden, inter, layers, heads, kv, hd)                                          \
   LL_KEYS("151936", hidden, inter, layers, heads, "\"silu\"", "32768", "1e-06", "10000.0"),     \
-      LL_KV(kv), LL_HEAD_DIM("128"), QWEN_WINDOW_KEYS,                                         \
+      LL_KV(kv), LL_HEAD_DIM(hd), QWEN_WINDOW_KEYS,                                            \
       LS_F_KEY("attention_bias", "", BOOL, 0, ATTN_BIAS, "false", "Bias on the q, k, v and o projections.", NULL), \
       K_TIE("false"), K_BOS("null"), K_EOS("null"), K_PAD("null")
 
 /* ---------------------------------------------------------------- qwen3 */
 
-static const ls_model_keyinfo k_qwen3_keys[] = {Q3_KEYS("4096", "22016", "32", "32", "32")};
+static const ls_model_keyinfo k_qwen3_keys[] = {Q3_KEYS("4096", "22016", "32", "32", "32", "128")};
 static const ls__fderived k_qwen3_derived[] = {
     LL_DERIVED("attention_bias", "attention_bias", "0", "use_sliding_window ? sliding_window : 0")};
 static const ls__frow k_qwen3_bb[] = {
@@ -46,7 +48,7 @@ LL_FAMILY(QWEN3, k_qwen3_keys, k_qwen3_derived, k_qwen3_bb, LS_MODEL_NORM_RMS);
 /* ---------------------------------------------------------------- qwen3_moe */
 
 static const ls_model_keyinfo k_qwen3_moe_keys[] = {
-    Q3_KEYS("2048", "6144", "24", "32", "4"),
+    Q3_KEYS("2048", "6144", "24", "32", "4", "hidden_size / num_attention_heads"),
     LS_F_KEY("decoder_sparse_step", "", INT, DIM, NONE, "1", "Every n-th layer is a sparse MoE layer.", NULL),
     LS_F_KEY("moe_intermediate_size", "", INT, DIM, MOE_INTERMEDIATE, "768", "Inner width of each routed expert.", NULL),
     LS_F_KEY("num_experts_per_tok", "", INT, DIM, TOP_K, "8", "Experts each token is routed to (top-k).", NULL),

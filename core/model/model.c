@@ -134,7 +134,7 @@ ls_model_family ls_model_family_from_class(const char *cls) {
 /* ---------------------------------------------------------------- keys */
 
 const ls_model_keyinfo *ls_model_family_keys(ls_model_family f, size_t *n) {
-  const ls__family *fam = ls__family_get(f == LS_MODEL_FAMILY_UNKNOWN ? LS_MODEL_FAMILY_LLAMA : f);
+  const ls__family *fam = ls__family_get(f);
   *n = fam ? fam->n_keys : 0;
   return fam ? fam->keys : NULL;
 }
@@ -381,9 +381,10 @@ int ls_model_build(const ls_json_doc *doc, const ls_model_opts *opts, ls_model *
   for (size_t i = 0; i < p->fam->n_keys; i++) m->values[i].info = &p->fam->keys[i];
   for (size_t i = 0; i < nc; i++) m->values[p->fam->n_keys + i].info = &common[i];
 
-  if (doc->n_errors > 0) {
+  if (ls__json_fatal_errors(doc) > 0) {
     for (size_t i = 0; i < doc->n_errors; i++)
-      if ((rc = ls__issue_add(m, LS_MODEL_SEV_ERROR, "json-syntax", -1, doc->errors[i].span, "%s",
+      if (ls__json_error_fatal(&doc->errors[i]) &&
+          (rc = ls__issue_add(m, LS_MODEL_SEV_ERROR, "json-syntax", -1, doc->errors[i].span, "%s",
                               doc->errors[i].msg)) != 0)
         goto fail;
     m->n_json_errors = m->n_errors;

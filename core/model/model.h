@@ -105,7 +105,8 @@ typedef struct ls_model_keyinfo {
 #define LS_MODEL_ROPE_TYPES "default linear dynamic yarn longrope llama3 su"
 
 /* The keys of a family (its own; the common PretrainedConfig keys are separate, see
- * ls_model_common_keys); static array. UNKNOWN gets llama's keys (its generic reading). */
+ * ls_model_common_keys); static array. UNKNOWN (a type layerscope does not model) has none:
+ * its keys are not known here, and llama's would be a guess. */
 const ls_model_keyinfo *ls_model_family_keys(ls_model_family f, size_t *n_out);
 /* The common PretrainedConfig keys (architectures, torch_dtype, num_labels, ...) that every
  * family accepts after its own; static array. */

@@ -42,6 +42,16 @@ extern const ls__family ls__family_none;
 const char *ls__type_from_path(const char *path, char *where, size_t cap);
 ls_model_family ls__family_from_keys(const ls_json *root, char *why, size_t cap);
 
+/* Whether a JSON error stops the reading. Python's NaN / Infinity / -Infinity do not: the
+ * configs are read by Python's json module, which accepts them (Mamba-2 configs carry
+ * "time_step_limit": [0.0, Infinity]); `check` still says they are not strict JSON. */
+static inline int ls__json_error_fatal(const ls_json_error *e) { return e->kind != LS_JSON_ERR_PYTHON_NUMBER; }
+static inline size_t ls__json_fatal_errors(const ls_json_doc *doc) {
+  size_t n = 0;
+  for (size_t i = 0; i < doc->n_errors; i++) n += (size_t)ls__json_error_fatal(&doc->errors[i]);
+  return n;
+}
+
 int ls__issue_add(ls_model *m, ls_model_severity sev, const char *code, int key,
                   ls_json_span span, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int ls__value_index_n(const ls_model *m, const char *name, size_t len);

@@ -28,12 +28,15 @@ int ls_model_load(const char *text, size_t len, const char *file, const ls_model
   const char *fname = file ? file : "config";
   int rc = ls_json_parse_guarded(text, len, &doc); /* quotes nothing of a file that is not JSON */
   if (rc) return ls_diag_set(d, rc, "%s: cannot parse: out of memory", fname);
-  if (doc->n_errors > 0 || !doc->root) {
-    size_t off = doc->n_errors ? doc->errors[0].span.start : 0;
+  if (ls__json_fatal_errors(doc) > 0 || !doc->root) {
+    const ls_json_error *first = NULL;
+    for (size_t i = 0; i < doc->n_errors && !first; i++)
+      if (ls__json_error_fatal(&doc->errors[i])) first = &doc->errors[i];
+    size_t off = first ? first->span.start : 0;
     int line, col;
     offset_to_line_col(text, len, off, &line, &col);
     ls_diag_set_at(d, LS_EPARSE, file, (int64_t)off, "%s:%d:%d: invalid JSON: %s", fname, line,
-                   col, doc->n_errors ? doc->errors[0].msg : "no value");
+                   col, first ? first->msg : "no value");
     if (d) { d->line = line; d->col = col; }
     ls_json_doc_free(doc);
     return LS_EPARSE;

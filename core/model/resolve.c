@@ -335,6 +335,11 @@ int ls__item_is(void *ctx, const char *name, size_t len, int64_t x, const char *
   if (deps) ls__keyset_add(deps, idx);
   if (!v->present || !v->json || v->json->kind != LS_JSON_ARRAY || x < 0 || (uint64_t)x >= v->json->u.arr.n) return 0;
   const ls_json *it = v->json->u.arr.items[x];
+  if (it->kind == LS_JSON_NUMBER && it->u.num.fits_int64) { /* an integer item, by its decimal spelling */
+    char num[24];
+    int n = snprintf(num, sizeof num, "%lld", (long long)it->u.num.int_value);
+    return n > 0 && (size_t)n == lit_len && memcmp(num, lit, lit_len) == 0;
+  }
   return it->kind == LS_JSON_STRING && it->u.str.len == lit_len && memcmp(it->u.str.s, lit, lit_len) == 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/model/family.h"
 #include "core/model/smells_int.h"
 
 /* ---------------------------------------------------------------- the rule table */
@@ -267,6 +268,8 @@ static void rule_json_errors(ls__sctx *c) {
     ls__sb b;
     ls_smell_id id = e->kind == LS_JSON_ERR_DUPLICATE_KEY ? LS_SMELL_DUPLICATE_KEY : LS_SMELL_JSON_SYNTAX;
     ls__sb_init(&b, id, e->span, NULL, "%s", e->msg);
+    /* Python's NaN / Infinity: the config loads (transformers reads it with Python's json) */
+    if (e->kind == LS_JSON_ERR_PYTHON_NUMBER) b.severity = LS_SMELL_INFO;
     if (id == LS_SMELL_DUPLICATE_KEY) {
       /* Point at the earlier occurrence so the editor can show both. */
       const ls_json *parent = NULL;
@@ -296,48 +299,105 @@ int ls_smell_is_model_config(const ls_json_doc *doc) {
          (ls_json_get_member(doc->root, "model_type") || ls_json_get_member(doc->root, "architectures"));
 }
 
-/* Unknown keys at the top level. A key is known when the model read it (its family's keys,
- * legacy aliases, the PretrainedConfig keys). A typo of a known key (edit distance <= 2 and
- * less than half the key) is a warning with a rename fix; any other unknown key is only a
- * hint, since transformers keeps unknown keys as plain attributes without complaint.
- * Renames are only proposed towards keys that shape or configure the model (a family's own
- * keys, common keys with a role): "num_heads" is Mamba-2's head count, not a typo of the
- * generation setting num_beams. For a type layerscope does not model nothing is said: its
- * keys are not known here, so no key of it is a typo. */
+/* Unknown keys, at the top level and inside the nested configs the family reads
+ * (text_config, vision_config: keys "text_config.<key>" in its table). A key is known when
+ * the model read it (its family's keys, legacy aliases, the PretrainedConfig keys, which a
+ * nested config accepts too, being a PretrainedConfig itself). A typo of a known key (edit
+ * distance <= 2 and less than half the key) is a warning with a rename fix; any other unknown
+ * key is only a hint, since transformers keeps unknown keys as plain attributes without
+ * complaint. Renames are only proposed towards keys that shape or configure the model (a
+ * family's own keys, common keys with a role): "num_heads" is Mamba-2's head count, not a typo
+ * of the generation setting num_beams. For a type layerscope does not model nothing is said:
+ * its keys are not known here, so no key of it is a typo. */
+
+/* The family key at the level of `prefix` ("" or "text_config.") nearest to `key`, or NULL;
+ * the name returned has the prefix stripped. */
+static const char *typo_target(const ls_model *m, const char *prefix, const char *key, size_t key_len) {
+  size_t plen = strlen(prefix);
+  const char *best = NULL;
+  int best_d = 3;
+  int max = key_len >= 6 ? 2 : 1;
+  for (size_t k = 0; k < m->n_values; k++) {
+    const ls_model_keyinfo *ki = m->values[k].info;
+    if ((ki->flags & LS_MODEL_KEY_COMMON) && ki->role == LS_MODEL_ROLE_NONE) continue;
+    if (strncmp(ki->name, prefix, plen) != 0) continue;
+    const char *name = ki->name + plen;
+    if (strchr(name, '.')) continue; /* a key of another level */
+    int d = ls_smell_edit_distance(key, key_len, name, strlen(name), max);
+    if (d <= max && d < best_d) { best_d = d; best = name; }
+  }
+  return best;
+}
+
+static int is_common_key(const char *key) {
+  size_t n;
+  const ls_model_keyinfo *common = ls__common_keys(&n);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(common[i].name, key) == 0) return 1;
+  return 0;
+}
+
+/* One unknown member of `obj`, which is the top level (nest NULL) or the nested config `nest`. */
+static void report_unknown_key(ls__sctx *c, const ls_json *obj, const ls_json_member *mem, const char *nest) {
+  const ls_model *m = c->m;
+  char prefix[64] = "", where[96] = "";
+  if (nest) {
+    snprintf(prefix, sizeof prefix, "%s.", nest);
+    snprintf(where, sizeof where, " in %s", nest);
+  }
+  const char *best = typo_target(m, prefix, mem->key, mem->key_len);
+  const char *fam = ls_model_family_name(m->family);
+  ls__sb b;
+  if (best && !ls_json_get_member(obj, best)) {
+    ls__sb_init(&b, LS_SMELL_UNKNOWN_KEY, mem->key_span, mem->key,
+                 "unknown key \"%s\"%s for %s configs: did you mean \"%s\"? As written it is "
+                 "ignored and %s%s keeps its default", mem->key, where, fam, best, prefix, best);
+    char text[96];
+    snprintf(text, sizeof text, "\"%s\"", best);
+    ls__sb_fix(&b, 1, mem->key_span, text, "Rename to \"%s\"", best);
+  } else {
+    ls__sb_init(&b, LS_SMELL_UNKNOWN_KEY, mem->key_span, mem->key,
+                 "key \"%s\"%s is not read by %s configs (kept as a plain attribute)%s%s%s",
+                 mem->key, where, fam, best ? "; \"" : "", best ? best : "",
+                 best ? "\" is set too" : "");
+    b.severity = LS_SMELL_HINT;
+  }
+  ls__sb_commit(c, &b);
+}
+
+/* Whether the family reads `name` as a nested config (has a key "name.<key>"). */
+static int is_nested_config(const ls_model *m, const char *name, size_t len) {
+  for (size_t k = 0; k < m->n_values; k++) {
+    const char *kn = m->values[k].info->name;
+    if (strncmp(kn, name, len) == 0 && kn[len] == '.') return 1;
+  }
+  return 0;
+}
+
 static void rule_unknown_keys(ls__sctx *c) {
   const ls_model *m = c->m;
   if (m->reading == LS_MODEL_READING_NONE || m->reading == LS_MODEL_READING_GENERIC) return;
   const ls_json *root = c->doc->root;
   for (size_t i = 0; i < root->u.obj.n; i++) {
     const ls_json_member *mem = &root->u.obj.members[i];
-    if (ls_model_value_index(m, mem->key) >= 0) continue;
-    const char *best = NULL;
-    int best_d = 3;
-    int max = mem->key_len >= 6 ? 2 : 1;
-    for (size_t k = 0; k < m->n_values; k++) {
-      const ls_model_keyinfo *ki = m->values[k].info;
-      if ((ki->flags & LS_MODEL_KEY_COMMON) && ki->role == LS_MODEL_ROLE_NONE) continue;
-      if (strchr(ki->name, '.')) continue; /* a key of a nested config, not of the top level */
-      int d = ls_smell_edit_distance(mem->key, mem->key_len, ki->name, strlen(ki->name), max);
-      if (d <= max && d < best_d) { best_d = d; best = ki->name; }
+    if (ls_model_value_index(m, mem->key) < 0) {
+      report_unknown_key(c, root, mem, NULL);
+      continue;
     }
-    const char *fam = ls_model_family_name(m->family);
-    ls__sb b;
-    if (best && !ls_json_get_member(root, best)) {
-      ls__sb_init(&b, LS_SMELL_UNKNOWN_KEY, mem->key_span, mem->key,
-                   "unknown key \"%s\" for %s configs: did you mean \"%s\"? As written it is "
-                   "ignored and %s keeps its default", mem->key, fam, best, best);
-      char text[96];
-      snprintf(text, sizeof text, "\"%s\"", best);
-      ls__sb_fix(&b, 1, mem->key_span, text, "Rename to \"%s\"", best);
-    } else {
-      ls__sb_init(&b, LS_SMELL_UNKNOWN_KEY, mem->key_span, mem->key,
-                   "key \"%s\" is not read by %s configs (kept as a plain attribute)%s%s%s",
-                   mem->key, fam, best ? "; \"" : "", best ? best : "",
-                   best ? "\" is set too" : "");
-      b.severity = LS_SMELL_HINT;
+    /* a nested config: an object under a key the family reads as one (such names are short,
+     * so the prefixes built from them fit; a key with a NUL byte in it is none) */
+    const ls_json *nest = mem->value;
+    if (nest->kind != LS_JSON_OBJECT || mem->key_len > 48 || strlen(mem->key) != mem->key_len ||
+        !is_nested_config(m, mem->key, mem->key_len))
+      continue;
+    for (size_t j = 0; j < nest->u.obj.n; j++) {
+      const ls_json_member *in = &nest->u.obj.members[j];
+      char path[160];
+      int len = snprintf(path, sizeof path, "%s.%s", mem->key, in->key);
+      int known = len > 0 && (size_t)len < sizeof path && ls_model_value_index(m, path) >= 0;
+      if (known || is_common_key(in->key)) continue;
+      report_unknown_key(c, nest, in, mem->key);
     }
-    ls__sb_commit(c, &b);
   }
 }
 

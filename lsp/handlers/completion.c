@@ -5,6 +5,10 @@
  *     (quotes included), between members `"key": <default>` is inserted;
  *   on the value of a key with enumerated values (torch_dtype, hidden_act, ...) and on
  *     rope_scaling's "type" / "rope_type": those values, quoted.
+ * Inside a nested config the family reads (gemma3's text_config, vision_config) the same
+ * happens with that config's keys. For a type layerscope does not model (or before
+ * model_type is written) only the PretrainedConfig keys every config has are offered: its own
+ * keys are not known here, and another family's would be guesses.
  * Ranges are exact byte spans of the tolerant parse, so completion works inside an
  * unfinished document too. */
 #include <stdio.h>
@@ -81,25 +85,31 @@ static void member_separators(const lsp_analysis *a, size_t off, const char **pr
   *post = p < a->cfg.len && a->cfg.text[p] == '"' ? "," : "";
 }
 
-static int add_keys(cctx *c, const ls_model_keyinfo *keys, size_t n, const ls_json *root, ls_json_span range,
-                    int full_member, const char *sort_prefix, const char *current) {
+/* The keys of one level: `prefix` is "" for the root or "text_config." for a nested config,
+ * whose keys are named with it in the family's table; keys of other levels are skipped. */
+static int add_keys(cctx *c, const ls_model_keyinfo *keys, size_t n, const char *prefix, const ls_json *obj,
+                    ls_json_span range, int full_member, const char *sort_prefix, const char *current) {
   const char *pre = "", *post = "";
+  size_t plen = strlen(prefix);
   if (full_member) member_separators(c->a, range.start, &pre, &post);
   for (size_t i = 0; i < n; i++) {
     const ls_model_keyinfo *ki = &keys[i];
-    if (ls_json_get(root, ki->name) && !(current && strcmp(current, ki->name) == 0)) continue;
+    if (strncmp(ki->name, prefix, plen) != 0) continue;
+    const char *name = ki->name + plen;
+    if (strchr(name, '.')) continue;
+    if (ls_json_get(obj, name) && !(current && strcmp(current, name) == 0)) continue;
     char text[256], detail[160], sort[96];
     if (full_member) {
       const char *lit = literal_default(ki);
-      snprintf(text, sizeof text, "%s\"%s\": %s%s", pre, ki->name, lit ? lit : "", post);
+      snprintf(text, sizeof text, "%s\"%s\": %s%s", pre, name, lit ? lit : "", post);
     } else {
-      snprintf(text, sizeof text, "\"%s\"", ki->name);
+      snprintf(text, sizeof text, "\"%s\"", name);
     }
     snprintf(detail, sizeof detail, "%s · default %s", vtype_name(ki->type), ki->default_expr ? ki->default_expr : "null");
-    snprintf(sort, sizeof sort, "%s%s", sort_prefix, ki->name);
+    snprintf(sort, sizeof sort, "%s%s", sort_prefix, name);
     lsp_md b = {0};
     lsp_render_key_doc(ki, &b);
-    if (add_item(c, ki->name, CK_PROPERTY, detail, lsp_md_take(&b), range, text, sort)) return LS_ENOMEM;
+    if (add_item(c, name, CK_PROPERTY, detail, lsp_md_take(&b), range, text, sort)) return LS_ENOMEM;
   }
   return LS_OK;
 }
@@ -137,29 +147,45 @@ static int in_value(const lsp_analysis *a, const ls_json_member *mb, size_t off,
   return off <= next_start;
 }
 
-static int complete(cctx *c, size_t off) {
+/* Whether the family reads the member `name` as a nested config (keys "name.<key>"). */
+static int is_nested_config(const ls_model_keyinfo *fk, size_t nf, const char *name) {
+  size_t len = strlen(name);
+  for (size_t i = 0; i < nf; i++)
+    if (strncmp(fk[i].name, name, len) == 0 && fk[i].name[len] == '.') return 1;
+  return 0;
+}
+
+/* Completion at off inside the object obj, a config of keys named `prefix`<key>. */
+static int complete_object(cctx *c, ls_model_family fam, const ls_json *obj, const char *prefix, size_t off) {
   const lsp_analysis *a = c->a;
-  const ls_json *root = a->cfg.doc->root;
-  if (!root || root->kind != LS_JSON_OBJECT || off <= root->span.start || off > root->span.end) return LS_OK;
-  ls_model_family fam = a->cfg.model ? a->cfg.model->family : LS_MODEL_FAMILY_UNKNOWN;
-  size_t nf, nc;
+  size_t nf = 0, nc;
   const ls_model_keyinfo *fk = ls_model_family_keys(fam, &nf);
   const ls_model_keyinfo *ck = ls_model_common_keys(&nc);
-  for (size_t i = 0; i < root->u.obj.n; i++) {
-    const ls_json_member *mb = &root->u.obj.members[i];
-    size_t next = i + 1 < root->u.obj.n ? root->u.obj.members[i + 1].key_span.start : root->span.end;
+  for (size_t i = 0; i < obj->u.obj.n; i++) {
+    const ls_json_member *mb = &obj->u.obj.members[i];
+    size_t next = i + 1 < obj->u.obj.n ? obj->u.obj.members[i + 1].key_span.start : obj->span.end;
     if (off > mb->key_span.start && off <= mb->key_span.end) {
-      if (add_keys(c, fk, nf, root, mb->key_span, 0, "0", mb->key)) return LS_ENOMEM;
-      return add_keys(c, ck, nc, root, mb->key_span, 0, "1", mb->key);
+      if (add_keys(c, fk, nf, prefix, obj, mb->key_span, 0, "0", mb->key)) return LS_ENOMEM;
+      return add_keys(c, ck, nc, "", obj, mb->key_span, 0, "1", mb->key);
     }
     if (!in_value(a, mb, off, next)) continue;
-    const ls_model_keyinfo *ki = ls_model_family_key_find(fam, mb->key);
-    if (ki && ki->enum_values) return add_values(c, ki->enum_values, ki->name, mb->value, off);
-    if (ki && ki->role == LS_MODEL_ROLE_ROPE_SCALING && mb->value->kind == LS_JSON_OBJECT) {
-      const ls_json *rs = mb->value;
-      for (size_t j = 0; j < rs->u.obj.n; j++) {
-        const ls_json_member *rm = &rs->u.obj.members[j];
-        size_t rnext = j + 1 < rs->u.obj.n ? rs->u.obj.members[j + 1].key_span.start : rs->span.end;
+    char path[160];
+    int len = snprintf(path, sizeof path, "%s%s", prefix, mb->key);
+    if (len < 0 || (size_t)len >= sizeof path) return LS_OK;
+    const ls_json *v = mb->value;
+    if (v->kind == LS_JSON_OBJECT && off > v->span.start && off < v->span.end && is_nested_config(fk, nf, path)) {
+      char inner[164];
+      snprintf(inner, sizeof inner, "%s.", path);
+      return complete_object(c, fam, v, inner, off);
+    }
+    /* the family's key, or a common one (torch_dtype) at any level */
+    const ls_model_keyinfo *ki = ls_model_family_key_find(fam, path);
+    if (!ki && prefix[0]) ki = ls_model_family_key_find(LS_MODEL_FAMILY_UNKNOWN, mb->key);
+    if (ki && ki->enum_values) return add_values(c, ki->enum_values, ki->name, v, off);
+    if (ki && ki->role == LS_MODEL_ROLE_ROPE_SCALING && v->kind == LS_JSON_OBJECT) {
+      for (size_t j = 0; j < v->u.obj.n; j++) {
+        const ls_json_member *rm = &v->u.obj.members[j];
+        size_t rnext = j + 1 < v->u.obj.n ? v->u.obj.members[j + 1].key_span.start : v->span.end;
         if ((strcmp(rm->key, "type") == 0 || strcmp(rm->key, "rope_type") == 0) && in_value(a, rm, off, rnext))
           return add_values(c, LS_MODEL_ROPE_TYPES, "rope_scaling type", rm->value, off);
       }
@@ -168,8 +194,20 @@ static int complete(cctx *c, size_t off) {
   }
   /* Between members: whole `"key": default` members. */
   ls_json_span here = {off, off};
-  if (add_keys(c, fk, nf, root, here, 1, "0", NULL)) return LS_ENOMEM;
-  return add_keys(c, ck, nc, root, here, 1, "1", NULL);
+  if (add_keys(c, fk, nf, prefix, obj, here, 1, "0", NULL)) return LS_ENOMEM;
+  return add_keys(c, ck, nc, "", obj, here, 1, "1", NULL);
+}
+
+static int complete(cctx *c, size_t off) {
+  const lsp_analysis *a = c->a;
+  const ls_json *root = a->cfg.doc->root;
+  if (!root || root->kind != LS_JSON_OBJECT || off <= root->span.start || off > root->span.end) return LS_OK;
+  /* A family layerscope models (named or inferred); a type it does not model, read or not
+   * as a generic decoder, has no keys known here. */
+  const ls_model *m = a->cfg.model;
+  ls_model_family fam = m && (m->reading == LS_MODEL_READING_EXACT || m->reading == LS_MODEL_READING_INFERRED)
+                            ? m->family : LS_MODEL_FAMILY_UNKNOWN;
+  return complete_object(c, fam, root, "", off);
 }
 
 int lsp_on_completion(lsp_server *s, lsp_req *req, json_t *params) {

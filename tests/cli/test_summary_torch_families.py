@@ -360,7 +360,9 @@ class Olmo2DecoderLayer(nn.Module):
 
 
 class LlamaDecoderLayer(nn.Module):
-    """LlamaDecoderLayer (Granite's is the same tree; modeling_granite.py, 4.45)."""
+    """LlamaDecoderLayer (Granite's is the same tree, modeling_granite.py 4.45; so is SmolLM3's,
+    modeling_smollm3.py 4.53, whose NoPE layers only skip the rotation and whose head_dim is
+    getattr(config, "head_dim", hidden_size // num_attention_heads))."""
 
     def __init__(self, c):
         super().__init__()
@@ -560,6 +562,7 @@ def main():
     T.compare(f("gpt-oss-120b"), GptOssForCausalLM(cfg("gpt-oss-120b")))
     T.compare(f("olmo-2-1124-7b"), llama_like(cfg("olmo-2-1124-7b"), Olmo2DecoderLayer))
     T.compare(f("granite-3.1-8b-instruct"), llama_like(cfg("granite-3.1-8b-instruct"), LlamaDecoderLayer))
+    T.compare(f("smollm3-3b"), llama_like(cfg("smollm3-3b"), LlamaDecoderLayer))
     T.compare(f("mamba-codestral-7b"), MambaForCausalLM(cfg("mamba-codestral-7b"), Mamba2Mixer))
     T.compare(f("falcon-mamba-7b"), MambaForCausalLM(cfg("falcon-mamba-7b"), FalconMambaMixer))
     T.compare(f("jamba-v0.1"), JambaForCausalLM(cfg("jamba-v0.1")))

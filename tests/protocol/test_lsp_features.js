@@ -183,6 +183,69 @@ test('completion: keys of the family with docs, enumerated values, valid inserti
   await F.finish(s);
 });
 
+test('nested configs: typos inside text_config / vision_config at their own positions, with fixes', async () => {
+  const s = await F.start({ workspace: { configuration: true, workspaceEdit: { documentChanges: true } } });
+  // Gemma 3 4B: its language model and vision tower are configured by nested objects.
+  const G3 = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'configs', 'families', 'gemma-3-4b-it.config.json'), 'utf8');
+  const text = G3.replace('"num_hidden_layers": 34', '"num_hiden_layers": 34').replace('"patch_size": 14', '"patch_sise": 14')
+    .replace('"vision_use_head": false', '"vision_use_head": false, "torch_dtype": "bfloat16", "frobnication": 1');
+  const uri = 'file:///w/g3/config.json';
+  const d = await F.open(s, uri, text);
+  const typo = d.diagnostics.filter((x) => x.code === 'LS003');
+  const at = (needle) => typo.find((x) => JSON.stringify(x.range) === JSON.stringify(F.rangeOf(text, needle)));
+  const layers = at('"num_hiden_layers"');
+  assert.ok(layers, JSON.stringify(d.diagnostics));
+  assert.match(layers.message, /in text_config .*did you mean "num_hidden_layers"/);
+  assert.strictEqual(layers.severity, 2);
+  const patch = at('"patch_sise"');
+  assert.ok(patch && /in vision_config .*did you mean "patch_size"/.test(patch.message), JSON.stringify(typo));
+  // A key no config class reads is a hint; torch_dtype (PretrainedConfig's) is no finding.
+  const other = at('"frobnication"');
+  assert.ok(other && other.severity === 4, JSON.stringify(typo));
+  assert.strictEqual(typo.length, 3, JSON.stringify(typo));
+  // The rename lands inside the nested object.
+  const all = { start: { line: 0, character: 0 }, end: { line: 999, character: 0 } };
+  const actions = await s.conn.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: all, context: { diagnostics: [layers] } });
+  const rename = actions.find((a) => a.diagnostics[0].code === 'LS003');
+  const fixed = JSON.parse(TextDocument.applyEdits(TextDocument.create(uri, 'json', 1, text), rename.edit.documentChanges[0].edits));
+  assert.strictEqual(fixed.text_config.num_hidden_layers, 34);
+  assert.ok(!('num_hidden_layers' in fixed));
+  await F.finish(s);
+});
+
+test('completion: a nested config offers its own keys; a type layerscope does not model only the common ones', async () => {
+  const s = await F.start();
+  const text = '{\n  "model_type": "gemma3",\n  "text_config": {\n    "hidden_size": 2560,\n    \n    "sliding_window": 1024\n  },\n  \n  "vision_config": {"hidden_size": 1152}\n}\n';
+  const uri = 'file:///w/g3c/config.json';
+  await F.open(s, uri, text);
+  const at = (needle, delta) => { const r = F.rangeOf(text, needle); return { line: r.start.line, character: r.start.character + delta }; };
+  const inner = await s.conn.sendRequest('textDocument/completion', { textDocument: { uri }, position: at('    \n    "sliding_window"', 4) });
+  const labels = inner.items.map((i) => i.label);
+  // Gemma3TextConfig's keys, not the outer Gemma3Config's, and none already written.
+  assert.ok(labels.includes('rope_local_base_freq') && labels.includes('num_hidden_layers'), JSON.stringify(labels));
+  assert.ok(!labels.includes('mm_tokens_per_image') && !labels.includes('hidden_size') && !labels.includes('sliding_window'), JSON.stringify(labels));
+  const nl = inner.items.find((i) => i.label === 'num_hidden_layers');
+  const after = JSON.parse(TextDocument.applyEdits(TextDocument.create(uri, 'json', 1, text), [nl.textEdit]));
+  assert.strictEqual(typeof after.text_config.num_hidden_layers, 'number');
+  // At the top level: the outer keys, never a dotted nested path.
+  const outer = await s.conn.sendRequest('textDocument/completion', { textDocument: { uri }, position: at('  \n  "vision_config"', 2) });
+  const ol = outer.items.map((i) => i.label);
+  assert.ok(ol.includes('mm_tokens_per_image'), JSON.stringify(ol));
+  assert.ok(!ol.some((l) => l.includes('.')), JSON.stringify(ol));
+  // A model_type layerscope does not model: PretrainedConfig's keys only, no llama keys.
+  const uri2 = 'file:///w/unknown/config.json';
+  const t2 = '{\n  "model_type": "frobnicator",\n  "hid": 4096,\n  \n  "num_layers": 2\n}\n';
+  await F.open(s, uri2, t2);
+  for (const pos of [{ line: 2, character: 4 }, { line: 3, character: 2 }]) {
+    const r = await s.conn.sendRequest('textDocument/completion', { textDocument: { uri: uri2 }, position: pos });
+    const l = r.items.map((i) => i.label);
+    assert.ok(l.includes('torch_dtype') && l.includes('architectures'), JSON.stringify(l));
+    for (const k of ['hidden_size', 'intermediate_size', 'num_attention_heads', 'rms_norm_eps', 'rope_theta', 'vocab_size'])
+      assert.ok(!l.includes(k), `${k} is llama's, not frobnicator's: ${JSON.stringify(l)}`);
+  }
+  await F.finish(s);
+});
+
 test('inlay hints, code lens, document symbols, layerscope/modelTree', async () => {
   const s = await F.start();
   const uri = 'file:///w/7b/config.json';

@@ -371,9 +371,67 @@ static void test_recognition(void **state) {
     if (nk + nc > 128) fprintf(stderr, "%s: %zu keys\n", ls_model_family_name((ls_model_family)f), nk + nc);
     assert_true(nk + nc <= 128);
   }
+  /* a type layerscope does not model has no keys of its own (issue 17: llama's were offered);
+   * the PretrainedConfig keys are still found */
+  size_t nu = 1;
+  assert_null(ls_model_family_keys(LS_MODEL_FAMILY_UNKNOWN, &nu));
+  assert_int_equal(nu, 0);
+  assert_null(ls_model_family_key_find(LS_MODEL_FAMILY_UNKNOWN, "hidden_size"));
+  assert_non_null(ls_model_family_key_find(LS_MODEL_FAMILY_UNKNOWN, "torch_dtype"));
   /* every family layerscope models is a transformers type */
   for (int f = 1; f < LS_MODEL_FAMILY_COUNT; f++)
     assert_true(ls_model_type_is_upstream(ls_model_family_name((ls_model_family)f)));
+  /* head_dim when a config leaves it out: Qwen3Config's default is 128; Qwen3MoeConfig has no
+   * such key and Qwen3MoeAttention falls back to hidden_size // num_attention_heads (issue 17:
+   * layerscope used 128 for both) */
+  m = load_text("{\"model_type\": \"qwen3\", \"hidden_size\": 256, \"num_attention_heads\": 8,"
+                " \"num_key_value_heads\": 2, \"num_hidden_layers\": 1, \"intermediate_size\": 64,"
+                " \"vocab_size\": 100}", 0);
+  expect_shape(m, "model.layers.0.self_attn.q_proj.weight", 2, 8 * 128, 256);
+  ls_model_free(m);
+  m = load_text("{\"model_type\": \"qwen3_moe\", \"hidden_size\": 256, \"num_attention_heads\": 8,"
+                " \"num_key_value_heads\": 2, \"num_hidden_layers\": 1, \"intermediate_size\": 64,"
+                " \"vocab_size\": 100, \"num_experts\": 2, \"num_experts_per_tok\": 1,"
+                " \"moe_intermediate_size\": 32}", 0);
+  expect_shape(m, "model.layers.0.self_attn.q_proj.weight", 2, 8 * 32, 256);
+  expect_shape(m, "model.layers.0.self_attn.k_proj.weight", 2, 2 * 32, 256);
+  expect_shape(m, "model.layers.0.self_attn.q_norm.weight", 1, 32, 0);
+  ls_model_free(m);
+  /* SmolLM3 (issue 17): with use_sliding_window, the layers layer_types marks slide; without
+   * layer_types, the NoPE layers do (SmolLM3Config.__post_init__): no_rope_layers' zeros, or
+   * every no_rope_layer_interval-th layer. head_dim is hidden / heads (no head_dim key). */
+  const char *sm3 = "{\"model_type\": \"smollm3\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                    " \"num_key_value_heads\": 2, \"num_hidden_layers\": 4, \"intermediate_size\": 96,"
+                    " \"vocab_size\": 100, \"use_sliding_window\": true, \"sliding_window\": 8%s}";
+  const char *sm3_cases[][2] = {
+      {", \"no_rope_layers\": [1, 0, 1, 1]", "0800"},
+      {", \"no_rope_layer_interval\": 2", "0808"},
+      {"", "0008"},
+      {", \"no_rope_layers\": [1, 0, 1, 1], \"layer_types\": [\"sliding_attention\", \"full_attention\","
+       " \"full_attention\", \"full_attention\"]", "8000"},
+  };
+  for (size_t c = 0; c < sizeof sm3_cases / sizeof *sm3_cases; c++) {
+    char text[512], name[64];
+    snprintf(text, sizeof text, sm3, sm3_cases[c][0]);
+    m = load_text(text, 0);
+    assert_int_equal(m->family, LS_MODEL_FAMILY_SMOLLM3);
+    expect_shape(m, "model.layers.0.self_attn.k_proj.weight", 2, 2 * 16, 64);
+    for (int l = 0; l < 4; l++) {
+      snprintf(name, sizeof name, "model.layers.%d.self_attn", l);
+      int a = ls_model_module_find(m, name);
+      assert_true(a >= 0);
+      assert_int_equal(m->modules[a].attn_window, sm3_cases[c][1][l] == '8' ? 8 : 0);
+    }
+    ls_model_free(m);
+  }
+  /* without use_sliding_window no layer slides */
+  m = load_text("{\"model_type\": \"smollm3\", \"num_hidden_layers\": 4, \"sliding_window\": 8}", 0);
+  for (int l = 0; l < 4; l++) {
+    char name[64];
+    snprintf(name, sizeof name, "model.layers.%d.self_attn", l);
+    assert_int_equal(m->modules[ls_model_module_find(m, name)].attn_window, 0);
+  }
+  ls_model_free(m);
   /* Gemma 3: keys of the nested text_config are read (issue 17: it was ignored, and the
    * defaults of Llama 2 7B were shown); the innermost key is the one at an offset */
   const char *g3 = "{\"model_type\": \"gemma3\", \"text_config\": {\"hidden_size\": 64, \"intermediate_size\": 96,"
