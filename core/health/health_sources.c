@@ -43,7 +43,11 @@ static int on_site(void *ud, int64_t row, int n_cols, const char *const *names, 
   snprintf(s->last, sizeof s->last, "%s", module);
   if (same_site && !strcmp(prev->inputs, in) && !strcmp(prev->outputs, out)) { /* another module, same call */
     size_t len = strlen(prev->module);
-    if (len + strlen(module) + 3 < sizeof prev->module) snprintf(prev->module + len, sizeof prev->module - len, ", %s", module);
+    size_t ml = strlen(module);
+    if (len + ml + 3 < sizeof prev->module) { /* ", " + module + NUL fits */
+      memcpy(prev->module + len, ", ", 2);
+      memcpy(prev->module + len + 2, module, ml + 1);
+    }
     else if (len + 5 < sizeof prev->module && strcmp(prev->module + len - 3, "...")) strcat(prev->module, ", ...");
     return 0;
   }
