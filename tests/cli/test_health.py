@@ -35,6 +35,15 @@ import tempfile
 
 LS = os.environ.get("LAYERSCOPE", "layerscope")
 SYS_PY = "/usr/bin/python3"
+# Under LS_SANITIZE=1 the agent's library is built with AddressSanitizer and Python is not:
+# the runtime must come first in the processes that load it (as test_dap_agent.js does).
+SAN_ENV = {}
+if os.environ.get("LS_SANITIZE") == "1":
+    # libstdc++ too: the ASan runtime resolves __cxa_throw when it starts, and Python does not
+    # link libstdc++ (torch.distributed's C++ exceptions would hit a null interceptor)
+    SAN_ENV = {"LD_PRELOAD": subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
+                                            text=True).stdout.strip() + " libstdc++.so.6",
+               "ASAN_OPTIONS": "detect_leaks=0", "LSAN_OPTIONS": "detect_leaks=0"}
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "..", "fixtures", "programs", "train_faults.py")
 FAILS = []
@@ -64,6 +73,7 @@ def run(d, fault, *opts):
     db = os.path.join(d, fault + ".db")
     ref = os.path.join(d, fault + ".json")
     r = subprocess.run([LS, "watch", *opts, "--record", db, "--python", SYS_PY, "--", PROGRAM, fault, ref],
+                       env=dict(os.environ, **SAN_ENV),
                        capture_output=True, text=True, timeout=300)
     check(r.returncode == 0, "%s: watch exit %d: %s" % (fault, r.returncode, r.stderr[-2000:]))
     check("layerscope: crash" not in r.stderr, "%s: crash" % fault)
@@ -222,7 +232,7 @@ def main():
         ranks = os.path.join(HERE, "..", "fixtures", "programs", "ranks.py")
         r = subprocess.run([LS, "watch", "--health-every", "1", "--record", db, "--python", SYS_PY, "--", ranks,
                             str(29600 + os.getpid() % 300)], capture_output=True, text=True, timeout=300,
-                           env=dict(os.environ, PERTURB="1", STEPS="3"))
+                           env=dict(os.environ, PERTURB="1", STEPS="3", **SAN_ENV))
         check(r.returncode == 0, "ranks: watch exit %d: %s" % (r.returncode, r.stderr[-2000:]))
         check(re.search(r"^step 1 rank 1  loss", r.stdout, re.M), "ranks: no rank-1 line:\n" + r.stdout)
         drift = [l for l in r.stdout.splitlines() if "ranks drifted apart" in l]
@@ -233,7 +243,8 @@ def main():
             f.write(CONV)
         db = os.path.join(d, "conv.db")
         r = subprocess.run([LS, "watch", "--health-every", "1", "--record", db, "--python", SYS_PY, "--", conv,
-                            os.path.join(d, "conv.json")], capture_output=True, text=True, timeout=300)
+                            os.path.join(d, "conv.json")], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, **SAN_ENV))
         check(r.returncode == 0, "conv: watch exit %d: %s" % (r.returncode, r.stderr[-2000:]))
         with open(os.path.join(d, "conv.json")) as f:
             ref = json.load(f)

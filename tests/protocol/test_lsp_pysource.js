@@ -29,10 +29,14 @@ if (spawnSync(PY, ['-c', 'import torch']).status !== 0) {
   process.exit(77);
 }
 
+// Under ASan the agent's library (built with the sanitizers) is loaded into Python, whose
+// runtime must then come first (as in test_dap_agent.js).
+const SAN_ENV = h.SANITIZE ? { LD_PRELOAD: spawnSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim(),
+  ASAN_OPTIONS: 'detect_leaks=0', LSAN_OPTIONS: 'detect_leaks=0' } : {};
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-pysource-'));
 const DB = path.join(dir, 'run.db');
 const w = spawnSync(h.BIN, ['watch', '--health-every', '1', '--record', DB, '--python', PY, '--', PROGRAM, 'clean',
-  path.join(dir, 'ref.json'), '3'], { encoding: 'utf8', timeout: 180000 });
+  path.join(dir, 'ref.json'), '3'], { encoding: 'utf8', timeout: 180000, env: { ...process.env, ...SAN_ENV } });
 assert.strictEqual(w.status, 0, `watch: ${w.stderr}`);
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 
