@@ -170,17 +170,9 @@ int ls_cli_report(int argc, char **argv) {
     ls_cli_usage(stderr, "report");
     return 2;
   }
-  ls_diag d;
-  ls_diag_init(&d);
-  ls_rec *r = NULL;
   ls_health_report *h = NULL;
-  int rc = ls_rec_open(&r, db, LS_REC_READ, &d);
-  if (!rc) rc = ls_health_analyze(r, run, &o, &h, &d);
-  ls_rec_close(r);
-  if (rc) {
-    fprintf(stderr, "layerscope report: %s\n", d.msg);
-    return rc == LS_ENOENT || rc == LS_EINVAL ? 1 : 2;
-  }
+  int rc = ls_cli_health_load(db, run, &o, &h, "report");
+  if (rc) return rc == LS_ENOENT || rc == LS_EINVAL ? 1 : 2;
   int status = 0;
   if (html) {
     status = write_html(html, db, h);
