@@ -3,6 +3,7 @@
 #ifndef LS_CLI_H
 #define LS_CLI_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,6 +19,10 @@ void ls_cli_usage(FILE *f, const char *name);
 
 /* Parses a whole decimal integer in [lo, hi] ("12abc", "", overflow: -1); 0 on success. */
 int ls_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+
+/* A JSON string from bytes that may not be valid UTF-8 (model messages quote the file):
+ * invalid bytes become U+FFFD so jansson accepts it; new reference, json_null() for NULL. */
+json_t *ls_cli_jstr(const char *s);
 
 /* `layerscope diff` of two run records (diff_runs.c): runs 0 = each file's latest. */
 int ls_cli_diff_runs(const char *a, const char *b, const char *format, int64_t run_a, int64_t run_b, int top);

@@ -15,9 +15,10 @@ run record, core/health's findings) on a small residual MLP with planted faults
      gives on the torch-computed layer norms, and the first of them is blocks.2.fc;
   5. a clean run: no findings; --health alone samples every 10th step (0 and 10 of 12);
   6. `layerscope report RUN.db --html`: a self-contained page (no network reference) with
-     the heatmaps and the findings; the findings are stored in the record's `findings` table
-     (kind, module, name, step, figures) when `watch` ends, and `report` with another
-     threshold replaces them (schema version 4);
+     the heatmaps and the findings; `--format json`: each layer's gradient norms agree with
+     torch's at every step, and its findings are the ones `watch` printed; the findings are
+     stored in the record's `findings` table (kind, module, name, step, figures) when `watch`
+     ends, and `report` with another threshold replaces them (schema version 4);
   7. two ranks (tests/fixtures/programs/ranks.py, gloo on CPU) where rank 1 nudges its last
      layer's weight after step 0: each step line names its rank, and the one rank-drift
      finding names that weight (module 3) at step 1, the first step whose weights differ;
@@ -226,6 +227,21 @@ def main():
               "report: the page refers to the network")
         check("blocks.2.fc" in page and page.count("<rect") > 12 * 6, "report: no heatmap cells")
         explode_db, ref, out = os.path.join(d, "explode.db"), explode_ref, explode_out
+        r = subprocess.run([LS, "report", explode_db, "--format", "json"], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "report json: exit %d %s" % (r.returncode, r.stderr))
+        rep = json.loads(r.stdout) if r.returncode == 0 else {}
+        check(rep.get("schema") == "layerscope.health/1", "report json: schema %r" % rep.get("schema"))
+        check(rep.get("steps") == [rec["step"] for rec in ref], "report json: steps %r" % rep.get("steps"))
+        n_cmp = 0
+        for layer in rep.get("layers", []):
+            for k, rec in enumerate(ref):
+                want = layer_norms(rec).get(layer["name"])
+                if want is not None:
+                    n_cmp += close(layer["grad_norm"][k], want, 1e-4, "report json: %s step %d" % (layer["name"], k))
+        check(n_cmp >= 5 * len(ref), "report json: only %d layer norms compared" % n_cmp)
+        text = [l.strip() for l in want_lines(out)]
+        got = [f["message"] for f in rep.get("findings", [])]
+        check(len(got) > 1 and sorted(got) == sorted(text), "report json: findings %s, watch printed %s" % (got, text))
         con = sqlite3.connect(explode_db)
         rows = con.execute("SELECT f.kind, f.name, f.step, f.value, f.baseline, m.name FROM findings f LEFT JOIN "
                            "modules m ON m.run_id = f.run_id AND m.idx = f.module ORDER BY f.rowid").fetchall()
