@@ -40,11 +40,11 @@ extern const char *ls_cli_health_opts_help;
 /* The compact line of a sampled step. */
 void ls_cli_health_line(FILE *f, const ls_dbg_health_line *l, int show_rank);
 /* Reads run run_id (0: the latest with health) of the record at path, computes its health
- * report (*out new, ls_health_report_free) and stores the findings in the record's `findings`
- * table (a record that cannot be written is said on stderr, and the report still returned).
+ * report (*out new, ls_health_report_free) and, with store, keeps the findings in the record's
+ * `findings` table (a record that cannot be written is said on stderr, the report still returned).
  * Errors are said on stderr naming cmd; a negative LS_E* code. */
-int ls_cli_health_load(const char *path, int64_t run_id, const ls_cli_health_opts *o, ls_health_report **out,
-                       const char *cmd);
+int ls_cli_health_load(const char *path, int64_t run_id, const ls_cli_health_opts *o, int store,
+                       ls_health_report **out, const char *cmd);
 /* The findings of run run_id (0: the latest with health) of the record at path, one line
  * each: their number, or a negative LS_E* code (said on stderr). */
 int ls_cli_health_findings(FILE *f, const char *path, int64_t run_id, const ls_cli_health_opts *o);

@@ -74,8 +74,8 @@ void ls_cli_health_line(FILE *f, const ls_dbg_health_line *l, int show_rank) {
   fputc('\n', f);
 }
 
-int ls_cli_health_load(const char *path, int64_t run_id, const ls_cli_health_opts *o, ls_health_report **out,
-                       const char *cmd) {
+int ls_cli_health_load(const char *path, int64_t run_id, const ls_cli_health_opts *o, int store,
+                       ls_health_report **out, const char *cmd) {
   ls_diag d;
   ls_diag_init(&d);
   ls_rec *r = NULL;
@@ -89,18 +89,19 @@ int ls_cli_health_load(const char *path, int64_t run_id, const ls_cli_health_opt
     fprintf(stderr, "layerscope %s: %s\n", cmd, d.msg);
     return rc;
   }
+  *out = h;
+  if (!store) return LS_OK;
   ls_diag_init(&d);
   int wrc = ls_rec_open(&r, path, LS_REC_WRITE, &d);
   if (!wrc) wrc = ls_health_store(r, h, &d);
   ls_rec_close(r);
   if (wrc) fprintf(stderr, "layerscope %s: the findings were not stored in the record: %s\n", cmd, d.msg);
-  *out = h;
   return LS_OK;
 }
 
 int ls_cli_health_findings(FILE *f, const char *path, int64_t run_id, const ls_cli_health_opts *o) {
   ls_health_report *h = NULL;
-  int rc = ls_cli_health_load(path, run_id, o, &h, "health");
+  int rc = ls_cli_health_load(path, run_id, o, 1, &h, "health");
   if (rc) return rc;
   if (!h->n_findings) fprintf(f, "health: no findings over %zu sampled steps\n", h->n_steps);
   else fprintf(f, "health: %zu finding%s over %zu sampled steps\n", h->n_findings, h->n_findings == 1 ? "" : "s", h->n_steps);

@@ -26,7 +26,10 @@ static void usage(FILE *f) {
              "  --run ID            the run (default: the latest with health samples)\n"
              "  --html OUT.html     write a self-contained page: heatmaps of gradient norms, update\n"
              "                      ratios and dead units over layers x steps, the loss, the findings\n"
-             "  --format json       print the report as JSON (schema layerscope.health/1)\n%s",
+             "  --format json       print the report as JSON (schema layerscope.health/1)\n"
+             "  --no-store          leave the record as it is (the findings are otherwise stored in\n"
+             "                      its findings table, replacing the run's earlier health findings);\n"
+             "                      for a record that a running program is still writing\n%s",
           ls_cli_health_opts_help);
 }
 
@@ -192,6 +195,7 @@ static int write_json(const char *db, const ls_health_report *h) {
 int ls_cli_report(int argc, char **argv) {
   const char *db = NULL, *html = NULL, *format = "text";
   int64_t run = 0;
+  int no_store = 0;
   ls_cli_health_opts o;
   ls_cli_health_opts_init(&o);
   for (int i = 1; i < argc; i++) {
@@ -206,6 +210,8 @@ int ls_cli_report(int argc, char **argv) {
       i++;
     } else if (!strcmp(a, "--html") && v) {
       html = argv[++i];
+    } else if (!strcmp(a, "--no-store")) {
+      no_store = 1;
     } else if (!strcmp(a, "--format") && v) {
       format = argv[++i];
       if (strcmp(format, "text") && strcmp(format, "json")) {
@@ -235,7 +241,7 @@ int ls_cli_report(int argc, char **argv) {
     return 2;
   }
   ls_health_report *h = NULL;
-  int rc = ls_cli_health_load(db, run, &o, &h, "report");
+  int rc = ls_cli_health_load(db, run, &o, !no_store, &h, "report");
   if (rc) return rc == LS_ENOENT || rc == LS_EINVAL ? 1 : 2;
   int status = 0;
   if (!strcmp(format, "json")) {

@@ -262,6 +262,12 @@ def main():
         con.close()
         check(r.returncode == 0 and "exploding" not in kinds and len(kinds) == len(want_lines(r.stdout)),
               "report --explode-factor 1000 did not replace the stored findings: %s\n%s" % (kinds, r.stdout))
+        r = subprocess.run([LS, "report", explode_db, "--no-store"], capture_output=True, text=True, timeout=60)
+        con = sqlite3.connect(explode_db)
+        after = [k for (k,) in con.execute("SELECT kind FROM findings")]
+        con.close()
+        check(r.returncode == 0 and after == kinds and len(want_lines(r.stdout)) > len(kinds),
+              "report --no-store changed the stored findings: %s, before %s" % (after, kinds))
         # 7. ranks that drift apart
         db = os.path.join(d, "ranks.db")
         ranks = os.path.join(HERE, "..", "fixtures", "programs", "ranks.py")
