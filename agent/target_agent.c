@@ -14,6 +14,7 @@
 #include <string.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,7 +69,15 @@ typedef struct tgt {
   size_t n_mods, cap_mods;
   ls_strmap by_name;
   json_t *config;                     /* what `configure` sends (breakpoints, filters) */
+  /* The program's output pipes (capture_output): a pump holds out_mu from reading a chunk to
+   * handing it to the host, and a stop holds it while it drains them (output_drain), so the
+   * output the program wrote before it stopped reaches the front end before the stop. */
+  pthread_mutex_t out_mu;
+  int out_fds[2];                     /* the read ends, stdout and stderr, non-blocking; -1
+                                         none or closed (out_mu) */
 } tgt;
+
+static void output_drain(tgt *t);
 
 static char *dup_or_null(tgt *t, const char *s) {
   if (!s) return NULL;
@@ -399,6 +408,9 @@ static void on_event(void *ud, ls_agent_conn *c, const char *event, json_t *body
     if (s) {
       p->stop = s;
       pthread_mutex_unlock(&t->mu);
+      /* the agent flushed the program's stdout and stderr before it sent `stopped`: what is in
+       * the pipes now was written before the stop, and a debugger user reads it first */
+      output_drain(t);
       h->stopped(h->hud, &s->ev, cause, cause == LS_DBG_CAUSE_DECIDED ? &why : NULL);
       return;
     }
@@ -444,23 +456,51 @@ static int fetch(void *ud, const ls_dbg_var *v, void *dst, uint64_t nbytes, ls_d
 
 typedef struct pump {
   tgt *t;
-  int fd;
-  ls_dbg_output kind;
+  int which;                /* 0 stdout, 1 stderr: t->out_fds[which] */
   pthread_t th;
 } pump;
 
+static const ls_dbg_output k_out_kind[2] = {LS_DBG_OUT_STDOUT, LS_DBG_OUT_STDERR};
+
+/* Reads what pipe `which` holds now and hands it to the host, chunk by chunk (out_mu held):
+ * 0 at its end or on an error, 1 when it is empty for now. */
+static int output_read(tgt *t, int which) {
+  char buf[4096 + 1];
+  int fd = t->out_fds[which];
+  if (fd < 0) return 0;
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
+    if (r <= 0) return 0;
+    buf[r] = 0;
+    const ls_dbg_target_host *h = t->host;
+    if (h) h->output(h->hud, k_out_kind[which], buf);
+  }
+}
+
+static void output_drain(tgt *t) {
+  pthread_mutex_lock(&t->out_mu);
+  for (int i = 0; i < 2; i++) output_read(t, i); /* at its end: its pump closes it */
+  pthread_mutex_unlock(&t->out_mu);
+}
+
 static void *pump_run(void *arg) {
   pump *p = arg;
-  char buf[4096 + 1];
-  for (;;) {
-    ssize_t r = read(p->fd, buf, sizeof buf - 1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    buf[r] = 0;
-    const ls_dbg_target_host *h = p->t->host;
-    if (h) h->output(h->hud, p->kind, buf);
+  tgt *t = p->t;
+  int open = 1;
+  while (open) {
+    struct pollfd pf = {t->out_fds[p->which], POLLIN, 0};
+    int n = poll(&pf, 1, -1);
+    if (n < 0 && errno == EINTR) continue;
+    pthread_mutex_lock(&t->out_mu);
+    open = n > 0 && output_read(t, p->which);
+    if (!open) {
+      close(t->out_fds[p->which]);
+      t->out_fds[p->which] = -1;
+    }
+    pthread_mutex_unlock(&t->out_mu);
   }
-  close(p->fd);
   return NULL;
 }
 
@@ -551,9 +591,19 @@ static int start_program(tgt *t, pump *pumps, int *n_pumps, ls_diag *d) {
   t->pid = pid;
   pthread_mutex_unlock(&t->mu);
   for (int i = 0; t->o.capture_output && i < 2; i++) {
-    pumps[i] = (pump){t, fds[i][0], i ? LS_DBG_OUT_STDERR : LS_DBG_OUT_STDOUT, 0};
-    if (pthread_create(&pumps[i].th, NULL, pump_run, &pumps[i]) == 0) (*n_pumps)++;
-    else close(fds[i][0]);
+    fcntl(fds[i][0], F_SETFL, fcntl(fds[i][0], F_GETFL) | O_NONBLOCK); /* the read end only */
+    pthread_mutex_lock(&t->out_mu);
+    t->out_fds[i] = fds[i][0];
+    pthread_mutex_unlock(&t->out_mu);
+    pumps[*n_pumps] = (pump){t, i, 0};
+    if (pthread_create(&pumps[*n_pumps].th, NULL, pump_run, &pumps[*n_pumps]) == 0) {
+      (*n_pumps)++;
+    } else {
+      pthread_mutex_lock(&t->out_mu);
+      close(fds[i][0]);
+      t->out_fds[i] = -1;
+      pthread_mutex_unlock(&t->out_mu);
+    }
   }
   return LS_OK;
 }
@@ -756,6 +806,7 @@ static void a_free(void *ud) {
   json_decref(t->config);
   pthread_mutex_destroy(&t->mu);
   pthread_mutex_destroy(&t->report_mu);
+  pthread_mutex_destroy(&t->out_mu);
   ls_free(t);
 }
 
@@ -804,6 +855,8 @@ int ls_agent_target_new(ls_dbg_target *out, const ls_agent_target_opts *o, ls_di
   if (!t) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   pthread_mutex_init(&t->mu, NULL);
   pthread_mutex_init(&t->report_mu, NULL);
+  pthread_mutex_init(&t->out_mu, NULL);
+  t->out_fds[0] = t->out_fds[1] = -1;
   ls_strmap_init(&t->by_name);
   t->o = *o;
   t->config = json_pack("{s:[], s:[], s:b, s:{s:i}}", "breakpoints", "exceptions", "stopOnEntry", 0, "health", "every",

@@ -74,38 +74,6 @@ static void render_text(FILE *o, const checked *c) {
 
 /* ---------------------------------------------------------------- JSON helpers */
 
-/* A JSON string from bytes that may not be valid UTF-8 (model messages quote the file):
- * invalid bytes become U+FFFD so jansson accepts it. */
-static json_t *jstr(const char *s) {
-  if (!s) return json_null();
-  json_t *j = json_string(s);
-  if (j) return j;
-  size_t n = strlen(s);
-  char *b = ls_malloc(n * 3 + 1);
-  if (!b) return json_null();
-  size_t o = 0;
-  const unsigned char *u = (const unsigned char *)s;
-  for (size_t i = 0; i < n;) {
-    size_t k = u[i] < 0x80 ? 1 : (u[i] & 0xe0) == 0xc0 ? 2 : (u[i] & 0xf0) == 0xe0 ? 3
-             : (u[i] & 0xf8) == 0xf0 ? 4 : 0;
-    int ok = k > 0 && i + k <= n;
-    for (size_t t = 1; ok && t < k; t++) ok = (u[i + t] & 0xc0) == 0x80;
-    if (ok) {
-      memcpy(b + o, s + i, k);
-      o += k;
-      i += k;
-    } else {
-      memcpy(b + o, "\xef\xbf\xbd", 3);
-      o += 3;
-      i++;
-    }
-  }
-  b[o] = 0;
-  j = json_string(b);
-  ls_free(b);
-  return j ? j : json_null();
-}
-
 static json_t *lsp_range(const checked *c, ls_json_span s) {
   ls_pos a = ls_text_pos_of(&c->an.index, s.start, LS_POS_UTF16);
   ls_pos b = ls_text_pos_of(&c->an.index, s.end, LS_POS_UTF16);
@@ -137,7 +105,7 @@ static json_t *render_json_file(const checked *c) {
     ls_smell_doc_url(r, NULL, url, sizeof url);
     json_t *rel = json_array(), *fixes = json_array();
     for (size_t k = 0; k < f->n_related; k++)
-      json_array_append_new(rel, json_pack("{s:o,s:o,s:o}", "message", jstr(f->related[k].msg),
+      json_array_append_new(rel, json_pack("{s:o,s:o,s:o}", "message", ls_cli_jstr(f->related[k].msg),
                                            "range", lsp_range(c, f->related[k].span),
                                            "offsets", offsets(f->related[k].span)));
     for (size_t k = 0; k < f->n_fixes; k++) {
@@ -146,20 +114,20 @@ static json_t *render_json_file(const checked *c) {
         json_array_append_new(edits, json_pack("{s:o,s:o,s:o}", "range",
                                                lsp_range(c, f->fixes[k].edits[e].span), "offsets",
                                                offsets(f->fixes[k].edits[e].span), "newText",
-                                               jstr(f->fixes[k].edits[e].text)));
-      json_array_append_new(fixes, json_pack("{s:o,s:b,s:o}", "title", jstr(f->fixes[k].title),
+                                               ls_cli_jstr(f->fixes[k].edits[e].text)));
+      json_array_append_new(fixes, json_pack("{s:o,s:b,s:o}", "title", ls_cli_jstr(f->fixes[k].title),
                                              "preferred", f->fixes[k].preferred, "edits", edits));
     }
     json_array_append_new(fs, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:o,s:o}", "rule",
                                         r->code, "name", r->name, "severity",
-                                        ls_smell_severity_name(f->severity), "message", jstr(f->msg),
-                                        "key", jstr(f->key), "range", lsp_range(c, f->span),
+                                        ls_smell_severity_name(f->severity), "message", ls_cli_jstr(f->msg),
+                                        "key", ls_cli_jstr(f->key), "range", lsp_range(c, f->span),
                                         "offsets", offsets(f->span), "docs", url, "related", rel,
                                         "fixes", fixes));
   }
-  json_t *o = json_pack("{s:o,s:b,s:o,s:o,s:o}", "file", jstr(c->path), "is_model_config",
+  json_t *o = json_pack("{s:o,s:b,s:o,s:o,s:o}", "file", ls_cli_jstr(c->path), "is_model_config",
                         c->an.report->is_model_config, "model_type",
-                        c->an.model ? jstr(c->an.model->model_type) : json_null(), "findings", fs,
+                        c->an.model ? ls_cli_jstr(c->an.model->model_type) : json_null(), "findings", fs,
                         "summary", summary_obj(c->an.report->n_by_severity));
   return o;
 }
@@ -214,7 +182,7 @@ static json_t *sarif_invocation(const checked *cs, size_t n, int exit_code) {
   for (size_t fi = 0; fi < n; fi++)
     if (cs[fi].error[0])
       json_array_append_new(notes, json_pack("{s:s,s:{s:o},s:[{s:{s:{s:o,s:i}}}]}", "level", "error", "message",
-                                             "text", jstr(cs[fi].error), "locations", "physicalLocation",
+                                             "text", ls_cli_jstr(cs[fi].error), "locations", "physicalLocation",
                                              "artifactLocation", "uri", path_uri(cs[fi].path), "index", (int)fi));
   return json_pack("{s:b,s:i,s:o}", "executionSuccessful", json_array_size(notes) == 0, "exitCode", exit_code,
                    "toolExecutionNotifications", notes);
@@ -245,7 +213,7 @@ static json_t *render_sarif(const checked *cs, size_t n, int exit_code) {
       const ls_smell_rule *r = ls_smell_rule_get(f->rule);
       json_t *res = json_pack("{s:s,s:i,s:s,s:{s:o},s:[{s:o}]}", "ruleId", r->code, "ruleIndex",
                               (int)f->rule, "level", sarif_level(f->severity), "message", "text",
-                              jstr(f->msg), "locations", "physicalLocation",
+                              ls_cli_jstr(f->msg), "locations", "physicalLocation",
                               sarif_phys(c, f->span, (int)fi));
       if (f->n_related) {
         json_t *rel = json_array();
@@ -253,7 +221,7 @@ static json_t *render_sarif(const checked *cs, size_t n, int exit_code) {
           json_array_append_new(rel, json_pack("{s:i,s:o,s:{s:o}}", "id", (int)k + 1,
                                                "physicalLocation",
                                                sarif_phys(c, f->related[k].span, (int)fi),
-                                               "message", "text", jstr(f->related[k].msg)));
+                                               "message", "text", ls_cli_jstr(f->related[k].msg)));
         json_object_set_new(res, "relatedLocations", rel);
       }
       if (f->n_fixes) {
@@ -264,9 +232,9 @@ static json_t *render_sarif(const checked *cs, size_t n, int exit_code) {
             json_array_append_new(reps, json_pack("{s:o,s:{s:o}}", "deletedRegion",
                                                   sarif_region(c, f->fixes[k].edits[e].span),
                                                   "insertedContent", "text",
-                                                  jstr(f->fixes[k].edits[e].text)));
+                                                  ls_cli_jstr(f->fixes[k].edits[e].text)));
           json_array_append_new(fixes, json_pack("{s:{s:o},s:[{s:{s:o,s:i},s:o}]}", "description",
-                                                 "text", jstr(f->fixes[k].title), "artifactChanges",
+                                                 "text", ls_cli_jstr(f->fixes[k].title), "artifactChanges",
                                                  "artifactLocation", "uri", path_uri(c->path),
                                                  "index", (int)fi, "replacements", reps));
         }

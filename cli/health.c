@@ -74,18 +74,35 @@ void ls_cli_health_line(FILE *f, const ls_dbg_health_line *l, int show_rank) {
   fputc('\n', f);
 }
 
-int ls_cli_health_findings(FILE *f, const char *path, int64_t run_id, const ls_cli_health_opts *o) {
+int ls_cli_health_load(const char *path, int64_t run_id, const ls_cli_health_opts *o, int store,
+                       ls_health_report **out, const char *cmd) {
   ls_diag d;
   ls_diag_init(&d);
   ls_rec *r = NULL;
   ls_health_report *h = NULL;
+  /* read first: a missing file is an error here, not a new record */
   int rc = ls_rec_open(&r, path, LS_REC_READ, &d);
   if (!rc) rc = ls_health_analyze(r, run_id, o, &h, &d);
   ls_rec_close(r);
+  r = NULL;
   if (rc) {
-    fprintf(stderr, "layerscope: health: %s\n", d.msg);
+    fprintf(stderr, "layerscope %s: %s\n", cmd, d.msg);
     return rc;
   }
+  *out = h;
+  if (!store) return LS_OK;
+  ls_diag_init(&d);
+  int wrc = ls_rec_open(&r, path, LS_REC_WRITE, &d);
+  if (!wrc) wrc = ls_health_store(r, h, &d);
+  ls_rec_close(r);
+  if (wrc) fprintf(stderr, "layerscope %s: the findings were not stored in the record: %s\n", cmd, d.msg);
+  return LS_OK;
+}
+
+int ls_cli_health_findings(FILE *f, const char *path, int64_t run_id, const ls_cli_health_opts *o) {
+  ls_health_report *h = NULL;
+  int rc = ls_cli_health_load(path, run_id, o, 1, &h, "health");
+  if (rc) return rc;
   if (!h->n_findings) fprintf(f, "health: no findings over %zu sampled steps\n", h->n_steps);
   else fprintf(f, "health: %zu finding%s over %zu sampled steps\n", h->n_findings, h->n_findings == 1 ? "" : "s", h->n_steps);
   for (size_t i = 0; i < h->n_findings; i++) fprintf(f, "  %s\n", h->findings[i].message);

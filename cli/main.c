@@ -3,6 +3,7 @@
  * others; with no subcommand and a non-terminal stdin the protocol is detected from the
  * first message. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/serve.h"
+#include "core/base/alloc.h"
 #include "core/base/backtrace.h"
 #include "core/base/log.h"
 #include "ls_version.h"
@@ -96,4 +98,36 @@ int main(int argc, char **argv) {
   fprintf(stderr, "layerscope: unknown command '%s'\n\n", argv[i]);
   print_help(stderr);
   return 2;
+}
+
+/* A JSON string from bytes that may not be valid UTF-8 (model messages quote the file):
+ * invalid bytes become U+FFFD so jansson accepts it. */
+json_t *ls_cli_jstr(const char *s) {
+  if (!s) return json_null();
+  json_t *j = json_string(s);
+  if (j) return j;
+  size_t n = strlen(s);
+  char *b = ls_malloc(n * 3 + 1);
+  if (!b) return json_null();
+  size_t o = 0;
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    size_t k = u[i] < 0x80 ? 1 : (u[i] & 0xe0) == 0xc0 ? 2 : (u[i] & 0xf0) == 0xe0 ? 3
+             : (u[i] & 0xf8) == 0xf0 ? 4 : 0;
+    int ok = k > 0 && i + k <= n;
+    for (size_t t = 1; ok && t < k; t++) ok = (u[i + t] & 0xc0) == 0x80;
+    if (ok) {
+      memcpy(b + o, s + i, k);
+      o += k;
+      i += k;
+    } else {
+      memcpy(b + o, "\xef\xbf\xbd", 3);
+      o += 3;
+      i++;
+    }
+  }
+  b[o] = 0;
+  j = json_string(b);
+  ls_free(b);
+  return j ? j : json_null();
 }

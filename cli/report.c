@@ -1,8 +1,11 @@
-/* report.c: `layerscope report RUN.db [--run ID] [--html OUT.html] [thresholds]`: the
- * training health of a watched run (core/health, ls_health_analyze). Without --html it prints
- * the findings, one line each; with --html it writes one self-contained page (inline CSS and
+/* report.c: `layerscope report RUN.db [--run ID] [--html OUT.html | --format json]
+ * [thresholds]`: the training health of a watched run (core/health, ls_health_analyze).
+ * Without --html it prints the findings, one line each; --format json prints the same report
+ * (schema layerscope.health/1: steps, loss, the layers x steps matrices, the findings) for the
+ * editor's Training Health view; with --html it writes one self-contained page (inline CSS and
  * SVG, no script, nothing fetched from the network) with heatmaps of layers x sampled steps:
  * gradient norms, update/weight ratios, dead-unit fractions, the loss, and the findings. */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +25,11 @@ static void usage(FILE *f) {
              "its findings, one line each naming the module and the step they started at.\n\n"
              "  --run ID            the run (default: the latest with health samples)\n"
              "  --html OUT.html     write a self-contained page: heatmaps of gradient norms, update\n"
-             "                      ratios and dead units over layers x steps, the loss, the findings\n%s",
+             "                      ratios and dead units over layers x steps, the loss, the findings\n"
+             "  --format json       print the report as JSON (schema layerscope.health/1)\n"
+             "  --no-store          leave the record as it is (the findings are otherwise stored in\n"
+             "                      its findings table, replacing the run's earlier health findings);\n"
+             "                      for a record that a running program is still writing\n%s",
           ls_cli_health_opts_help);
 }
 
@@ -135,9 +142,60 @@ static int write_html(const char *path, const char *db, const ls_health_report *
   return 0;
 }
 
+/* ---------------------------------------------------------------- JSON */
+
+/* A figure: NaN and infinities (unknown, not sampled) are null. */
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static json_t *jnums(const double *v, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(a, jnum(v[i]));
+  return a;
+}
+
+/* The report as one JSON object (docs/health.md, "JSON"): rows of the matrices are per layer
+ * or per output, each with one value per sampled step. */
+static int write_json(const char *db, const ls_health_report *h) {
+  size_t ns = h->n_steps;
+  json_t *steps = json_array();
+  for (size_t k = 0; k < ns; k++) json_array_append_new(steps, json_integer(h->steps[k]));
+  json_t *layers = json_array();
+  for (size_t i = 0; i < h->n_layers; i++)
+    json_array_append_new(layers, json_pack("{s:o,s:i,s:o,s:o}", "name", ls_cli_jstr(h->layer_names[i]), "module",
+                                            h->layer_module[i], "grad_norm", jnums(h->layer_grad + i * ns, ns),
+                                            "update_ratio", jnums(h->layer_update + i * ns, ns)));
+  json_t *outs = json_array();
+  for (size_t i = 0; i < h->n_outs; i++)
+    json_array_append_new(outs, json_pack("{s:o,s:o}", "name", ls_cli_jstr(h->out_names[i]), "dead",
+                                          jnums(h->out_dead + i * ns, ns)));
+  json_t *fs = json_array();
+  for (size_t i = 0; i < h->n_findings; i++) {
+    const ls_health_finding *f = &h->findings[i];
+    json_array_append_new(fs, json_pack("{s:s,s:o,s:o,s:I,s:i,s:o,s:o,s:o}", "kind", ls_health_kind_name(f->kind),
+                                        "module", f->module >= 0 ? json_integer(f->module) : json_null(), "name",
+                                        ls_cli_jstr(f->name), "step", (json_int_t)f->step, "rank", f->rank, "value",
+                                        jnum(f->value), "baseline", jnum(f->baseline), "message",
+                                        ls_cli_jstr(f->message)));
+  }
+  json_t *o = json_pack("{s:s,s:o,s:I,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "schema", "layerscope.health/1", "record",
+                        ls_cli_jstr(db), "run_id", (json_int_t)h->run_id, "n_ranks", h->n_ranks, "steps", steps, "loss",
+                        jnums(h->loss, ns), "grad_norm", jnums(h->grad_norm, ns), "layers", layers, "outputs", outs,
+                        "findings", fs);
+  if (!o) {
+    fprintf(stderr, "layerscope report: out of memory\n");
+    return 2;
+  }
+  int rc = json_dumpf(o, stdout, JSON_INDENT(1)) || fputc('\n', stdout) == EOF;
+  json_decref(o);
+  return rc ? 2 : 0;
+}
+
+/* ---------------------------------------------------------------- the command */
+
 int ls_cli_report(int argc, char **argv) {
-  const char *db = NULL, *html = NULL;
+  const char *db = NULL, *html = NULL, *format = "text";
   int64_t run = 0;
+  int no_store = 0;
   ls_cli_health_opts o;
   ls_cli_health_opts_init(&o);
   for (int i = 1; i < argc; i++) {
@@ -152,6 +210,14 @@ int ls_cli_report(int argc, char **argv) {
       i++;
     } else if (!strcmp(a, "--html") && v) {
       html = argv[++i];
+    } else if (!strcmp(a, "--no-store")) {
+      no_store = 1;
+    } else if (!strcmp(a, "--format") && v) {
+      format = argv[++i];
+      if (strcmp(format, "text") && strcmp(format, "json")) {
+        fprintf(stderr, "layerscope report: --format is text or json, not '%s'\n", format);
+        return 2;
+      }
     } else if (!strcmp(a, "--run") && v) {
       if (ls_cli_parse_i64(v, 1, INT64_MAX, &run)) {
         fprintf(stderr, "layerscope report: --run needs a run id, not '%s'\n", v);
@@ -166,23 +232,21 @@ int ls_cli_report(int argc, char **argv) {
       return 2;
     }
   }
+  if (html && !strcmp(format, "json")) {
+    fprintf(stderr, "layerscope report: --html and --format json are two outputs; pick one\n");
+    return 2;
+  }
   if (!db) {
     ls_cli_usage(stderr, "report");
     return 2;
   }
-  ls_diag d;
-  ls_diag_init(&d);
-  ls_rec *r = NULL;
   ls_health_report *h = NULL;
-  int rc = ls_rec_open(&r, db, LS_REC_READ, &d);
-  if (!rc) rc = ls_health_analyze(r, run, &o, &h, &d);
-  ls_rec_close(r);
-  if (rc) {
-    fprintf(stderr, "layerscope report: %s\n", d.msg);
-    return rc == LS_ENOENT || rc == LS_EINVAL ? 1 : 2;
-  }
+  int rc = ls_cli_health_load(db, run, &o, !no_store, &h, "report");
+  if (rc) return rc == LS_ENOENT || rc == LS_EINVAL ? 1 : 2;
   int status = 0;
-  if (html) {
+  if (!strcmp(format, "json")) {
+    status = write_json(db, h);
+  } else if (html) {
     status = write_html(html, db, h);
     if (!status) printf("wrote %s: %zu findings over %zu sampled steps\n", html, h->n_findings, h->n_steps);
   } else {

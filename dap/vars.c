@@ -6,7 +6,9 @@
  * integers into this table and are dropped at every resume, as DAP requires. Tensors come
  * from the run (ls_dbg_run_tensor: the engine's memory, or bytes a target fetched for this
  * stop); statistics from the session's per-stop cache, so a tensor is read once per stop
- * however often it is shown. */
+ * however often it is shown. A generation run's KV cache, which the engine hands over as two
+ * intermediates of the attention module, is listed in a scope of its own, as [T, n_kv,
+ * head_dim] views of the same bytes. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/base/text.h"
+#include "core/model/model.h"
 #include "dap/vars.h"
 
 #define PAGE_DEFAULT 1000 /* indexed children sent when the client gives no count */
@@ -159,6 +162,51 @@ static json_t *lazy_var(dap_dbg *x, int thread, int group, int i, const ls_dbg_v
   return o;
 }
 
+/* ---------------------------------------------------------------- the KV cache scope */
+
+int dap_vars_is_kv(const char *name) {
+  return name && (strcmp(name, "cache_keys") == 0 || strcmp(name, "cache_values") == 0);
+}
+
+int dap_vars_kv_count(const ls_dbg_event *ev) {
+  int n = 0;
+  for (int i = 0; ev && i < ev->n_vars[LS_DBG_G_INTER]; i++) n += dap_vars_is_kv(ev->vars[LS_DBG_G_INTER][i].name);
+  return n;
+}
+
+/* The rows of the KV cache scope: layer, tokens, then keys and values as [T, n_kv, head_dim]
+ * (the config's key/value heads; [T, width] when the width is not a multiple of them). */
+static void list_kv(dap_dbg *x, const ls_dbg_event *ev, int thread, json_t *out) {
+  const ls_model *m = ls_dbg_run_info(x->run)->model;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%d", ev->layer);
+  push(out, json_pack("{s:s, s:s, s:i}", "name", "layer", "value", buf, "variablesReference", 0));
+  int told_tokens = 0;
+  for (int i = 0; i < ev->n_vars[LS_DBG_G_INTER]; i++) {
+    const char *name = ev->vars[LS_DBG_G_INTER][i].name;
+    if (!dap_vars_is_kv(name)) continue;
+    ls_dbg_tensor t;
+    ls_diag d;
+    ls_diag_init(&d);
+    if (ls_dbg_run_tensor_on(x->run, thread, LS_DBG_G_INTER, i, &t, &d) != LS_OK || t.ndim != 3 || t.shape[0] != 1) {
+      push(out, json_pack("{s:s, s:s, s:i}", "name", name + 6, "value", "(cannot be read)", "variablesReference", 0));
+      continue;
+    }
+    int64_t T = t.shape[1], W = t.shape[2], nkv = m ? m->sem.n_kv_heads : 0;
+    if (nkv <= 0 || W % nkv) nkv = m && m->sem.n_heads > 0 && W % m->sem.n_heads == 0 ? m->sem.n_heads : 0;
+    if (!told_tokens++) {
+      snprintf(buf, sizeof buf, "%lld", (long long)T);
+      push(out, json_pack("{s:s, s:s, s:i}", "name", "tokens", "value", buf, "variablesReference", 0));
+    }
+    ls_dbg_tensor v = t; /* the same bytes, one row per cached token */
+    v.ndim = nkv > 0 ? 3 : 2;
+    v.shape[0] = T;
+    v.shape[1] = nkv > 0 ? nkv : W;
+    v.shape[2] = nkv > 0 ? W / nkv : 0;
+    push(out, tensor_var(x, name + 6, &v)); /* "keys", "values" */
+  }
+}
+
 static void list_group(dap_dbg *x, int group, int thread, json_t *out) {
   const ls_dbg_event *ev = ls_dbg_run_event(x->run, thread);
   if (ev && group == DAP_SCOPE_STEP) {
@@ -174,11 +222,16 @@ static void list_group(dap_dbg *x, int group, int thread, json_t *out) {
     push(out, json_pack("{s:s, s:s, s:i}", "name", "thread", "value", th, "variablesReference", 0));
     return;
   }
+  if (ev && group == DAP_SCOPE_KV) {
+    list_kv(x, ev, thread, out);
+    return;
+  }
   if (!ev || (unsigned)group >= LS_DBG_G_COUNT) return;
   if (group == LS_DBG_G_INTER && ev->layer >= 0)
     push(out, json_pack("{s:s, s:s, s:i}", "name", "layer", "value", "", "variablesReference", 0));
   for (int i = 0; i < ev->n_vars[group]; i++) {
     const char *name = ev->vars[group][i].name;
+    if (group == LS_DBG_G_INTER && dap_vars_is_kv(name)) continue; /* in the KV cache scope */
     if (!ev->vars[group][i].data && ev->vars[group][i].summary) {
       push(out, lazy_var(x, thread, group, i, &ev->vars[group][i]));
       continue;

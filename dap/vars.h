@@ -22,6 +22,15 @@ int dap_vars_scope(dap_vars *v, int group);
 /* The same for the scope of a given stopped thread (0: the reported stop's). The group
  * DAP_SCOPE_STEP is the Step scope of a program: step, pass, thread. */
 #define DAP_SCOPE_STEP LS_DBG_G_COUNT
+/* The KV cache scope of a generation run's attention stop: the layer, the cached tokens, and
+ * the layer's keys and values after this pass as [T, n_kv, head_dim] tensors. The engine
+ * hands them over as the intermediates cache_keys / cache_values [1, T, n_kv * head_dim],
+ * which this scope shows instead of Intermediates. */
+#define DAP_SCOPE_KV (LS_DBG_G_COUNT + 1)
+/* 1 when an intermediate of that name is part of the KV cache (shown in its own scope). */
+int dap_vars_is_kv(const char *name);
+/* The number of the event's intermediates that are part of the KV cache. */
+int dap_vars_kv_count(const ls_dbg_event *ev);
 int dap_vars_scope_on(dap_vars *v, int group, int thread);
 /* A reference for a tensor; when owned != NULL the table takes the buffer (freed at reset). */
 int dap_vars_tensor(dap_vars *v, const ls_dbg_tensor *t, const char *name, void *owned);

@@ -675,3 +675,20 @@ void ls_health_report_free(ls_health_report *h) {
   ls_free(h->findings);
   ls_free(h);
 }
+
+/* ---- the findings into the record ---------------------------------------------------------- */
+
+int ls_health_store(ls_rec *w, const ls_health_report *h, ls_diag *d) {
+  int rc = ls_rec_begin(w, d);
+  if (!rc) rc = ls_rec_findings_clear(w, h->run_id, k_kinds, LS_HEALTH_N_KINDS, d);
+  for (size_t i = 0; !rc && i < h->n_findings; i++) {
+    const ls_health_finding *f = &h->findings[i];
+    ls_rec_finding_row row = {.module = f->module, .kind = ls_health_kind_name(f->kind), .step = f->step,
+                              .rank = f->rank, .name = f->name, .value = f->value, .baseline = f->baseline,
+                              .message = f->message};
+    rc = ls_rec_finding_put(w, h->run_id, &row, d);
+  }
+  if (!rc) return ls_rec_commit(w, d);
+  ls_rec_rollback(w);
+  return rc;
+}

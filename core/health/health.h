@@ -12,7 +12,7 @@
  *   rank_drift   ranks whose replicated values (weight norms) differ by more than drift_rel
  * and into the layers x steps matrices that `layerscope report --html` draws. `watch
  * --health`, `report` and the language server call ls_health_analyze / ls_health_sources;
- * they only turn the result into text.
+ * they only turn the result into text. ls_health_store keeps the findings in the record.
  *
  * Ownership: a report is new (ls_health_report_free); ls_rec handles are borrowed. */
 #ifndef LS_HEALTH_H
@@ -80,6 +80,12 @@ typedef struct ls_health_report {
  * table. */
 int ls_health_analyze(ls_rec *r, int64_t run_id, const ls_health_opts *o, ls_health_report **out, ls_diag *d);
 void ls_health_report_free(ls_health_report *h);
+
+/* Stores h's findings in the `findings` table of w (a record opened for writing, the one h
+ * was read from), one row each with its kind, module, name, step, rank and figures, in one
+ * transaction that first deletes the run's earlier health findings: computing them again
+ * (other thresholds) replaces them, and the debugger's own findings (nan, inf, ...) stay. */
+int ls_health_store(ls_rec *w, const ls_health_report *h, ls_diag *d);
 
 /* ---------------------------------------------------------------- shapes in the user's source */
 

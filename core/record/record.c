@@ -107,6 +107,12 @@ static const char *const k_steps[] = {
     "  step INTEGER,\n"
     "  inputs TEXT, outputs TEXT);\n"
     "CREATE INDEX sources_file ON sources(file, line);\n",
+    /* 4: training-health findings are stored as findings rows, with the rank, the module or
+     * parameter they name and the figure that tripped the rule beside what it was compared with */
+    "ALTER TABLE findings ADD COLUMN rank INTEGER;\n"
+    "ALTER TABLE findings ADD COLUMN name TEXT;\n"
+    "ALTER TABLE findings ADD COLUMN value REAL;\n"
+    "ALTER TABLE findings ADD COLUMN baseline REAL;\n",
 };
 
 #define N_STEPS ((int)(sizeof k_steps / sizeof k_steps[0]))

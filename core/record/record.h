@@ -25,7 +25,7 @@
 #include "core/base/diag.h"
 #include "core/tensor/stats.h"
 
-#define LS_REC_SCHEMA_VERSION 3
+#define LS_REC_SCHEMA_VERSION 4
 #define LS_REC_APPLICATION_ID 0x4c535252 /* "LSRR" */
 
 typedef struct ls_rec ls_rec;
@@ -102,6 +102,22 @@ int ls_rec_tstats_add(ls_rec *r, int64_t run_id, const ls_rec_tstats *t, ls_diag
 /* One row of `findings`: kind "nan", "inf", "fp16", "breakpoint", "note", "error". */
 int ls_rec_finding_add(ls_rec *r, int64_t run_id, int module, const char *kind, int64_t step, int thread,
                        int64_t event_seq, const char *message, ls_diag *d);
+
+/* One row of `findings` with the columns of version 4: a training-health finding (kind
+ * "exploding", "vanishing", "dead", "update", "loss_spike", "rank_drift"; core/health). */
+typedef struct ls_rec_finding_row {
+  int module;                /* modules.idx, -1 none */
+  const char *kind;
+  int64_t step;
+  int thread, rank;          /* thread <= 0: 1 */
+  const char *name;          /* the module or parameter it names ("blocks.2.fc.weight"), or NULL */
+  double value, baseline;    /* the figure and what it was compared with; NaN unknown (NULL) */
+  const char *message;
+} ls_rec_finding_row;
+
+int ls_rec_finding_put(ls_rec *r, int64_t run_id, const ls_rec_finding_row *f, ls_diag *d);
+/* Deletes run_id's findings of the n kinds (what is replaced when findings are computed again). */
+int ls_rec_findings_clear(ls_rec *r, int64_t run_id, const char *const *kinds, size_t n, ls_diag *d);
 
 /* ---------------------------------------------------------------- training health (v3) */
 

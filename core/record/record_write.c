@@ -32,6 +32,9 @@ static const char *const k_sql[LS__REC_N_STMTS] = {
                        "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     [LS__REC_FINDING] = "INSERT INTO findings (run_id, module, kind, step, thread, event_seq, message) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [LS__REC_FINDING_ROW] = "INSERT INTO findings (run_id, module, kind, step, thread, rank, name, value, baseline, "
+                            "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [LS__REC_FINDING_CLEAR] = "DELETE FROM findings WHERE run_id = ?1 AND kind = ?2",
     [LS__REC_STEP] = "INSERT INTO steps (run_id, step, rank, thread, loss, grad_norm, scale, sample_ns) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [LS__REC_HEALTH] = "INSERT INTO health (run_id, step, rank, thread, module, tensor, shape, count, grad_norm, "
@@ -208,4 +211,33 @@ int ls_rec_finding_add(ls_rec *r, int64_t run_id, int module, const char *kind, 
   ls__rec_bind_count(st, 6, event_seq);
   ls__rec_bind_text(st, 7, message ? message : "");
   return ls__rec_run(r, st, d, "cannot record a finding");
+}
+
+int ls_rec_finding_put(ls_rec *r, int64_t run_id, const ls_rec_finding_row *f, ls_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = ls__rec_stmt(r, LS__REC_FINDING_ROW, &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, run_id);
+  if (f->module >= 0) sqlite3_bind_int(st, 2, f->module);
+  ls__rec_bind_text(st, 3, f->kind ? f->kind : "note");
+  sqlite3_bind_int64(st, 4, f->step);
+  sqlite3_bind_int(st, 5, f->thread > 0 ? f->thread : 1);
+  sqlite3_bind_int(st, 6, f->rank);
+  ls__rec_bind_text(st, 7, f->name && f->name[0] ? f->name : NULL);
+  ls__rec_bind_real(st, 8, f->value);
+  ls__rec_bind_real(st, 9, f->baseline);
+  ls__rec_bind_text(st, 10, f->message ? f->message : "");
+  return ls__rec_run(r, st, d, "cannot record a finding");
+}
+
+int ls_rec_findings_clear(ls_rec *r, int64_t run_id, const char *const *kinds, size_t n, ls_diag *d) {
+  for (size_t i = 0; i < n; i++) {
+    sqlite3_stmt *st = NULL;
+    int rc = ls__rec_stmt(r, LS__REC_FINDING_CLEAR, &st, d);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    ls__rec_bind_text(st, 2, kinds[i]);
+    if ((rc = ls__rec_run(r, st, d, "cannot replace findings"))) return rc;
+  }
+  return LS_OK;
 }

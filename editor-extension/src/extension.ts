@@ -18,7 +18,7 @@ import { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-lan
 import { resolveBinary } from './binary';
 import { registerDebug } from './debug';
 import { addModuleBreakpoint, LayersProvider } from './layersView';
-import { showProfile, showSummary, showTensor } from './panels';
+import { showHealth, showProfile, showSummary, showTensor } from './panels';
 
 let client: LanguageClient | undefined;
 let log: vscode.OutputChannel;
@@ -120,6 +120,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     vscode.commands.registerCommand('layerscope.showSummary', (uri?: vscode.Uri) => showSummary(binPath, uri, log)),
     vscode.commands.registerCommand('layerscope.profile', (uri?: vscode.Uri, opts?: { tokens?: number }) =>
       showProfile(binPath, uri, log, opts)),
+    vscode.commands.registerCommand('layerscope.showHealth', (uri?: vscode.Uri, opts?: { intervalMs?: number }) =>
+      showHealth(binPath, uri, log, opts)),
     vscode.commands.registerCommand('layerscope.showHistogram', (arg) => showTensor('histogram', arg, log)),
     vscode.commands.registerCommand('layerscope.showHeatmap', (arg) => showTensor('heatmap', arg, log)),
     vscode.commands.registerCommand('layerscope.showLog', () => log.show(true)),

@@ -2,7 +2,9 @@
  * json` with execFile (no shell: the path is passed as one argument whatever it contains)
  * and renders summary.ts's page. Profile runs `layerscope profile` on a config or a model
  * directory (random tokens, the flame graph written to a temporary file) and renders
- * profile.ts's page. The tensor pictures send the custom DAP request `layerscopeTensor` to
+ * profile.ts's page. Training Health runs `layerscope report RUN.db --format json` on a record
+ * (picked, or the live debug session's) and renders health.ts's page, again whenever the
+ * file changes while the panel is open (a live run writing steps). The tensor pictures send the custom DAP request `layerscopeTensor` to
  * the paused session and render tensor.ts's page. Every page is static HTML without scripts. */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
@@ -10,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { supportsTensorRequest } from './debug';
+import { healthArgs, healthHtml, healthRecord, healthView, healthWaitingHtml, parseHealth } from './health';
 import { parseProfile, profileArgs, profileHtml, profileTarget } from './profile';
 import { parseSummary, summaryHtml } from './summary';
 import { parseHistogramText, shapeFromValue, TensorKind, TensorReply, TensorRequestArgs, tensorHtml, validateTensorReply } from './tensor';
@@ -89,6 +92,60 @@ export async function showProfile(bin: string | undefined, target: vscode.Uri | 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/* Training Health of a record: the .db picked in the explorer, else the live layerscope debug
+ * session's `record`, else the layerscope.runRecord setting, else one asked for. The panel
+ * follows the file (polled, as the program may write it from another process) and draws the
+ * report again when it changes. opts.intervalMs: the polling period (tests). */
+export async function showHealth(bin: string | undefined, target: vscode.Uri | undefined, log: vscode.OutputChannel,
+  opts?: { intervalMs?: number }): Promise<vscode.WebviewPanel | undefined> {
+  if (!bin) { void vscode.window.showErrorMessage('layerscope executable not found (set layerscope.path).'); return undefined; }
+  const s = vscode.debug.activeDebugSession;
+  const live = s && s.type === 'layerscope'
+    ? { record: s.configuration.record, cwd: s.configuration.cwd, folder: s.workspaceFolder?.uri.fsPath } : undefined;
+  let { db } = healthRecord(target instanceof vscode.Uri ? target.fsPath : undefined, live,
+    vscode.workspace.getConfiguration('layerscope').get<string>('runRecord'));
+  if (!db) {
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Show Training Health',
+      filters: { 'Run records': ['db'] } });
+    if (!picked?.length) return undefined;
+    db = picked[0].fsPath;
+  }
+  const file = db;
+  const panel = vscode.window.createWebviewPanel('layerscope.health', `Health: ${path.basename(file)}`, vscode.ViewColumn.Beside,
+    { enableScripts: false });
+  let busy = false, again = false, last = '';
+  const draw = async (): Promise<void> => {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      do {
+        again = false;
+        try {
+          const h = parseHealth(await runSummary(bin, healthArgs(file)));
+          const html = healthHtml(healthView(h), `read ${new Date().toLocaleTimeString()}`, panel.webview.cspSource);
+          if (html !== last) panel.webview.html = last = html;
+        } catch (e) {
+          const msg = (e as Error).message;
+          log.appendLine(`[health] ${msg}`);
+          // a live run before its first sampled step has no health samples yet: keep waiting
+          panel.webview.html = last = healthWaitingHtml(file, /no health samples|no such file|cannot open|does not exist/i.test(msg)
+            ? 'waiting for the first sampled step (layerscope watch --health --record, or a debug session with a record)...' : msg,
+          panel.webview.cspSource);
+        }
+      } while (again);
+    } finally { busy = false; }
+  };
+  const onChange = (cur: fs.Stats, prev: fs.Stats): void => {
+    if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) void draw();
+  };
+  const interval = opts?.intervalMs ?? 1000;
+  fs.watchFile(file, { interval }, onChange);
+  fs.watchFile(`${file}-journal`, { interval }, onChange);
+  panel.onDidDispose(() => { fs.unwatchFile(file, onChange); fs.unwatchFile(`${file}-journal`, onChange); });
+  await draw();
+  return panel;
 }
 
 /* Argument VS Code passes to debug/variables/context commands. */

@@ -126,6 +126,8 @@ export interface Mocks {
   customEvent: EventEmitter<{ session: SessionLike; event: string; body?: unknown }>;
   sessionTerminated: EventEmitter<SessionLike>;
   activeSessionChanged: EventEmitter<SessionLike | undefined>;
+  /* webview panels created, with the HTML they show now; dispose() closes one */
+  panels: { viewType: string; title: string; webview: { html: string; cspSource: string }; dispose(): void }[];
 }
 
 export function installMocks(extensionPath: string): Mocks {
@@ -141,6 +143,7 @@ export function installMocks(extensionPath: string): Mocks {
     customEvent: new EventEmitter(),
     sessionTerminated: new EventEmitter(),
     activeSessionChanged: new EventEmitter(),
+    panels: [],
     setActiveEditor(p, languageId) {
       vscode.window.activeTextEditor = p === undefined ? undefined
         : { document: { uri: vscode.Uri.file(p), languageId: languageId ?? 'plaintext' } } as never;
@@ -184,6 +187,13 @@ export function installMocks(extensionPath: string): Mocks {
       createStatusBarItem: () => ({ text: '', tooltip: '', name: '', show: () => undefined, hide: () => undefined, dispose: () => undefined }),
       onDidChangeActiveTextEditor: () => disposable,
       showErrorMessage: () => Promise.resolve(undefined),
+      createWebviewPanel: (viewType: string, title: string) => {
+        const disposed = new EventEmitter<void>();
+        const panel = { viewType, title, webview: { html: '', cspSource: 'vscode-test:' }, onDidDispose: disposed.event,
+          dispose: () => { void disposed.fire(); } };
+        mocks.panels.push(panel);
+        return panel;
+      },
     },
     workspace: {
       getConfiguration: (section: string) => ({ get: <T>(key: string): T | undefined => config.get(`${section}.${key}`) as T | undefined }),

@@ -15,7 +15,10 @@ run record, core/health's findings) on a small residual MLP with planted faults
      gives on the torch-computed layer norms, and the first of them is blocks.2.fc;
   5. a clean run: no findings; --health alone samples every 10th step (0 and 10 of 12);
   6. `layerscope report RUN.db --html`: a self-contained page (no network reference) with
-     the heatmaps and the findings;
+     the heatmaps and the findings; `--format json`: each layer's gradient norms agree with
+     torch's at every step, and its findings are the ones `watch` printed; the findings are
+     stored in the record's `findings` table (kind, module, name, step, figures) when `watch`
+     ends, and `report` with another threshold replaces them (schema version 4);
   7. two ranks (tests/fixtures/programs/ranks.py, gloo on CPU) where rank 1 nudges its last
      layer's weight after step 0: each step line names its rank, and the one rank-drift
      finding names that weight (module 3) at step 1, the first step whose weights differ;
@@ -85,6 +88,11 @@ def findings(out, kind_words):
     """(name, step) of the finding lines that start with kind_words."""
     pat = re.compile(r"^  %s (?:in |of )?(\S+)(?: \(\w+\))? (?:far from the rest )?from step (\d+)" % kind_words)
     return [(m.group(1), int(m.group(2))) for m in map(pat.match, out.splitlines()) if m]
+
+
+def want_lines(out):
+    """The finding lines of `watch --health` or `report` output."""
+    return [l for l in out.splitlines() if l.startswith("  ")]
 
 
 def median(v):
@@ -191,6 +199,7 @@ def main():
 
         # 4. exploding
         db, ref, out = run(d, "explode", "--health-every", "1")
+        explode_ref, explode_out = ref, out
         check_figures("explode", db, ref, out)
         series = {}
         for rec in ref:
@@ -227,6 +236,48 @@ def main():
         check(not re.search(r"(src|href)=\"(https?:)?//", page) and "@import" not in page,
               "report: the page refers to the network")
         check("blocks.2.fc" in page and page.count("<rect") > 12 * 6, "report: no heatmap cells")
+        explode_db, ref, out = os.path.join(d, "explode.db"), explode_ref, explode_out
+        r = subprocess.run([LS, "report", explode_db, "--format", "json"], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "report json: exit %d %s" % (r.returncode, r.stderr))
+        rep = json.loads(r.stdout) if r.returncode == 0 else {}
+        check(rep.get("schema") == "layerscope.health/1", "report json: schema %r" % rep.get("schema"))
+        check(rep.get("steps") == [rec["step"] for rec in ref], "report json: steps %r" % rep.get("steps"))
+        n_cmp = 0
+        for layer in rep.get("layers", []):
+            for k, rec in enumerate(ref):
+                want = layer_norms(rec).get(layer["name"])
+                if want is not None:
+                    n_cmp += close(layer["grad_norm"][k], want, 1e-4, "report json: %s step %d" % (layer["name"], k))
+        check(n_cmp >= 5 * len(ref), "report json: only %d layer norms compared" % n_cmp)
+        text = [l.strip() for l in want_lines(out)]
+        got = [f["message"] for f in rep.get("findings", [])]
+        check(len(got) > 1 and sorted(got) == sorted(text), "report json: findings %s, watch printed %s" % (got, text))
+        con = sqlite3.connect(explode_db)
+        rows = con.execute("SELECT f.kind, f.name, f.step, f.value, f.baseline, m.name FROM findings f LEFT JOIN "
+                           "modules m ON m.run_id = f.run_id AND m.idx = f.module ORDER BY f.rowid").fetchall()
+        con.close()
+        stored = {(n, s) for k, n, s, v, b, mn in rows if k == "exploding"}
+        check(stored == set(findings(out, "exploding gradients")),
+              "findings table: exploding rows %s, watch printed %s" % (sorted(stored), findings(out, "exploding gradients")))
+        check(all(mn == n and v > 10 * b for k, n, s, v, b, mn in rows if k == "exploding"),
+              "findings table: exploding rows without their module or figures: %s" % rows)
+        check(len(rows) == len(want_lines(out)), "findings table: %d rows, watch printed %d" % (len(rows), len(want_lines(out))))
+        q = subprocess.run([LS, "query", explode_db, "select kind, step from findings where kind = 'loss_spike'"],
+                           capture_output=True, text=True, timeout=60)
+        check(q.returncode == 0 and "loss_spike" in q.stdout, "query findings: %s %s" % (q.stdout, q.stderr))
+        r = subprocess.run([LS, "report", explode_db, "--explode-factor", "1000"], capture_output=True, text=True,
+                           timeout=60)
+        con = sqlite3.connect(explode_db)
+        kinds = [k for (k,) in con.execute("SELECT kind FROM findings")]
+        con.close()
+        check(r.returncode == 0 and "exploding" not in kinds and len(kinds) == len(want_lines(r.stdout)),
+              "report --explode-factor 1000 did not replace the stored findings: %s\n%s" % (kinds, r.stdout))
+        r = subprocess.run([LS, "report", explode_db, "--no-store"], capture_output=True, text=True, timeout=60)
+        con = sqlite3.connect(explode_db)
+        after = [k for (k,) in con.execute("SELECT kind FROM findings")]
+        con.close()
+        check(r.returncode == 0 and after == kinds and len(want_lines(r.stdout)) > len(kinds),
+              "report --no-store changed the stored findings: %s, before %s" % (after, kinds))
         # 7. ranks that drift apart
         db = os.path.join(d, "ranks.db")
         ranks = os.path.join(HERE, "..", "fixtures", "programs", "ranks.py")

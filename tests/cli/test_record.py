@@ -42,7 +42,7 @@ FAILS = []
 LLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 32,
          "intermediate_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
          "num_hidden_layers": 2, "vocab_size": 96, "max_position_embeddings": 512, "torch_dtype": "float32"}
-VERSION = 3
+VERSION = 4
 APP_ID = 0x4C535252
 # the contract: table -> columns (docs/run-record.md)
 SCHEMA = {
@@ -55,7 +55,8 @@ SCHEMA = {
     "events": ["run_id", "seq", "module", "phase", "thread", "step", "start_ns", "dur_ns"],
     "tensor_stats": ["run_id", "module", "tensor", "source", "step", "thread", "event_seq", "dtype", "shape",
                      "count", "finite", "nan", "pinf", "ninf", "zeros", "mean", "std", "min", "max", "absmax"],
-    "findings": ["run_id", "module", "kind", "step", "thread", "event_seq", "message"],
+    "findings": ["run_id", "module", "kind", "step", "thread", "event_seq", "message", "rank", "name", "value",
+                 "baseline"],
     "steps": ["run_id", "step", "rank", "thread", "loss", "grad_norm", "scale", "sample_ns"],
     "health": ["run_id", "step", "rank", "thread", "module", "tensor", "shape", "count", "grad_norm", "grad_rms",
                "grad_absmax", "weight_norm", "update_norm", "update_ratio", "mean", "std", "absmax", "zeros", "dead",

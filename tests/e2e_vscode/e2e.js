@@ -3,7 +3,8 @@
  * way a user would, after run.sh installed the layerscope VSIX: open config.json, hover a key
  * and read the shapes, open Problems and see the smell, apply its quick fix, look at the
  * Model Layers view and add a module breakpoint from it, open the Model Summary webview and
- * the Profile webview (table, per-kind bars, flame graph), then F5 (no launch.json: the extension's configuration provider fills in the active
+ * the Profile webview (table, per-kind bars, flame graph), the Training Health webview on a
+ * record of a training run with planted exploding gradients (findings, heatmaps), then F5 (no launch.json: the extension's configuration provider fills in the active
  * config.json), wait for the pause, read Call Stack and Variables and open the histogram
  * webview. Then F9 in the gutter on the n_head and n_inner lines and F5: the pass stops at
  * transformer.h.0.attn (line of n_head), where the attention heatmap of `probs` head 1 must
@@ -297,6 +298,35 @@ async function stopDebugging(page) {
       const sum = fig ? fig.shares.reduce((x, y) => x + y, 0) : 0;
       return /GPT2LMHeadModel/.test(text) && /S=32/.test(text) && /Flame graph/.test(text) && /Modules by self time/.test(text) &&
         fig && fig.rects > 20 && fig.lm && Math.abs(sum - 100) < 0.5;
+    });
+
+    // Show Training Health on the record run.sh wrote with `watch --health --record` (the
+    // layerscope.runRecord setting names it; no debug session is active yet): the findings
+    // name the exploding layer, and each heatmap has one cell per layer and sampled step.
+    await step('health', async () => {
+      await page.keyboard.press('Control+K'); await page.keyboard.press('Control+W'); // close the profile
+      await page.waitForTimeout(500);
+      await palette(page, 'layerscope: Show Training Health');
+      let text = '';
+      for (let i = 0; i < 40 && !text; i++) { await page.waitForTimeout(500); text = await frameText(page, /Findings \(\d+\)/); }
+      report.details.health = text.slice(0, 600);
+      const fig = await frameEval(page, /Findings \(\d+\)/, () => ({
+        rects: document.querySelectorAll('svg.heat rect').length,
+        heatmaps: document.querySelectorAll('svg.heat').length,
+        findings: [...document.querySelectorAll('ul.findings li')].map((x) => x.getAttribute('data-kind')),
+        steps: (document.body.innerText.match(/(\d+) sampled steps/) || [])[1],
+      }));
+      report.details.healthFigures = fig;
+      await hidePanel(page);
+      await page.keyboard.press('Control+B');
+      await page.waitForTimeout(800);
+      await shot(page, '08c-health');
+      await page.keyboard.press('Control+B');
+      const want = JSON.parse(fs.readFileSync(path.join(a.folder, 'health.json'), 'utf8'));
+      const rows = 1 + 2 * want.layers.length + want.outputs.length;
+      return /exploding gradients in blocks\.2\.fc from step/.test(text) && fig && fig.heatmaps === 4 &&
+        Number(fig.steps) === want.steps.length && fig.rects === want.steps.length * rows &&
+        fig.findings.length === want.findings.length && fig.findings.includes('exploding');
     });
 
     await step('debugPaused', async () => {

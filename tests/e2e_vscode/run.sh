@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"; root="$(cd "$here/../.." && pwd)"
 BIN="${LAYERSCOPE:-$root/build/release/cli/layerscope}"
 PORT="${PORT:-$((18000 + RANDOM % 1000))}"
 ART="${E2E_ARTIFACTS:-$here/artifacts/$(basename "${LS_BUILD_DIR:-local}")}"
-REQUIRE="${E2E_REQUIRE:-vsixInstalled,hover,problem,quickfix,layers,layersBreakpoint,summary,profile,debugPaused,statusBar,variables,histogram,heatmap,gutterBreakpoint,program,programLayers,programBreakpoint,weights}"
+REQUIRE="${E2E_REQUIRE:-vsixInstalled,hover,problem,quickfix,layers,layersBreakpoint,summary,profile,health,debugPaused,statusBar,variables,histogram,heatmap,gutterBreakpoint,program,programLayers,programBreakpoint,weights}"
 [ -x "$BIN" ] || { echo "FAIL: layerscope binary not found at $BIN (set LAYERSCOPE)"; exit 1; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 
@@ -47,6 +47,13 @@ cp -r "$here/workspace/." "$run/ws/"
 # figures of it (expected.json) for the launch with `weights`.
 /usr/bin/python3 "$here/scripts/make_checkpoint.py" "$BIN" "$run/ws/config.json" "$run/ws/ckpt" 5,17,42,99,3,64,7,120 \
   > "$ART/checkpoint.log" 2>&1 || { cat "$ART/checkpoint.log"; echo "FAIL: writing the test checkpoint"; exit 1; }
+# health.db: a training run with planted exploding gradients recorded by `watch --health`, for
+# the Training Health check (layerscope.runRecord names it); health.json: its report, which the
+# check compares the webview with.
+"$BIN" watch --health-every 1 --record "$run/ws/health.db" --python /usr/bin/python3 -- \
+  "$root/tests/fixtures/programs/train_faults.py" explode "$run/health-ref.json" > "$ART/health.log" 2>&1 &&
+  "$BIN" report "$run/ws/health.db" --format json > "$run/ws/health.json" 2>> "$ART/health.log" ||
+  { tail -20 "$ART/health.log"; echo "FAIL: recording the training-health run"; exit 1; }
 cat > "$run/data/User/settings.json" <<JSON
 {
   "workbench.startupEditor": "none", "workbench.tips.enabled": false,
@@ -54,7 +61,7 @@ cat > "$run/data/User/settings.json" <<JSON
   "update.mode": "none", "extensions.autoCheckUpdates": false, "extensions.autoUpdate": false,
   "workbench.enableExperiments": false, "chat.disableAIFeatures": true,
   "git.enabled": false, "editor.hover.delay": 100, "json.validate.enable": true,
-  "layerscope.trace.server": "messages"
+  "layerscope.trace.server": "messages", "layerscope.runRecord": "$run/ws/health.db"
 }
 JSON
 # PATH without any layerscope: the extension must find the binary bundled in the VSIX.
