@@ -178,13 +178,15 @@ struct ls_kv {
 struct ls_fwd {
   ls_engine *e;
   const ls_model *m;
-  int64_t S;
+  int64_t S;             /* rows through the stack: B * L */
+  int64_t B, L;          /* batch rows, positions per row (B = 1: L = S) */
+  int has_mask;          /* opts.attention_mask was given (attention masks keys) */
   ls_kv *kv;             /* borrowed KV cache or NULL */
   int64_t pos0;          /* position of token 0: the cached length (0 without a cache) */
-  int64_t T;             /* positions attention sees: pos0 + S */
-  int64_t *tokens;       /* [S] */
-  int64_t *types;        /* [S] token types */
-  int *mask;             /* [S] 1 = attend */
+  int64_t T;             /* positions attention sees per row: pos0 + L */
+  int64_t *tokens;       /* [B * L] */
+  int64_t *types;        /* [B * L] token types */
+  int *mask;             /* [B * L] 1 = attend */
   ls_fwd_opts o;
   /* control */
   pthread_mutex_t mu;
@@ -210,11 +212,11 @@ struct ls_fwd {
                             [q k v], before the split into qkv; NULL for other families */
   float *mla;            /* [S, e->mla_scratch] deepseek: the projections of fwd_mla.c; NULL */
   float *att;            /* [S, n_heads head_dim] attention output before o_proj */
-  float *probs;          /* [n_heads, S, T] */
+  float *probs;          /* [B, n_heads, L, T] */
   float *ao;             /* [S, H] attention block output */
   float *ff1, *ff2;      /* [S, 2 inter] MLP hidden (gate / up) */
   float *fo;             /* [S, H] MLP output */
-  float *cos_t, *sin_t;  /* [T, rot_dim / 2] for positions 0..T-1 */
+  float *cos_t, *sin_t;  /* [T, rot_dim / 2] for positions 0..T-1 (every row's) */
   float *cos_l, *sin_l;  /* [T, rot_dim / 2] local-base tables (gemma3), or NULL */
   float *qk;             /* [S, (n_heads + n_kv) head_dim] q_norm then k_norm outputs */
   float *router;         /* [S, n_experts] logits, then */
