@@ -231,7 +231,7 @@ int ls_cli_run(int argc, char **argv) {
       char line[1024];
       int64_t len = ls_fwd_row_len(f, b);
       ls_fwd_next_tokens_line_row(f, b, k < 16 ? k : 16, line, sizeof line);
-      printf("row %lld (%lld tokens): %s\n", (long long)b, (long long)len, line);
+      printf("row %lld (%lld token%s): %s\n", (long long)b, (long long)len, len == 1 ? "" : "s", line);
     }
   } else {
     int ranked = 0;
