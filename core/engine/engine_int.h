@@ -256,6 +256,14 @@ int ls__fwd_mla_attn(ls_fwd *f, const ls__layer *L, const float *in, float *out)
  * (positions pos0..) and points *k / *v at the cache's rows 0..T-1 (strides *ks = *vs = the
  * cache's width, n_kv head_dim) */
 void ls__fw_kv_append(ls_fwd *f, int64_t l, float **k, float **v, int64_t *ks, int64_t *vs);
+/* fwd_decoder.c: RoPE on x [B * L, stride] (heads of D, the first rot_dim dims of each),
+ * positions pos0.. restarting in every batch row; tables [T, e->rope.rot_dim / 2] */
+void ls__fw_rope_rows(ls_fwd *f, float *x, int64_t heads, int64_t D, int64_t stride, int rot_dim,
+                      const float *cos_t, const float *sin_t);
+/* fwd_decoder.c: attention per (batch row, head) (decoders, MLA and encoders) into f->probs [B, heads, L, T] and f->att
+ * [B * L, heads * head_dim]: a's heads, strides, scale and masks; S, T, q0 and the row's key
+ * mask (when the pass has a mask) set here. fp32 or bf16 as the engine computes. */
+int ls__fw_attend_rows(ls_fwd *f, const ls_ops_attn *a, const float *q, const float *k, const float *v);
 void ls__qkv_split_heads(const float *raw, int64_t S, int64_t heads, int64_t head_dim, float *qkv);
 
 /* engine.c: the lookups and bindings the plans use */

@@ -394,9 +394,6 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   if (B > 1 && kv)
     return ls_diag_set(d, LS_EUNSUPPORTED, "a batch of %lld rows cannot use a KV cache (generation runs one row)",
                        (long long)B);
-  if (B > 1 && e->mla_rope > 0)
-    return ls_diag_set(d, LS_EUNSUPPORTED, "a batch of %lld rows is not supported for %s (multi-head latent "
-                       "attention): run one row at a time", (long long)B, e->m->model_type);
   if (kv && e->arch == LS__ARCH_BERT)
     return ls_diag_set(d, LS_EUNSUPPORTED, "a KV cache is for decoder families; %s is an encoder",
                        e->m->model_type);

@@ -163,7 +163,7 @@ typedef struct ls_fwd_opts {
                                     Encoders: keys masked as BERT's attention_mask;
                                     decoders: keys masked on top of causality */
   int64_t batch;                 /* B rows of n / B positions each (n % B == 0); 0 or 1: one
-                                    row. B > 1: not with a KV cache, not for MLA layers */
+                                    row. B > 1: not with a KV cache */
   /* 1: products that the pass fuses (q/k/v, gate/up: one job over shared input) run one per
    * module, each between its own enter and exit events, so a profiler's clock on those
    * events measures each module's own product. 0 (default): fused, and the products run

@@ -12,7 +12,6 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
-#include "core/engine/ops_bf16.h"
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
@@ -140,24 +139,13 @@ static int encoder_layer(ls_fwd *f, const ls__layer *L, const float *x, float *y
   TRY(ls__fw_linear(f, &L->q, x, S, q));
   TRY(ls__fw_linear(f, &L->k, x, S, k));
   TRY(ls__fw_linear(f, &L->v, x, S, v));
-  const int64_t B = f->B, R = f->L, nh = e->n_heads; /* rows, positions per row */
-  for (int64_t b = 0; b < B; b++) { /* per (row, head), with the row's key mask */
-    ls_ops_attn a = {.S = R, .n_heads = nh, .n_kv = e->n_kv, .head_dim = e->head_dim,
-                     .q_stride = H, .k_stride = H, .v_stride = H,
-                     .scale = (float)(1.0 / sqrt((double)e->head_dim)), .causal = 0, .window = 0,
-                     .key_mask = f->mask + b * R};
-    const float *qb = q + b * R * H, *kb = k + b * R * H, *vb = v + b * R * H;
-    float *pb = f->probs + b * nh * R * R, *ob = f->att + b * R * H;
-    if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
-      if (ls_ops_attention_bf16(e->pool, &a, qb, kb, vb, pb, ob))
-        return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
-    } else {
-      ls_ops_attention(e->pool, &a, qb, kb, vb, pb, ob);
-    }
-  }
+  const int64_t nh = e->n_heads;
+  ls_ops_attn a = {.n_heads = nh, .n_kv = e->n_kv, .head_dim = e->head_dim, .q_stride = H, .k_stride = H,
+                   .v_stride = H, .scale = (float)(1.0 / sqrt((double)e->head_dim)), .causal = 0, .window = 0};
+  TRY(ls__fw_attend_rows(f, &a, q, k, v)); /* per (row, head), with the row's key mask */
   ls_fwd_tensor sout = ls__act("output", f->att, S, H);
   ls_fwd_tensor pr = {.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
-                      .shape = {B, nh, R, R}};
+                      .shape = {f->B, nh, f->L, f->L}};
   TRY(ls__fw_exit(f, L->attn_self, &tin, 1, &sout, 1, &pr, 1));
   TRY(ls__fw_enter(f, L->attn_out, &sout, 1));
   TRY(ls__fw_linear(f, &L->o, f->att, S, f->ao));
