@@ -45,6 +45,8 @@ int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i) {
   else if (strcmp(o, "--compute") == 0) a->compute_arg = v;
   else if (strcmp(o, "--random-tokens") == 0) {
     if (ls_cli_parse_i64(v, 1, 1 << 20, &a->n_random)) return bad_int(a, o, v, "in 1..1048576");
+  } else if (strcmp(o, "--batch") == 0) {
+    if (ls_cli_parse_i64(v, 1, 1 << 20, &a->batch)) return bad_int(a, o, v, "in 1..1048576");
   } else if (strcmp(o, "--seed") == 0) {
     if (ls_cli_parse_i64(v, 0, INT64_MAX, &a->seed)) return bad_int(a, o, v, "a non-negative integer");
   } else if (strcmp(o, "--layers") == 0) {
@@ -89,6 +91,117 @@ static int64_t parse_list(const char *cmd, const char *s, int64_t **out, const c
   }
   *out = v;
   return k;
+}
+
+/* "1,2;3" -> rows of ids (each parse_list'ed), *B rows; 0, or -1 with the message printed. */
+static int parse_rows(const char *cmd, const char *s, const char *what, int64_t ***rows, int64_t **lens, int64_t *B) {
+  int64_t n = 1;
+  for (const char *p = s; *p; p++) n += *p == ';';
+  *rows = ls_calloc((size_t)n, sizeof **rows);
+  *lens = ls_calloc((size_t)n, sizeof **lens);
+  char *copy = ls_strdup(s);
+  *B = 0;
+  if (!*rows || !*lens || !copy) {
+    ls_free(copy);
+    fprintf(stderr, "layerscope %s: out of memory\n", cmd);
+    return -1;
+  }
+  char *at = copy;
+  for (int64_t b = 0; b < n; b++) {
+    char *end = strchr(at, ';');
+    if (end) *end = '\0';
+    if (!*at) {
+      fprintf(stderr, "layerscope %s: %s: row %lld is empty\n", cmd, what, (long long)b);
+      ls_free(copy);
+      return -1;
+    }
+    (*lens)[b] = parse_list(cmd, at, &(*rows)[b], what);
+    if ((*lens)[b] < 0) {
+      ls_free(copy);
+      return -1;
+    }
+    *B = b + 1;
+    at = end ? end + 1 : at + strlen(at);
+  }
+  ls_free(copy);
+  return 0;
+}
+
+static void free_rows(int64_t **rows, int64_t *lens, int64_t B) {
+  for (int64_t b = 0; rows && b < B; b++) ls_free(rows[b]);
+  ls_free(rows);
+  ls_free(lens);
+}
+
+/* A batch (--tokens with ';' rows, or --batch): c->tokens, c->mask, c->B packed by the core's
+ * ls_fwd_batch_pack. Returns an exit status. */
+static int open_batch(const ls_cli_engine_args *a, int64_t n_random, ls_cli_engine *c, ls_diag *d) {
+  int64_t **rows = NULL, *lens = NULL, B = 0, **mrows = NULL, *mlens = NULL, MB = 0;
+  int64_t *rand = NULL;
+  int status = 2;
+  if (a->tokens_arg) {
+    if (parse_rows(a->cmd, a->tokens_arg, "--tokens", &rows, &lens, &B)) goto out;
+  } else { /* --random-tokens N --batch B: B rows of N from one seeded stream */
+    B = a->batch;
+    rows = ls_calloc((size_t)B, sizeof *rows);
+    lens = ls_calloc((size_t)B, sizeof *lens);
+    if (n_random > (1 << 20) / B) {
+      fprintf(stderr, "layerscope %s: --batch %lld of --random-tokens %lld: at most 1048576 tokens in all\n",
+              a->cmd, (long long)B, (long long)n_random);
+      goto out;
+    }
+    rand = ls_calloc((size_t)(B * n_random), sizeof *rand);
+    if (!rows || !lens || !rand) {
+      status = 1;
+      fprintf(stderr, "layerscope %s: out of memory\n", a->cmd);
+      goto out;
+    }
+    ls_fwd_random_tokens((uint64_t)a->seed, c->m->sem.vocab, rand, B * n_random);
+    for (int64_t b = 0; b < B; b++) {
+      rows[b] = NULL;
+      lens[b] = n_random;
+    }
+  }
+  if (a->batch && a->batch != B) {
+    fprintf(stderr, "layerscope %s: --batch %lld but --tokens has %lld rows\n", a->cmd, (long long)a->batch,
+            (long long)B);
+    goto out;
+  }
+  if (a->mask_arg) {
+    if (parse_rows(a->cmd, a->mask_arg, "--attention-mask", &mrows, &mlens, &MB)) goto out;
+    if (MB != B) {
+      fprintf(stderr, "layerscope %s: --attention-mask has %lld rows for %lld rows of tokens\n", a->cmd,
+              (long long)MB, (long long)B);
+      goto out;
+    }
+  }
+  if (a->types_arg) {
+    fprintf(stderr, "layerscope %s: --token-types is for one row; a batch has %lld\n", a->cmd, (long long)B);
+    goto out;
+  }
+  const int64_t **rp = ls_calloc((size_t)B, sizeof *rp);
+  if (!rp) {
+    status = 1;
+    fprintf(stderr, "layerscope %s: out of memory\n", a->cmd);
+    goto out;
+  }
+  for (int64_t b = 0; b < B; b++) rp[b] = rand ? rand + b * n_random : rows[b];
+  int64_t L = 0;
+  int rc = ls_fwd_batch_pack(rp, lens, B, (const int64_t *const *)mrows, mlens, &c->tokens, &c->mask, &L, d);
+  ls_free(rp);
+  if (rc) {
+    ls_cli_engine_fail(a->cmd, d);
+    status = rc == LS_ENOMEM ? 1 : 2;
+    goto out;
+  }
+  c->B = B;
+  c->n = B * L;
+  status = 0;
+out:
+  ls_free(rand);
+  free_rows(rows, lens, rows ? B : 0);
+  free_rows(mrows, mlens, MB);
+  return status;
 }
 
 void ls_cli_engine_fail(const char *cmd, const ls_diag *d) {
@@ -149,6 +262,15 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
   if (ls_engine_open(&c->e, c->m, &eo, &d)) goto fail;
   if (compute != ls_engine_compute_get(c->e))
     fprintf(stderr, "layerscope %s: this CPU has no AVX512_BF16; computing in fp32\n", a->cmd);
+  c->B = 1;
+  if ((a->tokens_arg && strchr(a->tokens_arg, ';')) || a->batch > 1) {
+    int st = open_batch(a, n_random, c, &d);
+    if (st) {
+      ls_cli_engine_close(c);
+      return st;
+    }
+    return 0;
+  }
   if (a->tokens_arg) {
     c->n = parse_list(a->cmd, a->tokens_arg, &c->tokens, "--tokens");
     if (c->n < 0) goto usage;

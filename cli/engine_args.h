@@ -1,6 +1,7 @@
 /* engine_args.h: the inputs of a forward pass as the CLI takes them, shared by the
  * subcommands that run the reference engine (`run`, `profile`): the config, --weights,
- * --tokens 1,2,3 or --random-tokens N with --seed, --token-types, --attention-mask,
+ * --tokens 1,2,3 (or rows "1,2,3;4,5", a batch) or --random-tokens N with --seed and --batch B,
+ * --token-types, --attention-mask (rows with the same ';' syntax),
  * --threads and --compute; the config may be a model directory (default from LAYERSCOPE_COMPUTE). One parser and one opener, so
  * the options mean the same thing and fail with the same messages everywhere. */
 #ifndef LS_CLI_ENGINE_ARGS_H
@@ -20,6 +21,7 @@ typedef struct ls_cli_engine_args {
                                  directory (which otherwise must hold weights) */
   int64_t n_random;           /* --random-tokens; -1 when not given */
   int64_t seed, threads;
+  int64_t batch;              /* --batch B (with --random-tokens): B rows; 0 when not given */
   int64_t layers;             /* --layers N: keep the first N layers; 0 = all */
 } ls_cli_engine_args;
 
@@ -39,8 +41,9 @@ typedef struct ls_cli_engine {
   char weights_line[4400];    /* "weights: DIR/model.safetensors (...)", "weights: none, seeded random (seed 0)" */
   ls_model *m;                /* owned */
   ls_engine *e;               /* owned */
-  int64_t *tokens;            /* [n] owned */
+  int64_t *tokens;            /* [n] owned: B rows of n / B, right-padded (mask 0) */
   int64_t n;
+  int64_t B;                  /* batch rows (1 unless --tokens has rows or --batch) */
   int64_t *types;             /* [n] owned, NULL when not given */
   int *mask;                  /* [n] owned, NULL when not given */
 } ls_cli_engine;

@@ -218,6 +218,11 @@ int ls_cli_profile(int argc, char **argv) {
   ls_cli_engine c;
   int status = ls_cli_engine_open(&ea, 128, &c);
   if (status) return status;
+  if (c.B > 1) { /* a profile times one sequence; batches run through `layerscope run` */
+    fprintf(stderr, "layerscope profile: profiles one row; this input has a batch of %lld rows\n", (long long)c.B);
+    ls_cli_engine_close(&c);
+    return 2;
+  }
   ls_diag d;
   ls_diag_init(&d);
   ls_prof *p = NULL;

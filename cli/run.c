@@ -1,7 +1,8 @@
 /* run.c: `layerscope run`, the command-line front end of the reference engine. It loads a
  * config into the module tree, binds weights (a file, or the seeded random initialisation),
  * runs one forward pass over the given or random tokens and prints the top-k next tokens of
- * the last position. --dump keeps a copy of the output of every module whose name matches
+ * the last position (a batch, --tokens "1,2;3" or --batch B: of each row's last unmasked
+ * position, one line per row). --dump keeps a copy of the output of every module whose name matches
  * --dump-filter (a shell glob, default "*") through an engine hook and writes them, plus
  * `logits`, as f32 tensors of a safetensors file named by module, so `layerscope diff` and
  * PyTorch can compare them with a reference. --timing prints the forward pass's wall time
@@ -82,7 +83,7 @@ static int run_hook(void *ud, const ls_fwd_event *ev) {
   return LS_FWD_CONTINUE;
 }
 
-static int write_dump(const char *path, run_ctx *c, const float *logits, int64_t rows,
+static int write_dump(const char *path, run_ctx *c, const float *logits, int64_t batch, int64_t rows,
                       int64_t cols, ls_diag *d) {
   ls_st_writer *w = NULL;
   int rc = ls_st_writer_open(path, &w, d);
@@ -95,7 +96,7 @@ static int write_dump(const char *path, run_ctx *c, const float *logits, int64_t
       rc = ls_st_writer_add(w, c->dumps[i].name, LS_DT_F32, c->dumps[i].ndim, c->dumps[i].shape,
                             c->dumps[i].data, d);
   }
-  int64_t shape[3] = {1, rows, cols};
+  int64_t shape[3] = {batch, rows, cols}; /* [B, S, vocab] */
   if (!rc) rc = ls_st_writer_add(w, "logits", LS_DT_F32, 3, shape, logits, d);
   if (rc) {
     ls_st_writer_abort(w);
@@ -178,6 +179,12 @@ int ls_cli_run(int argc, char **argv) {
   if (status) return status;
   ls_diag d;
   ls_diag_init(&d);
+  if (ga.n && c.B > 1) {
+    fprintf(stderr, "layerscope run: --generate runs one row; this input has a batch of %lld rows\n",
+            (long long)c.B);
+    ls_cli_engine_close(&c);
+    return 2;
+  }
   if (ga.n) {
     ga.seed = ea.seed;
     ga.dump = dump;
@@ -196,7 +203,7 @@ int ls_cli_run(int argc, char **argv) {
   ls_model *m = c.m;
   ls_engine *e = c.e;
   ls_fwd_opts fo = {.hook = (dump || stats) ? run_hook : NULL, .ud = &ctx,
-                    .token_type_ids = c.types, .attention_mask = c.mask};
+                    .token_type_ids = c.types, .attention_mask = c.mask, .batch = c.B};
   if (ls_fwd_new(&f, e, c.tokens, n, &fo, &d)) goto fail;
   double t0 = now_s();
   if (ls_fwd_run(f, &d)) {
@@ -217,20 +224,31 @@ int ls_cli_run(int argc, char **argv) {
   ids = ls_calloc((size_t)k, sizeof *ids);
   vals = ls_calloc((size_t)k, sizeof *vals);
   if (!ids || !vals) { ls_diag_set(&d, LS_ENOMEM, "out of memory"); goto fail; }
-  int ranked = 0;
-  int64_t nan = 0, all = 0;
-  ls_fwd_next_tokens(f, k, ids, vals, &ranked, &nan, &all);
-  printf("%s: %s, %lld tokens, %s\n", config, m->architecture, (long long)n, c.weights_line);
-  if (ranked)
-    printf("top-%d next tokens at position %lld%s:\n", ranked, (long long)(n - 1),
-           cols == m->sem.vocab ? "" : " (no LM head: hidden units)");
-  for (int i = 0; i < ranked; i++) printf("  %2d  token %-8lld logit %.6f\n", i + 1, (long long)ids[i], vals[i]);
-  /* NaN logits are no tokens: counted, never ranked */
-  if (nan)
-    printf("the logits contain %lld NaN of %lld values at position %lld%s\n", (long long)nan, (long long)all,
-           (long long)(n - 1), ranked ? " (not ranked)" : ": no next tokens to rank");
+  if (c.B > 1) {
+    printf("%s: %s, %lld rows of %lld tokens, %s\n", config, m->architecture, (long long)c.B,
+           (long long)(n / c.B), c.weights_line);
+    for (int64_t b = 0; b < c.B; b++) {
+      char line[1024];
+      int64_t len = ls_fwd_row_len(f, b);
+      ls_fwd_next_tokens_line_row(f, b, k < 16 ? k : 16, line, sizeof line);
+      printf("row %lld (%lld token%s): %s\n", (long long)b, (long long)len, len == 1 ? "" : "s", line);
+    }
+  } else {
+    int ranked = 0;
+    int64_t nan = 0, all = 0;
+    ls_fwd_next_tokens(f, k, ids, vals, &ranked, &nan, &all);
+    printf("%s: %s, %lld tokens, %s\n", config, m->architecture, (long long)n, c.weights_line);
+    if (ranked)
+      printf("top-%d next tokens at position %lld%s:\n", ranked, (long long)(n - 1),
+             cols == m->sem.vocab ? "" : " (no LM head: hidden units)");
+    for (int i = 0; i < ranked; i++) printf("  %2d  token %-8lld logit %.6f\n", i + 1, (long long)ids[i], vals[i]);
+    /* NaN logits are no tokens: counted, never ranked */
+    if (nan)
+      printf("the logits contain %lld NaN of %lld values at position %lld%s\n", (long long)nan, (long long)all,
+             (long long)(n - 1), ranked ? " (not ranked)" : ": no next tokens to rank");
+  }
   if (dump) {
-    if (write_dump(dump, &ctx, logits, rows, cols, &d)) goto fail;
+    if (write_dump(dump, &ctx, logits, c.B, rows / c.B, cols, &d)) goto fail;
     fprintf(stderr, "wrote %zu module outputs and logits to %s\n", ctx.n, dump);
   }
   status = 0;

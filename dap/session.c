@@ -56,6 +56,7 @@ void dap_launch_args_free(dap_launch_args *a) {
   ls_free(a->config);
   ls_free(a->weights);
   ls_free(a->tokens);
+  ls_free(a->mask);
   ls_free(a->unknown);
   ls_free(a->record);
   memset(a, 0, sizeof *a);
@@ -160,30 +161,114 @@ static int get_int(const json_t *args, const char *key, int64_t lo, int64_t hi, 
   return LS_OK;
 }
 
-static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
-  json_t *v = json_object_get(args, "tokens");
-  if (!v) return LS_OK;
-  if (!json_is_array(v) || json_array_size(v) == 0)
-    return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' must be a non-empty array of token ids, got %s",
-                       json_is_array(v) ? "an empty array" : json_kind(v));
-  size_t n = json_array_size(v);
-  if (n > DAP_MAX_TOKENS)
-    return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' has %zu entries; at most %d are allowed", n, DAP_MAX_TOKENS);
-  a->tokens = ls_calloc(n, sizeof *a->tokens);
-  if (!a->tokens) return LS_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
+/* One row of ids (key[i] or key[b][i]) into out[n]: integers in [0, hi]. */
+static int get_id_row(const json_t *v, const char *key, long row, int64_t hi, int64_t *out, ls_diag *d) {
+  char at[48] = "";
+  if (row >= 0) snprintf(at, sizeof at, "[%ld]", row);
+  for (size_t i = 0; i < json_array_size(v); i++) {
     json_t *t = json_array_get(v, i);
-    if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > INT32_MAX)
-      return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens[%zu]' must be a token id (integer in [0, %d]), got %s",
-                         i, INT32_MAX, json_is_integer(t) ? "one out of range" : json_kind(t));
-    a->tokens[i] = (int32_t)json_integer_value(t);
+    if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > hi)
+      return ls_diag_set(d, LS_EINVAL, "launch: argument '%s%s[%zu]' must be %s (integer in [0, %lld]), got %s", key,
+                         at, i, hi == 1 ? "0 or 1" : "a token id", (long long)hi,
+                         json_is_integer(t) ? "one out of range" : json_kind(t));
+    out[i] = json_integer_value(t);
   }
-  a->n_tokens = n;
   return LS_OK;
 }
 
+/* "tokens" and "attentionMask" as arrays of arrays: a batch, packed by the core
+ * (ls_fwd_batch_pack: right padding, a mask for rows of different lengths). */
+static int get_batch(const json_t *v, const json_t *m, dap_launch_args *a, ls_diag *d) {
+  size_t B = json_array_size(v), total = 0;
+  if (m && (!json_is_array(m) || json_array_size(m) != B))
+    return ls_diag_set(d, LS_EINVAL, "launch: argument 'attentionMask' must be an array of %zu rows like 'tokens', "
+                       "got %s", B, json_is_array(m) ? "another number of rows" : json_kind(m));
+  int64_t **rows = ls_calloc(B, sizeof *rows), **mrows = ls_calloc(B, sizeof *mrows);
+  int64_t *lens = ls_calloc(B, sizeof *lens), *mlens = ls_calloc(B, sizeof *mlens), *packed = NULL;
+  int rc = !rows || !mrows || !lens || !mlens ? LS_ENOMEM : LS_OK;
+  for (size_t b = 0; b < B && !rc; b++) {
+    json_t *r = json_array_get(v, b), *mr = m ? json_array_get(m, b) : NULL;
+    if (!json_is_array(r) || json_array_size(r) == 0) {
+      rc = ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens[%zu]' must be a non-empty array of token ids, got %s",
+                       b, json_is_array(r) ? "an empty array" : json_kind(r));
+      break;
+    }
+    if (m && (!json_is_array(mr) || json_array_size(mr) != json_array_size(r))) {
+      rc = ls_diag_set(d, LS_EINVAL, "launch: argument 'attentionMask[%zu]' must be an array of %zu values like "
+                       "'tokens[%zu]', got %s", b, json_array_size(r), b,
+                       json_is_array(mr) ? "another length" : json_kind(mr));
+      break;
+    }
+    total += json_array_size(r);
+    if (total > DAP_MAX_TOKENS) {
+      rc = ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' has more than %d ids in all", DAP_MAX_TOKENS);
+      break;
+    }
+    lens[b] = mlens[b] = (int64_t)json_array_size(r);
+    rows[b] = ls_calloc((size_t)lens[b], sizeof **rows);
+    mrows[b] = m ? ls_calloc((size_t)lens[b], sizeof **mrows) : NULL;
+    if (!rows[b] || (m && !mrows[b])) rc = LS_ENOMEM;
+    if (!rc) rc = get_id_row(r, "tokens", (long)b, INT32_MAX, rows[b], d);
+    if (!rc && m) rc = get_id_row(mr, "attentionMask", (long)b, 1, mrows[b], d);
+  }
+  int64_t L = 0;
+  if (!rc)
+    rc = ls_fwd_batch_pack((const int64_t *const *)rows, lens, (int64_t)B, m ? (const int64_t *const *)mrows : NULL,
+                           mlens, &packed, &a->mask, &L, d);
+  if (!rc && !(a->tokens = ls_calloc((size_t)((int64_t)B * L), sizeof *a->tokens))) rc = LS_ENOMEM;
+  for (int64_t i = 0; !rc && i < (int64_t)B * L; i++) a->tokens[i] = (int32_t)packed[i];
+  if (!rc) {
+    a->n_tokens = (size_t)((int64_t)B * L);
+    a->batch = (int64_t)B;
+  }
+  for (size_t b = 0; b < B; b++) {
+    if (rows) ls_free(rows[b]);
+    if (mrows) ls_free(mrows[b]);
+  }
+  ls_free(rows);
+  ls_free(mrows);
+  ls_free(lens);
+  ls_free(mlens);
+  ls_free(packed);
+  if (rc == LS_ENOMEM) ls_diag_set(d, LS_ENOMEM, "out of memory");
+  return rc;
+}
+
+static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
+  json_t *v = json_object_get(args, "tokens"), *m = json_object_get(args, "attentionMask");
+  a->batch = 1;
+  if (!v) {
+    if (m) return ls_diag_set(d, LS_EINVAL, "launch: argument 'attentionMask' needs 'tokens'");
+    return LS_OK;
+  }
+  if (!json_is_array(v) || json_array_size(v) == 0)
+    return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' must be a non-empty array of token ids, got %s",
+                       json_is_array(v) ? "an empty array" : json_kind(v));
+  if (json_is_array(json_array_get(v, 0))) return get_batch(v, m, a, d);
+  size_t n = json_array_size(v);
+  if (n > DAP_MAX_TOKENS)
+    return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' has %zu entries; at most %d are allowed", n, DAP_MAX_TOKENS);
+  if (m && (!json_is_array(m) || json_array_size(m) != n))
+    return ls_diag_set(d, LS_EINVAL, "launch: argument 'attentionMask' must be an array of %zu values like 'tokens', "
+                       "got %s", n, json_is_array(m) ? "another length" : json_kind(m));
+  int64_t *ids = ls_calloc(n, sizeof *ids), *mk = m ? ls_calloc(n, sizeof *mk) : NULL;
+  a->tokens = ls_calloc(n, sizeof *a->tokens);
+  a->mask = m ? ls_calloc(n, sizeof *a->mask) : NULL;
+  int rc = !ids || (m && !mk) || !a->tokens || (m && !a->mask) ? ls_diag_set(d, LS_ENOMEM, "out of memory") : LS_OK;
+  if (!rc) rc = get_id_row(v, "tokens", -1, INT32_MAX, ids, d);
+  if (!rc && m) rc = get_id_row(m, "attentionMask", -1, 1, mk, d);
+  for (size_t i = 0; !rc && i < n; i++) {
+    a->tokens[i] = (int32_t)ids[i];
+    if (m) a->mask[i] = mk[i] != 0;
+  }
+  ls_free(ids);
+  ls_free(mk);
+  if (!rc) a->n_tokens = n;
+  return rc;
+}
+
 /* The launch arguments of docs/protocol.md. */
-static const char *const k_launch_keys[] = {"config", "model", "randomWeights", "layers", "generate", "weights", "tokens", "randomTokens", "seed", "threads",
+static const char *const k_launch_keys[] = {"config", "model", "randomWeights", "layers", "generate", "weights", "tokens", "attentionMask", "randomTokens", "seed", "threads",
                                             "compute", "stopOnEntry", "showNativeFrames", "noDebug", "cwd",
                                             "program", "module", "args", "env", "python", "connect", "record"};
 /* Keys clients put in every launch configuration: VS Code's common attributes (its own keys

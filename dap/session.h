@@ -37,8 +37,12 @@ typedef struct dap_launch_args {
   int random_weights;    /* "randomWeights": true: seeded random weights, also for a model
                             directory (which otherwise must hold weights) */
   char *weights;         /* owned or NULL: readable file or directory of weights */
-  int32_t *tokens;       /* [n_tokens] owned or NULL: input token ids */
+  int32_t *tokens;       /* [n_tokens] owned or NULL: input token ids; a batch ("tokens" as
+                            an array of arrays): batch rows of n_tokens / batch, right-padded */
   size_t n_tokens;
+  int64_t batch;         /* rows of tokens: 1, or the array of arrays' length */
+  int *mask;             /* [n_tokens] owned or NULL: "attentionMask", or the padding of
+                            rows of different lengths */
   int64_t random_tokens; /* > 0: that many seeded random tokens instead of `tokens`; 0: unset */
   uint64_t seed;         /* RNG seed for random tokens / random weights (default 0) */
   int stop_on_entry;     /* stop before the first module */

@@ -23,8 +23,9 @@
 typedef struct eng {
   char *config, *weights, *tokens_what; /* owned copies of the options */
   char weights_line[4400];              /* ls_engine_src_describe: which weights, or random */
-  int64_t *tokens;                      /* [n] owned: the input ids */
-  int64_t n;
+  int64_t *tokens;                      /* [n] owned: the input ids, B rows of n / B */
+  int64_t n, B;
+  int *mask;                            /* [n] owned attention mask, or NULL */
   uint64_t seed;
   int threads, compute, native_frames;
   ls_model *m;                          /* owned */
@@ -120,7 +121,13 @@ static int eng_check(void *ud, ls_diag *d) {
   eng *t = ud;
   int rc = ls_engine_check(t->m, t->weights, d);
   if (rc) return rc;
-  rc = ls_fwd_check_tokens(t->m, t->tokens, t->n, d);
+  if (t->B > 1 && t->generate > 0)
+    return ls_diag_set(d, LS_EUNSUPPORTED, "generation runs one row; these tokens are a batch of %lld rows",
+                       (long long)t->B);
+  for (int64_t b = 0; b < t->B && !rc; b++) { /* each row from position 0 */
+    rc = ls_fwd_check_tokens(t->m, t->tokens + b * (t->n / t->B), t->n / t->B, d);
+    if (rc && t->B > 1) ls_diag_prefix(d, "row %lld: ", (long long)b);
+  }
   if (rc && t->tokens_what) ls_diag_prefix(d, "%s: ", t->tokens_what);
   return rc;
 }
@@ -189,7 +196,8 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
   if (rc != LS_OK) goto out;
   if (t->compute != ls_engine_compute_get(e))
     host->output(host->hud, LS_DBG_OUT_NOTE, "this CPU has no AVX512_BF16; computing in fp32");
-  ls_fwd_opts fo = {.hook = host->check_events ? hook : NULL, .ud = t, .on_pause = on_pause};
+  ls_fwd_opts fo = {.hook = host->check_events ? hook : NULL, .ud = t, .on_pause = on_pause,
+                    .attention_mask = t->mask, .batch = t->B};
   if (t->generate > 0) {
     rc = run_generate(t, e, &fo, end, d);
     goto out;
@@ -205,6 +213,13 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
     if (k <= 0 || t->m->head != LS_MODEL_HEAD_CAUSAL_LM ||
         ls_fwd_next_tokens_line(f, k, end->summary, sizeof end->summary) != LS_OK)
       end->summary[0] = 0;
+    else if (t->B > 1) /* a batch: "row 0: top-5 next tokens: ...; row 1: ..." */
+      for (int64_t b = 0, len = 0; b < t->B && len + 64 < (int64_t)sizeof end->summary; b++) {
+        char line[256];
+        if (ls_fwd_next_tokens_line_row(f, b, k, line, sizeof line) != LS_OK) break;
+        len += snprintf(end->summary + len, sizeof end->summary - (size_t)len, "%srow %lld: %s", b ? "; " : "",
+                        (long long)b, line);
+      }
   }
   pass_detach(t);
   ls_fwd_free(f);
@@ -288,6 +303,7 @@ static void eng_free(void *ud) {
   ls_free(t->weights);
   ls_free(t->tokens_what);
   ls_free(t->tokens);
+  ls_free(t->mask);
   pthread_mutex_destroy(&t->mu);
   ls_free(t);
 }
@@ -325,6 +341,18 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
   t->n = o->tokens ? (int64_t)o->n_tokens : o->n_random > 0 ? o->n_random : 8;
   if (!(t->tokens = ls_calloc(t->n > 0 ? (size_t)t->n : 1, sizeof *t->tokens))) {
     rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
+    goto fail;
+  }
+  t->B = o->tokens && o->batch > 1 ? o->batch : 1;
+  if (o->tokens && o->attention_mask) {
+    if (!(t->mask = ls_calloc((size_t)t->n, sizeof *t->mask))) {
+      rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
+      goto fail;
+    }
+    memcpy(t->mask, o->attention_mask, (size_t)t->n * sizeof *t->mask);
+  }
+  if (t->n % t->B) {
+    rc = ls_diag_set(d, LS_EINVAL, "%lld tokens do not make %lld rows", (long long)t->n, (long long)t->B);
     goto fail;
   }
   if (o->tokens) memcpy(t->tokens, o->tokens, (size_t)t->n * sizeof *t->tokens);

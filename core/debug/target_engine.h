@@ -29,6 +29,9 @@ typedef struct ls_dbg_engine_opts {
                                 it holds none; core/engine/source.h) */
   const int64_t *tokens;     /* [n_tokens] input ids, or NULL: n_random seeded random ones */
   size_t n_tokens;
+  int64_t batch;             /* > 1: tokens are that many right-padded rows (ls_fwd_opts.batch;
+                                ls_fwd_batch_pack); not with generate */
+  const int *attention_mask; /* [n_tokens] 1 = token, 0 = padding, or NULL */
   int64_t n_random;          /* random tokens when tokens is NULL (<= 0: 8) */
   uint64_t seed;             /* random weights and tokens */
   int threads;               /* compute threads, 0: all CPUs */

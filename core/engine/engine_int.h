@@ -178,13 +178,15 @@ struct ls_kv {
 struct ls_fwd {
   ls_engine *e;
   const ls_model *m;
-  int64_t S;
+  int64_t S;             /* rows through the stack: B * L */
+  int64_t B, L;          /* batch rows, positions per row (B = 1: L = S) */
+  int has_mask;          /* opts.attention_mask was given (attention masks keys) */
   ls_kv *kv;             /* borrowed KV cache or NULL */
   int64_t pos0;          /* position of token 0: the cached length (0 without a cache) */
-  int64_t T;             /* positions attention sees: pos0 + S */
-  int64_t *tokens;       /* [S] */
-  int64_t *types;        /* [S] token types */
-  int *mask;             /* [S] 1 = attend */
+  int64_t T;             /* positions attention sees per row: pos0 + L */
+  int64_t *tokens;       /* [B * L] */
+  int64_t *types;        /* [B * L] token types */
+  int *mask;             /* [B * L] 1 = attend */
   ls_fwd_opts o;
   /* control */
   pthread_mutex_t mu;
@@ -210,11 +212,11 @@ struct ls_fwd {
                             [q k v], before the split into qkv; NULL for other families */
   float *mla;            /* [S, e->mla_scratch] deepseek: the projections of fwd_mla.c; NULL */
   float *att;            /* [S, n_heads head_dim] attention output before o_proj */
-  float *probs;          /* [n_heads, S, T] */
+  float *probs;          /* [B, n_heads, L, T] */
   float *ao;             /* [S, H] attention block output */
   float *ff1, *ff2;      /* [S, 2 inter] MLP hidden (gate / up) */
   float *fo;             /* [S, H] MLP output */
-  float *cos_t, *sin_t;  /* [T, rot_dim / 2] for positions 0..T-1 */
+  float *cos_t, *sin_t;  /* [T, rot_dim / 2] for positions 0..T-1 (every row's) */
   float *cos_l, *sin_l;  /* [T, rot_dim / 2] local-base tables (gemma3), or NULL */
   float *qk;             /* [S, (n_heads + n_kv) head_dim] q_norm then k_norm outputs */
   float *router;         /* [S, n_experts] logits, then */
@@ -254,6 +256,14 @@ int ls__fwd_mla_attn(ls_fwd *f, const ls__layer *L, const float *in, float *out)
  * (positions pos0..) and points *k / *v at the cache's rows 0..T-1 (strides *ks = *vs = the
  * cache's width, n_kv head_dim) */
 void ls__fw_kv_append(ls_fwd *f, int64_t l, float **k, float **v, int64_t *ks, int64_t *vs);
+/* fwd_decoder.c: RoPE on x [B * L, stride] (heads of D, the first rot_dim dims of each),
+ * positions pos0.. restarting in every batch row; tables [T, e->rope.rot_dim / 2] */
+void ls__fw_rope_rows(ls_fwd *f, float *x, int64_t heads, int64_t D, int64_t stride, int rot_dim,
+                      const float *cos_t, const float *sin_t);
+/* fwd_decoder.c: attention per (batch row, head) (decoders, MLA and encoders) into f->probs [B, heads, L, T] and f->att
+ * [B * L, heads * head_dim]: a's heads, strides, scale and masks; S, T, q0 and the row's key
+ * mask (when the pass has a mask) set here. fp32 or bf16 as the engine computes. */
+int ls__fw_attend_rows(ls_fwd *f, const ls_ops_attn *a, const float *q, const float *k, const float *v);
 void ls__qkv_split_heads(const float *raw, int64_t S, int64_t heads, int64_t head_dim, float *qkv);
 
 /* engine.c: the lookups and bindings the plans use */

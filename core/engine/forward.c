@@ -36,7 +36,7 @@ ls_fwd_tensor ls__act(const char *name, const float *data, int64_t rows, int64_t
 
 ls_fwd_tensor ls__ids(const ls_fwd *f) {
   ls_fwd_tensor t = {.name = "input_ids", .dtype = LS_DT_I64, .data = f->tokens, .ndim = 2,
-                     .shape = {1, f->S}};
+                     .shape = {f->B, f->L}};
   return t;
 }
 
@@ -95,6 +95,16 @@ static int pause_at(ls_fwd *f, const ls_fwd_event *ev, ls_fwd_reason why) {
   return LS_OK;
 }
 
+/* A batch: the family code builds activations as [1, B * L, cols] (ls__act); the event
+ * shows them as [B, L, cols]. */
+static void batch_shapes(const ls_fwd *f, ls_fwd_tensor *t, int n) {
+  for (int i = 0; i < n; i++)
+    if (t[i].ndim == 3 && t[i].shape[0] == 1 && t[i].shape[1] == f->S) {
+      t[i].shape[0] = f->B;
+      t[i].shape[1] = f->L;
+    }
+}
+
 static int emit(ls_fwd *f, ls_fwd_event *ev) {
   int armed = f->o.hook || f->step_mode || atomic_load_explicit(&f->pause_req, memory_order_relaxed) ||
               atomic_load_explicit(&f->abort_req, memory_order_relaxed);
@@ -104,7 +114,12 @@ static int emit(ls_fwd *f, ls_fwd_event *ev) {
   ev->mod = &f->m->modules[ev->module];
   ev->name = ev->mod->name;
   ev->depth = ev->mod->depth;
-  ev->seq = f->S;
+  ev->seq = f->L;
+  if (f->B > 1) {
+    batch_shapes(f, ev->inputs, ev->n_inputs);
+    batch_shapes(f, ev->outputs, ev->n_outputs);
+    batch_shapes(f, ev->inter, ev->n_inter);
+  }
   fill_params(f, ev);
   int why = -1;
   if (f->o.hook) {
@@ -328,12 +343,57 @@ int ls_fwd_check_tokens(const ls_model *m, const int64_t *tokens, int64_t n, ls_
   return check_tokens(m->sem.vocab, learned ? m->sem.max_pos : 0, tokens, n, d);
 }
 
+int ls_fwd_batch_pack(const int64_t *const *rows, const int64_t *lens, int64_t B,
+                      const int64_t *const *masks, const int64_t *mask_lens, int64_t **tokens,
+                      int **mask, int64_t *L, ls_diag *d) {
+  *tokens = NULL;
+  *mask = NULL;
+  *L = 0;
+  if (B <= 0) return ls_diag_set(d, LS_EINVAL, "no input rows");
+  int64_t len = 0, ragged = 0;
+  for (int64_t b = 0; b < B; b++) {
+    if (lens[b] <= 0) return ls_diag_set(d, LS_EINVAL, "row %lld has no tokens", (long long)b);
+    if (masks && mask_lens[b] != lens[b])
+      return ls_diag_set(d, LS_EINVAL, "the attention mask's row %lld has %lld values for %lld tokens",
+                         (long long)b, (long long)mask_lens[b], (long long)lens[b]);
+    if (b > 0 && lens[b] != len) ragged = 1;
+    if (lens[b] > len) len = lens[b];
+  }
+  if (len > (1 << 20) / B)
+    return ls_diag_set(d, LS_ELIMIT, "%lld rows of %lld tokens: at most 1048576 tokens in all", (long long)B,
+                       (long long)len);
+  int64_t *t = ls_calloc((size_t)(B * len), sizeof *t);
+  int *mk = masks || ragged ? ls_calloc((size_t)(B * len), sizeof *mk) : NULL;
+  if (!t || ((masks || ragged) && !mk)) {
+    ls_free(t);
+    ls_free(mk);
+    return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  }
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t i = 0; i < lens[b]; i++) {
+      t[b * len + i] = rows[b][i];
+      if (mk) mk[b * len + i] = masks ? masks[b][i] != 0 : 1;
+    }
+  *tokens = t;
+  *mask = mk;
+  *L = len;
+  return LS_OK;
+}
+
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
                const ls_fwd_opts *opts, ls_diag *d) {
   *out = NULL;
   int learned = e->arch == LS__ARCH_GPT2 || e->arch == LS__ARCH_BERT;
   ls_kv *kv = opts ? opts->kv : NULL;
   int64_t pos0 = kv ? kv->len : 0;
+  int64_t B = opts && opts->batch > 1 ? opts->batch : 1;
+  if (opts && opts->batch < 0) return ls_diag_set(d, LS_EINVAL, "batch %lld: must be >= 1", (long long)opts->batch);
+  if (n <= 0) return ls_diag_set(d, LS_EINVAL, "no input tokens");
+  if (n % B) return ls_diag_set(d, LS_EINVAL, "%lld tokens do not make %lld rows of one length", (long long)n, (long long)B);
+  int64_t L = n / B;
+  if (B > 1 && kv)
+    return ls_diag_set(d, LS_EUNSUPPORTED, "a batch of %lld rows cannot use a KV cache (generation runs one row)",
+                       (long long)B);
   if (kv && e->arch == LS__ARCH_BERT)
     return ls_diag_set(d, LS_EUNSUPPORTED, "a KV cache is for decoder families; %s is an encoder",
                        e->m->model_type);
@@ -343,16 +403,24 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   if (kv && learned && n > e->max_pos - pos0)
     return ls_diag_set(d, LS_ELIMIT, "positions %lld..%lld exceed the %lld learned positions", (long long)pos0,
                        (long long)(pos0 + n - 1), (long long)e->max_pos);
-  int rc = check_tokens(e->vocab, learned && !kv ? e->max_pos : 0, tokens, n, d);
-  if (rc) return rc;
+  if (B > 1 && n > (1 << 20))
+    return ls_diag_set(d, LS_ELIMIT, "%lld rows of %lld tokens: at most 1048576 tokens in all", (long long)B,
+                       (long long)L);
+  for (int64_t b = 0; b < B; b++) { /* positions restart per row */
+    int rc = check_tokens(e->vocab, learned && !kv ? e->max_pos : 0, tokens + b * L, L, d);
+    if (rc) return rc;
+  }
   ls_fwd *f = ls_calloc(1, sizeof *f);
   if (!f) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   f->e = e;
   f->m = e->m;
   f->S = n;
+  f->B = B;
+  f->L = L;
+  f->has_mask = opts && opts->attention_mask;
   f->kv = kv;
   f->pos0 = pos0;
-  f->T = pos0 + n;
+  f->T = pos0 + L;
   if (opts) f->o = *opts;
   f->o.token_type_ids = NULL;
   f->o.attention_mask = NULL;
@@ -407,6 +475,9 @@ int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
   f->logits = fbuf(S, f->logit_cols, &fb);
   if (fb.fail) {
     ls_fwd_free(f);
+    if (B > 1)
+      return ls_diag_set(d, LS_ENOMEM, "out of memory for the activations of %lld rows of %lld tokens: use a "
+                         "smaller batch", (long long)B, (long long)L);
     return ls_diag_set(d, LS_ENOMEM, "out of memory for the activations of %lld tokens", (long long)S);
   }
   fbufs_touch(e->pool, &fb);
@@ -559,6 +630,18 @@ const ls_fwd_event *ls_fwd_paused_event(ls_fwd *f) {
   return ev;
 }
 
+void ls_fwd_batch(const ls_fwd *f, int64_t *B, int64_t *S) {
+  if (B) *B = f->B;
+  if (S) *S = f->L;
+}
+
+int64_t ls_fwd_row_len(const ls_fwd *f, int64_t b) {
+  if (b < 0 || b >= f->B) return 0;
+  int64_t len = f->L;
+  while (len > 0 && !f->mask[b * f->L + len - 1]) len--;
+  return len;
+}
+
 const float *ls_fwd_logits(const ls_fwd *f, int64_t *rows, int64_t *cols) {
   if (rows) *rows = f->logit_rows;
   if (cols) *cols = f->logit_cols;
@@ -572,10 +655,12 @@ int ls_fwd_topk(const ls_fwd *f, int k, int64_t *ids, float *logits) {
   return LS_OK;
 }
 
-int ls_fwd_next_tokens(const ls_fwd *f, int k, int64_t *ids, float *logits, int *ranked, int64_t *n_nan, int64_t *n) {
+/* next_tokens at logits row r */
+static int next_tokens_at(const ls_fwd *f, int64_t r, int k, int64_t *ids, float *logits, int *ranked,
+                          int64_t *n_nan, int64_t *n) {
   if (f->state != LS_FWD_DONE) return LS_ESTATE;
-  if (k <= 0 || k > f->logit_cols) return LS_EINVAL;
-  const float *row = f->logits + (f->logit_rows - 1) * f->logit_cols;
+  if (k <= 0 || k > f->logit_cols || r < 0 || r >= f->logit_rows) return LS_EINVAL;
+  const float *row = f->logits + r * f->logit_cols;
   int64_t nan = 0;
   for (int64_t i = 0; i < f->logit_cols; i++) nan += row[i] != row[i];
   /* top-k ranks NaN below every number, so the best (cols - nan) are exactly the numbers */
@@ -587,12 +672,16 @@ int ls_fwd_next_tokens(const ls_fwd *f, int k, int64_t *ids, float *logits, int 
   return LS_OK;
 }
 
-int ls_fwd_next_tokens_line(const ls_fwd *f, int k, char *buf, size_t cap) {
+int ls_fwd_next_tokens(const ls_fwd *f, int k, int64_t *ids, float *logits, int *ranked, int64_t *n_nan, int64_t *n) {
+  return next_tokens_at(f, f->logit_rows - 1, k, ids, logits, ranked, n_nan, n);
+}
+
+static int next_tokens_line_at(const ls_fwd *f, int64_t r, int k, char *buf, size_t cap) {
   int64_t ids[16], nan, n;
   float v[16];
   int ranked;
   if (k > 16) return LS_EINVAL;
-  int rc = ls_fwd_next_tokens(f, k, ids, v, &ranked, &nan, &n);
+  int rc = next_tokens_at(f, r, k, ids, v, &ranked, &nan, &n);
   if (rc) return rc;
   size_t len = 0;
   if (!ranked)
@@ -606,4 +695,14 @@ int ls_fwd_next_tokens_line(const ls_fwd *f, int k, char *buf, size_t cap) {
     snprintf(buf + len, cap - len, "; the logits contain %lld NaN of %lld values at the last position (not ranked)",
              (long long)nan, (long long)n);
   return LS_OK;
+}
+
+int ls_fwd_next_tokens_line(const ls_fwd *f, int k, char *buf, size_t cap) {
+  return next_tokens_line_at(f, f->logit_rows - 1, k, buf, cap);
+}
+
+int ls_fwd_next_tokens_line_row(const ls_fwd *f, int64_t b, int k, char *buf, size_t cap) {
+  if (b < 0 || b >= f->B) return LS_EINVAL;
+  int64_t len = ls_fwd_row_len(f, b);
+  return next_tokens_line_at(f, b * f->L + (len > 0 ? len - 1 : f->L - 1), k, buf, cap);
 }

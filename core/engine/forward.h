@@ -22,7 +22,16 @@
  * which must outlive it. ls_fwd_new returns a new pass (ls_fwd_free) that borrows the
  * engine. Event pointers (names, tensors, data) are borrowed and valid only during the hook
  * call or while the pass is paused at that event. One pass at a time per engine (the
- * engine's worker pool is shared). */
+ * engine's worker pool is shared).
+ *
+ * Batch. A pass may run B rows of L positions at once (opts.batch = B, tokens[B * L] row
+ * after row, shorter rows right-padded with any valid id and masked out by
+ * opts.attention_mask [B * L]). Products, norms and element-wise ops run over all B * L
+ * rows as one; each row's positions start at 0 (RoPE, learned positions); attention runs
+ * per (row, head) with causality (decoders) and the row's key mask, so a padded key is
+ * never attended; padded query rows are computed like any other. Event activations carry
+ * the batch dimension ([B, L, hidden], probs [B, heads, L, L], input_ids [B, L]). B = 1 is
+ * today's single-sequence pass, bit for bit. */
 #ifndef LS_ENGINE_FORWARD_H
 #define LS_ENGINE_FORWARD_H
 
@@ -99,7 +108,8 @@ typedef struct ls_fwd_tensor {
                          rows in llama.cpp's stored order, see core/tensor/tensor.h; gpt_oss
                          MXFP4 experts: the *_blocks tensor, LS_DT_U8 [E, out, in / 32, 16]) */
   int ndim;           /* 1..4 */
-  int64_t shape[4];   /* activations carry the batch dim: [1, S, hidden] */
+  int64_t shape[4];   /* activations carry the batch dim: [B, S, hidden] (B = 1 unless
+                         opts.batch) */
 } ls_fwd_tensor;
 
 typedef enum ls_fwd_phase { LS_FWD_ENTER = 0, LS_FWD_EXIT = 1 } ls_fwd_phase;
@@ -113,7 +123,7 @@ typedef struct ls_fwd_event {
   const char *name;               /* mod->name: upstream module name ("" = root) */
   int depth;                      /* mod->depth */
   uint64_t serial;                /* 0, 1, 2 ... over the pass's events */
-  int64_t seq;                    /* S */
+  int64_t seq;                    /* S: positions per row */
   int n_inputs, n_outputs, n_params, n_inter;
   ls_fwd_tensor inputs[LS_FWD_MAX_TENSORS];   /* enter and exit; the root, backbone and
                                                  token embedding get input_ids (i64 [1, S]) */
@@ -149,7 +159,11 @@ typedef struct ls_fwd_opts {
   /* Called on the engine thread once the pass is PAUSED, before it waits. May be NULL. */
   void (*on_pause)(void *ud, const ls_fwd_event *ev, ls_fwd_reason why);
   const int64_t *token_type_ids; /* [S] BERT token types, or NULL (zeros); copied */
-  const int *attention_mask;     /* [S] 1 = token, 0 = padding (encoders), NULL = all 1; copied */
+  const int *attention_mask;     /* [B * S] 1 = token, 0 = padding, NULL = all 1; copied.
+                                    Encoders: keys masked as BERT's attention_mask;
+                                    decoders: keys masked on top of causality */
+  int64_t batch;                 /* B rows of n / B positions each (n % B == 0); 0 or 1: one
+                                    row. B > 1: not with a KV cache */
   /* 1: products that the pass fuses (q/k/v, gate/up: one job over shared input) run one per
    * module, each between its own enter and exit events, so a profiler's clock on those
    * events measures each module's own product. 0 (default): fused, and the products run
@@ -191,6 +205,15 @@ int ls_fwd_check_tokens(const ls_model *m, const int64_t *tokens, int64_t n, ls_
  * from a state derived from the seed, the input of `layerscope run`, `layerscope debug` and
  * the debug adapter when no tokens are given, so one seed gives one input everywhere. */
 void ls_fwd_random_tokens(uint64_t seed, int64_t vocab, int64_t *out, int64_t n);
+/* Packs B rows of token ids (lens[b] >= 1 each) into one right-padded batch, as `layerscope
+ * run --tokens "1,2;3"` and the debug adapter's launch give them: *tokens [B * L] (L the
+ * longest row, padding id 0), *mask [B * L] (masks[b][i] != 0 where given, each row as long as
+ * its token row; else 1; padding 0), or *mask NULL when no mask is given and every row is
+ * full. Both new (caller frees with ls_free). LS_EINVAL for an empty row or a mask row whose
+ * length differs from its token row (d names the row); LS_ELIMIT past 2^20 tokens in all. */
+int ls_fwd_batch_pack(const int64_t *const *rows, const int64_t *lens, int64_t B,
+                      const int64_t *const *masks, const int64_t *mask_lens, int64_t **tokens,
+                      int **mask, int64_t *L, ls_diag *d);
 /* Prepares a pass over tokens[n] (copied; each must be < vocab). Allocates the activation
  * buffers for this length. */
 int ls_fwd_new(ls_fwd **out, ls_engine *e, const int64_t *tokens, int64_t n,
@@ -221,6 +244,13 @@ const ls_fwd_event *ls_fwd_paused_event(ls_fwd *f);
 /* After DONE: logits [S, vocab] (borrowed, valid until ls_fwd_free) and their shape. For a
  * base encoder without an LM head, the last hidden state [S, hidden] instead. */
 const float *ls_fwd_logits(const ls_fwd *f, int64_t *rows, int64_t *cols);
+/* The pass's batch: B rows of S positions (logits rows b * S .. b * S + S - 1 are row b's). */
+void ls_fwd_batch(const ls_fwd *f, int64_t *B, int64_t *S);
+/* Row b's length: one past its last unmasked position (S without a mask); 0 when the row is
+ * all padding. */
+int64_t ls_fwd_row_len(const ls_fwd *f, int64_t b);
+/* ls_fwd_next_tokens_line for row b of a batch, at the row's last unmasked position. */
+int ls_fwd_next_tokens_line_row(const ls_fwd *f, int64_t b, int k, char *buf, size_t cap);
 /* The k best next tokens at the last position (k <= cols), best first. */
 int ls_fwd_topk(const ls_fwd *f, int k, int64_t *ids, float *logits);
 /* What a front end reports as the next tokens: the k best at the last position among its

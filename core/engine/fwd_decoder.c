@@ -694,6 +694,35 @@ void ls__fw_kv_append(ls_fwd *f, int64_t l, float **k, float **v, int64_t *ks, i
   *ks = *vs = W;
 }
 
+void ls__fw_rope_rows(ls_fwd *f, float *x, int64_t heads, int64_t D, int64_t stride, int rot_dim,
+                      const float *cos_t, const float *sin_t) {
+  const int64_t half = f->e->rope.rot_dim / 2;
+  for (int64_t b = 0; b < f->B; b++)
+    ls_ops_rope_apply(x + b * f->L * stride, f->L, heads, D, stride, rot_dim, cos_t + f->pos0 * half,
+                      sin_t + f->pos0 * half);
+}
+
+int ls__fw_attend_rows(ls_fwd *f, const ls_ops_attn *a0, const float *q, const float *k, const float *v) {
+  ls_engine *e = f->e;
+  const int64_t R = f->L, nh = a0->n_heads;
+  for (int64_t b = 0; b < f->B; b++) {
+    ls_ops_attn a = *a0;
+    a.S = R;
+    a.T = f->T;
+    a.q0 = f->pos0;
+    a.key_mask = f->has_mask && !f->kv ? f->mask + b * R : NULL;
+    const float *qb = q + b * R * a.q_stride, *kb = k + b * R * a.k_stride, *vb = v + b * R * a.v_stride;
+    float *pb = f->probs + b * nh * R * f->T, *ob = f->att + b * R * nh * a.head_dim;
+    if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
+      if (ls_ops_attention_bf16(e->pool, &a, qb, kb, vb, pb, ob))
+        return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
+    } else {
+      ls_ops_attention(e->pool, &a, qb, kb, vb, pb, ob);
+    }
+  }
+  return LS_OK;
+}
+
 static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out) {
   ls_engine *e = f->e;
   const int64_t S = f->S, H = e->H, D = e->head_dim, nh = e->n_heads, nkv = e->n_kv;
@@ -742,26 +771,19 @@ static int attn_block(ls_fwd *f, const ls__layer *L, const float *in, float *out
     TRY(ls__fw_linears(f, 3, ls, in, S, ys));
   }
   if (e->arch != LS__ARCH_GPT2) { /* positions pos0.. (a KV cache's earlier ones are cached) */
-    const int64_t half = e->rope.rot_dim / 2;
     const float *ct = L->local_rope ? f->cos_l : f->cos_t, *st = L->local_rope ? f->sin_l : f->sin_t;
-    ls_ops_rope_apply(q, S, nh, D, qs, e->rope.rot_dim, ct + f->pos0 * half, st + f->pos0 * half);
-    ls_ops_rope_apply(k, S, nkv, D, ks, e->rope.rot_dim, ct + f->pos0 * half, st + f->pos0 * half);
+    ls__fw_rope_rows(f, q, nh, D, qs, e->rope.rot_dim, ct, st);
+    ls__fw_rope_rows(f, k, nkv, D, ks, e->rope.rot_dim, ct, st);
   }
   if (f->kv) ls__fw_kv_append(f, L - e->layer, &k, &v, &ks, &vs);
-  ls_ops_attn a = {.S = S, .T = f->T, .q0 = f->pos0, .n_heads = nh, .n_kv = nkv, .head_dim = D,
-                   .q_stride = qs, .k_stride = ks, .v_stride = vs, .scale = e->attn_scale,
-                   .causal = 1, .window = L->window, .key_mask = NULL,
-                   .softcap = e->attn_softcap, .sinks = L->sinks};
-  if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
-    if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
-      return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
-  } else {
-    ls_ops_attention(e->pool, &a, q, k, v, f->probs, f->att);
-  }
+  ls_ops_attn a = {.n_heads = nh, .n_kv = nkv, .head_dim = D, .q_stride = qs, .k_stride = ks, .v_stride = vs,
+                   .scale = e->attn_scale, .causal = 1, .window = L->window, .softcap = e->attn_softcap,
+                   .sinks = L->sinks};
+  TRY(ls__fw_attend_rows(f, &a, q, k, v));
   TRY(ls__fw_linear(f, &L->o, f->att, S, out));
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   ls_fwd_tensor inter[3] = {{.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
-                             .shape = {1, nh, S, f->T}}};
+                             .shape = {f->B, nh, f->L, f->T}}};
   if (f->kv) { /* the layer's cache after this pass: [1, T, n_kv * head_dim] */
     inter[1] = ls__act("cache_keys", k, f->T, nkv * D);
     inter[2] = ls__act("cache_values", v, f->T, nkv * D);
@@ -786,7 +808,7 @@ int ls__fwd_decoder(ls_fwd *f) {
   TRY(ls__fw_exit(f, e->tok_emb_mod, &ids, 1, &emb, 1, NULL, 0));
   if (e->arch == LS__ARCH_GPT2) {
     TRY(ls__fw_enter(f, e->pos_emb_mod, NULL, 0));
-    for (int64_t s = 0; s < S; s++) ls_ops_embed(&e->pos_emb->mat, f->pos0 + s, f->aux + s * H);
+    for (int64_t s = 0; s < S; s++) ls_ops_embed(&e->pos_emb->mat, f->pos0 + s % f->L, f->aux + s * H);
     ls_fwd_tensor pe = ls__act("output", f->aux, S, H);
     TRY(ls__fw_exit(f, e->pos_emb_mod, NULL, 0, &pe, 1, NULL, 0));
     ls_ops_add(f->x, f->aux, S * H);

@@ -12,7 +12,6 @@
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
-#include "core/engine/ops_bf16.h"
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 
@@ -140,19 +139,13 @@ static int encoder_layer(ls_fwd *f, const ls__layer *L, const float *x, float *y
   TRY(ls__fw_linear(f, &L->q, x, S, q));
   TRY(ls__fw_linear(f, &L->k, x, S, k));
   TRY(ls__fw_linear(f, &L->v, x, S, v));
-  ls_ops_attn a = {.S = S, .n_heads = e->n_heads, .n_kv = e->n_kv, .head_dim = e->head_dim,
-                   .q_stride = H, .k_stride = H, .v_stride = H,
-                   .scale = (float)(1.0 / sqrt((double)e->head_dim)), .causal = 0, .window = 0,
-                   .key_mask = f->mask};
-  if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
-    if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
-      return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
-  } else {
-    ls_ops_attention(e->pool, &a, q, k, v, f->probs, f->att);
-  }
+  const int64_t nh = e->n_heads;
+  ls_ops_attn a = {.n_heads = nh, .n_kv = e->n_kv, .head_dim = e->head_dim, .q_stride = H, .k_stride = H,
+                   .v_stride = H, .scale = (float)(1.0 / sqrt((double)e->head_dim)), .causal = 0, .window = 0};
+  TRY(ls__fw_attend_rows(f, &a, q, k, v)); /* per (row, head), with the row's key mask */
   ls_fwd_tensor sout = ls__act("output", f->att, S, H);
   ls_fwd_tensor pr = {.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
-                      .shape = {1, e->n_heads, S, S}};
+                      .shape = {f->B, nh, f->L, f->L}};
   TRY(ls__fw_exit(f, L->attn_self, &tin, 1, &sout, 1, &pr, 1));
   TRY(ls__fw_enter(f, L->attn_out, &sout, 1));
   TRY(ls__fw_linear(f, &L->o, f->att, S, f->ao));
@@ -197,8 +190,9 @@ int ls__fwd_encoder(ls_fwd *f) {
   }
   TRY(ls__fw_enter(f, e->pos_emb_mod, NULL, 0));
   int64_t run = 0;
-  for (int64_t s = 0; s < S; s++) {
-    int64_t pos = s;
+  for (int64_t s = 0; s < S; s++) { /* positions restart at each batch row */
+    int64_t pos = s % f->L;
+    if (pos == 0) run = 0;
     if (m->family == LS_MODEL_FAMILY_ROBERTA) {
       int not_pad = f->tokens[s] != e->pad_id;
       run += not_pad;
@@ -224,11 +218,17 @@ int ls__fwd_encoder(ls_fwd *f) {
   ls_fwd_tensor xo = ls__act("output", x, S, H);
   TRY(ls__fw_exit(f, e->layers_list, &eo, 1, &xo, 1, NULL, 0));
   TRY(ls__fw_exit(f, e->encoder_mod, &eo, 1, &xo, 1, NULL, 0));
-  if (e->pooler.w) { /* tanh(dense(first token)) */
+  if (e->pooler.w) { /* tanh(dense(first token)) of each row */
     TRY(ls__fw_enter(f, e->pooler_mod, &xo, 1));
-    TRY(ls__fw_linear(f, &e->pooler, x, 1, f->aux));
-    for (int64_t t = 0; t < H; t++) f->aux[t] = tanhf(f->aux[t]);
+    const float *first = x;
+    if (f->B > 1) { /* gather the rows' first tokens [B, H] */
+      for (int64_t b = 0; b < f->B; b++) memcpy(f->ao + b * H, x + b * f->L * H, (size_t)H * sizeof(float));
+      first = f->ao;
+    }
+    TRY(ls__fw_linear(f, &e->pooler, first, f->B, f->aux));
+    for (int64_t t = 0; t < f->B * H; t++) f->aux[t] = tanhf(f->aux[t]);
     ls_fwd_tensor po = ls__act("output", f->aux, -1, H);
+    po.shape[0] = f->B; /* [B, H] */
     TRY(ls__fw_exit(f, e->pooler_mod, &xo, 1, &po, 1, NULL, 0));
   }
   TRY(ls__fw_exit(f, e->backbone, &ids, 1, &xo, 1, NULL, 0));

@@ -42,7 +42,6 @@
 
 #include "core/base/errors.h"
 #include "core/engine/engine_int.h"
-#include "core/engine/ops_bf16.h"
 
 #define MLA_NORM_EPS 1e-6f /* DeepseekV3RMSNorm's default: q_a_layernorm, kv_a_layernorm */
 
@@ -267,20 +266,13 @@ int ls__fwd_mla_attn(ls_fwd *f, const ls__layer *L, const float *in, float *out)
     }
   /* positions pos0.. (with a KV cache, the earlier ones are cached: their rows of the tables
    * are skipped and the cache's keys / values, expanded per head, are appended to) */
-  const int64_t half = e->rope.rot_dim / 2;
-  ls_ops_rope_apply(q, S, nh, D, W, (int)rope, f->cos_t + f->pos0 * half, f->sin_t + f->pos0 * half);
-  ls_ops_rope_apply(k, S, nh, D, W, (int)rope, f->cos_t + f->pos0 * half, f->sin_t + f->pos0 * half);
+  ls__fw_rope_rows(f, q, nh, D, W, (int)rope, f->cos_t, f->sin_t);
+  ls__fw_rope_rows(f, k, nh, D, W, (int)rope, f->cos_t, f->sin_t);
   int64_t ks = W, vs = W;
   if (f->kv) ls__fw_kv_append(f, L - e->layer, &k, &v, &ks, &vs);
-  ls_ops_attn a = {.S = S, .T = f->T, .q0 = f->pos0, .n_heads = nh, .n_kv = nh, .head_dim = D,
-                   .q_stride = W, .k_stride = ks, .v_stride = vs, .scale = e->attn_scale,
-                   .causal = 1};
-  if (ls_engine_compute_get(e) == LS_ENGINE_COMPUTE_BF16) {
-    if (ls_ops_attention_bf16(e->pool, &a, q, k, v, f->probs, f->att))
-      return ls_diag_set(&f->diag, LS_ENOMEM, "out of memory for the bf16 attention's buffers");
-  } else {
-    ls_ops_attention(e->pool, &a, q, k, v, f->probs, f->att);
-  }
+  ls_ops_attn a = {.n_heads = nh, .n_kv = nh, .head_dim = D, .q_stride = W, .k_stride = ks, .v_stride = vs,
+                   .scale = e->attn_scale, .causal = 1};
+  TRY(ls__fw_attend_rows(f, &a, q, k, v));
   /* each head's first vd output dims, packed [S, nh vd] for o_proj (in place: the packed
    * index never passes the padded one) */
   for (int64_t s = 0; s < S; s++)
@@ -289,6 +281,6 @@ int ls__fwd_mla_attn(ls_fwd *f, const ls__layer *L, const float *in, float *out)
   TRY(ls__fw_linear(f, &L->o, f->att, S, out));
   ls_fwd_tensor tout = ls__act("output", out, S, H);
   ls_fwd_tensor pr = {.name = "probs", .dtype = LS_DT_F32, .data = f->probs, .ndim = 4,
-                      .shape = {1, nh, S, f->T}};
+                      .shape = {f->B, nh, f->L, f->T}};
   return ls__fw_exit(f, L->attn, &tin, 1, &tout, 1, &pr, 1);
 }

@@ -95,8 +95,14 @@ function checkEngine(cfg: LaunchConfig, ctx: LaunchContext): string | undefined 
   if (cfg.tokens !== undefined) {
     const t = cfg.tokens;
     if (!Array.isArray(t) || t.length === 0) return 'layerscope: "tokens" must be a non-empty array of token ids.';
-    const bad = t.findIndex((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 2147483647);
-    if (bad >= 0) return `layerscope: tokens[${bad}] is not a token id (an integer from 0 to 2^31-1).`;
+    const isId = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 2147483647;
+    if (Array.isArray(t[0])) { /* a batch: rows of token ids, right-padded by the adapter */
+      const bad = t.findIndex((r: unknown) => !Array.isArray(r) || r.length === 0 || !r.every(isId));
+      if (bad >= 0) return `layerscope: tokens[${bad}] is not a non-empty array of token ids.`;
+    } else {
+      const bad = t.findIndex((x: unknown) => !isId(x));
+      if (bad >= 0) return `layerscope: tokens[${bad}] is not a token id (an integer from 0 to 2^31-1).`;
+    }
   }
   if (cfg.randomTokens !== undefined) {
     const r = cfg.randomTokens;

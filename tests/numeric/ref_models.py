@@ -267,6 +267,18 @@ def causal_mask(S, window=None, dtype=torch.float32):
     return torch.where(vis, torch.zeros(()), m).to(dtype)
 
 
+def causal_pad_mask(S, attention_mask=None, window=None, dtype=torch.float32):
+    """causal_mask, and with attention_mask [B, S] (1 = token, 0 = padding) transformers'
+    causal + padding mask [B, 1, S, S] (_prepare_4d_causal_attention_mask_with_cache_position):
+    finfo.min where the key is in the future (or outside the window) or is padding."""
+    m = causal_mask(S, window, dtype)
+    if attention_mask is None:
+        return m
+    m = m[None, None].expand(attention_mask.shape[0], 1, S, S).clone()
+    pad = attention_mask[:, None, None, :].to(m.dtype)
+    return m.masked_fill((m + pad) == 0, torch.finfo(dtype).min)
+
+
 def eager_attention(q, k, v, mask, scale, n_rep):
     """q [B, H, S, D], k/v [B, KV, S, D]; upstream eager_attention_forward."""
     if n_rep > 1:
@@ -289,13 +301,15 @@ class GPT2Attention(nn.Module):
         self.c_attn = Conv1D(3 * E, E)
         self.c_proj = Conv1D(E, E)
         self.probs = None
+        self.pad = None  # [B, S] attention_mask of the current forward, or None
 
     def forward(self, x):
         B, S, E = x.shape
         D = E // self.nh
         q, k, v = self.c_attn(x).split(E, dim=2)
         q, k, v = (t.view(B, S, self.nh, D).transpose(1, 2) for t in (q, k, v))
-        o, self.probs = eager_attention(q, k, v, causal_mask(S, None, q.dtype), 1.0 / math.sqrt(D), 1)
+        o, self.probs = eager_attention(q, k, v, causal_pad_mask(S, self.pad, None, q.dtype),
+                                        1.0 / math.sqrt(D), 1)
         return self.c_proj(o.transpose(1, 2).reshape(B, S, E))
 
 
@@ -335,10 +349,11 @@ class GPT2Model(nn.Module):
         self.h = nn.ModuleList([GPT2Block(c) for _ in range(c["n_layer"])])
         self.ln_f = nn.LayerNorm(E, eps=c.get("layer_norm_epsilon", 1e-5))
 
-    def forward(self, ids):
-        pos = torch.arange(ids.shape[1])[None]
+    def forward(self, ids, attention_mask=None):
+        pos = torch.arange(ids.shape[1])[None]  # upstream's default position_ids, mask or not
         x = self.wte(ids) + self.wpe(pos)
         for blk in self.h:
+            blk.attn.pad = attention_mask
             x = blk(x)
         return self.ln_f(x)
 
@@ -352,8 +367,8 @@ class GPT2LMHeadModel(nn.Module):
         self.lm_head = nn.Linear(c["n_embd"], c["vocab_size"], bias=False)
         self.lm_head.weight = self.transformer.wte.weight
 
-    def forward(self, ids, **kw):
-        return self.lm_head(self.transformer(ids))
+    def forward(self, ids, attention_mask=None, **kw):
+        return self.lm_head(self.transformer(ids, attention_mask))
 
 # ---------------------------------------------------------------- Llama family -----------
 
@@ -382,6 +397,7 @@ class LlamaAttention(nn.Module):
         self.window = None
         self.scale = 1.0 / math.sqrt(self.d)
         self.probs = None
+        self.pad = None  # [B, S] attention_mask of the current forward, or None
 
     def forward(self, x):
         B, S, _ = x.shape
@@ -402,8 +418,8 @@ class LlamaAttention(nn.Module):
         ang = torch.arange(S, dtype=torch.float32)[:, None] * inv[None, :]
         emb = torch.cat((ang, ang), dim=-1)
         q, k = apply_rope(q, k, emb.cos().to(q.dtype), emb.sin().to(q.dtype), rot)
-        o, self.probs = eager_attention(q, k, v, causal_mask(S, self.window, q.dtype), self.scale,
-                                        self.nh // self.nkv)
+        o, self.probs = eager_attention(q, k, v, causal_pad_mask(S, self.pad, self.window, q.dtype),
+                                        self.scale, self.nh // self.nkv)
         return self.o_proj(o.transpose(1, 2).reshape(B, S, self.nh * D))
 
 
@@ -526,11 +542,15 @@ class LlamaModel(nn.Module):
         self.layers = nn.ModuleList([LlamaDecoderLayer(c, kind, i) for i in range(c["num_hidden_layers"])])
         self.norm = RMSNorm(H, c.get("rms_norm_eps", 1e-6), kind == "gemma")
 
-    def forward(self, ids):
+    def forward(self, ids, attention_mask=None):
         x = self.embed_tokens(ids)
         if self.kind == "gemma":
             x = x * torch.tensor(x.shape[-1] ** 0.5, dtype=x.dtype)
         for layer in self.layers:
+            if hasattr(layer.self_attn, "pad"):
+                layer.self_attn.pad = attention_mask
+            elif attention_mask is not None:
+                raise NotImplementedError("attention_mask for this attention")
             x = layer(x)
         return self.norm(x)
 
@@ -548,8 +568,8 @@ class LlamaForCausalLM(nn.Module):
             self.lm_head.weight = self.model.embed_tokens.weight
             self.tied = {"lm_head.weight": "model.embed_tokens.weight"}
 
-    def forward(self, ids, **kw):
-        return self.lm_head(self.model(ids))
+    def forward(self, ids, attention_mask=None, **kw):
+        return self.lm_head(self.model(ids, attention_mask))
 
 # ---------------------------------------------------------------- BERT / RoBERTa ---------
 

@@ -5,7 +5,9 @@
  * nothing numerically; a pass started on its own thread pauses in a hook while this thread
  * inspects the paused event, then steps in / over / out and continues; pause requests and
  * aborts; the seeded random initialisation is deterministic and independent of the thread
- * count; bad input is refused with the right codes. */
+ * count; bad input is refused with the right codes; a batch of two rows of different
+ * lengths gives, at each row's valid positions, the logits of that row run alone, with
+ * [B, S, ...] event shapes, across the families, MLA included (ls_fwd_batch_pack's refusals too). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -408,6 +410,152 @@ static void test_alloc_failures(void **st) {
   ls_model_free(m);
 }
 
+/* ---- batches -------------------------------------------------------------------------- */
+
+typedef struct shape_ctx {
+  int64_t hidden_shape[3]; /* the first layer's output */
+  int64_t probs_shape[4];  /* the first attention's probs */
+  int64_t ids_shape[2];
+  int seen, seen_probs;
+} shape_ctx;
+
+/* the first decoder / encoder layer: "model.layers.0", "transformer.h.0", "encoder.layer.0" */
+static int is_layer0(const char *name) {
+  static const char *const tails[] = {".layers.0", ".h.0", ".layer.0"};
+  size_t n = strlen(name);
+  for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+    size_t k = strlen(tails[i]);
+    if (n >= k && strcmp(name + n - k, tails[i]) == 0) return 1;
+  }
+  return 0;
+}
+
+static int shape_hook(void *ud, const ls_fwd_event *ev) {
+  shape_ctx *c = ud;
+  if (ev->phase == LS_FWD_ENTER && ev->module == 0 && ev->n_inputs > 0)
+    memcpy(c->ids_shape, ev->inputs[0].shape, sizeof c->ids_shape);
+  if (ev->phase != LS_FWD_EXIT) return LS_FWD_CONTINUE;
+  for (int i = 0; i < ev->n_inter && !c->seen_probs; i++)
+    if (strcmp(ev->inter[i].name, "probs") == 0) {
+      memcpy(c->probs_shape, ev->inter[i].shape, sizeof c->probs_shape);
+      c->seen_probs = 1;
+    }
+  if (!c->seen && ev->n_outputs > 0 && is_layer0(ev->name)) {
+    memcpy(c->hidden_shape, ev->outputs[0].shape, sizeof c->hidden_shape);
+    c->seen = 1;
+  }
+  return LS_FWD_CONTINUE;
+}
+
+static void test_batch_pack(void **st) {
+  (void)st;
+  const int64_t r0[3] = {1, 2, 3}, r1[1] = {4}, m1[1] = {1}, m0[3] = {1, 1, 0};
+  const int64_t *rows[2] = {r0, r1}, *masks[2] = {m0, m1};
+  int64_t lens[2] = {3, 1}, mlens[2] = {3, 1}, L = 0, *t = NULL;
+  int *mk = NULL;
+  assert_int_equal(ls_fwd_batch_pack(rows, lens, 2, NULL, NULL, &t, &mk, &L, NULL), LS_OK);
+  assert_int_equal(L, 3);
+  const int64_t want_t[6] = {1, 2, 3, 4, 0, 0};
+  const int want_m[6] = {1, 1, 1, 1, 0, 0};
+  assert_memory_equal(t, want_t, sizeof want_t);
+  assert_memory_equal(mk, want_m, sizeof want_m);
+  ls_free(t);
+  ls_free(mk);
+  assert_int_equal(ls_fwd_batch_pack(rows, lens, 2, masks, mlens, &t, &mk, &L, NULL), LS_OK);
+  const int want_m2[6] = {1, 1, 0, 1, 0, 0};
+  assert_memory_equal(mk, want_m2, sizeof want_m2);
+  ls_free(t);
+  ls_free(mk);
+  lens[1] = 3; /* rows of one length, no mask: no mask at all */
+  const int64_t r2[3] = {4, 5, 6};
+  rows[1] = r2;
+  assert_int_equal(ls_fwd_batch_pack(rows, lens, 2, NULL, NULL, &t, &mk, &L, NULL), LS_OK);
+  assert_null(mk);
+  ls_free(t);
+  ls_diag d;
+  ls_diag_init(&d);
+  mlens[1] = 2; /* a mask row of another length */
+  assert_int_equal(ls_fwd_batch_pack(rows, lens, 2, masks, mlens, &t, &mk, &L, &d), LS_EINVAL);
+  assert_non_null(strstr(d.msg, "row 1"));
+  lens[0] = 0;
+  ls_diag_init(&d);
+  assert_int_equal(ls_fwd_batch_pack(rows, lens, 2, NULL, NULL, &t, &mk, &L, &d), LS_EINVAL);
+  assert_string_equal(d.msg, "row 0 has no tokens");
+  assert_null(t);
+}
+
+/* rows {k_tokens[0..6)} and {k_tokens[2..6)} right-padded: each row's valid logits equal
+ * its own run's within 1e-5 of their scale */
+static void check_batch_family(const char *text, int64_t hidden, int64_t heads) {
+  ls_model *m = load(text);
+  ls_engine *e = open_engine(m, 3, 2);
+  const int64_t *rows[2] = {k_tokens, k_tokens + 2}, lens[2] = {6, 4};
+  int64_t *t = NULL, L = 0;
+  int *mk = NULL;
+  assert_int_equal(ls_fwd_batch_pack(rows, lens, 2, NULL, NULL, &t, &mk, &L, NULL), LS_OK);
+  shape_ctx sc = {{0}, {0}, {0}, 0, 0};
+  ls_fwd *f = NULL;
+  ls_fwd_opts o = {.hook = shape_hook, .ud = &sc, .attention_mask = mk, .batch = 2};
+  assert_int_equal(ls_fwd_new(&f, e, t, 2 * L, &o, NULL), LS_OK);
+  assert_int_equal(ls_fwd_run(f, NULL), LS_OK);
+  int64_t rows_n, cols;
+  const float *bl = ls_fwd_logits(f, &rows_n, &cols);
+  assert_int_equal(rows_n, 2 * L);
+  assert_int_equal(ls_fwd_row_len(f, 1), 4);
+  const int64_t want_h[3] = {2, 6, hidden}, want_p[4] = {2, heads, 6, 6}, want_ids[2] = {2, 6};
+  assert_true(sc.seen && sc.seen_probs);
+  assert_memory_equal(sc.hidden_shape, want_h, sizeof want_h);
+  assert_memory_equal(sc.probs_shape, want_p, sizeof want_p);
+  assert_memory_equal(sc.ids_shape, want_ids, sizeof want_ids);
+  for (int b = 0; b < 2; b++) {
+    ls_fwd *g = NULL;
+    assert_int_equal(ls_fwd_new(&g, e, rows[b], lens[b], NULL, NULL), LS_OK);
+    assert_int_equal(ls_fwd_run(g, NULL), LS_OK);
+    const float *one = ls_fwd_logits(g, NULL, NULL);
+    double scale = 1e-6, err = 0;
+    for (int64_t i = 0; i < lens[b] * cols; i++) {
+      scale = fmax(scale, fabs(one[i]));
+      err = fmax(err, fabs(one[i] - bl[b * L * cols + i]));
+    }
+    if (!(err <= 1e-5 * scale)) fail_msg("%s row %d: max diff %g, scale %g", m->model_type, b, err, scale);
+    ls_fwd_free(g);
+  }
+  ls_fwd_free(f);
+  ls_free(t);
+  ls_free(mk);
+  ls_engine_close(e);
+  ls_model_free(m);
+}
+
+static void test_batch(void **st) {
+  (void)st;
+  check_batch_family(k_llama, 32, 4);
+  check_batch_family(k_gpt2, 32, 4);
+  check_batch_family(k_bert, 32, 4);
+  check_batch_family(k_phi3, 32, 4);
+  check_batch_family(k_neox, 32, 4);
+  check_batch_family(k_phi, 32, 4);
+  check_batch_family(k_qwen3, 32, 4);
+  check_batch_family(k_mixtral, 32, 4);
+  check_batch_family(k_gemma3, 32, 4);
+  check_batch_family(k_gpt_oss, 32, 4);
+  check_batch_family(k_deepseek_v3, 32, 4);
+  check_batch_family(k_deepseek_v2, 32, 4);
+  /* refusals: rows that do not divide, a KV cache */
+  ls_model *m = load(k_llama);
+  ls_engine *e = open_engine(m, 3, 1);
+  ls_fwd *f = NULL;
+  ls_fwd_opts o = {.batch = 4};
+  assert_int_equal(ls_fwd_new(&f, e, k_tokens, 6, &o, NULL), LS_EINVAL);
+  ls_kv *kv = NULL;
+  assert_int_equal(ls_kv_new(&kv, e, 16, NULL), LS_OK);
+  o = (ls_fwd_opts){.batch = 2, .kv = kv};
+  assert_int_equal(ls_fwd_new(&f, e, k_tokens, 6, &o, NULL), LS_EUNSUPPORTED);
+  ls_kv_free(kv);
+  ls_engine_close(e);
+  ls_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_event_order),
@@ -415,6 +563,8 @@ int main(void) {
       cmocka_unit_test(test_random_init),
       cmocka_unit_test(test_unsupported),
       cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_batch_pack),
+      cmocka_unit_test(test_batch),
   };
   return cmocka_run_group_tests_name("engine forward", tests, NULL, NULL);
 }
