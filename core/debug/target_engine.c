@@ -17,6 +17,7 @@
 #include "core/base/errors.h"
 #include "core/engine/generate.h"
 #include "core/engine/source.h"
+#include "core/engine/text.h"
 
 #define MAX_NATIVE 32
 
@@ -28,6 +29,8 @@ typedef struct eng {
   uint64_t seed;
   int threads, compute, native_frames;
   ls_model *m;                          /* owned */
+  ls_tok *tok;                          /* owned or NULL: the model's tokenizer (text.h), for
+                                           the prompt and the text of tokens */
   pthread_mutex_t mu;                   /* guards f, cancel, pause_req and the native frames */
   ls_fwd *f;                            /* the pass, while run() is on */
   int cancel;                           /* terminate asked the run to end */
@@ -149,6 +152,21 @@ static void gen_on_pass(void *ud, ls_fwd *f, int64_t index) {
   pass_attach(t, f);
 }
 
+/* The next tokens with their text, replacing ls_fwd_next_tokens_line's ids:
+ * "top-5 next tokens: 3681 " Paris" (9.120) ...". */
+static void next_tokens_text(const eng *t, const ls_fwd *f, int k, char *buf, size_t cap) {
+  int64_t ids[16], nan, n;
+  float v[16];
+  int ranked;
+  if (ls_fwd_next_tokens(f, k, ids, v, &ranked, &nan, &n) != LS_OK || !ranked || nan) return;
+  size_t len = (size_t)snprintf(buf, cap, "top-%d next tokens:", ranked);
+  for (int i = 0; i < ranked && len < cap; i++) {
+    char text[96];
+    ls_engine_text_piece(t->tok, t->tokens[t->n - 1], ids[i], text, sizeof text);
+    len += (size_t)snprintf(buf + len, cap - len, " %lld %s (%.3f)", (long long)ids[i], text, v[i]);
+  }
+}
+
 /* Generation: one pass per token over the KV cache (core/engine/generate.h), each a level
  * of the stack (the token frame) with `token` in expressions; a note per chosen token. */
 static int run_generate(eng *t, ls_engine *e, const ls_fwd_opts *fo, ls_dbg_target_end *end, ls_diag *d) {
@@ -157,14 +175,20 @@ static int run_generate(eng *t, ls_engine *e, const ls_fwd_opts *fo, ls_dbg_targ
   ls_gen *g = NULL;
   int rc = ls_gen_begin(&g, e, t->tokens, t->n, &go, d);
   size_t len = 0;
+  int64_t prev = t->tokens[t->n - 1]; /* the token before the step's, for its text */
   for (int64_t i = 0; !rc && i < t->generate; i++) {
     ls_gen_token st;
     rc = ls_gen_step(g, &st, d);
     pass_detach(t);
     if (rc) break;
-    char line[160];
-    snprintf(line, sizeof line, "token %lld of %lld: id %lld at position %lld (logit %.4f)", (long long)i + 1,
-             (long long)t->generate, (long long)st.token, (long long)st.pos, st.logit);
+    char line[320], text[128] = "";
+    if (t->tok) {
+      text[0] = ' ';
+      ls_engine_text_piece(t->tok, prev, st.token, text + 1, sizeof text - 1);
+    }
+    prev = st.token;
+    snprintf(line, sizeof line, "token %lld of %lld: id %lld%s at position %lld (logit %.4f)", (long long)i + 1,
+             (long long)t->generate, (long long)st.token, text, (long long)st.pos, st.logit);
     t->host->output(t->host->hud, LS_DBG_OUT_NOTE, line);
     if (len + 24 < sizeof end->summary)
       len += (size_t)snprintf(end->summary + len, sizeof end->summary - len, "%s%lld",
@@ -205,6 +229,8 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
     if (k <= 0 || t->m->head != LS_MODEL_HEAD_CAUSAL_LM ||
         ls_fwd_next_tokens_line(f, k, end->summary, sizeof end->summary) != LS_OK)
       end->summary[0] = 0;
+    else if (t->tok)
+      next_tokens_text(t, f, k, end->summary, sizeof end->summary);
   }
   pass_detach(t);
   ls_fwd_free(f);
@@ -287,6 +313,7 @@ static void eng_free(void *ud) {
   ls_free(t->config);
   ls_free(t->weights);
   ls_free(t->tokens_what);
+  ls_tok_free(t->tok);
   ls_free(t->tokens);
   pthread_mutex_destroy(&t->mu);
   ls_free(t);
@@ -327,7 +354,26 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
     rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
     goto fail;
   }
-  if (o->tokens) memcpy(t->tokens, o->tokens, (size_t)t->n * sizeof *t->tokens);
+  char where[4200];
+  if (o->prompt || o->tokenizer) {
+    rc = ls_engine_text_open(&src, o->tokenizer, &t->tok, where, sizeof where, d);
+    if (!rc && o->prompt) {
+      ls_free(t->tokens);
+      t->tokens = NULL;
+      rc = ls_engine_text_encode(t->tok, o->prompt, t->m->sem.vocab, &t->tokens, &t->n, d);
+    }
+    if (rc) {
+      if (o->tokens_what) ls_diag_prefix(d, "prompt: ");
+      goto fail;
+    }
+  } else { /* no prompt: a tokenizer found beside the config still gives tokens their text */
+    ls_diag quiet;
+    ls_diag_init(&quiet);
+    if (ls_engine_text_open(&src, NULL, &t->tok, where, sizeof where, &quiet)) t->tok = NULL;
+  }
+  if (o->prompt) {
+    /* encoded above */
+  } else if (o->tokens) memcpy(t->tokens, o->tokens, (size_t)t->n * sizeof *t->tokens);
   else if (t->m->sem.vocab > 0) ls_fwd_random_tokens(t->seed, t->m->sem.vocab, t->tokens, t->n);
   out->ops = &k_engine_ops;
   out->ud = t;
