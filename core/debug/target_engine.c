@@ -16,6 +16,7 @@
 #include "core/base/backtrace.h"
 #include "core/base/errors.h"
 #include "core/engine/generate.h"
+#include "core/engine/lens.h"
 #include "core/engine/source.h"
 #include "core/engine/text.h"
 
@@ -33,6 +34,7 @@ typedef struct eng {
                                            the prompt and the text of tokens */
   pthread_mutex_t mu;                   /* guards f, cancel, pause_req and the native frames */
   ls_fwd *f;                            /* the pass, while run() is on */
+  ls_engine *e;                         /* the open engine, while run() is on (lens) */
   int cancel;                           /* terminate asked the run to end */
   int pause_req;                        /* pause asked before the pass existed */
   int64_t generate;                     /* tokens to generate; 0: one forward pass */
@@ -79,11 +81,24 @@ void ls_dbg_event_from_fwd(ls_dbg_fwd_event *out, const ls_fwd_event *fe) {
   }
 }
 
-/* The engine event as the run's event, with the generation step when generating. */
+static int eng_lens(void *ud, const float *h, int64_t rows, int64_t cols, float **logits, int64_t *vocab,
+                    ls_diag *d) {
+  eng *t = ud;
+  return ls_engine_lens(t->e, h, rows, cols, logits, vocab, d);
+}
+
+/* The engine event as the run's event, with the generation step when generating, the pass's
+ * ids and tokenizer for text, and the lens. */
 static void event_of(eng *t, const ls_fwd_event *fe) {
   ls_dbg_event_from_fwd(&t->ev, fe);
   t->ev.ev.has_token = t->generate > 0;
   t->ev.ev.token = t->token;
+  int64_t pos0 = 0;
+  t->ev.ev.ids = t->f ? ls_fwd_tokens(t->f, &t->ev.ev.n_ids, &pos0) : NULL;
+  if (!t->ev.ev.ids) t->ev.ev.n_ids = 0;
+  t->ev.ev.tok = t->tok;
+  t->ev.ev.lens = t->e ? eng_lens : NULL;
+  t->ev.ev.lens_ud = t;
 }
 
 static int hook(void *ud, const ls_fwd_event *fe) {
@@ -211,6 +226,7 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
   int rc = ls_engine_open(&e, t->m, &eo, d);
   host->progress(host->hud, LS_DBG_PROGRESS_END, "weights", 1, NULL, NULL);
   if (rc != LS_OK) goto out;
+  t->e = e;
   if (t->compute != ls_engine_compute_get(e))
     host->output(host->hud, LS_DBG_OUT_NOTE, "this CPU has no AVX512_BF16; computing in fp32");
   ls_fwd_opts fo = {.hook = host->check_events ? hook : NULL, .ud = t, .on_pause = on_pause};
@@ -235,6 +251,7 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
   pass_detach(t);
   ls_fwd_free(f);
 out:
+  t->e = NULL;
   if (e) ls_engine_close(e);
   end->exit_code = rc == LS_OK ? 0 : 1;
   return rc;
