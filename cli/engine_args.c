@@ -144,7 +144,7 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
   ls_engine_src_describe(&c->src, (unsigned long long)a->seed, c->weights_line, sizeof c->weights_line);
   if (!c->weights) fprintf(stderr, "layerscope %s: %s\n", a->cmd, c->weights_line);
   ls_model_opts mo = {.max_layers = a->layers}; /* --layers N: the first N layers */
-  if (ls_model_load_file(a->config, &mo, &c->m, &d)) goto fail;
+  if (ls_engine_src_model_load(&c->src, &mo, &c->m, &d)) goto fail;
   ls_engine_opts eo = {.weights = a->weights, .seed = (uint64_t)a->seed, .threads = (int)a->threads,
                        .compute = compute};
   if (ls_engine_open(&c->e, c->m, &eo, &d)) goto fail;

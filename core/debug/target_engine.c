@@ -365,7 +365,7 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
   if (strcmp(src.found, "given") != 0)
     ls_engine_src_describe(&src, (unsigned long long)o->seed, t->weights_line, sizeof t->weights_line);
   ls_model_opts mo = {.max_layers = o->max_layers};
-  if ((rc = ls_model_load_file(t->config, &mo, &t->m, d)) != LS_OK) goto fail;
+  if ((rc = ls_engine_src_model_load(&src, &mo, &t->m, d)) != LS_OK) goto fail;
   t->n = o->tokens ? (int64_t)o->n_tokens : o->n_random > 0 ? o->n_random : 8;
   if (!(t->tokens = ls_calloc(t->n > 0 ? (size_t)t->n : 1, sizeof *t->tokens))) {
     rc = ls_diag_set(d, LS_ENOMEM, "out of memory");

@@ -25,6 +25,10 @@ int ls_engine_text_open(const ls_engine_src *s, const char *given, ls_tok **out,
     snprintf(where, cap, "%s", given);
     return ls_tok_open(given, out, d);
   }
+  if (s->gguf) { /* a GGUF file alone carries its own */
+    snprintf(where, cap, "%s", s->weights);
+    return ls_tok_open(s->weights, out, d);
+  }
   /* beside the config: a hub directory's tokenizer.json */
   char beside[4200];
   const char *slash = strrchr(s->config, '/');
