@@ -5,8 +5,9 @@
  * <arch>.block_count, .embedding_length, .feed_forward_length, .context_length,
  * .attention.head_count(_kv), .attention.layer_norm_rms_epsilon / layer_norm_epsilon and
  * .rope.freq_base (gpt2's feed_forward_length defaults to 4 * embedding_length, as
- * GPT2Config's n_inner does); the vocabulary is the length of tokenizer.ggml.tokens, else the rows of
- * token_embd.weight. llama and gpt2 are mapped; another architecture is LS_EUNSUPPORTED. */
+ * GPT2Config's n_inner does); the vocabulary is the length of tokenizer.ggml.tokens, else
+ * <arch>.vocab_size, else the rows of token_embd.weight. llama and gpt2 are mapped; another
+ * architecture is LS_EUNSUPPORTED. */
 #include <stdio.h>
 #include <string.h>
 
@@ -63,7 +64,10 @@ int ls_engine_gguf_config(const char *path, char **json, size_t *len, ls_diag *d
   ls_meta_array toks;
   const ls_tensor *emb = ls_tfile_find(f, "token_embd.weight");
   if (ls_tfile_meta_array(f, "tokenizer.ggml.tokens", &toks) == LS_OK && toks.n > 0) V = (int64_t)toks.n;
-  else if (emb && emb->ndim == 2) V = emb->shape[0];
+  else {
+    snprintf(k, sizeof k, "%s.vocab_size", arch);
+    if (ls_tfile_meta_int(f, k, &V) != LS_OK || V <= 0) V = emb && emb->ndim == 2 ? emb->shape[0] : 0;
+  }
   if (V <= 0) {
     rc = ls_diag_set(d, LS_EFORMAT, "%s: neither tokenizer.ggml.tokens nor token_embd.weight says the vocabulary size",
                      path);
