@@ -12,7 +12,8 @@ ships (tests/tokenizers; scripts/install-node-deps.sh). Checked:
     leading space of the first token dropped);
   - `--tokenizer PATH` for a directory without one; none found: exit 1 naming where it looked;
   - `--prompt` with `--tokens`: a usage error (exit 2);
-  - `debug DIR --prompt`: the debugger runs the same prompt."""
+  - `debug DIR --prompt`: the debugger runs the same prompt; its logit lens (`lens input`
+    at the final norm) gives PyTorch's argmax at every position, labelled by its token."""
 import json
 import os
 import shutil
@@ -172,6 +173,26 @@ with tempfile.TemporaryDirectory() as d:
     p = run("run", hub, "--prompt", PROMPT, "--tokens", "1,2", code=2)
     print("  --tokenizer PATH, no tokenizer (exit 1 naming %s), --prompt with --tokens (exit 2)"
           % os.path.join("bare", "tokenizer.json"))
+
+    # the debugger's logit lens at the final norm's input is the model's own prediction at
+    # every position: its top token per position is PyTorch's argmax there, and topk over
+    # the logits names the last position's best token with its text
+    with torch.no_grad():
+        full = model(torch.tensor([WANT_IDS]))[0]
+    p = run("debug", hub, "--prompt", PROMPT, "--break", "model.norm", "--eval", "lens(input, 1)")
+    got = [l.strip() for l in p.stdout.splitlines() if "->" in l]
+    if len(got) != len(WANT_IDS):
+        C.die("lens: %d positions, want %d:\n%s" % (len(got), len(WANT_IDS), p.stdout))
+    for i, (l, t) in enumerate(zip(got, WANT_IDS)):
+        best = int(torch.argmax(full[i]))
+        # the text best adds after t: its piece with "▁" as a space (kept: it is not first)
+        text = piece_bytes(best).decode("utf-8", "replace")
+        want = "[%d] %s -> %s " % (i, cquote(VOCAB[t]), cquote(text))
+        if VOCAB[best].startswith("<0x"):
+            want = "[%d] %s -> " % (i, cquote(VOCAB[t]))  # a lone byte: its text is U+FFFD or the byte
+        if not (l.startswith(want) or l.startswith("lens(input, 1) = " + want)):
+            C.die("lens at position %d: %r, want it to start with %r (PyTorch's argmax %d)" % (i, l, want, best))
+    print("  debug --prompt: lens at the final norm's input = PyTorch's argmax at all %d positions" % len(WANT_IDS))
 
     # the debugger runs the same prompt
     p = run("debug", hub, "--prompt", PROMPT, "--break", "model.embed_tokens", "--eval", "output.shape")
