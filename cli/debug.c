@@ -67,7 +67,7 @@ static int64_t parse_tokens(const char *arg, int64_t **out) {
 int ls_cli_debug(int argc, char **argv) {
   dbg_cli c;
   memset(&c, 0, sizeof c);
-  const char *config = NULL, *weights = NULL, *tokens_arg = NULL, *record = NULL;
+  const char *config = NULL, *weights = NULL, *tokens_arg = NULL, *record = NULL, *prompt = NULL, *tokenizer = NULL;
   const char *globs[MAX_ITEMS];
   int n_globs = 0;
   unsigned exc = 0;
@@ -84,6 +84,8 @@ int ls_cli_debug(int argc, char **argv) {
     i++;
     if (strcmp(a, "--weights") == 0) weights = v;
     else if (strcmp(a, "--tokens") == 0) tokens_arg = v;
+    else if (strcmp(a, "--prompt") == 0) prompt = v;
+    else if (strcmp(a, "--tokenizer") == 0) tokenizer = v;
     else if (strcmp(a, "--random-tokens") == 0) {
       if (ls_cli_parse_i64(v, 1, 1 << 20, &n_random)) { fprintf(stderr, "layerscope debug: --random-tokens: '%s' is not in 1..1048576\n", v); return 2; }
     } else if (strcmp(a, "--seed") == 0) {
@@ -128,6 +130,7 @@ int ls_cli_debug(int argc, char **argv) {
   int status = 1;
   ls_dbg_engine_opts eo = {.config = config, .weights = weights, .random_weights = random_weights,
                            .max_layers = layers, .generate = generate, .tokens = tokens, .n_tokens = (size_t)n_tokens,
+                           .prompt = prompt, .tokenizer = tokenizer,
                            .n_random = n_random, .seed = (uint64_t)seed, .threads = (int)threads, .compute = compute};
   ls_dbg_run_opts ro = {.cbs = {.on_output = on_output, .ud = &c}, .record = record};
   ls_dbg_run *run;

@@ -39,6 +39,7 @@ int ls_cli_engine_arg(ls_cli_engine_args *a, int argc, char **argv, int *i) {
   if (!v) return 0;
   if (strcmp(o, "--weights") == 0) a->weights = v;
   else if (strcmp(o, "--prompt") == 0) a->prompt_arg = v;
+  else if (strcmp(o, "--tokenizer") == 0) a->tokenizer_arg = v;
   else if (strcmp(o, "--tokens") == 0) a->tokens_arg = v;
   else if (strcmp(o, "--token-types") == 0) a->types_arg = v;
   else if (strcmp(o, "--attention-mask") == 0) a->mask_arg = v;
@@ -217,6 +218,8 @@ void ls_cli_engine_close(ls_cli_engine *c) {
   ls_free(c->tokens);
   ls_free(c->types);
   ls_free(c->mask);
+  ls_tok_free(c->tok);
+  c->tok = NULL;
   c->e = NULL;
   c->m = NULL;
   c->tokens = c->types = NULL;
@@ -226,16 +229,18 @@ void ls_cli_engine_close(ls_cli_engine *c) {
 int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, ls_cli_engine *c) {
   memset(c, 0, sizeof *c);
   ls_cli_engine_args dir_args = *a_in, *a = &dir_args;
-  if (a->prompt_arg) {
-    /* The place where core/text will encode the prompt into c->tokens once tokenizers land. */
-    fprintf(stderr, "layerscope %s: --prompt needs a tokenizer, which this build does not have yet; "
-            "give token ids with --tokens\n", a->cmd);
+  if (a->prompt_arg && (a->tokens_arg || a->n_random > 0)) {
+    fprintf(stderr, "layerscope %s: --prompt and --tokens / --random-tokens: choose one\n", a->cmd);
+    return 2;
+  }
+  if (a->prompt_arg && a->batch > 1) {
+    fprintf(stderr, "layerscope %s: --prompt is one row; give a batch as --tokens rows\n", a->cmd);
     return 2;
   }
   int64_t n_random = a->n_random;
-  if (!a->tokens_arg && n_random <= 0) n_random = default_random;
-  if (!a->config || (a->tokens_arg && a->n_random > 0) || (!a->tokens_arg && n_random <= 0)) {
-    fprintf(stderr, "layerscope %s: give a CONFIG and either --tokens or --random-tokens\n", a->cmd);
+  if (!a->tokens_arg && !a->prompt_arg && n_random <= 0) n_random = default_random;
+  if (!a->config || (a->tokens_arg && a->n_random > 0) || (!a->tokens_arg && !a->prompt_arg && n_random <= 0)) {
+    fprintf(stderr, "layerscope %s: give a CONFIG and either --prompt, --tokens or --random-tokens\n", a->cmd);
     ls_cli_usage(stderr, a->cmd);
     return 2;
   }
@@ -256,14 +261,22 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
   ls_engine_src_describe(&c->src, (unsigned long long)a->seed, c->weights_line, sizeof c->weights_line);
   if (!c->weights) fprintf(stderr, "layerscope %s: %s\n", a->cmd, c->weights_line);
   ls_model_opts mo = {.max_layers = a->layers}; /* --layers N: the first N layers */
-  if (ls_model_load_file(a->config, &mo, &c->m, &d)) goto fail;
+  if (ls_engine_src_model_load(&c->src, &mo, &c->m, &d)) goto fail;
   ls_engine_opts eo = {.weights = a->weights, .seed = (uint64_t)a->seed, .threads = (int)a->threads,
                        .compute = compute};
   if (ls_engine_open(&c->e, c->m, &eo, &d)) goto fail;
   if (compute != ls_engine_compute_get(c->e))
     fprintf(stderr, "layerscope %s: this CPU has no AVX512_BF16; computing in fp32\n", a->cmd);
   c->B = 1;
-  if ((a->tokens_arg && strchr(a->tokens_arg, ';')) || a->batch > 1) {
+  /* the tokenizer: needed for --prompt, and opened whenever one is found so ids show as text */
+  if (a->prompt_arg || a->tokenizer_arg) {
+    if (ls_engine_text_open(&c->src, a->tokenizer_arg, &c->tok, c->tok_path, sizeof c->tok_path, &d)) goto fail;
+  } else {
+    ls_diag quiet;
+    ls_diag_init(&quiet);
+    if (ls_engine_text_open(&c->src, NULL, &c->tok, c->tok_path, sizeof c->tok_path, &quiet)) c->tok = NULL;
+  }
+  if (!a->prompt_arg && ((a->tokens_arg && strchr(a->tokens_arg, ';')) || a->batch > 1)) {
     int st = open_batch(a, n_random, c, &d);
     if (st) {
       ls_cli_engine_close(c);
@@ -271,7 +284,9 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
     }
     return 0;
   }
-  if (a->tokens_arg) {
+  if (a->prompt_arg) {
+    if (ls_engine_text_encode(c->tok, a->prompt_arg, c->m->sem.vocab, &c->tokens, &c->n, &d)) goto fail;
+  } else if (a->tokens_arg) {
     c->n = parse_list(a->cmd, a->tokens_arg, &c->tokens, "--tokens");
     if (c->n < 0) goto usage;
   } else {
@@ -312,4 +327,14 @@ fail:
   ls_cli_engine_fail(a->cmd, &d);
   ls_cli_engine_close(c);
   return 1;
+}
+
+void ls_cli_engine_print_prompt(const ls_cli_engine *c) {
+  printf("prompt: %lld tokens (tokenizer %s):", (long long)c->n, c->tok_path);
+  for (int64_t i = 0; i < c->n; i++) {
+    char label[256];
+    ls_engine_text_label(c->tok, c->tokens[i], label, sizeof label);
+    printf(" [%lld] %s", (long long)i, label);
+  }
+  printf("\n");
 }

@@ -1,8 +1,9 @@
 /* engine_args.h: the inputs of a forward pass as the CLI takes them, shared by the
  * subcommands that run the reference engine (`run`, `profile`): the config, --weights,
  * --tokens 1,2,3 (or rows "1,2,3;4,5", a batch) or --random-tokens N with --seed and --batch B,
- * --token-types, --attention-mask (rows with the same ';' syntax),
- * --threads and --compute; the config may be a model directory (default from LAYERSCOPE_COMPUTE). One parser and one opener, so
+ * --token-types, --attention-mask (rows with the same ';' syntax), --threads and --compute,
+ * --prompt TEXT with --tokenizer PATH (core/engine/text.h); the config may be a model
+ * directory (default from LAYERSCOPE_COMPUTE). One parser and one opener, so
  * the options mean the same thing and fail with the same messages everywhere. */
 #ifndef LS_CLI_ENGINE_ARGS_H
 #define LS_CLI_ENGINE_ARGS_H
@@ -11,12 +12,14 @@
 
 #include "core/engine/forward.h"
 #include "core/engine/source.h"
+#include "core/engine/text.h"
 #include "core/model/model.h"
 
 typedef struct ls_cli_engine_args {
   const char *cmd;            /* "run": prefixes every message ("layerscope run: ...") */
   const char *config, *weights, *tokens_arg, *types_arg, *mask_arg, *compute_arg;
-  const char *prompt_arg;     /* --prompt TEXT: refused until core/text's tokenizers land */
+  const char *prompt_arg;     /* --prompt TEXT, encoded with the model's tokenizer */
+  const char *tokenizer_arg;  /* --tokenizer PATH: a tokenizer.json or .gguf; NULL: the model's */
   int random_weights;         /* --random-weights: seeded random weights, also for a model
                                  directory (which otherwise must hold weights) */
   int64_t n_random;           /* --random-tokens; -1 when not given */
@@ -46,15 +49,23 @@ typedef struct ls_cli_engine {
   int64_t B;                  /* batch rows (1 unless --tokens has rows or --batch) */
   int64_t *types;             /* [n] owned, NULL when not given */
   int *mask;                  /* [n] owned, NULL when not given */
+  ls_tok *tok;                /* owned: the model's tokenizer when one was found (always with
+                                 --prompt), NULL otherwise: ids print as ids */
+  char tok_path[4200];        /* where tok was read from */
 } ls_cli_engine;
 
 /* Checks the combination (a config; --tokens or --random-tokens, or default_random > 0
  * random tokens when neither is given), loads the model, opens the engine and prepares the
  * tokens. The config may be a hub model directory (core/engine/source.h: its config.json and
  * weights, an error without weights unless --random-weights); random weights are announced
- * on stderr. Returns an exit status: 0, 1 (the core failed, message printed) or 2 (usage). */
+ * on stderr. --prompt is encoded with the tokenizer (an error when none is found); without
+ * it the tokenizer is still opened when one is found, so outputs can show text. Returns an exit status: 0, 1 (the core failed, message printed) or 2 (usage). */
 int ls_cli_engine_open(const ls_cli_engine_args *a, int64_t default_random, ls_cli_engine *out);
 void ls_cli_engine_close(ls_cli_engine *c);
+
+/* Prints the prompt as the tokenizer split it (c->tok set): "prompt: 6 tokens (tokenizer
+ * DIR/tokenizer.json): [0] "<s>" [1] "▁The" ...". */
+void ls_cli_engine_print_prompt(const ls_cli_engine *c);
 
 /* Prints "layerscope CMD: <message>" for a core failure, naming the file when the message
  * does not already start with it. */

@@ -8,7 +8,9 @@
  * PyTorch can compare them with a reference. --timing prints the forward pass's wall time
  * and tokens/s to stderr; --stats-hook arms a hook computing statistics of every module
  * output (the cost a debugger session adds), for benchmarks. --generate N generates N
- * tokens after the given ones instead (run_generate.c). */
+ * tokens after the given ones instead (run_generate.c). --prompt TEXT encodes the text with
+ * the model's tokenizer (core/engine/text.h); whenever a tokenizer is found, the top-k tokens
+ * and generated tokens are shown with their text. */
 #include <math.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -189,6 +191,7 @@ int ls_cli_run(int argc, char **argv) {
     ga.seed = ea.seed;
     ga.dump = dump;
     ga.timing = timing;
+    ga.prompt = ea.prompt_arg != NULL;
     status = ls_cli_run_generate(&c, &ga, &d) ? 1 : 0;
     if (status) ls_cli_engine_fail("run", &d);
     ls_cli_engine_close(&c);
@@ -238,10 +241,19 @@ int ls_cli_run(int argc, char **argv) {
     int64_t nan = 0, all = 0;
     ls_fwd_next_tokens(f, k, ids, vals, &ranked, &nan, &all);
     printf("%s: %s, %lld tokens, %s\n", config, m->architecture, (long long)n, c.weights_line);
+    if (ea.prompt_arg) ls_cli_engine_print_prompt(&c);
     if (ranked)
       printf("top-%d next tokens at position %lld%s:\n", ranked, (long long)(n - 1),
              cols == m->sem.vocab ? "" : " (no LM head: hidden units)");
-    for (int i = 0; i < ranked; i++) printf("  %2d  token %-8lld logit %.6f\n", i + 1, (long long)ids[i], vals[i]);
+    for (int i = 0; i < ranked; i++) {
+      printf("  %2d  token %-8lld logit %.6f", i + 1, (long long)ids[i], vals[i]);
+      if (c.tok && cols == m->sem.vocab) { /* the token's text: what it decodes to after the prompt */
+        char text[256];
+        ls_engine_text_piece(c.tok, c.tokens[n - 1], ids[i], text, sizeof text);
+        printf("  %s", text);
+      }
+      printf("\n");
+    }
     /* NaN logits are no tokens: counted, never ranked */
     if (nan)
       printf("the logits contain %lld NaN of %lld values at position %lld%s\n", (long long)nan, (long long)all,

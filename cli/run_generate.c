@@ -4,9 +4,9 @@
  * logits each token was chosen from as `generate.logits` [N, vocab] (f32), so a test can
  * compare every step with a reference.
  *
- * Text: the ids are printed as ids. token_text is the place where core/text's decoder will
- * turn a generated id into text once tokenizers land (and engine_args.c's --prompt the
- * place where the prompt is encoded). */
+ * Text: when the model has a tokenizer (core/engine/text.h), each step shows the text its
+ * token decodes to, and the generated tokens are decoded together at the end ("generated
+ * text:"), special tokens left out, as Hugging Face's decode(ids, skip_special_tokens=True). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,11 +18,19 @@
 #include "core/engine/generate.h"
 #include "core/tensor/tensor.h"
 
-/* The text of a generated token, or NULL while the CLI has no tokenizer (core/text). */
-static const char *token_text(const ls_cli_engine *c, int64_t id) {
-  (void)c;
-  (void)id;
-  return NULL;
+/* The generated ids [from, n) decoded together, printed as "generated text: ..." (quoted). */
+static int print_text(const ls_cli_engine *c, const int64_t *ids, int64_t from, int64_t n, ls_diag *d) {
+  uint32_t *u = ls_calloc((size_t)(n - from) + 1, sizeof *u);
+  if (!u) return ls_diag_set(d, LS_ENOMEM, "out of memory");
+  for (int64_t i = from; i < n; i++) u[i - from] = (uint32_t)ids[i];
+  char *text = NULL;
+  size_t len = 0;
+  int rc = ls_tok_decode(c->tok, u, (size_t)(n - from), 1, &text, &len, d);
+  ls_free(u);
+  if (rc) return rc;
+  printf("generated text: %s\n", text);
+  ls_free(text);
+  return LS_OK;
 }
 
 static double now_s(void) {
@@ -44,6 +52,7 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
     return ls_diag_set(d, LS_ENOMEM, "out of memory keeping the logits of %lld steps", (long long)ga->n);
   }
   printf("%s: %s, %lld prompt tokens, %s\n", c->config, c->m->architecture, (long long)c->n, c->weights_line);
+  if (c->tok && ga->prompt) ls_cli_engine_print_prompt(c);
   if (ga->temperature > 0)
     printf("generating %lld tokens: sampling, temperature %g, top-p %g, seed %lld (KV cache)\n",
            (long long)ga->n, ga->temperature, ga->top_p > 0 && ga->top_p < 1 ? ga->top_p : 1.0,
@@ -51,19 +60,22 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
   else
     printf("generating %lld tokens: greedy (KV cache)\n", (long long)ga->n);
   double t_prefill = 0, t_decode = 0; /* step 0 is the prefill pass, each later step one token */
+  int64_t prev = c->tokens[c->n - 1]; /* the token before the step's, for its text */
   for (int64_t i = 0; i < ga->n && !rc; i++) {
     ls_gen_token st;
     double t0 = now_s();
     rc = ls_gen_step(g, &st, d);
     if (rc) break;
     *(i == 0 ? &t_prefill : &t_decode) += now_s() - t0;
-    const char *text = token_text(c, st.token);
+    char text[256] = "";
+    if (c->tok) ls_engine_text_piece(c->tok, prev, st.token, text, sizeof text);
     printf("  step %-4lld pos %-5lld token %-8lld logit %.6f", (long long)st.index, (long long)st.pos,
            (long long)st.token, st.logit);
     if (st.top != st.token) printf("  (top %lld, logit %.6f)", (long long)st.top, st.top_logit);
     if (st.n_nan) printf("  (%lld NaN logits)", (long long)st.n_nan);
-    if (text) printf("  %s", text);
+    if (text[0]) printf("  %s", text);
     printf("\n");
+    prev = st.token;
     if (all) memcpy(all + i * V, st.logits, (size_t)V * sizeof *all);
   }
   if (!rc && ga->timing) {
@@ -81,6 +93,7 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
     printf("generated ids:");
     for (int64_t i = c->n; i < n; i++) printf("%s%lld", i == c->n ? " " : ",", (long long)ids[i]);
     printf("\n");
+    if (c->tok) rc = print_text(c, ids, c->n, n, d);
   }
   if (!rc && all) {
     ls_st_writer *w = NULL;

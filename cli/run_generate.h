@@ -13,6 +13,7 @@ typedef struct ls_cli_gen_args {
   int64_t seed;         /* --seed S (the sampling stream) */
   const char *dump;     /* --dump OUT.safetensors: generate.logits [N, vocab] */
   int timing;           /* --timing: prefill and decode times on stderr */
+  int prompt;           /* 1: the tokens came from --prompt (printed as the tokenizer split them) */
 } ls_cli_gen_args;
 
 /* Generates and prints; LS_OK or the core's error in d. */

@@ -166,10 +166,11 @@ int dap_target_open_engine(const dap_launch_args *la, ls_dbg_target *out, ls_dia
   }
   ls_dbg_engine_opts eo = {.config = la->config, .weights = la->weights, .random_weights = la->random_weights,
                           .max_layers = la->layers, .generate = la->generate, .tokens = tokens, .n_tokens = la->n_tokens,
-                           .batch = la->batch, .attention_mask = la->mask,
+                            .batch = la->batch, .attention_mask = la->mask,
+                            .prompt = la->prompt, .tokenizer = la->tokenizer,
                            .n_random = la->random_tokens, .seed = la->seed, .threads = la->threads,
                            .compute = la->compute, .native_frames = la->show_native_frames,
-                           .tokens_what = la->tokens ? "tokens" : "randomTokens"};
+                           .tokens_what = la->prompt ? "prompt" : la->tokens ? "tokens" : "randomTokens"};
   int rc = ls_dbg_target_engine_new(out, &eo, d);
   ls_free(tokens);
   return rc;

@@ -57,6 +57,8 @@ void dap_launch_args_free(dap_launch_args *a) {
   ls_free(a->weights);
   ls_free(a->tokens);
   ls_free(a->mask);
+  ls_free(a->prompt);
+  ls_free(a->tokenizer);
   ls_free(a->unknown);
   ls_free(a->record);
   memset(a, 0, sizeof *a);
@@ -268,7 +270,7 @@ static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
 }
 
 /* The launch arguments of docs/protocol.md. */
-static const char *const k_launch_keys[] = {"config", "model", "randomWeights", "layers", "generate", "weights", "tokens", "attentionMask", "randomTokens", "seed", "threads",
+static const char *const k_launch_keys[] = {"config", "model", "randomWeights", "layers", "generate", "weights", "tokens", "attentionMask", "randomTokens", "prompt", "tokenizer", "seed", "threads",
                                             "compute", "stopOnEntry", "showNativeFrames", "noDebug", "cwd",
                                             "program", "module", "args", "env", "python", "connect", "record"};
 /* Keys clients put in every launch configuration: VS Code's common attributes (its own keys
@@ -424,8 +426,13 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
       (rc = get_bool(args, "randomWeights", &out->random_weights, d)) ||
       (rc = get_path(args, "weights", cwd, 0, 1, &out->weights, d)) ||
       (rc = get_out_path(args, "record", cwd, &out->record, d)) ||
-      (rc = get_tokens(args, out, d)))
+      (rc = get_tokens(args, out, d)) || (rc = get_str(args, "prompt", &out->prompt, d)) ||
+      (rc = get_path(args, "tokenizer", cwd, 0, 1, &out->tokenizer, d)))
     goto fail;
+  if (out->prompt && out->tokens) {
+    rc = ls_diag_set(d, LS_EINVAL, "launch: give either 'prompt' or 'tokens', not both");
+    goto fail;
+  }
   if ((rc = get_int(args, "randomTokens", 1, DAP_MAX_TOKENS, &present, &v, d))) goto fail;
   if (present) out->random_tokens = v;
   if (out->tokens && out->random_tokens) {

@@ -37,6 +37,8 @@ typedef struct dap_launch_args {
   int random_weights;    /* "randomWeights": true: seeded random weights, also for a model
                             directory (which otherwise must hold weights) */
   char *weights;         /* owned or NULL: readable file or directory of weights */
+  char *prompt;          /* owned or NULL: "prompt", text encoded with the model's tokenizer */
+  char *tokenizer;       /* owned or NULL: "tokenizer", a tokenizer.json or .gguf */
   int32_t *tokens;       /* [n_tokens] owned or NULL: input token ids; a batch ("tokens" as
                             an array of arrays): batch rows of n_tokens / batch, right-padded */
   size_t n_tokens;

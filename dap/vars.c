@@ -8,7 +8,8 @@
  * stop); statistics from the session's per-stop cache, so a tensor is read once per stop
  * however often it is shown. A generation run's KV cache, which the engine hands over as two
  * intermediates of the attention module, is listed in a scope of its own, as [T, n_kv,
- * head_dim] views of the same bytes. */
+ * head_dim] views of the same bytes. The rows of a [S, ...] slice of a pass with a tokenizer
+ * are named with their token's text ("[3] \"▁France\""). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -315,8 +316,10 @@ static void list_tensor(dap_dbg *x, const vent *e, json_t *args, json_t *out) {
                                                                    : PAGE_DEFAULT;
   if (start < 0) start = 0;
   if (count <= 0) count = PAGE_DEFAULT;
+  /* the rows of a [S, ...] slice are token positions: labelled with their token's text */
+  const ls_dbg_event *ev = t->ndim == 2 ? ls_dbg_run_event(x->run, e->thread) : NULL;
   for (int64_t i = start; i < t->shape[0] && i < start + count; i++) {
-    char name[32];
+    char name[32], label[200];
     snprintf(name, sizeof name, "[%lld]", (long long)i);
     if (t->ndim == 1) {
       char buf[48];
@@ -326,10 +329,14 @@ static void list_tensor(dap_dbg *x, const vent *e, json_t *args, json_t *out) {
     }
     ls_dbg_tensor sub;
     if (ls_dbg_tensor_index0(t, i, &sub) != LS_OK) break;
-    char full[160];
+    char full[160], shown[240];
     snprintf(full, sizeof full, "%.100s%.32s", e->name, name);
+    if (ev && ls_dbg_position_label(ev, t->shape[0], i, label, sizeof label))
+      snprintf(shown, sizeof shown, "%s %s", name, label);
+    else
+      snprintf(shown, sizeof shown, "%s", name);
     json_t *o = tensor_var(x, full, &sub);
-    if (o) json_object_set_new(o, "name", json_string(name));
+    if (o) json_object_set_new(o, "name", json_string(ls_utf8_repair(shown)));
     push(out, o);
   }
 }

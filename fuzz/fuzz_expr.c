@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   src[size] = 0;
   size_t len = strlen(src);
 
-  ls_dbg_scope sc = {lookup, NULL, NULL, NULL};
+  ls_dbg_scope sc = {.lookup = lookup};
   ls_dbg_expr *e = (ls_dbg_expr *)src; /* must be reset to NULL on failure */
   ls_diag d;
   ls_diag_init(&d);

@@ -131,6 +131,10 @@ void ls_dbg_resumed(ls_dbg *g);
 
 /* Parses and evaluates src in the scope of ev (may be NULL: only kept outputs). */
 int ls_dbg_eval(ls_dbg *g, const ls_dbg_event *ev, const char *src, ls_dbg_value *out, ls_diag *d);
+/* The label of position pos along a dimension of n values of ev's tensors ("\"▁France\"",
+ * the token at that position), when n is the pass's sequence length and the target has a
+ * tokenizer: returns 1, else 0. For the Variables view and the CLI. */
+int ls_dbg_position_label(const ls_dbg_event *ev, int64_t n, int64_t pos, char *buf, size_t cap);
 /* Cached statistics of a tensor at this stop (computed on first use); NULL on failure. */
 const ls_stats *ls_dbg_stats_cached(ls_dbg *g, const ls_dbg_tensor *t);
 /* A tensor of an event as an expression tensor: its own memory (zero-copy) or, for a var

@@ -16,7 +16,10 @@
  * A name may contain dots (`model.layers.3.mlp.output.absmax`): the longest prefix the scope
  * knows is the value, the rest are properties. Tensor properties: count numel ndim mean std
  * min max absmax sum norm nan inf zeros finite shape. Functions (with parentheses, or
- * command style `diff a b`): stats hist topk norm mean std min max absmax diff cos abs.
+ * command style `diff a b`): stats hist topk norm mean std min max absmax diff cos abs lens.
+ * `lens h` (or `lens(h, k)`) runs a hidden state [.., S, H] or [H] through the model's final
+ * norm and LM head and reports the top k (5) tokens per position with their text; topk over
+ * logits names each token's text, where the scope has a tokenizer.
  * Arithmetic on tensors is element-wise (tensor-scalar or equal shapes); comparisons of
  * tensors give 0/1 masks. Errors are LS_EPARSE (syntax) or LS_EINVAL (evaluation) with a
  * message "column N: problem".
@@ -67,6 +70,15 @@ typedef struct ls_dbg_scope {
   const ls_stats *(*stats)(void *ud, const ls_dbg_tensor *t);
   void *ud;
   void (*names)(void *ud, char *buf, size_t cap);
+  /* Text (each may be NULL: no tokenizer, no model). token_text writes, for an index id along
+   * a last dimension of cols values at sequence position pos (-1: unknown), the text of that
+   * token ("\" Paris\"") and returns 1, or returns 0 when cols is not the vocabulary.
+   * position_label writes the label of sequence position pos of a dimension of n values
+   * ("\"▁France\"") and returns 1, or 0 when n is not the pass's sequence length. lens applies
+   * the model's final norm and LM head to h [rows, cols] (*logits new [rows, *vocab]). */
+  int (*token_text)(void *ud, int64_t cols, int64_t pos, int64_t id, char *buf, size_t cap);
+  int (*position_label)(void *ud, int64_t n, int64_t pos, char *buf, size_t cap);
+  int (*lens)(void *ud, const float *h, int64_t rows, int64_t cols, float **logits, int64_t *vocab, ls_diag *d);
 } ls_dbg_scope;
 
 typedef struct ls_dbg_expr ls_dbg_expr;

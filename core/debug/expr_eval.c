@@ -420,40 +420,6 @@ static char *fmt_new(const char *fmt, ...) {
   return s;
 }
 
-static char *topk_text(const float *x, uint64_t n, const ls_dbg_tensor *t, int k) {
-  if ((uint64_t)k > n) k = (int)n;
-  uint64_t *best = ls_calloc((size_t)k + 1, sizeof *best);
-  if (!best) return NULL;
-  int have = 0;
-  for (uint64_t i = 0; i < n; i++) {
-    if (isnan(x[i])) continue;
-    int pos = have;
-    while (pos > 0 && x[best[pos - 1]] < x[i]) pos--;
-    if (pos >= k) continue;
-    int last = have < k ? have : k - 1;
-    for (int j = last; j > pos; j--) best[j] = best[j - 1];
-    best[pos] = i;
-    if (have < k) have++;
-  }
-  size_t cap = (size_t)have * 96 + 16, len = 0;
-  char *s = ls_malloc(cap);
-  if (!s) { ls_free(best); return NULL; }
-  s[0] = 0;
-  for (int j = 0; j < have; j++) {
-    uint64_t rem = best[j];
-    int64_t idx[LS_DBG_MAX_DIMS];
-    for (int d = t->ndim - 1; d >= 0; d--) {
-      idx[d] = (int64_t)(rem % (uint64_t)t->shape[d]);
-      rem /= (uint64_t)t->shape[d];
-    }
-    len += (size_t)snprintf(s + len, cap - len, "%s%.6g at [", j ? "\n" : "", (double)x[best[j]]);
-    for (int d = 0; d < t->ndim; d++) len += (size_t)snprintf(s + len, cap - len, "%s%lld", d ? ", " : "", (long long)idx[d]);
-    len += (size_t)snprintf(s + len, cap - len, "]");
-  }
-  ls_free(best);
-  return s;
-}
-
 static int eval_call(evctx *c, const ls_dbg_node *n, ls_dbg_value *out) {
   ls_dbg_value av[LS_DBG_MAX_ARGS];
   int rc = LS_OK, got = 0;
@@ -506,8 +472,23 @@ static int eval_call(evctx *c, const ls_dbg_node *n, ls_dbg_value *out) {
     const float *x;
     float *tmp;
     if ((rc = as_f32(c, n, t, &x, &tmp))) goto done;
-    rc = set_text(c, out, topk_text(x, ls_dbg_tensor_numel(t), t, opt > 0 ? (int)opt : 5));
+    rc = set_text(c, out, ls__dbg_topk_text(c->sc, x, t, opt > 0 ? (int)opt : 5));
     ls_free(tmp);
+    break;
+  }
+  case LS_DBG_F_LENS: {
+    if (!c->sc->lens) { rc = err(c, n, "lens: this target has no model head to apply"); goto done; }
+    const float *x;
+    float *tmp;
+    if ((rc = as_f32(c, n, t, &x, &tmp))) goto done;
+    char *text = NULL;
+    ls_diag ld; /* the lens's own message, placed at the call's column */
+    ls_diag_init(&ld);
+    rc = ls__dbg_lens_text(c->sc, x, t, opt > 0 ? (int)opt : 5, &text, &ld);
+    ls_free(tmp);
+    if (rc == LS_ENOMEM) { rc = ls_diag_set(c->d, LS_ENOMEM, "out of memory"); goto done; }
+    if (rc) { rc = err(c, n, "%s", ld.msg); goto done; }
+    rc = set_text(c, out, text);
     break;
   }
   case LS_DBG_F_DIFF:

@@ -21,7 +21,8 @@
   X(ABSMAX, "absmax", 1, 1)        \
   X(DIFF, "diff", 2, 2)            \
   X(COS, "cos", 2, 2)              \
-  X(ABS, "abs", 1, 1)
+  X(ABS, "abs", 1, 1)              \
+  X(LENS, "lens", 1, 2)
 
 enum {
 #define X(id, name, lo, hi) LS_DBG_F_##id,
@@ -62,5 +63,11 @@ int ls__dbg_func_arity(int f, int *lo, int *hi);
 /* 1-based column in characters (UTF-8 code points) of byte offset `byte` of src. */
 size_t ls__dbg_column(const char *src, size_t byte);
 const char *ls__dbg_func_name(int f);
+
+/* Text reports of expr_text.c: the k largest values of x [numel of t] with their indices
+ * (and token text where the scope has it), and the logit lens of h (t) per position; new. */
+char *ls__dbg_topk_text(const ls_dbg_scope *sc, const float *x, const ls_dbg_tensor *t, int k);
+int ls__dbg_lens_text(const ls_dbg_scope *sc, const float *x, const ls_dbg_tensor *t, int k, char **out,
+                      ls_diag *d);
 
 #endif

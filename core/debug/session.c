@@ -13,6 +13,7 @@
 #include "core/base/errors.h"
 #include "core/base/text.h"
 #include "core/debug/debug.h"
+#include "core/engine/text.h"
 
 typedef enum { HIT_NONE = 0, HIT_EQ, HIT_GE, HIT_GT, HIT_MOD } hit_op;
 
@@ -677,12 +678,41 @@ static void scope_names(void *ud, char *buf, size_t cap) {
   }
 }
 
+/* Text for the expression language (expr.h): the event's tokenizer and ids, the model's
+ * vocabulary. */
+static int scope_token_text(void *ud, int64_t cols, int64_t pos, int64_t id, char *buf, size_t cap) {
+  const scope_ud *s = ud;
+  const ls_dbg_event *ev = s->ev;
+  if (!ev || !ev->tok || !s->g->m || cols != s->g->m->sem.vocab || id < 0 || id >= cols) return 0;
+  int64_t prev = ev->ids && pos >= 0 && pos < ev->n_ids ? ev->ids[pos] : -1;
+  ls_engine_text_piece(ev->tok, prev, id, buf, cap);
+  return 1;
+}
+
+int ls_dbg_position_label(const ls_dbg_event *ev, int64_t n, int64_t pos, char *buf, size_t cap) {
+  if (!ev || !ev->tok || !ev->ids || n != ev->n_ids || pos < 0 || pos >= n) return 0;
+  ls_engine_text_label(ev->tok, ev->ids[pos], buf, cap);
+  return 1;
+}
+
+static int scope_position_label(void *ud, int64_t n, int64_t pos, char *buf, size_t cap) {
+  return ls_dbg_position_label(((const scope_ud *)ud)->ev, n, pos, buf, cap);
+}
+
+static int scope_lens(void *ud, const float *h, int64_t rows, int64_t cols, float **logits, int64_t *vocab,
+                      ls_diag *d) {
+  const ls_dbg_event *ev = ((const scope_ud *)ud)->ev;
+  if (!ev || !ev->lens) return ls_diag_set(d, LS_EUNSUPPORTED, "lens needs the model's head, which this target does "
+                                           "not give (the engine does)");
+  return ev->lens(ev->lens_ud, h, rows, cols, logits, vocab, d);
+}
+
 int ls_dbg_eval(ls_dbg *g, const ls_dbg_event *ev, const char *src, ls_dbg_value *out, ls_diag *d) {
   ls_dbg_expr *e;
   int rc = ls_dbg_expr_parse(src, &e, d);
   if (rc) return rc;
   scope_ud ud = {g, ev};
-  ls_dbg_scope sc = {scope_lookup, scope_stats, &ud, scope_names};
+  ls_dbg_scope sc = {scope_lookup, scope_stats, &ud, scope_names, scope_token_text, scope_position_label, scope_lens};
   rc = ls_dbg_expr_eval(e, &sc, out, d);
   ls_dbg_expr_free(e);
   return rc;
@@ -752,7 +782,7 @@ static int hit_ok(bp *b) {
 static int bp_fires(ls_dbg *g, bp *b, const ls_dbg_event *ev, ls_dbg_stop *stop) {
   if (b->cond) {
     scope_ud ud = {g, ev};
-    ls_dbg_scope sc = {scope_lookup, scope_stats, &ud, scope_names};
+    ls_dbg_scope sc = {scope_lookup, scope_stats, &ud, scope_names, scope_token_text, scope_position_label, scope_lens};
     ls_diag d;
     ls_diag_init(&d);
     int truth = 0;

@@ -55,6 +55,7 @@
 #include "core/model/model.h"
 #include "core/record/record.h" /* the rows of a health sample */
 #include "core/tensor/dtype.h"
+#include "core/text/tokenizer.h"
 
 typedef struct ls_dbg ls_dbg; /* debug.h */
 
@@ -116,6 +117,16 @@ typedef struct ls_dbg_event {
                             (which chooses the first new token), k = the pass over the k-th
                             generated token; the expression name `token` */
   uint64_t serial;       /* events before it on this thread in this run (0: the first) */
+  /* Text, where the target has it (the engine with a tokenizer; else NULL / 0): the ids of
+   * the pass along its sequence dimension [n_ids] and the tokenizer that labels them, and
+   * lens, the model's final norm and LM head applied to a hidden state h [rows, cols]
+   * (*logits new [rows, *vocab]; core/engine/lens.h). Borrowed; valid while stopped. */
+  const ls_tok *tok;
+  const int64_t *ids;
+  int64_t n_ids;
+  int (*lens)(void *lens_ud, const float *h, int64_t rows, int64_t cols, float **logits, int64_t *vocab,
+              ls_diag *d);
+  void *lens_ud;
   const ls_dbg_var *vars[LS_DBG_G_COUNT]; /* [n_vars[g]] per group */
   int n_vars[LS_DBG_G_COUNT];
   /* Reads the bytes of a var whose data is NULL into dst[nbytes] (nbytes = its dtype size

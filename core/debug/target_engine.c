@@ -16,7 +16,9 @@
 #include "core/base/backtrace.h"
 #include "core/base/errors.h"
 #include "core/engine/generate.h"
+#include "core/engine/lens.h"
 #include "core/engine/source.h"
+#include "core/engine/text.h"
 
 #define MAX_NATIVE 32
 
@@ -29,8 +31,11 @@ typedef struct eng {
   uint64_t seed;
   int threads, compute, native_frames;
   ls_model *m;                          /* owned */
+  ls_tok *tok;                          /* owned or NULL: the model's tokenizer (text.h), for
+                                           the prompt and the text of tokens */
   pthread_mutex_t mu;                   /* guards f, cancel, pause_req and the native frames */
   ls_fwd *f;                            /* the pass, while run() is on */
+  ls_engine *e;                         /* the open engine, while run() is on (lens) */
   int cancel;                           /* terminate asked the run to end */
   int pause_req;                        /* pause asked before the pass existed */
   int64_t generate;                     /* tokens to generate; 0: one forward pass */
@@ -77,11 +82,24 @@ void ls_dbg_event_from_fwd(ls_dbg_fwd_event *out, const ls_fwd_event *fe) {
   }
 }
 
-/* The engine event as the run's event, with the generation step when generating. */
+static int eng_lens(void *ud, const float *h, int64_t rows, int64_t cols, float **logits, int64_t *vocab,
+                    ls_diag *d) {
+  eng *t = ud;
+  return ls_engine_lens(t->e, h, rows, cols, logits, vocab, d);
+}
+
+/* The engine event as the run's event, with the generation step when generating, the pass's
+ * ids and tokenizer for text, and the lens. */
 static void event_of(eng *t, const ls_fwd_event *fe) {
   ls_dbg_event_from_fwd(&t->ev, fe);
   t->ev.ev.has_token = t->generate > 0;
   t->ev.ev.token = t->token;
+  int64_t pos0 = 0;
+  t->ev.ev.ids = t->f ? ls_fwd_tokens(t->f, &t->ev.ev.n_ids, &pos0) : NULL;
+  if (!t->ev.ev.ids) t->ev.ev.n_ids = 0;
+  t->ev.ev.tok = t->tok;
+  t->ev.ev.lens = t->e ? eng_lens : NULL;
+  t->ev.ev.lens_ud = t;
 }
 
 static int hook(void *ud, const ls_fwd_event *fe) {
@@ -156,6 +174,21 @@ static void gen_on_pass(void *ud, ls_fwd *f, int64_t index) {
   pass_attach(t, f);
 }
 
+/* The next tokens with their text, replacing ls_fwd_next_tokens_line's ids:
+ * "top-5 next tokens: 3681 " Paris" (9.120) ...". */
+static void next_tokens_text(const eng *t, const ls_fwd *f, int k, char *buf, size_t cap) {
+  int64_t ids[16], nan, n;
+  float v[16];
+  int ranked;
+  if (ls_fwd_next_tokens(f, k, ids, v, &ranked, &nan, &n) != LS_OK || !ranked || nan) return;
+  size_t len = (size_t)snprintf(buf, cap, "top-%d next tokens:", ranked);
+  for (int i = 0; i < ranked && len < cap; i++) {
+    char text[96];
+    ls_engine_text_piece(t->tok, t->tokens[t->n - 1], ids[i], text, sizeof text);
+    len += (size_t)snprintf(buf + len, cap - len, " %lld %s (%.3f)", (long long)ids[i], text, v[i]);
+  }
+}
+
 /* Generation: one pass per token over the KV cache (core/engine/generate.h), each a level
  * of the stack (the token frame) with `token` in expressions; a note per chosen token. */
 static int run_generate(eng *t, ls_engine *e, const ls_fwd_opts *fo, ls_dbg_target_end *end, ls_diag *d) {
@@ -164,14 +197,20 @@ static int run_generate(eng *t, ls_engine *e, const ls_fwd_opts *fo, ls_dbg_targ
   ls_gen *g = NULL;
   int rc = ls_gen_begin(&g, e, t->tokens, t->n, &go, d);
   size_t len = 0;
+  int64_t prev = t->tokens[t->n - 1]; /* the token before the step's, for its text */
   for (int64_t i = 0; !rc && i < t->generate; i++) {
     ls_gen_token st;
     rc = ls_gen_step(g, &st, d);
     pass_detach(t);
     if (rc) break;
-    char line[160];
-    snprintf(line, sizeof line, "token %lld of %lld: id %lld at position %lld (logit %.4f)", (long long)i + 1,
-             (long long)t->generate, (long long)st.token, (long long)st.pos, st.logit);
+    char line[320], text[128] = "";
+    if (t->tok) {
+      text[0] = ' ';
+      ls_engine_text_piece(t->tok, prev, st.token, text + 1, sizeof text - 1);
+    }
+    prev = st.token;
+    snprintf(line, sizeof line, "token %lld of %lld: id %lld%s at position %lld (logit %.4f)", (long long)i + 1,
+             (long long)t->generate, (long long)st.token, text, (long long)st.pos, st.logit);
     t->host->output(t->host->hud, LS_DBG_OUT_NOTE, line);
     if (len + 24 < sizeof end->summary)
       len += (size_t)snprintf(end->summary + len, sizeof end->summary - len, "%s%lld",
@@ -194,6 +233,7 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
   int rc = ls_engine_open(&e, t->m, &eo, d);
   host->progress(host->hud, LS_DBG_PROGRESS_END, "weights", 1, NULL, NULL);
   if (rc != LS_OK) goto out;
+  t->e = e;
   if (t->compute != ls_engine_compute_get(e))
     host->output(host->hud, LS_DBG_OUT_NOTE, "this CPU has no AVX512_BF16; computing in fp32");
   ls_fwd_opts fo = {.hook = host->check_events ? hook : NULL, .ud = t, .on_pause = on_pause,
@@ -220,10 +260,13 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
         len += snprintf(end->summary + len, sizeof end->summary - (size_t)len, "%srow %lld: %s", b ? "; " : "",
                         (long long)b, line);
       }
+    else if (t->tok)
+      next_tokens_text(t, f, k, end->summary, sizeof end->summary);
   }
   pass_detach(t);
   ls_fwd_free(f);
 out:
+  t->e = NULL;
   if (e) ls_engine_close(e);
   end->exit_code = rc == LS_OK ? 0 : 1;
   return rc;
@@ -302,6 +345,7 @@ static void eng_free(void *ud) {
   ls_free(t->config);
   ls_free(t->weights);
   ls_free(t->tokens_what);
+  ls_tok_free(t->tok);
   ls_free(t->tokens);
   ls_free(t->mask);
   pthread_mutex_destroy(&t->mu);
@@ -337,14 +381,32 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
   if (strcmp(src.found, "given") != 0)
     ls_engine_src_describe(&src, (unsigned long long)o->seed, t->weights_line, sizeof t->weights_line);
   ls_model_opts mo = {.max_layers = o->max_layers};
-  if ((rc = ls_model_load_file(t->config, &mo, &t->m, d)) != LS_OK) goto fail;
+  if ((rc = ls_engine_src_model_load(&src, &mo, &t->m, d)) != LS_OK) goto fail;
   t->n = o->tokens ? (int64_t)o->n_tokens : o->n_random > 0 ? o->n_random : 8;
   if (!(t->tokens = ls_calloc(t->n > 0 ? (size_t)t->n : 1, sizeof *t->tokens))) {
     rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
     goto fail;
   }
-  t->B = o->tokens && o->batch > 1 ? o->batch : 1;
-  if (o->tokens && o->attention_mask) {
+  char where[4200];
+  if (o->prompt || o->tokenizer) {
+    rc = ls_engine_text_open(&src, o->tokenizer, &t->tok, where, sizeof where, d);
+    if (!rc && o->prompt) {
+      ls_free(t->tokens);
+      t->tokens = NULL;
+      rc = ls_engine_text_encode(t->tok, o->prompt, t->m->sem.vocab, &t->tokens, &t->n, d);
+    }
+    if (rc) {
+      if (o->tokens_what) ls_diag_prefix(d, "prompt: ");
+      goto fail;
+    }
+  } else { /* no prompt: a tokenizer found beside the config still gives tokens their text */
+    ls_diag quiet;
+    ls_diag_init(&quiet);
+    if (ls_engine_text_open(&src, NULL, &t->tok, where, sizeof where, &quiet)) t->tok = NULL;
+  }
+  /* a batch: rows of token ids (a prompt is one row) */
+  t->B = !o->prompt && o->tokens && o->batch > 1 ? o->batch : 1;
+  if (!o->prompt && o->tokens && o->attention_mask) {
     if (!(t->mask = ls_calloc((size_t)t->n, sizeof *t->mask))) {
       rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
       goto fail;
@@ -355,7 +417,7 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
     rc = ls_diag_set(d, LS_EINVAL, "%lld tokens do not make %lld rows", (long long)t->n, (long long)t->B);
     goto fail;
   }
-  if (o->tokens) memcpy(t->tokens, o->tokens, (size_t)t->n * sizeof *t->tokens);
+  if (!o->prompt && o->tokens) memcpy(t->tokens, o->tokens, (size_t)t->n * sizeof *t->tokens);
   else if (t->m->sem.vocab > 0) ls_fwd_random_tokens(t->seed, t->m->sem.vocab, t->tokens, t->n);
   out->ops = &k_engine_ops;
   out->ud = t;

@@ -27,6 +27,10 @@ typedef struct ls_dbg_engine_opts {
   int64_t max_layers;        /* > 0: keep the first N layers (ls_model_opts.max_layers) */
   int random_weights;        /* 1: seeded random weights (a model directory needs this when
                                 it holds none; core/engine/source.h) */
+  const char *prompt;        /* text encoded with the model's tokenizer (core/engine/text.h),
+                                or NULL: tokens */
+  const char *tokenizer;     /* the tokenizer for prompt (tokenizer.json, .gguf), NULL: the
+                                model directory's or the GGUF weights' */
   const int64_t *tokens;     /* [n_tokens] input ids, or NULL: n_random seeded random ones */
   size_t n_tokens;
   int64_t batch;             /* > 1: tokens are that many right-padded rows (ls_fwd_opts.batch;

@@ -74,6 +74,12 @@ int ls_engine_src_resolve(const char *path, const char *weights, int random_weig
   if (!out->dir) {
     if ((size_t)snprintf(out->config, sizeof out->config, "%s", path) >= sizeof out->config)
       return ls_diag_set(d, LS_ELIMIT, "%s: path too long", path);
+    if (ends_with(path, ".gguf") && !weights && !random_weights) { /* a GGUF file alone */
+      out->gguf = 1;
+      snprintf(out->weights, sizeof out->weights, "%s", path);
+      out->found = "the GGUF file itself";
+      return LS_OK;
+    }
   } else {
     int rc = set_path(out->config, sizeof out->config, path, "config.json", d);
     if (rc) return rc;
@@ -97,6 +103,8 @@ int ls_engine_src_resolve(const char *path, const char *weights, int random_weig
 void ls_engine_src_describe(const ls_engine_src *s, unsigned long long seed, char *buf, size_t cap) {
   if (!s->weights[0])
     snprintf(buf, cap, "weights: none, seeded random (seed %llu)", seed);
+  else if (s->gguf)
+    snprintf(buf, cap, "weights: %s (a GGUF file alone: the config from its metadata)", s->weights);
   else if (strcmp(s->found, "given") == 0)
     snprintf(buf, cap, "weights: %s", s->weights);
   else

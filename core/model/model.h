@@ -375,6 +375,10 @@ int ls_model_load(const char *text, size_t len, const char *file, const ls_model
 /* Reads the file and calls ls_model_load (the model owns the text). */
 int ls_model_load_file(const char *path, const ls_model_opts *opts, ls_model **out,
                        ls_diag *d);
+/* ls_model_load over text the model then owns (stolen: freed with the model, or here when
+ * no model came back): a config made in memory (a GGUF file's, core/engine/source.h). */
+int ls_model_load_owned(char *text, size_t len, const char *file, const ls_model_opts *opts, ls_model **out,
+                        ls_diag *d);
 void ls_model_free(ls_model *m);
 
 /* ---------------------------------------------------------------- queries */

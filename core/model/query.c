@@ -78,9 +78,14 @@ int ls_model_load_file(const char *path, const ls_model_opts *opts, ls_model **o
   size_t n;
   int rc = ls_config_read_file(path, &buf, &n, d);
   if (rc != LS_OK) return rc;
-  rc = ls_model_load(buf, n, path, opts, out, d);
-  if (*out) ((ls__priv *)(*out)->priv)->owned_text = buf;
-  else ls_free(buf);
+  return ls_model_load_owned(buf, n, path, opts, out, d);
+}
+
+int ls_model_load_owned(char *text, size_t len, const char *file, const ls_model_opts *opts, ls_model **out,
+                        ls_diag *d) {
+  int rc = ls_model_load(text, len, file, opts, out, d);
+  if (*out) ((ls__priv *)(*out)->priv)->owned_text = text;
+  else ls_free(text);
   return rc;
 }
 

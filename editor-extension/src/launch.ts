@@ -80,7 +80,7 @@ function checkProgram(cfg: LaunchConfig): string | undefined {
   return undefined;
 }
 
-/* The engine target's arguments: config | model (a model directory), tokens | randomTokens. */
+/* The engine target's arguments: config | model (a model directory), prompt | tokens | randomTokens. */
 function checkEngine(cfg: LaunchConfig, ctx: LaunchContext): string | undefined {
   if (cfg.model !== undefined) {
     if (cfg.config !== undefined) return 'layerscope: give either "model" (a model directory) or "config", not both.';
@@ -108,6 +108,12 @@ function checkEngine(cfg: LaunchConfig, ctx: LaunchContext): string | undefined 
     const r = cfg.randomTokens;
     if (typeof r !== 'number' || !Number.isInteger(r) || r < 1 || r > 1048576)
       return 'layerscope: "randomTokens" must be an integer from 1 to 1048576.';
+  }
+  if (cfg.prompt !== undefined) {
+    if (typeof cfg.prompt !== 'string' || cfg.prompt === '') return 'layerscope: "prompt" must be a non-empty string.';
+    if (cfg.tokens !== undefined || cfg.randomTokens !== undefined)
+      return 'layerscope: give one of "prompt", "tokens" and "randomTokens".';
+    return undefined; /* the adapter encodes it with the model's tokenizer */
   }
   if (cfg.tokens === undefined && cfg.randomTokens === undefined) cfg.randomTokens = DEFAULT_RANDOM_TOKENS;
   return undefined;

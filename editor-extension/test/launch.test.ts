@@ -105,6 +105,15 @@ test('bad inputs are caught before the adapter starts', () => {
   assert.match(resolveLaunch({ ...base, config: 7 }, {}).error ?? '', /must be a path/);
   assert.match(resolveLaunch({ type: 'layerscope', request: 'launch', name: 'x' }, {}).error ?? '', /no "config"/);
   assert.match(resolveLaunch({ ...base, model: '/m' }, {}).error ?? '', /either "model"/);
+  assert.match(resolveLaunch({ ...base, prompt: 'Hi', tokens: [1] }, {}).error ?? '', /one of "prompt"/);
+  assert.match(resolveLaunch({ ...base, prompt: '' }, {}).error ?? '', /"prompt" must be a non-empty string/);
+});
+
+test('a prompt is passed on without random tokens (the adapter encodes it)', () => {
+  const r = resolveLaunch({ type: 'layerscope', request: 'launch', name: 'x', model: '/m', prompt: 'The capital of' }, {});
+  assert.equal(r.error, undefined);
+  assert.equal(r.config?.prompt, 'The capital of');
+  assert.equal(r.config?.randomTokens, undefined);
 });
 
 test('a model directory needs no config (the adapter finds config.json and the weights)', () => {

@@ -6,7 +6,9 @@ positions, fused c_attn), on the same seeded weights stored as safetensors, the 
 tokens must be the same and the logits each token was chosen from must agree within 1e-4 of
 their scale at every step; mistral's sliding window is checked against a full PyTorch pass per
 token. A sampling run with a vanishing top-p must pick the greedy tokens,
-and the same seed must give the same sample twice. --prompt is refused until tokenizers land."""
+and the same seed must give the same sample twice. --prompt without a tokenizer is an error
+naming where it looked."""
+import json
 import os
 import subprocess
 import tempfile
@@ -101,11 +103,15 @@ llama = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_si
 gpt2 = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 160,
         "n_positions": 64, "n_embd": 64, "n_layer": 2, "n_head": 4, "layer_norm_epsilon": 1e-5,
         "activation_function": "gelu_new"}
-# text prompts wait for core/text's tokenizers: refused as a usage error, not ignored
-p = subprocess.run([C.EXE, "run", "/nonexistent/config.json", "--prompt", "Hello", "--generate", "2"],
-                   capture_output=True, text=True, timeout=60)
-if p.returncode != 2 or "tokenizer" not in p.stderr:
-    C.die("--prompt: exit %d, %r" % (p.returncode, p.stderr))
+# a text prompt needs a tokenizer: a config without one is an error naming where it looked
+# (prompts with tokenizers: test_engine_text.py)
+with tempfile.TemporaryDirectory() as d:
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(llama, f)
+    p = subprocess.run([C.EXE, "run", os.path.join(d, "config.json"), "--prompt", "Hello", "--generate", "2"],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 1 or "no tokenizer" not in p.stderr or os.path.join(d, "tokenizer.json") not in p.stderr:
+        C.die("--prompt without a tokenizer: exit %d, %r" % (p.returncode, p.stderr))
 check("llama gqa", llama, llama_cached, 21)
 check("gpt2", gpt2, gpt2_cached, 22)
 # a sliding window shorter than the sequence, against full passes (the window moves with

@@ -5,7 +5,11 @@ convert_hf_to_gguf.py's `permute` for its interleaved rotary layout), a llama mo
 Q8_0 attention weights, Q4_0 MLP weights, an F16 embedding and F32 norms; and the same
 dequantized values as an f32 safetensors file. `layerscope run` on the two files must give the
 same logits and module outputs (up to float summation order), and both must match the
-PyTorch reference on the dequantized weights."""
+PyTorch reference on the dequantized weights. The GGUF file also runs alone (no config.json:
+the config from its general.architecture and llama.* / gpt2.* keys) with the same outputs,
+and its tokenizer.ggml.* arrays (a small SentencePiece vocabulary written here) encode a
+--prompt: "a b" -> <s> ▁a ▁b by SentencePiece's rules (dummy prefix, the highest-scored
+merges)."""
 import json
 import os
 import struct
@@ -31,7 +35,7 @@ cfg = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size
        "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False}
 
 GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0 = 0, 1, 2, 8
-GGUF_U32, GGUF_F32, GGUF_STR = 4, 6, 8
+GGUF_U32, GGUF_I32, GGUF_F32, GGUF_BOOL, GGUF_STR, GGUF_ARR = 4, 5, 6, 7, 8, 9
 
 
 def gguf_str(s):
@@ -51,8 +55,14 @@ def write_gguf(path, meta, tensors):
     kv = b""
     for k, (t, v) in meta.items():
         kv += gguf_str(k) + struct.pack("<I", t)
+        if t == GGUF_ARR:  # (GGUF_ARR, (item type, [items]))
+            it, items = v
+            kv += struct.pack("<IQ", it, len(items))
+            kv += b"".join({GGUF_STR: gguf_str, GGUF_F32: lambda x: struct.pack("<f", x),
+                            GGUF_I32: lambda x: struct.pack("<i", x)}[it](x) for x in items)
+            continue
         kv += {GGUF_U32: lambda x: struct.pack("<I", x), GGUF_F32: lambda x: struct.pack("<f", x),
-               GGUF_STR: gguf_str}[t](v)
+               GGUF_BOOL: lambda x: struct.pack("<B", x), GGUF_STR: gguf_str}[t](v)
     infos = b""
     off = 0
     blobs = []
@@ -126,6 +136,29 @@ with tempfile.TemporaryDirectory() as d:
     C.run_engine(cpath, spath, toks, os.path.join(d, "s.safetensors"))
     eg = R.read_safetensors(os.path.join(d, "g.safetensors"))
     es = R.read_safetensors(os.path.join(d, "s.safetensors"))
+    # the same file alone, with a SentencePiece tokenizer in its arrays: <unk> <s> </s>, then
+    # ▁ a b ▁a ▁b (the merges, scored highest) and fillers
+    vocab = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "\u2581b"] + ["t%d" % i for i in range(V - 8)]
+    scores = [0.0, 0.0, 0.0, -1.0, -2.0, -2.0, 5.0, 5.0] + [-100.0] * (V - 8)
+    types = [2, 3, 3] + [1] * (V - 3)
+    alone = dict(meta, **{"tokenizer.ggml.model": (GGUF_STR, "llama"),
+                          "tokenizer.ggml.tokens": (GGUF_ARR, (GGUF_STR, vocab)),
+                          "tokenizer.ggml.scores": (GGUF_ARR, (GGUF_F32, scores)),
+                          "tokenizer.ggml.token_type": (GGUF_ARR, (GGUF_I32, types)),
+                          "tokenizer.ggml.bos_token_id": (GGUF_U32, 1),
+                          "tokenizer.ggml.eos_token_id": (GGUF_U32, 2),
+                          "tokenizer.ggml.unknown_token_id": (GGUF_U32, 0),
+                          "tokenizer.ggml.add_bos_token": (GGUF_BOOL, 1)})
+    apath = os.path.join(d, "alone.gguf")
+    write_gguf(apath, alone, gg)
+    C.run_engine(apath, None, toks, os.path.join(d, "a.safetensors"))
+    ea = R.read_safetensors(os.path.join(d, "a.safetensors"))
+    p = subprocess.run([C.EXE, "run", apath, "--prompt", "a b"], capture_output=True, text=True, timeout=300)
+    if p.returncode != 0 or 'prompt: 3 tokens (tokenizer %s): [0] "<s>" [1] "\u2581a" [2] "\u2581b"' % apath not in p.stdout:
+        C.die("run model.gguf --prompt: exit %d\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    if "(a GGUF file alone: the config from its metadata)" not in p.stdout:
+        C.die("run model.gguf does not say where its config came from:\n" + p.stdout)
+C.compare("the GGUF file alone vs with its config.json", ea, eg, rtol=1e-5)
 if set(eg) != set(es):
     C.die("the GGUF and safetensors runs dumped different modules: %s" % sorted(set(eg) ^ set(es)))
 C.compare("gguf q8_0/q4_0 vs the same weights as f32 safetensors", eg, es, rtol=1e-5)
@@ -172,6 +205,11 @@ with tempfile.TemporaryDirectory() as d:
     write_gguf(gpath, gmeta, gg2)
     C.run_engine(cpath, gpath, gtoks, os.path.join(d, "g.safetensors"))
     eg2 = R.read_safetensors(os.path.join(d, "g.safetensors"))
+    # alone: no feed_forward_length (n_inner's default, 4 * n_embd), the vocabulary from
+    # token_embd.weight (no tokenizer arrays)
+    C.run_engine(gpath, None, gtoks, os.path.join(d, "a.safetensors"))
+    ea2 = R.read_safetensors(os.path.join(d, "a.safetensors"))
+C.compare("the gpt2 GGUF file alone vs with its config.json", ea2, eg2, rtol=1e-5)
 R.load_weights(gm, gdeq)
 logits, outs = R.dump_modules(gm, torch.tensor([gtoks]))
 outs["logits"] = logits

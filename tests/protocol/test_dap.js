@@ -140,7 +140,7 @@ test('a launch that cannot run is an error response naming the problem; unknown 
   assert.strictEqual(outputs.length, 1, JSON.stringify(outputs));
   assert.strictEqual(outputs[0].category, 'important');
   assert.strictEqual(outputs[0].output, "layerscope: unknown launch arguments 'stopOnEnty', 'treads' (ignored; the known ones are "
-    + 'config, model, randomWeights, layers, generate, weights, tokens, attentionMask, randomTokens, seed, threads, compute, stopOnEntry, showNativeFrames, noDebug, cwd, '
+    + 'config, model, randomWeights, layers, generate, weights, tokens, attentionMask, randomTokens, prompt, tokenizer, seed, threads, compute, stopOnEntry, showNativeFrames, noDebug, cwd, '
     + 'program, module, args, env, python, connect, record)\n');
   await dc.disconnectRequest({});
   await done(dc);

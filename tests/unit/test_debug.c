@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/debug/debug.h"
 #include "core/debug/target_engine.h"
@@ -46,7 +47,7 @@ static void setup_data(void) {
 }
 
 static double num(const char *src) {
-  ls_dbg_scope sc = {fake_lookup, NULL, NULL, NULL};
+  ls_dbg_scope sc = {.lookup = fake_lookup};
   ls_dbg_expr *e;
   ls_diag d;
   ls_diag_init(&d);
@@ -59,7 +60,7 @@ static double num(const char *src) {
 }
 
 static void eval_err(const char *src, int code, const char *want) {
-  ls_dbg_scope sc = {fake_lookup, NULL, NULL, NULL};
+  ls_dbg_scope sc = {.lookup = fake_lookup};
   ls_dbg_expr *e = NULL;
   ls_diag d;
   ls_diag_init(&d);
@@ -109,10 +110,83 @@ static void test_expr_numbers(void **st) {
   assert_float_equal(num("abs(-output).max"), amax, 0);
 }
 
+/* A model head for the text functions: 4 "tokens", logits = -h (so the test knows the
+ * answer without the engine), token i at position p reads "t<i>@<p>", positions of a
+ * 3-long sequence read "p<pos>". */
+static int fake_token_text(void *ud, int64_t cols, int64_t pos, int64_t id, char *buf, size_t cap) {
+  (void)ud;
+  if (cols != 4) return 0;
+  snprintf(buf, cap, "t%lld@%lld", (long long)id, (long long)pos);
+  return 1;
+}
+
+static int fake_position_label(void *ud, int64_t n, int64_t pos, char *buf, size_t cap) {
+  (void)ud;
+  if (n != 3) return 0;
+  snprintf(buf, cap, "\"p%lld\"", (long long)pos);
+  return 1;
+}
+
+static int fake_lens(void *ud, const float *h, int64_t rows, int64_t cols, float **logits, int64_t *vocab,
+                     ls_diag *d) {
+  (void)ud;
+  if (cols != 4) return ls_diag_set(d, LS_EINVAL, "hidden size 4, got %lld", (long long)cols);
+  float *y = ls_calloc((size_t)(rows * 4), sizeof *y);
+  for (int64_t i = 0; i < rows * 4; i++) y[i] = 0.0f - h[i]; /* 0 - 0 is +0, -(0) would print -0 */
+  *logits = y;
+  *vocab = 4;
+  return LS_OK;
+}
+
+static char *eval_text(const ls_dbg_scope *sc, const char *src) {
+  ls_dbg_expr *e;
+  ls_diag d;
+  ls_diag_init(&d);
+  if (ls_dbg_expr_parse(src, &e, &d)) fail_msg("parse '%s': %s", src, d.msg);
+  ls_dbg_value v;
+  if (ls_dbg_expr_eval(e, sc, &v, &d)) fail_msg("eval '%s': %s", src, d.msg);
+  ls_dbg_expr_free(e);
+  if (v.kind != LS_DBG_V_TEXT) fail_msg("'%s' is not text", src);
+  return v.text;
+}
+
+static void test_expr_lens(void **st) {
+  (void)st;
+  setup_data();
+  ls_dbg_scope sc = {.lookup = fake_lookup, .token_text = fake_token_text, .position_label = fake_position_label,
+                     .lens = fake_lens};
+  /* output [2, 3, 4] = -3 + 0.5 i: row r's logits are -(2r - 3 + 0.5 v), largest at v = 0 */
+  char *t = eval_text(&sc, "lens output");
+  assert_string_equal(t, "[0] \"p0\" -> t0@0 3, t1@0 2.5, t2@0 2, t3@0 1.5\n"
+                         "[1] \"p1\" -> t0@1 1, t1@1 0.5, t2@1 0, t3@1 -0.5\n"
+                         "[2] \"p2\" -> t0@2 -1, t1@2 -1.5, t2@2 -2, t3@2 -2.5\n"
+                         "[0] \"p0\" -> t0@0 -3, t1@0 -3.5, t2@0 -4, t3@0 -4.5\n"
+                         "[1] \"p1\" -> t0@1 -5, t1@1 -5.5, t2@1 -6, t3@1 -6.5\n"
+                         "[2] \"p2\" -> t0@2 -7, t1@2 -7.5, t2@2 -8, t3@2 -8.5");
+  ls_free(t);
+  t = eval_text(&sc, "lens(output[1, 2], 2)"); /* [H]: one position, unlabelled */
+  assert_string_equal(t, "[0] -> t0@-1 -7, t1@-1 -7.5");
+  ls_free(t);
+  /* topk names the token of a logit when the last dimension is the vocabulary */
+  t = eval_text(&sc, "topk output 2");
+  assert_string_equal(t, "8.5 at [1, 2, 3] t3@2\n8 at [1, 2, 2] t2@2");
+  ls_free(t);
+  /* errors: not a hidden state, no head */
+  ls_dbg_expr *e;
+  ls_diag d;
+  ls_diag_init(&d);
+  ls_dbg_value v;
+  assert_int_equal(ls_dbg_expr_parse("lens output[0, 0, 0:2]", &e, &d), LS_OK);
+  assert_int_equal(ls_dbg_expr_eval(e, &sc, &v, &d), LS_EINVAL);
+  assert_string_equal(d.msg, "column 1: hidden size 4, got 2");
+  ls_dbg_expr_free(e);
+  eval_err("lens output", LS_EINVAL, "lens: this target has no model head"); /* a scope without one */
+}
+
 static void test_expr_text(void **st) {
   (void)st;
   setup_data();
-  ls_dbg_scope sc = {fake_lookup, NULL, NULL, NULL};
+  ls_dbg_scope sc = {.lookup = fake_lookup};
   ls_dbg_expr *e;
   ls_diag d;
   ls_diag_init(&d);
@@ -347,7 +421,7 @@ static void test_expr_fuzz(void **st) {
                                     "+", "*", "/", "%", "<", ">=", "==", "&&", "||", "!", ".mean", ".nan",
                                     "0", "1", "-1", "2.5", "1e9", "stats", "hist", "topk", "diff", "cos", "abs",
                                     "norm", " ", "nan", "inf", ".", "#", "\"", "9999999999"};
-  ls_dbg_scope sc = {fake_lookup, NULL, NULL, NULL};
+  ls_dbg_scope sc = {.lookup = fake_lookup};
   uint64_t seed = 42;
   for (int it = 0; it < 20000; it++) {
     char src[256] = "";
@@ -376,6 +450,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_expr_numbers),
       cmocka_unit_test(test_expr_text),
+      cmocka_unit_test(test_expr_lens),
       cmocka_unit_test(test_expr_errors),
       cmocka_unit_test(test_expr_fuzz),
       cmocka_unit_test(test_breakpoint_verification),
