@@ -417,8 +417,13 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
     rc = ls_diag_set(d, LS_EINVAL, "%lld tokens do not make %lld rows", (long long)t->n, (long long)t->B);
     goto fail;
   }
-  if (!o->prompt && o->tokens) memcpy(t->tokens, o->tokens, (size_t)t->n * sizeof *t->tokens);
-  else if (t->m->sem.vocab > 0) ls_fwd_random_tokens(t->seed, t->m->sem.vocab, t->tokens, t->n);
+  if (o->prompt) {
+    /* encoded above */
+  } else if (o->tokens) {
+    memcpy(t->tokens, o->tokens, (size_t)t->n * sizeof *t->tokens);
+  } else if (t->m->sem.vocab > 0) {
+    ls_fwd_random_tokens(t->seed, t->m->sem.vocab, t->tokens, t->n);
+  }
   out->ops = &k_engine_ops;
   out->ud = t;
   return LS_OK;
