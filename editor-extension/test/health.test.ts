@@ -130,8 +130,14 @@ test('health page from a real watch --health --record run', (t) => {
   try {
     const db = path.join(dir, 'run.db');
     const prog = path.join(__dirname, '..', '..', '..', 'tests', 'fixtures', 'programs', 'train_faults.py');
+    // with the sanitizer build (CTest sets LS_SANITIZE=1) the agent's library is built with
+    // ASan: its runtime (and libstdc++, for torch's exceptions) must come first in Python
+    const san = process.env.LS_SANITIZE === '1' && process.env.LS_VALGRIND !== '1'
+      ? { LD_PRELOAD: `${spawnSync('gcc', ['-print-file-name=libasan.so']).stdout.toString().trim()} libstdc++.so.6`,
+          ASAN_OPTIONS: 'detect_leaks=0', LSAN_OPTIONS: 'detect_leaks=0' }
+      : {};
     execFileSync(bin, ['watch', '--health-every', '1', '--record', db, '--python', '/usr/bin/python3', '--', prog, 'explode',
-      path.join(dir, 'ref.json')], { stdio: 'pipe' });
+      path.join(dir, 'ref.json')], { stdio: 'pipe', env: { ...process.env, ...san } });
     const h = H.parseHealth(execFileSync(bin, H.healthArgs(db)).toString());
     const ref = JSON.parse(fs.readFileSync(path.join(dir, 'ref.json'), 'utf8')) as { step: number; grad: Record<string, number> }[];
     assert.deepEqual(h.steps, ref.map((r) => r.step));

@@ -31,7 +31,9 @@ if (spawnSync(PY, ['-c', 'import torch']).status !== 0) {
 
 // Under ASan the agent's library (built with the sanitizers) is loaded into Python, whose
 // runtime must then come first (as in test_dap_agent.js).
-const SAN_ENV = h.SANITIZE ? { LD_PRELOAD: spawnSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim(),
+// (scripts/valgrind-protocol.sh also sets LS_SANITIZE to scale tests down; the library is the
+// release one there, and the preload would only trouble valgrind.)
+const SAN_ENV = h.SANITIZE && process.env.LS_VALGRIND !== '1' ? { LD_PRELOAD: spawnSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim(),
   ASAN_OPTIONS: 'detect_leaks=0', LSAN_OPTIONS: 'detect_leaks=0' } : {};
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-pysource-'));
 const DB = path.join(dir, 'run.db');
