@@ -278,7 +278,7 @@ static int eng_resume(void *ud, int thread, ls_dbg_action action) {
   if (thread != 1 || (unsigned)action >= sizeof A / sizeof A[0]) return LS_EINVAL;
   pthread_mutex_lock(&t->mu);
   int rc = t->f ? ls_fwd_resume(t->f, A[action]) : LS_ESTATE;
-  /* a step from the root's exit (a pass's last event) while generating lands on the next
+  /* a step from the root's last event of a pass while generating lands on the next
    * token's first event */
   if (rc == LS_OK && t->generate > 0 && action != LS_DBG_CONTINUE && t->ev.ev.depth == 0 &&
       t->ev.ev.phase == LS_DBG_EXIT)
