@@ -261,14 +261,15 @@ test('two gloo ranks are two threads; a stop on one stops both', async () => {
   assert.deepStrictEqual(th.map((t) => t.name.replace(/ \(pid \d+\)/, '')).sort(), ['rank 0', 'rank 1']);
   const r1 = th.find((t) => t.name.startsWith('rank 1'));
   assert.strictEqual(ev.body.threadId, r1.id);
-  // the other rank stops too, at its next module boundary (it is inside its slow first
-  // layer when rank 1 stops), and says all threads are stopped then
+  // the other rank stops too, at its next module boundary, and says all threads are stopped
+  // then. Which boundary depends on where it was: usually inside its slow first layer (so
+  // "0 (Slow, exit)"), but on a loaded machine it can be further on; any module event counts.
   const r0 = th.find((t) => t.name.startsWith('rank 0'));
   const ev0 = await stopped(dc, 'pause');
   assert.strictEqual(ev0.body.threadId, r0.id);
   assert.strictEqual(ev0.body.allThreadsStopped, true);
   const f0 = await frames(dc, r0.id);
-  assert.match(f0[0].name, /^0 \(Slow, exit\)$/);
+  assert.match(f0[0].name, /^\S+ \(\w+, (enter|exit)\)$/);
   assert.ok(f0.some((f) => f.source && f.source.path.endsWith('ranks.py')), JSON.stringify(f0));
   // replicas compared across ranks: the first layer is the same, the last one drifted
   const fid = (await frames(dc, r1.id))[0].id;
