@@ -59,7 +59,7 @@ void ls__post_free(ls__post *pp) {
 
 /* ---- decoders ---------------------------------------------------------------------- */
 
-#define TOK(v, i) ((v)->bytes.p + (v)->off[i])
+#define TOK(v, i) ((v)->bytes.p ? (v)->bytes.p + (v)->off[i] : "")
 
 static int replace_all(ls__buf *o, const char *s, size_t n, const char *pat, size_t pn, const char *rep, size_t rn) {
   int rc = LS_OK;
