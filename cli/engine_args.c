@@ -218,8 +218,7 @@ void ls_cli_engine_close(ls_cli_engine *c) {
   ls_free(c->tokens);
   ls_free(c->types);
   ls_free(c->mask);
-  ls_tok_free(c->tok);
-  c->tok = NULL;
+  ls_engine_tokref_free(&c->text);
   c->e = NULL;
   c->m = NULL;
   c->tokens = c->types = NULL;
@@ -268,13 +267,16 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
   if (compute != ls_engine_compute_get(c->e))
     fprintf(stderr, "layerscope %s: this CPU has no AVX512_BF16; computing in fp32\n", a->cmd);
   c->B = 1;
-  /* the tokenizer: needed for --prompt, and opened whenever one is found so ids show as text */
+  /* the tokenizer: read now for --prompt (or a named one, whose errors are reported), else
+   * located whenever one is found so ids show as text, and read when first shown */
+  ls_tok *tok = NULL;
   if (a->prompt_arg || a->tokenizer_arg) {
-    if (ls_engine_text_open(&c->src, a->tokenizer_arg, &c->tok, c->tok_path, sizeof c->tok_path, &d)) goto fail;
+    if (ls_engine_tokref_find(&c->src, a->tokenizer_arg, &c->text, &d) || ls_engine_tokref_open(&c->text, &tok, &d))
+      goto fail;
   } else {
     ls_diag quiet;
     ls_diag_init(&quiet);
-    if (ls_engine_text_open(&c->src, NULL, &c->tok, c->tok_path, sizeof c->tok_path, &quiet)) c->tok = NULL;
+    (void)ls_engine_tokref_find(&c->src, NULL, &c->text, &quiet);
   }
   if (!a->prompt_arg && ((a->tokens_arg && strchr(a->tokens_arg, ';')) || a->batch > 1)) {
     int st = open_batch(a, n_random, c, &d);
@@ -285,7 +287,7 @@ int ls_cli_engine_open(const ls_cli_engine_args *a_in, int64_t default_random, l
     return 0;
   }
   if (a->prompt_arg) {
-    if (ls_engine_text_encode(c->tok, a->prompt_arg, c->m->sem.vocab, &c->tokens, &c->n, &d)) goto fail;
+    if (ls_engine_text_encode(tok, a->prompt_arg, c->m->sem.vocab, &c->tokens, &c->n, &d)) goto fail;
   } else if (a->tokens_arg) {
     c->n = parse_list(a->cmd, a->tokens_arg, &c->tokens, "--tokens");
     if (c->n < 0) goto usage;
@@ -329,11 +331,13 @@ fail:
   return 1;
 }
 
-void ls_cli_engine_print_prompt(const ls_cli_engine *c) {
-  printf("prompt: %lld tokens (tokenizer %s):", (long long)c->n, c->tok_path);
+ls_tok *ls_cli_engine_tok(ls_cli_engine *c) { return ls_engine_tokref_get(&c->text); }
+
+void ls_cli_engine_print_prompt(ls_cli_engine *c) {
+  printf("prompt: %lld tokens (tokenizer %s):", (long long)c->n, c->text.path);
   for (int64_t i = 0; i < c->n; i++) {
     char label[256];
-    ls_engine_text_label(c->tok, c->tokens[i], label, sizeof label);
+    ls_engine_text_label(ls_cli_engine_tok(c), c->tokens[i], label, sizeof label);
     printf(" [%lld] %s", (long long)i, label);
   }
   printf("\n");

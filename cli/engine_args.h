@@ -49,9 +49,8 @@ typedef struct ls_cli_engine {
   int64_t B;                  /* batch rows (1 unless --tokens has rows or --batch) */
   int64_t *types;             /* [n] owned, NULL when not given */
   int *mask;                  /* [n] owned, NULL when not given */
-  ls_tok *tok;                /* owned: the model's tokenizer when one was found (always with
-                                 --prompt), NULL otherwise: ids print as ids */
-  char tok_path[4200];        /* where tok was read from */
+  ls_engine_tokref text;      /* owned: the model's tokenizer, located when one is found (always
+                                 with --prompt) and read on first use (ls_cli_engine_tok) */
 } ls_cli_engine;
 
 /* Checks the combination (a config; --tokens or --random-tokens, or default_random > 0
@@ -63,9 +62,12 @@ typedef struct ls_cli_engine {
 int ls_cli_engine_open(const ls_cli_engine_args *a, int64_t default_random, ls_cli_engine *out);
 void ls_cli_engine_close(ls_cli_engine *c);
 
-/* Prints the prompt as the tokenizer split it (c->tok set): "prompt: 6 tokens (tokenizer
+/* Prints the prompt as the tokenizer split it (a tokenizer found): "prompt: 6 tokens (tokenizer
  * DIR/tokenizer.json): [0] "<s>" [1] "▁The" ...". */
-void ls_cli_engine_print_prompt(const ls_cli_engine *c);
+void ls_cli_engine_print_prompt(ls_cli_engine *c);
+
+/* The model's tokenizer, read on first call; NULL when none was found: ids print as ids. */
+ls_tok *ls_cli_engine_tok(ls_cli_engine *c);
 
 /* Prints "layerscope CMD: <message>" for a core failure, naming the file when the message
  * does not already start with it. */

@@ -247,9 +247,9 @@ int ls_cli_run(int argc, char **argv) {
              cols == m->sem.vocab ? "" : " (no LM head: hidden units)");
     for (int i = 0; i < ranked; i++) {
       printf("  %2d  token %-8lld logit %.6f", i + 1, (long long)ids[i], vals[i]);
-      if (c.tok && cols == m->sem.vocab) { /* the token's text: what it decodes to after the prompt */
+      if (cols == m->sem.vocab && ls_cli_engine_tok(&c)) { /* the token's text: what it decodes to after the prompt */
         char text[256];
-        ls_engine_text_piece(c.tok, c.tokens[n - 1], ids[i], text, sizeof text);
+        ls_engine_text_piece(ls_cli_engine_tok(&c), c.tokens[n - 1], ids[i], text, sizeof text);
         printf("  %s", text);
       }
       printf("\n");

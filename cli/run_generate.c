@@ -19,13 +19,13 @@
 #include "core/tensor/tensor.h"
 
 /* The generated ids [from, n) decoded together, printed as "generated text: ..." (quoted). */
-static int print_text(const ls_cli_engine *c, const int64_t *ids, int64_t from, int64_t n, ls_diag *d) {
+static int print_text(ls_cli_engine *c, const int64_t *ids, int64_t from, int64_t n, ls_diag *d) {
   uint32_t *u = ls_calloc((size_t)(n - from) + 1, sizeof *u);
   if (!u) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   for (int64_t i = from; i < n; i++) u[i - from] = (uint32_t)ids[i];
   char *text = NULL;
   size_t len = 0;
-  int rc = ls_tok_decode(c->tok, u, (size_t)(n - from), 1, &text, &len, d);
+  int rc = ls_tok_decode(ls_cli_engine_tok(c), u, (size_t)(n - from), 1, &text, &len, d);
   ls_free(u);
   if (rc) return rc;
   printf("generated text: %s\n", text);
@@ -52,7 +52,7 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
     return ls_diag_set(d, LS_ENOMEM, "out of memory keeping the logits of %lld steps", (long long)ga->n);
   }
   printf("%s: %s, %lld prompt tokens, %s\n", c->config, c->m->architecture, (long long)c->n, c->weights_line);
-  if (c->tok && ga->prompt) ls_cli_engine_print_prompt(c);
+  if (ga->prompt && ls_cli_engine_tok(c)) ls_cli_engine_print_prompt(c);
   if (ga->temperature > 0)
     printf("generating %lld tokens: sampling, temperature %g, top-p %g, seed %lld (KV cache)\n",
            (long long)ga->n, ga->temperature, ga->top_p > 0 && ga->top_p < 1 ? ga->top_p : 1.0,
@@ -68,7 +68,7 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
     if (rc) break;
     *(i == 0 ? &t_prefill : &t_decode) += now_s() - t0;
     char text[256] = "";
-    if (c->tok) ls_engine_text_piece(c->tok, prev, st.token, text, sizeof text);
+    if (ls_cli_engine_tok(c)) ls_engine_text_piece(ls_cli_engine_tok(c), prev, st.token, text, sizeof text);
     printf("  step %-4lld pos %-5lld token %-8lld logit %.6f", (long long)st.index, (long long)st.pos,
            (long long)st.token, st.logit);
     if (st.top != st.token) printf("  (top %lld, logit %.6f)", (long long)st.top, st.top_logit);
@@ -93,7 +93,7 @@ int ls_cli_run_generate(ls_cli_engine *c, const ls_cli_gen_args *ga, ls_diag *d)
     printf("generated ids:");
     for (int64_t i = c->n; i < n; i++) printf("%s%lld", i == c->n ? " " : ",", (long long)ids[i]);
     printf("\n");
-    if (c->tok) rc = print_text(c, ids, c->n, n, d);
+    if (ls_cli_engine_tok(c)) rc = print_text(c, ids, c->n, n, d);
   }
   if (!rc && all) {
     ls_st_writer *w = NULL;

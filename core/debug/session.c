@@ -683,15 +683,19 @@ static void scope_names(void *ud, char *buf, size_t cap) {
 static int scope_token_text(void *ud, int64_t cols, int64_t pos, int64_t id, char *buf, size_t cap) {
   const scope_ud *s = ud;
   const ls_dbg_event *ev = s->ev;
-  if (!ev || !ev->tok || !s->g->m || cols != s->g->m->sem.vocab || id < 0 || id >= cols) return 0;
+  if (!ev || !s->g->m || cols != s->g->m->sem.vocab || id < 0 || id >= cols) return 0;
+  ls_tok *tok = ls_engine_tokref_get(ev->tok);
+  if (!tok) return 0;
   int64_t prev = ev->ids && pos >= 0 && pos < ev->n_ids ? ev->ids[pos] : -1;
-  ls_engine_text_piece(ev->tok, prev, id, buf, cap);
+  ls_engine_text_piece(tok, prev, id, buf, cap);
   return 1;
 }
 
 int ls_dbg_position_label(const ls_dbg_event *ev, int64_t n, int64_t pos, char *buf, size_t cap) {
-  if (!ev || !ev->tok || !ev->ids || n != ev->n_ids || pos < 0 || pos >= n) return 0;
-  ls_engine_text_label(ev->tok, ev->ids[pos], buf, cap);
+  if (!ev || !ev->ids || n != ev->n_ids || pos < 0 || pos >= n) return 0;
+  ls_tok *tok = ls_engine_tokref_get(ev->tok);
+  if (!tok) return 0;
+  ls_engine_text_label(tok, ev->ids[pos], buf, cap);
   return 1;
 }
 

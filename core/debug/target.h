@@ -55,7 +55,7 @@
 #include "core/model/model.h"
 #include "core/record/record.h" /* the rows of a health sample */
 #include "core/tensor/dtype.h"
-#include "core/text/tokenizer.h"
+#include "core/engine/text.h" /* the tokenizer of an event's ids */
 
 typedef struct ls_dbg ls_dbg; /* debug.h */
 
@@ -118,10 +118,11 @@ typedef struct ls_dbg_event {
                             generated token; the expression name `token` */
   uint64_t serial;       /* events before it on this thread in this run (0: the first) */
   /* Text, where the target has it (the engine with a tokenizer; else NULL / 0): the ids of
-   * the pass along its sequence dimension [n_ids] and the tokenizer that labels them, and
+   * the pass along its sequence dimension [n_ids] and the tokenizer that labels them (read
+   * on first use, from whichever thread asks first: core/engine/text.h), and
    * lens, the model's final norm and LM head applied to a hidden state h [rows, cols]
    * (*logits new [rows, *vocab]; core/engine/lens.h). Borrowed; valid while stopped. */
-  const ls_tok *tok;
+  struct ls_engine_tokref *tok;
   const int64_t *ids;
   int64_t n_ids;
   int (*lens)(void *lens_ud, const float *h, int64_t rows, int64_t cols, float **logits, int64_t *vocab,

@@ -31,8 +31,8 @@ typedef struct eng {
   uint64_t seed;
   int threads, compute, native_frames;
   ls_model *m;                          /* owned */
-  ls_tok *tok;                          /* owned or NULL: the model's tokenizer (text.h), for
-                                           the prompt and the text of tokens */
+  ls_engine_tokref text;                /* owned: the model's tokenizer (text.h), for the
+                                           prompt and the text of tokens; read on first use */
   pthread_mutex_t mu;                   /* guards f, cancel, pause_req and the native frames */
   ls_fwd *f;                            /* the pass, while run() is on */
   ls_engine *e;                         /* the open engine, while run() is on (lens) */
@@ -97,7 +97,7 @@ static void event_of(eng *t, const ls_fwd_event *fe) {
   int64_t pos0 = 0;
   t->ev.ev.ids = t->f ? ls_fwd_tokens(t->f, &t->ev.ev.n_ids, &pos0) : NULL;
   if (!t->ev.ev.ids) t->ev.ev.n_ids = 0;
-  t->ev.ev.tok = t->tok;
+  t->ev.ev.tok = &t->text;
   t->ev.ev.lens = t->e ? eng_lens : NULL;
   t->ev.ev.lens_ud = t;
 }
@@ -176,7 +176,7 @@ static void gen_on_pass(void *ud, ls_fwd *f, int64_t index) {
 
 /* The next tokens with their text, replacing ls_fwd_next_tokens_line's ids:
  * "top-5 next tokens: 3681 " Paris" (9.120) ...". */
-static void next_tokens_text(const eng *t, const ls_fwd *f, int k, char *buf, size_t cap) {
+static void next_tokens_text(eng *t, const ls_fwd *f, int k, char *buf, size_t cap) {
   int64_t ids[16], nan, n;
   float v[16];
   int ranked;
@@ -184,7 +184,7 @@ static void next_tokens_text(const eng *t, const ls_fwd *f, int k, char *buf, si
   size_t len = (size_t)snprintf(buf, cap, "top-%d next tokens:", ranked);
   for (int i = 0; i < ranked && len < cap; i++) {
     char text[96];
-    ls_engine_text_piece(t->tok, t->tokens[t->n - 1], ids[i], text, sizeof text);
+    ls_engine_text_piece(ls_engine_tokref_get(&t->text), t->tokens[t->n - 1], ids[i], text, sizeof text);
     len += (size_t)snprintf(buf + len, cap - len, " %lld %s (%.3f)", (long long)ids[i], text, v[i]);
   }
 }
@@ -204,9 +204,10 @@ static int run_generate(eng *t, ls_engine *e, const ls_fwd_opts *fo, ls_dbg_targ
     pass_detach(t);
     if (rc) break;
     char line[320], text[128] = "";
-    if (t->tok) {
+    ls_tok *tok = ls_engine_tokref_get(&t->text);
+    if (tok) {
       text[0] = ' ';
-      ls_engine_text_piece(t->tok, prev, st.token, text + 1, sizeof text - 1);
+      ls_engine_text_piece(tok, prev, st.token, text + 1, sizeof text - 1);
     }
     prev = st.token;
     snprintf(line, sizeof line, "token %lld of %lld: id %lld%s at position %lld (logit %.4f)", (long long)i + 1,
@@ -260,7 +261,7 @@ static int eng_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *
         len += snprintf(end->summary + len, sizeof end->summary - (size_t)len, "%srow %lld: %s", b ? "; " : "",
                         (long long)b, line);
       }
-    else if (t->tok)
+    else if (ls_engine_tokref_get(&t->text))
       next_tokens_text(t, f, k, end->summary, sizeof end->summary);
   }
   pass_detach(t);
@@ -345,7 +346,7 @@ static void eng_free(void *ud) {
   ls_free(t->config);
   ls_free(t->weights);
   ls_free(t->tokens_what);
-  ls_tok_free(t->tok);
+  ls_engine_tokref_free(&t->text);
   ls_free(t->tokens);
   ls_free(t->mask);
   pthread_mutex_destroy(&t->mu);
@@ -387,22 +388,24 @@ int ls_dbg_target_engine_new(ls_dbg_target *out, const ls_dbg_engine_opts *o, ls
     rc = ls_diag_set(d, LS_ENOMEM, "out of memory");
     goto fail;
   }
-  char where[4200];
-  if (o->prompt || o->tokenizer) {
-    rc = ls_engine_text_open(&src, o->tokenizer, &t->tok, where, sizeof where, d);
+  if (o->prompt || o->tokenizer) { /* read now: its errors are the launch's */
+    ls_tok *tok = NULL;
+    rc = ls_engine_tokref_find(&src, o->tokenizer, &t->text, d);
+    if (!rc) rc = ls_engine_tokref_open(&t->text, &tok, d);
     if (!rc && o->prompt) {
       ls_free(t->tokens);
       t->tokens = NULL;
-      rc = ls_engine_text_encode(t->tok, o->prompt, t->m->sem.vocab, &t->tokens, &t->n, d);
+      rc = ls_engine_text_encode(tok, o->prompt, t->m->sem.vocab, &t->tokens, &t->n, d);
     }
     if (rc) {
       if (o->tokens_what) ls_diag_prefix(d, "prompt: ");
       goto fail;
     }
-  } else { /* no prompt: a tokenizer found beside the config still gives tokens their text */
+  } else { /* no prompt: a tokenizer found beside the config still gives tokens their text,
+            * read when first shown */
     ls_diag quiet;
     ls_diag_init(&quiet);
-    if (ls_engine_text_open(&src, NULL, &t->tok, where, sizeof where, &quiet)) t->tok = NULL;
+    (void)ls_engine_tokref_find(&src, NULL, &t->text, &quiet);
   }
   /* a batch: rows of token ids (a prompt is one row) */
   t->B = !o->prompt && o->tokens && o->batch > 1 ? o->batch : 1;

@@ -18,16 +18,17 @@ static int ends_with(const char *s, const char *suf) {
   return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-int ls_engine_text_open(const ls_engine_src *s, const char *given, ls_tok **out, char *where, size_t cap,
-                        ls_diag *d) {
-  *out = NULL;
+int ls_engine_tokref_find(const ls_engine_src *s, const char *given, ls_engine_tokref *r, ls_diag *d) {
+  memset(r, 0, sizeof *r);
+  pthread_mutex_init(&r->mu, NULL);
+  r->init = 1;
   if (given) {
-    snprintf(where, cap, "%s", given);
-    return ls_tok_open(given, out, d);
+    snprintf(r->path, sizeof r->path, "%s", given);
+    return LS_OK;
   }
   if (s->gguf) { /* a GGUF file alone carries its own */
-    snprintf(where, cap, "%s", s->weights);
-    return ls_tok_open(s->weights, out, d);
+    snprintf(r->path, sizeof r->path, "%s", s->weights);
+    return LS_OK;
   }
   /* beside the config: a hub directory's tokenizer.json */
   char beside[4200];
@@ -37,17 +38,54 @@ int ls_engine_text_open(const ls_engine_src *s, const char *given, ls_tok **out,
   else
     snprintf(beside, sizeof beside, "tokenizer.json");
   if (is_file(beside)) {
-    snprintf(where, cap, "%s", beside);
-    return ls_tok_open(beside, out, d);
+    snprintf(r->path, sizeof r->path, "%s", beside);
+    return LS_OK;
   }
   if (s->weights[0] && ends_with(s->weights, ".gguf")) {
-    snprintf(where, cap, "%s", s->weights);
-    return ls_tok_open(s->weights, out, d);
+    snprintf(r->path, sizeof r->path, "%s", s->weights);
+    return LS_OK;
   }
   return ls_diag_set(d, LS_ENOENT, "no tokenizer for the prompt: looked for %s%s%s; name one with --tokenizer "
                      "(launch: \"tokenizer\"): a tokenizer.json or a .gguf, or give token ids with --tokens",
                      beside, s->weights[0] ? " and in the weights " : " (no GGUF weights to read one from)",
                      s->weights[0] ? s->weights : "");
+}
+
+/* Reads it on the first call; the caller holds r->mu. */
+static int read_locked(ls_engine_tokref *r, ls_diag *d) {
+  if (r->tried) return r->tok ? LS_OK : ls_diag_set(d, LS_EINVAL, "the tokenizer %s could not be read", r->path);
+  r->tried = 1;
+  if (!r->path[0]) return ls_diag_set(d, LS_ENOENT, "no tokenizer was found");
+  return ls_tok_open(r->path, &r->tok, d);
+}
+
+int ls_engine_tokref_open(ls_engine_tokref *r, ls_tok **out, ls_diag *d) {
+  pthread_mutex_lock(&r->mu);
+  int rc = read_locked(r, d);
+  pthread_mutex_unlock(&r->mu);
+  *out = rc == LS_OK ? r->tok : NULL;
+  return rc;
+}
+
+ls_tok *ls_engine_tokref_get(ls_engine_tokref *r) {
+  if (!r || !r->init || !r->path[0]) return NULL;
+  ls_diag quiet;
+  ls_diag_init(&quiet);
+  pthread_mutex_lock(&r->mu);
+  if (read_locked(r, &quiet) != LS_OK) r->tok = NULL;
+  ls_tok *t = r->tok;
+  pthread_mutex_unlock(&r->mu);
+  return t;
+}
+
+int ls_engine_tokref_found(const ls_engine_tokref *r) { return r && r->path[0] != 0; }
+
+void ls_engine_tokref_free(ls_engine_tokref *r) {
+  if (!r || !r->init) return;
+  ls_tok_free(r->tok);
+  r->tok = NULL;
+  pthread_mutex_destroy(&r->mu);
+  r->init = 0;
 }
 
 int ls_engine_text_encode(ls_tok *t, const char *text, int64_t vocab, int64_t **ids, int64_t *n, ls_diag *d) {

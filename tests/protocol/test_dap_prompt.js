@@ -75,3 +75,37 @@ test('launch with prompt: token labels in Variables, lens, next tokens as text',
   const last = lines[ids.length - 1];
   assert.ok(last.startsWith(`[${ids.length - 1}] ${JSON.stringify(piece[ids[ids.length - 1]])} -> ${m[2]} `), `${last} / ${m[0]}`);
 });
+
+// Without a prompt, the tokenizer.json beside the config still labels the rows, and it is read
+// when a label is first shown, not at launch (core/engine/text.h: a Gemma 3 tokenizer.json is
+// 33 MB). Launched beside a file that is not a tokenizer, which becomes the real one at the
+// first stop, the rows are labelled; launched beside the real one, which turns to garbage at
+// the stop, they are not, and the session keeps serving.
+test('without a prompt: the tokenizer beside the config is read on first use', async () => {
+  const ref = require(REF).Tokenizer.fromFile(TOK);
+  const ids = Array.from((await ref.encode(PROMPT)).getIds());
+  const real = fs.readFileSync(TOK);
+  const garbage = '{ not a tokenizer';
+  for (const [atLaunch, atStop, want] of [[garbage, real, '[4] "▁France"'], [real, garbage, '[4]']]) {
+    const dir = hubDir();
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), atLaunch);
+    const { dc } = await ds.open(dir, { model: dir, config: undefined, tokens: ids }, async (dc) => {
+      await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'model.norm' }] });
+      await dc.configurationDoneRequest();
+    });
+    await stopped(dc, 'function breakpoint');
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), atStop);
+    const fr = await frames(dc);
+    const scopes = (await dc.scopesRequest({ frameId: fr[0].id })).body.scopes;
+    const inputs = (await dc.variablesRequest({ variablesReference: scopes.find((s) => s.name === 'Inputs').variablesReference })).body.variables;
+    const input = inputs.find((v) => v.name === 'input');
+    const batch = (await dc.variablesRequest({ variablesReference: input.variablesReference, filter: 'indexed' })).body.variables;
+    const rows = (await dc.variablesRequest({ variablesReference: batch[0].variablesReference, filter: 'indexed' })).body.variables;
+    assert.strictEqual(rows.length, ids.length);
+    assert.strictEqual(rows[4].name, want, JSON.stringify(rows.map((r) => r.name)));
+    const ok = await dc.evaluateRequest({ expression: 'input.nan', context: 'repl' });
+    assert.strictEqual(ok.body.result, '0');
+    await endRun(dc);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
