@@ -12,6 +12,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/jansson_kind.h"
 #include "core/base/text.h"
 #include "core/engine/forward.h" /* ls_engine_compute_parse */
 
@@ -64,18 +65,6 @@ void dap_launch_args_free(dap_launch_args *a) {
   memset(a, 0, sizeof *a);
 }
 
-static const char *json_kind(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER: return "an integer";
-  case JSON_REAL: return "a number";
-  case JSON_TRUE: case JSON_FALSE: return "a boolean";
-  default: return "null";
-  }
-}
-
 /* Resolves `p` against base (may be NULL) into a new string. */
 static char *resolve(const char *base, const char *p) {
   if (p[0] == '/' || !base) return ls_strdup(p);
@@ -101,7 +90,7 @@ static int get_path(const json_t *args, const char *key, const char *cwd, int re
   }
   if (!json_is_string(v) || json_string_length(v) == 0)
     return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a non-empty string path, got %s", key,
-                       json_is_string(v) ? "an empty string" : json_kind(v));
+                       json_is_string(v) ? "an empty string" : ls_jansson_kind(v));
   if (strlen(json_string_value(v)) != json_string_length(v))
     return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' contains a NUL character", key);
   char *path = resolve(cwd, json_string_value(v));
@@ -135,7 +124,7 @@ static int get_out_path(const json_t *args, const char *key, const char *cwd, ch
   if (!v || json_is_null(v)) return LS_OK;
   if (!json_is_string(v) || json_string_length(v) == 0)
     return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a non-empty string path, got %s", key,
-                       json_is_string(v) ? "an empty string" : json_kind(v));
+                       json_is_string(v) ? "an empty string" : ls_jansson_kind(v));
   if (strlen(json_string_value(v)) != json_string_length(v))
     return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' contains a NUL character", key);
   *out = resolve(cwd, json_string_value(v));
@@ -146,7 +135,7 @@ static int get_bool(const json_t *args, const char *key, int *out, ls_diag *d) {
   json_t *v = json_object_get(args, key);
   if (!v) return LS_OK;
   if (!json_is_boolean(v))
-    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a boolean, got %s", key, json_kind(v));
+    return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a boolean, got %s", key, ls_jansson_kind(v));
   *out = json_is_true(v);
   return LS_OK;
 }
@@ -158,7 +147,7 @@ static int get_int(const json_t *args, const char *key, int64_t lo, int64_t hi, 
   if (!v) return LS_OK;
   if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
     return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be an integer in [%lld, %lld], got %s", key,
-                       (long long)lo, (long long)hi, json_is_integer(v) ? "one out of range" : json_kind(v));
+                       (long long)lo, (long long)hi, json_is_integer(v) ? "one out of range" : ls_jansson_kind(v));
   *out = json_integer_value(v);
   return LS_OK;
 }
@@ -172,7 +161,7 @@ static int get_id_row(const json_t *v, const char *key, long row, int64_t hi, in
     if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > hi)
       return ls_diag_set(d, LS_EINVAL, "launch: argument '%s%s[%zu]' must be %s (integer in [0, %lld]), got %s", key,
                          at, i, hi == 1 ? "0 or 1" : "a token id", (long long)hi,
-                         json_is_integer(t) ? "one out of range" : json_kind(t));
+                         json_is_integer(t) ? "one out of range" : ls_jansson_kind(t));
     out[i] = json_integer_value(t);
   }
   return LS_OK;
@@ -184,7 +173,7 @@ static int get_batch(const json_t *v, const json_t *m, dap_launch_args *a, ls_di
   size_t B = json_array_size(v), total = 0;
   if (m && (!json_is_array(m) || json_array_size(m) != B))
     return ls_diag_set(d, LS_EINVAL, "launch: argument 'attentionMask' must be an array of %zu rows like 'tokens', "
-                       "got %s", B, json_is_array(m) ? "another number of rows" : json_kind(m));
+                       "got %s", B, json_is_array(m) ? "another number of rows" : ls_jansson_kind(m));
   int64_t **rows = ls_calloc(B, sizeof *rows), **mrows = ls_calloc(B, sizeof *mrows);
   int64_t *lens = ls_calloc(B, sizeof *lens), *mlens = ls_calloc(B, sizeof *mlens), *packed = NULL;
   int rc = !rows || !mrows || !lens || !mlens ? LS_ENOMEM : LS_OK;
@@ -192,13 +181,13 @@ static int get_batch(const json_t *v, const json_t *m, dap_launch_args *a, ls_di
     json_t *r = json_array_get(v, b), *mr = m ? json_array_get(m, b) : NULL;
     if (!json_is_array(r) || json_array_size(r) == 0) {
       rc = ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens[%zu]' must be a non-empty array of token ids, got %s",
-                       b, json_is_array(r) ? "an empty array" : json_kind(r));
+                       b, json_is_array(r) ? "an empty array" : ls_jansson_kind(r));
       break;
     }
     if (m && (!json_is_array(mr) || json_array_size(mr) != json_array_size(r))) {
       rc = ls_diag_set(d, LS_EINVAL, "launch: argument 'attentionMask[%zu]' must be an array of %zu values like "
                        "'tokens[%zu]', got %s", b, json_array_size(r), b,
-                       json_is_array(mr) ? "another length" : json_kind(mr));
+                       json_is_array(mr) ? "another length" : ls_jansson_kind(mr));
       break;
     }
     total += json_array_size(r);
@@ -245,14 +234,14 @@ static int get_tokens(const json_t *args, dap_launch_args *a, ls_diag *d) {
   }
   if (!json_is_array(v) || json_array_size(v) == 0)
     return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' must be a non-empty array of token ids, got %s",
-                       json_is_array(v) ? "an empty array" : json_kind(v));
+                       json_is_array(v) ? "an empty array" : ls_jansson_kind(v));
   if (json_is_array(json_array_get(v, 0))) return get_batch(v, m, a, d);
   size_t n = json_array_size(v);
   if (n > DAP_MAX_TOKENS)
     return ls_diag_set(d, LS_EINVAL, "launch: argument 'tokens' has %zu entries; at most %d are allowed", n, DAP_MAX_TOKENS);
   if (m && (!json_is_array(m) || json_array_size(m) != n))
     return ls_diag_set(d, LS_EINVAL, "launch: argument 'attentionMask' must be an array of %zu values like 'tokens', "
-                       "got %s", n, json_is_array(m) ? "another length" : json_kind(m));
+                       "got %s", n, json_is_array(m) ? "another length" : ls_jansson_kind(m));
   int64_t *ids = ls_calloc(n, sizeof *ids), *mk = m ? ls_calloc(n, sizeof *mk) : NULL;
   a->tokens = ls_calloc(n, sizeof *a->tokens);
   a->mask = m ? ls_calloc(n, sizeof *a->mask) : NULL;
@@ -332,7 +321,7 @@ static int get_str(const json_t *args, const char *key, char **out, ls_diag *d) 
   if (!v || json_is_null(v)) return LS_OK;
   if (!json_is_string(v) || json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v))
     return ls_diag_set(d, LS_EINVAL, "launch: argument '%s' must be a non-empty string without NUL, got %s", key,
-                       json_is_string(v) ? "another string" : json_kind(v));
+                       json_is_string(v) ? "another string" : ls_jansson_kind(v));
   return (*out = ls_strdup(json_string_value(v))) ? LS_OK : LS_ENOMEM;
 }
 
@@ -368,7 +357,7 @@ static int get_program(const json_t *args, const char *cwd, dap_launch_args *out
     json_array_foreach(ja, i, x) {
       if (!json_is_string(x) || strlen(json_string_value(x)) != json_string_length(x))
         return ls_diag_set(d, LS_EINVAL, "launch: argument 'args[%zu]' must be a string without NUL, got %s", i,
-                           json_kind(x));
+                           ls_jansson_kind(x));
       if (!(out->args[out->n_args++] = ls_strdup(json_string_value(x)))) return LS_ENOMEM;
     }
   }
@@ -410,7 +399,7 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
   const char *cwd = NULL;
   json_t *jc = json_object_get(args, "cwd");
   if (jc && !json_is_string(jc))
-    return ls_diag_set(d, LS_EINVAL, "launch: argument 'cwd' must be a string, got %s", json_kind(jc));
+    return ls_diag_set(d, LS_EINVAL, "launch: argument 'cwd' must be a string, got %s", ls_jansson_kind(jc));
   if (jc) cwd = json_string_value(jc);
   int rc, present;
   int64_t v;
@@ -452,7 +441,7 @@ static int parse_object(const json_t *args, dap_launch_args *out, ls_diag *d) {
     int c = json_is_string(jm) ? ls_engine_compute_parse(json_string_value(jm)) : -1;
     if (c < 0) {
       rc = ls_diag_set(d, LS_EINVAL, "launch: argument 'compute' must be \"fp32\" or \"bf16\", got %s",
-                       json_is_string(jm) ? json_string_value(jm) : json_kind(jm));
+                       json_is_string(jm) ? json_string_value(jm) : ls_jansson_kind(jm));
       goto fail;
     }
     out->compute = c;

@@ -47,10 +47,10 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/engine/cpu.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LS_BF16_X86 1
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -59,23 +59,9 @@ int ls_ops_bf16_supported(void) {
   static atomic_int cached = -1;
   int v = atomic_load(&cached);
   if (v >= 0) return v;
-  unsigned a, b, c, d;
-  v = 0;
-  /* OSXSAVE, then XCR0 must enable SSE, AVX, opmask, ZMM_Hi256 and Hi16_ZMM state: a CPU
-   * with AVX-512 under an OS that does not save zmm registers must not use them. */
-  if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) {
-    unsigned xlo, xhi;
-    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-    (void)xhi;
-    if ((xlo & 0xe6u) == 0xe6u && __get_cpuid_max(0, NULL) >= 7) {
-      __cpuid_count(7, 0, a, b, c, d);
-      /* EBX bit 16 AVX512F, bit 30 AVX512BW; EAX = highest subleaf of leaf 7 */
-      if ((b & (1u << 16)) && (b & (1u << 30)) && a >= 1) {
-        __cpuid_count(7, 1, a, b, c, d);
-        v = (a >> 5) & 1u; /* AVX512_BF16 (gcc 12's __builtin_cpu_supports lacks it) */
-      }
-    }
-  }
+  ls_cpu_leaf7 l;
+  v = ls_cpu_avx512(&l) && (l.ebx & LS_CPU_EBX_AVX512F) && (l.ebx & LS_CPU_EBX_AVX512BW) &&
+      (l.eax1 & LS_CPU_EAX1_AVX512_BF16);
   atomic_store(&cached, v);
   return v;
 #else

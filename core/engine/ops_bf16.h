@@ -7,7 +7,7 @@
  * and probabilities (ls_ops_attention_bf16). Outputs stay fp32: norms, softmax, residuals
  * and everything else keep the fp32 path.
  *
- * The instruction is picked at run time (cpuid leaf 7 subleaf 1 EAX bit 5, plus the OS
+ * The instruction is picked at run time (cpu.h: cpuid leaf 7 subleaf 1 EAX bit 5, plus the OS
  * saving AVX-512 state); without it, and for quantized weights, ls_ops_matmul_bf16 runs the
  * fp32 ls_ops_matmul instead, so the mode is always safe to ask for. */
 #ifndef LS_ENGINE_OPS_BF16_H

@@ -6,19 +6,17 @@
 #include "core/engine/ops_dnnl.h"
 
 #include <dlfcn.h>
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <dnnl.h>
-#include <stdio.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/engine/cpu.h"
 #include "core/engine/ops_bf16.h"
 
 /* Each worker runs its calls on one thread, the pool being the parallelism. Debian's oneDNN
@@ -167,10 +165,9 @@ static char path_name[128];
  * emits a tile instruction (which would then fault). Returns a note for the path name. */
 static const char *amx_init(void) {
 #if defined(__x86_64__) && defined(__linux__)
-  unsigned a, b, c, d;
-  if (__get_cpuid_max(0, NULL) < 7) return "";
-  __cpuid_count(7, 0, a, b, c, d);
-  if (!(d & (1u << 24))) return ""; /* no AMX-TILE */
+  ls_cpu_leaf7 l;
+  (void)ls_cpu_avx512(&l);
+  if (!(l.edx & LS_CPU_EDX_AMX_TILE)) return "";
   enum { GET_PERM = 0x1022, REQ_PERM = 0x1023, XTILEDATA = 18 };
   unsigned long mask = 0;
   if (syscall(SYS_arch_prctl, REQ_PERM, XTILEDATA) == 0 &&

@@ -20,11 +20,11 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/engine/cpu.h"
 #include "core/engine/ops_simd.h" /* ls__f16_to_f32 */
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LS_Q8_X86 1
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -33,19 +33,10 @@ int ls_ops_q8_supported(void) {
   static atomic_int cached = -1;
   int v = atomic_load(&cached);
   if (v >= 0) return v;
-  unsigned a, b, c, d;
-  v = 0;
   const char *env = getenv("LAYERSCOPE_Q8");
-  if (!(env && strcmp(env, "fp32") == 0) && __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) {
-    unsigned xlo, xhi;
-    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-    (void)xhi;
-    if ((xlo & 0xe6u) == 0xe6u && __get_cpuid_max(0, NULL) >= 7) {
-      __cpuid_count(7, 0, a, b, c, d);
-      /* EBX 16 AVX512F, 30 AVX512BW, 31 AVX512VL; ECX 11 AVX512_VNNI */
-      v = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) && (c & (1u << 11));
-    }
-  }
+  ls_cpu_leaf7 l;
+  v = !(env && strcmp(env, "fp32") == 0) && ls_cpu_avx512(&l) && (l.ebx & LS_CPU_EBX_AVX512F) &&
+      (l.ebx & LS_CPU_EBX_AVX512BW) && (l.ebx & LS_CPU_EBX_AVX512VL) && (l.ecx & LS_CPU_ECX_AVX512_VNNI);
   atomic_store(&cached, v);
   return v;
 #else

@@ -13,6 +13,7 @@
 
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
+#include "core/base/jansson_kind.h"
 #include "core/text/tok_int.h"
 
 typedef struct rd { ls_tok *t; ls_diag *d; } rd;
@@ -33,18 +34,6 @@ static int unsup(rd *r, const char *path, const char *what, const char *name) {
   return ls_diag_set(r->d, LS_EUNSUPPORTED, "tokenizer.json: %s: %s '%.80s' is not supported", path, what, name);
 }
 
-static const char *kind_name(const json_t *v) {
-  switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE: case JSON_FALSE: return "a boolean";
-    default: return "null";
-  }
-}
-
 /* A string field: *s borrowed from the JSON (valid until it is freed); required unless def. */
 static int get_str(rd *r, const json_t *o, const char *path, const char *key, const char *def,
                    const char **s, size_t *n) {
@@ -55,7 +44,7 @@ static int get_str(rd *r, const json_t *o, const char *path, const char *key, co
     *n = strlen(def);
     return LS_OK;
   }
-  if (!json_is_string(v)) return bad(r, path, "'%s' must be a string, not %s", key, kind_name(v));
+  if (!json_is_string(v)) return bad(r, path, "'%s' must be a string, not %s", key, ls_jansson_kind(v));
   *s = json_string_value(v);
   *n = json_string_length(v);
   return LS_OK;
@@ -67,7 +56,7 @@ static int get_opt_str(rd *r, const json_t *o, const char *path, const char *key
   *s = NULL;
   *n = 0;
   if (!v || json_is_null(v)) return LS_OK;
-  if (!json_is_string(v)) return bad(r, path, "'%s' must be a string or null, not %s", key, kind_name(v));
+  if (!json_is_string(v)) return bad(r, path, "'%s' must be a string or null, not %s", key, ls_jansson_kind(v));
   *s = json_string_value(v);
   *n = json_string_length(v);
   return LS_OK;
@@ -76,7 +65,7 @@ static int get_opt_str(rd *r, const json_t *o, const char *path, const char *key
 static int get_bool(rd *r, const json_t *o, const char *path, const char *key, int def, int *out) {
   const json_t *v = json_object_get(o, key);
   if (!v || json_is_null(v)) { *out = def; return LS_OK; }
-  if (!json_is_boolean(v)) return bad(r, path, "'%s' must be true or false, not %s", key, kind_name(v));
+  if (!json_is_boolean(v)) return bad(r, path, "'%s' must be true or false, not %s", key, ls_jansson_kind(v));
   *out = json_is_true(v);
   return LS_OK;
 }
@@ -185,7 +174,7 @@ static int read_items(rd *r, const json_t *o, const char *path, const char *key,
 
 static int read_norm(rd *r, const json_t *o, const char *path, void *out) {
   ls__norm *nm = out;
-  if (!json_is_object(o)) return bad(r, path, "must be an object, not %s", kind_name(o));
+  if (!json_is_object(o)) return bad(r, path, "must be an object, not %s", ls_jansson_kind(o));
   const char *ty = type_of(o);
   if (!ty) return bad(r, path, "'type' is missing");
   int rc = LS_OK;
@@ -238,7 +227,7 @@ static const char k_gpt2_pattern[] =
 
 static int read_pretok(rd *r, const json_t *o, const char *path, void *out) {
   ls__pretok *pt = out;
-  if (!json_is_object(o)) return bad(r, path, "must be an object, not %s", kind_name(o));
+  if (!json_is_object(o)) return bad(r, path, "must be an object, not %s", ls_jansson_kind(o));
   const char *ty = type_of(o);
   if (!ty) return bad(r, path, "'type' is missing");
   int rc = LS_OK;
@@ -301,7 +290,7 @@ static int get_pair_id(rd *r, const json_t *o, const char *path, const char *key
 static int read_post(rd *r, const json_t *o, const char *path, void *out) {
   ls__post *pp = out;
   char p2[300];
-  if (!json_is_object(o)) return bad(r, path, "must be an object, not %s", kind_name(o));
+  if (!json_is_object(o)) return bad(r, path, "must be an object, not %s", ls_jansson_kind(o));
   const char *ty = type_of(o);
   if (!ty) return bad(r, path, "'type' is missing");
   int rc = LS_OK;
@@ -362,7 +351,7 @@ static int read_post(rd *r, const json_t *o, const char *path, void *out) {
 
 static int read_dec(rd *r, const json_t *o, const char *path, void *out) {
   ls__dec *dc = out;
-  if (!json_is_object(o)) return bad(r, path, "must be an object, not %s", kind_name(o));
+  if (!json_is_object(o)) return bad(r, path, "must be an object, not %s", ls_jansson_kind(o));
   const char *ty = type_of(o);
   if (!ty) return bad(r, path, "'type' is missing");
   int rc = LS_OK;
@@ -408,7 +397,7 @@ static int read_dec(rd *r, const json_t *o, const char *path, void *out) {
 
 static int read_vocab(rd *r, const json_t *v, const char *path) {
   ls__model *m = &r->t->model;
-  if (!json_is_object(v)) return bad(r, path, "'vocab' must be an object mapping tokens to ids, not %s", kind_name(v));
+  if (!json_is_object(v)) return bad(r, path, "'vocab' must be an object mapping tokens to ids, not %s", ls_jansson_kind(v));
   const char *key;
   json_t *val;
   uint64_t max_id = 0;
@@ -610,7 +599,7 @@ int ls__tok_from_json(ls_tok *t, const char *text, size_t len, ls_diag *d) {
 int ls__tok_from_doc(ls_tok *t, const json_t *root, ls_diag *d) {
   rd r = {t, d};
   int rc = LS_OK;
-  if (!json_is_object(root)) { rc = bad(&r, "(top level)", "must be an object, not %s", kind_name(root)); goto out; }
+  if (!json_is_object(root)) { rc = bad(&r, "(top level)", "must be an object, not %s", ls_jansson_kind(root)); goto out; }
   const json_t *ver = json_object_get(root, "version");
   if (ver && !(json_is_string(ver) && strcmp(json_string_value(ver), "1.0") == 0)) {
     rc = ls_diag_set(d, LS_EUNSUPPORTED, "tokenizer.json: version %s%.40s%s is not supported (only \"1.0\")",
