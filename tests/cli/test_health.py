@@ -36,17 +36,13 @@ import subprocess
 import sys
 import tempfile
 
+import sanitize
+
 LS = os.environ.get("LAYERSCOPE", "layerscope")
 SYS_PY = "/usr/bin/python3"
 # Under LS_SANITIZE=1 the agent's library is built with AddressSanitizer and Python is not:
-# the runtime must come first in the processes that load it (as test_dap_agent.js does).
-SAN_ENV = {}
-if os.environ.get("LS_SANITIZE") == "1":
-    # libstdc++ too: the ASan runtime resolves __cxa_throw when it starts, and Python does not
-    # link libstdc++ (torch.distributed's C++ exceptions would hit a null interceptor)
-    SAN_ENV = {"LD_PRELOAD": subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
-                                            text=True).stdout.strip() + " libstdc++.so.6",
-               "ASAN_OPTIONS": "detect_leaks=0", "LSAN_OPTIONS": "detect_leaks=0"}
+# the runtime must come first in the processes that load it (sanitize.py).
+SAN_ENV = sanitize.env(LS)
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "..", "fixtures", "programs", "train_faults.py")
 FAILS = []
@@ -281,8 +277,8 @@ def main():
         # 7. ranks that drift apart
         db = os.path.join(d, "ranks.db")
         ranks = os.path.join(HERE, "..", "fixtures", "programs", "ranks.py")
-        r = subprocess.run([LS, "watch", "--health-every", "1", "--record", db, "--python", SYS_PY, "--", ranks,
-                            str(29600 + os.getpid() % 300)], capture_output=True, text=True, timeout=300,
+        r = subprocess.run([LS, "watch", "--health-every", "1", "--record", db, "--python", SYS_PY, "--", ranks],
+                           capture_output=True, text=True, timeout=300,
                            env=dict(os.environ, PERTURB="1", STEPS="3", **SAN_ENV))
         check(r.returncode == 0, "ranks: watch exit %d: %s" % (r.returncode, r.stderr[-2000:]))
         check(re.search(r"^step 1 rank 1  loss", r.stdout, re.M), "ranks: no rank-1 line:\n" + r.stdout)

@@ -43,8 +43,9 @@ import tempfile
 import threading
 import time
 
+import sanitize
+
 LS = os.environ.get("LAYERSCOPE", "layerscope")
-SAN = os.environ.get("LS_SANITIZE") == "1"
 SYS_PY = "/usr/bin/python3"
 FAILS = []
 
@@ -289,24 +290,12 @@ def write(d, name, text):
 
 
 def interpreter(d):
-    """The Python the programs run on: /usr/bin/python3, or under ASan a wrapper that preloads
-    the runtime the agent's library was built against (named python3-* so that it is
-    recognised as the interpreter when it is the command's first word)."""
-    if not SAN:
-        return SYS_PY
-    build = os.environ.get("LS_BUILD_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(LS)))
-    lib = os.path.join(build, "agent", "liblayerscope_agent.so")
+    """The Python the programs run on (sanitize.py: a wrapper preloading ASan under
+    LS_SANITIZE=1)."""
     try:
-        with open(lib, "rb") as f:  # its DT_NEEDED names the runtime; the loader finds it by that name
-            m = re.search(rb"libasan\.so\.\d+", f.read())
-    except OSError as e:
-        m, lib = None, "%s (%s)" % (lib, e)
-    if not m:
-        skip(f"the ASan runtime that {lib} needs was not found")
-    wrapper = write(d, "python3-asan", "#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 exec %s \"$@\"\n"
-                    % (m.group(0).decode(), SYS_PY))
-    os.chmod(wrapper, 0o755)
-    return wrapper
+        return sanitize.interpreter(LS, d)
+    except RuntimeError as e:
+        skip(str(e))
 
 
 # ------------------------------------------------------------------ the cases

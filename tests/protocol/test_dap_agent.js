@@ -253,8 +253,7 @@ test('pause stops a running program at its next module; attach, then disconnect 
 });
 
 test('two gloo ranks are two threads; a stop on one stops both', async () => {
-  const port = String(29000 + Math.floor(Math.random() * 1000));
-  const { dc } = await open('ranks.py', { args: [port], env: { ...ENV, PERTURB: '1' } }, async (dc) =>
+  const { dc } = await open('ranks.py', { env: { ...ENV, PERTURB: '1' } }, async (dc) =>
     dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: '3', condition: 'rank == 1 && step == 1' }] }));
   const ev = await stopped(dc, 'function breakpoint');
   const th = (await dc.threadsRequest()).body.threads;
