@@ -147,7 +147,8 @@ int ls__st_load(ls_tfile *f, const char *path, ls_diag *d) {
   json_decref(root);
   if (rc == LS_OK) rc = ls__tfile_check_overlap(f, file, d);
   /* File order = data order (the JSON header is usually sorted by name instead). */
-  if (rc == LS_OK) qsort(f->tensors + first, f->n_tensors - first, sizeof *f->tensors, cmp_offset);
+  if (rc == LS_OK && f->n_tensors > first) /* none: f->tensors may be NULL */
+    qsort(f->tensors + first, f->n_tensors - first, sizeof *f->tensors, cmp_offset);
   return rc;
 }
 
