@@ -6,78 +6,21 @@
 #include "agent/target_agent.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
-#include <math.h>
-#include <poll.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/target_int.h"
 #include "core/base/alloc.h"
 #include "core/base/errors.h"
 #include "core/base/strmap.h"
 #include "core/debug/debug.h"
-
-#define MAX_PEERS 256
-#define MAX_VARS 64
-#define MAX_FRAMES 64
-#define FETCH_TIMEOUT_MS 120000
-
-/* One agent process while it is stopped: its event and what the event borrows. */
-typedef struct stop_rec {
-  json_t *body;                       /* the `stopped` body: strings below point into it */
-  ls_dbg_event ev;
-  ls_dbg_var vars[LS_DBG_G_COUNT][MAX_VARS];
-  ls_dbg_frame frames[MAX_FRAMES];
-  int n_frames;
-} stop_rec;
-
-typedef struct peer {
-  struct tgt *t;
-  ls_agent_conn *c;
-  int thread;                         /* the run's thread id: the connection's number */
-  int alive;
-  int *map;                           /* [n_map] the process's module index -> the table's */
-  size_t n_map;
-  stop_rec *stop;                     /* non-NULL while stopped */
-  char name[64];                      /* "rank 1 (pid 4242)" */
-} peer;
-
-typedef struct tgt {
-  ls_agent_target_opts o;
-  char **owned;                       /* strings copied from the options */
-  size_t n_owned;
-  pthread_mutex_t report_mu;          /* held from adding modules to the table until the host
-                                         has them, so the run's table keeps the same order */
-  pthread_mutex_t mu;                 /* guards everything below */
-  const ls_dbg_target_host *host;     /* during run() */
-  ls_agent_srv *srv;
-  pid_t pid;
-  int terminate_req, pause_req;
-  peer *peers[MAX_PEERS];
-  int n_peers, ever_connected;
-  /* the module table, shared by every process: names are unique */
-  char **names, **types;
-  int *depths;
-  size_t n_mods, cap_mods;
-  ls_strmap by_name;
-  json_t *config;                     /* what `configure` sends (breakpoints, filters) */
-  /* The program's output pipes (capture_output): a pump holds out_mu from reading a chunk to
-   * handing it to the host, and a stop holds it while it drains them (output_drain), so the
-   * output the program wrote before it stopped reaches the front end before the stop. */
-  pthread_mutex_t out_mu;
-  int out_fds[2];                     /* the read ends, stdout and stderr, non-blocking; -1
-                                         none or closed (out_mu) */
-} tgt;
-
-static void output_drain(tgt *t);
 
 static char *dup_or_null(tgt *t, const char *s) {
   if (!s) return NULL;
@@ -271,89 +214,6 @@ static void stop_free(stop_rec *s) {
   ls_free(s);
 }
 
-/* ------------------------------------------------------------ health samples */
-
-#define MAX_HEALTH_ROWS 1000000
-
-static double num_or_nan(json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
-static int64_t int_or_neg(json_t *v) { return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1; }
-
-/* The process's module index v as the table's, -1 when it is not one. t->mu held. */
-static int map_module(peer *p, json_t *v) {
-  json_int_t i = json_integer_value(v);
-  return json_is_integer(v) && i >= 0 && (size_t)i < p->n_map ? p->map[i] : -1;
-}
-
-typedef struct hsample {
-  ls_dbg_health h;
-  ls_rec_health_row *rows;
-  ls_rec_source_row *src;
-} hsample;
-
-/* A `health` body as a sample (strings borrowed from body); rows that name no module of
- * the table are left out. 0, or -1 when it cannot be read. t->mu held. */
-static int health_build(peer *p, json_t *b, hsample *hs) {
-  memset(hs, 0, sizeof *hs);
-  json_t *params = json_object_get(b, "params"), *outs = json_object_get(b, "outputs"),
-         *srcs = json_object_get(b, "sources");
-  size_t np = json_array_size(params), no = json_array_size(outs), ns = json_array_size(srcs);
-  if (!json_is_integer(json_object_get(b, "step")) || np + no > MAX_HEALTH_ROWS || ns > MAX_HEALTH_ROWS) return -1;
-  hs->rows = ls_calloc(np + no + 1, sizeof *hs->rows);
-  hs->src = ls_calloc(ns + 1, sizeof *hs->src);
-  if (!hs->rows || !hs->src) return -1;
-  json_t *rk = json_object_get(b, "rank");
-  hs->h = (ls_dbg_health){.thread = p->thread,
-                          .step = {.step = json_integer_value(json_object_get(b, "step")),
-                                   .rank = json_is_integer(rk) ? (int)json_integer_value(rk) : 0,
-                                   .thread = p->thread,
-                                   .loss = num_or_nan(json_object_get(b, "loss")),
-                                   .grad_norm = num_or_nan(json_object_get(b, "gradNorm")),
-                                   .scale = num_or_nan(json_object_get(b, "scale")),
-                                   .sample_ns = int_or_neg(json_object_get(b, "sampleNs"))}};
-  size_t n = 0, i;
-  json_t *e;
-  json_array_foreach(params, i, e) { /* [module, name, shape, count, gnorm, grms, gabsmax, wnorm, unorm, uratio] */
-    int m = map_module(p, json_array_get(e, 0));
-    const char *name = json_string_value(json_array_get(e, 1));
-    if (m < 0 || !name) continue;
-    hs->rows[n++] = (ls_rec_health_row){
-        .module = m, .tensor = name, .shape = json_string_value(json_array_get(e, 2)),
-        .count = int_or_neg(json_array_get(e, 3)), .grad_norm = num_or_nan(json_array_get(e, 4)),
-        .grad_rms = num_or_nan(json_array_get(e, 5)), .grad_absmax = num_or_nan(json_array_get(e, 6)),
-        .weight_norm = num_or_nan(json_array_get(e, 7)), .update_norm = num_or_nan(json_array_get(e, 8)),
-        .update_ratio = num_or_nan(json_array_get(e, 9)), .mean = NAN, .std = NAN, .absmax = NAN, .zeros = NAN,
-        .dead = NAN, .units = -1, .calls = -1, .time_ns = -1};
-  }
-  json_array_foreach(outs, i, e) { /* [module, count, mean, std, absmax, zeros, dead, units, calls, time_ns] */
-    int m = map_module(p, json_array_get(e, 0));
-    if (m < 0) continue;
-    hs->rows[n++] = (ls_rec_health_row){
-        .module = m, .tensor = "output", .count = int_or_neg(json_array_get(e, 1)),
-        .grad_norm = NAN, .grad_rms = NAN, .grad_absmax = NAN, .weight_norm = NAN, .update_norm = NAN,
-        .update_ratio = NAN, .mean = num_or_nan(json_array_get(e, 2)), .std = num_or_nan(json_array_get(e, 3)),
-        .absmax = num_or_nan(json_array_get(e, 4)), .zeros = num_or_nan(json_array_get(e, 5)),
-        .dead = num_or_nan(json_array_get(e, 6)), .units = int_or_neg(json_array_get(e, 7)),
-        .calls = int_or_neg(json_array_get(e, 8)), .time_ns = int_or_neg(json_array_get(e, 9))};
-  }
-  hs->h.rows = hs->rows;
-  hs->h.n_rows = n;
-  n = 0;
-  json_array_foreach(srcs, i, e) { /* [module, kind, file, line, col, end_col, inputs, outputs] */
-    int m = map_module(p, json_array_get(e, 0));
-    const char *kind = json_string_value(json_array_get(e, 1)), *file = json_string_value(json_array_get(e, 2));
-    int64_t line = int_or_neg(json_array_get(e, 3)), col = int_or_neg(json_array_get(e, 4)),
-            end = int_or_neg(json_array_get(e, 5));
-    if (m < 0 || !kind || !file || line < 1 || line > INT_MAX || col > INT_MAX || end > INT_MAX) continue;
-    hs->src[n++] = (ls_rec_source_row){.rank = hs->h.step.rank, .module = m, .kind = kind, .file = file,
-                                       .line = (int)line, .col = (int)col, .end_col = (int)end,
-                                       .step = hs->h.step.step, .inputs = json_string_value(json_array_get(e, 6)),
-                                       .outputs = json_string_value(json_array_get(e, 7))};
-  }
-  hs->h.sources = hs->src;
-  hs->h.n_sources = n;
-  return 0;
-}
-
 static void on_event(void *ud, ls_agent_conn *c, const char *event, json_t *body) {
   tgt *t = ud;
   int modules = strcmp(event, "modules") == 0;
@@ -393,7 +253,7 @@ static void on_event(void *ud, ls_agent_conn *c, const char *event, json_t *body
     return;
   } else if (strcmp(event, "health") == 0 && h && h->health) {
     hsample hs;
-    int ok = health_build(p, body, &hs) == 0;
+    int ok = ls__agent_health_build(p, body, &hs) == 0;
     pthread_mutex_unlock(&t->mu);
     if (ok) h->health(h->hud, &hs.h); /* strings borrowed from body, alive for this call */
     ls_free(hs.rows);
@@ -410,7 +270,7 @@ static void on_event(void *ud, ls_agent_conn *c, const char *event, json_t *body
       pthread_mutex_unlock(&t->mu);
       /* the agent flushed the program's stdout and stderr before it sent `stopped`: what is in
        * the pipes now was written before the stop, and a debugger user reads it first */
-      output_drain(t);
+      ls__agent_output_drain(t);
       h->stopped(h->hud, &s->ev, cause, cause == LS_DBG_CAUSE_DECIDED ? &why : NULL);
       return;
     }
@@ -450,58 +310,6 @@ static int fetch(void *ud, const ls_dbg_var *v, void *dst, uint64_t nbytes, ls_d
   json_decref(resp);
   ls_free(data);
   return rc;
-}
-
-/* ------------------------------------------------------------ output of the program */
-
-typedef struct pump {
-  tgt *t;
-  int which;                /* 0 stdout, 1 stderr: t->out_fds[which] */
-  pthread_t th;
-} pump;
-
-static const ls_dbg_output k_out_kind[2] = {LS_DBG_OUT_STDOUT, LS_DBG_OUT_STDERR};
-
-/* Reads what pipe `which` holds now and hands it to the host, chunk by chunk (out_mu held):
- * 0 at its end or on an error, 1 when it is empty for now. */
-static int output_read(tgt *t, int which) {
-  char buf[4096 + 1];
-  int fd = t->out_fds[which];
-  if (fd < 0) return 0;
-  for (;;) {
-    ssize_t r = read(fd, buf, sizeof buf - 1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
-    if (r <= 0) return 0;
-    buf[r] = 0;
-    const ls_dbg_target_host *h = t->host;
-    if (h) h->output(h->hud, k_out_kind[which], buf);
-  }
-}
-
-static void output_drain(tgt *t) {
-  pthread_mutex_lock(&t->out_mu);
-  for (int i = 0; i < 2; i++) output_read(t, i); /* at its end: its pump closes it */
-  pthread_mutex_unlock(&t->out_mu);
-}
-
-static void *pump_run(void *arg) {
-  pump *p = arg;
-  tgt *t = p->t;
-  int open = 1;
-  while (open) {
-    struct pollfd pf = {t->out_fds[p->which], POLLIN, 0};
-    int n = poll(&pf, 1, -1);
-    if (n < 0 && errno == EINTR) continue;
-    pthread_mutex_lock(&t->out_mu);
-    open = n > 0 && output_read(t, p->which);
-    if (!open) {
-      close(t->out_fds[p->which]);
-      t->out_fds[p->which] = -1;
-    }
-    pthread_mutex_unlock(&t->out_mu);
-  }
-  return NULL;
 }
 
 /* ------------------------------------------------------------ the target ops */
@@ -567,76 +375,6 @@ static void a_configure(void *ud, ls_dbg *g) {
   for (int i = 0; i < n; i++) ls_agent_conn_send(cs[i], "configure", cfg);
 }
 
-static int start_program(tgt *t, pump *pumps, int *n_pumps, ls_diag *d) {
-  ls_agent_launch la = t->o.launch;
-  int fds[2][2] = {{-1, -1}, {-1, -1}};
-  if (t->o.capture_output) {
-    for (int i = 0; i < 2; i++)
-      if (pipe2(fds[i], O_CLOEXEC) != 0) return ls_diag_set(d, LS_EIO, "cannot make a pipe: %s", strerror(errno));
-    la.out_fd = fds[0][1];
-    la.err_fd = fds[1][1];
-  } else {
-    la.out_fd = la.err_fd = -1;
-  }
-  pid_t pid;
-  int rc = ls_agent_spawn(t->srv, &la, &pid, d);
-  for (int i = 0; i < 2; i++)
-    if (fds[i][1] >= 0) close(fds[i][1]);
-  if (rc != LS_OK) {
-    for (int i = 0; i < 2; i++)
-      if (fds[i][0] >= 0) close(fds[i][0]);
-    return rc;
-  }
-  pthread_mutex_lock(&t->mu);
-  t->pid = pid;
-  pthread_mutex_unlock(&t->mu);
-  for (int i = 0; t->o.capture_output && i < 2; i++) {
-    fcntl(fds[i][0], F_SETFL, fcntl(fds[i][0], F_GETFL) | O_NONBLOCK); /* the read end only */
-    pthread_mutex_lock(&t->out_mu);
-    t->out_fds[i] = fds[i][0];
-    pthread_mutex_unlock(&t->out_mu);
-    pumps[*n_pumps] = (pump){t, i, 0};
-    if (pthread_create(&pumps[*n_pumps].th, NULL, pump_run, &pumps[*n_pumps]) == 0) {
-      (*n_pumps)++;
-    } else {
-      pthread_mutex_lock(&t->out_mu);
-      close(fds[i][0]);
-      t->out_fds[i] = -1;
-      pthread_mutex_unlock(&t->out_mu);
-    }
-  }
-  return LS_OK;
-}
-
-/* Waits for the program; kills its process group on terminate (TERM, then KILL after 3 s). */
-static int wait_program(tgt *t, int *status) {
-  int killed = 0;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (;;) {
-    pid_t r = waitpid(t->pid, status, WNOHANG);
-    if (r == t->pid) break;
-    if (r < 0 && errno != EINTR) return LS_EIO;
-    pthread_mutex_lock(&t->mu);
-    int term = t->terminate_req;
-    pthread_mutex_unlock(&t->mu);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (term && !killed) {
-      kill(-t->pid, SIGTERM);
-      killed = 1;
-      t0 = now;
-    } else if (term && killed == 1 && now.tv_sec - t0.tv_sec >= 3) {
-      kill(-t->pid, SIGKILL);
-      killed = 2;
-    }
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
-  kill(-t->pid, SIGTERM); /* whatever it left running (ranks of a launcher that exited) */
-  return LS_OK;
-}
-
 static int a_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *end, ls_diag *d) {
   tgt *t = ud;
   ls_agent_cbs cb = {on_event, on_closed, t};
@@ -665,10 +403,10 @@ static int a_run(void *ud, const ls_dbg_target_host *host, ls_dbg_target_end *en
     host->progress(host->hud, LS_DBG_PROGRESS_START, "program", 0, "Starting the program",
                    t->o.launch.program ? t->o.launch.program : t->o.launch.module);
     rc = ls_agent_srv_open(&t->srv, &cb, d);
-    if (rc == LS_OK) rc = start_program(t, pumps, &n_pumps, d);
+    if (rc == LS_OK) rc = ls__agent_start_program(t, pumps, &n_pumps, d);
     host->progress(host->hud, LS_DBG_PROGRESS_END, "program", 1, NULL, NULL);
     int status = 0;
-    if (rc == LS_OK) rc = wait_program(t, &status);
+    if (rc == LS_OK) rc = ls__agent_wait_program(t, &status);
     for (int i = 0; i < n_pumps; i++) pthread_join(pumps[i].th, NULL);
     if (rc == LS_OK) {
       end->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -749,7 +487,7 @@ static void a_terminate(void *ud) {
   for (int i = 0; i < t->n_peers; i++)
     if (t->peers[i]->alive) cs[n++] = t->peers[i]->c;
   pthread_mutex_unlock(&t->mu);
-  /* attach: the program runs on without hooks; launch: wait_program kills it */
+  /* attach: the program runs on without hooks; launch: ls__agent_wait_program kills it */
   if (t->o.attach)
     for (int i = 0; i < n; i++) ls_agent_conn_send(cs[i], "detach", NULL);
 }
