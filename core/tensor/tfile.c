@@ -4,7 +4,6 @@
  * the helpers of tfile_int.h. */
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,21 +132,19 @@ int ls__utf8_valid(const char *str, size_t n) {
   return 1;
 }
 
-static const ls_tfile *g_sort_file; /* qsort has no context argument; only used under open */
-
-static int cmp_offset(const void *a, const void *b) {
-  const ls_tensor *x = &g_sort_file->tensors[*(const size_t *)a];
-  const ls_tensor *y = &g_sort_file->tensors[*(const size_t *)b];
+/* Orders of a file's tensor indices, the file as qsort_r's context (glibc; _GNU_SOURCE). */
+static int cmp_offset(const void *a, const void *b, void *ctx) {
+  const ls_tfile *f = ctx;
+  const ls_tensor *x = &f->tensors[*(const size_t *)a];
+  const ls_tensor *y = &f->tensors[*(const size_t *)b];
   if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
   return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes;
 }
 
-static int cmp_name(const void *a, const void *b) {
-  return strcmp(g_sort_file->tensors[*(const size_t *)a].name,
-                g_sort_file->tensors[*(const size_t *)b].name);
+static int cmp_name(const void *a, const void *b, void *ctx) {
+  const ls_tfile *f = ctx;
+  return strcmp(f->tensors[*(const size_t *)a].name, f->tensors[*(const size_t *)b].name);
 }
-
-static pthread_mutex_t g_sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int ls__tfile_check_overlap(ls_tfile *f, int file, ls_diag *d) {
   size_t n = 0;
@@ -157,10 +154,7 @@ int ls__tfile_check_overlap(ls_tfile *f, int file, ls_diag *d) {
   if (!ix) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   for (size_t i = 0, k = 0; i < f->n_tensors; i++)
     if (f->tensors[i].file == file && f->tensors[i].nbytes) ix[k++] = i;
-  pthread_mutex_lock(&g_sort_lock);
-  g_sort_file = f;
-  qsort(ix, n, sizeof *ix, cmp_offset);
-  pthread_mutex_unlock(&g_sort_lock);
+  qsort_r(ix, n, sizeof *ix, cmp_offset, f);
   int rc = LS_OK;
   for (size_t k = 1; k < n; k++) {
     const ls_tensor *a = &f->tensors[ix[k - 1]], *b = &f->tensors[ix[k]];
@@ -183,10 +177,7 @@ int ls__tfile_index(ls_tfile *f, ls_diag *d) {
   f->by_name = ls_calloc(f->n_tensors, sizeof *f->by_name);
   if (!f->by_name) return ls_diag_set(d, LS_ENOMEM, "out of memory");
   for (size_t i = 0; i < f->n_tensors; i++) f->by_name[i] = i;
-  pthread_mutex_lock(&g_sort_lock);
-  g_sort_file = f;
-  qsort(f->by_name, f->n_tensors, sizeof *f->by_name, cmp_name);
-  pthread_mutex_unlock(&g_sort_lock);
+  qsort_r(f->by_name, f->n_tensors, sizeof *f->by_name, cmp_name, f);
   for (size_t k = 1; k < f->n_tensors; k++) {
     const ls_tensor *a = &f->tensors[f->by_name[k - 1]], *b = &f->tensors[f->by_name[k]];
     if (strcmp(a->name, b->name) == 0)

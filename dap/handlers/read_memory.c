@@ -1,7 +1,8 @@
 /* read_memory.c: the DAP `readMemory` request on a tensor's memoryReference
  * ("tensor:REF", from variables or evaluate): the tensor's stored bytes (its dtype, row
  * major), base64-encoded. Addresses are byte offsets into the tensor; bytes past its end
- * are reported as unreadable. At most 1 MiB per request (the reply is one JSON message, a
+ * are reported as unreadable, and a negative offset reads from the tensor's first byte
+ * (address 0x0) what is left of the count after the bytes before it. At most 1 MiB per request (the reply is one JSON message, a
  * third larger in base64): a larger `count` is an error naming the limit rather than a
  * shorter answer, because DAP reads a short answer without unreadableBytes as the end of
  * readable memory; clients read a large tensor in pieces. */
@@ -55,13 +56,17 @@ int dap_on_read_memory(dap_server *s, dap_req *req, json_t *args) {
                       (long long)want, MAX_READ);
     return LS_OK;
   }
+  /* a range that starts before the tensor: the bytes before its first one are skipped (the
+   * reply's address says where the data starts), and only the rest of the count is read */
+  uint64_t before = start < 0 ? (uint64_t)(-(start + 1)) + 1 : 0;
+  uint64_t rest = (uint64_t)want > before ? (uint64_t)want - before : 0;
   uint64_t lo = start < 0 ? 0 : (uint64_t)start, avail = lo < nbytes ? nbytes - lo : 0;
-  size_t n = (uint64_t)want < avail ? (size_t)want : (size_t)avail;
+  size_t n = rest < avail ? (size_t)rest : (size_t)avail;
   char *b64 = base64((const unsigned char *)data + (n ? lo : 0), n);
   if (!b64) return LS_ENOMEM;
   char addr[32];
   snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)lo);
-  json_t *body = json_pack("{s:s, s:s, s:I}", "address", addr, "data", b64, "unreadableBytes", (json_int_t)(want - (json_int_t)n));
+  json_t *body = json_pack("{s:s, s:s, s:I}", "address", addr, "data", b64, "unreadableBytes", (json_int_t)(rest - n));
   ls_free(b64);
   dap_respond(s, req, body);
   return LS_OK;

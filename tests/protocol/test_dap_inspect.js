@@ -56,6 +56,17 @@ test('readMemory: at most 1 MiB per request, a larger tensor in pieces', async (
   assert.strictEqual(a.length, MiB);
   assert.strictEqual(b.length, size - MiB);
   assert.strictEqual(second.unreadableBytes, 2 * MiB - size);
+  // a negative offset: the bytes before the tensor are skipped, the rest of the count is
+  // read from its first byte (address 0x0); wholly before it, nothing
+  const early = (await dc.customRequest('readMemory', { memoryReference: probs.memoryReference, offset: -8, count: 16 })).body;
+  assert.strictEqual(early.address, '0x0');
+  assert.deepStrictEqual(Buffer.from(early.data, 'base64'), a.subarray(0, 8));
+  assert.ok(!early.unreadableBytes, JSON.stringify(early));
+  for (const offset of [-16, -(2 ** 53)]) {
+    const none = (await dc.customRequest('readMemory', { memoryReference: probs.memoryReference, offset, count: 16 })).body;
+    assert.strictEqual(none.address, '0x0');
+    assert.strictEqual(none.data, '', JSON.stringify(none));
+  }
   // the bytes are the tensor's: each query row of head 0 is a softmax over keys 0..q
   const f = new Float32Array(Buffer.concat([a, b]).buffer.slice(0));
   for (const q of [0, 1, 150, 299]) {
