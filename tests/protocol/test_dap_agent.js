@@ -240,15 +240,19 @@ test('pause stops a running program at its next module; attach, then disconnect 
   const initialized = dc.waitForEvent('initialized', 30000);
   await dc.attachRequest({ connect: sock });
   await initialized;
-  await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: '2' }] });
+  // the optimizer was made before listen(): its steps are still the steps, so `step == 1`
+  // is the second training step (after "step 0" was printed), not the second forward call
+  await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: '2', condition: 'step == 1' }] });
   await dc.configurationDoneRequest();
   const a = await stopped(dc, 'function breakpoint');
   assert.match((await frames(dc, a.body.threadId))[0].name, /^2 \(Linear, exit\)$/);
+  for (let i = 0; i < 50 && !/step 0/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, /step 0\s*$/, out);
   // disconnect detaches: the program runs on to its end, with every hook removed
   await dc.disconnectRequest({});
   await finish(dc);
   assert.strictEqual(await h.withTimeout(exited, 60000, 'the attached program\'s exit'), 0, out);
-  assert.match(out, /step 2\s+hooks left 0/);
+  assert.match(out, /step 2\s+hooks left 0\s+optimizer steps 3/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -16,8 +16,8 @@ Events and names:
   - forward: `enter` before a module runs, `exit` after (breakpoints stop at exit, as on the
     engine target); backward: `grad` when the gradient of a module's output is ready (before
     that module's backward runs), `param-grad` when a parameter's gradient is computed;
-  - step: optimizer.step() calls completed (counted once an optimizer exists), else the
-    root's forward calls so far minus one.
+  - step: optimizer.step() calls completed (counted once an optimizer exists; after an
+    attach, from the attach), else the root's forward calls so far minus one.
 
 Training health (health.py): when the adapter's configuration asks for it (`health.every`),
 every Nth step is sampled: module outputs in the forward hooks, gradients and updates around
@@ -193,6 +193,10 @@ class Agent:
             pass
 
     def _patch_optimizer(self):
+        """Hooks optimizer.step() of the optimizers created from now on (Optimizer.__init__
+        is patched) and of those that already exist: a program that attaches
+        (layerscope_agent.listen) after making its optimizer. Those are found once among the
+        live objects, and their step counts from the attach."""
         agent = self
         orig_init = torch.optim.Optimizer.__init__
         if getattr(orig_init, "_layerscope", False):
@@ -200,24 +204,36 @@ class Agent:
 
         def init(opt, *a, **k):
             orig_init(opt, *a, **k)
-            cls_step = type(opt).step
-
-            def step(self_, *sa, **sk):
-                h = agent.health if agent.active else None
-                if h is not None:
-                    h.before_step(self_)
-                r = cls_step(self_, *sa, **sk)
-                if agent.active:
-                    agent.opt_steps += 1
-                if h is not None:
-                    h.after_step(self_)
-                return r
-            # a bound method, so LR schedulers' with_counter() can wrap it as they wrap step
-            opt.step = types.MethodType(step, opt)
-            agent.saw_optimizer = True
+            agent._hook_optimizer(opt)
         init._layerscope = True
         torch.optim.Optimizer.__init__ = init
         self.handles.append(_Restore(torch.optim.Optimizer, "__init__", orig_init))
+        import gc
+        for o in gc.get_objects():
+            if isinstance(o, torch.optim.Optimizer):
+                self._hook_optimizer(o)
+
+    def _hook_optimizer(self, opt):
+        """Wraps this optimizer's step: health before and after, the step count. An existing
+        optimizer's step may already be an instance attribute (an LR scheduler's counting
+        wrapper); that one is called, so the scheduler still sees the step."""
+        agent = self
+        inner = opt.__dict__.get("step")
+        cls_step = type(opt).step
+
+        def step(self_, *sa, **sk):
+            h = agent.health if agent.active else None
+            if h is not None:
+                h.before_step(self_)
+            r = inner(*sa, **sk) if inner is not None else cls_step(self_, *sa, **sk)
+            if agent.active:
+                agent.opt_steps += 1
+            if h is not None:
+                h.after_step(self_)
+            return r
+        # a bound method, so LR schedulers' with_counter() can wrap it as they wrap step
+        opt.step = types.MethodType(step, opt)
+        agent.saw_optimizer = True
 
     def _patch_training(self):
         """Where health samples gradients, losses and scales: Tensor.backward (the loss),
