@@ -10,6 +10,9 @@ PyTorch model (12 layers, 768 wide, 12 heads, vocab 50257), fp32 and bf16 weight
             (docs/health.md: gradient and update norms, activation statistics, dead units,
             call sites), the sample encoded as for the adapter; the line after the table
             estimates `--health` (every 10 steps) as 0.9 watch + 0.1 health;
+  torchhealth  the same figures written with torch reductions in hooks (what a user would
+            write without layerscope): output mean/std/absmax/zeros/dead units, gradient
+            norm/RMS/absmax, the weights copied around the step for the update ratio;
   anomaly   torch.autograd.detect_anomaly();
   ddo       a DebugUnderflowOverflow-style hook (transformers' debug_utils) written with
             torch reductions: abs min/max and NaN/Inf checks of every module output and
@@ -102,12 +105,59 @@ def ddo_hooks(model):
     return hs
 
 
+class TorchHealth:
+    """The health variant's figures computed the way a user would write them: torch
+    reductions in hooks. Every module output: mean, std and absmax over the finite values,
+    the fraction of exact zeros and of dead units (zero over the whole batch); every
+    parameter's gradient before the step: L2 norm, RMS and absmax; around the step: a copy of
+    the weights and ||W_after - W_before|| / ||W_before||."""
+
+    def __init__(self, model, opt):
+        self.model, self.opt, self.rows = model, opt, []
+
+        def fwd(m, inp, out):
+            t = out[0] if isinstance(out, tuple) else out
+            if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dim() < 2:
+                return
+            with torch.no_grad():
+                x = t.detach()
+                fin = x[torch.isfinite(x)].double()
+                zeros = (x == 0)
+                dead = (zeros.reshape(-1, x.shape[-1]).all(dim=0)).sum()
+                self.rows.append((float(fin.mean()), float(fin.std(unbiased=False)), float(fin.abs().max()),
+                                  float(zeros.double().mean()), int(dead)))
+        self.hooks = [m.register_forward_hook(fwd) for m in model.modules()]
+
+    def step(self):
+        with torch.no_grad():
+            for p in self.model.parameters():
+                g = p.grad.detach().double()
+                n = g.norm()
+                self.rows.append((float(n), float(n / math.sqrt(g.numel())), float(g.abs().max())))
+            before = [(p, p.detach().clone(), float(p.detach().double().norm())) for p in self.model.parameters()]
+        self.opt.step()
+        with torch.no_grad():
+            for p, c, w in before:
+                u = float((p.detach() - c).double().norm())
+                self.rows.append((w, u, u / w if w else None))
+        json.dumps(self.rows)
+        self.rows = []
+
+    def remove(self):
+        for h in self.hooks:
+            h.remove()
+
+
 class _EncodeOnly:
     """A link that encodes each message as the real one does and drops it: the health
     variant pays for building and encoding its sample, without an adapter."""
 
+    sample_ns = []  # the agent's own sampling time of each health event (its sampleNs)
+
     def send(self, msg, data=None):
         json.dumps(msg)
+        if msg.get("event") == "health":
+            _EncodeOnly.sample_ns.append(msg["body"]["sampleNs"])
 
     def close(self):
         pass
@@ -120,6 +170,8 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--dtypes", default="f32,bf16")
+    ap.add_argument("--variants", default="none,watch,stats,health,torchhealth,anomaly,ddo",
+                    help="which variants, in this order (none is always run: the ratios are to it)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     from layerscope_agent.agent import Agent
@@ -127,7 +179,7 @@ def main():
                platform.processor())
     print("CPU: %s; torch %s; %d threads; batch %d, seq %d; median of %d steps per variant (interleaved)"
           % (cpu, torch.__version__, a.threads, a.batch, a.seq, a.steps))
-    variants = ["none", "watch", "stats", "health", "anomaly", "ddo"]
+    variants = ["none"] + [v for v in a.variants.split(",") if v and v != "none"]
     for dname in a.dtypes.split(","):
         dt = {"f32": torch.float32, "bf16": torch.bfloat16}[dname]
         torch.manual_seed(0)
@@ -136,17 +188,21 @@ def main():
         idx = torch.randint(0, 50257, (a.batch, a.seq))
         times = {v: [] for v in variants}
 
-        def step():
+        def step(opt, th=None):
             logits = model(idx)
             loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), idx.view(-1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
+            if th:
+                th.step()
+            else:
+                opt.step()
 
-        step()  # warm-up: allocator, AdamW state
+        step(opt)  # warm-up: allocator, AdamW state
+        state = opt.state_dict()
         for rep in range(a.steps + 1):
             for v in variants:
-                agent = hooks = None
+                agent = hooks = th = None
                 if v in ("watch", "stats", "health"):
                     agent = Agent()
                     agent.start()
@@ -156,13 +212,23 @@ def main():
                         agent.link = _EncodeOnly()  # the sample is encoded as for the adapter
                 elif v == "ddo":
                     hooks = ddo_hooks(model)
+                # a new optimizer with the same state, made while the variant's agent runs:
+                # the agent hooks optimizer.step() of the optimizers created after it starts,
+                # as in a watched program (the health sample's update ratios come from there)
+                opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+                opt.load_state_dict(state)
+                if v == "torchhealth":
+                    th = TorchHealth(model, opt)
                 t0 = time.perf_counter()
                 if v == "anomaly":
                     with torch.autograd.detect_anomaly():
-                        step()
+                        step(opt)
                 else:
-                    step()
+                    step(opt, th)
                 dt_s = time.perf_counter() - t0
+                if th:
+                    th.remove()
+                state = opt.state_dict()
                 if agent is not None:
                     assert not agent.stops_offline, agent.stops_offline
                     agent.detach()
@@ -171,13 +237,29 @@ def main():
                 if rep > 0:  # the first round warms each variant's path
                     times[v].append(dt_s)
         base = statistics.median(times["none"])
-        print("\n%s weights | step (median) | vs none" % dname)
+        # paired: each round's step against the same round's `none` step, so that the
+        # machine's drift between rounds (±10% on a shared VM) cancels
+        print("\n%s weights | step (median) | vs none | paired (median of rounds)" % dname)
         for v in variants:
             m = statistics.median(times[v])
-            print("  %-8s | %8.1f ms | %+6.1f%%" % (v, m * 1e3, (m / base - 1) * 100))
+            paired = statistics.median(t / n - 1 for t, n in zip(times[v], times["none"]))
+            print("  %-11s | %8.1f ms | %+6.1f%% | %+6.1f%%" % (v, m * 1e3, (m / base - 1) * 100, paired * 100))
+        if "health" in times and "torchhealth" in times:
+            th = statistics.median(times["torchhealth"])
+            print("  health against torchhealth: %.2fx the cost (%+.1f%% of the step)"
+                  % ((statistics.median(times["health"]) - base) / max(th - base, 1e-9),
+                     (statistics.median(times["health"]) - th) / base * 100))
+        own = sorted(_EncodeOnly.sample_ns[1:])  # the first round warms up
+        _EncodeOnly.sample_ns.clear()
+        if own:
+            med = own[len(own) // 2] / 1e6
+            print("  health: the agent's own sampling time (sampleNs, median) %.0f ms = %.1f%% of the step"
+                  % (med, med / (base * 1e3) * 100))
         # `watch --health` (every 10 steps): nine steps as watched, one sampled
-        w, hl = statistics.median(times["watch"]), statistics.median(times["health"])
-        print("  health every 10 steps (0.9 watch + 0.1 health): %+6.1f%%" % (((0.9 * w + 0.1 * hl) / base - 1) * 100))
+        if "health" in times and "watch" in times:
+            w, hl = statistics.median(times["watch"]), statistics.median(times["health"])
+            print("  health every 10 steps (0.9 watch + 0.1 health): %+6.1f%%"
+                  % (((0.9 * w + 0.1 * hl) / base - 1) * 100))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ steps (issue 21; docs/agent.md, "Training health"). On a sampled step it measure
     clip_grad_norm_ / clip_grad_value_, GradScaler.unscale_ and optimizer.step(), so they are
     the accumulated gradient the optimizer would use, before clipping changes it;
   - around optimizer.step(): each parameter's update-to-weight ratio ||W_after - W_before|| /
-    ||W_before|| (a copy of the weights is taken just before the step) and ||W_before||;
+    ||W_before|| (a copy of the weights is taken just before the step, into buffers kept
+    between steps when every step is sampled) and ||W_before||;
   - the loss: the scalar roots of the step's backward() calls (their mean), unscaled;
   - where each module is called in the user's code (file, line, the call's columns on
     Python 3.11+) with the shapes of the call, and where its class's forward is defined.
@@ -95,6 +96,7 @@ class Health:
         self.grad_sq = 0.0      # sum of squares of every gradient (the global norm)
         self.updates = {}       # (module, name) -> (weight_norm, update_norm, ratio)
         self.before = []        # [(param, copy, module, name, weight_norm)] during optimizer.step()
+        self.copies = {}        # id(param) -> its copy's buffer, kept between steps when every step is sampled
         self.loss_sum = 0.0
         self.loss_n = 0
         self.scale = None       # a GradScaler's scale while the gradients carry it
@@ -325,8 +327,23 @@ class Health:
                     if where is None or p.grad is None:
                         continue
                     _, sq, _ = self._sumsq(p)
-                    self.before.append((p, p.detach().clone(), where[0], where[1], math.sqrt(sq)))
+                    self.before.append((p, self._copy(p), where[0], where[1], math.sqrt(sq)))
         self.cost_ns += time.perf_counter_ns() - t0
+
+    def _copy(self, p):
+        """A copy of p's values. Sampling every step, the buffers are kept from one step to
+        the next and refilled (a fresh 500 MB copy costs three times a refill, in page
+        faults); sampling every N steps, they are dropped after each sample so the memory
+        goes back between samples."""
+        x = p.detach()
+        buf = self.copies.get(id(p)) if self.every == 1 else None
+        if buf is None or buf.shape != x.shape or buf.dtype != x.dtype or buf.device != x.device:
+            buf = x.clone()
+            if self.every == 1:
+                self.copies[id(p)] = buf
+        else:
+            buf.copy_(x)
+        return buf
 
     def after_step(self, opt):
         if not self.on:
