@@ -35,7 +35,6 @@ import re
 import sys
 import threading
 import types
-import weakref
 
 import torch
 
@@ -232,10 +231,8 @@ class Agent:
             if h is not None:
                 h.after_step(self_)
             return r
-        step._layerscope = True
         # a bound method, so LR schedulers' with_counter() can wrap it as they wrap step
         opt.step = types.MethodType(step, opt)
-        self.handles.append(_RestoreStep(opt, inner))
         agent.saw_optimizer = True
 
     def _patch_training(self):
@@ -720,26 +717,6 @@ def _flush_output():
             f.flush()
         except Exception:
             pass
-
-
-class _RestoreStep:
-    """Puts an optimizer's step back on detach: the instance attribute it had (a scheduler's
-    wrapper), or none (the class's step). Left alone when something wrapped the agent's step
-    since (a scheduler made after it), which then calls through it; the optimizer is held
-    weakly, so the agent keeps no optimizer alive."""
-
-    def __init__(self, opt, inner):
-        self.ref, self.inner = weakref.ref(opt), inner
-
-    def remove(self):
-        opt = self.ref()
-        cur = opt.__dict__.get("step") if opt is not None else None
-        if not getattr(getattr(cur, "__func__", None), "_layerscope", False):
-            return
-        if self.inner is None:
-            del opt.step
-        else:
-            opt.step = self.inner
 
 
 class _Restore:
